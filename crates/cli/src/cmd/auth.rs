@@ -1,0 +1,74 @@
+//! `ghops auth status`.
+
+use clap::Subcommand;
+use gh_core::ExitCode;
+use gh_core::client::{GitHub, InstallationTarget};
+
+use crate::ctx::{Ctx, Failure};
+
+/// Authentication commands.
+#[derive(Subcommand, Debug)]
+pub enum AuthCmd {
+    /// Print the identity (user or App installation), token kind, scopes or permissions, and
+    /// the rate-limit budget.
+    ///
+    /// With a GitHub App, the installation is the one on --repo (or $GITHUB_REPOSITORY), else
+    /// on --org.
+    #[command(after_help = "Examples:\n  GH_TOKEN=... ghops auth status\n  ghops auth status --app-id 123 --app-key app.pem --repo octo-org/hello --json")]
+    Status {
+        /// With a GitHub App: the organisation whose installation to use (instead of --repo).
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+/// Runs `ghops auth`.
+pub async fn run(cmd: AuthCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
+    match cmd {
+        AuthCmd::Status { org } => {
+            let target = match (org, ctx.repo()) {
+                (Some(o), _) => Some(InstallationTarget::Org(o)),
+                (None, Ok(r)) => Some(InstallationTarget::Repo(r)),
+                (None, Err(_)) => None,
+            };
+            let gh = GitHub::connect(ctx.client_config(target)?).await?;
+            let id = gh.identity().await?;
+            if ctx.global.json {
+                ctx.print_json(&serde_json::json!({
+                    "api_url": gh.api_url(),
+                    "identity": id,
+                }))?;
+            } else {
+                println!("API:          {}", gh.api_url());
+                println!("Logged in as: {} ({})", id.login, id.kind);
+                if let Some(k) = id.token_kind {
+                    println!("Token kind:   {k:?}");
+                }
+                if let Some(i) = id.installation_id {
+                    println!("Installation: {i}");
+                }
+                if let Some(s) = &id.scopes {
+                    println!(
+                        "Scopes:       {}",
+                        if s.is_empty() { "(none reported)".to_owned() } else { s.join(", ") }
+                    );
+                }
+                if let Some(p) = id.permissions.as_ref().and_then(|p| p.as_object()) {
+                    let mut v: Vec<String> = p
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or("?")))
+                        .collect();
+                    v.sort();
+                    println!("Permissions:  {}", v.join(", "));
+                }
+                if let Some(r) = id.rate_limit {
+                    println!(
+                        "Rate limit:   {}/{} remaining, resets at {} (unix)",
+                        r.remaining, r.limit, r.reset
+                    );
+                }
+            }
+            Ok(ExitCode::Success)
+        }
+    }
+}

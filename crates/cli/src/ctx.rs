@@ -1,0 +1,228 @@
+//! Global flags, the per-invocation context (client, config, output mode) and error mapping.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use gh_core::auth::CredentialInputs;
+use gh_core::client::{ClientConfig, GitHub, InstallationTarget};
+use gh_core::config::ConfigFile;
+use gh_core::{ExitCode, ExitStatus, RepoRef};
+use gh_core::auth::SecretString;
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Colour on a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Flags every subcommand accepts.
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Repository OWNER/NAME [default: $GITHUB_REPOSITORY, else the `origin` remote of the
+    /// git repository in the current directory].
+    #[arg(long, global = true, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// GitHub API base URL (GitHub Enterprise Server: https://HOST/api/v3).
+    #[arg(long, global = true, env = "GITHUB_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+    /// GitHub token. Prefer GH_TOKEN / GITHUB_TOKEN: a flag is visible in the process list.
+    #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// GitHub App id (with --app-key); installation tokens are minted for the target repo.
+    #[arg(long, global = true, env = "GHOPS_APP_ID", value_name = "ID")]
+    pub app_id: Option<String>,
+    /// GitHub App private key, a PEM file [or the PEM itself in $GHOPS_APP_PRIVATE_KEY].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub app_key: Option<PathBuf>,
+    /// Configuration file [default: $GHOPS_CONFIG, else ./ghops.toml when present].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Machine-readable output on stdout (logs stay on stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Perform reads only; print every write (method, path, JSON body) and perform none.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// More logging (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Less logging (errors only).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Sets up `tracing` on stderr from -v/-q and `RUST_LOG`.
+pub fn init_tracing(g: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let level = if g.quiet {
+        "error"
+    } else {
+        match g.verbose {
+            0 => "warn",
+            1 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(use_color(g.color))
+        .with_target(false)
+        .try_init();
+}
+
+/// Whether to colour output.
+pub fn use_color(c: ColorChoice) -> bool {
+    use std::io::IsTerminal;
+    match c {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// A failure to report: message and exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code.
+    pub code: ExitCode,
+    /// Message for stderr.
+    pub message: String,
+}
+
+impl Failure {
+    /// A usage failure (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: ExitCode::Usage,
+            message: message.into(),
+        }
+    }
+}
+
+impl<E: ExitStatus> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Self {
+            code: e.exit_code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The per-invocation context.
+pub struct Ctx {
+    /// Global flags.
+    pub global: GlobalArgs,
+}
+
+impl Ctx {
+    /// Wraps the global flags.
+    pub fn new(global: GlobalArgs) -> Self {
+        Self { global }
+    }
+
+    /// The target repository (flag, `GITHUB_REPOSITORY`, `origin` remote).
+    pub fn repo(&self) -> Result<RepoRef, Failure> {
+        let env = std::env::var("GITHUB_REPOSITORY").ok();
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        Ok(RepoRef::resolve(
+            self.global.repo.as_deref(),
+            env.as_deref(),
+            &cwd,
+        )?)
+    }
+
+    /// The configuration file.
+    #[allow(dead_code)] // for the workflow commands
+    pub fn config(&self) -> Result<ConfigFile, Failure> {
+        Ok(ConfigFile::load(self.global.config.as_deref())?)
+    }
+
+    /// The client config from flags and environment, for a GitHub App acting on `target`.
+    pub fn client_config(
+        &self,
+        target: Option<InstallationTarget>,
+    ) -> Result<ClientConfig, Failure> {
+        let mut inputs = CredentialInputs::from_env();
+        inputs.token_flag = self.global.token.clone().map(SecretString::from);
+        if let Some(id) = &self.global.app_id {
+            inputs.app_id = Some(id.clone());
+        }
+        inputs.app_key_file = self.global.app_key.clone();
+        let creds = inputs.resolve()?;
+        let mut cfg = ClientConfig::new(creds);
+        if let Some(u) = self.global.api_url.as_deref().filter(|u| !u.is_empty()) {
+            cfg.api_url = u.to_owned();
+        }
+        cfg.installation = target;
+        cfg.dry_run = self.global.dry_run;
+        if let Some(r) = retry_from_env()? {
+            cfg.retry = r;
+        }
+        Ok(cfg)
+    }
+
+    /// Connects a client acting on `repo` (App installations are resolved for that repo).
+    #[allow(dead_code)] // for the workflow commands
+    pub async fn client(&self, repo: &RepoRef) -> Result<GitHub, Failure> {
+        let cfg = self.client_config(Some(InstallationTarget::Repo(repo.clone())))?;
+        let gh = GitHub::connect(cfg).await?;
+        if gh.is_dry_run() {
+            eprintln!("dry-run: reads are performed, writes are printed and not sent");
+        }
+        Ok(gh)
+    }
+
+    /// Prints a value as pretty JSON on stdout.
+    pub fn print_json<T: serde::Serialize>(&self, v: &T) -> Result<(), Failure> {
+        let s = serde_json::to_string_pretty(v).map_err(|e| Failure {
+            code: ExitCode::Failed,
+            message: e.to_string(),
+        })?;
+        println!("{s}");
+        Ok(())
+    }
+}
+
+/// `GHOPS_RETRY_MAX_ATTEMPTS`, `GHOPS_RETRY_BASE_MS`, `GHOPS_RETRY_MAX_DELAY_MS`,
+/// `GHOPS_RETRY_MAX_TOTAL_MS`: retry bounds (tests use small ones).
+fn retry_from_env() -> Result<Option<gh_core::retry::RetryPolicy>, Failure> {
+    let get = |k: &str| -> Result<Option<u64>, Failure> {
+        match std::env::var(k) {
+            Ok(v) if !v.is_empty() => v
+                .parse()
+                .map(Some)
+                .map_err(|_| Failure::usage(format!("{k}: {v:?} is not a whole number"))),
+            _ => Ok(None),
+        }
+    };
+    let (a, b, m, t) = (
+        get("GHOPS_RETRY_MAX_ATTEMPTS")?,
+        get("GHOPS_RETRY_BASE_MS")?,
+        get("GHOPS_RETRY_MAX_DELAY_MS")?,
+        get("GHOPS_RETRY_MAX_TOTAL_MS")?,
+    );
+    if a.is_none() && b.is_none() && m.is_none() && t.is_none() {
+        return Ok(None);
+    }
+    let d = gh_core::retry::RetryPolicy::default();
+    let ms = std::time::Duration::from_millis;
+    Ok(Some(gh_core::retry::RetryPolicy {
+        max_attempts: a.map(|v| v.max(1) as u32).unwrap_or(d.max_attempts),
+        base_delay: b.map(ms).unwrap_or(d.base_delay),
+        max_delay: m.map(ms).unwrap_or(d.max_delay),
+        max_total: t.map(ms).unwrap_or(d.max_total),
+    }))
+}

@@ -1,0 +1,113 @@
+//! The `ghops` binary: parses the command line, builds the client, calls a workflow library
+//! and renders its result. No business logic lives here.
+
+mod cmd;
+mod ctx;
+
+use std::process::ExitCode as ProcessExit;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use gh_core::ExitCode;
+
+use crate::ctx::{Ctx, Failure, GlobalArgs};
+
+/// ghops: the GitHub operations platform teams otherwise glue together from bash, Python and
+/// copied workflow YAML.
+///
+/// Exit codes: 0 success; 1 the operation ran and failed; 2 usage error or invalid input;
+/// 3 refused by policy; 4 GitHub or Kubernetes API failure after retries; 5 timed out.
+#[derive(Parser, Debug)]
+#[command(name = "ghops", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = "Examples:\n  ghops auth status\n  ghops plan --config-root examples/infrastructure --changed-files examples/infrastructure/changed-files.txt\n  ghops completions bash > /etc/bash_completion.d/ghops")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show who ghops acts as: identity, token kind, scopes or permissions, rate-limit budget.
+    #[command(subcommand)]
+    Auth(cmd::auth::AuthCmd),
+    /// "Test this PR": authorised maintainers run CI with secrets on fork PRs (pinned, reported, cleaned up).
+    #[command(subcommand, name = "pr-bridge")]
+    PrBridge(cmd::pr_bridge::PrBridgeCmd),
+    /// Path-to-job planning for multi-cluster Helm deployments.
+    Plan(cmd::plan::PlanArgs),
+    /// Draft releases, semver from labels, release branches and hotfixes.
+    #[command(subcommand)]
+    Release(cmd::release::ReleaseCmd),
+    /// Label-driven preview/QA environments recorded as GitHub Deployments.
+    #[command(subcommand)]
+    Env(cmd::env::EnvCmd),
+    /// Approval gates for production promotion.
+    #[command(subcommand)]
+    Gate(cmd::env::GateCmd),
+    /// Write least-privilege workflows into .github/workflows/.
+    Init(cmd::env::InitArgs),
+    /// A pull-based deploy agent on GitHub Deployments.
+    #[command(subcommand)]
+    Agent(cmd::agent::AgentCmd),
+    /// Ephemeral self-hosted Actions runners, one per queued job.
+    #[command(subcommand)]
+    Runners(cmd::runners::RunnersCmd),
+    /// One GitHub App webhook server for every workflow.
+    Serve(cmd::serve::ServeArgs),
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+fn main() -> ProcessExit {
+    let cli = Cli::parse();
+    ctx::init_tracing(&cli.global);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ProcessExit::from(ExitCode::Failed.code());
+        }
+    };
+    let ctx = Ctx::new(cli.global);
+    let result = rt.block_on(run(cli.command, &ctx));
+    match result {
+        Ok(code) => ProcessExit::from(code.code()),
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ProcessExit::from(f.code.code())
+        }
+    }
+}
+
+async fn run(command: Command, ctx: &Ctx) -> Result<ExitCode, Failure> {
+    match command {
+        Command::Auth(c) => cmd::auth::run(c, ctx).await,
+        Command::PrBridge(c) => cmd::pr_bridge::run(c, ctx).await,
+        Command::Plan(a) => cmd::plan::run(a, ctx).await,
+        Command::Release(c) => cmd::release::run(c, ctx).await,
+        Command::Env(c) => cmd::env::run_env(c, ctx).await,
+        Command::Gate(c) => cmd::env::run_gate(c, ctx).await,
+        Command::Init(a) => cmd::env::run_init(a, ctx).await,
+        Command::Agent(c) => cmd::agent::run(c, ctx).await,
+        Command::Runners(c) => cmd::runners::run(c, ctx).await,
+        Command::Serve(a) => cmd::serve::run(a, ctx).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "ghops", &mut std::io::stdout());
+            Ok(ExitCode::Success)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

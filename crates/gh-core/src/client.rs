@@ -1,0 +1,811 @@
+//! The GitHub client: octocrab as the transport (auth, base URL, App JWTs and installation
+//! tokens), wrapped in ghops's own retries, pagination, conditional requests and `--dry-run`.
+//!
+//! octocrab's own retry layer is compiled out (it re-sends POSTs on a 502 with no backoff);
+//! every request goes through [`GitHub::request`], which retries by [`RetryPolicy`] and
+//! [`Idempotency`].
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
+use octocrab::Octocrab;
+use octocrab::secrecy::ExposeSecret;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::auth::{Credentials, TokenKind};
+use crate::error::{Error, Result};
+use crate::repo::RepoRef;
+use crate::retry::{Idempotency, RetryPolicy, Verdict, classify};
+
+/// The public GitHub API base URL.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// What an installation token is minted for (GitHub Apps only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstallationTarget {
+    /// The installation on this repository (`GET /repos/{o}/{r}/installation`).
+    Repo(RepoRef),
+    /// The installation on this organisation (`GET /orgs/{org}/installation`).
+    Org(String),
+    /// A known installation id (webhook deliveries carry it).
+    Id(u64),
+}
+
+/// Everything needed to build a [`GitHub`] client.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// API base URL (`https://api.github.com`, `https://ghe.example.com/api/v3`, a mock).
+    pub api_url: String,
+    /// Credentials.
+    pub credentials: Credentials,
+    /// For a GitHub App: which installation to act as.
+    pub installation: Option<InstallationTarget>,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Perform GETs only; print and record every write instead of sending it.
+    pub dry_run: bool,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl ClientConfig {
+    /// A config with defaults: public GitHub, default retries, no dry-run, 30 s timeout.
+    pub fn new(credentials: Credentials) -> Self {
+        Self {
+            api_url: DEFAULT_API_URL.to_owned(),
+            credentials,
+            installation: None,
+            retry: RetryPolicy::default(),
+            dry_run: false,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A write that `--dry-run` did not send.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedWrite {
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// JSON body, if any.
+    pub body: Option<Value>,
+}
+
+impl std::fmt::Display for PlannedWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)?;
+        if let Some(b) = &self.body {
+            write!(f, " {b}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The last rate-limit figures GitHub reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct RateLimit {
+    /// Requests allowed per window.
+    pub limit: u64,
+    /// Requests left in the window.
+    pub remaining: u64,
+    /// Window reset, Unix seconds.
+    pub reset: u64,
+}
+
+/// A raw API answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Bytes,
+}
+
+impl Response {
+    /// The body as JSON (`null` when empty).
+    pub fn json<T: DeserializeOwned>(&self, method: &Method, path: &str) -> Result<T> {
+        let bytes: &[u8] = if self.body.is_empty() { b"null" } else { &self.body };
+        serde_json::from_slice(bytes).map_err(|e| Error::Decode {
+            method: method.to_string(),
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// A header as a string.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Result of a conditional GET.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Conditional<T> {
+    /// 304: unchanged since the ETag given (costs no rate limit).
+    NotModified,
+    /// Changed: the value and its new ETag.
+    Modified {
+        /// The value.
+        value: T,
+        /// The ETag to send next time.
+        etag: Option<String>,
+    },
+}
+
+struct Inner {
+    octo: Octocrab,
+    api_url: String,
+    retry: RetryPolicy,
+    dry_run: bool,
+    planned: Mutex<Vec<PlannedWrite>>,
+    rate: Mutex<Option<RateLimit>>,
+    calls: AtomicU64,
+    token_kind: Option<TokenKind>,
+    is_app: bool,
+    installation: Option<InstallationInfo>,
+    timeout: Duration,
+}
+
+/// A GitHub API client. Cheap to clone.
+#[derive(Clone)]
+pub struct GitHub {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for GitHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHub")
+            .field("api_url", &self.inner.api_url)
+            .field("dry_run", &self.inner.dry_run)
+            .finish_non_exhaustive()
+    }
+}
+
+fn base_builder(
+    api_url: &str,
+    timeout: Duration,
+) -> Result<
+    octocrab::OctocrabBuilder<
+        octocrab::NoSvc,
+        octocrab::DefaultOctocrabBuilderConfig,
+        octocrab::NoAuth,
+        octocrab::NotLayerReady,
+    >,
+> {
+    let url = url::Url::parse(api_url)
+        .map_err(|e| Error::invalid("--api-url / GITHUB_API_URL", format!("{api_url:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::invalid(
+            "--api-url / GITHUB_API_URL",
+            format!("{api_url:?} is not an http(s) URL"),
+        ));
+    }
+    Octocrab::builder()
+        .base_uri(api_url.trim_end_matches('/'))
+        .map_err(|e| Error::invalid("--api-url / GITHUB_API_URL", e.to_string()))
+        .map(|b| {
+            b.set_connect_timeout(Some(timeout))
+                .set_read_timeout(Some(timeout))
+                .set_write_timeout(Some(timeout))
+        })
+}
+
+fn octo_err(method: &Method, path: &str, e: octocrab::Error) -> Error {
+    // octocrab's Display can include a request URI but never the Authorization header.
+    let message = match &e {
+        octocrab::Error::GitHub { source, .. } => source.message.clone(),
+        other => other.to_string(),
+    };
+    Error::Transport {
+        method: method.to_string(),
+        path: path.to_owned(),
+        message,
+    }
+}
+
+impl GitHub {
+    /// Builds a client. For a GitHub App, resolves the installation (one JWT-authenticated
+    /// GET) and from then on authenticates with installation tokens, minted and refreshed by
+    /// octocrab before they expire.
+    pub async fn connect(config: ClientConfig) -> Result<Self> {
+        let api_url = config.api_url.trim_end_matches('/').to_owned();
+        let (octo, token_kind, is_app, installation) = match &config.credentials {
+            Credentials::Token { token, .. } => {
+                let octo = base_builder(&api_url, config.timeout)?
+                    .personal_token(token.expose_secret().to_owned())
+                    .build()
+                    .map_err(|e| Error::invalid("--api-url", e.to_string()))?;
+                (octo, Some(TokenKind::of(token.expose_secret())), false, None)
+            }
+            Credentials::App {
+                app_id,
+                private_key,
+            } => {
+                let key = octocrab::jsonwebtoken::EncodingKey::from_rsa_pem(
+                    private_key.expose_secret().as_bytes(),
+                )
+                .map_err(|e| {
+                    Error::invalid(
+                        "--app-key / GHOPS_APP_PRIVATE_KEY",
+                        format!("not a valid RSA private key: {e}"),
+                    )
+                })?;
+                let app_octo = base_builder(&api_url, config.timeout)?
+                    .app(octocrab::models::AppId(*app_id), key)
+                    .build()
+                    .map_err(|e| Error::invalid("--api-url", e.to_string()))?;
+                let app_client = GitHub::from_octocrab(
+                    app_octo.clone(),
+                    &api_url,
+                    &config,
+                    None,
+                    true,
+                    None,
+                );
+                let path = match &config.installation {
+                    None => None,
+                    Some(InstallationTarget::Id(id)) => Some(format!("/app/installations/{id}")),
+                    Some(InstallationTarget::Repo(r)) => Some(format!("{}/installation", r.api_path())),
+                    Some(InstallationTarget::Org(o)) => Some(format!(
+                        "/orgs/{}/installation",
+                        crate::repo::encode_segment(o)
+                    )),
+                };
+                let info = match path {
+                    Some(p) => Some(app_client.get::<InstallationInfo>(&p).await?),
+                    None => None,
+                };
+                match info {
+                    Some(info) => {
+                        let inst = app_octo
+                            .installation(octocrab::models::InstallationId(info.id))
+                            .map_err(|e| Error::invalid("GitHub App", e.to_string()))?;
+                        (inst, Some(TokenKind::Installation), true, Some(info))
+                    }
+                    None => (app_octo, None, true, None),
+                }
+            }
+        };
+        Ok(Self::from_octocrab(
+            octo,
+            &api_url,
+            &config,
+            token_kind,
+            is_app,
+            installation,
+        ))
+    }
+
+    fn from_octocrab(
+        octo: Octocrab,
+        api_url: &str,
+        config: &ClientConfig,
+        token_kind: Option<TokenKind>,
+        is_app: bool,
+        installation: Option<InstallationInfo>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                octo,
+                api_url: api_url.to_owned(),
+                retry: config.retry.clone(),
+                dry_run: config.dry_run,
+                planned: Mutex::new(Vec::new()),
+                rate: Mutex::new(None),
+                calls: AtomicU64::new(0),
+                token_kind,
+                is_app,
+                installation,
+                timeout: config.timeout,
+            }),
+        }
+    }
+
+    /// The API base URL.
+    pub fn api_url(&self) -> &str {
+        &self.inner.api_url
+    }
+
+    /// True in `--dry-run` mode.
+    pub fn is_dry_run(&self) -> bool {
+        self.inner.dry_run
+    }
+
+    /// The kind of token in use (installation for Apps acting on an installation).
+    pub fn token_kind(&self) -> Option<TokenKind> {
+        self.inner.token_kind
+    }
+
+    /// True when authenticated as a GitHub App (JWT or installation).
+    pub fn is_app(&self) -> bool {
+        self.inner.is_app
+    }
+
+    /// The installation id, when acting as an App installation.
+    pub fn installation_id(&self) -> Option<u64> {
+        self.inner.installation.as_ref().map(|i| i.id)
+    }
+
+    /// The App slug and installation permissions, when acting as an App installation.
+    pub fn installation_info(&self) -> Option<(Option<&str>, &Value)> {
+        self.inner
+            .installation
+            .as_ref()
+            .map(|i| (i.app_slug.as_deref(), &i.permissions))
+    }
+
+    /// Writes `--dry-run` did not send, in order.
+    pub fn planned_writes(&self) -> Vec<PlannedWrite> {
+        self.inner.planned.lock().expect("lock").clone()
+    }
+
+    /// The last rate-limit figures seen.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        *self.inner.rate.lock().expect("lock")
+    }
+
+    /// Requests sent so far (each retry counts).
+    pub fn request_count(&self) -> u64 {
+        self.inner.calls.load(Ordering::Relaxed)
+    }
+
+    /// The per-request timeout.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    fn record_rate(&self, headers: &HeaderMap) {
+        let h = |k: &str| {
+            headers
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        if let (Some(limit), Some(remaining), Some(reset)) = (
+            h("x-ratelimit-limit"),
+            h("x-ratelimit-remaining"),
+            h("x-ratelimit-reset"),
+        ) {
+            *self.inner.rate.lock().expect("lock") = Some(RateLimit {
+                limit,
+                remaining,
+                reset,
+            });
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &HeaderMap,
+    ) -> std::result::Result<Response, octocrab::Error> {
+        let mut builder = http::Request::builder().method(method.clone()).uri(path);
+        for (k, v) in headers {
+            builder = builder.header(k, v);
+        }
+        let req = self.inner.octo.build_request(builder, body)?;
+        self.inner.calls.fetch_add(1, Ordering::Relaxed);
+        let resp = self.inner.octo.execute(req).await?;
+        let (parts, body) = resp.into_parts();
+        use http_body_util::BodyExt;
+        let bytes = body.collect().await?.to_bytes();
+        Ok(Response {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: bytes,
+        })
+    }
+
+    /// Sends one request with retries; returns the final answer whatever its status, or an
+    /// error when no answer came. In `--dry-run`, a non-GET is recorded, printed to stderr and
+    /// answered with status 0 and an empty body, without being sent.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &HeaderMap,
+        idem: Idempotency,
+    ) -> Result<Response> {
+        if self.inner.dry_run && method != Method::GET && method != Method::HEAD {
+            let pw = PlannedWrite {
+                method: method.to_string(),
+                path: path.to_owned(),
+                body: body.cloned(),
+            };
+            eprintln!("dry-run: would {pw}");
+            self.inner.planned.lock().expect("lock").push(pw);
+            return Ok(Response {
+                status: 0,
+                headers: HeaderMap::new(),
+                body: Bytes::new(),
+            });
+        }
+        let policy = &self.inner.retry;
+        let start = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let outcome = self.send_once(&method, path, body, headers).await;
+            let wait = match &outcome {
+                Ok(resp) => {
+                    self.record_rate(&resp.headers);
+                    match classify(resp.status, &resp.headers, &resp.body, idem) {
+                        Verdict::Final => None,
+                        Verdict::Backoff => Some(policy.backoff(attempt)),
+                        Verdict::RateLimited(d) => Some(d),
+                    }
+                }
+                // No answer: safe to resend only when idempotent.
+                Err(_) if idem == Idempotency::Idempotent => Some(policy.backoff(attempt)),
+                Err(_) => None,
+            };
+            let give_up = match wait {
+                None => true,
+                Some(w) => attempt >= policy.max_attempts || start.elapsed() + w > policy.max_total,
+            };
+            if give_up {
+                return match outcome {
+                    Ok(resp) => Ok(resp),
+                    Err(e) => Err(octo_err(&method, path, e)),
+                };
+            }
+            let w = wait.unwrap_or_default();
+            tracing::warn!(
+                method = %method,
+                path,
+                attempt,
+                status = outcome.as_ref().map(|r| r.status).unwrap_or(0),
+                wait_ms = w.as_millis() as u64,
+                "retrying GitHub request"
+            );
+            tokio::time::sleep(w).await;
+        }
+    }
+
+    /// Turns a non-2xx answer into [`Error::Api`].
+    pub fn check(method: &Method, path: &str, resp: Response) -> Result<Response> {
+        if (200..300).contains(&resp.status) || resp.status == 0 || resp.status == 304 {
+            return Ok(resp);
+        }
+        let message = serde_json::from_slice::<Value>(&resp.body)
+            .ok()
+            .and_then(|v| {
+                let m = v.get("message")?.as_str()?.to_owned();
+                let detail = v
+                    .get("errors")
+                    .and_then(|e| e.as_array())
+                    .map(|errs| {
+                        errs.iter()
+                            .filter_map(|e| {
+                                e.get("message")
+                                    .and_then(|m| m.as_str())
+                                    .map(str::to_owned)
+                                    .or_else(|| e.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .filter(|s| !s.is_empty());
+                Some(match detail {
+                    Some(d) => format!("{m} ({d})"),
+                    None => m,
+                })
+            })
+            .unwrap_or_else(|| {
+                String::from_utf8_lossy(&resp.body[..resp.body.len().min(200)]).into_owned()
+            });
+        Err(Error::Api {
+            method: method.to_string(),
+            path: path.to_owned(),
+            status: resp.status,
+            message,
+        })
+    }
+
+    /// GET a JSON value.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let resp = self
+            .request(Method::GET, path, None, &HeaderMap::new(), Idempotency::Idempotent)
+            .await?;
+        Self::check(&Method::GET, path, resp)?.json(&Method::GET, path)
+    }
+
+    /// GET a JSON value; 404 is `None`.
+    pub async fn get_opt<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        match self.get(path).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_status(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Conditional GET with `If-None-Match`; a 304 costs no rate limit.
+    pub async fn get_conditional<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        etag: Option<&str>,
+    ) -> Result<Conditional<T>> {
+        let mut headers = HeaderMap::new();
+        if let Some(tag) = etag
+            && let Ok(v) = HeaderValue::from_str(tag)
+        {
+            headers.insert(http::header::IF_NONE_MATCH, v);
+        }
+        let resp = self
+            .request(Method::GET, path, None, &headers, Idempotency::Idempotent)
+            .await?;
+        if resp.status == 304 {
+            return Ok(Conditional::NotModified);
+        }
+        let resp = Self::check(&Method::GET, path, resp)?;
+        let etag = resp.header("etag").map(str::to_owned);
+        Ok(Conditional::Modified {
+            value: resp.json(&Method::GET, path)?,
+            etag,
+        })
+    }
+
+    /// Starts a page-by-page walk of a list endpoint (adds `per_page=100` unless given).
+    /// `field` names the array inside a wrapper object (`workflow_runs`, `jobs`), or `None`
+    /// when the endpoint returns a bare array.
+    pub fn pages<'a>(&'a self, path: &str, field: Option<&'a str>) -> Pager<'a> {
+        let path = if path.contains("per_page=") {
+            path.to_owned()
+        } else if path.contains('?') {
+            format!("{path}&per_page=100")
+        } else {
+            format!("{path}?per_page=100")
+        };
+        Pager {
+            client: self,
+            next: Some(path),
+            field,
+        }
+    }
+
+    /// Every item of a list endpoint, following `Link: rel="next"` to the end.
+    pub async fn get_all<T: DeserializeOwned>(&self, path: &str, field: Option<&str>) -> Result<Vec<T>> {
+        let mut pager = self.pages(path, field);
+        let mut all = Vec::new();
+        while let Some(page) = pager.next_page::<T>().await? {
+            all.extend(page);
+        }
+        Ok(all)
+    }
+
+    /// Sends a write and decodes the answer; `Ok(None)` in `--dry-run` (nothing was sent).
+    pub async fn write<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idem: Idempotency,
+    ) -> Result<Option<T>> {
+        let resp = self
+            .request(method.clone(), path, body, &HeaderMap::new(), idem)
+            .await?;
+        if resp.status == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Self::check(&method, path, resp)?.json(&method, path)?))
+    }
+
+    /// POST (not retried on ambiguous failures unless `idem` says it is safe).
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+        idem: Idempotency,
+    ) -> Result<Option<T>> {
+        self.write(Method::POST, path, Some(body), idem).await
+    }
+
+    /// PATCH (idempotent).
+    pub async fn patch<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<Option<T>> {
+        self.write(Method::PATCH, path, Some(body), Idempotency::Idempotent)
+            .await
+    }
+
+    /// PUT (idempotent).
+    pub async fn put<T: DeserializeOwned>(&self, path: &str, body: Option<&Value>) -> Result<Option<T>> {
+        self.write(Method::PUT, path, body, Idempotency::Idempotent).await
+    }
+
+    /// DELETE (idempotent); a 404 counts as done.
+    pub async fn delete(&self, path: &str) -> Result<()> {
+        let resp = self
+            .request(Method::DELETE, path, None, &HeaderMap::new(), Idempotency::Idempotent)
+            .await?;
+        if resp.status == 404 {
+            return Ok(());
+        }
+        Self::check(&Method::DELETE, path, resp).map(|_| ())
+    }
+
+    /// The GraphQL endpoint path relative to the API base (`/graphql`; GHES's REST base
+    /// `/api/v3` has its GraphQL at `/api/graphql`, reached as a sibling path).
+    pub fn graphql_path(&self) -> String {
+        "/graphql".to_owned()
+    }
+
+    /// Runs a GraphQL query (a read: retried like a GET). GraphQL `errors` become
+    /// [`Error::Api`] with status 200 and the first message.
+    pub async fn graphql<T: DeserializeOwned>(&self, query: &str, variables: Value) -> Result<T> {
+        let path = self.graphql_path();
+        let body = serde_json::json!({ "query": query, "variables": variables });
+        // A GraphQL query is a read: bypass dry-run recording by sending it as is.
+        let resp = {
+            let policy = &self.inner.retry;
+            let start = Instant::now();
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let r = self
+                    .send_once(&Method::POST, &path, Some(&body), &HeaderMap::new())
+                    .await;
+                let wait = match &r {
+                    Ok(resp) => match classify(resp.status, &resp.headers, &resp.body, Idempotency::Idempotent) {
+                        Verdict::Final => None,
+                        Verdict::Backoff => Some(policy.backoff(attempt)),
+                        Verdict::RateLimited(d) => Some(d),
+                    },
+                    Err(_) => Some(policy.backoff(attempt)),
+                };
+                match wait {
+                    Some(w) if attempt < policy.max_attempts && start.elapsed() + w <= policy.max_total => {
+                        tokio::time::sleep(w).await;
+                    }
+                    _ => break r.map_err(|e| octo_err(&Method::POST, &path, e))?,
+                }
+            }
+        };
+        let resp = Self::check(&Method::POST, &path, resp)?;
+        let v: Value = resp.json(&Method::POST, &path)?;
+        if let Some(errs) = v.get("errors").and_then(|e| e.as_array()).filter(|e| !e.is_empty()) {
+            return Err(Error::Api {
+                method: "POST".into(),
+                path,
+                status: 200,
+                message: errs[0]
+                    .get("message")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("GraphQL error")
+                    .to_owned(),
+            });
+        }
+        serde_json::from_value(v.get("data").cloned().unwrap_or(Value::Null)).map_err(|e| Error::Decode {
+            method: "POST".into(),
+            path,
+            message: e.to_string(),
+        })
+    }
+}
+
+#[derive(serde::Deserialize, Debug, Clone)]
+struct InstallationInfo {
+    id: u64,
+    #[serde(default)]
+    app_slug: Option<String>,
+    #[serde(default)]
+    permissions: Value,
+}
+
+/// A page-by-page walk over a list endpoint; see [`GitHub::pages`].
+pub struct Pager<'a> {
+    client: &'a GitHub,
+    next: Option<String>,
+    field: Option<&'a str>,
+}
+
+impl Pager<'_> {
+    /// The next page, or `None` past the last.
+    pub async fn next_page<T: DeserializeOwned>(&mut self) -> Result<Option<Vec<T>>> {
+        let Some(path) = self.next.take() else {
+            return Ok(None);
+        };
+        let resp = self
+            .client
+            .request(Method::GET, &path, None, &HeaderMap::new(), Idempotency::Idempotent)
+            .await?;
+        let resp = GitHub::check(&Method::GET, &path, resp)?;
+        self.next = resp
+            .header("link")
+            .and_then(next_link)
+            .and_then(|url| relative_to_base(&url, self.client.api_url()));
+        let v: Value = resp.json(&Method::GET, &path)?;
+        let items = match (self.field, v) {
+            (None, Value::Array(a)) => a,
+            (Some(f), Value::Object(mut o)) => match o.remove(f) {
+                Some(Value::Array(a)) => a,
+                _ => {
+                    return Err(Error::Decode {
+                        method: "GET".into(),
+                        path,
+                        message: format!("expected an array in field `{f}`"),
+                    });
+                }
+            },
+            _ => {
+                return Err(Error::Decode {
+                    method: "GET".into(),
+                    path,
+                    message: "expected a list".into(),
+                });
+            }
+        };
+        items
+            .into_iter()
+            .map(|i| {
+                serde_json::from_value(i).map_err(|e| Error::Decode {
+                    method: "GET".into(),
+                    path: path.clone(),
+                    message: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<T>>>()
+            .map(Some)
+    }
+}
+
+/// Extracts the `rel="next"` URL of a `Link` header.
+pub fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let mut segs = part.split(';');
+        let url = segs.next()?.trim();
+        let is_next = segs.any(|s| {
+            let s = s.trim().replace(' ', "");
+            s == "rel=\"next\"" || s == "rel=next"
+        });
+        (is_next && url.starts_with('<') && url.ends_with('>')).then(|| url[1..url.len() - 1].to_owned())
+    })
+}
+
+/// Makes a `Link` URL relative to the API base: same scheme, host and port only (a link to
+/// another host is not followed, so credentials never leave the API host). The base path is
+/// kept; octocrab does not prefix it twice.
+fn relative_to_base(link: &str, api_url: &str) -> Option<String> {
+    let l = url::Url::parse(link).ok()?;
+    let b = url::Url::parse(api_url).ok()?;
+    if l.scheme() != b.scheme() || l.host_str() != b.host_str() || l.port_or_known_default() != b.port_or_known_default() {
+        tracing::warn!(link, "not following a pagination link to another host");
+        return None;
+    }
+    Some(match l.query() {
+        Some(q) => format!("{}?{q}", l.path()),
+        None => l.path().to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_parsing() {
+        let h = r#"<https://api.github.com/repositories/1/issues?page=2>; rel="next", <https://api.github.com/repositories/1/issues?page=5>; rel="last""#;
+        assert_eq!(next_link(h).unwrap(), "https://api.github.com/repositories/1/issues?page=2");
+        assert_eq!(next_link(r#"<https://x/y?page=1>; rel="prev""#), None);
+        assert_eq!(
+            relative_to_base("https://api.github.com/repositories/1/issues?page=2", "https://api.github.com").unwrap(),
+            "/repositories/1/issues?page=2"
+        );
+        assert_eq!(
+            relative_to_base("https://ghe.x/api/v3/repos/a/b/issues?page=2", "https://ghe.x/api/v3").unwrap(),
+            "/api/v3/repos/a/b/issues?page=2"
+        );
+        assert_eq!(relative_to_base("https://evil.example/x?page=2", "https://api.github.com"), None);
+    }
+}

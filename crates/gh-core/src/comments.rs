@@ -1,0 +1,138 @@
+//! One comment per purpose on an issue or PR, found by a hidden marker and updated in place.
+//!
+//! Only comments by ghops's own identity count (a look-alike comment by someone else that
+//! quotes the marker is ignored). The create is a non-idempotent POST: after an ambiguous
+//! failure (5xx, dropped connection) the comments are listed again before any second POST,
+//! so a retry never makes two comments.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::client::GitHub;
+use crate::error::Result;
+use crate::events::User;
+use crate::repo::RepoRef;
+use crate::retry::Idempotency;
+
+/// A hidden marker, e.g. `<!-- ghops:deployment-plan -->`.
+pub fn marker(purpose: &str) -> String {
+    format!("<!-- ghops:{purpose} -->")
+}
+
+/// An issue comment as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssueComment {
+    /// Id.
+    pub id: u64,
+    /// Body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Author.
+    pub user: User,
+    /// Web URL.
+    #[serde(default)]
+    pub html_url: Option<String>,
+    /// Last update.
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", content = "comment_id", rename_all = "snake_case")]
+pub enum Upserted {
+    /// A new comment was created.
+    Created(u64),
+    /// The existing comment was updated.
+    Updated(u64),
+    /// The existing comment already had this body: nothing written.
+    Unchanged(u64),
+    /// `--dry-run`: the write was printed, not sent.
+    DryRun,
+}
+
+/// Lists every comment on issue/PR `number` (all pages).
+pub async fn list_comments(gh: &GitHub, repo: &RepoRef, number: u64) -> Result<Vec<IssueComment>> {
+    gh.get_all(&format!("{}/issues/{number}/comments", repo.api_path()), None)
+        .await
+}
+
+/// Finds ghops's own comments carrying `marker`, oldest first.
+pub fn find_marked<'a>(
+    comments: &'a [IssueComment],
+    marker: &str,
+    identity: &str,
+) -> Vec<&'a IssueComment> {
+    comments
+        .iter()
+        .filter(|c| c.user.login.eq_ignore_ascii_case(identity))
+        .filter(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
+        .collect()
+}
+
+/// Ensures `body` carries `marker` (prepended on its own line when absent).
+pub fn with_marker(marker: &str, body: &str) -> String {
+    if body.contains(marker) {
+        body.to_owned()
+    } else {
+        format!("{marker}\n{body}")
+    }
+}
+
+/// Creates or updates THE comment carrying `marker` on issue/PR `number`, as `identity`
+/// (ghops's own login; see [`GitHub::identity`]). Extra copies (left by an older tool or a
+/// race) are deleted so that exactly one remains.
+pub async fn upsert_comment(
+    gh: &GitHub,
+    repo: &RepoRef,
+    number: u64,
+    marker: &str,
+    body: &str,
+    identity: &str,
+) -> Result<Upserted> {
+    let body = with_marker(marker, body);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let comments = list_comments(gh, repo, number).await?;
+        let mine = find_marked(&comments, marker, identity);
+        if let Some(first) = mine.first() {
+            for extra in &mine[1..] {
+                gh.delete(&format!("{}/issues/comments/{}", repo.api_path(), extra.id))
+                    .await?;
+            }
+            if first.body.as_deref() == Some(body.as_str()) {
+                return Ok(Upserted::Unchanged(first.id));
+            }
+            let path = format!("{}/issues/comments/{}", repo.api_path(), first.id);
+            return Ok(
+                match gh.patch::<serde_json::Value>(&path, &json!({ "body": body })).await? {
+                    Some(_) => Upserted::Updated(first.id),
+                    None => Upserted::DryRun,
+                },
+            );
+        }
+        let path = format!("{}/issues/{number}/comments", repo.api_path());
+        match gh
+            .post::<IssueComment>(&path, &json!({ "body": body }), Idempotency::NonIdempotent)
+            .await
+        {
+            Ok(Some(c)) => return Ok(Upserted::Created(c.id)),
+            Ok(None) => return Ok(Upserted::DryRun),
+            // Ambiguous: GitHub may have created it. Look again before posting again.
+            Err(e) if attempts < 3 && is_ambiguous(&e) => {
+                tracing::warn!(error = %e, "comment create failed ambiguously; re-reading comments before retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempts)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn is_ambiguous(e: &crate::Error) -> bool {
+    match e {
+        crate::Error::Api { status, .. } => *status >= 500,
+        crate::Error::Transport { .. } => true,
+        _ => false,
+    }
+}

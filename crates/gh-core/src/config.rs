@@ -1,0 +1,115 @@
+//! The `ghops.toml` configuration file: one table per workflow (`[pr_bridge]`, `[plan]`,
+//! `[release]`, `[env]`, `[agent]`, `[runners]`, `[serve]`). Each workflow crate defines its
+//! own section type; this module finds the file and decodes a section with errors that name
+//! the file and the field.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// The default config file name, looked up in the current directory.
+pub const DEFAULT_CONFIG: &str = "ghops.toml";
+
+/// A loaded `ghops.toml` (or an empty one when none exists).
+#[derive(Debug, Clone, Default)]
+pub struct ConfigFile {
+    /// The file, when one was read.
+    pub path: Option<PathBuf>,
+    table: toml::Table,
+}
+
+impl ConfigFile {
+    /// Loads `explicit` (must exist), else `$GHOPS_CONFIG`, else `./ghops.toml` if present,
+    /// else an empty config.
+    pub fn load(explicit: Option<&Path>) -> Result<Self> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => std::env::var_os("GHOPS_CONFIG")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| {
+                    let p = PathBuf::from(DEFAULT_CONFIG);
+                    p.is_file().then_some(p)
+                }),
+        };
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Self::parse(&text, Some(path))
+    }
+
+    /// Parses config text (`path` only names it in errors).
+    pub fn parse(text: &str, path: Option<PathBuf>) -> Result<Self> {
+        let name = path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| DEFAULT_CONFIG.to_owned());
+        let table: toml::Table = toml::from_str(text)
+            .map_err(|e| Error::invalid(name, e.to_string().trim_end().to_owned()))?;
+        Ok(Self { path, table })
+    }
+
+    fn name(&self) -> String {
+        self.path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| DEFAULT_CONFIG.to_owned())
+    }
+
+    /// Decodes table `[section]`; `None` when absent. Errors name the file and the field path.
+    pub fn section<T: DeserializeOwned>(&self, section: &str) -> Result<Option<T>> {
+        let Some(value) = self.table.get(section) else {
+            return Ok(None);
+        };
+        serde_path_to_error::deserialize(value.clone())
+            .map(Some)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." {
+                    format!("[{section}]")
+                } else {
+                    format!("[{section}].{path}")
+                };
+                Error::invalid(format!("{} {field}", self.name()), e.into_inner().to_string())
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct S {
+        trigger: String,
+        #[serde(default)]
+        n: u32,
+    }
+
+    #[test]
+    fn sections_and_errors() {
+        let c = ConfigFile::parse("[a]\ntrigger = \"/go\"\n", None).unwrap();
+        assert_eq!(
+            c.section::<S>("a").unwrap(),
+            Some(S {
+                trigger: "/go".into(),
+                n: 0
+            })
+        );
+        assert_eq!(c.section::<S>("b").unwrap(), None);
+        let c = ConfigFile::parse("[a]\ntrigger = \"/go\"\nn = \"x\"\n", Some("x/ghops.toml".into())).unwrap();
+        let e = c.section::<S>("a").unwrap_err().to_string();
+        assert!(e.contains("x/ghops.toml") && e.contains("[a].n"), "{e}");
+        let c = ConfigFile::parse("[a]\ntriger = \"/go\"\n", None).unwrap();
+        let e = c.section::<S>("a").unwrap_err().to_string();
+        assert!(e.contains("triger"), "{e}");
+        assert!(ConfigFile::parse("[a\n", None).is_err());
+    }
+}

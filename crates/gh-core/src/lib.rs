@@ -1,0 +1,47 @@
+//! # gh-core
+//!
+//! What every ghops workflow shares:
+//!
+//! - [`client::GitHub`]: an octocrab-backed GitHub client with token or GitHub App auth
+//!   (installation tokens minted and refreshed), GHES base URLs, bounded retries with
+//!   backoff and jitter that honour rate limits ([`retry`]), pagination, conditional GETs
+//!   and `--dry-run` (GETs performed, writes printed and recorded, none sent).
+//! - [`auth`]: credential resolution in the gh CLI's order; secrets never printed.
+//! - [`permission`]: authorisation policies (minimum permission, teams, allow/deny, bots),
+//!   failing closed.
+//! - [`webhook`]: constant-time `X-Hub-Signature-256` verification.
+//! - [`events`]: tolerant typed webhook payloads with errors naming the missing field.
+//! - [`comments`]: one comment per purpose, upserted by a hidden marker.
+//! - [`actions`]: `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`, annotations, `::add-mask::`.
+//! - [`config`]: `ghops.toml` sections.
+//! - [`error`]: the shared error type and the documented exit codes.
+//!
+//! ```no_run
+//! use gh_core::{auth::CredentialInputs, client::{ClientConfig, GitHub}, repo::RepoRef};
+//! use gh_core::comments::{marker, upsert_comment};
+//!
+//! # async fn run() -> gh_core::Result<()> {
+//! let creds = CredentialInputs::from_env().resolve()?;
+//! let gh = GitHub::connect(ClientConfig::new(creds)).await?;
+//! let repo: RepoRef = "octo-org/hello".parse()?;
+//! let me = gh.identity().await?.login;
+//! upsert_comment(&gh, &repo, 42, &marker("deployment-plan"), "Plan: nothing to do", &me).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod actions;
+pub mod auth;
+pub mod client;
+pub mod comments;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod identity;
+pub mod permission;
+pub mod repo;
+pub mod retry;
+pub mod webhook;
+
+pub use client::GitHub;
+pub use error::{Error, ExitCode, ExitStatus, Result};
+pub use repo::RepoRef;

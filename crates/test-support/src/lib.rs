@@ -1,0 +1,165 @@
+//! Test support for ghops: a wiremock GitHub fake with helpers that assert the exact requests
+//! received, fixture loading, webhook signing and insta settings.
+//!
+//! ```no_run
+//! # async fn t() {
+//! use ghops_test_support::MockGitHub;
+//! use wiremock::{Mock, ResponseTemplate, matchers::{method, path}};
+//! let gh = MockGitHub::start().await;
+//! Mock::given(method("GET")).and(path("/user"))
+//!     .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"login": "octocat"})))
+//!     .mount(&gh.server).await;
+//! // ... run the code under test against gh.uri() ...
+//! gh.assert_no_writes().await;
+//! # }
+//! ```
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use wiremock::MockServer;
+
+/// One request a mock received, reduced to what tests assert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// JSON body (`Null` when empty or not JSON).
+    pub body: Value,
+}
+
+impl Seen {
+    /// `"METHOD /path"`.
+    pub fn line(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// True for anything but GET/HEAD.
+    pub fn is_write(&self) -> bool {
+        self.method != "GET" && self.method != "HEAD"
+    }
+}
+
+/// A wiremock server standing in for the GitHub API.
+pub struct MockGitHub {
+    /// The server; mount mocks on it.
+    pub server: MockServer,
+}
+
+impl MockGitHub {
+    /// Starts a server on 127.0.0.1.
+    pub async fn start() -> Self {
+        Self {
+            server: MockServer::start().await,
+        }
+    }
+
+    /// Base URL for `--api-url`.
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Every request received, in order.
+    pub async fn seen(&self) -> Vec<Seen> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| Seen {
+                method: r.method.to_string(),
+                path: match r.url.query() {
+                    Some(q) => format!("{}?{q}", r.url.path()),
+                    None => r.url.path().to_owned(),
+                },
+                body: serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+            })
+            .collect()
+    }
+
+    /// `"METHOD /path?query"` of every request, in order.
+    pub async fn lines(&self) -> Vec<String> {
+        self.seen().await.iter().map(Seen::line).collect()
+    }
+
+    /// The side-effecting requests (anything but GET/HEAD), in order.
+    pub async fn writes(&self) -> Vec<Seen> {
+        self.seen().await.into_iter().filter(Seen::is_write).collect()
+    }
+
+    /// Asserts that no side-effecting request was received.
+    pub async fn assert_no_writes(&self) {
+        let w = self.writes().await;
+        assert!(w.is_empty(), "unexpected writes: {w:#?}");
+    }
+
+    /// Asserts that the writes were exactly these `"METHOD /path"` lines, in order.
+    pub async fn assert_writes(&self, expected: &[&str]) {
+        let got: Vec<String> = self.writes().await.iter().map(Seen::line).collect();
+        assert_eq!(got, expected, "writes differ");
+    }
+
+    /// Asserts the full request sequence (`"METHOD /path?query"`), reads included.
+    pub async fn assert_lines(&self, expected: &[&str]) {
+        assert_eq!(self.lines().await, expected, "requests differ");
+    }
+}
+
+/// The repository root (for `testdata/` and `examples/`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+/// Path of a webhook fixture in `testdata/webhooks/`.
+pub fn fixture_path(name: &str) -> PathBuf {
+    repo_root().join("testdata/webhooks").join(name)
+}
+
+/// The bytes of a webhook fixture.
+pub fn fixture_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// A webhook fixture as JSON, for editing before use.
+pub fn fixture_json(name: &str) -> Value {
+    serde_json::from_slice(&fixture_bytes(name)).expect("fixture JSON")
+}
+
+/// `sha256=<hex>` signature of a body, as GitHub sends in `X-Hub-Signature-256`.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// insta settings shared by all snapshot tests: snapshots next to the test in `snapshots/`,
+/// with the mock server's random port redacted.
+pub fn insta_settings(mock_uri: Option<&str>) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_prepend_module_to_snapshot(false);
+    if let Some(u) = mock_uri {
+        s.add_filter(&regex_escape(u), "http://mock-github");
+    }
+    s
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A throwaway RSA private key (PEM, PKCS#1) for GitHub App tests. Generated for ghops's tests;
+/// it protects nothing.
+pub const TEST_APP_KEY: &str = include_str!("test-app-key.pem");
