@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use gh_core::auth::CredentialInputs;
+use gh_core::auth::SecretString;
 use gh_core::client::{ClientConfig, GitHub, InstallationTarget};
 use gh_core::config::ConfigFile;
 use gh_core::{ExitCode, ExitStatus, RepoRef};
-use gh_core::auth::SecretString;
 
 /// Colour choice.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

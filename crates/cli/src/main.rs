@@ -17,8 +17,15 @@ use crate::ctx::{Ctx, Failure, GlobalArgs};
 /// Exit codes: 0 success; 1 the operation ran and failed; 2 usage error or invalid input;
 /// 3 refused by policy; 4 GitHub or Kubernetes API failure after retries; 5 timed out.
 #[derive(Parser, Debug)]
-#[command(name = "ghops", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Examples:\n  ghops auth status\n  ghops plan --config-root examples/infrastructure --changed-files examples/infrastructure/changed-files.txt\n  ghops completions bash > /etc/bash_completion.d/ghops")]
+#[command(
+    name = "ghops",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Examples:\n  ghops auth status\n  ghops plan --config-root examples/infrastructure --changed-files examples/infrastructure/changed-files.txt\n  ghops completions bash > /etc/bash_completion.d/ghops"
+)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -65,7 +72,10 @@ enum Command {
 fn main() -> ProcessExit {
     let cli = Cli::parse();
     ctx::init_tracing(&cli.global);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -25,7 +25,11 @@ pub struct ActionsFiles {
 impl ActionsFiles {
     /// Reads `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY`.
     pub fn from_env() -> Self {
-        let p = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let p = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         Self {
             output: p("GITHUB_OUTPUT"),
             summary: p("GITHUB_STEP_SUMMARY"),
@@ -83,7 +87,9 @@ fn append(path: &Path, s: &str) -> Result<()> {
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -167,7 +173,10 @@ mod tests {
         assert_eq!(lines.collect::<Vec<_>>(), vec!["a", "b", "evil=1", delim]);
         assert!(f.set_output("bad\nname", "x").is_err());
         assert!(f.append_summary("# hi").unwrap());
-        assert_eq!(std::fs::read_to_string(dir.path().join("sum")).unwrap(), "# hi\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("sum")).unwrap(),
+            "# hi\n"
+        );
         assert!(!ActionsFiles::default().set_output("a", "b").unwrap());
     }
 

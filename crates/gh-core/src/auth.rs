@@ -251,14 +251,26 @@ mod tests {
             _ => panic!(),
         }
         i.token_flag = s("a");
-        assert!(matches!(i.resolve().unwrap(), Credentials::Token { source: TokenSource::Flag, .. }));
+        assert!(matches!(
+            i.resolve().unwrap(),
+            Credentials::Token {
+                source: TokenSource::Flag,
+                ..
+            }
+        ));
         i.token_flag = s("  ");
         i.gh_token = None;
         assert!(matches!(
             i.resolve().unwrap(),
-            Credentials::Token { source: TokenSource::GithubToken, .. }
+            Credentials::Token {
+                source: TokenSource::GithubToken,
+                ..
+            }
         ));
-        assert!(matches!(CredentialInputs::default().resolve(), Err(Error::MissingToken)));
+        assert!(matches!(
+            CredentialInputs::default().resolve(),
+            Err(Error::MissingToken)
+        ));
     }
 
     #[test]
@@ -267,12 +279,22 @@ mod tests {
             app_id: Some("12".into()),
             ..Default::default()
         };
-        assert!(i.resolve().unwrap_err().to_string().contains("GHOPS_APP_PRIVATE_KEY"));
+        assert!(
+            i.resolve()
+                .unwrap_err()
+                .to_string()
+                .contains("GHOPS_APP_PRIVATE_KEY")
+        );
         let i = CredentialInputs {
             app_id: Some("x".into()),
             ..Default::default()
         };
-        assert!(i.resolve().unwrap_err().to_string().contains("not a number"));
+        assert!(
+            i.resolve()
+                .unwrap_err()
+                .to_string()
+                .contains("not a number")
+        );
     }
 
     #[test]

@@ -114,7 +114,11 @@ pub struct Response {
 impl Response {
     /// The body as JSON (`null` when empty).
     pub fn json<T: DeserializeOwned>(&self, method: &Method, path: &str) -> Result<T> {
-        let bytes: &[u8] = if self.body.is_empty() { b"null" } else { &self.body };
+        let bytes: &[u8] = if self.body.is_empty() {
+            b"null"
+        } else {
+            &self.body
+        };
         serde_json::from_slice(bytes).map_err(|e| Error::Decode {
             method: method.to_string(),
             path: path.to_owned(),
@@ -225,7 +229,12 @@ impl GitHub {
                     .personal_token(token.expose_secret().to_owned())
                     .build()
                     .map_err(|e| Error::invalid("--api-url", e.to_string()))?;
-                (octo, Some(TokenKind::of(token.expose_secret())), false, None)
+                (
+                    octo,
+                    Some(TokenKind::of(token.expose_secret())),
+                    false,
+                    None,
+                )
             }
             Credentials::App {
                 app_id,
@@ -244,18 +253,14 @@ impl GitHub {
                     .app(octocrab::models::AppId(*app_id), key)
                     .build()
                     .map_err(|e| Error::invalid("--api-url", e.to_string()))?;
-                let app_client = GitHub::from_octocrab(
-                    app_octo.clone(),
-                    &api_url,
-                    &config,
-                    None,
-                    true,
-                    None,
-                );
+                let app_client =
+                    GitHub::from_octocrab(app_octo.clone(), &api_url, &config, None, true, None);
                 let path = match &config.installation {
                     None => None,
                     Some(InstallationTarget::Id(id)) => Some(format!("/app/installations/{id}")),
-                    Some(InstallationTarget::Repo(r)) => Some(format!("{}/installation", r.api_path())),
+                    Some(InstallationTarget::Repo(r)) => {
+                        Some(format!("{}/installation", r.api_path()))
+                    }
                     Some(InstallationTarget::Org(o)) => Some(format!(
                         "/orgs/{}/installation",
                         crate::repo::encode_segment(o)
@@ -493,7 +498,9 @@ impl GitHub {
                                 e.get("message")
                                     .and_then(|m| m.as_str())
                                     .map(str::to_owned)
-                                    .or_else(|| e.get("code").and_then(|c| c.as_str()).map(str::to_owned))
+                                    .or_else(|| {
+                                        e.get("code").and_then(|c| c.as_str()).map(str::to_owned)
+                                    })
                             })
                             .collect::<Vec<_>>()
                             .join("; ")
@@ -518,7 +525,13 @@ impl GitHub {
     /// GET a JSON value.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let resp = self
-            .request(Method::GET, path, None, &HeaderMap::new(), Idempotency::Idempotent)
+            .request(
+                Method::GET,
+                path,
+                None,
+                &HeaderMap::new(),
+                Idempotency::Idempotent,
+            )
             .await?;
         Self::check(&Method::GET, path, resp)?.json(&Method::GET, path)
     }
@@ -577,7 +590,11 @@ impl GitHub {
     }
 
     /// Every item of a list endpoint, following `Link: rel="next"` to the end.
-    pub async fn get_all<T: DeserializeOwned>(&self, path: &str, field: Option<&str>) -> Result<Vec<T>> {
+    pub async fn get_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        field: Option<&str>,
+    ) -> Result<Vec<T>> {
         let mut pager = self.pages(path, field);
         let mut all = Vec::new();
         while let Some(page) = pager.next_page::<T>().await? {
@@ -620,14 +637,25 @@ impl GitHub {
     }
 
     /// PUT (idempotent).
-    pub async fn put<T: DeserializeOwned>(&self, path: &str, body: Option<&Value>) -> Result<Option<T>> {
-        self.write(Method::PUT, path, body, Idempotency::Idempotent).await
+    pub async fn put<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Option<T>> {
+        self.write(Method::PUT, path, body, Idempotency::Idempotent)
+            .await
     }
 
     /// DELETE (idempotent); a 404 counts as done.
     pub async fn delete(&self, path: &str) -> Result<()> {
         let resp = self
-            .request(Method::DELETE, path, None, &HeaderMap::new(), Idempotency::Idempotent)
+            .request(
+                Method::DELETE,
+                path,
+                None,
+                &HeaderMap::new(),
+                Idempotency::Idempotent,
+            )
             .await?;
         if resp.status == 404 {
             return Ok(());
@@ -657,7 +685,12 @@ impl GitHub {
                     .send_once(&Method::POST, &path, Some(&body), &HeaderMap::new())
                     .await;
                 let wait = match &r {
-                    Ok(resp) => match classify(resp.status, &resp.headers, &resp.body, Idempotency::Idempotent) {
+                    Ok(resp) => match classify(
+                        resp.status,
+                        &resp.headers,
+                        &resp.body,
+                        Idempotency::Idempotent,
+                    ) {
                         Verdict::Final => None,
                         Verdict::Backoff => Some(policy.backoff(attempt)),
                         Verdict::RateLimited(d) => Some(d),
@@ -665,7 +698,10 @@ impl GitHub {
                     Err(_) => Some(policy.backoff(attempt)),
                 };
                 match wait {
-                    Some(w) if attempt < policy.max_attempts && start.elapsed() + w <= policy.max_total => {
+                    Some(w)
+                        if attempt < policy.max_attempts
+                            && start.elapsed() + w <= policy.max_total =>
+                    {
                         tokio::time::sleep(w).await;
                     }
                     _ => break r.map_err(|e| octo_err(&Method::POST, &path, e))?,
@@ -674,7 +710,11 @@ impl GitHub {
         };
         let resp = Self::check(&Method::POST, &path, resp)?;
         let v: Value = resp.json(&Method::POST, &path)?;
-        if let Some(errs) = v.get("errors").and_then(|e| e.as_array()).filter(|e| !e.is_empty()) {
+        if let Some(errs) = v
+            .get("errors")
+            .and_then(|e| e.as_array())
+            .filter(|e| !e.is_empty())
+        {
             return Err(Error::Api {
                 method: "POST".into(),
                 path,
@@ -686,10 +726,12 @@ impl GitHub {
                     .to_owned(),
             });
         }
-        serde_json::from_value(v.get("data").cloned().unwrap_or(Value::Null)).map_err(|e| Error::Decode {
-            method: "POST".into(),
-            path,
-            message: e.to_string(),
+        serde_json::from_value(v.get("data").cloned().unwrap_or(Value::Null)).map_err(|e| {
+            Error::Decode {
+                method: "POST".into(),
+                path,
+                message: e.to_string(),
+            }
         })
     }
 }
@@ -718,7 +760,13 @@ impl Pager<'_> {
         };
         let resp = self
             .client
-            .request(Method::GET, &path, None, &HeaderMap::new(), Idempotency::Idempotent)
+            .request(
+                Method::GET,
+                &path,
+                None,
+                &HeaderMap::new(),
+                Idempotency::Idempotent,
+            )
             .await?;
         let resp = GitHub::check(&Method::GET, &path, resp)?;
         self.next = resp
@@ -769,7 +817,8 @@ pub fn next_link(link: &str) -> Option<String> {
             let s = s.trim().replace(' ', "");
             s == "rel=\"next\"" || s == "rel=next"
         });
-        (is_next && url.starts_with('<') && url.ends_with('>')).then(|| url[1..url.len() - 1].to_owned())
+        (is_next && url.starts_with('<') && url.ends_with('>'))
+            .then(|| url[1..url.len() - 1].to_owned())
     })
 }
 
@@ -779,7 +828,10 @@ pub fn next_link(link: &str) -> Option<String> {
 fn relative_to_base(link: &str, api_url: &str) -> Option<String> {
     let l = url::Url::parse(link).ok()?;
     let b = url::Url::parse(api_url).ok()?;
-    if l.scheme() != b.scheme() || l.host_str() != b.host_str() || l.port_or_known_default() != b.port_or_known_default() {
+    if l.scheme() != b.scheme()
+        || l.host_str() != b.host_str()
+        || l.port_or_known_default() != b.port_or_known_default()
+    {
         tracing::warn!(link, "not following a pagination link to another host");
         return None;
     }
@@ -796,16 +848,30 @@ mod tests {
     #[test]
     fn link_parsing() {
         let h = r#"<https://api.github.com/repositories/1/issues?page=2>; rel="next", <https://api.github.com/repositories/1/issues?page=5>; rel="last""#;
-        assert_eq!(next_link(h).unwrap(), "https://api.github.com/repositories/1/issues?page=2");
+        assert_eq!(
+            next_link(h).unwrap(),
+            "https://api.github.com/repositories/1/issues?page=2"
+        );
         assert_eq!(next_link(r#"<https://x/y?page=1>; rel="prev""#), None);
         assert_eq!(
-            relative_to_base("https://api.github.com/repositories/1/issues?page=2", "https://api.github.com").unwrap(),
+            relative_to_base(
+                "https://api.github.com/repositories/1/issues?page=2",
+                "https://api.github.com"
+            )
+            .unwrap(),
             "/repositories/1/issues?page=2"
         );
         assert_eq!(
-            relative_to_base("https://ghe.x/api/v3/repos/a/b/issues?page=2", "https://ghe.x/api/v3").unwrap(),
+            relative_to_base(
+                "https://ghe.x/api/v3/repos/a/b/issues?page=2",
+                "https://ghe.x/api/v3"
+            )
+            .unwrap(),
             "/api/v3/repos/a/b/issues?page=2"
         );
-        assert_eq!(relative_to_base("https://evil.example/x?page=2", "https://api.github.com"), None);
+        assert_eq!(
+            relative_to_base("https://evil.example/x?page=2", "https://api.github.com"),
+            None
+        );
     }
 }

@@ -53,8 +53,11 @@ pub enum Upserted {
 
 /// Lists every comment on issue/PR `number` (all pages).
 pub async fn list_comments(gh: &GitHub, repo: &RepoRef, number: u64) -> Result<Vec<IssueComment>> {
-    gh.get_all(&format!("{}/issues/{number}/comments", repo.api_path()), None)
-        .await
+    gh.get_all(
+        &format!("{}/issues/{number}/comments", repo.api_path()),
+        None,
+    )
+    .await
 }
 
 /// Finds ghops's own comments carrying `marker`, oldest first.
@@ -106,7 +109,10 @@ pub async fn upsert_comment(
             }
             let path = format!("{}/issues/comments/{}", repo.api_path(), first.id);
             return Ok(
-                match gh.patch::<serde_json::Value>(&path, &json!({ "body": body })).await? {
+                match gh
+                    .patch::<serde_json::Value>(&path, &json!({ "body": body }))
+                    .await?
+                {
                     Some(_) => Upserted::Updated(first.id),
                     None => Upserted::DryRun,
                 },

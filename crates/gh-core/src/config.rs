@@ -76,7 +76,10 @@ impl ConfigFile {
                 } else {
                     format!("[{section}].{path}")
                 };
-                Error::invalid(format!("{} {field}", self.name()), e.into_inner().to_string())
+                Error::invalid(
+                    format!("{} {field}", self.name()),
+                    e.into_inner().to_string(),
+                )
             })
     }
 }
@@ -104,7 +107,11 @@ mod tests {
             })
         );
         assert_eq!(c.section::<S>("b").unwrap(), None);
-        let c = ConfigFile::parse("[a]\ntrigger = \"/go\"\nn = \"x\"\n", Some("x/ghops.toml".into())).unwrap();
+        let c = ConfigFile::parse(
+            "[a]\ntrigger = \"/go\"\nn = \"x\"\n",
+            Some("x/ghops.toml".into()),
+        )
+        .unwrap();
         let e = c.section::<S>("a").unwrap_err().to_string();
         assert!(e.contains("x/ghops.toml") && e.contains("[a].n"), "{e}");
         let c = ConfigFile::parse("[a]\ntriger = \"/go\"\n", None).unwrap();

@@ -566,7 +566,10 @@ impl Event {
 pub fn load_event<T: DeserializeOwned>(file: Option<&Path>) -> Result<T> {
     let env_path = std::env::var_os("GITHUB_EVENT_PATH").map(std::path::PathBuf::from);
     let path = file.map(Path::to_path_buf).or(env_path).ok_or_else(|| {
-        Error::invalid("--event", "no event file: pass --event FILE or set GITHUB_EVENT_PATH")
+        Error::invalid(
+            "--event",
+            "no event file: pass --event FILE or set GITHUB_EVENT_PATH",
+        )
     })?;
     let bytes = std::fs::read(&path).map_err(|source| Error::Io {
         path: path.clone(),

@@ -56,15 +56,54 @@ struct RateLimit2 {
 }
 
 impl GitHub {
-    /// Reads the identity: `GET /user` for user tokens (scopes from `X-OAuth-Scopes`);
-    /// for App installations `GET /installation/repositories` proves the token and the App's
-    /// slug comes from `GHOPS_APP_SLUG` or defaults to the Actions bot; and `GET /rate_limit`
-    /// (which costs no budget).
+    /// Reads the identity: `GET /user` for user tokens (scopes from `X-OAuth-Scopes`); for
+    /// App installations the slug and permissions read when connecting; for other installation
+    /// tokens (the Actions `GITHUB_TOKEN`) `GET /installation/repositories` proves the token.
+    /// Then `GET /rate_limit` (which costs no budget).
     pub async fn identity(&self) -> Result<Identity> {
-        let resp = self
-            .request(Method::GET, "/user", None, &HeaderMap::new(), Idempotency::Idempotent)
-            .await?;
-        let mut id = if resp.status == 200 {
+        let installation_like = self.is_app() || self.token_kind() == Some(TokenKind::Installation);
+        let mut id = if installation_like {
+            // Installation tokens cannot read /user. Prove the token with one cheap read; an App
+            // installation acts as `<slug>[bot]`, the Actions GITHUB_TOKEN as
+            // `github-actions[bot]`.
+            if !self.is_app() {
+                self.get::<Value>("/installation/repositories?per_page=1")
+                    .await?;
+            }
+            let login =
+                if self.is_app() || std::env::var("GHOPS_APP_SLUG").is_ok_and(|s| !s.is_empty()) {
+                    format!("{}[bot]", self.app_slug().await?)
+                } else {
+                    "github-actions[bot]".to_owned()
+                };
+            Identity {
+                login,
+                kind: if self.is_app() {
+                    if self.installation_id().is_some() {
+                        "app_installation".into()
+                    } else {
+                        "app".into()
+                    }
+                } else {
+                    "installation_token".into()
+                },
+                token_kind: self.token_kind(),
+                scopes: None,
+                permissions: self.installation_info().map(|(_, p)| p.clone()),
+                installation_id: self.installation_id(),
+                rate_limit: None,
+            }
+        } else {
+            let resp = self
+                .request(
+                    Method::GET,
+                    "/user",
+                    None,
+                    &HeaderMap::new(),
+                    Idempotency::Idempotent,
+                )
+                .await?;
+            let resp = GitHub::check(&Method::GET, "/user", resp)?;
             let u: UserInfo = resp.json(&Method::GET, "/user")?;
             let scopes = resp.header("x-oauth-scopes").map(|s| {
                 s.split(',')
@@ -81,38 +120,11 @@ impl GitHub {
                 installation_id: None,
                 rate_limit: None,
             }
-        } else if self.is_app() || resp.status == 403 {
-            // Installation tokens cannot read /user. An App installation acts as
-            // `<slug>[bot]`; the Actions GITHUB_TOKEN as `github-actions[bot]`.
-            let resp = GitHub::check(&Method::GET, "/user", resp);
-            if !self.is_app() {
-                resp?;
-            }
-            let slug = std::env::var("GHOPS_APP_SLUG").ok().filter(|s| !s.is_empty());
-            let perms: Option<Value> = self.installation_info().map(|(_, p)| p.clone());
-            let login = match (&slug, self.is_app()) {
-                (Some(s), _) => format!("{s}[bot]"),
-                (None, true) => self.app_slug().await.map(|s| format!("{s}[bot]"))?,
-                (None, false) => "github-actions[bot]".to_owned(),
-            };
-            Identity {
-                login,
-                kind: if self.is_app() {
-                    "app_installation".into()
-                } else {
-                    "installation_token".into()
-                },
-                token_kind: self.token_kind(),
-                scopes: None,
-                permissions: perms,
-                installation_id: self.installation_id(),
-                rate_limit: None,
-            }
-        } else {
-            GitHub::check(&Method::GET, "/user", resp)?;
-            unreachable!("check returns an error for non-2xx")
         };
-        if let Ok(r) = self.get::<RateLimits>("/rate_limit").await {
+        // /rate_limit does not count against the budget; an App JWT cannot read it.
+        if !(self.is_app() && self.installation_id().is_none())
+            && let Ok(r) = self.get::<RateLimits>("/rate_limit").await
+        {
             id.rate_limit = Some(RateLimit {
                 limit: r.resources.core.limit,
                 remaining: r.resources.core.remaining,
@@ -125,7 +137,10 @@ impl GitHub {
     /// The App's slug: `GHOPS_APP_SLUG`, else the installation's `app_slug` read when the
     /// client connected, else `GET /app` (App JWT clients).
     pub async fn app_slug(&self) -> Result<String> {
-        if let Some(s) = std::env::var("GHOPS_APP_SLUG").ok().filter(|s| !s.is_empty()) {
+        if let Some(s) = std::env::var("GHOPS_APP_SLUG")
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
             return Ok(s);
         }
         if let Some((Some(slug), _)) = self.installation_info() {

@@ -324,7 +324,11 @@ mod tests {
         .unwrap();
         assert_eq!(level_from_response(&r), Permission::Triage);
         let r: PermissionResponse = serde_json::from_str(r#"{"permission":"admin"}"#).unwrap();
-        assert_eq!(level_from_response(&r), Permission::None, "legacy field alone is not trusted");
+        assert_eq!(
+            level_from_response(&r),
+            Permission::None,
+            "legacy field alone is not trusted"
+        );
     }
 
     #[test]

@@ -81,9 +81,12 @@ impl RepoRef {
                 "not given, GITHUB_REPOSITORY is unset and the current directory is not a git repository",
             )
         })?;
-        let remote = repo
-            .find_remote("origin")
-            .map_err(|_| Error::invalid("--repo", "not given and the git repository has no `origin` remote"))?;
+        let remote = repo.find_remote("origin").map_err(|_| {
+            Error::invalid(
+                "--repo",
+                "not given and the git repository has no `origin` remote",
+            )
+        })?;
         let url = remote.url().unwrap_or_default();
         Self::from_remote_url(url).ok_or_else(|| {
             Error::invalid(
@@ -126,7 +129,10 @@ pub fn encode_segment(s: &str) -> String {
 
 /// Encodes a git ref for a path (`heads/test-this-pr/1`): each segment encoded, slashes kept.
 pub fn encode_ref(r: &str) -> String {
-    r.split('/').map(encode_segment).collect::<Vec<_>>().join("/")
+    r.split('/')
+        .map(encode_segment)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Encodes a query-string value.
@@ -147,7 +153,11 @@ mod tests {
             "ssh://git@github.example.com/o/r",
             "https://ghe.example.com/o/r/",
         ] {
-            assert_eq!(RepoRef::from_remote_url(u), Some(RepoRef::new("o", "r").unwrap()), "{u}");
+            assert_eq!(
+                RepoRef::from_remote_url(u),
+                Some(RepoRef::new("o", "r").unwrap()),
+                "{u}"
+            );
         }
         assert_eq!(RepoRef::from_remote_url("nonsense"), None);
     }
@@ -165,10 +175,17 @@ mod tests {
     fn resolve_order() {
         let dir = std::env::temp_dir();
         assert_eq!(
-            RepoRef::resolve(Some("a/b"), Some("c/d"), &dir).unwrap().to_string(),
+            RepoRef::resolve(Some("a/b"), Some("c/d"), &dir)
+                .unwrap()
+                .to_string(),
             "a/b"
         );
-        assert_eq!(RepoRef::resolve(None, Some("c/d"), &dir).unwrap().to_string(), "c/d");
+        assert_eq!(
+            RepoRef::resolve(None, Some("c/d"), &dir)
+                .unwrap()
+                .to_string(),
+            "c/d"
+        );
         let e = RepoRef::resolve(Some("bad"), None, &dir).unwrap_err();
         assert!(e.to_string().contains("--repo"));
     }

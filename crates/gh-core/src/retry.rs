@@ -139,27 +139,62 @@ mod tests {
     #[test]
     fn classifies() {
         let none = HeaderMap::new();
-        assert_eq!(classify(502, &none, b"", Idempotency::Idempotent), Verdict::Backoff);
-        assert_eq!(classify(502, &none, b"", Idempotency::NonIdempotent), Verdict::Final);
-        assert_eq!(classify(404, &none, b"", Idempotency::Idempotent), Verdict::Final);
-        assert_eq!(classify(403, &none, b"{\"message\":\"Resource not accessible\"}", Idempotency::Idempotent), Verdict::Final);
         assert_eq!(
-            classify(403, &hm(&[("retry-after", "3")]), b"", Idempotency::NonIdempotent),
+            classify(502, &none, b"", Idempotency::Idempotent),
+            Verdict::Backoff
+        );
+        assert_eq!(
+            classify(502, &none, b"", Idempotency::NonIdempotent),
+            Verdict::Final
+        );
+        assert_eq!(
+            classify(404, &none, b"", Idempotency::Idempotent),
+            Verdict::Final
+        );
+        assert_eq!(
+            classify(
+                403,
+                &none,
+                b"{\"message\":\"Resource not accessible\"}",
+                Idempotency::Idempotent
+            ),
+            Verdict::Final
+        );
+        assert_eq!(
+            classify(
+                403,
+                &hm(&[("retry-after", "3")]),
+                b"",
+                Idempotency::NonIdempotent
+            ),
             Verdict::RateLimited(Duration::from_secs(3))
         );
         assert_eq!(
-            classify(403, &none, b"You have exceeded a secondary rate limit", Idempotency::NonIdempotent),
+            classify(
+                403,
+                &none,
+                b"You have exceeded a secondary rate limit",
+                Idempotency::NonIdempotent
+            ),
             Verdict::RateLimited(Duration::from_secs(60))
         );
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let v = classify(
             403,
-            &hm(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &(now + 10).to_string())]),
+            &hm(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", &(now + 10).to_string()),
+            ]),
             b"",
             Idempotency::Idempotent,
         );
         match v {
-            Verdict::RateLimited(d) => assert!(d >= Duration::from_secs(9) && d <= Duration::from_secs(12)),
+            Verdict::RateLimited(d) => {
+                assert!(d >= Duration::from_secs(9) && d <= Duration::from_secs(12))
+            }
             other => panic!("{other:?}"),
         }
     }

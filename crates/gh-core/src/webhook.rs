@@ -66,18 +66,38 @@ mod tests {
         let body = b"Hello, World!";
         assert_eq!(verify(SECRET, body, None), Err(SignatureError::Missing));
         assert_eq!(
-            verify(SECRET, body, Some("sha1=0a4d55a8d778e5022fab701977c5d840bbc486d0")),
+            verify(
+                SECRET,
+                body,
+                Some("sha1=0a4d55a8d778e5022fab701977c5d840bbc486d0")
+            ),
             Err(SignatureError::Malformed)
         );
-        assert_eq!(verify(SECRET, body, Some("sha256=zz")), Err(SignatureError::Malformed));
         assert_eq!(
-            verify(SECRET, body, Some(&GOOD.replace("sha256=", "sha256=g")[..71])),
+            verify(SECRET, body, Some("sha256=zz")),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify(
+                SECRET,
+                body,
+                Some(&GOOD.replace("sha256=", "sha256=g")[..71])
+            ),
             Err(SignatureError::Malformed)
         );
         let mut bad = GOOD.to_owned();
         bad.replace_range(70..71, "0");
-        assert_eq!(verify(SECRET, body, Some(&bad)), Err(SignatureError::Mismatch));
-        assert_eq!(verify(SECRET, b"Hello, World?", Some(GOOD)), Err(SignatureError::Mismatch));
-        assert_eq!(verify(b"", body, Some(GOOD)), Err(SignatureError::EmptySecret));
+        assert_eq!(
+            verify(SECRET, body, Some(&bad)),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(SECRET, b"Hello, World?", Some(GOOD)),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(b"", body, Some(GOOD)),
+            Err(SignatureError::EmptySecret)
+        );
     }
 }

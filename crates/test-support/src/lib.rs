@@ -86,7 +86,11 @@ impl MockGitHub {
 
     /// The side-effecting requests (anything but GET/HEAD), in order.
     pub async fn writes(&self) -> Vec<Seen> {
-        self.seen().await.into_iter().filter(Seen::is_write).collect()
+        self.seen()
+            .await
+            .into_iter()
+            .filter(Seen::is_write)
+            .collect()
     }
 
     /// Asserts that no side-effecting request was received.

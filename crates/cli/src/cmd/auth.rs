@@ -14,7 +14,9 @@ pub enum AuthCmd {
     ///
     /// With a GitHub App, the installation is the one on --repo (or $GITHUB_REPOSITORY), else
     /// on --org.
-    #[command(after_help = "Examples:\n  GH_TOKEN=... ghops auth status\n  ghops auth status --app-id 123 --app-key app.pem --repo octo-org/hello --json")]
+    #[command(
+        after_help = "Examples:\n  GH_TOKEN=... ghops auth status\n  ghops auth status --app-id 123 --app-key app.pem --repo octo-org/hello --json"
+    )]
     Status {
         /// With a GitHub App: the organisation whose installation to use (instead of --repo).
         #[arg(long)]
@@ -50,7 +52,11 @@ pub async fn run(cmd: AuthCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 if let Some(s) = &id.scopes {
                     println!(
                         "Scopes:       {}",
-                        if s.is_empty() { "(none reported)".to_owned() } else { s.join(", ") }
+                        if s.is_empty() {
+                            "(none reported)".to_owned()
+                        } else {
+                            s.join(", ")
+                        }
                     );
                 }
                 if let Some(p) = id.permissions.as_ref().and_then(|p| p.as_object()) {

@@ -1,0 +1,1 @@
+//! Contract tests against Prism (GitHub's official OpenAPI description).

@@ -1,0 +1,62 @@
+//! Running the `ghops` binary in tests.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The `ghops` binary built alongside this test (`target/<profile>/ghops`).
+pub fn ghops_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = dir.join(format!("ghops{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} not found: build it first (`cargo build -p ghops`; `cargo nextest run --workspace` does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A `ghops` command with a clean environment: no inherited GitHub variables, fast retries.
+pub fn ghops() -> Command {
+    let mut c = Command::new(ghops_bin());
+    for k in [
+        "GH_TOKEN",
+        "GITHUB_TOKEN",
+        "GITHUB_API_URL",
+        "GITHUB_REPOSITORY",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_OUTPUT",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_ACTIONS",
+        "GHOPS_APP_ID",
+        "GHOPS_APP_PRIVATE_KEY",
+        "GHOPS_CONFIG",
+        "RUST_LOG",
+    ] {
+        c.env_remove(k);
+    }
+    c.env("NO_COLOR", "1")
+        .env("GHOPS_RETRY_BASE_MS", "5")
+        .env("GHOPS_RETRY_MAX_DELAY_MS", "50")
+        .env("GHOPS_RETRY_MAX_TOTAL_MS", "10000");
+    c
+}
+
+/// Runs a command off the async runtime's worker threads and returns its output.
+pub async fn run(mut c: Command) -> Output {
+    tokio::task::spawn_blocking(move || c.output().expect("run ghops"))
+        .await
+        .expect("join")
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
