@@ -1,0 +1,752 @@
+//! gh-core against a wiremock GitHub: retries, rate limits, pagination, conditional GETs,
+//! App tokens, permission policies, comment upsert and dry-run. Each test asserts the exact
+//! requests received.
+
+use std::time::Duration;
+
+use gh_core::auth::{Credentials, SecretString, TokenSource};
+use gh_core::client::{ClientConfig, Conditional, GitHub, InstallationTarget};
+use gh_core::comments::{Upserted, marker, upsert_comment};
+use gh_core::permission::{Permission, Policy, Team};
+use gh_core::retry::{Idempotency, RetryPolicy};
+use gh_core::{Error, RepoRef};
+use ghops_test_support::{MockGitHub, TEST_APP_KEY};
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, ResponseTemplate};
+
+fn token_creds() -> Credentials {
+    Credentials::Token {
+        token: SecretString::from("ghp_testtoken".to_owned()),
+        source: TokenSource::Flag,
+    }
+}
+
+async fn client(mock: &MockGitHub) -> GitHub {
+    client_with(mock, RetryPolicy::fast(), false).await
+}
+
+async fn client_with(mock: &MockGitHub, retry: RetryPolicy, dry_run: bool) -> GitHub {
+    GitHub::connect(ClientConfig {
+        api_url: mock.uri(),
+        retry,
+        dry_run,
+        ..ClientConfig::new(token_creds())
+    })
+    .await
+    .unwrap()
+}
+
+fn repo() -> RepoRef {
+    "o/r".parse().unwrap()
+}
+
+// ---------------------------------------------------------------- retries
+
+#[tokio::test]
+async fn get_retries_5xx_then_succeeds() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r"))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(2)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let v: Value = c.get("/repos/o/r").await.unwrap();
+    assert_eq!(v["id"], 1);
+    gh.assert_lines(&["GET /repos/o/r", "GET /repos/o/r", "GET /repos/o/r"])
+        .await;
+}
+
+#[tokio::test]
+async fn gives_up_after_the_attempt_bound() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/x"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"message": "unavailable"})))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let e = c.get::<Value>("/x").await.unwrap_err();
+    assert_eq!(e.status(), Some(503));
+    assert_eq!(e.exit_code(), gh_core::ExitCode::Api);
+    assert_eq!(
+        gh.lines().await.len(),
+        RetryPolicy::fast().max_attempts as usize
+    );
+}
+
+#[tokio::test]
+async fn secondary_rate_limit_honours_retry_after_even_for_post() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/issues/1/comments"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({"message": "You have exceeded a secondary rate limit"})),
+        )
+        .up_to_n_times(1)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/issues/1/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 5})))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let t = std::time::Instant::now();
+    let v: Option<Value> = c
+        .post(
+            "/repos/o/r/issues/1/comments",
+            &json!({"body": "x"}),
+            Idempotency::NonIdempotent,
+        )
+        .await
+        .unwrap();
+    assert_eq!(v.unwrap()["id"], 5);
+    assert!(
+        t.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        t.elapsed()
+    );
+    gh.assert_writes(&[
+        "POST /repos/o/r/issues/1/comments",
+        "POST /repos/o/r/issues/1/comments",
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn primary_rate_limit_waits_for_reset() {
+    let gh = MockGitHub::start().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    Mock::given(method("GET"))
+        .and(path("/x"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-limit", "5000")
+                .insert_header("x-ratelimit-reset", now.to_string().as_str())
+                .set_body_json(json!({"message": "API rate limit exceeded"})),
+        )
+        .up_to_n_times(1)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/x"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-ratelimit-remaining", "4999")
+                .insert_header("x-ratelimit-limit", "5000")
+                .insert_header("x-ratelimit-reset", (now + 3600).to_string().as_str())
+                .set_body_json(json!({})),
+        )
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    c.get::<Value>("/x").await.unwrap();
+    assert_eq!(c.rate_limit().unwrap().remaining, 4999);
+    assert_eq!(gh.lines().await, ["GET /x", "GET /x"]);
+}
+
+#[tokio::test]
+async fn rate_limit_wait_beyond_the_total_bound_gives_up() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/x"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3600"))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let t = std::time::Instant::now();
+    let e = c.get::<Value>("/x").await.unwrap_err();
+    assert_eq!(e.status(), Some(429));
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert_eq!(gh.lines().await, ["GET /x"]);
+}
+
+#[tokio::test]
+async fn non_idempotent_post_is_not_resent_after_502() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/issues/1/comments"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let e = c
+        .post::<Value>(
+            "/repos/o/r/issues/1/comments",
+            &json!({"body": "x"}),
+            Idempotency::NonIdempotent,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(502));
+    gh.assert_writes(&["POST /repos/o/r/issues/1/comments"])
+        .await;
+}
+
+#[tokio::test]
+async fn idempotent_post_is_retried_after_502() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(1)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": {"viewer": {"login": "me"}}})),
+        )
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let v: Value = c
+        .graphql("query { viewer { login } }", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(v["viewer"]["login"], "me");
+    assert_eq!(gh.lines().await, ["POST /graphql", "POST /graphql"]);
+}
+
+// ---------------------------------------------------------------- pagination, ETags
+
+#[tokio::test]
+async fn pagination_follows_link_headers() {
+    let gh = MockGitHub::start().await;
+    let base = gh.uri();
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/issues/1/comments"))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 3}])))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/issues/1/comments"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header(
+                    "link",
+                    format!(
+                        "<{base}/repos/o/r/issues/1/comments?per_page=100&page=2>; rel=\"next\", <{base}/repos/o/r/issues/1/comments?per_page=100&page=2>; rel=\"last\""
+                    )
+                    .as_str(),
+                )
+                .set_body_json(json!([{"id": 1}, {"id": 2}])),
+        )
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let all: Vec<Value> = c
+        .get_all("/repos/o/r/issues/1/comments", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|v| v["id"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    gh.assert_lines(&[
+        "GET /repos/o/r/issues/1/comments?per_page=100",
+        "GET /repos/o/r/issues/1/comments?per_page=100&page=2",
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn pagination_of_wrapped_lists_and_foreign_links() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/actions/runs"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", "<https://evil.example/steal?page=2>; rel=\"next\"")
+                .set_body_json(json!({"total_count": 1, "workflow_runs": [{"id": 9}]})),
+        )
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let runs: Vec<Value> = c
+        .get_all("/repos/o/r/actions/runs?branch=x", Some("workflow_runs"))
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    // The link to another host is not followed.
+    gh.assert_lines(&["GET /repos/o/r/actions/runs?branch=x&per_page=100"])
+        .await;
+}
+
+#[tokio::test]
+async fn conditional_get_sends_etag_and_handles_304() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/deployments"))
+        .and(header("if-none-match", "\"abc\""))
+        .respond_with(ResponseTemplate::new(304))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/deployments"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"abc\"")
+                .set_body_json(json!([])),
+        )
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let first: Conditional<Value> = c
+        .get_conditional("/repos/o/r/deployments", None)
+        .await
+        .unwrap();
+    let etag = match first {
+        Conditional::Modified { etag, .. } => etag.unwrap(),
+        Conditional::NotModified => panic!("first read must be a 200"),
+    };
+    let second: Conditional<Value> = c
+        .get_conditional("/repos/o/r/deployments", Some(&etag))
+        .await
+        .unwrap();
+    assert_eq!(second, Conditional::NotModified);
+    let reqs = gh.server.received_requests().await.unwrap();
+    assert!(reqs[0].headers.get("if-none-match").is_none());
+    assert_eq!(reqs[1].headers.get("if-none-match").unwrap(), "\"abc\"");
+}
+
+// ---------------------------------------------------------------- GitHub App
+
+async fn mount_installation(gh: &MockGitHub, expires_at: &str, expect_mints: u64) {
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/installation"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": 42, "app_slug": "ghops-ci", "permissions": {"contents": "write"}
+        })))
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/app/installations/42/access_tokens"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "token": "ghs_minted", "expires_at": expires_at, "permissions": {"contents": "write"}
+        })))
+        .expect(expect_mints)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r"))
+        .and(header("authorization", "Bearer ghs_minted"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+        .mount(&gh.server)
+        .await;
+}
+
+async fn app_client(gh: &MockGitHub) -> GitHub {
+    GitHub::connect(ClientConfig {
+        api_url: gh.uri(),
+        retry: RetryPolicy::fast(),
+        installation: Some(InstallationTarget::Repo(repo())),
+        ..ClientConfig::new(Credentials::App {
+            app_id: 7,
+            private_key: SecretString::from(TEST_APP_KEY.to_owned()),
+        })
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn app_token_is_minted_once_and_cached() {
+    let gh = MockGitHub::start().await;
+    mount_installation(&gh, "2999-01-01T00:00:00Z", 1).await;
+    let c = app_client(&gh).await;
+    assert_eq!(c.installation_id(), Some(42));
+    for _ in 0..3 {
+        c.get::<Value>("/repos/o/r").await.unwrap();
+    }
+    gh.assert_lines(&[
+        "GET /repos/o/r/installation",
+        "POST /app/installations/42/access_tokens",
+        "GET /repos/o/r",
+        "GET /repos/o/r",
+        "GET /repos/o/r",
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn app_token_near_expiry_is_refreshed() {
+    let gh = MockGitHub::start().await;
+    // Expires in 10 s: inside the refresh margin, so every request mints a fresh one.
+    let soon = (chrono_now() + 10).to_string();
+    let soon = unix_to_rfc3339(soon.parse().unwrap());
+    mount_installation(&gh, &soon, 2).await;
+    let c = app_client(&gh).await;
+    c.get::<Value>("/repos/o/r").await.unwrap();
+    c.get::<Value>("/repos/o/r").await.unwrap();
+    gh.assert_lines(&[
+        "GET /repos/o/r/installation",
+        "POST /app/installations/42/access_tokens",
+        "GET /repos/o/r",
+        "POST /app/installations/42/access_tokens",
+        "GET /repos/o/r",
+    ])
+    .await;
+}
+
+fn chrono_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn unix_to_rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap()
+        .to_rfc3339()
+}
+
+// ---------------------------------------------------------------- permissions
+
+async fn mount_permission(gh: &MockGitHub, user: &str, role: &str, legacy: &str) {
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/o/r/collaborators/{user}/permission")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "permission": legacy, "role_name": role, "user": {"login": user}
+        })))
+        .mount(&gh.server)
+        .await;
+}
+
+#[tokio::test]
+async fn permission_policy_each_level() {
+    let gh = MockGitHub::start().await;
+    for (user, role, legacy) in [
+        ("adm", "admin", "admin"),
+        ("mnt", "maintain", "write"),
+        ("wrt", "write", "write"),
+        ("tri", "triage", "read"),
+        ("rea", "read", "read"),
+        ("non", "none", "none"),
+    ] {
+        mount_permission(&gh, user, role, legacy).await;
+    }
+    let c = client(&gh).await;
+    let policy = |min| Policy {
+        min_permission: Some(min),
+        ..Policy::default()
+    };
+    let allowed = |min| {
+        let c = c.clone();
+        async move {
+            let mut out = Vec::new();
+            for u in ["adm", "mnt", "wrt", "tri", "rea", "non"] {
+                if policy(min)
+                    .authorize(&c, &repo(), u, Some("User"))
+                    .await
+                    .allowed
+                {
+                    out.push(u);
+                }
+            }
+            out
+        }
+    };
+    assert_eq!(allowed(Permission::Write).await, ["adm", "mnt", "wrt"]);
+    assert_eq!(
+        allowed(Permission::Maintain).await,
+        ["adm", "mnt"],
+        "maintain is not write"
+    );
+    assert_eq!(
+        allowed(Permission::Triage).await,
+        ["adm", "mnt", "wrt", "tri"],
+        "triage is not read"
+    );
+    assert_eq!(allowed(Permission::Admin).await, ["adm"]);
+    gh.assert_no_writes().await;
+}
+
+#[tokio::test]
+async fn api_error_means_not_authorised() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/collaborators/x/permission"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/collaborators/y/permission"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    assert!(
+        !Policy::default()
+            .authorize(&c, &repo(), "x", None)
+            .await
+            .allowed
+    );
+    assert!(
+        !Policy::default()
+            .authorize(&c, &repo(), "y", None)
+            .await
+            .allowed
+    );
+}
+
+#[tokio::test]
+async fn team_membership_deny_allow_and_bots() {
+    let gh = MockGitHub::start().await;
+    mount_permission(&gh, "alice", "read", "read").await;
+    mount_permission(&gh, "bob", "read", "read").await;
+    mount_permission(&gh, "carol", "read", "read").await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/org/teams/deployers/memberships/alice"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"state": "active", "role": "member"})),
+        )
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/org/teams/deployers/memberships/bob"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"state": "pending", "role": "member"})),
+        )
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/org/teams/deployers/memberships/carol"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let p = Policy {
+        teams: vec!["org/deployers".parse::<Team>().unwrap()],
+        deny: vec!["Mallory".into()],
+        allow: vec!["trusted".into()],
+        ..Policy::default()
+    };
+    assert!(p.authorize(&c, &repo(), "alice", None).await.allowed);
+    assert!(
+        !p.authorize(&c, &repo(), "bob", None).await.allowed,
+        "pending is not active"
+    );
+    assert!(!p.authorize(&c, &repo(), "carol", None).await.allowed);
+    let before = gh.lines().await.len();
+    assert!(!p.authorize(&c, &repo(), "mallory", None).await.allowed);
+    assert!(p.authorize(&c, &repo(), "trusted", None).await.allowed);
+    assert!(
+        !p.authorize(&c, &repo(), "dependabot[bot]", Some("Bot"))
+            .await
+            .allowed
+    );
+    assert_eq!(
+        gh.lines().await.len(),
+        before,
+        "deny/allow/bot decisions need no API call"
+    );
+}
+
+// ---------------------------------------------------------------- comments
+
+fn comment(id: u64, login: &str, body: &str) -> Value {
+    json!({"id": id, "body": body, "user": {"login": login, "id": 1, "type": "User"}})
+}
+
+async fn mount_comments(gh: &MockGitHub, comments: Value) {
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comments))
+        .mount(&gh.server)
+        .await;
+}
+
+#[tokio::test]
+async fn upsert_creates_when_absent_ignoring_lookalikes() {
+    let gh = MockGitHub::start().await;
+    let m = marker("plan");
+    // Someone else quoted our marker: it is not ours.
+    mount_comments(
+        &gh,
+        json!([comment(1, "mallory", &format!("{m}\nfake plan"))]),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .and(body_json(json!({"body": format!("{m}\nthe plan")})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(2, "ghops[bot]", "x")))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let r = upsert_comment(&c, &repo(), 7, &m, "the plan", "ghops[bot]")
+        .await
+        .unwrap();
+    assert_eq!(r, Upserted::Created(2));
+    gh.assert_writes(&["POST /repos/o/r/issues/7/comments"])
+        .await;
+}
+
+#[tokio::test]
+async fn upsert_updates_own_comment_and_is_a_noop_when_unchanged() {
+    let gh = MockGitHub::start().await;
+    let m = marker("plan");
+    mount_comments(
+        &gh,
+        json!([
+            comment(1, "other", "hi"),
+            comment(5, "ghops[bot]", &format!("{m}\nold plan"))
+        ]),
+    )
+    .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/o/r/issues/comments/5"))
+        .and(body_json(json!({"body": format!("{m}\nnew plan")})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comment(5, "ghops[bot]", "x")))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    assert_eq!(
+        upsert_comment(&c, &repo(), 7, &m, "new plan", "ghops[bot]")
+            .await
+            .unwrap(),
+        Upserted::Updated(5)
+    );
+    assert_eq!(
+        upsert_comment(&c, &repo(), 7, &m, "old plan", "ghops[bot]")
+            .await
+            .unwrap(),
+        Upserted::Unchanged(5)
+    );
+    gh.assert_writes(&["PATCH /repos/o/r/issues/comments/5"])
+        .await;
+}
+
+#[tokio::test]
+async fn upsert_never_leaves_two() {
+    let gh = MockGitHub::start().await;
+    let m = marker("plan");
+    mount_comments(
+        &gh,
+        json!([
+            comment(5, "ghops[bot]", &format!("{m}\nplan")),
+            comment(6, "ghops[bot]", &format!("{m}\nplan (dup from a race)"))
+        ]),
+    )
+    .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/o/r/issues/comments/6"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    assert_eq!(
+        upsert_comment(&c, &repo(), 7, &m, "plan", "ghops[bot]")
+            .await
+            .unwrap(),
+        Upserted::Unchanged(5)
+    );
+    gh.assert_writes(&["DELETE /repos/o/r/issues/comments/6"])
+        .await;
+}
+
+#[tokio::test]
+async fn upsert_after_502_on_create_relists_and_does_not_duplicate() {
+    let gh = MockGitHub::start().await;
+    let m = marker("status");
+    // First listing: nothing. The POST 502s but GitHub did create the comment; the second
+    // listing shows it, so no second POST is sent.
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .up_to_n_times(1)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([comment(
+            9,
+            "me",
+            &format!("{m}\nbody")
+        )])))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    assert_eq!(
+        upsert_comment(&c, &repo(), 7, &m, "body", "me")
+            .await
+            .unwrap(),
+        Upserted::Unchanged(9)
+    );
+    gh.assert_writes(&["POST /repos/o/r/issues/7/comments"])
+        .await;
+}
+
+// ---------------------------------------------------------------- dry-run
+
+#[tokio::test]
+async fn dry_run_performs_only_gets() {
+    let gh = MockGitHub::start().await;
+    mount_comments(&gh, json!([])).await;
+    let c = client_with(&gh, RetryPolicy::fast(), true).await;
+    let r = upsert_comment(&c, &repo(), 7, &marker("plan"), "p", "me")
+        .await
+        .unwrap();
+    assert_eq!(r, Upserted::DryRun);
+    c.delete("/repos/o/r/git/refs/heads/x").await.unwrap();
+    gh.assert_no_writes().await;
+    let planned = c.planned_writes();
+    assert_eq!(planned.len(), 2);
+    assert_eq!(planned[0].method, "POST");
+    assert_eq!(planned[0].path, "/repos/o/r/issues/7/comments");
+    assert_eq!(
+        planned[0].body,
+        Some(json!({"body": "<!-- ghops:plan -->\np"}))
+    );
+    assert_eq!(planned[1].to_string(), "DELETE /repos/o/r/git/refs/heads/x");
+}
+
+#[tokio::test]
+async fn api_errors_carry_githubs_message_and_no_token() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/git/refs"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Reference already exists", "documentation_url": "x"
+        })))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let e = c
+        .post::<Value>(
+            "/repos/o/r/git/refs",
+            &json!({"ref": "refs/heads/a", "sha": "1"}),
+            Idempotency::NonIdempotent,
+        )
+        .await
+        .unwrap_err();
+    let shown = format!("{e} {e:?}");
+    assert!(matches!(e, Error::Api { status: 422, .. }));
+    assert!(shown.contains("Reference already exists"));
+    assert!(!shown.contains("ghp_testtoken"));
+    assert!(!format!("{c:?}").contains("ghp_testtoken"));
+}
