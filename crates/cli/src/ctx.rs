@@ -65,9 +65,10 @@ pub fn init_tracing(g: &GlobalArgs) {
     let level = if g.quiet {
         "error"
     } else {
+        // octocrab logs transport errors at ERROR that ghops already reports (and retries).
         match g.verbose {
-            0 => "warn",
-            1 => "debug",
+            0 => "warn,octocrab=off",
+            1 => "debug,octocrab=warn,hyper=warn,hyper_util=warn,h2=warn,rustls=warn,tower=warn",
             _ => "trace",
         }
     };
