@@ -1,0 +1,42 @@
+//! # ghops-serve
+//!
+//! The webhook server behind `ghops serve`: one GitHub App endpoint for every workflow.
+//!
+//! - `POST /webhook` verifies `X-Hub-Signature-256` (constant time) over the exact body
+//!   before parsing anything, rejects other content types (415) and bodies over 25 MiB (413),
+//!   drops duplicate `X-GitHub-Delivery` ids (bounded memory), and hands the delivery to a
+//!   bounded worker queue; a full queue answers 503 so GitHub records a failed delivery that can
+//!   be redelivered: nothing is dropped silently.
+//! - Workers route each delivery to the [`Handler`] registered for its event.
+//! - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text).
+//! - [`redeliver`]: asks GitHub to redeliver failed deliveries it has not redelivered yet.
+//! - Graceful shutdown drains the queue within a deadline.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use ghops_serve::{Server, ServeConfig, Handler, Delivery, HandlerFuture};
+//!
+//! struct Log;
+//! impl Handler for Log {
+//!     fn handle(&self, d: Delivery) -> HandlerFuture {
+//!         Box::pin(async move { println!("{} {}", d.event, d.id); Ok(()) })
+//!     }
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let mut config = ServeConfig::new(b"webhook-secret".to_vec());
+//! config.handlers.insert("issue_comment".into(), Arc::new(Log));
+//! let server = Server::new(config);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! server.run(listener, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+
+mod dedupe;
+mod metrics;
+pub mod redeliver;
+mod server;
+
+pub use dedupe::Dedupe;
+pub use metrics::Metrics;
+pub use server::{Delivery, Handler, HandlerFuture, ServeConfig, Server};

@@ -1,0 +1,144 @@
+//! Prometheus metrics in the text exposition format, kept without a metrics framework: a few
+//! counters and a latency histogram behind one mutex.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+const BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0];
+
+#[derive(Default)]
+struct Hist {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+/// The server's metrics.
+#[derive(Default)]
+pub struct Metrics {
+    deliveries: Mutex<BTreeMap<(String, String), u64>>,
+    latency: Mutex<BTreeMap<String, Hist>>,
+    queue_depth: AtomicI64,
+    api_remaining: AtomicI64,
+    api_calls: AtomicI64,
+}
+
+impl Metrics {
+    /// Counts a delivery of `event` with `outcome` (`accepted`, `duplicate`, `bad_signature`,
+    /// `queue_full`, `handled`, `failed`, ...).
+    pub fn delivery(&self, event: &str, outcome: &str) {
+        *self
+            .deliveries
+            .lock()
+            .expect("lock")
+            .entry((event.to_owned(), outcome.to_owned()))
+            .or_default() += 1;
+    }
+
+    /// The count for (event, outcome).
+    pub fn count(&self, event: &str, outcome: &str) -> u64 {
+        self.deliveries
+            .lock()
+            .expect("lock")
+            .get(&(event.to_owned(), outcome.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Records a handler's latency.
+    pub fn handler_latency(&self, event: &str, d: Duration) {
+        let s = d.as_secs_f64();
+        let mut g = self.latency.lock().expect("lock");
+        let h = g.entry(event.to_owned()).or_default();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if s <= *b {
+                h.counts[i] += 1;
+            }
+        }
+        h.sum += s;
+        h.count += 1;
+    }
+
+    /// Adds to the queue depth gauge.
+    pub fn queue_add(&self, n: i64) {
+        self.queue_depth.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Records the GitHub API budget figures after handler work.
+    pub fn api(&self, calls: u64, remaining: Option<u64>) {
+        self.api_calls.fetch_add(calls as i64, Ordering::Relaxed);
+        if let Some(r) = remaining {
+            self.api_remaining.store(r as i64, Ordering::Relaxed);
+        }
+    }
+
+    /// Renders the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP ghops_webhook_deliveries_total Webhook deliveries by event and outcome.\n# TYPE ghops_webhook_deliveries_total counter\n");
+        for ((e, o), n) in self.deliveries.lock().expect("lock").iter() {
+            let _ = writeln!(
+                out,
+                "ghops_webhook_deliveries_total{{event=\"{}\",outcome=\"{}\"}} {n}",
+                esc(e),
+                esc(o)
+            );
+        }
+        out.push_str("# HELP ghops_queue_depth Deliveries waiting for a worker.\n# TYPE ghops_queue_depth gauge\n");
+        let _ = writeln!(
+            out,
+            "ghops_queue_depth {}",
+            self.queue_depth.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP ghops_handler_seconds Handler latency by event.\n# TYPE ghops_handler_seconds histogram\n");
+        for (e, h) in self.latency.lock().expect("lock").iter() {
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "ghops_handler_seconds_bucket{{event=\"{}\",le=\"{b}\"}} {}",
+                    esc(e),
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "ghops_handler_seconds_bucket{{event=\"{}\",le=\"+Inf\"}} {}",
+                esc(e),
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "ghops_handler_seconds_sum{{event=\"{}\"}} {}",
+                esc(e),
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "ghops_handler_seconds_count{{event=\"{}\"}} {}",
+                esc(e),
+                h.count
+            );
+        }
+        out.push_str("# HELP ghops_github_api_calls_total GitHub API requests made by handlers.\n# TYPE ghops_github_api_calls_total counter\n");
+        let _ = writeln!(
+            out,
+            "ghops_github_api_calls_total {}",
+            self.api_calls.load(Ordering::Relaxed)
+        );
+        let rem = self.api_remaining.load(Ordering::Relaxed);
+        if rem > 0 {
+            out.push_str("# HELP ghops_github_rate_limit_remaining Last reported core rate-limit budget.\n# TYPE ghops_github_rate_limit_remaining gauge\n");
+            let _ = writeln!(out, "ghops_github_rate_limit_remaining {rem}");
+        }
+        out
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

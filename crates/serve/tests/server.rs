@@ -1,0 +1,360 @@
+//! The webhook server: signatures, limits, de-duplication, back-pressure, draining and the
+//! redelivery pass (wiremock GitHub, exact requests).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use ghops_serve::{Delivery, Handler, HandlerFuture, ServeConfig, Server};
+use ghops_test_support::{MockGitHub, fixture_bytes, sign};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+const SECRET: &[u8] = b"topsecret";
+
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<Vec<(String, String, Option<u64>)>>,
+    delay: Duration,
+}
+
+impl Handler for Recorder {
+    fn handle(&self, d: Delivery) -> HandlerFuture {
+        let delay = self.delay;
+        self.seen
+            .lock()
+            .unwrap()
+            .push((d.event.clone(), d.id.clone(), d.installation_id));
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            Ok(())
+        })
+    }
+}
+
+fn server_with(rec: Arc<Recorder>, queue: usize) -> Server {
+    let mut c = ServeConfig::new(SECRET.to_vec());
+    c.queue_capacity = queue;
+    c.handlers.insert("issue_comment".into(), rec.clone());
+    c.handlers.insert("workflow_job".into(), rec);
+    Server::new(c)
+}
+
+fn req(id: &str, event: &str, body: Vec<u8>, sig: Option<String>, ctype: &str) -> Request<Body> {
+    let mut b = Request::post("/webhook")
+        .header("content-type", ctype)
+        .header("x-github-event", event)
+        .header("x-github-delivery", id);
+    if let Some(s) = sig {
+        b = b.header("x-hub-signature-256", s);
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+fn signed(id: &str, event: &str, fixture: &str) -> Request<Body> {
+    let body = fixture_bytes(fixture);
+    let sig = sign(SECRET, &body);
+    req(id, event, body, Some(sig), "application/json")
+}
+
+async fn send(s: &Server, r: Request<Body>) -> (StatusCode, String) {
+    let resp = s.router().oneshot(r).await.unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn settle(rec: &Recorder, n: usize) {
+    for _ in 0..200 {
+        if rec.seen.lock().unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn valid_delivery_reaches_its_handler_with_the_installation() {
+    let rec = Arc::new(Recorder::default());
+    let s = server_with(rec.clone(), 8);
+    let _w = s.start_workers();
+    let (st, _) = send(
+        &s,
+        signed(
+            "d1",
+            "issue_comment",
+            "issue_comment.created.on-pr.derived.json",
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    settle(&rec, 1).await;
+    let seen = rec.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].0, "issue_comment");
+    assert_eq!(seen[0].1, "d1");
+    assert!(seen[0].2.is_some(), "installation id from the payload");
+    assert_eq!(s.metrics().count("issue_comment", "accepted"), 1);
+}
+
+#[tokio::test]
+async fn bad_signatures_are_401_and_run_nothing() {
+    let rec = Arc::new(Recorder::default());
+    let s = server_with(rec.clone(), 8);
+    let _w = s.start_workers();
+    let body = fixture_bytes("issue_comment.created.json");
+    let good = sign(SECRET, &body);
+    let cases = [
+        None,
+        Some("sha256=0000000000000000000000000000000000000000000000000000000000000000".to_owned()),
+        Some("sha1=0a4d55a8d778e5022fab701977c5d840bbc486d0".to_owned()),
+        Some(sign(b"wrong-secret", &body)),
+        Some(good.to_uppercase()),
+    ];
+    for (i, sig) in cases.into_iter().enumerate() {
+        let (st, _) = send(
+            &s,
+            req(
+                &format!("x{i}"),
+                "issue_comment",
+                body.clone(),
+                sig,
+                "application/json",
+            ),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "case {i}");
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(rec.seen.lock().unwrap().is_empty());
+    assert_eq!(s.metrics().count("issue_comment", "bad_signature"), 5);
+}
+
+#[tokio::test]
+async fn oversized_and_wrong_content_type() {
+    let rec = Arc::new(Recorder::default());
+    let mut c = ServeConfig::new(SECRET.to_vec());
+    c.body_limit = 1024;
+    c.handlers.insert("issue_comment".into(), rec.clone());
+    let s = Server::new(c);
+    let big = vec![b' '; 2048];
+    let sig = sign(SECRET, &big);
+    let (st, _) = send(
+        &s,
+        req("big", "issue_comment", big, Some(sig), "application/json"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
+    let body = b"payload=%7B%7D".to_vec();
+    let sig = sign(SECRET, &body);
+    let (st, _) = send(
+        &s,
+        req(
+            "form",
+            "issue_comment",
+            body,
+            Some(sig),
+            "application/x-www-form-urlencoded",
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(rec.seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn duplicate_delivery_is_a_noop() {
+    let rec = Arc::new(Recorder::default());
+    let s = server_with(rec.clone(), 8);
+    let _w = s.start_workers();
+    let (a, _) = send(
+        &s,
+        signed("same", "workflow_job", "workflow_job.queued.json"),
+    )
+    .await;
+    let (b, body) = send(
+        &s,
+        signed("same", "workflow_job", "workflow_job.queued.json"),
+    )
+    .await;
+    assert_eq!(a, StatusCode::ACCEPTED);
+    assert_eq!(b, StatusCode::OK);
+    assert!(body.contains("duplicate"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(rec.seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn full_queue_answers_503_and_the_redelivery_is_accepted_later() {
+    let rec = Arc::new(Recorder::default());
+    let s = server_with(rec.clone(), 1);
+    // Workers not started yet: the queue holds one delivery.
+    let (a, _) = send(
+        &s,
+        signed("q1", "issue_comment", "issue_comment.created.json"),
+    )
+    .await;
+    let (b, _) = send(
+        &s,
+        signed("q2", "issue_comment", "issue_comment.created.json"),
+    )
+    .await;
+    assert_eq!(a, StatusCode::ACCEPTED);
+    assert_eq!(b, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(s.metrics().count("issue_comment", "queue_full"), 1);
+    let _w = s.start_workers();
+    settle(&rec, 1).await;
+    // GitHub redelivers q2 with the same id: accepted now, not taken for a duplicate.
+    let (c, _) = send(
+        &s,
+        signed("q2", "issue_comment", "issue_comment.created.json"),
+    )
+    .await;
+    assert_eq!(c, StatusCode::ACCEPTED);
+    settle(&rec, 2).await;
+    let ids: Vec<String> = rec
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|x| x.1.clone())
+        .collect();
+    assert_eq!(ids, ["q1", "q2"]);
+}
+
+#[tokio::test]
+async fn malformed_payload_is_400_and_unknown_events_are_acknowledged() {
+    let rec = Arc::new(Recorder::default());
+    let s = server_with(rec.clone(), 8);
+    let body = br#"{"action":"created"}"#.to_vec();
+    let sig = sign(SECRET, &body);
+    let (st, msg) = send(
+        &s,
+        req("m1", "issue_comment", body, Some(sig), "application/json"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(msg.contains("issue"), "names the missing field: {msg}");
+    let (st, _) = send(
+        &s,
+        signed("p1", "check_suite", "check_suite.requested.json"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    assert!(rec.seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn shutdown_drains_queued_work() {
+    let rec = Arc::new(Recorder {
+        delay: Duration::from_millis(30),
+        ..Default::default()
+    });
+    let s = server_with(rec.clone(), 16);
+    for i in 0..6 {
+        let (st, _) = send(
+            &s,
+            signed(
+                &format!("s{i}"),
+                "issue_comment",
+                "issue_comment.created.json",
+            ),
+        )
+        .await;
+        assert_eq!(st, StatusCode::ACCEPTED);
+    }
+    let w = s.start_workers();
+    s.close_queue();
+    // After closing, new deliveries are refused with 503, queued ones still run.
+    let (st, _) = send(
+        &s,
+        signed("late", "issue_comment", "issue_comment.created.json"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
+    tokio::time::timeout(Duration::from_secs(5), w)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.seen.lock().unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn health_ready_and_metrics() {
+    let rec = Arc::new(Recorder::default());
+    let ready = Arc::new(AtomicBool::new(false));
+    let mut c = ServeConfig::new(SECRET.to_vec());
+    c.ready = ready.clone();
+    c.handlers.insert("issue_comment".into(), rec);
+    let s = Server::new(c);
+    let get = |p: &str| Request::get(p).body(Body::empty()).unwrap();
+    assert_eq!(send(&s, get("/healthz")).await.0, StatusCode::OK);
+    assert_eq!(
+        send(&s, get("/readyz")).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    ready.store(true, Ordering::Relaxed);
+    assert_eq!(send(&s, get("/readyz")).await.0, StatusCode::OK);
+    send(
+        &s,
+        signed("m", "issue_comment", "issue_comment.created.json"),
+    )
+    .await;
+    let (st, text) = send(&s, get("/metrics")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        text.contains(
+            "ghops_webhook_deliveries_total{event=\"issue_comment\",outcome=\"accepted\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("ghops_queue_depth 1"), "{text}");
+}
+
+#[tokio::test]
+async fn redelivery_pass_asks_only_for_failed_not_yet_redelivered() {
+    use gh_core::auth::{Credentials, SecretString, TokenSource};
+    use gh_core::client::{ClientConfig, GitHub};
+    use gh_core::retry::RetryPolicy;
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/app/hook/deliveries"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": 11, "guid": "g1", "delivered_at": "2026-11-01T00:00:01Z", "redelivery": false, "status_code": 502, "status": "502", "event": "issue_comment", "action": "created", "duration": 1.0, "installation_id": 1, "repository_id": 1},
+            {"id": 12, "guid": "g2", "delivered_at": "2026-11-01T00:00:02Z", "redelivery": false, "status_code": 202, "status": "OK", "event": "push", "action": null, "duration": 1.0, "installation_id": 1, "repository_id": 1},
+            {"id": 13, "guid": "g3", "delivered_at": "2026-11-01T00:00:03Z", "redelivery": false, "status_code": 503, "status": "503", "event": "workflow_job", "action": "queued", "duration": 1.0, "installation_id": 1, "repository_id": 1},
+            {"id": 14, "guid": "g3", "delivered_at": "2026-11-01T00:00:04Z", "redelivery": true, "status_code": 503, "status": "503", "event": "workflow_job", "action": "queued", "duration": 1.0, "installation_id": 1, "repository_id": 1}
+        ])))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/app/hook/deliveries/11/attempts"))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({})))
+        .mount(&gh.server)
+        .await;
+    let client = GitHub::connect(ClientConfig {
+        api_url: gh.uri(),
+        retry: RetryPolicy::fast(),
+        ..ClientConfig::new(Credentials::Token {
+            token: SecretString::from("t".to_owned()),
+            source: TokenSource::Flag,
+        })
+    })
+    .await
+    .unwrap();
+    let report = ghops_serve::redeliver::redeliver_failed(&client, 3, 10)
+        .await
+        .unwrap();
+    assert_eq!(report.requested, [11]);
+    gh.assert_lines(&[
+        "GET /app/hook/deliveries?per_page=100",
+        "POST /app/hook/deliveries/11/attempts",
+    ])
+    .await;
+}
