@@ -73,6 +73,18 @@ pub fn init_tracing(g: &GlobalArgs) {
         }
     };
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    // GHOPS_LOG_FORMAT=json: one JSON object per line, with span fields (the webhook
+    // server's delivery id) on every line.
+    if std::env::var("GHOPS_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json")) {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

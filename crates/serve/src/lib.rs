@@ -33,10 +33,12 @@
 //! ```
 
 mod dedupe;
+mod installations;
 mod metrics;
 pub mod redeliver;
 mod server;
 
 pub use dedupe::Dedupe;
+pub use installations::Installations;
 pub use metrics::Metrics;
 pub use server::{Delivery, Handler, HandlerFuture, ServeConfig, Server};

