@@ -8,6 +8,7 @@ mod util;
 mod agent;
 mod auth;
 mod contract;
+mod env;
 mod plan;
 mod pr_bridge;
 mod release;

@@ -1,0 +1,1 @@
+//! End-to-end tests of this workflow (filled by its issue).
