@@ -438,6 +438,18 @@ impl GitHub {
                 body: Bytes::new(),
             });
         }
+        self.send_with_retries(method, path, body, headers, idem)
+            .await
+    }
+
+    async fn send_with_retries(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &HeaderMap,
+        idem: Idempotency,
+    ) -> Result<Response> {
         let policy = &self.inner.retry;
         let start = Instant::now();
         let mut attempt = 0u32;
@@ -674,40 +686,16 @@ impl GitHub {
     pub async fn graphql<T: DeserializeOwned>(&self, query: &str, variables: Value) -> Result<T> {
         let path = self.graphql_path();
         let body = serde_json::json!({ "query": query, "variables": variables });
-        // A GraphQL query is a read: bypass dry-run recording by sending it as is.
-        let resp = {
-            let policy = &self.inner.retry;
-            let start = Instant::now();
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let r = self
-                    .send_once(&Method::POST, &path, Some(&body), &HeaderMap::new())
-                    .await;
-                let wait = match &r {
-                    Ok(resp) => match classify(
-                        resp.status,
-                        &resp.headers,
-                        &resp.body,
-                        Idempotency::Idempotent,
-                    ) {
-                        Verdict::Final => None,
-                        Verdict::Backoff => Some(policy.backoff(attempt)),
-                        Verdict::RateLimited(d) => Some(d),
-                    },
-                    Err(_) => Some(policy.backoff(attempt)),
-                };
-                match wait {
-                    Some(w)
-                        if attempt < policy.max_attempts
-                            && start.elapsed() + w <= policy.max_total =>
-                    {
-                        tokio::time::sleep(w).await;
-                    }
-                    _ => break r.map_err(|e| octo_err(&Method::POST, &path, e))?,
-                }
-            }
-        };
+        // A GraphQL query is a read: sent (and retried) even under --dry-run.
+        let resp = self
+            .send_with_retries(
+                Method::POST,
+                &path,
+                Some(&body),
+                &HeaderMap::new(),
+                Idempotency::Idempotent,
+            )
+            .await?;
         let resp = Self::check(&Method::POST, &path, resp)?;
         let v: Value = resp.json(&Method::POST, &path)?;
         if let Some(errs) = v

@@ -5,12 +5,11 @@
 //! failure (5xx, dropped connection) the comments are listed again before any second POST,
 //! so a retry never makes two comments.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::client::GitHub;
 use crate::error::Result;
-use crate::events::User;
 use crate::repo::RepoRef;
 use crate::retry::Idempotency;
 
@@ -19,23 +18,8 @@ pub fn marker(purpose: &str) -> String {
     format!("<!-- ghops:{purpose} -->")
 }
 
-/// An issue comment as the API returns it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IssueComment {
-    /// Id.
-    pub id: u64,
-    /// Body.
-    #[serde(default)]
-    pub body: Option<String>,
-    /// Author.
-    pub user: User,
-    /// Web URL.
-    #[serde(default)]
-    pub html_url: Option<String>,
-    /// Last update.
-    #[serde(default)]
-    pub updated_at: Option<String>,
-}
+/// An issue comment as the API returns it (the same shape webhooks carry).
+pub use crate::events::Comment as IssueComment;
 
 /// What an upsert did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

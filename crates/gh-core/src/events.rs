@@ -106,6 +106,9 @@ pub struct Comment {
     /// Author association (informational only: never a permission level).
     #[serde(default)]
     pub author_association: Option<String>,
+    /// Last update.
+    #[serde(default)]
+    pub updated_at: Option<String>,
 }
 
 /// `issue_comment`.
