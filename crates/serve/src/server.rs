@@ -63,6 +63,8 @@ pub struct ServeConfig {
     pub drain_timeout: Duration,
     /// `/readyz` answers 200 while this is true.
     pub ready: Arc<AtomicBool>,
+    /// The metrics (shared with handlers that record API usage).
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -88,6 +90,7 @@ impl ServeConfig {
             body_limit: 25 * 1024 * 1024,
             drain_timeout: Duration::from_secs(30),
             ready: Arc::new(AtomicBool::new(true)),
+            metrics: Arc::new(Metrics::default()),
         }
     }
 }
@@ -119,7 +122,7 @@ impl Server {
                 secret: config.secret,
                 tx: Mutex::new(Some(tx)),
                 dedupe: Dedupe::new(config.dedupe_capacity),
-                metrics: Arc::new(Metrics::default()),
+                metrics: config.metrics,
                 handlers: config.handlers,
                 ready: config.ready,
             }),

@@ -122,7 +122,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     config.workers = args.workers;
     config.drain_timeout = Duration::from_secs(args.drain_timeout);
     config.ready = ready.clone();
-    config.handlers = handlers(&section, installations.clone(), ctx)?;
+    config.handlers = handlers(&section, installations.clone(), config.metrics.clone(), ctx)?;
     let routes: Vec<&String> = config.handlers.keys().collect();
     tracing::info!(?routes, bind = %args.bind, "starting webhook server");
     let server = Server::new(config);
@@ -199,14 +199,70 @@ async fn shutdown_signal() {
     eprintln!("ghops serve: shutting down, draining the queue");
 }
 
+/// A route: runs `f` with the client of the delivery's installation.
+struct Route<F> {
+    installations: Arc<Installations>,
+    metrics: Option<Arc<ghops_serve::Metrics>>,
+    f: Arc<F>,
+}
+
+impl<F, Fut> Handler for Route<F>
+where
+    F: Fn(gh_core::GitHub, Arc<gh_core::events::Event>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    fn handle(&self, d: ghops_serve::Delivery) -> ghops_serve::HandlerFuture {
+        let inst = self.installations.clone();
+        let f = self.f.clone();
+        let metrics = self.metrics.clone();
+        Box::pin(async move {
+            let gh = inst
+                .client(d.installation_id)
+                .await
+                .map_err(|e| format!("no client for installation {:?}: {e}", d.installation_id))?;
+            let before = gh.request_count();
+            let r = f(gh.clone(), d.payload).await;
+            if let Some(m) = metrics {
+                m.api(
+                    gh.request_count() - before,
+                    gh.rate_limit().map(|r| r.remaining),
+                );
+            }
+            r
+        })
+    }
+}
+
+fn route<F, Fut>(
+    installations: &Arc<Installations>,
+    metrics: &Arc<ghops_serve::Metrics>,
+    f: F,
+) -> Arc<dyn Handler>
+where
+    F: Fn(gh_core::GitHub, Arc<gh_core::events::Event>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    Arc::new(Route {
+        installations: installations.clone(),
+        metrics: Some(metrics.clone()),
+        f: Arc::new(f),
+    })
+}
+
 /// The routes: event name → workflow handler, as `[serve]` enables them.
 fn handlers(
     section: &ServeSection,
     installations: Arc<Installations>,
+    metrics: Arc<ghops_serve::Metrics>,
     _ctx: &Ctx,
 ) -> Result<HashMap<String, Arc<dyn Handler>>, Failure> {
     let map: HashMap<String, Arc<dyn Handler>> = HashMap::new();
-    let _ = (section, installations);
+    let _ = (
+        section,
+        &installations,
+        &metrics,
+        route::<fn(_, _) -> std::future::Ready<Result<(), String>>, _>,
+    );
     Ok(map)
 }
 
