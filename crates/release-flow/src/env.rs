@@ -1,0 +1,1 @@
+//! Label-driven preview/QA environments recorded as GitHub Deployments (`ghops env`).

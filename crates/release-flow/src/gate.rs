@@ -1,0 +1,1 @@
+//! Approval gates for production promotion (`ghops gate`).

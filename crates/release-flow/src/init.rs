@@ -1,0 +1,1 @@
+//! Least-privilege workflow generation (`ghops init`).
