@@ -20,6 +20,9 @@ pub enum TokenSource {
     GhToken,
     /// `GITHUB_TOKEN`.
     GithubToken,
+    /// An installation token ghops minted itself from GitHub App credentials (e.g. one narrowed
+    /// to the permissions a `ghops serve` handler needs).
+    Minted,
 }
 
 /// What kind of token this is, read from its prefix (GitHub's documented token formats).
@@ -204,6 +207,7 @@ impl Credentials {
                         TokenSource::Flag => "--token",
                         TokenSource::GhToken => "GH_TOKEN",
                         TokenSource::GithubToken => "GITHUB_TOKEN",
+                        TokenSource::Minted => "a minted installation token",
                     },
                     TokenKind::of(token.expose_secret())
                 )

@@ -39,6 +39,6 @@ pub mod redeliver;
 mod server;
 
 pub use dedupe::Dedupe;
-pub use installations::Installations;
+pub use installations::{Installations, Permissions, narrow, perms};
 pub use metrics::Metrics;
 pub use server::{Delivery, Handler, HandlerFuture, ServeConfig, Server};

@@ -358,3 +358,110 @@ async fn redelivery_pass_asks_only_for_failed_not_yet_redelivered() {
     ])
     .await;
 }
+
+/// Each handler acts with a token of the delivery's installation, narrowed to what the handler
+/// needs (intersected with what the installation was granted), minted once and cached.
+#[tokio::test]
+async fn handlers_get_narrowed_per_installation_tokens_minted_once() {
+    use gh_core::auth::Credentials;
+    use gh_core::client::ClientConfig;
+    use gh_core::retry::RetryPolicy;
+    use ghops_serve::{Installations, perms};
+    use ghops_test_support::TEST_APP_KEY;
+    use serde_json::{Value, json};
+    use wiremock::matchers::{body_json, header, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let gh = MockGitHub::start().await;
+    for (id, granted) in [
+        (
+            1,
+            json!({"contents": "read", "issues": "write", "actions": "read", "metadata": "read"}),
+        ),
+        (
+            2,
+            json!({"contents": "write", "issues": "write", "metadata": "read"}),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/app/installations/{id}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"id": id, "app_slug": "ghops", "permissions": granted})),
+            )
+            .mount(&gh.server)
+            .await;
+    }
+    for (id, body, token) in [
+        (
+            1,
+            json!({"permissions": {"contents": "read", "issues": "write"}}),
+            "ghs_1_bridge",
+        ),
+        (
+            1,
+            json!({"permissions": {"actions": "read"}}),
+            "ghs_1_runners",
+        ),
+        (
+            2,
+            json!({"permissions": {"contents": "write", "issues": "write"}}),
+            "ghs_2_bridge",
+        ),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(format!("/app/installations/{id}/access_tokens")))
+            .and(body_json(body))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(json!({"token": token, "expires_at": "2999-01-01T00:00:00Z"})),
+            )
+            .expect(1)
+            .mount(&gh.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/o/r"))
+            .and(header("authorization", format!("Bearer {token}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token_used": token})))
+            .mount(&gh.server)
+            .await;
+    }
+    let mut base = ClientConfig::new(Credentials::App {
+        app_id: 7,
+        private_key: gh_core::auth::SecretString::from(TEST_APP_KEY.to_owned()),
+    });
+    base.api_url = gh.uri();
+    base.retry = RetryPolicy::fast();
+    let inst = Installations::new(base);
+    let bridge = perms(&[
+        ("contents", "write"),
+        ("issues", "write"),
+        ("members", "read"),
+    ]);
+    let runners = perms(&[("actions", "read")]);
+    let used = |v: Value| v["token_used"].as_str().unwrap().to_owned();
+    for (id, wanted, token) in [
+        (1, &bridge, "ghs_1_bridge"),
+        (1, &bridge, "ghs_1_bridge"),
+        (1, &runners, "ghs_1_runners"),
+        (2, &bridge, "ghs_2_bridge"),
+        (2, &bridge, "ghs_2_bridge"),
+    ] {
+        let c = inst.client_with(Some(id), wanted).await.unwrap();
+        assert_eq!(used(c.get("/repos/o/r").await.unwrap()), token);
+    }
+    gh.assert_lines(&[
+        "GET /app/installations/1",
+        "POST /app/installations/1/access_tokens",
+        "GET /repos/o/r",
+        "GET /repos/o/r",
+        "GET /app/installations/1",
+        "POST /app/installations/1/access_tokens",
+        "GET /repos/o/r",
+        "GET /app/installations/2",
+        "POST /app/installations/2/access_tokens",
+        "GET /repos/o/r",
+        "GET /repos/o/r",
+    ])
+    .await;
+}

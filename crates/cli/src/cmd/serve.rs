@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use gh_core::ExitCode;
-use ghops_serve::{Handler, Installations, ServeConfig, Server};
+use ghops_serve::{Handler, Installations, Permissions, ServeConfig, Server, perms};
 use serde::Deserialize;
 
 use crate::ctx::{Ctx, Failure};
@@ -199,9 +199,11 @@ async fn shutdown_signal() {
     eprintln!("ghops serve: shutting down, draining the queue");
 }
 
-/// A route: runs `f` with the client of the delivery's installation.
+/// A route: runs `f` with a client of the delivery's installation whose token is narrowed to
+/// the permissions the workflow needs.
 struct Route<F> {
     installations: Arc<Installations>,
+    permissions: Permissions,
     metrics: Option<Arc<ghops_serve::Metrics>>,
     f: Arc<F>,
 }
@@ -213,11 +215,12 @@ where
 {
     fn handle(&self, d: ghops_serve::Delivery) -> ghops_serve::HandlerFuture {
         let inst = self.installations.clone();
+        let permissions = self.permissions.clone();
         let f = self.f.clone();
         let metrics = self.metrics.clone();
         Box::pin(async move {
             let gh = inst
-                .client(d.installation_id)
+                .client_with(d.installation_id, &permissions)
                 .await
                 .map_err(|e| format!("no client for installation {:?}: {e}", d.installation_id))?;
             let before = gh.request_count();
@@ -236,6 +239,7 @@ where
 fn route<F, Fut>(
     installations: &Arc<Installations>,
     metrics: &Arc<ghops_serve::Metrics>,
+    permissions: &[(&str, &str)],
     f: F,
 ) -> Arc<dyn Handler>
 where
@@ -244,6 +248,7 @@ where
 {
     Arc::new(Route {
         installations: installations.clone(),
+        permissions: perms(permissions),
         metrics: Some(metrics.clone()),
         f: Arc::new(f),
     })
