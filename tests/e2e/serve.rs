@@ -1,1 +1,236 @@
-//! End-to-end tests of this workflow (filled by its issue).
+//! `ghops serve` as a process: a GitHub App webhook server against a wiremock GitHub.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use ghops_test_support::{MockGitHub, TEST_APP_KEY, sign};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::util::ghops;
+
+pub const SECRET: &str = "e2e-webhook-secret";
+
+/// A running `ghops serve`, stopped with SIGTERM when dropped.
+pub struct Serve {
+    pub child: Child,
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Serve {
+    /// Starts `ghops serve` as GitHub App 12 against `api_url`, with `config` as ghops.toml.
+    pub fn start(api_url: &str, config: &str, extra: &[&str]) -> Serve {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("ghops.toml");
+        std::fs::write(&cfg, config).unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let mut c = ghops();
+        c.args([
+            "serve",
+            "--bind",
+            &addr.to_string(),
+            "--redeliver-interval",
+            "0",
+        ])
+        .args(extra)
+        .env("GHOPS_CONFIG", &cfg)
+        .env("GITHUB_API_URL", api_url)
+        .env("GHOPS_APP_ID", "12")
+        .env("GHOPS_APP_PRIVATE_KEY", TEST_APP_KEY)
+        .env("GHOPS_WEBHOOK_SECRET", SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        let child = c.spawn().expect("spawn ghops serve");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "ghops serve never listened on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Serve {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    /// One HTTP/1.1 request; returns (status, body).
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String) {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        s.write_all(req.as_bytes()).unwrap();
+        s.write_all(body).unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|x| x.1)
+            .unwrap_or("")
+            .to_owned();
+        (status, body)
+    }
+
+    /// POSTs a webhook delivery, signed with [`SECRET`] unless `signature` is given.
+    pub fn deliver(
+        &self,
+        event: &str,
+        id: &str,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> (u16, String) {
+        let sig = signature
+            .map(str::to_owned)
+            .unwrap_or_else(|| sign(SECRET.as_bytes(), body));
+        self.http(
+            "POST",
+            "/webhook",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-GitHub-Event", event),
+                ("X-GitHub-Delivery", id),
+                ("X-Hub-Signature-256", &sig),
+            ],
+            body,
+        )
+    }
+
+    /// Polls until `f` holds (bounded).
+    pub fn wait_for(&self, what: &str, mut f: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !f() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then the exit status and stderr.
+    pub fn stop(mut self) -> (Option<i32>, String) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                break self.child.wait().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        (status.code(), err)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The App's own endpoints: `/app` (readiness) and installation 77's token.
+pub async fn mount_app(gh: &MockGitHub) {
+    Mock::given(method("GET"))
+        .and(path("/app"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 12, "slug": "ghops-e2e"})),
+        )
+        .mount(&gh.server)
+        .await;
+}
+
+#[tokio::test]
+async fn serve_verifies_reports_health_and_drains_on_sigterm() {
+    let gh = MockGitHub::start().await;
+    mount_app(&gh).await;
+    let uri = gh.uri();
+    let body = ghops_test_support::fixture_bytes("issue_comment.created.json");
+    let (code, err) = tokio::task::spawn_blocking(move || {
+        let s = Serve::start(&uri, "", &[]);
+        assert_eq!(s.http("GET", "/healthz", &[], b"").0, 200);
+        s.wait_for("readyz 200 once the App JWT reads /app", || {
+            s.http("GET", "/readyz", &[], b"").0 == 200
+        });
+        // Tampered signature: 401, nothing handled.
+        let bad = sign(b"not-the-secret", &body);
+        assert_eq!(s.deliver("issue_comment", "d-1", &body, Some(&bad)).0, 401);
+        // sha1-only: 401.
+        assert_eq!(
+            s.deliver(
+                "issue_comment",
+                "d-2",
+                &body,
+                Some("sha1=0123456789abcdef0123456789abcdef01234567")
+            )
+            .0,
+            401
+        );
+        // Valid, for an event nobody handles: acknowledged.
+        let (st, _) = s.deliver("star", "d-3", b"{\"action\":\"created\"}", None);
+        assert!(st == 202 || st == 200, "got {st}");
+        // The same delivery again: a no-op 200.
+        assert_eq!(
+            s.deliver("star", "d-3", b"{\"action\":\"created\"}", None)
+                .0,
+            200
+        );
+        let (_, metrics) = s.http("GET", "/metrics", &[], b"");
+        assert!(
+            metrics.contains("ghops_webhook_deliveries_total"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("outcome=\"bad_signature\"} 2"),
+            "{metrics}"
+        );
+        s.stop()
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("draining"), "{err}");
+    // The only calls: the readiness check.
+    gh.assert_no_writes().await;
+}
