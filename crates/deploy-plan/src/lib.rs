@@ -1,1 +1,42 @@
-//! placeholder
+//! # deploy-plan
+//!
+//! Path-to-job planning for multi-cluster Helm deployments (2i2c's infrastructure layout by
+//! default): from the files a PR changes and a tree of `cluster.yaml` files, decide which
+//! support charts, staging hubs and production hubs need a Helm upgrade, staging before prod,
+//! and render the plan as JSON, GitHub Actions matrices, terminal tables and the PR comment.
+//!
+//! ```no_run
+//! use deploy_plan::{Inventory, PlanConfig, Planner, paths, render};
+//!
+//! # fn main() -> Result<(), deploy_plan::PlanError> {
+//! let config = PlanConfig::default();
+//! let inventory = Inventory::load("examples/infrastructure".as_ref(), &config)?;
+//! let changed = paths::parse_list(
+//!     "config/clusters/uk/prod.values.yaml\n",
+//!     paths::ListFormat::Auto,
+//!     "--changed-files",
+//! )?;
+//! let plan = Planner::new(&inventory, &config)?.plan(&changed, &[]);
+//! println!("{}", render::to_tables(&plan));
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: [`inventory`] (untrusted YAML, bounded), [`paths`] (normalisation, list formats,
+//! git diff), [`plan`] (the rules), [`render`], [`filter`] (staging-failure filter),
+//! [`comment`] (upsert and the untrusted-artifact path).
+
+pub mod comment;
+pub mod config;
+pub mod error;
+pub mod filter;
+pub mod inventory;
+pub mod paths;
+pub mod plan;
+pub mod pr;
+pub mod render;
+pub mod synth;
+
+pub use config::PlanConfig;
+pub use error::PlanError;
+pub use inventory::Inventory;
+pub use plan::{Job, Plan, Planner};

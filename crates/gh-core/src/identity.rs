@@ -134,6 +134,28 @@ impl GitHub {
         Ok(id)
     }
 
+    /// Only the login ghops acts as (what its comments and statuses are authored by), with the
+    /// fewest calls: none for an App installation whose slug is known or an Actions token
+    /// (`github-actions[bot]`), `GET /user` for a user token. Use it to recognise ghops's own
+    /// comments; [`GitHub::identity`] is the full report.
+    pub async fn login(&self) -> Result<String> {
+        if self.is_app() {
+            return Ok(format!("{}[bot]", self.app_slug().await?));
+        }
+        if self.token_kind() == Some(TokenKind::Installation) {
+            return Ok(
+                match std::env::var("GHOPS_APP_SLUG")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                {
+                    Some(slug) => format!("{slug}[bot]"),
+                    None => "github-actions[bot]".to_owned(),
+                },
+            );
+        }
+        Ok(self.get::<UserInfo>("/user").await?.login)
+    }
+
     /// The App's slug: `GHOPS_APP_SLUG`, else the installation's `app_slug` read when the
     /// client connected, else `GET /app` (App JWT clients).
     pub async fn app_slug(&self) -> Result<String> {

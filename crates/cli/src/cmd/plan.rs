@@ -1,18 +1,356 @@
-//! `ghops plan` (not available in this build yet: issue #4).
+//! `ghops plan`: path-to-job planning for multi-cluster Helm deployments.
 
-use clap::Args;
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use deploy_plan::paths::{ListFormat, git_changed, parse_list};
+use deploy_plan::render::{self, Compat};
+use deploy_plan::{Inventory, PlanConfig, PlanError, Planner, comment, filter, pr};
 use gh_core::ExitCode;
+use gh_core::actions::{ActionsFiles, Level, annotate};
 
 use crate::ctx::{Ctx, Failure};
 
-/// Arguments of `ghops plan` (not available in this build yet: issue #4).
+/// Arguments of `ghops plan`.
 #[derive(Args, Debug)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  ghops plan --config-root examples/infrastructure --changed-files examples/infrastructure/changed-files.txt\n  git diff --name-only origin/main... | ghops plan --changed-files - --format json\n  ghops plan --base origin/main --head HEAD --format matrix          # in Actions: writes $GITHUB_OUTPUT\n  ghops plan --pr 123 --repo org/infrastructure --format markdown\n  ghops plan filter --jobs prod.json --failed failed-clusters.txt\n  ghops plan comment --pr 123 --body plan.md"
+)]
 pub struct PlanArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
+    #[command(subcommand)]
+    cmd: Option<PlanCmd>,
+    #[command(flatten)]
+    input: PlanInput,
+}
+
+/// How the changed paths are given, and what is printed.
+#[derive(Args, Debug)]
+struct PlanInput {
+    /// The config repository's root (holding config/clusters/ and helm-charts/).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    config_root: PathBuf,
+    /// Changed paths: a file, or - for stdin (newline list, JSON array, or paths-filter CSV).
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["base", "pr"])]
+    changed_files: Option<String>,
+    /// Format of --changed-files.
+    #[arg(long, default_value = "auto", value_parser = parse_list_format)]
+    changed_files_format: ListFormat,
+    /// Base revision for a local git diff (merge base with --head; no API call, no file cap).
+    #[arg(long, requires = "head", value_name = "REV")]
+    base: Option<String>,
+    /// Head revision for the local git diff.
+    #[arg(long, requires = "base", value_name = "REV")]
+    head: Option<String>,
+    /// Read the changed paths and labels of this PR from the API.
+    #[arg(long, value_name = "N", conflicts_with = "base")]
+    pr: Option<u64>,
+    /// PR labels: a JSON array or a comma-separated list (overrides the PR's with --pr).
+    #[arg(long, value_name = "LABELS")]
+    labels: Option<String>,
+    /// Output: terminal tables, JSON, the Markdown comment, or Actions matrices.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Matrix shape: ghops's own, or 2i2c's 2024 output names and rows.
+    #[arg(long, default_value = "ghops", value_parser = parse_compat)]
+    compat: Compat,
+    /// Accept unknown keys in cluster.yaml files (default: refused, as typo protection).
+    #[arg(long)]
+    allow_unknown_fields: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+    Markdown,
+    Matrix,
+}
+
+fn parse_list_format(s: &str) -> Result<ListFormat, String> {
+    s.parse()
+}
+
+fn parse_compat(s: &str) -> Result<Compat, String> {
+    s.parse()
+}
+
+#[derive(Subcommand, Debug)]
+enum PlanCmd {
+    /// Upsert the plan as the PR's one deployment-plan comment.
+    #[command(
+        after_help = "Examples:\n  ghops plan comment --pr 123 --body plan.md\n  ghops plan comment --from-artifact ./plan-artifact --event \"$GITHUB_EVENT_PATH\"   # workflow_run job"
+    )]
+    Comment {
+        /// The PR number.
+        #[arg(
+            long,
+            required_unless_present = "from_artifact",
+            conflicts_with = "from_artifact"
+        )]
+        pr: Option<u64>,
+        /// The comment body (Markdown starting with the <!-- deployment-plan --> marker); - for stdin.
+        #[arg(long, value_name = "FILE|-", required_unless_present = "from_artifact")]
+        body: Option<String>,
+        /// An artifact directory uploaded by an unprivileged (fork PR) plan job: pr-number and
+        /// plan.json (or comment.md). Treated as untrusted.
+        #[arg(long, value_name = "DIR")]
+        from_artifact: Option<PathBuf>,
+        /// The triggering run's head SHA (default: workflow_run.head_sha of --event).
+        #[arg(long, value_name = "SHA")]
+        head_sha: Option<String>,
+        /// The workflow_run event (default: $GITHUB_EVENT_PATH).
+        #[arg(long, value_name = "FILE")]
+        event: Option<PathBuf>,
+    },
+    /// Drop the staging/prod jobs of clusters whose support or staging job failed (exact
+    /// cluster names).
+    #[command(
+        after_help = "Examples:\n  ghops plan filter --jobs prod.json --failed failed.txt\n  ghops plan filter --jobs prod.json --run-id \"$GITHUB_RUN_ID\" --format matrix"
+    )]
+    Filter {
+        /// The jobs: a JSON array (file, or - for stdin) of rows with cluster_name.
+        #[arg(long, value_name = "FILE|-")]
+        jobs: String,
+        /// Failed clusters: a JSON array or one name per line.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "run_id",
+            conflicts_with = "run_id"
+        )]
+        failed: Option<PathBuf>,
+        /// Read failed support/staging jobs of this workflow run from the API (job names
+        /// `support: <cluster>` and `staging: <cluster>/<hub>`).
+        #[arg(long, value_name = "ID")]
+        run_id: Option<u64>,
+        /// Output: JSON on stdout, or the $GITHUB_OUTPUT value named by --output-name.
+        #[arg(long, value_enum, default_value = "json")]
+        format: FilterFormat,
+        /// The output name for --format matrix.
+        #[arg(long, default_value = "prod-jobs")]
+        output_name: String,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum FilterFormat {
+    Json,
+    Matrix,
+}
+
+fn read_input(arg: &str, what: &str) -> Result<String, Failure> {
+    if arg == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Failure::usage(format!("{what}: cannot read stdin: {e}")))?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(arg).map_err(|e| Failure::usage(format!("{what} {arg}: {e}")))
+}
+
+fn plan_config(ctx: &Ctx, allow_unknown: bool) -> Result<PlanConfig, Failure> {
+    let mut cfg: PlanConfig = ctx.config()?.section("plan")?.unwrap_or_default();
+    cfg.allow_unknown_fields |= allow_unknown;
+    Ok(cfg)
+}
+
+fn parse_labels(s: &str) -> Result<Vec<String>, Failure> {
+    let t = s.trim();
+    if t.starts_with('[') {
+        return serde_json::from_str::<Vec<String>>(t)
+            .map_err(|e| Failure::usage(format!("--labels: not a JSON array of strings: {e}")));
+    }
+    Ok(t.split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
 /// Runs `ghops plan`.
-pub async fn run(_args: PlanArgs, _ctx: &Ctx) -> Result<ExitCode, Failure> {
-    super::unavailable("plan", 4)
+pub async fn run(args: PlanArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
+    match args.cmd {
+        Some(PlanCmd::Comment {
+            pr,
+            body,
+            from_artifact,
+            head_sha,
+            event,
+        }) => run_comment(ctx, pr, body, from_artifact, head_sha, event).await,
+        Some(PlanCmd::Filter {
+            jobs,
+            failed,
+            run_id,
+            format,
+            output_name,
+        }) => run_filter(ctx, &jobs, failed.as_deref(), run_id, format, &output_name).await,
+        None => run_plan(args.input, ctx).await,
+    }
+}
+
+async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
+    let cfg = plan_config(ctx, a.allow_unknown_fields)?;
+    let inventory = Inventory::load(&a.config_root, &cfg)?;
+    let mut labels = match &a.labels {
+        Some(l) => Some(parse_labels(l)?),
+        None => None,
+    };
+    let paths = if let Some(f) = &a.changed_files {
+        parse_list(
+            &read_input(f, "--changed-files")?,
+            a.changed_files_format,
+            f,
+        )?
+    } else if let (Some(base), Some(head)) = (&a.base, &a.head) {
+        git_changed(&a.config_root, base, head)?
+    } else if let Some(n) = a.pr {
+        let repo = ctx.repo()?;
+        let gh = ctx.client(&repo).await?;
+        let ch = pr::pr_changes(&gh, &repo, n).await?;
+        labels.get_or_insert(ch.labels);
+        ch.paths
+    } else {
+        return Err(Failure::usage(
+            "no changed paths: pass --changed-files FILE|-, --base REV --head REV, or --pr N",
+        ));
+    };
+    let labels = labels.unwrap_or_default();
+    let planner = Planner::new(&inventory, &cfg)?;
+    let plan = planner.plan(&paths, &labels);
+    for n in &plan.notes {
+        eprintln!("note: {n}");
+    }
+    let actions = ActionsFiles::from_env();
+    let format = a.format.unwrap_or(if ctx.global.json {
+        Format::Json
+    } else {
+        Format::Table
+    });
+    match format {
+        Format::Table => print!("{}", render::to_tables(&plan)),
+        Format::Json => println!("{}", render::to_json(&plan)),
+        Format::Markdown => print!("{}", render::to_markdown(&plan)),
+        Format::Matrix => {
+            let (outputs, warnings) = render::matrix_outputs(&plan, a.compat, cfg.max_matrix_jobs);
+            for w in &warnings {
+                annotate(Level::Warning, w, None, None);
+            }
+            for (k, v) in &outputs {
+                if !actions.set_output(k, v).map_err(PlanError::from)? {
+                    println!("{k}={v}");
+                }
+            }
+        }
+    }
+    actions
+        .append_summary(&render::to_markdown(&plan))
+        .map_err(PlanError::from)?;
+    Ok(ExitCode::Success)
+}
+
+fn head_sha_from_event(event: Option<&Path>) -> Result<String, Failure> {
+    let path = match event {
+        Some(p) => p.to_path_buf(),
+        None => std::env::var_os("GITHUB_EVENT_PATH")
+            .map(PathBuf::from)
+            .ok_or_else(|| Failure::usage("--from-artifact needs --head-sha or the workflow_run event (--event / $GITHUB_EVENT_PATH)"))?,
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Failure::usage(format!("--event {}: {e}", path.display())))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Failure::usage(format!("--event {}: not JSON: {e}", path.display())))?;
+    v.pointer("/workflow_run/head_sha")
+        .and_then(|s| s.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "--event {}: workflow_run.head_sha is missing (not a workflow_run event?)",
+                path.display()
+            ))
+        })
+}
+
+async fn run_comment(
+    ctx: &Ctx,
+    pr: Option<u64>,
+    body: Option<String>,
+    from_artifact: Option<PathBuf>,
+    head_sha: Option<String>,
+    event: Option<PathBuf>,
+) -> Result<ExitCode, Failure> {
+    let repo = ctx.repo()?;
+    let outcome = if let Some(dir) = from_artifact {
+        let artifact = comment::read_artifact(&dir)?;
+        let sha = match head_sha {
+            Some(s) => s,
+            None => head_sha_from_event(event.as_deref())?,
+        };
+        let gh = ctx.client(&repo).await?;
+        comment::comment_from_artifact(&gh, &repo, &artifact, &sha).await?
+    } else {
+        let (Some(pr), Some(body)) = (pr, body) else {
+            return Err(Failure::usage("--pr and --body are required"));
+        };
+        let text = read_input(&body, "--body")?;
+        let gh = ctx.client(&repo).await?;
+        comment::upsert_plan_comment(&gh, &repo, pr, &text).await?
+    };
+    if ctx.global.json {
+        ctx.print_json(&outcome)?;
+    } else {
+        eprintln!("plan comment: {outcome:?}");
+    }
+    Ok(ExitCode::Success)
+}
+
+async fn run_filter(
+    ctx: &Ctx,
+    jobs: &str,
+    failed: Option<&Path>,
+    run_id: Option<u64>,
+    format: FilterFormat,
+    output_name: &str,
+) -> Result<ExitCode, Failure> {
+    let jobs_text = read_input(jobs, "--jobs")?;
+    let jobs_v: serde_json::Value = serde_json::from_str(jobs_text.trim())
+        .map_err(|e| Failure::usage(format!("--jobs {jobs}: not JSON: {e}")))?;
+    let failed: BTreeSet<String> = match (failed, run_id) {
+        (Some(f), _) => filter::parse_failed(
+            &read_input(&f.to_string_lossy(), "--failed")?,
+            &f.display().to_string(),
+        )?,
+        (None, Some(id)) => {
+            let repo = ctx.repo()?;
+            let gh = ctx.client(&repo).await?;
+            filter::failed_from_run(&gh, &repo, id).await?
+        }
+        (None, None) => return Err(Failure::usage("pass --failed FILE or --run-id ID")),
+    };
+    let (keep, dropped) = filter::filter_jobs(&jobs_v, &failed, jobs)?;
+    for d in &dropped {
+        eprintln!(
+            "skipping {} {}: a support or staging job of this cluster failed",
+            d["cluster_name"].as_str().unwrap_or_default(),
+            d.get("hub_name")
+                .and_then(|h| h.as_str())
+                .unwrap_or_default()
+        );
+    }
+    let out = serde_json::Value::Array(keep).to_string();
+    match format {
+        FilterFormat::Json => println!("{out}"),
+        FilterFormat::Matrix => {
+            if !ActionsFiles::from_env()
+                .set_output(output_name, &out)
+                .map_err(PlanError::from)?
+            {
+                println!("{output_name}={out}");
+            }
+        }
+    }
+    Ok(ExitCode::Success)
 }

@@ -1,0 +1,205 @@
+//! Changed paths: normalisation and the input formats (newline list, JSON array,
+//! dorny/paths-filter CSV, a local git diff).
+
+use std::path::Path;
+
+use crate::error::PlanError;
+
+/// Normalises a repository path lexically: strips `./`, collapses `//`, resolves `.` and
+/// `..` (never above the root), drops a trailing `/` and surrounding whitespace is NOT
+/// trimmed (file names may carry spaces).
+pub fn normalize(p: &str) -> String {
+    let p = p.strip_suffix('\r').unwrap_or(p);
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+/// The format of a changed-files list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListFormat {
+    /// JSON if it starts with `[`; CSV if it is one line with a comma or a quote; else lines.
+    #[default]
+    Auto,
+    /// One path per line.
+    Lines,
+    /// A JSON array of strings.
+    Json,
+    /// dorny/paths-filter's `csv` output: comma-separated, RFC 4180 quoting.
+    Csv,
+}
+
+impl std::str::FromStr for ListFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "auto" => ListFormat::Auto,
+            "lines" => ListFormat::Lines,
+            "json" => ListFormat::Json,
+            "csv" => ListFormat::Csv,
+            o => {
+                return Err(format!(
+                    "unknown list format {o:?} (auto, lines, json, csv)"
+                ));
+            }
+        })
+    }
+}
+
+/// Parses a changed-files list; `origin` names it in errors. Paths are normalised, empty
+/// entries dropped, order kept.
+pub fn parse_list(text: &str, format: ListFormat, origin: &str) -> Result<Vec<String>, PlanError> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim();
+    let format = match format {
+        ListFormat::Auto if trimmed.starts_with('[') => ListFormat::Json,
+        ListFormat::Auto
+            if !trimmed.contains('\n') && (trimmed.contains(',') || trimmed.starts_with('"')) =>
+        {
+            ListFormat::Csv
+        }
+        ListFormat::Auto => ListFormat::Lines,
+        f => f,
+    };
+    let raw: Vec<String> = match format {
+        ListFormat::Json => serde_json::from_str::<Vec<String>>(trimmed)
+            .map_err(|e| PlanError::input(origin, format!("not a JSON array of strings: {e}")))?,
+        ListFormat::Csv => parse_csv(trimmed).map_err(|m| PlanError::input(origin, m))?,
+        _ => text.lines().map(str::to_owned).collect(),
+    };
+    Ok(raw
+        .iter()
+        .map(|p| normalize(p))
+        .filter(|p| !p.is_empty())
+        .collect())
+}
+
+/// RFC 4180 fields of one record (newlines inside quotes allowed).
+fn parse_csv(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.chars().peekable();
+    let mut in_quotes = false;
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    cur.push('"');
+                } else {
+                    in_quotes = false;
+                }
+            } else {
+                cur.push(c);
+            }
+        } else {
+            match c {
+                '"' if cur.is_empty() && !quoted => {
+                    in_quotes = true;
+                    quoted = true;
+                }
+                '"' => return Err("a quote inside an unquoted field".into()),
+                ',' => {
+                    out.push(std::mem::take(&mut cur));
+                    quoted = false;
+                }
+                c if quoted => {
+                    return Err(format!("unexpected {c:?} after a closing quote"));
+                }
+                c => cur.push(c),
+            }
+        }
+    }
+    if in_quotes {
+        return Err("unterminated quoted field".into());
+    }
+    out.push(cur);
+    Ok(out)
+}
+
+/// Paths changed between the merge base of `base` and `head`, and `head`, in the git
+/// repository at `repo_dir`: added, modified, deleted, and both sides of renames. No API call,
+/// no cap on the number of files.
+pub fn git_changed(repo_dir: &Path, base: &str, head: &str) -> Result<Vec<String>, PlanError> {
+    let g = |e: git2::Error| PlanError::Git(e.message().to_owned());
+    let repo = git2::Repository::discover(repo_dir).map_err(g)?;
+    let resolve = |r: &str, flag: &str| -> Result<git2::Oid, PlanError> {
+        repo.revparse_single(r)
+            .and_then(|o| o.peel_to_commit())
+            .map(|c| c.id())
+            .map_err(|e| PlanError::input(flag, format!("{r:?}: {}", e.message())))
+    };
+    let base_id = resolve(base, "--base")?;
+    let head_id = resolve(head, "--head")?;
+    let mb = repo.merge_base(base_id, head_id).map_err(g)?;
+    let old_tree = repo.find_commit(mb).and_then(|c| c.tree()).map_err(g)?;
+    let new_tree = repo
+        .find_commit(head_id)
+        .and_then(|c| c.tree())
+        .map_err(g)?;
+    let mut diff = repo
+        .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)
+        .map_err(g)?;
+    let mut find = git2::DiffFindOptions::new();
+    find.renames(true);
+    diff.find_similar(Some(&mut find)).map_err(g)?;
+    let mut out = Vec::new();
+    for d in diff.deltas() {
+        for f in [d.old_file(), d.new_file()] {
+            if let Some(p) = f.path().and_then(|p| p.to_str()) {
+                let p = normalize(p);
+                if !p.is_empty() && !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation() {
+        assert_eq!(
+            normalize("./config//clusters/a/../b/x.yaml"),
+            "config/clusters/b/x.yaml"
+        );
+        assert_eq!(normalize("../../etc/passwd"), "etc/passwd");
+        assert_eq!(normalize("a/b/"), "a/b");
+        assert_eq!(
+            normalize("dir/with space, and comma.yaml"),
+            "dir/with space, and comma.yaml"
+        );
+    }
+
+    #[test]
+    fn formats() {
+        let lines = parse_list("a.yaml\n./b//c.yaml\n\n", ListFormat::Auto, "x").unwrap();
+        assert_eq!(lines, ["a.yaml", "b/c.yaml"]);
+        let json = parse_list(r#"["a.yaml", "x/../b.yaml"]"#, ListFormat::Auto, "x").unwrap();
+        assert_eq!(json, ["a.yaml", "b.yaml"]);
+        let csv = parse_list(
+            r#"a.yaml,"dir/odd, name.yaml","q""uote.yaml""#,
+            ListFormat::Auto,
+            "x",
+        )
+        .unwrap();
+        assert_eq!(csv, ["a.yaml", "dir/odd, name.yaml", "q\"uote.yaml"]);
+        // A newline list whose names carry commas stays a newline list.
+        let l = parse_list("a, b.yaml\nc.yaml", ListFormat::Auto, "x").unwrap();
+        assert_eq!(l, ["a, b.yaml", "c.yaml"]);
+        assert!(parse_list("[1,2]", ListFormat::Auto, "--changed-files").is_err());
+        assert!(parse_list("\"open", ListFormat::Csv, "x").is_err());
+    }
+}

@@ -1,0 +1,349 @@
+//! The rules: changed paths (and labels) → support, staging and prod jobs.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{CompiledGlobs, PlanConfig};
+use crate::error::PlanError;
+use crate::inventory::Inventory;
+
+/// One Helm upgrade: a cluster's support chart (no hub) or one hub.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+pub struct Job {
+    /// Cluster name.
+    pub cluster_name: String,
+    /// Cloud provider.
+    pub provider: String,
+    /// Hub name (hub jobs only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hub_name: Option<String>,
+    /// Chart type (hub jobs only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub chart: Option<String>,
+    /// Why this job runs.
+    pub reason: String,
+}
+
+/// The plan: support first, then staging, then prod (gated per cluster on its staging jobs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Support chart upgrades.
+    pub support: Vec<Job>,
+    /// Staging hub upgrades.
+    pub staging: Vec<Job>,
+    /// Prod hub upgrades.
+    pub prod: Vec<Job>,
+    /// Clusters with prod jobs but no staging hub: their prod goes ungated.
+    #[serde(skip)]
+    pub ungated: Vec<String>,
+    /// Notes for the user (deleted clusters, skipped by label).
+    #[serde(skip)]
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// True when nothing is to be deployed.
+    pub fn is_empty(&self) -> bool {
+        self.support.is_empty() && self.staging.is_empty() && self.prod.is_empty()
+    }
+}
+
+/// Why a job runs; rendered in a fixed order with the established phrasing.
+#[derive(Debug, Default, Clone)]
+struct Reasons {
+    labels: BTreeSet<String>,
+    everything: bool,
+    cluster_file: bool,
+    support_chart: bool,
+    charts: BTreeSet<String>,
+    values: BTreeSet<String>,
+    follows: BTreeSet<String>,
+}
+
+impl Reasons {
+    fn render(&self) -> String {
+        let mut out: Vec<String> = Vec::new();
+        for l in &self.labels {
+            out.push(format!("{l} label detected"));
+        }
+        if self.everything {
+            out.push("Core infrastructure has been modified".into());
+        }
+        if self.cluster_file {
+            out.push("cluster.yaml file was modified".into());
+        }
+        if self.support_chart {
+            out.push("Support helm chart has been modified".into());
+        }
+        if !self.charts.is_empty() {
+            out.push(format!(
+                "Following helm charts were modified: {}",
+                join(&self.charts)
+            ));
+        }
+        if !self.values.is_empty() {
+            out.push(format!(
+                "Following helm chart values files were modified: {}",
+                join(&self.values)
+            ));
+        }
+        if !self.follows.is_empty() {
+            out.push(format!(
+                "Following prod hubs require redeploy: {}",
+                join(&self.follows)
+            ));
+        }
+        out.join("; ")
+    }
+}
+
+fn join(s: &BTreeSet<String>) -> String {
+    s.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Support(usize),
+    Hub(usize, usize),
+}
+
+/// A planner for one inventory and config: indexes built and globs compiled once, then
+/// [`Planner::plan`] runs in time linear in the number of changed paths.
+pub struct Planner<'a> {
+    inv: &'a Inventory,
+    cfg: &'a PlanConfig,
+    globs: CompiledGlobs,
+    values: HashMap<&'a str, Vec<Target>>,
+    dirs: HashMap<&'a str, usize>,
+}
+
+fn basename(p: &str) -> String {
+    p.rsplit('/').next().unwrap_or(p).to_owned()
+}
+
+impl<'a> Planner<'a> {
+    /// Indexes the inventory.
+    pub fn new(inv: &'a Inventory, cfg: &'a PlanConfig) -> Result<Self, PlanError> {
+        let mut values: HashMap<&str, Vec<Target>> = HashMap::new();
+        let mut dirs = HashMap::new();
+        for (ci, c) in inv.clusters.iter().enumerate() {
+            dirs.insert(c.dir.as_str(), ci);
+            for v in c.support.iter().flatten() {
+                values
+                    .entry(v.as_str())
+                    .or_default()
+                    .push(Target::Support(ci));
+            }
+            for (hi, h) in c.hubs.iter().enumerate() {
+                for v in &h.values_files {
+                    values
+                        .entry(v.as_str())
+                        .or_default()
+                        .push(Target::Hub(ci, hi));
+                }
+            }
+        }
+        Ok(Self {
+            inv,
+            cfg,
+            globs: cfg.compile()?,
+            values,
+            dirs,
+        })
+    }
+
+    /// Plans for normalised changed `paths` and PR `labels`.
+    pub fn plan(&self, paths: &[String], labels: &[String]) -> Plan {
+        let cfg = self.cfg;
+        let inv = self.inv;
+        let has = |l: &str| labels.iter().any(|x| x == l);
+        let mut plan = Plan::default();
+        if has(&cfg.labels.skip_deploy) {
+            plan.notes.push(format!(
+                "{} label detected: nothing will be deployed",
+                cfg.labels.skip_deploy
+            ));
+            return plan;
+        }
+        let mut support: Vec<Option<Reasons>> = vec![None; inv.clusters.len()];
+        let mut hubs: Vec<Vec<Option<Reasons>>> = inv
+            .clusters
+            .iter()
+            .map(|c| vec![None; c.hubs.len()])
+            .collect();
+        let mut everything = false;
+        let mut support_chart = false;
+        let mut charts: BTreeSet<&str> = BTreeSet::new();
+        let mut unknown_dirs: BTreeSet<String> = BTreeSet::new();
+        let clusters_prefix = format!("{}/", cfg.clusters_dir);
+        let charts_prefix = format!("{}/", cfg.charts_dir);
+
+        for p in paths {
+            let p = p.as_str();
+            if self.globs.exclude.is_match(p) {
+                continue;
+            }
+            if self.globs.everything.is_match(p) {
+                everything = true;
+            }
+            if let Some(targets) = self.values.get(p) {
+                let name = basename(p);
+                for t in targets {
+                    let r = match *t {
+                        Target::Support(ci) => &mut support[ci],
+                        Target::Hub(ci, hi) => &mut hubs[ci][hi],
+                    };
+                    r.get_or_insert_with(Reasons::default)
+                        .values
+                        .insert(name.clone());
+                }
+            }
+            if let Some(rest) = p.strip_prefix(&clusters_prefix) {
+                if let Some((dir, file)) = rest.split_once('/') {
+                    match self.dirs.get(dir) {
+                        Some(&ci) if file == "cluster.yaml" => {
+                            let c = &inv.clusters[ci];
+                            if c.support.is_some() {
+                                support[ci]
+                                    .get_or_insert_with(Reasons::default)
+                                    .cluster_file = true;
+                            }
+                            for r in &mut hubs[ci] {
+                                r.get_or_insert_with(Reasons::default).cluster_file = true;
+                            }
+                        }
+                        Some(_) => {}
+                        None if !dir.contains("templates") => {
+                            unknown_dirs.insert(dir.to_owned());
+                        }
+                        None => {}
+                    }
+                }
+            } else if let Some(rest) = p.strip_prefix(&charts_prefix)
+                && let Some((chart, _)) = rest.split_once('/')
+            {
+                if chart == cfg.support_chart {
+                    support_chart = true;
+                } else if let Some(c) = cfg.chart_types.iter().find(|c| *c == chart) {
+                    charts.insert(c.as_str());
+                }
+            }
+        }
+
+        for (ci, c) in inv.clusters.iter().enumerate() {
+            if c.support.is_some() && (everything || support_chart) {
+                let r = support[ci].get_or_insert_with(Reasons::default);
+                r.everything |= everything;
+                r.support_chart |= support_chart;
+            }
+            if c.support.is_some() && has(&cfg.labels.deploy_support) {
+                support[ci]
+                    .get_or_insert_with(Reasons::default)
+                    .labels
+                    .insert(cfg.labels.deploy_support.clone());
+            }
+        }
+        let mut chart_hits: HashMap<&str, BTreeSet<String>> = HashMap::new();
+        for changed in &charts {
+            for affected in cfg.affected_charts(changed) {
+                if let Some(k) = cfg.chart_types.iter().find(|c| **c == affected) {
+                    chart_hits
+                        .entry(k.as_str())
+                        .or_default()
+                        .insert((*changed).to_owned());
+                }
+            }
+        }
+        let deploy_hubs = has(&cfg.labels.deploy_hubs);
+        for (ci, c) in inv.clusters.iter().enumerate() {
+            for (hi, h) in c.hubs.iter().enumerate() {
+                let hit = chart_hits.get(h.chart.as_str());
+                if everything || hit.is_some() || deploy_hubs {
+                    let r = hubs[ci][hi].get_or_insert_with(Reasons::default);
+                    r.everything |= everything;
+                    if let Some(hit) = hit {
+                        r.charts.extend(hit.iter().cloned());
+                    }
+                    if deploy_hubs {
+                        r.labels.insert(cfg.labels.deploy_hubs.clone());
+                    }
+                }
+            }
+        }
+        if has(&cfg.labels.skip_deploy_hubs) {
+            plan.notes.push(format!(
+                "{} label detected: only support charts will be deployed",
+                cfg.labels.skip_deploy_hubs
+            ));
+            for h in &mut hubs {
+                h.iter_mut().for_each(|r| *r = None);
+            }
+        }
+
+        // Staging before prod: every staging hub of a cluster with prod jobs runs first.
+        for (ci, c) in inv.clusters.iter().enumerate() {
+            let prod: BTreeSet<String> = c
+                .hubs
+                .iter()
+                .zip(&hubs[ci])
+                .filter(|(h, r)| !h.staging && r.is_some())
+                .map(|(h, _)| h.name.clone())
+                .collect();
+            if prod.is_empty() {
+                continue;
+            }
+            let mut gated = false;
+            for (hi, h) in c.hubs.iter().enumerate() {
+                if h.staging {
+                    gated = true;
+                    hubs[ci][hi]
+                        .get_or_insert_with(Reasons::default)
+                        .follows
+                        .extend(prod.iter().cloned());
+                }
+            }
+            if !gated {
+                plan.ungated.push(c.name.clone());
+            }
+        }
+
+        for (ci, c) in inv.clusters.iter().enumerate() {
+            if let Some(r) = &support[ci] {
+                plan.support.push(Job {
+                    cluster_name: c.name.clone(),
+                    provider: c.provider.clone(),
+                    hub_name: None,
+                    chart: None,
+                    reason: r.render(),
+                });
+            }
+            let mut order: Vec<usize> = (0..c.hubs.len()).collect();
+            order.sort_by(|a, b| c.hubs[*a].name.cmp(&c.hubs[*b].name));
+            for hi in order {
+                let h = &c.hubs[hi];
+                if let Some(r) = &hubs[ci][hi] {
+                    let job = Job {
+                        cluster_name: c.name.clone(),
+                        provider: c.provider.clone(),
+                        hub_name: Some(h.name.clone()),
+                        chart: Some(h.chart.clone()),
+                        reason: r.render(),
+                    };
+                    if h.staging {
+                        plan.staging.push(job);
+                    } else {
+                        plan.prod.push(job);
+                    }
+                }
+            }
+        }
+        for d in unknown_dirs {
+            plan.notes.push(format!(
+                "{}/{d}/ changed but no cluster {d:?} exists (deleted or renamed?): nothing to deploy there",
+                cfg.clusters_dir
+            ));
+        }
+        plan
+    }
+}
