@@ -1,1 +1,189 @@
-//! End-to-end tests of this workflow (filled by its issue).
+//! `ghops plan`: the README's main job on the bundled example, outputs, errors, the comment
+//! and the filter, as the real binary.
+
+use ghops_test_support::{MockGitHub, repo_root};
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::util::{ghops, run, stderr, stdout};
+
+fn example_args() -> Vec<String> {
+    let root = repo_root().join("examples/infrastructure");
+    vec![
+        "plan".into(),
+        "--config-root".into(),
+        root.display().to_string(),
+        "--changed-files".into(),
+        root.join("changed-files.txt").display().to_string(),
+    ]
+}
+
+#[tokio::test]
+async fn readme_main_job_prints_the_three_tables_offline() {
+    let mut c = ghops();
+    c.args(example_args());
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    for t in [
+        "Support chart upgrades",
+        "Staging hub upgrades",
+        "Prod hub upgrades",
+    ] {
+        assert!(s.contains(t), "{s}");
+    }
+    assert!(s.contains("utoronto") && s.contains("r-prod"), "{s}");
+    assert!(s.contains("prod deploys ungated there"), "{s}");
+}
+
+#[tokio::test]
+async fn json_and_matrix_outputs() {
+    let mut c = ghops();
+    c.args(example_args()).arg("--json");
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["support"][0]["cluster_name"], "hhmi");
+    assert_eq!(v["prod"].as_array().unwrap().len(), 10);
+
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("output");
+    let summary = dir.path().join("summary");
+    let mut c = ghops();
+    c.args(example_args())
+        .args(["--format", "matrix", "--compat", "2i2c-v2024"])
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written = std::fs::read_to_string(&output).unwrap();
+    assert!(
+        written.starts_with("support-and-staging-matrix-jobs<<"),
+        "{written}"
+    );
+    assert!(written.contains("prod-hub-matrix-jobs<<"), "{written}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with("<!-- deployment-plan -->\nMerging this PR"),
+        "{md}"
+    );
+}
+
+#[tokio::test]
+async fn bad_inputs_exit_2_naming_the_file() {
+    let d = tempfile::tempdir().unwrap();
+    let cdir = d.path().join("config/clusters/x");
+    std::fs::create_dir_all(&cdir).unwrap();
+    std::fs::write(
+        cdir.join("cluster.yaml"),
+        "name: x\nprovider: gcp\nhubz: []\n",
+    )
+    .unwrap();
+    let list = d.path().join("changed.txt");
+    std::fs::write(&list, "config/clusters/x/cluster.yaml\n").unwrap();
+    let mut c = ghops();
+    c.args(["plan", "--config-root"])
+        .arg(d.path())
+        .arg("--changed-files")
+        .arg(&list);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(
+        e.contains("config/clusters/x/cluster.yaml:3:") && e.contains("hubz"),
+        "{e}"
+    );
+
+    let mut c = ghops();
+    c.args(["plan", "--config-root"]).arg(d.path());
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no changed paths"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn comment_upserts_and_dry_run_sends_nothing() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"login": "ghops-bot"})))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/org/infra/issues/3/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&gh.server)
+        .await;
+    let body = "<!-- deployment-plan -->\nMerging this PR will trigger nothing.\n";
+    Mock::given(method("POST"))
+        .and(path("/repos/org/infra/issues/3/comments"))
+        .and(body_json(json!({"body": body})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": 77, "body": body, "user": {"login": "ghops-bot"},
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+        })))
+        .mount(&gh.server)
+        .await;
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("plan.md");
+    std::fs::write(&f, body).unwrap();
+    let args = |dry: bool| {
+        let mut c = ghops();
+        c.args(["plan", "comment", "--pr", "3", "--body"])
+            .arg(&f)
+            .args(["--repo", "org/infra", "--api-url", &gh.uri(), "--json"])
+            .env("GH_TOKEN", "ghp_e2e");
+        if dry {
+            c.arg("--dry-run");
+        }
+        c
+    };
+    let out = run(args(true)).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("dry-run: would POST /repos/org/infra/issues/3/comments"),
+        "{}",
+        stderr(&out)
+    );
+    gh.assert_no_writes().await;
+    let out = run(args(false)).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v, json!({"outcome": "created", "comment_id": 77}));
+    gh.assert_writes(&["POST /repos/org/infra/issues/3/comments"])
+        .await;
+}
+
+#[tokio::test]
+async fn filter_drops_exactly_the_failed_clusters() {
+    let d = tempfile::tempdir().unwrap();
+    let jobs = d.path().join("prod.json");
+    std::fs::write(
+        &jobs,
+        r#"[{"cluster_name": "2i2c", "hub_name": "a"}, {"cluster_name": "2i2c-uk", "hub_name": "b"}]"#,
+    )
+    .unwrap();
+    let failed = d.path().join("failed.txt");
+    std::fs::write(&failed, "2i2c-uk\n").unwrap();
+    let mut c = ghops();
+    c.args(["plan", "filter", "--jobs"])
+        .arg(&jobs)
+        .arg("--failed")
+        .arg(&failed);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        r#"[{"cluster_name":"2i2c","hub_name":"a"}]"#
+    );
+    assert!(
+        stderr(&out).contains("skipping 2i2c-uk b"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -113,7 +113,15 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str, file: &str) -> Resul
             .map(|l| (l.line(), l.column()))
             .unwrap_or((0, 0));
         let message = e.to_string();
-        let message = message.lines().next().unwrap_or_default().to_owned();
+        let mut message = message.lines().next().unwrap_or_default();
+        // The location is ours to print: drop the parser's own `error: line N column M: `.
+        message = message.strip_prefix("error: ").unwrap_or(message);
+        if let Some(rest) = message.strip_prefix("line ")
+            && let Some((_, tail)) = rest.split_once(": ")
+        {
+            message = tail;
+        }
+        let message = message.to_owned();
         PlanError::Yaml {
             file: file.to_owned(),
             line,

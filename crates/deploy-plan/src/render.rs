@@ -113,13 +113,18 @@ fn support_and_staging(plan: &Plan) -> Vec<Value> {
         .into_iter()
         .map(|(c, provider)| {
             let support = plan.support.iter().find(|j| j.cluster_name == c);
-            let mut staging: Vec<&str> = plan
+            // One row covers every staging hub of the cluster: each distinct reason once.
+            let mut staging: Vec<&str> = Vec::new();
+            for part in plan
                 .staging
                 .iter()
                 .filter(|j| j.cluster_name == c)
-                .map(|j| j.reason.as_str())
-                .collect();
-            staging.dedup();
+                .flat_map(|j| j.reason.split("; "))
+            {
+                if !staging.contains(&part) {
+                    staging.push(part);
+                }
+            }
             json!({
                 "cluster_name": c,
                 "provider": provider,

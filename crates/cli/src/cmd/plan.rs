@@ -193,6 +193,11 @@ pub async fn run(args: PlanArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
 }
 
 async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
+    if a.changed_files.is_none() && a.base.is_none() && a.pr.is_none() {
+        return Err(Failure::usage(
+            "no changed paths: pass --changed-files FILE|-, --base REV --head REV, or --pr N",
+        ));
+    }
     let cfg = plan_config(ctx, a.allow_unknown_fields)?;
     let inventory = Inventory::load(&a.config_root, &cfg)?;
     let mut labels = match &a.labels {
@@ -214,9 +219,7 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
         labels.get_or_insert(ch.labels);
         ch.paths
     } else {
-        return Err(Failure::usage(
-            "no changed paths: pass --changed-files FILE|-, --base REV --head REV, or --pr N",
-        ));
+        unreachable!("checked above")
     };
     let labels = labels.unwrap_or_default();
     let planner = Planner::new(&inventory, &cfg)?;

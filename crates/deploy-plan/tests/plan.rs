@@ -1,0 +1,937 @@
+//! deploy-plan: every rule and label, the bundled example (snapshots), hostile inputs,
+//! property tests, the 256-job split, and the API paths against wiremock (exact requests).
+
+use std::path::{Path, PathBuf};
+
+use deploy_plan::paths::{ListFormat, parse_list};
+use deploy_plan::render::{self, Compat};
+use deploy_plan::{Inventory, Plan, PlanConfig, PlanError, Planner, comment, filter, pr};
+use ghops_test_support::{MockGitHub, insta_settings, repo_root};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, method, path, query_param};
+use wiremock::{Mock, ResponseTemplate};
+
+fn example_root() -> PathBuf {
+    repo_root().join("examples/infrastructure")
+}
+
+fn plan_for(root: &Path, cfg: &PlanConfig, changed: &[&str], labels: &[&str]) -> Plan {
+    let inv = Inventory::load(root, cfg).unwrap();
+    let changed: Vec<String> = changed
+        .iter()
+        .map(|s| deploy_plan::paths::normalize(s))
+        .collect();
+    let labels: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
+    Planner::new(&inv, cfg).unwrap().plan(&changed, &labels)
+}
+
+fn example_plan() -> Plan {
+    let text = std::fs::read_to_string(example_root().join("changed-files.txt")).unwrap();
+    let changed = parse_list(&text, ListFormat::Auto, "changed-files.txt").unwrap();
+    let cfg = PlanConfig::default();
+    let inv = Inventory::load(&example_root(), &cfg).unwrap();
+    Planner::new(&inv, &cfg).unwrap().plan(&changed, &[])
+}
+
+/// `(section, cluster, hub)` of every job, for compact assertions.
+fn ids(p: &Plan) -> Vec<String> {
+    let mut v = Vec::new();
+    for (s, jobs) in [
+        ("support", &p.support),
+        ("staging", &p.staging),
+        ("prod", &p.prod),
+    ] {
+        for j in jobs {
+            v.push(match &j.hub_name {
+                Some(h) => format!("{s} {}/{h}", j.cluster_name),
+                None => format!("{s} {}", j.cluster_name),
+            });
+        }
+    }
+    v
+}
+
+// ------------------------------------------------------------------ the bundled example
+
+#[test]
+fn example_snapshots() {
+    let p = example_plan();
+    let _g = insta_settings(None).bind_to_scope();
+    insta::assert_snapshot!("example_json", render::to_json(&p));
+    insta::assert_snapshot!("example_tables", render::to_tables(&p));
+    insta::assert_snapshot!("example_markdown", render::to_markdown(&p));
+    let (m, w) = render::matrix_outputs(&p, Compat::Ghops, 256);
+    assert!(w.is_empty());
+    insta::assert_snapshot!(
+        "example_matrix",
+        m.iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect::<String>()
+    );
+    let (m, _) = render::matrix_outputs(&p, Compat::TwoI2cV2024, 256);
+    insta::assert_snapshot!(
+        "example_matrix_2i2c_v2024",
+        m.iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect::<String>()
+    );
+}
+
+#[test]
+fn example_tree_is_what_the_docs_say() {
+    let inv = Inventory::load(&example_root(), &PlanConfig::default()).unwrap();
+    assert!(inv.clusters.len() >= 6);
+    assert!(inv.hub_count() >= 25);
+    // The templates directory is not a cluster.
+    assert!(inv.cluster("templates").is_none());
+    assert!(inv.clusters.iter().any(|c| c.support.is_none()));
+    assert!(
+        inv.clusters
+            .iter()
+            .any(|c| c.hubs.iter().all(|h| !h.staging))
+    );
+    assert!(
+        inv.clusters
+            .iter()
+            .any(|c| c.hubs.iter().filter(|h| h.staging).count() > 1)
+    );
+}
+
+#[test]
+fn identical_input_gives_byte_identical_output() {
+    let a = render::to_json(&example_plan());
+    let b = render::to_json(&example_plan());
+    assert_eq!(a, b);
+}
+
+// ------------------------------------------------------------------ rules on a small tree
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// Clusters: `a` (gcp, support, hubs staging/basehub, prod/basehub, dask/daskhub, shared
+/// file), `a-uk` (no staging hub), `b` (no support, staging via `staging: true`).
+fn small_tree() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "config/clusters/a/cluster.yaml",
+        "name: a\nprovider: gcp\nsupport:\n  helm_chart_values_files: [support.values.yaml]\nhubs:\n  - name: staging\n    helm_chart: basehub\n    helm_chart_values_files: [common.values.yaml, staging.values.yaml]\n  - name: prod\n    helm_chart: basehub\n    helm_chart_values_files: [common.values.yaml, prod.values.yaml]\n  - name: dask\n    helm_chart: daskhub\n    helm_chart_values_files: [dask.values.yaml]\n",
+    );
+    write(
+        d.path(),
+        "config/clusters/a-uk/cluster.yaml",
+        "name: a-uk\nprovider: aws\nsupport:\n  helm_chart_values_files: [support.values.yaml]\nhubs:\n  - name: hub1\n    helm_chart: basehub\n    helm_chart_values_files: [hub1.values.yaml]\n",
+    );
+    write(
+        d.path(),
+        "config/clusters/b/cluster.yaml",
+        "name: b\nprovider: azure\nhubs:\n  - name: qa\n    helm_chart: basehub\n    staging: true\n    helm_chart_values_files: [qa.values.yaml]\n  - name: prod\n    helm_chart: binderhub\n    helm_chart_values_files: [prod.values.yaml]\n",
+    );
+    write(
+        d.path(),
+        "config/clusters/templates/cluster.yaml",
+        "this is: [not valid for a cluster\n",
+    );
+    d
+}
+
+#[test]
+fn hub_values_file_redeploys_that_hub_and_staging_first() {
+    let d = small_tree();
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &["config/clusters/a/prod.values.yaml"],
+        &[],
+    );
+    assert_eq!(ids(&p), ["staging a/staging", "prod a/prod"]);
+    assert_eq!(
+        p.prod[0].reason,
+        "Following helm chart values files were modified: prod.values.yaml"
+    );
+    assert_eq!(
+        p.staging[0].reason,
+        "Following prod hubs require redeploy: prod"
+    );
+}
+
+#[test]
+fn shared_values_file_redeploys_each_hub_listing_it() {
+    let d = small_tree();
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &["config/clusters/a/common.values.yaml"],
+        &[],
+    );
+    assert_eq!(ids(&p), ["staging a/staging", "prod a/prod"]);
+    assert_eq!(
+        p.staging[0].reason,
+        "Following helm chart values files were modified: common.values.yaml; Following prod hubs require redeploy: prod"
+    );
+}
+
+#[test]
+fn support_values_and_support_chart() {
+    let d = small_tree();
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &["config/clusters/a/support.values.yaml"],
+        &[],
+    );
+    assert_eq!(ids(&p), ["support a"]);
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &["helm-charts/support/values.yaml"],
+        &[],
+    );
+    assert_eq!(ids(&p), ["support a", "support a-uk"]);
+    assert_eq!(p.support[0].reason, "Support helm chart has been modified");
+}
+
+#[test]
+fn cluster_yaml_redeploys_support_and_every_hub_of_that_cluster() {
+    let d = small_tree();
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &["./config/clusters//a/cluster.yaml"],
+        &[],
+    );
+    assert_eq!(
+        ids(&p),
+        [
+            "support a",
+            "staging a/staging",
+            "prod a/dask",
+            "prod a/prod"
+        ]
+    );
+    assert!(
+        p.support[0]
+            .reason
+            .starts_with("cluster.yaml file was modified")
+    );
+    // A cluster without support: hubs only.
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &["config/clusters/b/cluster.yaml"],
+        &[],
+    );
+    assert_eq!(ids(&p), ["staging b/qa", "prod b/prod"]);
+}
+
+#[test]
+fn chart_change_redeploys_its_hubs_only_unless_declared_dependent() {
+    let d = small_tree();
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &["helm-charts/basehub/values.yaml"],
+        &[],
+    );
+    // basehub hubs everywhere; NOT the daskhub hub.
+    assert_eq!(
+        ids(&p),
+        [
+            "staging a/staging",
+            "staging b/qa",
+            "prod a/prod",
+            "prod a-uk/hub1"
+        ]
+    );
+    let mut cfg = PlanConfig::default();
+    cfg.chart_dependencies
+        .insert("daskhub".into(), vec!["basehub".into()]);
+    let p = plan_for(d.path(), &cfg, &["helm-charts/basehub/values.yaml"], &[]);
+    assert!(ids(&p).contains(&"prod a/dask".to_owned()));
+    let dask = p
+        .prod
+        .iter()
+        .find(|j| j.hub_name.as_deref() == Some("dask"))
+        .unwrap();
+    assert_eq!(dask.reason, "Following helm charts were modified: basehub");
+}
+
+#[test]
+fn everything_paths_and_excludes() {
+    let d = small_tree();
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &["deployer/commands/deploy.py"],
+        &[],
+    );
+    assert_eq!(
+        ids(&p),
+        [
+            "support a",
+            "support a-uk",
+            "staging a/staging",
+            "staging b/qa",
+            "prod a/dask",
+            "prod a/prod",
+            "prod a-uk/hub1",
+            "prod b/prod"
+        ]
+    );
+    assert!(p.prod.iter().all(|j| {
+        j.reason
+            .starts_with("Core infrastructure has been modified")
+    }));
+    // Docs and tests under the deployer do not redeploy anything.
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &[
+            "deployer/README.md",
+            "deployer/tests/test_x.py",
+            "docs/index.md",
+        ],
+        &[],
+    );
+    assert!(p.is_empty(), "{:?}", ids(&p));
+    // The reference planner's path pattern bug: src/deployer/ is covered too.
+    assert!(
+        !plan_for(
+            d.path(),
+            &PlanConfig::default(),
+            &["src/deployer/x.py"],
+            &[]
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn labels() {
+    let d = small_tree();
+    let cfg = PlanConfig::default();
+    let change = [
+        "config/clusters/a/prod.values.yaml",
+        "config/clusters/a/support.values.yaml",
+    ];
+    assert!(plan_for(d.path(), &cfg, &change, &["deployer:skip-deploy"]).is_empty());
+    assert_eq!(
+        ids(&plan_for(
+            d.path(),
+            &cfg,
+            &change,
+            &["deployer:skip-deploy-hubs"]
+        )),
+        ["support a"]
+    );
+    let p = plan_for(d.path(), &cfg, &[], &["deployer:deploy-support"]);
+    assert_eq!(ids(&p), ["support a", "support a-uk"]);
+    assert_eq!(
+        p.support[1].reason,
+        "deployer:deploy-support label detected"
+    );
+    let p = plan_for(d.path(), &cfg, &[], &["deployer:deploy-hubs"]);
+    assert_eq!(p.prod.len(), 4);
+    assert_eq!(p.staging.len(), 2);
+    assert_eq!(p.prod[0].reason, "deployer:deploy-hubs label detected");
+}
+
+#[test]
+fn staging_is_exact_and_ungated_clusters_are_reported() {
+    let d = small_tree();
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &["config/clusters/a-uk/hub1.values.yaml"],
+        &[],
+    );
+    assert_eq!(ids(&p), ["prod a-uk/hub1"]);
+    assert_eq!(p.ungated, ["a-uk"]);
+    assert!(render::to_markdown(&p).contains("no staging hub gates prod on: a-uk"));
+    // `staging: true` marks a hub whose name says nothing.
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &["config/clusters/b/prod.values.yaml"],
+        &[],
+    );
+    assert_eq!(ids(&p), ["staging b/qa", "prod b/prod"]);
+}
+
+#[test]
+fn deleted_or_unknown_cluster_files_plan_nothing_and_say_so() {
+    let d = small_tree();
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &[
+            "config/clusters/gone/cluster.yaml",
+            "config/clusters/gone/hub.values.yaml",
+        ],
+        &[],
+    );
+    assert!(p.is_empty());
+    assert_eq!(p.notes.len(), 1);
+    assert!(p.notes[0].contains("\"gone\""), "{:?}", p.notes);
+}
+
+#[test]
+fn path_normalisation_applies_before_rules() {
+    let d = small_tree();
+    let p = plan_for(
+        d.path(),
+        &PlanConfig::default(),
+        &["config/clusters/a-uk/../a/./prod.values.yaml"],
+        &[],
+    );
+    assert_eq!(ids(&p), ["staging a/staging", "prod a/prod"]);
+}
+
+// ------------------------------------------------------------------ hostile inventories
+
+fn load_err(files: &[(&str, &str)], cfg: &PlanConfig) -> String {
+    let d = tempfile::tempdir().unwrap();
+    for (p, t) in files {
+        write(d.path(), p, t);
+    }
+    Inventory::load(d.path(), cfg).unwrap_err().to_string()
+}
+
+#[test]
+fn inventory_errors_name_the_file_and_place() {
+    let cfg = PlanConfig::default();
+    let e = load_err(
+        &[("config/clusters/x/cluster.yaml", "name: y\nprovider: gcp\n")],
+        &cfg,
+    );
+    assert!(
+        e.contains("config/clusters/x/cluster.yaml") && e.contains("does not match"),
+        "{e}"
+    );
+    let e = load_err(
+        &[(
+            "config/clusters/x/cluster.yaml",
+            "name: x\nprovider: gcp\nhubs:\n  - {name: h, helm_chart: basehub}\n  - {name: h, helm_chart: basehub}\n",
+        )],
+        &cfg,
+    );
+    assert!(e.contains("duplicate hub name \"h\""), "{e}");
+    let e = load_err(
+        &[(
+            "config/clusters/x/cluster.yaml",
+            "name: x\nprovider: gcp\nhubs:\n  - name: h\n    helm_chart: nohub\n",
+        )],
+        &cfg,
+    );
+    assert!(
+        e.contains("hubs[0].helm_chart") && e.contains("nohub"),
+        "{e}"
+    );
+    let e = load_err(
+        &[(
+            "config/clusters/x/cluster.yaml",
+            "name: x\nprovider: [gcp\n",
+        )],
+        &cfg,
+    );
+    assert!(e.starts_with("config/clusters/x/cluster.yaml:"), "{e}");
+    let e = load_err(
+        &[(
+            "config/clusters/x/cluster.yaml",
+            "name: x\nprovider: gcp\nhubs:\n  - name: h\n    helm_chart: basehub\n    helm_chart_value_files: [a.yaml]\n",
+        )],
+        &cfg,
+    );
+    assert!(
+        e.contains("config/clusters/x/cluster.yaml:6:") && e.contains("helm_chart_value_files"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_fields_are_accepted_when_asked() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "config/clusters/x/cluster.yaml",
+        "name: x\nprovider: gcp\ngcp: {project: p}\nhubs:\n  - name: h\n    domain: h.example.org\n    helm_chart: basehub\n",
+    );
+    let cfg = PlanConfig {
+        allow_unknown_fields: true,
+        ..PlanConfig::default()
+    };
+    assert_eq!(Inventory::load(d.path(), &cfg).unwrap().hub_count(), 1);
+}
+
+#[test]
+fn yaml_bombs_are_refused() {
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        bomb.push_str(&format!(
+            "{}: &{} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n",
+            (b'a' + i as u8) as char,
+            (b'a' + i as u8) as char,
+            p = (b'a' + i as u8 - 1) as char
+        ));
+    }
+    let e = deploy_plan::inventory::parse_yaml::<Value>(&bomb, "bomb.yaml").unwrap_err();
+    assert!(e.to_string().starts_with("bomb.yaml:"), "{e}");
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    assert!(deploy_plan::inventory::parse_yaml::<Value>(&deep, "deep.yaml").is_err());
+}
+
+// ------------------------------------------------------------------ properties
+
+fn arb_paths() -> impl Strategy<Value = Vec<String>> {
+    let pool: Vec<&'static str> = vec![
+        "config/clusters/a/prod.values.yaml",
+        "config/clusters/a/common.values.yaml",
+        "config/clusters/a/support.values.yaml",
+        "config/clusters/a/cluster.yaml",
+        "config/clusters/a-uk/hub1.values.yaml",
+        "config/clusters/b/qa.values.yaml",
+        "config/clusters/b/prod.values.yaml",
+        "config/clusters/gone/x.yaml",
+        "helm-charts/basehub/values.yaml",
+        "helm-charts/daskhub/values.yaml",
+        "helm-charts/support/values.yaml",
+        "deployer/x.py",
+        "docs/x.md",
+        "README.md",
+    ];
+    proptest::collection::vec(proptest::sample::select(pool), 0..8)
+        .prop_map(|v| v.into_iter().map(str::to_owned).collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn adding_a_path_never_removes_a_job(paths in arb_paths(), extra in arb_paths()) {
+        let d = small_tree();
+        let cfg = PlanConfig::default();
+        let inv = Inventory::load(d.path(), &cfg).unwrap();
+        let planner = Planner::new(&inv, &cfg).unwrap();
+        let before = ids(&planner.plan(&paths, &[]));
+        let mut more = paths.clone();
+        more.extend(extra);
+        let after = ids(&planner.plan(&more, &[]));
+        for j in before {
+            prop_assert!(after.contains(&j), "{j} vanished");
+        }
+    }
+
+    #[test]
+    fn output_does_not_depend_on_input_order(paths in arb_paths()) {
+        let d = small_tree();
+        let cfg = PlanConfig::default();
+        let inv = Inventory::load(d.path(), &cfg).unwrap();
+        let planner = Planner::new(&inv, &cfg).unwrap();
+        let mut rev = paths.clone();
+        rev.reverse();
+        prop_assert_eq!(
+            render::to_json(&planner.plan(&paths, &[])),
+            render::to_json(&planner.plan(&rev, &[]))
+        );
+    }
+}
+
+// ------------------------------------------------------------------ matrices
+
+#[test]
+fn matrices_over_256_jobs_are_split_and_the_unsplit_name_is_not_written() {
+    let d = tempfile::tempdir().unwrap();
+    deploy_plan::synth::generate(d.path(), 30, 10, 1).unwrap();
+    let p = plan_for(d.path(), &PlanConfig::default(), &["deployer/x.py"], &[]);
+    assert_eq!(p.prod.len(), 270);
+    let (m, w) = render::matrix_outputs(&p, Compat::Ghops, 256);
+    let names: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "support-jobs",
+            "staging-jobs",
+            "prod-jobs-chunks",
+            "prod-jobs-1",
+            "prod-jobs-2"
+        ]
+    );
+    assert_eq!(m[2].1, "2");
+    let c1: Vec<Value> = serde_json::from_str(&m[3].1).unwrap();
+    let c2: Vec<Value> = serde_json::from_str(&m[4].1).unwrap();
+    assert_eq!((c1.len(), c2.len()), (256, 14));
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].contains("270 jobs exceed GitHub's matrix limit of 256"),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn markdown_escapes_untrusted_names() {
+    let p = Plan {
+        prod: vec![deploy_plan::Job {
+            cluster_name: "c".into(),
+            provider: "gcp".into(),
+            hub_name: Some("<!-- deployment-plan --> @admin | [x](http://evil)".into()),
+            chart: Some("basehub".into()),
+            reason: "r".into(),
+        }],
+        ..Plan::default()
+    };
+    let md = render::to_markdown(&p);
+    assert_eq!(md.matches("<!--").count(), 1, "{md}");
+    assert!(!md.contains("@admin"));
+    assert!(
+        md.contains("\\[x\\](http") && !md.contains(" [x](http"),
+        "{md}"
+    );
+}
+
+// ------------------------------------------------------------------ filter
+
+#[test]
+fn filter_matches_clusters_exactly() {
+    let jobs = json!([
+        {"cluster_name": "2i2c", "hub_name": "a"},
+        {"cluster_name": "2i2c-uk", "hub_name": "b"}
+    ]);
+    let failed = filter::parse_failed(r#"["2i2c-uk"]"#, "f").unwrap();
+    let (keep, drop) = filter::filter_jobs(&jobs, &failed, "jobs").unwrap();
+    assert_eq!(keep, vec![json!({"cluster_name": "2i2c", "hub_name": "a"})]);
+    assert_eq!(
+        drop,
+        vec![json!({"cluster_name": "2i2c-uk", "hub_name": "b"})]
+    );
+}
+
+// ------------------------------------------------------------------ API (wiremock)
+
+async fn client(gh: &MockGitHub) -> gh_core::GitHub {
+    let mut c = gh_core::client::ClientConfig::new(gh_core::auth::Credentials::Token {
+        token: gh_core::auth::SecretString::from("ghp_test".to_owned()),
+        source: gh_core::auth::TokenSource::Flag,
+    });
+    c.api_url = gh.uri();
+    c.retry = gh_core::retry::RetryPolicy::fast();
+    gh_core::GitHub::connect(c).await.unwrap()
+}
+
+fn repo() -> gh_core::RepoRef {
+    "org/infra".parse().unwrap()
+}
+
+#[tokio::test]
+async fn pr_files_are_paginated_with_renames_and_labels() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/org/infra/pulls/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "number": 7, "changed_files": 3, "labels": [{"name": "deployer:deploy-support"}],
+            "base": {"sha": "b1"}, "head": {"sha": "h1"}
+        })))
+        .mount(&gh.server)
+        .await;
+    let next = format!(
+        "<{}/repos/org/infra/pulls/7/files?per_page=100&page=2>; rel=\"next\"",
+        gh.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path("/repos/org/infra/pulls/7/files"))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"filename": "config/clusters/a/new.values.yaml", "previous_filename": "config/clusters/a/old.values.yaml"}
+        ])))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/org/infra/pulls/7/files"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", next.as_str())
+                .set_body_json(json!([{"filename": "a.txt"}, {"filename": "./b//c.txt"}])),
+        )
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let ch = pr::pr_changes(&c, &repo(), 7).await.unwrap();
+    assert_eq!(
+        ch.paths,
+        [
+            "a.txt",
+            "b/c.txt",
+            "config/clusters/a/new.values.yaml",
+            "config/clusters/a/old.values.yaml"
+        ]
+    );
+    assert_eq!(ch.labels, ["deployer:deploy-support"]);
+    gh.assert_lines(&[
+        "GET /repos/org/infra/pulls/7",
+        "GET /repos/org/infra/pulls/7/files?per_page=100",
+        "GET /repos/org/infra/pulls/7/files?per_page=100&page=2",
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn lagging_files_index_falls_back_to_compare_and_huge_prs_are_a_clear_error() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/org/infra/pulls/8"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "changed_files": 2, "labels": [], "base": {"sha": "b1"}, "head": {"sha": "h1"}
+        })))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/org/infra/pulls/8/files"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"filename": "a.txt"}])))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/org/infra/compare/b1...h1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "files": [{"filename": "a.txt"}, {"filename": "z.txt"}]
+        })))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/org/infra/pulls/9"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "changed_files": 3001, "labels": [], "base": {"sha": "b1"}, "head": {"sha": "h1"}
+        })))
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let ch = pr::pr_changes(&c, &repo(), 8).await.unwrap();
+    assert_eq!(ch.paths, ["a.txt", "z.txt"]);
+    let e = pr::pr_changes(&c, &repo(), 9).await.unwrap_err();
+    assert!(e.to_string().contains("--base b1 --head h1"), "{e}");
+    gh.assert_lines(&[
+        "GET /repos/org/infra/pulls/8",
+        "GET /repos/org/infra/pulls/8/files?per_page=100",
+        "GET /repos/org/infra/compare/b1...h1?per_page=100",
+        "GET /repos/org/infra/pulls/9",
+    ])
+    .await;
+}
+
+async fn mount_comment_endpoints(gh: &MockGitHub, existing: Value) {
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"login": "ghops-bot"})))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/org/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(existing))
+        .mount(&gh.server)
+        .await;
+}
+
+#[tokio::test]
+async fn plan_comment_is_updated_in_place() {
+    let gh = MockGitHub::start().await;
+    let old = "<!-- deployment-plan -->\nold";
+    mount_comment_endpoints(
+        &gh,
+        json!([
+            {"id": 1, "body": old, "user": {"login": "someone-else"}, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"},
+            {"id": 2, "body": old, "user": {"login": "ghops-bot"}, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+        ]),
+    )
+    .await;
+    let body = render::to_markdown(&example_plan());
+    Mock::given(method("PATCH"))
+        .and(path("/repos/org/infra/issues/comments/2"))
+        .and(body_json(json!({"body": body})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 2})))
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let r = comment::upsert_plan_comment(&c, &repo(), 7, &body)
+        .await
+        .unwrap();
+    assert_eq!(r, gh_core::comments::Upserted::Updated(2));
+    gh.assert_writes(&["PATCH /repos/org/infra/issues/comments/2"])
+        .await;
+}
+
+#[tokio::test]
+async fn untrusted_artifacts_are_checked_before_any_write() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/org/infra/pulls/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"head": {"sha": "abc123"}})))
+        .mount(&gh.server)
+        .await;
+    mount_comment_endpoints(&gh, json!([])).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/org/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": 9, "body": "x", "user": {"login": "ghops-bot"}, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+        })))
+        .mount(&gh.server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let art = |pr: &str, plan: Option<&str>, md: Option<&str>| {
+        for f in ["pr-number", "plan.json", "comment.md"] {
+            let _ = std::fs::remove_file(dir.path().join(f));
+        }
+        std::fs::write(dir.path().join("pr-number"), pr).unwrap();
+        if let Some(p) = plan {
+            std::fs::write(dir.path().join("plan.json"), p).unwrap();
+        }
+        if let Some(m) = md {
+            std::fs::write(dir.path().join("comment.md"), m).unwrap();
+        }
+        comment::read_artifact(dir.path())
+    };
+    // Local checks: not a number, no marker, too big, a symlink.
+    assert!(matches!(
+        art("7; rm -rf /", None, Some("<!-- deployment-plan -->")),
+        Err(PlanError::Refused(_))
+    ));
+    assert!(matches!(
+        art("7", None, Some("hello @everyone")),
+        Err(PlanError::Refused(_))
+    ));
+    let big = format!("<!-- deployment-plan -->{}", "x".repeat(70_000));
+    assert!(matches!(
+        art("7", None, Some(&big)),
+        Err(PlanError::Refused(_))
+    ));
+    std::fs::remove_file(dir.path().join("comment.md")).ok();
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("comment.md")).unwrap();
+    assert!(matches!(
+        comment::read_artifact(dir.path()),
+        Err(PlanError::Refused(_))
+    ));
+    gh.assert_no_writes().await;
+
+    // plan.json is re-rendered here (escaped again), whatever comment.md says.
+    let a = art(
+        "7\n",
+        Some(r#"{"support": [], "staging": [], "prod": [{"cluster_name": "c", "provider": "gcp", "hub_name": "@admin", "chart": "basehub", "reason": "r"}]}"#),
+        Some("<!-- deployment-plan -->\nignored"),
+    )
+    .unwrap();
+    assert_eq!(a.pr, 7);
+    assert!(a.body.contains("&#64;admin") && !a.body.contains("ignored"));
+
+    let c = client(&gh).await;
+    // The PR's head is not what the triggering run built: refused, nothing written.
+    let e = comment::comment_from_artifact(&c, &repo(), &a, "fff999")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PlanError::Refused(_)), "{e}");
+    gh.assert_no_writes().await;
+    comment::comment_from_artifact(&c, &repo(), &a, "abc123")
+        .await
+        .unwrap();
+    gh.assert_writes(&["POST /repos/org/infra/issues/7/comments"])
+        .await;
+}
+
+#[tokio::test]
+async fn failed_clusters_come_from_the_runs_jobs() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/org/infra/actions/runs/55/jobs"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"total_count": 4, "jobs": [
+                {"name": "support: 2i2c-uk", "conclusion": "failure"},
+                {"name": "staging: 2i2c/staging", "conclusion": "success"},
+                {"name": "deploy / staging: utoronto/staging", "conclusion": "cancelled"},
+                {"name": "prod: 2i2c/prod", "conclusion": "failure"}
+            ]})),
+        )
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let failed = filter::failed_from_run(&c, &repo(), 55).await.unwrap();
+    assert_eq!(
+        failed.into_iter().collect::<Vec<_>>(),
+        ["2i2c-uk", "utoronto"]
+    );
+    gh.assert_lines(&["GET /repos/org/infra/actions/runs/55/jobs?filter=latest&per_page=100"])
+        .await;
+}
+
+// ------------------------------------------------------------------ local git diff
+
+#[test]
+fn git_diff_lists_added_modified_deleted_and_both_sides_of_renames() {
+    use git2::{Repository, Signature};
+    let d = tempfile::tempdir().unwrap();
+    let repo = Repository::init(d.path()).unwrap();
+    let sig = Signature::now("t", "t@example.org").unwrap();
+    let commit = |files: &[(&str, Option<&str>)], parents: &[&git2::Commit], msg: &str| {
+        for (p, content) in files {
+            let full = d.path().join(p);
+            match content {
+                Some(c) => {
+                    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+                    std::fs::write(&full, c).unwrap();
+                }
+                None => std::fs::remove_file(&full).unwrap(),
+            }
+        }
+        let mut idx = repo.index().unwrap();
+        idx.add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        idx.update_all(["*"], None).unwrap();
+        idx.write().unwrap();
+        let tree = repo.find_tree(idx.write_tree().unwrap()).unwrap();
+        repo.commit(None, &sig, &sig, msg, &tree, parents).unwrap()
+    };
+    let long = "some long values file content that stays the same\n".repeat(20);
+    let base = commit(
+        &[
+            ("keep.yaml", Some("a\n")),
+            ("old name.yaml", Some(&long)),
+            ("gone.yaml", Some("g\n")),
+        ],
+        &[],
+        "base",
+    );
+    let base_c = repo.find_commit(base).unwrap();
+    // main moves on independently: its changes must not show up (merge-base diff).
+    let main_only = commit(&[("main-only.yaml", Some("m\n"))], &[&base_c], "main");
+    let head = commit(
+        &[
+            ("main-only.yaml", None),
+            ("keep.yaml", Some("b\n")),
+            ("old name.yaml", None),
+            ("new, name.yaml", Some(&long)),
+            ("gone.yaml", None),
+            ("added.yaml", Some("n\n")),
+        ],
+        &[&base_c],
+        "head",
+    );
+    let changed =
+        deploy_plan::paths::git_changed(d.path(), &main_only.to_string(), &head.to_string())
+            .unwrap();
+    let mut sorted = changed.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            "added.yaml",
+            "gone.yaml",
+            "keep.yaml",
+            "new, name.yaml",
+            "old name.yaml"
+        ]
+    );
+    let e =
+        deploy_plan::paths::git_changed(d.path(), "no-such-rev", &head.to_string()).unwrap_err();
+    assert!(e.to_string().contains("--base"), "{e}");
+}
