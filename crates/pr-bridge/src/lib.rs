@@ -1,1 +1,35 @@
-//! placeholder
+//! # pr-bridge
+//!
+//! Authorised "test this PR" for pull requests from forks, which get no repository secrets. A
+//! maintainer comments `/test-this-pr sha=<head>`; if the comment's author is authorised
+//! (gh-core's policy: permission level, teams, allow/deny; never `author_association`),
+//! ghops checks that the PR is open, that its head is the commit the maintainer pinned, that it
+//! merges cleanly and that its merge commit joins exactly that head and the base's tip, then
+//! points `<prefix>/<n>` at the merge commit (so CI with secrets runs), links the run in ONE
+//! status comment, later reports the result and deletes the branch — only while it still
+//! points at the SHA ghops recorded.
+//!
+//! ```no_run
+//! use gh_core::{GitHub, RepoRef, events::{IssueCommentEvent, load_event}};
+//! use pr_bridge::{Options, trigger};
+//!
+//! # async fn run(gh: GitHub) -> Result<(), pr_bridge::BridgeError> {
+//! let repo: RepoRef = "octo-org/hello".parse()?;
+//! let event: IssueCommentEvent = load_event(None)?;
+//! let me = gh.login().await?;
+//! let outcome = trigger(&gh, &repo, &event, &Options::default(), &me).await?;
+//! println!("{outcome:?}");
+//! # Ok(()) }
+//! ```
+
+pub mod error;
+pub mod gate;
+pub mod options;
+pub mod render;
+pub mod report;
+pub mod trigger;
+
+pub use error::BridgeError;
+pub use options::Options;
+pub use report::{CleanupItem, ReportOutcome, Wait, cleanup, report};
+pub use trigger::{BranchAction, TriggerOutcome, trigger};

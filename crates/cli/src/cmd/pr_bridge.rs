@@ -1,19 +1,285 @@
-//! `ghops pr-bridge` (not available in this build yet: issue #3).
+//! `ghops pr-bridge`: authorised "test this PR" for fork pull requests.
 
-use clap::Subcommand;
-use gh_core::ExitCode;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use gh_core::actions::{Level, annotate};
+use gh_core::config::parse_duration;
+use gh_core::events::{IssueCommentEvent, WorkflowRunEvent, load_event};
+use gh_core::permission::{Permission, Team};
+use gh_core::{ExitCode, RepoRef};
+use pr_bridge::render::Verdict;
+use pr_bridge::{Options, TriggerOutcome, Wait};
 
 use crate::ctx::{Ctx, Failure};
 
-/// Not available in this build yet.
+/// `ghops pr-bridge` subcommands.
 #[derive(Subcommand, Debug)]
 pub enum PrBridgeCmd {
-    /// Not available in this build yet (issue #3).
-    #[command(external_subcommand)]
-    Any(#[allow(dead_code)] Vec<String>),
+    /// Handle an issue_comment event: authorise, verify, branch at the merge commit, comment.
+    #[command(
+        after_help = "Examples:\n  ghops pr-bridge trigger                      # in an issue_comment workflow ($GITHUB_EVENT_PATH)\n  ghops pr-bridge trigger --event comment.json --team my-org/maintainers --dry-run"
+    )]
+    Trigger(TriggerArgs),
+    /// Wait for the test run of a PR, report it on the PR, delete the branch.
+    #[command(
+        after_help = "Examples:\n  ghops pr-bridge report --pr 42\n  ghops pr-bridge report --event \"$GITHUB_EVENT_PATH\"   # on workflow_run completed"
+    )]
+    Report(ReportArgs),
+    /// Delete test branches of closed or idle PRs (only those ghops's status comment vouches for).
+    #[command(after_help = "Examples:\n  ghops pr-bridge cleanup --older-than 7d --dry-run")]
+    Cleanup(CleanupArgs),
+}
+
+/// Options shared by the subcommands (flags override `[pr_bridge]` in ghops.toml).
+#[derive(Args, Debug, Default)]
+pub struct BridgeFlags {
+    /// The trigger text, at the start of a line of its own [default: /test-this-pr].
+    #[arg(long)]
+    trigger: Option<String>,
+    /// Minimum permission of the comment's author [default: write].
+    #[arg(long, value_parser = parse_permission)]
+    min_permission: Option<Permission>,
+    /// A team (ORG/SLUG) whose active members may trigger; repeatable.
+    #[arg(long = "team", value_name = "ORG/SLUG", value_parser = parse_team)]
+    teams: Vec<Team>,
+    /// Branch prefix: branches are PREFIX/<pr> [default: test-this-pr].
+    #[arg(long)]
+    branch_prefix: Option<String>,
+    /// Require `sha=<head sha>` in the trigger [default: true].
+    #[arg(long, value_name = "BOOL")]
+    require_sha: Option<bool>,
+    /// Also act on PRs from branches of this repository.
+    #[arg(long)]
+    allow_same_repo: bool,
+    /// Refuse PRs that change .github/workflows/ (default: warn).
+    #[arg(long)]
+    refuse_workflow_changes: bool,
+    /// Do not reply to refused triggers.
+    #[arg(long)]
+    no_reply: bool,
+    /// Set commit statuses (pending, then the result) on the PR's head SHA.
+    #[arg(long)]
+    commit_status: bool,
+}
+
+fn parse_permission(s: &str) -> Result<Permission, String> {
+    s.parse().map_err(|e: gh_core::Error| e.to_string())
+}
+
+fn parse_team(s: &str) -> Result<Team, String> {
+    s.parse().map_err(|e: gh_core::Error| e.to_string())
+}
+
+/// `ghops pr-bridge trigger`.
+#[derive(Args, Debug)]
+pub struct TriggerArgs {
+    /// The issue_comment event [default: $GITHUB_EVENT_PATH].
+    #[arg(long, value_name = "FILE")]
+    event: Option<PathBuf>,
+    #[command(flatten)]
+    flags: BridgeFlags,
+}
+
+/// `ghops pr-bridge report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The PR.
+    #[arg(long, conflicts_with_all = ["branch", "event"])]
+    pr: Option<u64>,
+    /// The test branch (PREFIX/<pr>).
+    #[arg(long, conflicts_with = "event")]
+    branch: Option<String>,
+    /// A workflow_run event (its head branch names the PR).
+    #[arg(long, value_name = "FILE")]
+    event: Option<PathBuf>,
+    /// Give up waiting for the runs to complete after this long.
+    #[arg(long, default_value = "2h", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Report "no workflow ran" when no run appears within this long.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    no_run_timeout: Duration,
+    /// First poll interval.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    poll: Duration,
+    #[command(flatten)]
+    flags: BridgeFlags,
+}
+
+/// `ghops pr-bridge cleanup`.
+#[derive(Args, Debug)]
+pub struct CleanupArgs {
+    /// Delete branches of open PRs idle for longer than this.
+    #[arg(long, default_value = "7d", value_parser = parse_duration)]
+    older_than: Duration,
+    #[command(flatten)]
+    flags: BridgeFlags,
+}
+
+fn options(ctx: &Ctx, f: &BridgeFlags) -> Result<Options, Failure> {
+    let mut o: Options = ctx.config()?.section("pr_bridge")?.unwrap_or_default();
+    if let Some(t) = &f.trigger {
+        o.trigger = t.clone();
+    }
+    if let Some(p) = f.min_permission {
+        o.min_permission = p;
+    }
+    if !f.teams.is_empty() {
+        o.teams = f.teams.clone();
+    }
+    if let Some(p) = &f.branch_prefix {
+        o.branch_prefix = p.clone();
+    }
+    if let Some(r) = f.require_sha {
+        o.require_sha = r;
+    }
+    o.allow_same_repo |= f.allow_same_repo;
+    o.refuse_workflow_changes |= f.refuse_workflow_changes;
+    o.commit_status |= f.commit_status;
+    if f.no_reply {
+        o.reply_on_refusal = false;
+    }
+    if o.trigger.trim().is_empty() || o.branch_prefix.trim_matches('/').is_empty() {
+        return Err(Failure::usage(
+            "[pr_bridge].trigger and branch_prefix must not be empty",
+        ));
+    }
+    Ok(o)
+}
+
+fn warn_actions_token(ctx: &Ctx) {
+    if let Ok(cfg) = ctx.client_config(None)
+        && cfg.credentials.is_actions_github_token()
+    {
+        let m = "ghops is using the Actions GITHUB_TOKEN: branches it pushes trigger no workflow runs. Use a GitHub App installation token (e.g. actions/create-github-app-token) instead.";
+        eprintln!("warning: {m}");
+        annotate(Level::Warning, m, None, None);
+    }
 }
 
 /// Runs `ghops pr-bridge`.
-pub async fn run(_cmd: PrBridgeCmd, _ctx: &Ctx) -> Result<ExitCode, Failure> {
-    super::unavailable("pr-bridge", 3)
+pub async fn run(cmd: PrBridgeCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
+    match cmd {
+        PrBridgeCmd::Trigger(a) => run_trigger(a, ctx).await,
+        PrBridgeCmd::Report(a) => run_report(a, ctx).await,
+        PrBridgeCmd::Cleanup(a) => run_cleanup(a, ctx).await,
+    }
+}
+
+async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
+    let opts = options(ctx, &a.flags)?;
+    let event: IssueCommentEvent = load_event(a.event.as_deref())?;
+    // The gate needs no API call and no credentials.
+    if let pr_bridge::gate::Gate::Ignored(reason) =
+        pr_bridge::gate::gate(&event, &opts.trigger, "<!-- ghops:pr-bridge")
+    {
+        if ctx.global.json {
+            ctx.print_json(&TriggerOutcome::Ignored { reason })?;
+        } else {
+            println!("ignored: {reason}");
+        }
+        return Ok(ExitCode::Success);
+    }
+    let repo: RepoRef = event.repository.full_name.parse()?;
+    if let Some(r) = &ctx.global.repo
+        && !r.eq_ignore_ascii_case(&event.repository.full_name)
+    {
+        return Err(Failure::usage(format!(
+            "--repo {r} differs from the event's repository {}",
+            event.repository.full_name
+        )));
+    }
+    warn_actions_token(ctx);
+    let gh = ctx.client(&repo).await?;
+    let me = gh.login().await?;
+    let outcome = pr_bridge::trigger(&gh, &repo, &event, &opts, &me).await?;
+    if ctx.global.json {
+        ctx.print_json(&outcome)?;
+    } else {
+        match &outcome {
+            TriggerOutcome::Ignored { reason } => println!("ignored: {reason}"),
+            TriggerOutcome::SameRepo { pr } => println!(
+                "ignored: PR #{pr} comes from this repository, whose CI already runs with secrets (--allow-same-repo to act anyway)"
+            ),
+            TriggerOutcome::Started {
+                pr,
+                branch,
+                merge_sha,
+                branch_action,
+                runs,
+                ..
+            } => {
+                println!("PR #{pr}: {branch} at {merge_sha} ({branch_action:?})");
+                for r in runs {
+                    println!("  run: {}", r.html_url.as_deref().unwrap_or("?"));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::Success)
+}
+
+async fn run_report(a: ReportArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
+    let opts = options(ctx, &a.flags)?;
+    let (repo, pr) = if let Some(path) = &a.event {
+        let ev: WorkflowRunEvent = load_event(Some(path))?;
+        let branch = ev.workflow_run.head_branch.clone().unwrap_or_default();
+        let Some(pr) = opts.pr_of_branch(&branch) else {
+            println!(
+                "ignored: run on {branch:?}, not a {}/<pr> branch",
+                opts.branch_prefix
+            );
+            return Ok(ExitCode::Success);
+        };
+        (ev.repository.full_name.parse::<RepoRef>()?, pr)
+    } else if let Some(b) = &a.branch {
+        let pr = opts.pr_of_branch(b).ok_or_else(|| {
+            Failure::usage(format!(
+                "--branch {b}: not a {}/<pr> branch",
+                opts.branch_prefix
+            ))
+        })?;
+        (ctx.repo()?, pr)
+    } else if let Some(pr) = a.pr {
+        (ctx.repo()?, pr)
+    } else {
+        return Err(Failure::usage("pass --pr N, --branch B or --event FILE"));
+    };
+    let gh = ctx.client(&repo).await?;
+    let me = gh.login().await?;
+    let wait = Wait {
+        timeout: a.timeout,
+        no_run_timeout: a.no_run_timeout,
+        poll: a.poll,
+    };
+    let out = pr_bridge::report(&gh, &repo, pr, &opts, wait, &me).await?;
+    if ctx.global.json {
+        ctx.print_json(&out)?;
+    } else {
+        println!("{}", out.message);
+    }
+    Ok(match out.verdict {
+        Some(Verdict::Passed) | None => ExitCode::Success,
+        Some(_) => ExitCode::Failed,
+    })
+}
+
+async fn run_cleanup(a: CleanupArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
+    let opts = options(ctx, &a.flags)?;
+    let repo = ctx.repo()?;
+    let gh = ctx.client(&repo).await?;
+    let me = gh.login().await?;
+    let items = pr_bridge::cleanup(&gh, &repo, &opts, a.older_than, &me).await?;
+    if ctx.global.json {
+        ctx.print_json(&items)?;
+    } else {
+        for i in &items {
+            println!("{:8} {}: {}", i.action, i.branch, i.reason);
+        }
+        if items.is_empty() {
+            println!("no {}/* branches", opts.branch_prefix);
+        }
+    }
+    Ok(ExitCode::Success)
 }

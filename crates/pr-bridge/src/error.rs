@@ -1,0 +1,35 @@
+//! pr-bridge errors and outcomes' exit codes.
+
+use gh_core::{ExitCode, ExitStatus};
+
+/// What can stop a pr-bridge command.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    /// Bad input (event payload, arguments, flags).
+    #[error("{0}")]
+    Input(String),
+    /// Refused by policy or a safety check (the user has been told in a comment).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// A bounded wait ran out.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The CI run concluded in failure (report).
+    #[error("{0}")]
+    Failed(String),
+    /// A GitHub API error.
+    #[error(transparent)]
+    GitHub(#[from] gh_core::Error),
+}
+
+impl ExitStatus for BridgeError {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            BridgeError::Input(_) => ExitCode::Usage,
+            BridgeError::Refused(_) => ExitCode::Refused,
+            BridgeError::Timeout(_) => ExitCode::Timeout,
+            BridgeError::Failed(_) => ExitCode::Failed,
+            BridgeError::GitHub(e) => e.exit_code(),
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! `ghops pr-bridge report` and `ghops pr-bridge cleanup`: results back on the PR, branches
+//! deleted only while they still point at what ghops recorded.
+
+use std::time::{Duration, Instant};
+
+use gh_core::client::Conditional;
+use gh_core::comments::{find_marked, list_comments, upsert_comment};
+use gh_core::repo::{encode_query, encode_ref};
+use gh_core::retry::Idempotency;
+use gh_core::{GitHub, RepoRef};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::BridgeError;
+use crate::options::Options;
+use crate::render::{self, RunLink, State, Verdict};
+use crate::trigger::{Runs, branch_sha};
+
+/// How long `report` waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    /// Overall bound for the runs to complete.
+    pub timeout: Duration,
+    /// Bound for a run to appear at all ("no workflow ran").
+    pub no_run_timeout: Duration,
+    /// First poll interval (doubles up to 60 s).
+    pub poll: Duration,
+}
+
+impl Default for Wait {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(2 * 3600),
+            no_run_timeout: Duration::from_secs(600),
+            poll: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The result of `report`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportOutcome {
+    /// The PR.
+    pub pr: u64,
+    /// The branch.
+    pub branch: String,
+    /// How the test ended; `None` when there was nothing to report (no branch, no state).
+    pub verdict: Option<Verdict>,
+    /// The runs.
+    pub runs: Vec<RunLink>,
+    /// Whether the branch was deleted.
+    pub branch_deleted: bool,
+    /// One line for the terminal.
+    pub message: String,
+}
+
+/// The status comment's recorded state (ghops's own comment only).
+pub async fn recorded_state(
+    gh: &GitHub,
+    repo: &RepoRef,
+    pr: u64,
+    me: &str,
+) -> Result<Option<State>, BridgeError> {
+    let comments = list_comments(gh, repo, pr).await?;
+    let marker = render::status_marker();
+    Ok(find_marked(&comments, &marker, me)
+        .first()
+        .and_then(|c| c.body.as_deref())
+        .and_then(render::parse_state))
+}
+
+fn verdict_of(runs: &[RunLink]) -> Option<Verdict> {
+    if runs.is_empty()
+        || runs
+            .iter()
+            .any(|r| r.status.as_deref() != Some("completed"))
+    {
+        return None;
+    }
+    Some(
+        if runs.iter().all(|r| {
+            matches!(
+                r.conclusion.as_deref(),
+                Some("success" | "skipped" | "neutral")
+            )
+        }) {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        },
+    )
+}
+
+/// Deletes `branch` only if it still points at `sha` (a newer trigger's branch is left).
+pub async fn delete_if_at(
+    gh: &GitHub,
+    repo: &RepoRef,
+    branch: &str,
+    sha: &str,
+) -> Result<bool, BridgeError> {
+    match branch_sha(gh, repo, branch).await? {
+        Some(s) if s.eq_ignore_ascii_case(sha) => {
+            gh.delete(&format!(
+                "{}/git/refs/heads/{}",
+                repo.api_path(),
+                encode_ref(branch)
+            ))
+            .await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Reports PR `pr`'s test: waits (bounded, conditional requests) for the runs on the
+/// recorded merge SHA, updates the status comment and commit status, deletes the branch if
+/// it still points at that SHA. A run that never started is reported as such.
+pub async fn report(
+    gh: &GitHub,
+    repo: &RepoRef,
+    pr: u64,
+    opts: &Options,
+    wait: Wait,
+    me: &str,
+) -> Result<ReportOutcome, BridgeError> {
+    let branch = opts.branch(pr);
+    let Some(state) = recorded_state(gh, repo, pr, me).await? else {
+        return Ok(ReportOutcome {
+            pr,
+            branch,
+            verdict: None,
+            runs: Vec::new(),
+            branch_deleted: false,
+            message: format!("PR #{pr} has no pr-bridge status comment: nothing to report"),
+        });
+    };
+    let path = format!(
+        "{}/actions/runs?branch={}&head_sha={}&per_page=100",
+        repo.api_path(),
+        encode_query(&state.branch),
+        state.merge_sha
+    );
+    let start = Instant::now();
+    let mut etag: Option<String> = None;
+    let mut runs: Vec<RunLink> = Vec::new();
+    let mut poll = wait.poll;
+    let verdict = loop {
+        match gh.get_conditional::<Runs>(&path, etag.as_deref()).await? {
+            Conditional::NotModified => {}
+            Conditional::Modified { value, etag: e } => {
+                runs = value.workflow_runs;
+                etag = e;
+            }
+        }
+        if let Some(v) = verdict_of(&runs) {
+            break v;
+        }
+        let waited = start.elapsed();
+        if runs.is_empty() && waited >= wait.no_run_timeout {
+            break Verdict::NoRun;
+        }
+        if waited >= wait.timeout {
+            return Err(BridgeError::Timeout(format!(
+                "runs for {} at {} did not complete within {:?}",
+                state.branch, state.merge_sha, wait.timeout
+            )));
+        }
+        tracing::info!(runs = runs.len(), "waiting for runs to complete");
+        tokio::time::sleep(poll).await;
+        poll = (poll * 2).min(Duration::from_secs(60));
+    };
+    let deleted = delete_if_at(gh, repo, &state.branch, &state.merge_sha).await?;
+    let body = render::reported(&state, verdict, &runs, deleted);
+    upsert_comment(gh, repo, pr, &render::status_marker(), &body, me).await?;
+    if opts.commit_status {
+        let (st, desc) = match verdict {
+            Verdict::Passed => ("success", "Tests with secrets passed"),
+            Verdict::Failed => ("failure", "Tests with secrets failed"),
+            Verdict::NoRun => ("error", "No workflow ran"),
+        };
+        gh.post::<Value>(
+            &format!("{}/statuses/{}", repo.api_path(), state.head_sha),
+            &json!({
+                "state": st,
+                "context": "ghops/pr-bridge",
+                "description": desc,
+                "target_url": runs.first().and_then(|r| r.html_url.clone()),
+            }),
+            Idempotency::Idempotent,
+        )
+        .await?;
+    }
+    let message = match verdict {
+        Verdict::Passed => format!("PR #{pr}: tests with secrets passed"),
+        Verdict::Failed => format!("PR #{pr}: tests with secrets failed"),
+        Verdict::NoRun => format!("PR #{pr}: no workflow ran for {}", state.merge_sha),
+    };
+    Ok(ReportOutcome {
+        pr,
+        branch: state.branch,
+        verdict: Some(verdict),
+        runs,
+        branch_deleted: deleted,
+        message,
+    })
+}
+
+#[derive(Deserialize)]
+struct MatchingRef {
+    #[serde(rename = "ref")]
+    ref_name: String,
+    object: crate::trigger::RefTarget,
+}
+
+#[derive(Deserialize)]
+struct PullMin {
+    state: String,
+    #[serde(default)]
+    updated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What cleanup did with one branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CleanupItem {
+    /// The branch.
+    pub branch: String,
+    /// `deleted`, `kept`, or `skipped`.
+    pub action: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Deletes `<prefix>/<n>` branches whose PR is closed or idle for longer than `older_than`,
+/// each only when the PR's status comment records that branch at that very SHA.
+pub async fn cleanup(
+    gh: &GitHub,
+    repo: &RepoRef,
+    opts: &Options,
+    older_than: Duration,
+    me: &str,
+) -> Result<Vec<CleanupItem>, BridgeError> {
+    let prefix = opts.branch_prefix.trim_end_matches('/');
+    let refs: Vec<MatchingRef> = gh
+        .get_all(
+            &format!(
+                "{}/git/matching-refs/heads/{}/",
+                repo.api_path(),
+                encode_ref(prefix)
+            ),
+            None,
+        )
+        .await?;
+    let now = chrono::Utc::now();
+    let mut out = Vec::new();
+    for r in refs {
+        let branch = r.ref_name.trim_start_matches("refs/heads/").to_owned();
+        let item = |action: &str, reason: String| CleanupItem {
+            branch: branch.clone(),
+            action: action.into(),
+            reason,
+        };
+        // The prefix search also matches `<prefix>/<anything>`: only exact `<prefix>/<digits>`.
+        let Some(pr) = opts.pr_of_branch(&branch) else {
+            out.push(item("skipped", "not a pr-bridge branch name".into()));
+            continue;
+        };
+        let pull: Option<PullMin> = gh
+            .get_opt(&format!("{}/pulls/{pr}", repo.api_path()))
+            .await?;
+        let stale = match &pull {
+            None => Some("the PR does not exist".to_owned()),
+            Some(p) if p.state != "open" => Some(format!("PR #{pr} is {}", p.state)),
+            Some(p) => p.updated_at.and_then(|t| {
+                let idle = (now - t).to_std().ok()?;
+                (idle > older_than).then(|| format!("PR #{pr} idle for {}h", idle.as_secs() / 3600))
+            }),
+        };
+        let Some(why) = stale else {
+            out.push(item("kept", format!("PR #{pr} is open and active")));
+            continue;
+        };
+        let state = recorded_state(gh, repo, pr, me).await?;
+        match state {
+            Some(s) if s.branch == branch && s.merge_sha.eq_ignore_ascii_case(&r.object.sha) => {
+                if delete_if_at(gh, repo, &branch, &r.object.sha).await? {
+                    out.push(item("deleted", why));
+                } else {
+                    out.push(item("skipped", "the branch moved while cleaning up".into()));
+                }
+            }
+            Some(_) => out.push(item(
+                "skipped",
+                "the branch does not point at the SHA the status comment records (re-pointed by a newer trigger?)".into(),
+            )),
+            None => out.push(item(
+                "skipped",
+                "no ghops status comment on the PR vouches for this branch".into(),
+            )),
+        }
+    }
+    Ok(out)
+}
