@@ -234,3 +234,153 @@ async fn serve_verifies_reports_health_and_drains_on_sigterm() {
     // The only calls: the readiness check.
     gh.assert_no_writes().await;
 }
+
+/// The pr-bridge happy path through the App: a signed `issue_comment` delivery in, a branch
+/// at the verified merge commit out, acting with an installation token narrowed to the
+/// route's permissions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_issue_comment_creates_the_test_branch() {
+    const R: &str = "/repos/Codertocat/Hello-World";
+    const HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+    const BASE: &str = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e";
+    const MERGE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
+    let gh = MockGitHub::start().await;
+    mount_app(&gh).await;
+    let ok = |v: serde_json::Value| ResponseTemplate::new(200).set_body_json(v);
+    let get = |p: String, v: serde_json::Value| {
+        Mock::given(method("GET")).and(path(p)).respond_with(ok(v))
+    };
+    get("/app/installations/1".into(), json!({"id": 1, "app_slug": "ghops-e2e", "permissions": {
+        "contents": "write", "pull_requests": "write", "issues": "write", "metadata": "read", "actions": "read"
+    }}))
+    .mount(&gh.server)
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/app/installations/1/access_tokens"))
+        .and(wiremock::matchers::body_json(json!({"permissions": {
+            "actions": "read", "contents": "write", "issues": "write", "metadata": "read", "pull_requests": "read"
+        }})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "token": "ghs_e2eNarrowedInstallationToken", "expires_at": "2999-01-01T00:00:00Z"
+        })))
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    let auth =
+        || wiremock::matchers::header("authorization", "Bearer ghs_e2eNarrowedInstallationToken");
+    for (p, v) in [
+        (
+            format!("{R}/collaborators/maintainer/permission"),
+            json!({"permission": "write", "role_name": "maintain"}),
+        ),
+        (
+            format!("{R}/pulls/1"),
+            json!({
+                "number": 1, "state": "open", "title": "Fix", "user": {"login": "forker", "id": 9},
+                "head": {"ref": "fix", "sha": HEAD, "repo": {"id": 2, "name": "Hello-World", "full_name": "forker/Hello-World", "owner": {"login": "forker", "id": 9}}},
+                "base": {"ref": "main", "sha": BASE},
+                "mergeable": true, "merge_commit_sha": MERGE
+            }),
+        ),
+        (
+            format!("{R}/git/commits/{MERGE}"),
+            json!({"sha": MERGE, "parents": [{"sha": BASE}, {"sha": HEAD}]}),
+        ),
+        (
+            format!("{R}/pulls/1/files"),
+            json!([{"filename": "README.md"}]),
+        ),
+        (format!("{R}/actions/runs"), json!({"workflow_runs": []})),
+        (format!("{R}/issues/1/comments"), json!([])),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .and(auth())
+            .respond_with(ok(v))
+            .mount(&gh.server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/ref/heads/test-this-pr/1")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&gh.server)
+        .await;
+    for (m, p) in [
+        ("POST", format!("{R}/issues/comments/492700400/reactions")),
+        ("POST", format!("{R}/git/refs")),
+        ("POST", format!("{R}/issues/1/comments")),
+    ] {
+        Mock::given(method(m))
+            .and(path(p))
+            .and(auth())
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+                "id": 5000, "body": "x", "user": {"login": "ghops-e2e[bot]", "id": 3}
+            })))
+            .mount(&gh.server)
+            .await;
+    }
+    let mut ev = ghops_test_support::fixture_json("issue_comment.created.on-pr.derived.json");
+    ev["comment"]["body"] = json!("/test-this-pr sha=ec26c3e");
+    ev["comment"]["user"]["login"] = json!("maintainer");
+    let body = serde_json::to_vec(&ev).unwrap();
+    let uri = gh.uri();
+    let s = tokio::task::spawn_blocking(move || {
+        let s = Serve::start(&uri, "[pr_bridge]\nrun_wait_secs = 0\n", &[]);
+        let (st, _) = s.deliver("issue_comment", "e2e-delivery-1", &body, None);
+        assert_eq!(st, 202);
+        s
+    })
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let writes = gh.writes().await;
+        if writes
+            .iter()
+            .any(|w| w.path == format!("{R}/issues/1/comments"))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no status comment: {:?}",
+            gh.lines().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (code, err) = tokio::task::spawn_blocking(move || s.stop()).await.unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    let writes: Vec<String> = gh.writes().await.iter().map(|w| w.line()).collect();
+    assert_eq!(
+        writes,
+        [
+            "POST /app/installations/1/access_tokens".to_owned(),
+            format!("POST {R}/issues/comments/492700400/reactions"),
+            format!("POST {R}/git/refs"),
+            format!("POST {R}/issues/comments/492700400/reactions"),
+            format!("POST {R}/issues/1/comments"),
+        ]
+    );
+    let refs = gh
+        .writes()
+        .await
+        .into_iter()
+        .find(|w| w.path == format!("{R}/git/refs"))
+        .unwrap();
+    assert_eq!(
+        refs.body,
+        json!({"ref": "refs/heads/test-this-pr/1", "sha": MERGE})
+    );
+    let comment = gh
+        .writes()
+        .await
+        .into_iter()
+        .find(|w| w.path == format!("{R}/issues/1/comments"))
+        .unwrap();
+    assert!(
+        comment.body["body"]
+            .as_str()
+            .unwrap()
+            .contains("`test-this-pr/1`")
+    );
+}

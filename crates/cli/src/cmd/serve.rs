@@ -254,20 +254,166 @@ where
     })
 }
 
-/// The routes: event name → workflow handler, as `[serve]` enables them.
+/// ghops's own login as the App (`<slug>[bot]`), resolved once; with a plain token, the
+/// token's login.
+#[derive(Clone)]
+struct Me {
+    installations: Arc<Installations>,
+    login: Arc<tokio::sync::OnceCell<String>>,
+}
+
+impl Me {
+    async fn get(&self, gh: &gh_core::GitHub) -> Result<String, String> {
+        self.login
+            .get_or_try_init(|| async {
+                let app = self
+                    .installations
+                    .app_client()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if app.is_app() {
+                    app.app_slug()
+                        .await
+                        .map(|s| format!("{s}[bot]"))
+                        .map_err(|e| e.to_string())
+                } else {
+                    gh.login().await.map_err(|e| e.to_string())
+                }
+            })
+            .await
+            .cloned()
+    }
+}
+
+fn repo_of(r: &gh_core::events::Repository) -> Result<gh_core::RepoRef, String> {
+    r.full_name
+        .parse()
+        .map_err(|e: gh_core::Error| e.to_string())
+}
+
+/// The routes: event name → workflow handler, as `[serve]` enables them. Each route's token
+/// is narrowed to the permissions its workflow needs.
 fn handlers(
     section: &ServeSection,
     installations: Arc<Installations>,
     metrics: Arc<ghops_serve::Metrics>,
-    _ctx: &Ctx,
+    ctx: &Ctx,
 ) -> Result<HashMap<String, Arc<dyn Handler>>, Failure> {
-    let map: HashMap<String, Arc<dyn Handler>> = HashMap::new();
-    let _ = (
-        section,
-        &installations,
-        &metrics,
-        route::<fn(_, _) -> std::future::Ready<Result<(), String>>, _>,
-    );
+    let mut map: HashMap<String, Arc<dyn Handler>> = HashMap::new();
+    let me = Me {
+        installations: installations.clone(),
+        login: Arc::new(tokio::sync::OnceCell::new()),
+    };
+    let bridge: Arc<pr_bridge::Options> =
+        Arc::new(ctx.config()?.section("pr_bridge")?.unwrap_or_default());
+    if section.pr_bridge {
+        let (me, opts) = (me.clone(), bridge.clone());
+        map.insert(
+            "issue_comment".into(),
+            route(
+                &installations,
+                &metrics,
+                &[
+                    ("contents", "write"),
+                    ("pull_requests", "read"),
+                    ("issues", "write"),
+                    ("metadata", "read"),
+                    ("members", "read"),
+                    ("actions", "read"),
+                    ("statuses", "write"),
+                ],
+                move |gh, event| {
+                    let (me, opts) = (me.clone(), opts.clone());
+                    async move {
+                        let gh_core::events::Event::IssueComment(ev) = &*event else {
+                            return Ok(());
+                        };
+                        // The gate first: most comments are not triggers and cost no API call.
+                        if let pr_bridge::gate::Gate::Ignored(reason) =
+                            pr_bridge::gate::gate(ev, &opts.trigger, "<!-- ghops:pr-bridge")
+                        {
+                            tracing::debug!(%reason, "pr-bridge: ignored");
+                            return Ok(());
+                        }
+                        let repo = repo_of(&ev.repository)?;
+                        let login = me.get(&gh).await?;
+                        match pr_bridge::trigger(&gh, &repo, ev, &opts, &login).await {
+                            Ok(o) => {
+                                tracing::info!(outcome = ?o, "pr-bridge trigger");
+                                Ok(())
+                            }
+                            Err(pr_bridge::BridgeError::Refused(m)) => {
+                                tracing::info!(reason = %m, "pr-bridge: refused");
+                                Ok(())
+                            }
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                },
+            ),
+        );
+    }
+    if section.pr_bridge_report {
+        let (me, opts) = (me.clone(), bridge.clone());
+        map.insert(
+            "workflow_run".into(),
+            route(
+                &installations,
+                &metrics,
+                &[
+                    ("contents", "write"),
+                    ("issues", "write"),
+                    ("metadata", "read"),
+                    ("actions", "read"),
+                    ("statuses", "write"),
+                ],
+                move |gh, event| {
+                    let (me, opts) = (me.clone(), opts.clone());
+                    async move {
+                        let gh_core::events::Event::WorkflowRun(ev) = &*event else {
+                            return Ok(());
+                        };
+                        if ev.action != "completed" {
+                            return Ok(());
+                        }
+                        let branch = ev.workflow_run.head_branch.clone().unwrap_or_default();
+                        let Some(pr) = opts.pr_of_branch(&branch) else {
+                            return Ok(());
+                        };
+                        let repo = repo_of(&ev.repository)?;
+                        let login = me.get(&gh).await?;
+                        // No waiting inside a worker: runs still going report when they end.
+                        let wait = pr_bridge::Wait {
+                            timeout: Duration::ZERO,
+                            no_run_timeout: Duration::ZERO,
+                            poll: Duration::ZERO,
+                        };
+                        match pr_bridge::report(&gh, &repo, pr, &opts, wait, &login).await {
+                            Ok(o) => {
+                                tracing::info!(message = %o.message, "pr-bridge report");
+                                Ok(())
+                            }
+                            Err(pr_bridge::BridgeError::Timeout(m)) => {
+                                tracing::info!(%m, "pr-bridge report: other runs still going");
+                                Ok(())
+                            }
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                },
+            ),
+        );
+    }
+    for (on, event, issue) in [
+        (section.runners, "workflow_job", 8),
+        (section.environments, "pull_request", 6),
+        (section.releases, "push", 5),
+        (section.deployments, "deployment", 7),
+    ] {
+        if on {
+            tracing::debug!(event, issue, "route not available in this build yet");
+        }
+    }
     Ok(map)
 }
 
