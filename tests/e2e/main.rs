@@ -15,5 +15,50 @@ mod release;
 mod runners;
 mod serve;
 
-/// The pr-bridge happy path against the contract server (filled when pr-bridge lands).
-async fn pr_bridge_contract_steps(_prism_url: &str) {}
+/// The pr-bridge trigger against the contract server: every request it makes (permission,
+/// reactions, PR, merge commit, comments) must satisfy GitHub's OpenAPI description. Prism
+/// answers with the description's examples, so the trigger may stop at a check (the example
+/// merge commit has one parent); any API error (a rejected request) fails.
+async fn pr_bridge_contract_steps(prism_url: &str) {
+    use gh_core::auth::{Credentials, SecretString, TokenSource};
+    use gh_core::client::{ClientConfig, GitHub};
+    use gh_core::retry::{Idempotency, RetryPolicy};
+    let mut cfg = ClientConfig::new(Credentials::Token {
+        token: SecretString::from("ghp_contracttoken".to_owned()),
+        source: TokenSource::Flag,
+    });
+    cfg.api_url = prism_url.to_owned();
+    cfg.retry = RetryPolicy::none();
+    let gh = GitHub::connect(cfg).await.unwrap();
+    let repo: gh_core::RepoRef = "octo/hello".parse().unwrap();
+    let pull: serde_json::Value = gh.get("/repos/octo/hello/pulls/1347").await.unwrap();
+    let head = pull["head"]["sha"]
+        .as_str()
+        .unwrap_or("6dcb09b5b57875f334f61aebed695e2e4193db5e");
+    let mut ev = ghops_test_support::fixture_json("issue_comment.created.on-pr.derived.json");
+    ev["comment"]["body"] = serde_json::json!(format!("/test-this-pr sha={}", &head[..7]));
+    ev["comment"]["user"]["login"] = serde_json::json!("octocat");
+    ev["issue"]["number"] = serde_json::json!(1347);
+    let ev: gh_core::events::IssueCommentEvent = serde_json::from_value(ev).unwrap();
+    let opts = ::pr_bridge::Options {
+        mergeable_delay_ms: 1,
+        run_wait_secs: 0,
+        allow_same_repo: true,
+        ..::pr_bridge::Options::default()
+    };
+    match ::pr_bridge::trigger(&gh, &repo, &ev, &opts, "ghops-contract[bot]").await {
+        Ok(_)
+        | Err(::pr_bridge::BridgeError::Refused(_))
+        | Err(::pr_bridge::BridgeError::Timeout(_))
+        | Err(::pr_bridge::BridgeError::Input(_)) => {}
+        Err(e) => panic!("pr-bridge trigger against the contract server: {e}"),
+    }
+    // The branch creation body, exactly as pr-bridge sends it.
+    gh.post::<serde_json::Value>(
+        "/repos/octo/hello/git/refs",
+        &serde_json::json!({"ref": "refs/heads/test-this-pr/1347", "sha": head}),
+        Idempotency::Idempotent,
+    )
+    .await
+    .expect("POST git/refs with pr-bridge's body");
+}
