@@ -46,7 +46,15 @@ async fn pr_bridge_contract_steps(prism_url: &str) {
         allow_same_repo: true,
         ..::pr_bridge::Options::default()
     };
-    match ::pr_bridge::trigger(&gh, &repo, &ev, &opts, "ghops-contract[bot]").await {
+    match ::pr_bridge::trigger(
+        &gh,
+        &repo,
+        &ev,
+        &opts,
+        &::pr_bridge::Me::known("ghops-contract[bot]"),
+    )
+    .await
+    {
         Ok(_)
         | Err(::pr_bridge::BridgeError::Refused(_))
         | Err(::pr_bridge::BridgeError::Timeout(_))

@@ -11,13 +11,12 @@
 //!
 //! ```no_run
 //! use gh_core::{GitHub, RepoRef, events::{IssueCommentEvent, load_event}};
-//! use pr_bridge::{Options, trigger};
+//! use pr_bridge::{Me, Options, trigger};
 //!
 //! # async fn run(gh: GitHub) -> Result<(), pr_bridge::BridgeError> {
 //! let repo: RepoRef = "octo-org/hello".parse()?;
 //! let event: IssueCommentEvent = load_event(None)?;
-//! let me = gh.login().await?;
-//! let outcome = trigger(&gh, &repo, &event, &Options::default(), &me).await?;
+//! let outcome = trigger(&gh, &repo, &event, &Options::default(), &Me::lazy()).await?;
 //! println!("{outcome:?}");
 //! # Ok(()) }
 //! ```
@@ -32,4 +31,4 @@ pub mod trigger;
 pub use error::BridgeError;
 pub use options::Options;
 pub use report::{CleanupItem, ReportOutcome, Wait, cleanup, report};
-pub use trigger::{BranchAction, TriggerOutcome, trigger};
+pub use trigger::{BranchAction, Me, TriggerOutcome, trigger};

@@ -100,22 +100,56 @@ pub(crate) struct Runs {
     pub(crate) workflow_runs: Vec<RunLink>,
 }
 
+/// ghops's own login, given or resolved on first use (`GitHub::login`): an unauthorised or
+/// ignored trigger never costs the lookup.
+pub struct Me<'a> {
+    known: Option<&'a str>,
+    cell: tokio::sync::OnceCell<String>,
+}
+
+impl<'a> Me<'a> {
+    /// A known login (e.g. a GitHub App's `<slug>[bot]`).
+    pub fn known(login: &'a str) -> Self {
+        Self {
+            known: Some(login),
+            cell: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Resolved from the token when first needed.
+    pub fn lazy() -> Self {
+        Self {
+            known: None,
+            cell: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The login.
+    pub async fn get(&self, gh: &GitHub) -> Result<String, gh_core::Error> {
+        if let Some(k) = self.known {
+            return Ok(k.to_owned());
+        }
+        self.cell.get_or_try_init(|| gh.login()).await.cloned()
+    }
+}
+
 /// Replies on the PR with ONE refusal comment (upserted), then returns the error.
 async fn refuse(
     gh: &GitHub,
     repo: &RepoRef,
     pr: u64,
-    me: &str,
+    me: &Me<'_>,
     reason: String,
     err: BridgeError,
 ) -> Result<TriggerOutcome, BridgeError> {
+    let me = me.get(gh).await?;
     upsert_comment(
         gh,
         repo,
         pr,
         &render::refusal_marker(),
         &render::refusal(&reason),
-        me,
+        &me,
     )
     .await?;
     Err(err)
@@ -232,13 +266,13 @@ async fn react(gh: &GitHub, repo: &RepoRef, comment_id: u64, content: &str) {
 /// checks (open, fork, pinned SHA, mergeable, verified merge commit), the branch, reactions,
 /// the status comment and (optionally) a pending commit status.
 ///
-/// `me` is ghops's own login (`GitHub::login`), used to find its comments.
+/// `me` is ghops's own login (see [`Me`]), used to find its comments.
 pub async fn trigger(
     gh: &GitHub,
     repo: &RepoRef,
     event: &IssueCommentEvent,
     opts: &Options,
-    me: &str,
+    me: &Me<'_>,
 ) -> Result<TriggerOutcome, BridgeError> {
     let own = "<!-- ghops:pr-bridge";
     let t: Triggered = match gate(event, &opts.trigger, own) {
@@ -363,7 +397,7 @@ pub async fn trigger(
                 &render::refusal(
                     "GitHub has not finished checking whether this PR merges cleanly; nothing was tested. Try again in a minute.",
                 ),
-                me,
+                &me.get(gh).await?,
             )
             .await?;
             return Err(BridgeError::Timeout(format!(
@@ -481,7 +515,15 @@ pub async fn trigger(
         base: pull.base.ref_name.clone(),
     };
     let body = render::started(&state, &t.user, &runs, &warnings);
-    let comment = upsert_comment(gh, repo, pr, &render::status_marker(), &body, me).await?;
+    let comment = upsert_comment(
+        gh,
+        repo,
+        pr,
+        &render::status_marker(),
+        &body,
+        &me.get(gh).await?,
+    )
+    .await?;
     if opts.commit_status {
         let target = runs.first().and_then(|r| r.html_url.clone());
         gh.post::<Value>(

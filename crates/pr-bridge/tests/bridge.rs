@@ -213,7 +213,7 @@ async fn trigger(
     o: &Options,
 ) -> Result<TriggerOutcome, BridgeError> {
     let c = client(&w.gh, false).await;
-    pr_bridge::trigger(&c, &repo(), ev, o, ME).await
+    pr_bridge::trigger(&c, &repo(), ev, o, &pr_bridge::Me::known(ME)).await
 }
 
 #[tokio::test]
@@ -740,7 +740,7 @@ async fn dry_run_performs_only_gets() {
         &repo(),
         &event(&trigger_body(), "maintainer", "created"),
         &opts(),
-        ME,
+        &pr_bridge::Me::known(ME),
     )
     .await
     .unwrap();

@@ -192,8 +192,7 @@ async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     }
     warn_actions_token(ctx);
     let gh = ctx.client(&repo).await?;
-    let me = gh.login().await?;
-    let outcome = pr_bridge::trigger(&gh, &repo, &event, &opts, &me).await?;
+    let outcome = pr_bridge::trigger(&gh, &repo, &event, &opts, &pr_bridge::Me::lazy()).await?;
     if ctx.global.json {
         ctx.print_json(&outcome)?;
     } else {

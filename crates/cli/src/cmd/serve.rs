@@ -337,7 +337,15 @@ fn handlers(
                         }
                         let repo = repo_of(&ev.repository)?;
                         let login = me.get(&gh).await?;
-                        match pr_bridge::trigger(&gh, &repo, ev, &opts, &login).await {
+                        match pr_bridge::trigger(
+                            &gh,
+                            &repo,
+                            ev,
+                            &opts,
+                            &pr_bridge::Me::known(&login),
+                        )
+                        .await
+                        {
                             Ok(o) => {
                                 tracing::info!(outcome = ?o, "pr-bridge trigger");
                                 Ok(())
