@@ -1,10 +1,34 @@
 //! # release-flow
 //!
-//! Release engineering on GitHub: draft releases with changelogs and semver from PR labels,
-//! `release/{version}` branches, hotfix patch releases with a reintegration PR (issue #5), and
-//! label-driven preview/QA environments recorded as GitHub Deployments, approval gates and
-//! generated least-privilege workflows (issue #6).
+//! Release engineering on GitHub: one draft release per branch kept current with a changelog
+//! from merged PRs and the next semver version from their labels (release-drafter's config
+//! format), `release/{version}` branches for published releases, hotfix patch releases with
+//! one reintegration PR (issue #5); label-driven preview/QA environments recorded as GitHub
+//! Deployments, approval gates and generated least-privilege workflows (issue #6).
+//!
+//! ```no_run
+//! use release_flow::{config::DrafterConfig, draft::draft};
+//!
+//! # async fn run(gh: gh_core::GitHub) -> Result<(), release_flow::ReleaseError> {
+//! let repo: gh_core::RepoRef = "octo-org/hello".parse()?;
+//! let (cfg, warnings) = DrafterConfig::from_yaml(
+//!     &std::fs::read_to_string(".github/release-drafter.yml").unwrap_or_default(),
+//!     ".github/release-drafter.yml",
+//! )?;
+//! let (plan, outcome) = draft(&gh, &repo, &cfg, "main").await?;
+//! println!("{} {:?} {warnings:?}", plan.version, outcome);
+//! # Ok(()) }
+//! ```
 
+pub mod changelog;
+pub mod config;
+pub mod draft;
 pub mod env;
+pub mod error;
 pub mod gate;
+pub mod github;
+pub mod hotfix;
 pub mod init;
+pub mod version;
+
+pub use error::ReleaseError;

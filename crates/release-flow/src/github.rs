@@ -1,0 +1,228 @@
+//! The GitHub reads release-flow needs: every release (no 1,000 cap), tag reachability, and
+//! the PRs merged between a baseline tag and a branch.
+
+use std::collections::{BTreeMap, HashSet};
+
+use gh_core::repo::encode_ref;
+use gh_core::{GitHub, RepoRef};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::changelog::MergedPr;
+use crate::error::ReleaseError;
+
+/// A release as the API returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Release {
+    /// Id.
+    pub id: u64,
+    /// Tag.
+    pub tag_name: String,
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Draft.
+    #[serde(default)]
+    pub draft: bool,
+    /// Prerelease.
+    #[serde(default)]
+    pub prerelease: bool,
+    /// Target branch or SHA.
+    #[serde(default)]
+    pub target_commitish: Option<String>,
+}
+
+/// Every release, all pages (GitHub lists releases newest first; there is no cap here).
+pub async fn list_releases(gh: &GitHub, repo: &RepoRef) -> Result<Vec<Release>, ReleaseError> {
+    Ok(gh
+        .get_all(&format!("{}/releases?per_page=100", repo.api_path()), None)
+        .await?)
+}
+
+#[derive(Deserialize)]
+struct Compare {
+    status: String,
+}
+
+/// Is `tag` reachable from `branch` (the tag's commit is an ancestor of, or equal to, the
+/// branch head)?
+pub async fn reachable(
+    gh: &GitHub,
+    repo: &RepoRef,
+    tag: &str,
+    branch: &str,
+) -> Result<bool, ReleaseError> {
+    let c: Option<Compare> = gh
+        .get_opt(&format!(
+            "{}/compare/{}...{}?per_page=1",
+            repo.api_path(),
+            encode_ref(tag),
+            encode_ref(branch)
+        ))
+        .await?;
+    Ok(c.is_some_and(|c| c.status == "ahead" || c.status == "identical"))
+}
+
+const PR_FIELDS: &str = "number title url body merged mergedAt baseRefName mergeCommit { oid } author { login } labels(first: 50) { nodes { name } }";
+
+fn compare_query() -> String {
+    format!(
+        "query($owner: String!, $name: String!, $base: String!, $head: String!, $first: Int!, $after: String) {{ repository(owner: $owner, name: $name) {{ ref(qualifiedName: $base) {{ compare(headRef: $head) {{ commits(first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ oid associatedPullRequests(first: 5) {{ nodes {{ {PR_FIELDS} }} }} }} }} }} }} }} }}"
+    )
+}
+
+fn history_query() -> String {
+    format!(
+        "query($owner: String!, $name: String!, $head: String!, $first: Int!, $after: String) {{ repository(owner: $owner, name: $name) {{ ref(qualifiedName: $head) {{ target {{ ... on Commit {{ history(first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ oid associatedPullRequests(first: 5) {{ nodes {{ {PR_FIELDS} }} }} }} }} }} }} }} }} }}"
+    )
+}
+
+fn pr_from_graphql(n: &Value) -> Option<MergedPr> {
+    if n["merged"].as_bool() != Some(true) {
+        return None;
+    }
+    Some(MergedPr {
+        number: n["number"].as_u64()?,
+        title: n["title"].as_str().unwrap_or_default().to_owned(),
+        author: n["author"]["login"].as_str().unwrap_or("ghost").to_owned(),
+        body: n["body"].as_str().unwrap_or_default().to_owned(),
+        url: n["url"].as_str().unwrap_or_default().to_owned(),
+        labels: n["labels"]["nodes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        merge_commit_sha: n["mergeCommit"]["oid"].as_str().map(str::to_owned),
+        merged_at: n["mergedAt"].as_str().map(str::to_owned),
+    })
+}
+
+/// The commits between `base_tag` (exclusive; the whole history when `None`) and `branch`,
+/// with the merged PRs into `branch` associated with them. GraphQL pages shrink by half on
+/// 502/504 (down to 5) before giving up.
+async fn graphql_commits(
+    gh: &GitHub,
+    repo: &RepoRef,
+    base_tag: Option<&str>,
+    branch: &str,
+) -> Result<(HashSet<String>, Vec<MergedPr>), ReleaseError> {
+    let mut first: u64 = 100;
+    let mut after: Option<String> = None;
+    let mut oids = HashSet::new();
+    let mut prs = Vec::new();
+    loop {
+        let (query, vars) = match base_tag {
+            Some(t) => (
+                compare_query(),
+                json!({"owner": repo.owner, "name": repo.name, "base": format!("refs/tags/{t}"), "head": format!("refs/heads/{branch}"), "first": first, "after": after}),
+            ),
+            None => (
+                history_query(),
+                json!({"owner": repo.owner, "name": repo.name, "head": format!("refs/heads/{branch}"), "first": first, "after": after}),
+            ),
+        };
+        let data: Value = match gh.graphql(&query, vars).await {
+            Ok(d) => d,
+            Err(e) if (e.is_status(502) || e.is_status(504)) && first > 5 => {
+                first = (first / 2).max(5);
+                tracing::warn!(first, "GraphQL compare timed out; halving the page size");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let conn = match base_tag {
+            Some(_) => &data["repository"]["ref"]["compare"]["commits"],
+            None => &data["repository"]["ref"]["target"]["history"],
+        };
+        if conn.is_null() {
+            return Err(ReleaseError::Config(format!(
+                "cannot compare {} with {branch}: a ref is missing",
+                base_tag.unwrap_or("the start of history")
+            )));
+        }
+        for c in conn["nodes"].as_array().into_iter().flatten() {
+            if let Some(oid) = c["oid"].as_str() {
+                oids.insert(oid.to_owned());
+            }
+            for p in c["associatedPullRequests"]["nodes"].as_array().into_iter().flatten() {
+                if p["baseRefName"].as_str() == Some(branch)
+                    && let Some(pr) = pr_from_graphql(p)
+                {
+                    prs.push(pr);
+                }
+            }
+        }
+        if conn["pageInfo"]["hasNextPage"].as_bool() == Some(true) {
+            after = conn["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+        } else {
+            break;
+        }
+    }
+    Ok((oids, prs))
+}
+
+#[derive(Deserialize)]
+struct RestPull {
+    number: u64,
+    title: String,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default)]
+    merged_at: Option<String>,
+    #[serde(default)]
+    merge_commit_sha: Option<String>,
+    #[serde(default)]
+    labels: Vec<gh_core::events::Label>,
+    user: gh_core::events::User,
+}
+
+impl From<RestPull> for MergedPr {
+    fn from(p: RestPull) -> Self {
+        MergedPr {
+            number: p.number,
+            title: p.title,
+            author: p.user.login,
+            body: p.body.unwrap_or_default(),
+            url: p.html_url.unwrap_or_default(),
+            labels: p.labels.into_iter().map(|l| l.name).collect(),
+            merge_commit_sha: p.merge_commit_sha,
+            merged_at: p.merged_at,
+        }
+    }
+}
+
+/// PRs merged into `branch` since `base_tag`: the GraphQL compare with associated PRs, plus
+/// the most recently merged PRs into `branch` whose merge commit is in the range (GitHub's
+/// association index lags behind merges). De-duplicated by number.
+pub async fn merged_prs(
+    gh: &GitHub,
+    repo: &RepoRef,
+    base_tag: Option<&str>,
+    branch: &str,
+) -> Result<Vec<MergedPr>, ReleaseError> {
+    let (oids, prs) = graphql_commits(gh, repo, base_tag, branch).await?;
+    let mut by_number: BTreeMap<u64, MergedPr> = prs.into_iter().map(|p| (p.number, p)).collect();
+    let recent: Vec<RestPull> = gh
+        .get(&format!(
+            "{}/pulls?state=closed&base={}&sort=updated&direction=desc&per_page=50",
+            repo.api_path(),
+            gh_core::repo::encode_query(branch)
+        ))
+        .await?;
+    for p in recent {
+        if p.merged_at.is_some()
+            && p.merge_commit_sha.as_ref().is_some_and(|s| oids.contains(s))
+        {
+            by_number.entry(p.number).or_insert_with(|| p.into());
+        }
+    }
+    Ok(by_number.into_values().collect())
+}

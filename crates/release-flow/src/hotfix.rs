@@ -1,0 +1,272 @@
+//! `ghops release publish-hook` (a published release gets its `release/{version}` branch)
+//! and `ghops release hotfix` (each push to `release/X.Y.Z` publishes the next patch and keeps
+//! ONE reintegration PR back to main open).
+
+use gh_core::repo::{encode_query, encode_ref};
+use gh_core::retry::Idempotency;
+use gh_core::{GitHub, RepoRef};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::changelog::{self, BodyVars};
+use crate::config::DrafterConfig;
+use crate::error::ReleaseError;
+use crate::github::{list_releases, merged_prs};
+use crate::version::{next_hotfix, parse_tag, render_version};
+
+#[derive(Deserialize)]
+struct RefObj {
+    object: Obj,
+}
+
+#[derive(Deserialize)]
+struct Obj {
+    sha: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct TagObj {
+    object: Obj,
+}
+
+async fn ref_sha(gh: &GitHub, repo: &RepoRef, r: &str) -> Result<Option<Obj>, ReleaseError> {
+    let o: Option<RefObj> = gh
+        .get_opt(&format!("{}/git/ref/{}", repo.api_path(), encode_ref(r)))
+        .await?;
+    Ok(o.map(|o| o.object))
+}
+
+/// The commit a tag points at (annotated tags peeled).
+pub async fn tag_commit(gh: &GitHub, repo: &RepoRef, tag: &str) -> Result<String, ReleaseError> {
+    let mut obj = ref_sha(gh, repo, &format!("tags/{tag}"))
+        .await?
+        .ok_or_else(|| ReleaseError::Config(format!("tag {tag} does not exist")))?;
+    for _ in 0..5 {
+        if obj.kind != "tag" {
+            return Ok(obj.sha);
+        }
+        let t: TagObj = gh
+            .get(&format!("{}/git/tags/{}", repo.api_path(), obj.sha))
+            .await?;
+        obj = t.object;
+    }
+    Err(ReleaseError::Config(format!("tag {tag}: too many nested tag objects")))
+}
+
+/// What publish-hook did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BranchResult {
+    /// The branch.
+    pub branch: String,
+    /// The commit.
+    pub sha: String,
+    /// `created`, `unchanged` or `dry_run`.
+    pub action: String,
+}
+
+/// Creates `release/{version}` at the commit of the published `tag` (prefix stripped); an
+/// existing branch at that commit is success, one elsewhere is refused (never moved).
+pub async fn publish_hook(
+    gh: &GitHub,
+    repo: &RepoRef,
+    cfg: &DrafterConfig,
+    tag: &str,
+) -> Result<BranchResult, ReleaseError> {
+    let v = parse_tag(tag, &cfg.tag_prefix)
+        .ok_or_else(|| ReleaseError::Config(format!("tag {tag:?} is not a semver tag")))?;
+    if !v.pre.is_empty() {
+        return Err(ReleaseError::Refused(format!("{tag} is a prerelease: no release branch")));
+    }
+    let sha = tag_commit(gh, repo, tag).await?;
+    let branch = format!("release/{v}");
+    let action = match ref_sha(gh, repo, &format!("heads/{branch}")).await? {
+        Some(o) if o.sha == sha => "unchanged",
+        Some(o) => {
+            return Err(ReleaseError::Refused(format!(
+                "{branch} exists at {} (not {sha}): release branches are never moved",
+                o.sha
+            )));
+        }
+        None => {
+            let r: Option<Value> = gh
+                .post(
+                    &format!("{}/git/refs", repo.api_path()),
+                    &json!({"ref": format!("refs/heads/{branch}"), "sha": sha}),
+                    Idempotency::Idempotent,
+                )
+                .await
+                .or_else(|e| {
+                    if e.is_status(422) && e.to_string().contains("already exists") {
+                        Ok(Some(Value::Null))
+                    } else {
+                        Err(e)
+                    }
+                })?;
+            if r.is_some() { "created" } else { "dry_run" }
+        }
+    };
+    Ok(BranchResult {
+        branch,
+        sha,
+        action: action.into(),
+    })
+}
+
+/// What a hotfix run did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HotfixResult {
+    /// The release branch.
+    pub branch: String,
+    /// The published version, or `None` when nothing changed since the last tag.
+    pub version: Option<String>,
+    /// The tag.
+    pub tag: Option<String>,
+    /// The reintegration PR number.
+    pub reintegration_pr: Option<u64>,
+    /// `created`, `updated` or `dry_run` for the PR.
+    pub pr_action: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Compare {
+    status: String,
+}
+
+#[derive(Deserialize)]
+struct Pull {
+    number: u64,
+}
+
+/// Publishes the next patch of `branch` (`release/X.Y.Z`) and opens or updates its one
+/// reintegration PR into `main_branch`, labelled `reintegration_label` so main's changelog
+/// leaves it out.
+pub async fn hotfix(
+    gh: &GitHub,
+    repo: &RepoRef,
+    cfg: &DrafterConfig,
+    branch: &str,
+    main_branch: &str,
+    reintegration_label: &str,
+) -> Result<HotfixResult, ReleaseError> {
+    let line = branch
+        .strip_prefix("release/")
+        .and_then(|v| semver::Version::parse(v).ok())
+        .ok_or_else(|| ReleaseError::Config(format!("{branch:?} is not release/X.Y.Z")))?;
+    let releases = list_releases(gh, repo).await?;
+    let published: Vec<semver::Version> = releases
+        .iter()
+        .filter(|r| !r.draft)
+        .filter_map(|r| parse_tag(&r.tag_name, &cfg.tag_prefix))
+        .collect();
+    let prev = published
+        .iter()
+        .filter(|v| v.pre.is_empty() && (v.major, v.minor) == (line.major, line.minor))
+        .max()
+        .cloned();
+    let prev_tag = prev.as_ref().map(|v| cfg.tag_for(&render_version(cfg, v)));
+    let mut result = HotfixResult {
+        branch: branch.to_owned(),
+        version: None,
+        tag: None,
+        reintegration_pr: None,
+        pr_action: None,
+    };
+    // Nothing since the previous tag of the line: nothing to publish (replay-safe).
+    if let Some(t) = &prev_tag {
+        let c: Option<Compare> = gh
+            .get_opt(&format!(
+                "{}/compare/{}...{}?per_page=1",
+                repo.api_path(),
+                encode_ref(t),
+                encode_ref(branch)
+            ))
+            .await?;
+        if c.is_some_and(|c| c.status == "identical" || c.status == "behind") {
+            return Ok(result);
+        }
+    }
+    let next = next_hotfix((line.major, line.minor), &published);
+    let version = render_version(cfg, &next);
+    let tag = cfg.tag_for(&version);
+    let head = ref_sha(gh, repo, &format!("heads/{branch}"))
+        .await?
+        .ok_or_else(|| ReleaseError::Config(format!("branch {branch} does not exist")))?
+        .sha;
+    let prs = merged_prs(gh, repo, prev_tag.as_deref(), branch).await?;
+    let counted = changelog::counted(cfg, &prs);
+    let body = changelog::body(
+        cfg,
+        &BodyVars {
+            prs: &counted,
+            previous_tag: prev_tag.as_deref(),
+            version: &next,
+            baseline: prev.as_ref(),
+            owner: &repo.owner,
+            repository: &repo.name,
+        },
+    );
+    gh.post::<Value>(
+        &format!("{}/releases", repo.api_path()),
+        &json!({
+            "tag_name": tag,
+            "target_commitish": head,
+            "name": cfg.name_for(&version),
+            "body": body,
+            "draft": false,
+            "prerelease": false,
+            "make_latest": "legacy",
+        }),
+        Idempotency::NonIdempotent,
+    )
+    .await?;
+    result.version = Some(version.clone());
+    result.tag = Some(tag.clone());
+
+    // ONE reintegration PR: update the open one, or open it.
+    let title = format!("Reintegrate {branch} ({tag}) into {main_branch}");
+    let pr_body = format!(
+        "Brings the hotfixes published as {tag} back into `{main_branch}`.\n\nLabelled `{reintegration_label}`: these changes are already in {tag}'s notes.\n\n<!-- ghops:reintegration branch={branch} -->"
+    );
+    let open: Vec<Pull> = gh
+        .get(&format!(
+            "{}/pulls?state=open&head={}&base={}&per_page=10",
+            repo.api_path(),
+            encode_query(&format!("{}:{branch}", repo.owner)),
+            encode_query(main_branch)
+        ))
+        .await?;
+    if let Some(p) = open.first() {
+        let r = gh
+            .patch::<Value>(
+                &format!("{}/pulls/{}", repo.api_path(), p.number),
+                &json!({"title": title, "body": pr_body}),
+            )
+            .await?;
+        result.reintegration_pr = Some(p.number);
+        result.pr_action = Some(if r.is_some() { "updated" } else { "dry_run" }.into());
+        return Ok(result);
+    }
+    let created: Option<Pull> = gh
+        .post(
+            &format!("{}/pulls", repo.api_path()),
+            &json!({"title": title, "head": branch, "base": main_branch, "body": pr_body}),
+            Idempotency::NonIdempotent,
+        )
+        .await?;
+    match created {
+        Some(p) => {
+            gh.post::<Value>(
+                &format!("{}/issues/{}/labels", repo.api_path(), p.number),
+                &json!({"labels": [reintegration_label]}),
+                Idempotency::Idempotent,
+            )
+            .await?;
+            result.reintegration_pr = Some(p.number);
+            result.pr_action = Some("created".into());
+        }
+        None => result.pr_action = Some("dry_run".into()),
+    }
+    Ok(result)
+}
