@@ -87,7 +87,10 @@ pub fn escape_title(title: &str, escapes: &str) -> String {
 
 fn change_line(cfg: &DrafterConfig, pr: &MergedPr) -> String {
     cfg.change_template
-        .replace("$TITLE", &escape_title(&pr.title, &cfg.change_title_escapes))
+        .replace(
+            "$TITLE",
+            &escape_title(&pr.title, &cfg.change_title_escapes),
+        )
         .replace("$NUMBER", &pr.number.to_string())
         .replace("$AUTHOR", &pr.author)
         .replace("$BODY", &pr.body)
@@ -115,9 +118,11 @@ pub fn changes(cfg: &DrafterConfig, prs: &[&MergedPr]) -> String {
         return cfg.no_changes_template.clone();
     }
     let in_any = |p: &MergedPr| {
-        cfg.categories
-            .iter()
-            .any(|c| c.all_labels().iter().any(|l| p.labels.iter().any(|x| x == l)))
+        cfg.categories.iter().any(|c| {
+            c.all_labels()
+                .iter()
+                .any(|l| p.labels.iter().any(|x| x == l))
+        })
     };
     let uncategorised: Vec<&MergedPr> = prs.iter().copied().filter(|p| !in_any(p)).collect();
     let mut out = String::new();
@@ -184,9 +189,18 @@ pub fn body(cfg: &DrafterConfig, v: &BodyVars<'_>) -> String {
         .replace("$CONTRIBUTORS", &contributors(cfg, v.prs))
         .replace("$PREVIOUS_TAG", v.previous_tag.unwrap_or(""))
         .replace("$RESOLVED_VERSION", &render_version(cfg, v.version))
-        .replace("$NEXT_MAJOR_VERSION", &render_version(cfg, &bumped(base, Bump::Major)))
-        .replace("$NEXT_MINOR_VERSION", &render_version(cfg, &bumped(base, Bump::Minor)))
-        .replace("$NEXT_PATCH_VERSION", &render_version(cfg, &bumped(base, Bump::Patch)))
+        .replace(
+            "$NEXT_MAJOR_VERSION",
+            &render_version(cfg, &bumped(base, Bump::Major)),
+        )
+        .replace(
+            "$NEXT_MINOR_VERSION",
+            &render_version(cfg, &bumped(base, Bump::Minor)),
+        )
+        .replace(
+            "$NEXT_PATCH_VERSION",
+            &render_version(cfg, &bumped(base, Bump::Patch)),
+        )
         .replace("$OWNER", v.owner)
         .replace("$REPOSITORY", v.repository)
 }
@@ -201,6 +215,9 @@ mod tests {
             escape_title("Ping @everyone about #4 <script>alert(1)</script>", ""),
             "Ping @<!---->everyone about #<!---->4 \\<script\\>alert(1)\\</script\\>"
         );
-        assert_eq!(escape_title("Fix `a_b` and a_b", "_"), "Fix `a_b` and a\\_b");
+        assert_eq!(
+            escape_title("Fix `a_b` and a_b", "_"),
+            "Fix `a_b` and a\\_b"
+        );
     }
 }

@@ -219,15 +219,15 @@ fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str, file: &str) -> Result<T,
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| {
-            let loc = e
-                .location()
-                .map(|l| format!("{}:{}", l.line(), l.column()))
-                .unwrap_or_default();
-            ReleaseError::Config(format!(
-                "{file}:{loc}: {}",
-                e.to_string().lines().next().unwrap_or_default()
-            ))
-        })
+        let loc = e
+            .location()
+            .map(|l| format!("{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        ReleaseError::Config(format!(
+            "{file}:{loc}: {}",
+            e.to_string().lines().next().unwrap_or_default()
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -244,7 +244,10 @@ mod tests {
         assert_eq!(c.categories.len(), 2);
         assert_eq!(c.categories[1].all_labels(), ["bug"]);
         assert_eq!(c.version_resolver.default, "minor");
-        assert_eq!(w, [".github/release-drafter.yml: unknown key `autolabeler` ignored"]);
+        assert_eq!(
+            w,
+            [".github/release-drafter.yml: unknown key `autolabeler` ignored"]
+        );
         assert_eq!(c.tag_for("1.2.0"), "v1.2.0");
     }
 }

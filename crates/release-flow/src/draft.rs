@@ -70,9 +70,7 @@ async fn baseline(
     let mut candidates: Vec<&(&Release, Version)> = published
         .iter()
         .filter(|(r, v)| !r.prerelease && v.pre.is_empty())
-        .filter(|(r, _)| {
-            !cfg.filter_by_commitish || r.target_commitish.as_deref() == Some(target)
-        })
+        .filter(|(r, _)| !cfg.filter_by_commitish || r.target_commitish.as_deref() == Some(target))
         .collect();
     candidates.sort_by(|a, b| b.1.cmp(&a.1));
     // Usually the first candidate is reachable; a hotfix tag on release/* is not.
@@ -95,7 +93,12 @@ pub async fn plan_draft(
     let (published, base) = baseline(gh, repo, cfg, releases, target).await?;
     let prs = merged_prs(gh, repo, base.as_ref().map(|(_, t)| t.as_str()), target).await?;
     let counted = changelog::counted(cfg, &prs);
-    let bump = bump_from_labels(cfg, counted.iter().flat_map(|p| p.labels.iter().map(String::as_str)));
+    let bump = bump_from_labels(
+        cfg,
+        counted
+            .iter()
+            .flat_map(|p| p.labels.iter().map(String::as_str)),
+    );
     let pre = cfg.prerelease.then_some(cfg.prerelease_identifier.as_str());
     let v = next_version(base.as_ref().map(|(v, _)| v), bump, &published, pre);
     let version = render_version(cfg, &v);
@@ -136,7 +139,7 @@ fn ours<'a>(releases: &'a [Release], target: &str) -> Vec<&'a Release> {
         .filter(|r| r.draft && r.body.as_deref().is_some_and(|b| b.contains(&m)))
         .collect();
     // Newest first: the newest marker wins.
-    v.sort_by(|a, b| b.id.cmp(&a.id));
+    v.sort_by_key(|r| std::cmp::Reverse(r.id));
     v
 }
 

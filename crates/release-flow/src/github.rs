@@ -150,7 +150,11 @@ async fn graphql_commits(
             if let Some(oid) = c["oid"].as_str() {
                 oids.insert(oid.to_owned());
             }
-            for p in c["associatedPullRequests"]["nodes"].as_array().into_iter().flatten() {
+            for p in c["associatedPullRequests"]["nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 if p["baseRefName"].as_str() == Some(branch)
                     && let Some(pr) = pr_from_graphql(p)
                 {
@@ -219,7 +223,9 @@ pub async fn merged_prs(
         .await?;
     for p in recent {
         if p.merged_at.is_some()
-            && p.merge_commit_sha.as_ref().is_some_and(|s| oids.contains(s))
+            && p.merge_commit_sha
+                .as_ref()
+                .is_some_and(|s| oids.contains(s))
         {
             by_number.entry(p.number).or_insert_with(|| p.into());
         }

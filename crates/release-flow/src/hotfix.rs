@@ -52,7 +52,9 @@ pub async fn tag_commit(gh: &GitHub, repo: &RepoRef, tag: &str) -> Result<String
             .await?;
         obj = t.object;
     }
-    Err(ReleaseError::Config(format!("tag {tag}: too many nested tag objects")))
+    Err(ReleaseError::Config(format!(
+        "tag {tag}: too many nested tag objects"
+    )))
 }
 
 /// What publish-hook did.
@@ -77,7 +79,9 @@ pub async fn publish_hook(
     let v = parse_tag(tag, &cfg.tag_prefix)
         .ok_or_else(|| ReleaseError::Config(format!("tag {tag:?} is not a semver tag")))?;
     if !v.pre.is_empty() {
-        return Err(ReleaseError::Refused(format!("{tag} is a prerelease: no release branch")));
+        return Err(ReleaseError::Refused(format!(
+            "{tag} is a prerelease: no release branch"
+        )));
     }
     let sha = tag_commit(gh, repo, tag).await?;
     let branch = format!("release/{v}");

@@ -76,7 +76,10 @@ pub fn next_version(
 ) -> Version {
     let zero = Version::new(0, 0, 0);
     let mut v = bumped(baseline.unwrap_or(&zero), bump);
-    while published.iter().any(|p| p.pre.is_empty() && same_core(p, &v)) {
+    while published
+        .iter()
+        .any(|p| p.pre.is_empty() && same_core(p, &v))
+    {
         v = bumped(&v, Bump::Patch);
     }
     if let Some(id) = prerelease_id.filter(|s| !s.is_empty()) {
@@ -136,10 +139,18 @@ mod tests {
     #[test]
     fn first_release_and_collisions() {
         assert_eq!(next_version(None, Bump::Minor, &[], None), v("0.1.0"));
-        assert_eq!(next_version(Some(&v("1.4.0")), Bump::Minor, &[v("1.4.0")], None), v("1.5.0"));
+        assert_eq!(
+            next_version(Some(&v("1.4.0")), Bump::Minor, &[v("1.4.0")], None),
+            v("1.5.0")
+        );
         // 1.5.0 already published (say from another branch): never reuse it.
         assert_eq!(
-            next_version(Some(&v("1.4.0")), Bump::Minor, &[v("1.4.0"), v("1.5.0"), v("1.5.1")], None),
+            next_version(
+                Some(&v("1.4.0")),
+                Bump::Minor,
+                &[v("1.4.0"), v("1.5.0"), v("1.5.1")],
+                None
+            ),
             v("1.5.2")
         );
     }
@@ -156,7 +167,10 @@ mod tests {
     #[test]
     fn hotfix_patches() {
         assert_eq!(next_hotfix((1, 4), &[v("1.4.0")]), v("1.4.1"));
-        assert_eq!(next_hotfix((1, 4), &[v("1.4.0"), v("1.4.1"), v("1.5.0")]), v("1.4.2"));
+        assert_eq!(
+            next_hotfix((1, 4), &[v("1.4.0"), v("1.4.1"), v("1.5.0")]),
+            v("1.4.2")
+        );
     }
 
     #[test]

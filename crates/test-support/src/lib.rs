@@ -36,9 +36,16 @@ impl Seen {
         format!("{} {}", self.method, self.path)
     }
 
-    /// True for anything but GET/HEAD.
+    /// True for anything but GET/HEAD and GraphQL queries (a GraphQL `mutation` is a write).
     pub fn is_write(&self) -> bool {
-        self.method != "GET" && self.method != "HEAD"
+        if self.method == "GET" || self.method == "HEAD" {
+            return false;
+        }
+        let graphql_query = self.path.ends_with("/graphql")
+            && self.body["query"]
+                .as_str()
+                .is_some_and(|q| !q.trim_start().starts_with("mutation"));
+        !graphql_query
     }
 }
 

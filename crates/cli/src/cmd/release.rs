@@ -1,19 +1,243 @@
-//! `ghops release` (not available in this build yet: issue #5).
+//! `ghops release`: draft releases, release branches and hotfixes.
 
-use clap::Subcommand;
-use gh_core::ExitCode;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use gh_core::actions::{Level, annotate};
+use gh_core::{ExitCode, RepoRef};
+use release_flow::config::DrafterConfig;
+use release_flow::draft::DraftOutcome;
+use serde::Deserialize;
 
 use crate::ctx::{Ctx, Failure};
 
-/// Not available in this build yet.
+/// `ghops release` subcommands.
 #[derive(Subcommand, Debug)]
 pub enum ReleaseCmd {
-    /// Not available in this build yet (issue #5).
-    #[command(external_subcommand)]
-    Any(#[allow(dead_code)] Vec<String>),
+    /// Keep ONE draft release of a branch current: next version from PR labels, changelog.
+    ///
+    /// Needs: contents: write (releases), pull-requests: read.
+    #[command(
+        after_help = "Examples:\n  ghops release draft --dry-run\n  ghops release draft --target main --json"
+    )]
+    Draft {
+        /// The branch [default: `commitish` of the config, else the repository's default branch].
+        #[arg(long)]
+        target: Option<String>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// On `release: published`: create `release/{version}` at the tag's commit.
+    ///
+    /// Needs: contents: write.
+    #[command(
+        name = "publish-hook",
+        after_help = "Examples:\n  ghops release publish-hook --tag v1.4.0\n  ghops release publish-hook --event \"$GITHUB_EVENT_PATH\""
+    )]
+    PublishHook {
+        /// The published tag.
+        #[arg(long, conflicts_with = "event")]
+        tag: Option<String>,
+        /// A `release` event [default: $GITHUB_EVENT_PATH].
+        #[arg(long, value_name = "FILE")]
+        event: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// On a push to `release/X.Y.Z`: publish the next patch and keep ONE reintegration PR.
+    ///
+    /// Needs: contents: write, pull-requests: write.
+    #[command(
+        after_help = "Examples:\n  ghops release hotfix --branch release/1.4.0\n  ghops release hotfix --event \"$GITHUB_EVENT_PATH\""
+    )]
+    Hotfix {
+        /// The release branch.
+        #[arg(long, conflicts_with = "event")]
+        branch: Option<String>,
+        /// A `push` event [default: $GITHUB_EVENT_PATH].
+        #[arg(long, value_name = "FILE")]
+        event: Option<PathBuf>,
+        /// Where reintegration PRs go.
+        #[arg(long, default_value = "main")]
+        main: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+/// Where the drafter configuration comes from.
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// release-drafter YAML [default: .github/release-drafter.yml if present, else `[release]`
+    /// of ghops.toml].
+    #[arg(long = "drafter-config", value_name = "FILE")]
+    drafter_config: Option<PathBuf>,
+}
+
+fn drafter_config(ctx: &Ctx, a: &ConfigArgs) -> Result<DrafterConfig, Failure> {
+    let default = PathBuf::from(".github/release-drafter.yml");
+    let file = a
+        .drafter_config
+        .clone()
+        .or_else(|| default.exists().then_some(default));
+    if let Some(f) = file {
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| Failure::usage(format!("{}: {e}", f.display())))?;
+        let (cfg, warnings) = DrafterConfig::from_yaml(&text, &f.display().to_string())?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        return Ok(cfg);
+    }
+    Ok(ctx.config()?.section("release")?.unwrap_or_default())
+}
+
+fn warn_actions_token(ctx: &Ctx) {
+    if let Ok(cfg) = ctx.client_config(None)
+        && cfg.credentials.is_actions_github_token()
+    {
+        let m = "ghops is using the Actions GITHUB_TOKEN: releases, tags and branches it creates trigger no further workflows. Use a GitHub App installation token.";
+        eprintln!("warning: {m}");
+        annotate(Level::Warning, m, None, None);
+    }
+}
+
+#[derive(Deserialize)]
+struct RepoInfo {
+    default_branch: String,
+}
+
+fn event_json(event: Option<&PathBuf>) -> Result<serde_json::Value, Failure> {
+    let path = event
+        .cloned()
+        .or_else(|| std::env::var_os("GITHUB_EVENT_PATH").map(PathBuf::from))
+        .ok_or_else(|| Failure::usage("no event: pass --event FILE or set GITHUB_EVENT_PATH"))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Failure::usage(format!("--event {}: {e}", path.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Failure::usage(format!("--event {}: not JSON: {e}", path.display())))
 }
 
 /// Runs `ghops release`.
-pub async fn run(_cmd: ReleaseCmd, _ctx: &Ctx) -> Result<ExitCode, Failure> {
-    super::unavailable("release", 5)
+pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
+    match cmd {
+        ReleaseCmd::Draft { target, config } => {
+            let cfg = drafter_config(ctx, &config)?;
+            let repo = ctx.repo()?;
+            warn_actions_token(ctx);
+            let gh = ctx.client(&repo).await?;
+            let target =
+                match target.or_else(|| Some(cfg.commitish.clone()).filter(|c| !c.is_empty())) {
+                    Some(t) => t,
+                    None => gh.get::<RepoInfo>(&repo.api_path()).await?.default_branch,
+                };
+            let (plan, outcome) = release_flow::draft::draft(&gh, &repo, &cfg, &target).await?;
+            if ctx.global.json {
+                ctx.print_json(&serde_json::json!({
+                    "version": plan.version, "tag": plan.tag, "name": plan.name,
+                    "previous_tag": plan.previous_tag, "bump": plan.bump,
+                    "prs": plan.prs.iter().map(|p| p.number).collect::<Vec<_>>(),
+                    "body": plan.body, "result": outcome,
+                }))?;
+            } else {
+                println!(
+                    "{} {} ({} PRs since {}): {}",
+                    plan.tag,
+                    plan.name,
+                    plan.prs.len(),
+                    plan.previous_tag.as_deref().unwrap_or("the beginning"),
+                    match outcome {
+                        DraftOutcome::Created(id) => format!("draft {id} created"),
+                        DraftOutcome::Updated(id) => format!("draft {id} updated"),
+                        DraftOutcome::Unchanged(id) => format!("draft {id} already current"),
+                        DraftOutcome::DryRun => "dry-run, nothing written".into(),
+                    }
+                );
+                if ctx.global.dry_run {
+                    println!("\n{}", plan.body);
+                }
+            }
+            Ok(ExitCode::Success)
+        }
+        ReleaseCmd::PublishHook { tag, event, config } => {
+            let cfg = drafter_config(ctx, &config)?;
+            let (repo, tag) = match tag {
+                Some(t) => (ctx.repo()?, t),
+                None => {
+                    let v = event_json(event.as_ref())?;
+                    if v["action"].as_str() != Some("published") {
+                        println!("ignored: release {}", v["action"].as_str().unwrap_or("?"));
+                        return Ok(ExitCode::Success);
+                    }
+                    let t = v
+                        .pointer("/release/tag_name")
+                        .and_then(|t| t.as_str())
+                        .ok_or_else(|| Failure::usage("event: release.tag_name is missing"))?;
+                    let r: RepoRef = v
+                        .pointer("/repository/full_name")
+                        .and_then(|t| t.as_str())
+                        .ok_or_else(|| Failure::usage("event: repository.full_name is missing"))?
+                        .parse()?;
+                    (r, t.to_owned())
+                }
+            };
+            warn_actions_token(ctx);
+            let gh = ctx.client(&repo).await?;
+            let r = release_flow::hotfix::publish_hook(&gh, &repo, &cfg, &tag).await?;
+            if ctx.global.json {
+                ctx.print_json(&r)?;
+            } else {
+                println!("{} at {}: {}", r.branch, r.sha, r.action);
+            }
+            Ok(ExitCode::Success)
+        }
+        ReleaseCmd::Hotfix {
+            branch,
+            event,
+            main,
+            config,
+        } => {
+            let cfg = drafter_config(ctx, &config)?;
+            let (repo, branch) = match branch {
+                Some(b) => (ctx.repo()?, b),
+                None => {
+                    let v = event_json(event.as_ref())?;
+                    let r = v["ref"].as_str().ok_or_else(|| {
+                        Failure::usage("event: ref is missing (not a push event?)")
+                    })?;
+                    let Some(b) = r
+                        .strip_prefix("refs/heads/")
+                        .filter(|b| b.starts_with("release/"))
+                    else {
+                        println!("ignored: push to {r}, not a release/* branch");
+                        return Ok(ExitCode::Success);
+                    };
+                    let repo: RepoRef = v
+                        .pointer("/repository/full_name")
+                        .and_then(|t| t.as_str())
+                        .ok_or_else(|| Failure::usage("event: repository.full_name is missing"))?
+                        .parse()?;
+                    (repo, b.to_owned())
+                }
+            };
+            warn_actions_token(ctx);
+            let gh = ctx.client(&repo).await?;
+            let label = cfg.reintegration_label.clone();
+            let r = release_flow::hotfix::hotfix(&gh, &repo, &cfg, &branch, &main, &label).await?;
+            if ctx.global.json {
+                ctx.print_json(&r)?;
+            } else if let Some(t) = &r.tag {
+                println!(
+                    "{branch}: published {t}; reintegration PR #{} ({})",
+                    r.reintegration_pr
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    r.pr_action.as_deref().unwrap_or("-")
+                );
+            } else {
+                println!("{branch}: nothing new since the last tag of its line");
+            }
+            Ok(ExitCode::Success)
+        }
+    }
 }

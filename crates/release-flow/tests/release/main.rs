@@ -1,0 +1,647 @@
+//! release-flow drafts and hotfixes against a wiremock GitHub (exact requests, snapshots).
+
+use gh_core::auth::{Credentials, SecretString, TokenSource};
+use gh_core::client::ClientConfig;
+use gh_core::retry::RetryPolicy;
+use gh_core::{GitHub, RepoRef};
+use ghops_test_support::{MockGitHub, insta_settings};
+use release_flow::config::DrafterConfig;
+use release_flow::draft::{DraftOutcome, draft};
+use release_flow::hotfix::{hotfix, publish_hook};
+use serde_json::{Value, json};
+use wiremock::matchers::{body_partial_json, method, path, query_param};
+use wiremock::{Mock, ResponseTemplate};
+
+const R: &str = "/repos/octo/app";
+
+fn repo() -> RepoRef {
+    "octo/app".parse().unwrap()
+}
+
+async fn client(gh: &MockGitHub, dry_run: bool) -> GitHub {
+    let mut c = ClientConfig::new(Credentials::Token {
+        token: SecretString::from("ghp_release_test".to_owned()),
+        source: TokenSource::Flag,
+    });
+    c.api_url = gh.uri();
+    c.retry = RetryPolicy::fast();
+    c.dry_run = dry_run;
+    GitHub::connect(c).await.unwrap()
+}
+
+fn config() -> DrafterConfig {
+    DrafterConfig::from_yaml(
+        r#"
+name-template: 'v$RESOLVED_VERSION'
+tag-template: 'v$RESOLVED_VERSION'
+change-template: '- $TITLE (#$NUMBER) @$AUTHOR'
+change-title-escapes: '\<*_&'
+exclude-labels: [skip-changelog]
+categories:
+  - title: 'Features'
+    labels: [feature, enhancement]
+  - title: 'Bug Fixes'
+    label: bug
+    collapse-after: 2
+version-resolver:
+  major: {labels: [major, breaking]}
+  minor: {labels: [minor, feature]}
+  patch: {labels: [patch, bug]}
+  default: minor
+template: |
+  ## Changes since $PREVIOUS_TAG
+
+  $CHANGES
+
+  Thanks to $CONTRIBUTORS
+"#,
+        "release-drafter.yml",
+    )
+    .unwrap()
+    .0
+}
+
+fn rel(id: u64, tag: &str, draft: bool, body: &str) -> Value {
+    json!({"id": id, "tag_name": tag, "name": tag, "body": body, "draft": draft, "prerelease": tag.contains("-rc"), "target_commitish": "main"})
+}
+
+fn pr(n: u64, title: &str, labels: &[&str], base: &str) -> Value {
+    json!({
+        "number": n, "title": title, "url": format!("https://github.com/octo/app/pull/{n}"), "body": "",
+        "merged": true, "mergedAt": format!("2026-11-{:02}T10:00:00Z", n % 28 + 1), "baseRefName": base,
+        "mergeCommit": {"oid": format!("{n:040x}")}, "author": {"login": format!("dev{n}")},
+        "labels": {"nodes": labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()}
+    })
+}
+
+fn commits(prs: &[Value]) -> Value {
+    let nodes: Vec<Value> = prs
+        .iter()
+        .map(|p| json!({"oid": p["mergeCommit"]["oid"], "associatedPullRequests": {"nodes": [p]}}))
+        .collect();
+    json!({"pageInfo": {"hasNextPage": false, "endCursor": null}, "nodes": nodes})
+}
+
+struct W {
+    gh: MockGitHub,
+}
+
+impl W {
+    async fn new() -> Self {
+        Self {
+            gh: MockGitHub::start().await,
+        }
+    }
+
+    async fn releases(&self, list: Value) {
+        Mock::given(method("GET"))
+            .and(path(format!("{R}/releases")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(list))
+            .mount(&self.gh.server)
+            .await;
+    }
+
+    async fn compare(&self, base: &str, head: &str, status: &str) {
+        Mock::given(method("GET"))
+            .and(path(format!("{R}/compare/{base}...{head}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": status})))
+            .mount(&self.gh.server)
+            .await;
+    }
+
+    async fn graphql_compare(&self, base: &str, head: &str, prs: &[Value]) {
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .and(body_partial_json(json!({"variables": {"base": format!("refs/tags/{base}"), "head": format!("refs/heads/{head}")}})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"data": {"repository": {"ref": {"compare": {"commits": commits(prs)}}}}}),
+            ))
+            .mount(&self.gh.server)
+            .await;
+    }
+
+    async fn graphql_history(&self, head: &str, prs: &[Value]) {
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .and(body_partial_json(
+                json!({"variables": {"head": format!("refs/heads/{head}")}}),
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"data": {"repository": {"ref": {"target": {"history": commits(prs)}}}}}),
+            ))
+            .mount(&self.gh.server)
+            .await;
+    }
+
+    async fn recent(&self, base: &str, pulls: Value) {
+        Mock::given(method("GET"))
+            .and(path(format!("{R}/pulls")))
+            .and(query_param("base", base))
+            .and(query_param("state", "closed"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(pulls))
+            .mount(&self.gh.server)
+            .await;
+    }
+
+    async fn writes_ok(&self) {
+        Mock::given(method("POST"))
+            .and(path(format!("{R}/releases")))
+            .respond_with(ResponseTemplate::new(201).set_body_json(rel(900, "v0.0.0", true, "")))
+            .mount(&self.gh.server)
+            .await;
+        for m in ["PATCH", "DELETE"] {
+            Mock::given(method(m))
+                .and(wiremock::matchers::path_regex(format!(
+                    "^{R}/releases/[0-9]+$"
+                )))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+                .mount(&self.gh.server)
+                .await;
+        }
+    }
+
+    async fn body_of(&self, m: &str) -> Value {
+        let w = self.gh.writes().await;
+        w.into_iter()
+            .find(|s| s.method == m && s.path.contains("/releases"))
+            .unwrap_or_else(|| panic!("no {m}"))
+            .body
+    }
+}
+
+#[tokio::test]
+async fn first_release_ever_is_0_1_0_with_default_minor() {
+    let w = W::new().await;
+    w.releases(json!([])).await;
+    w.graphql_history(
+        "main",
+        &[
+            pr(1, "Initial import", &[], "main"),
+            pr(2, "Add CI", &[], "main"),
+        ],
+    )
+    .await;
+    w.recent("main", json!([])).await;
+    w.writes_ok().await;
+    let c = client(&w.gh, false).await;
+    let (plan, out) = draft(&c, &repo(), &config(), "main").await.unwrap();
+    assert_eq!(plan.version, "0.1.0");
+    assert_eq!(plan.tag, "v0.1.0");
+    assert!(matches!(out, DraftOutcome::Created(_)));
+    w.gh.assert_lines(&[
+        &format!("GET {R}/releases?per_page=100"),
+        "POST /graphql",
+        &format!("GET {R}/pulls?state=closed&base=main&sort=updated&direction=desc&per_page=50"),
+        &format!("POST {R}/releases"),
+        &format!("GET {R}/releases?per_page=100"),
+    ])
+    .await;
+    let b = w.body_of("POST").await;
+    assert_eq!(b["tag_name"], "v0.1.0");
+    assert_eq!(b["draft"], true);
+    assert_eq!(b["target_commitish"], "main");
+    let _g = insta_settings(None).bind_to_scope();
+    insta::assert_snapshot!("first_release_body", b["body"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn highest_label_wins_excluded_prs_do_not_bump_and_categories_render() {
+    let w = W::new().await;
+    w.releases(json!([
+        rel(5, "v1.3.0", false, ""),
+        rel(6, "v1.4.0", false, "")
+    ]))
+    .await;
+    w.compare("v1.4.0", "main", "ahead").await;
+    w.graphql_compare(
+        "v1.4.0",
+        "main",
+        &[
+            pr(10, "Fix crash on empty input", &["bug"], "main"),
+            pr(11, "Add dark mode", &["feature"], "main"),
+            pr(
+                12,
+                "Drop Python 2 (breaking)",
+                &["breaking", "skip-changelog"],
+                "main",
+            ),
+            pr(
+                13,
+                "Ping @everyone about #4 <script>alert(1)</script> *now*",
+                &[],
+                "main",
+            ),
+            pr(14, "Fix typo", &["bug"], "main"),
+            pr(15, "Fix leak", &["bug"], "main"),
+            pr(16, "Into another branch", &["major"], "release/1.3.0"),
+        ],
+    )
+    .await;
+    // A PR merged moments ago: its commit is in the range, but not yet associated with it.
+    let lagging = format!("{:040x}", 17);
+    let mut c = commits(&[
+        pr(10, "Fix crash on empty input", &["bug"], "main"),
+        pr(11, "Add dark mode", &["feature"], "main"),
+        pr(
+            12,
+            "Drop Python 2 (breaking)",
+            &["breaking", "skip-changelog"],
+            "main",
+        ),
+        pr(
+            13,
+            "Ping @everyone about #4 <script>alert(1)</script> *now*",
+            &[],
+            "main",
+        ),
+        pr(14, "Fix typo", &["bug"], "main"),
+        pr(15, "Fix leak", &["bug"], "main"),
+        pr(16, "Into another branch", &["major"], "release/1.3.0"),
+    ]);
+    c["nodes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"oid": lagging, "associatedPullRequests": {"nodes": []}}));
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"data": {"repository": {"ref": {"compare": {"commits": c}}}}}),
+            ),
+        )
+        .with_priority(1)
+        .mount(&w.gh.server)
+        .await;
+    w.recent(
+        "main",
+        json!([
+            {"number": 17, "title": "Lagging PR", "merged_at": "2026-11-20T00:00:00Z", "merge_commit_sha": lagging, "labels": [], "user": {"login": "dev17"}, "html_url": "u"},
+            {"number": 18, "title": "Closed unmerged", "merged_at": null, "merge_commit_sha": null, "labels": [], "user": {"login": "dev18"}}
+        ]),
+    )
+    .await;
+    w.writes_ok().await;
+    let c = client(&w.gh, false).await;
+    let (plan, _) = draft(&c, &repo(), &config(), "main").await.unwrap();
+    // `breaking` is on an excluded PR, `major` on a PR into another branch: minor wins.
+    assert_eq!(plan.version, "1.5.0");
+    assert_eq!(plan.previous_tag.as_deref(), Some("v1.4.0"));
+    let numbers: Vec<u64> = plan.prs.iter().map(|p| p.number).collect();
+    assert!(!numbers.contains(&12) && !numbers.contains(&16) && !numbers.contains(&18));
+    assert!(
+        numbers.contains(&17),
+        "the lagging PR is found: {numbers:?}"
+    );
+    let _g = insta_settings(None).bind_to_scope();
+    insta::assert_snapshot!("categorised_body", plan.body);
+    assert!(!plan.body.contains("@everyone"));
+    assert!(!plan.body.contains("<script>"));
+}
+
+#[tokio::test]
+async fn two_concurrent_drafts_collapse_to_one() {
+    let w = W::new().await;
+    let marker = "<!-- ghops:release-draft target=main -->";
+    w.releases(json!([
+        rel(21, "v1.5.0", true, &format!("old\n\n{marker}")),
+        rel(20, "v1.5.0", true, &format!("older\n\n{marker}")),
+        rel(19, "v9.9.9", true, "someone else's draft, no marker"),
+        rel(6, "v1.4.0", false, ""),
+    ]))
+    .await;
+    w.compare("v1.4.0", "main", "ahead").await;
+    w.graphql_compare(
+        "v1.4.0",
+        "main",
+        &[pr(11, "Add dark mode", &["feature"], "main")],
+    )
+    .await;
+    w.recent("main", json!([])).await;
+    w.writes_ok().await;
+    let c = client(&w.gh, false).await;
+    let (_, out) = draft(&c, &repo(), &config(), "main").await.unwrap();
+    assert_eq!(out, DraftOutcome::Updated(21));
+    w.gh.assert_writes(&[
+        &format!("DELETE {R}/releases/20"),
+        &format!("PATCH {R}/releases/21"),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn an_unchanged_draft_is_not_rewritten_and_dry_run_sends_nothing() {
+    let w = W::new().await;
+    w.releases(json!([rel(6, "v1.4.0", false, "")])).await;
+    w.compare("v1.4.0", "main", "ahead").await;
+    w.graphql_compare(
+        "v1.4.0",
+        "main",
+        &[pr(11, "Add dark mode", &["feature"], "main")],
+    )
+    .await;
+    w.recent("main", json!([])).await;
+    w.writes_ok().await;
+    let c = client(&w.gh, true).await;
+    let (plan, out) = draft(&c, &repo(), &config(), "main").await.unwrap();
+    assert_eq!(out, DraftOutcome::DryRun);
+    w.gh.assert_no_writes().await;
+
+    let w2 = W::new().await;
+    w2.releases(json!([
+        rel(30, &plan.tag, true, &plan.body),
+        rel(6, "v1.4.0", false, "")
+    ]))
+    .await;
+    w2.compare("v1.4.0", "main", "ahead").await;
+    w2.graphql_compare(
+        "v1.4.0",
+        "main",
+        &[pr(11, "Add dark mode", &["feature"], "main")],
+    )
+    .await;
+    w2.recent("main", json!([])).await;
+    let c = client(&w2.gh, false).await;
+    let (_, out) = draft(&c, &repo(), &config(), "main").await.unwrap();
+    assert_eq!(out, DraftOutcome::Unchanged(30));
+    w2.gh.assert_no_writes().await;
+}
+
+#[tokio::test]
+async fn hotfix_tags_never_become_mains_baseline() {
+    // v1.4.1 was published from release/1.4.0: not reachable from main.
+    let w = W::new().await;
+    w.releases(json!([
+        rel(7, "v1.4.1", false, ""),
+        rel(6, "v1.4.0", false, "")
+    ]))
+    .await;
+    w.compare("v1.4.1", "main", "diverged").await;
+    w.compare("v1.4.0", "main", "ahead").await;
+    w.graphql_compare(
+        "v1.4.0",
+        "main",
+        &[
+            pr(11, "Add dark mode", &["feature"], "main"),
+            pr(10, "Early fix", &["bug"], "main"),
+        ],
+    )
+    .await;
+    w.recent("main", json!([])).await;
+    w.writes_ok().await;
+    let c = client(&w.gh, false).await;
+    let (plan, _) = draft(&c, &repo(), &config(), "main").await.unwrap();
+    assert_eq!(plan.version, "1.5.0");
+    assert_eq!(plan.previous_tag.as_deref(), Some("v1.4.0"));
+    assert_eq!(plan.prs.len(), 2, "every PR since 1.4.0 is kept");
+}
+
+#[tokio::test]
+async fn refuses_to_draft_a_published_tag_and_counts_prereleases() {
+    let mut cfg = config();
+    cfg.prerelease = true;
+    cfg.prerelease_identifier = "rc".into();
+    cfg.version_resolver.default = "patch".into();
+    let w = W::new().await;
+    w.releases(json!([
+        rel(3, "v10.0.3", false, ""),
+        rel(4, "v10.0.4-rc.1", false, ""),
+        rel(5, "v10.0.4-rc.2", false, "")
+    ]))
+    .await;
+    w.compare("v10.0.3", "main", "ahead").await;
+    w.graphql_compare("v10.0.3", "main", &[pr(3, "Tweak", &[], "main")])
+        .await;
+    w.recent("main", json!([])).await;
+    w.writes_ok().await;
+    let c = client(&w.gh, false).await;
+    let (plan, _) = draft(&c, &repo(), &cfg, "main").await.unwrap();
+    assert_eq!(plan.version, "10.0.4-rc.3");
+    assert_eq!(plan.tag, "v10.0.4-rc.3");
+}
+
+#[tokio::test]
+async fn tag_prefix_is_honoured() {
+    let mut cfg = config();
+    cfg.tag_prefix = "app-v".into();
+    cfg.tag_template = "app-v$RESOLVED_VERSION".into();
+    let w = W::new().await;
+    w.releases(json!([
+        rel(6, "app-v2.0.0", false, ""),
+        rel(7, "other-v9.0.0", false, "")
+    ]))
+    .await;
+    w.compare("app-v2.0.0", "main", "ahead").await;
+    w.graphql_compare("app-v2.0.0", "main", &[pr(3, "Fix", &["bug"], "main")])
+        .await;
+    w.recent("main", json!([])).await;
+    w.writes_ok().await;
+    let c = client(&w.gh, false).await;
+    let (plan, _) = draft(&c, &repo(), &cfg, "main").await.unwrap();
+    assert_eq!(plan.tag, "app-v2.0.1");
+}
+
+#[tokio::test]
+async fn graphql_502_halves_the_page_size() {
+    let w = W::new().await;
+    w.releases(json!([rel(6, "v1.4.0", false, "")])).await;
+    w.compare("v1.4.0", "main", "ahead").await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_partial_json(json!({"variables": {"first": 100}})))
+        .respond_with(ResponseTemplate::new(502))
+        .with_priority(1)
+        .mount(&w.gh.server)
+        .await;
+    w.graphql_compare(
+        "v1.4.0",
+        "main",
+        &[pr(11, "Add dark mode", &["feature"], "main")],
+    )
+    .await;
+    w.recent("main", json!([])).await;
+    w.writes_ok().await;
+    let c = client(&w.gh, false).await;
+    let (plan, _) = draft(&c, &repo(), &config(), "main").await.unwrap();
+    assert_eq!(plan.prs.len(), 1);
+    let firsts: Vec<u64> =
+        w.gh.seen()
+            .await
+            .iter()
+            .filter(|s| s.path == "/graphql")
+            .map(|s| s.body["variables"]["first"].as_u64().unwrap())
+            .collect();
+    assert_eq!(*firsts.last().unwrap(), 50, "{firsts:?}");
+    assert!(firsts.contains(&100));
+}
+
+#[tokio::test]
+async fn more_than_1000_releases_are_all_read() {
+    let w = W::new().await;
+    let base = w.gh.uri();
+    for page in 1..=11u64 {
+        let list: Vec<Value> = (0..100)
+            .map(|i| {
+                let n = (page - 1) * 100 + i;
+                rel(10_000 - n, &format!("v0.{}.0", 1100 - n), false, "")
+            })
+            .collect();
+        let mut t = ResponseTemplate::new(200).set_body_json(list);
+        if page < 11 {
+            t = t.insert_header(
+                "link",
+                format!(
+                    "<{base}{R}/releases?per_page=100&page={}>; rel=\"next\"",
+                    page + 1
+                )
+                .as_str(),
+            );
+        }
+        let m = Mock::given(method("GET")).and(path(format!("{R}/releases")));
+        let m = if page == 1 {
+            m.and(wiremock::matchers::query_param_is_missing("page"))
+        } else {
+            m.and(query_param("page", page.to_string()))
+        };
+        m.respond_with(t).mount(&w.gh.server).await;
+    }
+    let c = client(&w.gh, false).await;
+    let all = release_flow::github::list_releases(&c, &repo())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1100);
+}
+
+#[tokio::test]
+async fn hotfix_publishes_1_4_1_then_1_4_2_and_keeps_one_reintegration_pr() {
+    let _g = insta_settings(None).bind_to_scope();
+    for (published, expect, open_pr) in [
+        (json!([rel(6, "v1.4.0", false, "")]), "v1.4.1", None),
+        (
+            json!([rel(7, "v1.4.1", false, ""), rel(6, "v1.4.0", false, "")]),
+            "v1.4.2",
+            Some(77),
+        ),
+    ] {
+        let prev = if expect == "v1.4.1" {
+            "v1.4.0"
+        } else {
+            "v1.4.1"
+        };
+        let w = W::new().await;
+        w.releases(published).await;
+        w.compare(prev, "release/1.4.0", "ahead").await;
+        Mock::given(method("GET"))
+            .and(path(format!("{R}/git/ref/heads/release/1.4.0")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"object": {"sha": "abc123", "type": "commit"}})),
+            )
+            .mount(&w.gh.server)
+            .await;
+        w.graphql_compare(
+            prev,
+            "release/1.4.0",
+            &[pr(40, "Hotfix the crash", &["bug"], "release/1.4.0")],
+        )
+        .await;
+        w.recent("release/1.4.0", json!([])).await;
+        w.writes_ok().await;
+        Mock::given(method("GET"))
+            .and(path(format!("{R}/pulls")))
+            .and(query_param("state", "open"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(match open_pr {
+                Some(n) => json!([{"number": n}]),
+                None => json!([]),
+            }))
+            .mount(&w.gh.server)
+            .await;
+        for (m, p) in [
+            ("POST", format!("{R}/pulls")),
+            ("PATCH", format!("{R}/pulls/77")),
+            ("POST", format!("{R}/issues/78/labels")),
+        ] {
+            Mock::given(method(m))
+                .and(path(p))
+                .respond_with(ResponseTemplate::new(201).set_body_json(json!({"number": 78})))
+                .mount(&w.gh.server)
+                .await;
+        }
+        let c = client(&w.gh, false).await;
+        let r = hotfix(
+            &c,
+            &repo(),
+            &config(),
+            "release/1.4.0",
+            "main",
+            "release:reintegration",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.tag.as_deref(), Some(expect));
+        let writes: Vec<String> = w.gh.writes().await.iter().map(|s| s.line()).collect();
+        match open_pr {
+            None => assert_eq!(
+                writes,
+                [
+                    format!("POST {R}/releases"),
+                    format!("POST {R}/pulls"),
+                    format!("POST {R}/issues/78/labels"),
+                ]
+            ),
+            Some(_) => assert_eq!(
+                writes,
+                [format!("POST {R}/releases"), format!("PATCH {R}/pulls/77")]
+            ),
+        }
+        let release = w.body_of("POST").await;
+        assert_eq!(release["target_commitish"], "abc123");
+        assert_eq!(release["draft"], false);
+        if open_pr.is_none() {
+            insta::assert_snapshot!("hotfix_release_body", release["body"].as_str().unwrap());
+        }
+    }
+}
+
+#[tokio::test]
+async fn publish_hook_peels_annotated_tags_and_is_idempotent() {
+    let w = W::new().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/ref/tags/v1.4.0")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": {"sha": "tagobj", "type": "tag"}})),
+        )
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/tags/tagobj")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": {"sha": "commit140", "type": "commit"}})),
+        )
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/ref/heads/release/1.4.0")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/git/refs")))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"ref": "refs/heads/release/1.4.0"})),
+        )
+        .mount(&w.gh.server)
+        .await;
+    let c = client(&w.gh, false).await;
+    let r = publish_hook(&c, &repo(), &config(), "v1.4.0")
+        .await
+        .unwrap();
+    assert_eq!(r.action, "created");
+    let writes = w.gh.writes().await;
+    assert_eq!(writes.len(), 1);
+    assert_eq!(
+        writes[0].body,
+        json!({"ref": "refs/heads/release/1.4.0", "sha": "commit140"})
+    );
+}
