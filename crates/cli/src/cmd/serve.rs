@@ -412,10 +412,60 @@ fn handlers(
             ),
         );
     }
+    if section.releases {
+        let cfg: Arc<release_flow::config::DrafterConfig> =
+            Arc::new(ctx.config()?.section("release")?.unwrap_or_default());
+        map.insert(
+            "push".into(),
+            route(
+                &installations,
+                &metrics,
+                &[("contents", "write"), ("pull_requests", "write"), ("metadata", "read")],
+                move |gh, event| {
+                    let cfg = cfg.clone();
+                    async move {
+                        let gh_core::events::Event::Push(ev) = &*event else {
+                            return Ok(());
+                        };
+                        let Some(branch) = ev.ref_name.strip_prefix("refs/heads/") else {
+                            return Ok(());
+                        };
+                        if ev.deleted {
+                            return Ok(());
+                        }
+                        let repo = repo_of(&ev.repository)?;
+                        let default = ev.repository.default_branch.as_deref().unwrap_or("main");
+                        let r = if branch == default {
+                            release_flow::draft::draft(&gh, &repo, &cfg, branch)
+                                .await
+                                .map(|(p, o)| format!("draft {} {o:?}", p.tag))
+                        } else if branch.starts_with("release/") {
+                            let label = cfg.reintegration_label.clone();
+                            release_flow::hotfix::hotfix(&gh, &repo, &cfg, branch, default, &label)
+                                .await
+                                .map(|h| format!("hotfix {:?}", h.tag))
+                        } else {
+                            return Ok(());
+                        };
+                        match r {
+                            Ok(m) => {
+                                tracing::info!(%m, "release-flow");
+                                Ok(())
+                            }
+                            Err(release_flow::ReleaseError::Refused(m)) => {
+                                tracing::info!(reason = %m, "release-flow: refused");
+                                Ok(())
+                            }
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                },
+            ),
+        );
+    }
     for (on, event, issue) in [
         (section.runners, "workflow_job", 8),
         (section.environments, "pull_request", 6),
-        (section.releases, "push", 5),
         (section.deployments, "deployment", 7),
     ] {
         if on {
