@@ -1,1 +1,46 @@
-//! placeholder
+//! # deploy-agent
+//!
+//! A pull-based deploy agent on GitHub Deployments: it watches a repository's deployments for
+//! an environment, claims one with an `in_progress` status before running anything, runs the
+//! hooks (`pre_task`, `<task>`, `post_success`/`post_failure`) as real processes with a
+//! timeout and a clean environment (no token), and reports the result — never dropping a
+//! deploy (a failed claim is retried next poll) and never repeating one (a journal on disk
+//! settles what a crash interrupted without re-running hooks).
+//!
+//! ```no_run
+//! use deploy_agent::{AgentOptions, Journal, Policy, Target, TargetState, run_once};
+//!
+//! # async fn run(gh: gh_core::GitHub) -> Result<(), deploy_agent::AgentError> {
+//! let (_stop, cancel) = tokio::sync::watch::channel(false);
+//! let target = Target {
+//!     repo: "octo-org/app".parse()?,
+//!     environment: "production".into(),
+//!     hooks_dir: "/etc/ghops/hooks".into(),
+//!     policy: Policy::Latest,
+//! };
+//! let opts = AgentOptions {
+//!     agent_id: "deploy-1".into(),
+//!     hook_timeout: std::time::Duration::from_secs(1800),
+//!     grace: std::time::Duration::from_secs(10),
+//!     log_dir: "/var/log/ghops".into(),
+//!     log_cap: 10 << 20,
+//!     log_url_template: None,
+//!     legacy_env: false,
+//!     redeploy: None,
+//!     cancel,
+//! };
+//! let mut journal = Journal::open("/var/lib/ghops".as_ref())?;
+//! let report = run_once(&gh, &target, &opts, &mut journal, &mut TargetState::default()).await?;
+//! println!("{report:?}");
+//! # Ok(()) }
+//! ```
+
+pub mod agent;
+pub mod create;
+pub mod error;
+pub mod hooks;
+pub mod journal;
+
+pub use agent::{AgentOptions, Deployment, PassReport, Policy, Target, TargetState, run_once};
+pub use error::AgentError;
+pub use journal::Journal;

@@ -420,7 +420,11 @@ fn handlers(
             route(
                 &installations,
                 &metrics,
-                &[("contents", "write"), ("pull_requests", "write"), ("metadata", "read")],
+                &[
+                    ("contents", "write"),
+                    ("pull_requests", "write"),
+                    ("metadata", "read"),
+                ],
                 move |gh, event| {
                     let cfg = cfg.clone();
                     async move {

@@ -1,0 +1,124 @@
+//! `ghops agent create`: a deployment, with GitHub's 202 (required contexts still pending)
+//! retried a bounded number of times, 409 explained, and `--wait` following it to the end.
+
+use std::time::{Duration, Instant};
+
+use gh_core::retry::Idempotency;
+use gh_core::{GitHub, RepoRef};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::error::AgentError;
+
+/// What to create.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewDeployment {
+    /// Ref (branch, tag or SHA).
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    /// Environment.
+    pub environment: String,
+    /// Task.
+    pub task: String,
+    /// Payload.
+    pub payload: Value,
+    /// Transient environment.
+    pub transient_environment: bool,
+    /// Production environment.
+    pub production_environment: bool,
+    /// Required status contexts (`None`: GitHub's default, all of them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_contexts: Option<Vec<String>>,
+    /// Never auto-merge the default branch into the ref.
+    pub auto_merge: bool,
+}
+
+/// Creates a deployment; returns its id.
+pub async fn create(
+    gh: &GitHub,
+    repo: &RepoRef,
+    d: &NewDeployment,
+    attempts: u32,
+    delay: Duration,
+) -> Result<Option<u64>, AgentError> {
+    let path = format!("{}/deployments", repo.api_path());
+    let body = serde_json::to_value(d)?;
+    for attempt in 1..=attempts.max(1) {
+        let r = gh
+            .request(
+                http::Method::POST,
+                &path,
+                Some(&body),
+                &http::HeaderMap::new(),
+                Idempotency::NonIdempotent,
+            )
+            .await?;
+        if r.status == 0 {
+            return Ok(None); // --dry-run
+        }
+        match r.status {
+            201 => {
+                let v: Value = r.json(&http::Method::POST, &path)?;
+                return Ok(v["id"].as_u64());
+            }
+            202 if attempt < attempts => {
+                tracing::info!(attempt, "deployment pending required contexts; retrying");
+                tokio::time::sleep(delay * attempt).await;
+            }
+            202 => {
+                let v: Value = r.json(&http::Method::POST, &path).unwrap_or_default();
+                return Err(AgentError::Timeout(format!(
+                    "GitHub did not create the deployment: {} (required status checks still pending; pass --required-contexts to choose them)",
+                    v["message"].as_str().unwrap_or("contexts pending")
+                )));
+            }
+            409 => {
+                let v: Value = r.json(&http::Method::POST, &path).unwrap_or_default();
+                return Err(AgentError::Config(format!(
+                    "conflict creating the deployment: {} (the ref could not be merged with the default branch, or required contexts failed)",
+                    v["message"].as_str().unwrap_or("409")
+                )));
+            }
+            _ => {
+                GitHub::check(&http::Method::POST, &path, r)?;
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Follows deployment `id` to a terminal status (bounded); `Ok(state)`.
+pub async fn wait(
+    gh: &GitHub,
+    repo: &RepoRef,
+    id: u64,
+    timeout: Duration,
+    poll: Duration,
+) -> Result<String, AgentError> {
+    let start = Instant::now();
+    loop {
+        let s: Vec<Value> = gh
+            .get(&format!(
+                "{}/deployments/{id}/statuses?per_page=1",
+                repo.api_path()
+            ))
+            .await?;
+        if let Some(state) = s.first().and_then(|s| s["state"].as_str())
+            && matches!(state, "success" | "failure" | "error" | "inactive")
+        {
+            return Ok(state.to_owned());
+        }
+        if start.elapsed() >= timeout {
+            return Err(AgentError::Timeout(format!(
+                "deployment {id} did not finish within {}s",
+                timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// The request body, for `--dry-run` output and tests.
+pub fn body(d: &NewDeployment) -> Value {
+    serde_json::to_value(d).unwrap_or_else(|_| json!({}))
+}

@@ -1,0 +1,230 @@
+//! Hooks: real processes in their own process group, with a clean environment (no token),
+//! the deployment's facts, a timeout (TERM to the group, grace, KILL), output captured to a
+//! capped log file and streamed to the agent's stderr.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::watch;
+
+/// Environment variables never passed to a hook (the agent's credentials).
+pub const SECRET_VARS: &[&str] = &[
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+    "GHOPS_APP_PRIVATE_KEY",
+    "GHOPS_WEBHOOK_SECRET",
+    "GHOPS_TOKEN",
+];
+
+/// A task name is `[A-Za-z0-9._-]+`, not `.` or `..` (no path traversal).
+pub fn valid_task(task: &str) -> bool {
+    !task.is_empty()
+        && task != "."
+        && task != ".."
+        && task
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// How a hook ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookEnd {
+    /// Exit 0.
+    Success,
+    /// Non-zero exit (the last stderr line, ≤ 140 chars).
+    Failure(String),
+    /// Killed after the timeout.
+    TimedOut(Duration),
+    /// Stopped because the agent is shutting down.
+    Cancelled,
+}
+
+/// What a hook reported through `$GHOPS_OUTPUT` (`environment_url=…`, `description=…`).
+pub type HookOutput = BTreeMap<String, String>;
+
+/// One hook invocation.
+pub struct HookRun<'a> {
+    /// The executable.
+    pub path: &'a Path,
+    /// Extra environment (GHOPS_* and, with legacy env, GITHUB_*).
+    pub env: &'a BTreeMap<String, String>,
+    /// Working directory.
+    pub cwd: &'a Path,
+    /// Timeout.
+    pub timeout: Duration,
+    /// Grace between TERM and KILL.
+    pub grace: Duration,
+    /// Append output here (capped).
+    pub log_file: &'a Path,
+    /// Log size cap in bytes.
+    pub log_cap: u64,
+    /// Prefix for lines streamed to stderr.
+    pub prefix: &'a str,
+    /// Becomes true when the agent shuts down.
+    pub cancel: watch::Receiver<bool>,
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    let s = s.trim();
+    if s.chars().count() <= n {
+        return s.to_owned();
+    }
+    s.chars().take(n - 1).collect::<String>() + "…"
+}
+
+fn signal_group(pid: u32, sig: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), sig);
+}
+
+/// Runs a hook to its end; returns how it ended and what it reported.
+pub async fn run_hook(h: HookRun<'_>) -> std::io::Result<(HookEnd, HookOutput)> {
+    let dir = h
+        .log_file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    tokio::fs::create_dir_all(&dir).await?;
+    let output_file: PathBuf = dir.join(format!(
+        "{}.output",
+        h.log_file
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or("hook")
+    ));
+    let _ = tokio::fs::remove_file(&output_file).await;
+    let mut cmd = Command::new(h.path);
+    cmd.current_dir(h.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for k in SECRET_VARS {
+        cmd.env_remove(k);
+    }
+    for (k, v) in h.env {
+        cmd.env(k, v);
+    }
+    cmd.env("GHOPS_OUTPUT", &output_file);
+    let mut child = cmd.spawn()?;
+    let pid = child.id().unwrap_or(0);
+    let log = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(h.log_file)
+        .await?;
+    let log = std::sync::Arc::new(tokio::sync::Mutex::new((log, 0u64)));
+    let last_err = std::sync::Arc::new(tokio::sync::Mutex::new(String::new()));
+    let mut pumps = Vec::new();
+    for (stream, is_err) in [
+        (
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            false,
+        ),
+        (
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            true,
+        ),
+    ] {
+        let Some(stream) = stream else { continue };
+        let (log, last_err, prefix, cap) = (
+            log.clone(),
+            last_err.clone(),
+            h.prefix.to_owned(),
+            h.log_cap,
+        );
+        pumps.push(tokio::spawn(async move {
+            let mut lines = BufReader::new(stream).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("{prefix} {line}");
+                if is_err && !line.trim().is_empty() {
+                    *last_err.lock().await = line.clone();
+                }
+                let mut g = log.lock().await;
+                let (file, written) = &mut *g;
+                if *written < cap {
+                    let bytes = format!("{line}\n");
+                    let _ = file.write_all(bytes.as_bytes()).await;
+                    *written += bytes.len() as u64;
+                    if *written >= cap {
+                        let _ = file.write_all(b"[log truncated: size cap reached]\n").await;
+                    }
+                }
+            }
+        }));
+    }
+    let mut cancel = h.cancel.clone();
+    let end = tokio::select! {
+        status = child.wait() => {
+            let status = status?;
+            if status.success() {
+                HookEnd::Success
+            } else {
+                for p in pumps.drain(..) {
+                    let _ = p.await;
+                }
+                let last = last_err.lock().await.clone();
+                let code = status.code().map(|c| format!("exit {c}")).unwrap_or_else(|| "killed by a signal".into());
+                HookEnd::Failure(truncate(if last.is_empty() { &code } else { &last }, 140))
+            }
+        }
+        _ = tokio::time::sleep(h.timeout) => {
+            signal_group(pid, nix::sys::signal::Signal::SIGTERM);
+            if tokio::time::timeout(h.grace, child.wait()).await.is_err() {
+                signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = child.wait().await;
+            }
+            HookEnd::TimedOut(h.timeout)
+        }
+        _ = async { while !*cancel.borrow_and_update() { if cancel.changed().await.is_err() { std::future::pending::<()>().await } } } => {
+            signal_group(pid, nix::sys::signal::Signal::SIGTERM);
+            if tokio::time::timeout(h.grace, child.wait()).await.is_err() {
+                signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = child.wait().await;
+            }
+            HookEnd::Cancelled
+        }
+    };
+    for p in pumps {
+        let _ = tokio::time::timeout(Duration::from_secs(2), p).await;
+    }
+    let mut out = HookOutput::new();
+    if let Ok(text) = tokio::fs::read_to_string(&output_file).await {
+        for line in text.lines() {
+            if let Some((k, v)) = line.split_once('=')
+                && matches!(k.trim(), "environment_url" | "description")
+            {
+                out.insert(k.trim().to_owned(), v.trim().to_owned());
+            }
+        }
+    }
+    Ok((end, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_names() {
+        assert!(valid_task("deploy"));
+        assert!(valid_task("db.migrate-2"));
+        assert!(!valid_task("../x"));
+        assert!(!valid_task(".."));
+        assert!(!valid_task("a/b"));
+        assert!(!valid_task(""));
+        assert!(!valid_task("x y"));
+    }
+}
