@@ -512,11 +512,7 @@ async fn deploy(
                 out.get("environment_url").cloned(),
             ),
             HookEnd::Failure(msg) => ("failure".into(), msg, None),
-            HookEnd::TimedOut(t) => (
-                "failure".into(),
-                format!("timed out after {}s", t.as_secs()),
-                None,
-            ),
+            HookEnd::TimedOut(t) => ("failure".into(), format!("timed out after {t:?}"), None),
             HookEnd::Cancelled => ("error".into(), "agent shut down".into(), None),
         }
     };

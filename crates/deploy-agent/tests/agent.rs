@@ -1,0 +1,529 @@
+//! The deploy agent against a wiremock GitHub with real hook scripts in temp dirs: status
+//! posts asserted exactly and in order.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use deploy_agent::journal::{Phase, key};
+use deploy_agent::{AgentOptions, Journal, PassReport, Policy, Target, TargetState, run_once};
+use gh_core::auth::{Credentials, SecretString, TokenSource};
+use gh_core::client::ClientConfig;
+use gh_core::retry::RetryPolicy;
+use gh_core::{GitHub, RepoRef};
+use ghops_test_support::MockGitHub;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex, query_param};
+use wiremock::{Mock, ResponseTemplate};
+
+const R: &str = "/repos/octo/app";
+
+struct Env {
+    gh: MockGitHub,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    async fn new() -> Self {
+        let e = Self {
+            gh: MockGitHub::start().await,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(e.hooks()).unwrap();
+        e
+    }
+
+    fn hooks(&self) -> std::path::PathBuf {
+        self.dir.path().join("hooks")
+    }
+
+    fn hook(&self, name: &str, script: &str) {
+        let p = self.hooks().join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    fn target(&self, policy: Policy) -> Target {
+        Target {
+            repo: "octo/app".parse::<RepoRef>().unwrap(),
+            environment: "production".into(),
+            hooks_dir: self.hooks(),
+            policy,
+        }
+    }
+
+    fn opts(&self, cancel: tokio::sync::watch::Receiver<bool>) -> AgentOptions {
+        AgentOptions {
+            agent_id: "agent-a".into(),
+            hook_timeout: Duration::from_secs(20),
+            grace: Duration::from_millis(200),
+            log_dir: self.dir.path().join("logs"),
+            log_cap: 1 << 20,
+            log_url_template: Some("https://logs.example/{repo}/{id}".into()),
+            legacy_env: false,
+            redeploy: None,
+            cancel,
+        }
+    }
+
+    fn journal(&self) -> Journal {
+        Journal::open(&self.dir.path().join("state")).unwrap()
+    }
+
+    async fn client(&self) -> GitHub {
+        let mut c = ClientConfig::new(Credentials::Token {
+            token: SecretString::from("ghp_agentTOKEN".to_owned()),
+            source: TokenSource::Flag,
+        });
+        c.api_url = self.gh.uri();
+        c.retry = RetryPolicy::fast();
+        GitHub::connect(c).await.unwrap()
+    }
+
+    async fn deployments(&self, list: Vec<Value>) {
+        Mock::given(method("GET"))
+            .and(path(format!("{R}/deployments")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(list))
+            .mount(&self.gh.server)
+            .await;
+    }
+
+    async fn latest_status(&self, id: u64, status: Option<Value>) {
+        Mock::given(method("GET"))
+            .and(path(format!("{R}/deployments/{id}/statuses")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(match status {
+                Some(s) => json!([s]),
+                None => json!([]),
+            }))
+            .mount(&self.gh.server)
+            .await;
+    }
+
+    async fn accept_posts(&self) {
+        Mock::given(method("POST"))
+            .and(path_regex(format!("^{R}/deployments/[0-9]+/statuses$")))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
+            .mount(&self.gh.server)
+            .await;
+    }
+
+    /// `(deployment id, state, description)` of every status POST, in order.
+    async fn posts(&self) -> Vec<(u64, String, String)> {
+        self.gh
+            .writes()
+            .await
+            .iter()
+            .filter(|w| w.method == "POST")
+            .map(|w| {
+                let id = w.path.split('/').nth(5).unwrap().parse().unwrap();
+                (
+                    id,
+                    w.body["state"].as_str().unwrap().to_owned(),
+                    w.body["description"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    async fn pass(&self, policy: Policy, journal: &mut Journal) -> PassReport {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let gh = self.client().await;
+        run_once(
+            &gh,
+            &self.target(policy),
+            &self.opts(rx),
+            journal,
+            &mut TargetState::default(),
+        )
+        .await
+        .unwrap()
+    }
+}
+
+fn dep(id: u64, task: &str, transient: bool) -> Value {
+    json!({
+        "id": id, "sha": format!("{id:0>7}abcdef0123456789abcdef0123456789ab"), "ref": "main", "task": task,
+        "environment": "production", "payload": {"replicas": 3, "note": "exact \"bytes\""},
+        "url": format!("https://api.github.com/repos/octo/app/deployments/{id}"),
+        "creator": {"login": "octocat", "id": 1, "avatar_url": "https://avatars.example/octocat"},
+        "transient_environment": transient
+    })
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn happy_path_with_payload_environment_url_and_clean_env() {
+    let e = Env::new().await;
+    let seen = e.dir.path().join("seen.env");
+    e.hook(
+        "deploy",
+        &format!(
+            "env | sort > {seen}\ncat \"$GHOPS_DEPLOYMENT_PAYLOAD\" > {seen}.payload\necho 'environment_url=https://app.example' >> \"$GHOPS_OUTPUT\"\necho deploying to stdout\necho warning on stderr >&2",
+            seen = seen.display()
+        ),
+    );
+    e.hook(
+        "post_success",
+        &format!("touch {}", e.dir.path().join("post_success.ran").display()),
+    );
+    e.deployments(vec![dep(7, "deploy", false)]).await;
+    e.latest_status(7, None).await;
+    e.accept_posts().await;
+    let mut j = e.journal();
+    let r = e.pass(Policy::Latest, &mut j).await;
+    assert_eq!(r.ran, [(7, "success".to_owned())]);
+    let posts = e.posts().await;
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0].1, "in_progress");
+    assert_eq!(posts[0].2, "ghops-agent agent-a: deploying 0000007");
+    assert_eq!(posts[1].1, "success");
+    let last = e.gh.writes().await.pop().unwrap();
+    assert_eq!(last.body["environment_url"], "https://app.example");
+    assert_eq!(last.body["log_url"], "https://logs.example/octo/app/7");
+    let env = read(&seen);
+    for needle in [
+        "GHOPS_DEPLOYMENT_ID=7",
+        "GHOPS_SHA=0000007abcdef0123456789abcdef0123456789ab",
+        "GHOPS_REF=main",
+        "GHOPS_TASK=deploy",
+        "GHOPS_OWNER=octo",
+        "GHOPS_REPO=app",
+        "GHOPS_CREATOR=octocat",
+        "GHOPS_ENVIRONMENT=production",
+        "PATH=",
+    ] {
+        assert!(env.contains(needle), "{needle} missing from\n{env}");
+    }
+    assert!(!env.contains("GITHUB_SHA="), "no legacy names unless asked");
+    let payload: Value =
+        serde_json::from_str(&read(Path::new(&format!("{}.payload", seen.display())))).unwrap();
+    assert_eq!(payload, json!({"replicas": 3, "note": "exact \"bytes\""}));
+    assert!(e.dir.path().join("post_success.ran").exists());
+    let log = read(&e.dir.path().join("logs/app-7/hooks.log"));
+    assert!(
+        log.contains("deploying to stdout") && log.contains("warning on stderr"),
+        "{log}"
+    );
+    // The journal is empty once the final status is posted.
+    assert!(j.pending("").is_empty());
+}
+
+#[tokio::test]
+async fn three_new_deployments_latest_policy_supersedes_older_ones() {
+    let e = Env::new().await;
+    e.hook("deploy", "exit 0");
+    e.deployments(vec![
+        dep(3, "deploy", false),
+        dep(2, "deploy", true),
+        dep(1, "deploy", false),
+    ])
+    .await;
+    for id in [1, 2, 3] {
+        e.latest_status(id, None).await;
+    }
+    e.accept_posts().await;
+    let r = e.pass(Policy::Latest, &mut e.journal()).await;
+    assert_eq!(r.superseded, [2, 1]);
+    let posts = e.posts().await;
+    assert_eq!(
+        posts,
+        [
+            (2, "inactive".into(), "superseded by #3".into()),
+            (1, "error".into(), "superseded by #3".into()),
+            (
+                3,
+                "in_progress".into(),
+                "ghops-agent agent-a: deploying 0000003".into()
+            ),
+            (3, "success".into(), "deployed 0000003".into()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn queue_policy_runs_all_oldest_first() {
+    let e = Env::new().await;
+    let order = e.dir.path().join("order");
+    e.hook(
+        "deploy",
+        &format!("echo $GHOPS_DEPLOYMENT_ID >> {}", order.display()),
+    );
+    e.deployments(vec![
+        dep(3, "deploy", false),
+        dep(2, "deploy", false),
+        dep(1, "deploy", false),
+    ])
+    .await;
+    for id in [1, 2, 3] {
+        e.latest_status(id, None).await;
+    }
+    e.accept_posts().await;
+    let r = e.pass(Policy::Queue, &mut e.journal()).await;
+    assert_eq!(r.ran.iter().map(|x| x.0).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(read(&order), "1\n2\n3\n");
+}
+
+#[tokio::test]
+async fn finished_deployments_are_never_rerun_and_scanning_stops_there() {
+    let e = Env::new().await;
+    e.hook("deploy", "exit 0");
+    e.deployments(vec![
+        dep(5, "deploy", false),
+        dep(4, "deploy", false),
+        dep(3, "deploy", false),
+    ])
+    .await;
+    e.latest_status(5, Some(json!({"state": "success"}))).await;
+    e.accept_posts().await;
+    let r = e.pass(Policy::Latest, &mut e.journal()).await;
+    assert!(r.ran.is_empty());
+    e.gh.assert_no_writes().await;
+    // Only the newest deployment's status was read.
+    assert!(
+        !e.gh
+            .lines()
+            .await
+            .iter()
+            .any(|l| l.contains("/deployments/4/"))
+    );
+}
+
+#[tokio::test]
+async fn unknown_task_and_path_traversal_are_errors_and_run_nothing() {
+    let e = Env::new().await;
+    e.hook("deploy", "exit 0");
+    e.deployments(vec![dep(9, "migrate", false)]).await;
+    e.latest_status(9, None).await;
+    e.accept_posts().await;
+    e.pass(Policy::Latest, &mut e.journal()).await;
+    assert_eq!(e.posts().await.last().unwrap().1, "error");
+    assert_eq!(e.posts().await.last().unwrap().2, "unknown task");
+
+    let e = Env::new().await;
+    e.deployments(vec![dep(9, "../x", false)]).await;
+    e.latest_status(9, None).await;
+    e.accept_posts().await;
+    e.pass(Policy::Latest, &mut e.journal()).await;
+    assert_eq!(
+        e.posts().await,
+        [(9, "error".into(), "invalid task name".into())]
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_hook_is_killed_and_reported() {
+    let e = Env::new().await;
+    e.hook("deploy", "sleep 30");
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    e.latest_status(4, None).await;
+    e.accept_posts().await;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let mut opts = e.opts(rx);
+    opts.hook_timeout = Duration::from_millis(300);
+    let gh = e.client().await;
+    let t0 = std::time::Instant::now();
+    let r = run_once(
+        &gh,
+        &e.target(Policy::Latest),
+        &opts,
+        &mut e.journal(),
+        &mut TargetState::default(),
+    )
+    .await
+    .unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert_eq!(r.ran, [(4, "failure".to_owned())]);
+    assert_eq!(e.posts().await[1].2, "timed out after 300ms");
+}
+
+#[tokio::test]
+async fn failing_hook_reports_the_last_stderr_line() {
+    let e = Env::new().await;
+    e.hook(
+        "deploy",
+        "echo step one >&2\necho 'helm: release failed: timed out' >&2\nexit 3",
+    );
+    e.hook(
+        "post_failure",
+        &format!("touch {}", e.dir.path().join("pf").display()),
+    );
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    e.latest_status(4, None).await;
+    e.accept_posts().await;
+    e.pass(Policy::Latest, &mut e.journal()).await;
+    assert_eq!(
+        e.posts().await[1],
+        (
+            4,
+            "failure".into(),
+            "helm: release failed: timed out".into()
+        )
+    );
+    assert!(e.dir.path().join("pf").exists());
+}
+
+#[tokio::test]
+async fn a_failed_claim_runs_nothing_and_the_next_pass_retries() {
+    let e = Env::new().await;
+    let ran = e.dir.path().join("ran");
+    e.hook("deploy", &format!("echo x >> {}", ran.display()));
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    e.latest_status(4, None).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/deployments/4/statuses")))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(4)
+        .with_priority(1)
+        .mount(&e.gh.server)
+        .await;
+    e.accept_posts().await;
+    let mut j = e.journal();
+    let r = e.pass(Policy::Latest, &mut j).await;
+    assert!(r.retry && r.ran.is_empty());
+    assert!(!ran.exists(), "the hook must not run without a claim");
+    let r = e.pass(Policy::Latest, &mut j).await;
+    assert_eq!(r.ran, [(4, "success".to_owned())]);
+    assert_eq!(read(&ran), "x\n");
+}
+
+#[tokio::test]
+async fn a_lost_final_status_is_posted_after_restart_without_rerunning_the_hook() {
+    let e = Env::new().await;
+    let ran = e.dir.path().join("ran");
+    e.hook("deploy", &format!("echo x >> {}", ran.display()));
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    e.latest_status(4, None).await;
+    // The claim succeeds; the final status fails through every retry.
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/deployments/4/statuses")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&e.gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/deployments/4/statuses")))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(4)
+        .with_priority(2)
+        .mount(&e.gh.server)
+        .await;
+    e.accept_posts().await;
+    {
+        let mut j = e.journal();
+        e.pass(Policy::Latest, &mut j).await;
+    }
+    // "Restart": a new process reads the journal from disk.
+    let e2_gh = MockGitHub::start().await;
+    let e2 = Env {
+        gh: e2_gh,
+        dir: e.dir,
+    };
+    e2.deployments(vec![dep(4, "deploy", false)]).await;
+    e2.latest_status(4, Some(json!({"state": "success"}))).await;
+    e2.accept_posts().await;
+    let mut j = e2.journal();
+    let r = e2.pass(Policy::Latest, &mut j).await;
+    assert_eq!(r.recovered, [4]);
+    assert_eq!(
+        e2.posts().await,
+        [(4, "success".into(), "deployed 0000004".into())]
+    );
+    assert_eq!(read(&ran), "x\n", "the hook ran once");
+}
+
+#[tokio::test]
+async fn a_restart_during_a_hook_reports_an_error_and_never_reruns() {
+    let e = Env::new().await;
+    e.hook(
+        "deploy",
+        &format!("touch {}", e.dir.path().join("ran").display()),
+    );
+    let mut j = e.journal();
+    j.set(&key("octo/app", "production", 4), Phase::Running)
+        .unwrap();
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    e.latest_status(4, Some(json!({"state": "error"}))).await;
+    e.accept_posts().await;
+    let r = e.pass(Policy::Latest, &mut j).await;
+    assert_eq!(r.recovered, [4]);
+    assert_eq!(
+        e.posts().await,
+        [(4, "error".into(), "agent restarted during deploy".into())]
+    );
+    assert!(!e.dir.path().join("ran").exists());
+}
+
+#[tokio::test]
+async fn another_agents_claim_is_respected() {
+    let e = Env::new().await;
+    e.hook("deploy", "exit 0");
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    e.latest_status(4, Some(json!({"state": "in_progress", "description": "ghops-agent agent-b: deploying 0000004"}))).await;
+    e.accept_posts().await;
+    let r = e.pass(Policy::Latest, &mut e.journal()).await;
+    assert!(r.ran.is_empty());
+    assert_eq!(r.skipped.len(), 1);
+    e.gh.assert_no_writes().await;
+}
+
+#[tokio::test]
+async fn one_hundred_fifty_deployments_are_paged_through() {
+    let e = Env::new().await;
+    e.hook("deploy", "exit 0");
+    let all: Vec<Value> = (1..=150).rev().map(|i| dep(i, "deploy", true)).collect();
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/deployments")))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(all[100..].to_vec()))
+        .with_priority(1)
+        .mount(&e.gh.server)
+        .await;
+    e.deployments(all[..100].to_vec()).await;
+    Mock::given(method("GET"))
+        .and(path_regex(format!("^{R}/deployments/[0-9]+/statuses$")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&e.gh.server)
+        .await;
+    e.accept_posts().await;
+    let r = e.pass(Policy::Latest, &mut e.journal()).await;
+    assert_eq!(r.ran, [(150, "success".to_owned())]);
+    assert_eq!(r.superseded.len(), 149);
+    assert!(e.gh.lines().await.iter().any(|l| l.ends_with("page=2")));
+}
+
+#[tokio::test]
+async fn shutdown_mid_hook_terminates_it_and_reports() {
+    let e = Env::new().await;
+    e.hook("deploy", "sleep 30");
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    e.latest_status(4, None).await;
+    e.accept_posts().await;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let gh = e.client().await;
+    let opts = e.opts(rx);
+    let target = e.target(Policy::Latest);
+    let mut j = e.journal();
+    let stopper = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        tx.send(true).unwrap();
+        tx
+    });
+    let t0 = std::time::Instant::now();
+    let r = run_once(&gh, &target, &opts, &mut j, &mut TargetState::default())
+        .await
+        .unwrap();
+    let _tx = stopper.await.unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert!(r.shutdown);
+    assert_eq!(
+        e.posts().await[1],
+        (4, "error".into(), "agent shut down".into())
+    );
+}
