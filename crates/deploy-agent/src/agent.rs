@@ -560,3 +560,41 @@ pub fn default_agent_id() -> String {
         .and_then(|h| h.into_string().ok())
         .unwrap_or_else(|| "ghops-agent".into())
 }
+
+/// Runs passes over `target` until shutdown: every `interval`, or earlier when `wake` is
+/// notified (a `deployment` webhook). Polling stays the truth; a wake-up only shortens the wait.
+pub async fn run_loop(
+    gh: GitHub,
+    target: Target,
+    opts: AgentOptions,
+    journal: std::sync::Arc<tokio::sync::Mutex<Journal>>,
+    interval: Duration,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+) {
+    let mut state = TargetState::default();
+    let mut cancel = opts.cancel.clone();
+    loop {
+        let r = {
+            let mut j = journal.lock().await;
+            run_once(&gh, &target, &opts, &mut j, &mut state).await
+        };
+        match r {
+            Ok(rep) => {
+                for (id, st) in &rep.ran {
+                    tracing::info!(repo = %target.repo, environment = %target.environment, id, state = %st, "deployment handled");
+                }
+                if rep.shutdown {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(repo = %target.repo, environment = %target.environment, error = %e, "agent pass failed")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = wake.notified() => {}
+            _ = cancel.changed() => return,
+        }
+    }
+}

@@ -169,6 +169,11 @@ impl Installations {
         })
     }
 
+    /// The base client configuration (credentials, API URL, retries).
+    pub fn base_config(&self) -> ClientConfig {
+        self.base.clone()
+    }
+
     /// A client authenticated as the App itself (JWT), for `/app/...` endpoints.
     pub async fn app_client(&self) -> gh_core::Result<GitHub> {
         let mut cfg = self.base.clone();

@@ -432,3 +432,70 @@ spec:
 "#
     )
 }
+
+/// For `ghops serve`: when `[[agent.targets]]` are configured, runs the agent loop of each
+/// target in the server's process and returns the notifier a `deployment` webhook uses to wake
+/// them early. `None` when no target is configured.
+pub async fn spawn_for_serve(
+    ctx: &Ctx,
+    base: &gh_core::client::ClientConfig,
+) -> Result<Option<Arc<tokio::sync::Notify>>, Failure> {
+    let section: AgentSection = ctx.config()?.section("agent")?.unwrap_or_default();
+    if section.targets.is_empty() {
+        return Ok(None);
+    }
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let journal = Arc::new(tokio::sync::Mutex::new(
+        Journal::open(std::path::Path::new(".ghops-agent/state"))
+            .map_err(|e| Failure::usage(format!("agent state: {e}")))?,
+    ));
+    // On SIGTERM (serve drains its queue meanwhile) running hooks get TERM, then KILL.
+    let (stop, cancel) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            term.recv().await;
+            let _ = stop.send(true);
+        }
+    });
+    let opts = AgentOptions {
+        agent_id: deploy_agent::agent::default_agent_id(),
+        hook_timeout: Duration::from_secs(1800),
+        grace: Duration::from_secs(10),
+        log_dir: PathBuf::from(".ghops-agent/logs"),
+        log_cap: 10 * 1024 * 1024,
+        log_url_template: None,
+        legacy_env: false,
+        redeploy: None,
+        cancel,
+    };
+    for (i, t) in section.targets.iter().enumerate() {
+        let repo: RepoRef = t.repo.parse().map_err(|e: gh_core::Error| {
+            Failure::usage(format!("[[agent.targets]][{i}].repo: {e}"))
+        })?;
+        let mut cfg = base.clone();
+        if matches!(cfg.credentials, gh_core::auth::Credentials::App { .. }) {
+            cfg.installation = Some(gh_core::client::InstallationTarget::Repo(repo.clone()));
+        }
+        let gh = gh_core::GitHub::connect(cfg).await?;
+        let target = Target {
+            repo,
+            environment: t.environment.clone(),
+            hooks_dir: t
+                .hooks_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("hooks")),
+            policy: t.policy.unwrap_or_default(),
+        };
+        tokio::spawn(deploy_agent::agent::run_loop(
+            gh,
+            target,
+            opts.clone(),
+            journal.clone(),
+            Duration::from_secs(30),
+            wake.clone(),
+        ));
+    }
+    Ok(Some(wake))
+}

@@ -122,7 +122,8 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     config.workers = args.workers;
     config.drain_timeout = Duration::from_secs(args.drain_timeout);
     config.ready = ready.clone();
-    config.handlers = handlers(&section, installations.clone(), config.metrics.clone(), ctx)?;
+    config.handlers =
+        handlers(&section, installations.clone(), config.metrics.clone(), ctx).await?;
     let routes: Vec<&String> = config.handlers.keys().collect();
     tracing::info!(?routes, bind = %args.bind, "starting webhook server");
     let server = Server::new(config);
@@ -293,7 +294,7 @@ fn repo_of(r: &gh_core::events::Repository) -> Result<gh_core::RepoRef, String> 
 
 /// The routes: event name → workflow handler, as `[serve]` enables them. Each route's token
 /// is narrowed to the permissions its workflow needs.
-fn handlers(
+async fn handlers(
     section: &ServeSection,
     installations: Arc<Installations>,
     metrics: Arc<ghops_serve::Metrics>,
@@ -467,10 +468,31 @@ fn handlers(
             ),
         );
     }
+    if section.deployments
+        && let Some(wake) = super::agent::spawn_for_serve(ctx, &installations.base_config()).await?
+    {
+        map.insert(
+            "deployment".into(),
+            route(
+                &installations,
+                &metrics,
+                &[("metadata", "read")],
+                move |_gh, event| {
+                    let wake = wake.clone();
+                    async move {
+                        if let gh_core::events::Event::Deployment(_) = &*event {
+                            // Polling stays the truth; the webhook only shortens the wait.
+                            wake.notify_waiters();
+                        }
+                        Ok(())
+                    }
+                },
+            ),
+        );
+    }
     for (on, event, issue) in [
         (section.runners, "workflow_job", 8),
         (section.environments, "pull_request", 6),
-        (section.deployments, "deployment", 7),
     ] {
         if on {
             tracing::debug!(event, issue, "route not available in this build yet");
