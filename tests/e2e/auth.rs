@@ -193,3 +193,23 @@ async fn token_never_leaks_on_401_or_500() {
         assert_eq!(gh.lines().await.len(), 2 * per_run);
     }
 }
+
+#[tokio::test]
+async fn help_lists_every_group_and_completions_work() {
+    let mut c = ghops();
+    c.arg("--help");
+    let out = run(c).await;
+    assert!(out.status.success());
+    let help = stdout(&out);
+    for g in [
+        "auth", "pr-bridge", "plan", "release", "env", "gate", "init", "agent", "runners", "serve",
+        "completions",
+    ] {
+        assert!(help.contains(&format!("\n  {g} ")), "{g} missing from --help:\n{help}");
+    }
+    let mut c = ghops();
+    c.args(["completions", "bash"]);
+    let out = run(c).await;
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("_ghops()"));
+}
