@@ -61,12 +61,34 @@ async fn pr_bridge_contract_steps(prism_url: &str) {
         | Err(::pr_bridge::BridgeError::Input(_)) => {}
         Err(e) => panic!("pr-bridge trigger against the contract server: {e}"),
     }
-    // The branch creation body, exactly as pr-bridge sends it.
-    gh.post::<serde_json::Value>(
-        "/repos/octo/hello/git/refs",
-        &serde_json::json!({"ref": "refs/heads/test-this-pr/1347", "sha": head}),
-        Idempotency::Idempotent,
-    )
-    .await
-    .expect("POST git/refs with pr-bridge's body");
+    // Every request of the full happy path (trigger, then the report of its run), recorded
+    // against wiremock, replayed with its exact method, path, query and body: each must be
+    // accepted by the description (Prism rejects violations with 4xx).
+    let seen = crate::pr_bridge::happy_path_requests().await;
+    assert!(seen.len() >= 20, "{seen:?}");
+    for s in seen {
+        let p = s
+            .path
+            .replace("/repos/Codertocat/Hello-World/", "/repos/octo/hello/")
+            // GitHub takes `git/ref{,s}/heads/<branch>` with the branch's slashes as they are;
+            // Prism matches the description's `{ref}` as one segment, so only here the
+            // branch's slash is percent-encoded.
+            .replace("heads/test-this-pr/", "heads%2Ftest-this-pr%2F");
+        let r = match s.method.as_str() {
+            "GET" => gh.get::<serde_json::Value>(&p).await.map(drop),
+            "POST" => gh
+                .post::<serde_json::Value>(&p, &s.body, Idempotency::NonIdempotent)
+                .await
+                .map(drop),
+            "PATCH" => gh.patch::<serde_json::Value>(&p, &s.body).await.map(drop),
+            "DELETE" => gh.delete(&p).await,
+            m => panic!("unexpected method {m}"),
+        };
+        if let Err(e) = r {
+            panic!(
+                "pr-bridge request {} {p} {} rejected by the contract server: {e}",
+                s.method, s.body
+            );
+        }
+    }
 }

@@ -187,3 +187,31 @@ async fn filter_drops_exactly_the_failed_clusters() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn labels_steer_the_plan_and_null_means_none() {
+    let mut c = ghops();
+    c.args(example_args())
+        .args(["--labels", r#"["deployer:skip-deploy"]"#, "--json"]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v, json!({"support": [], "staging": [], "prod": []}));
+    assert!(
+        stderr(&out).contains("deployer:skip-deploy label detected"),
+        "{}",
+        stderr(&out)
+    );
+
+    // What `toJson(github.event.pull_request.labels.*.name)` gives on a push: no labels.
+    let plain = {
+        let mut c = ghops();
+        c.args(example_args()).arg("--json");
+        stdout(&run(c).await)
+    };
+    let mut c = ghops();
+    c.args(example_args()).args(["--labels", "null", "--json"]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), plain);
+}

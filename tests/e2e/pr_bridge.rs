@@ -147,3 +147,265 @@ async fn dry_run_prints_the_writes_and_sends_none() {
     assert!(e.contains(&format!("dry-run: would POST {R}/git/refs {{\"ref\":\"refs/heads/test-this-pr/1\",\"sha\":\"{MERGE}\"}}")), "{e}");
     gh.assert_no_writes().await;
 }
+
+fn run_event_file(dir: &tempfile::TempDir, branch: &str, conclusion: &str) -> std::path::PathBuf {
+    let mut v = fixture_json("workflow_run.completed.json");
+    v["repository"]["full_name"] = json!("Codertocat/Hello-World");
+    v["workflow_run"]["head_branch"] = json!(branch);
+    v["workflow_run"]["head_sha"] = json!(MERGE);
+    v["workflow_run"]["conclusion"] = json!(conclusion);
+    v["workflow_run"]["head_repository"]["full_name"] = json!("Codertocat/Hello-World");
+    let p = dir.path().join("run.json");
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    p
+}
+
+#[tokio::test]
+async fn report_on_a_workflow_run_event_reports_failure_as_exit_1_and_ignores_other_branches() {
+    let d = tempfile::tempdir().unwrap();
+    // Not one of ours: exit 0, no token needed, no call.
+    let mut c = ghops();
+    c.args(["pr-bridge", "report", "--event"])
+        .arg(run_event_file(&d, "master", "success"));
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "ignored: run 289782451 on \"master\", not a test-this-pr/<pr> branch"
+    );
+
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    let st = pr_bridge::render::State {
+        branch: "test-this-pr/1".into(),
+        head_sha: HEAD.into(),
+        merge_sha: MERGE.into(),
+        base: "main".into(),
+    };
+    let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
+    for (p, v) in [
+        ("/user".to_owned(), json!({"login": "ghops-bot"})),
+        (
+            format!("{R}/issues/1/comments"),
+            json!([{"id": 5000, "body": body, "user": {"login": "ghops-bot", "id": 3}}]),
+        ),
+        (
+            format!("{R}/actions/runs"),
+            json!({"total_count": 1, "workflow_runs": [{"id": 289782451, "status": "completed", "conclusion": "failure"}]}),
+        ),
+        (
+            format!("{R}/git/ref/heads/test-this-pr/1"),
+            json!({"ref": "refs/heads/test-this-pr/1", "object": {"sha": MERGE}}),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ok(v))
+            .mount(&gh.server)
+            .await;
+    }
+    Mock::given(method("DELETE"))
+        .and(path(format!("{R}/git/refs/heads/test-this-pr/1")))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{R}/issues/comments/5000")))
+        .respond_with(ok(json!({"id": 5000})))
+        .mount(&gh.server)
+        .await;
+    let mut c = ghops();
+    c.args(["pr-bridge", "report", "--event"])
+        .arg(run_event_file(&d, "test-this-pr/1", "failure"))
+        .args(["--api-url", &gh.uri()])
+        .env("GH_TOKEN", "ghp_e2e_bridge_token");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "PR #1: tests with secrets failed");
+    gh.assert_writes(&[
+        &format!("DELETE {R}/git/refs/heads/test-this-pr/1"),
+        &format!("PATCH {R}/issues/comments/5000"),
+    ])
+    .await;
+}
+
+/// The full trigger happy path (fork PR, authorised maintainer, branch created, status
+/// comment, pending commit status) and then the report of its completed run (branch deleted,
+/// comment updated, final commit status), through the library against wiremock. Returns every
+/// request made, in order, for the contract test to replay against GitHub's OpenAPI
+/// description (Prism answers with static examples, so the trigger itself cannot get past
+/// the merge-commit check there).
+pub(crate) async fn happy_path_requests() -> Vec<ghops_test_support::Seen> {
+    use gh_core::auth::{Credentials, SecretString, TokenSource};
+    use gh_core::client::{ClientConfig, GitHub};
+    use gh_core::retry::RetryPolicy;
+
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    let run = json!({"id": 77, "name": "CI", "html_url": "https://github.com/Codertocat/Hello-World/actions/runs/77", "status": "completed", "conclusion": "success"});
+    for (p, v) in [
+        ("/user".to_owned(), json!({"login": "ghops-bot"})),
+        (
+            format!("{R}/collaborators/maintainer/permission"),
+            json!({"permission": "write", "role_name": "write"}),
+        ),
+        (
+            format!("{R}/pulls/1"),
+            json!({
+                "number": 1, "state": "open", "title": "Fix", "user": {"login": "forker", "id": 9},
+                "head": {"ref": "fix", "sha": HEAD, "repo": {"id": 2, "name": "Hello-World", "full_name": "forker/Hello-World", "owner": {"login": "forker", "id": 9}}},
+                "base": {"ref": "main", "sha": BASE}, "mergeable": true, "merge_commit_sha": MERGE
+            }),
+        ),
+        (
+            format!("{R}/git/commits/{MERGE}"),
+            json!({"sha": MERGE, "parents": [{"sha": BASE}, {"sha": HEAD}]}),
+        ),
+        (
+            format!("{R}/pulls/1/files"),
+            json!([{"filename": "src/lib.rs"}]),
+        ),
+        (
+            format!("{R}/actions/runs"),
+            json!({"total_count": 1, "workflow_runs": [run]}),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ok(v))
+            .mount(&gh.server)
+            .await;
+    }
+    // The branch: absent at first, then (for the report) at the merge commit.
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/ref/heads/test-this-pr/1")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .up_to_n_times(1)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/ref/heads/test-this-pr/1")))
+        .respond_with(ok(
+            json!({"ref": "refs/heads/test-this-pr/1", "object": {"sha": MERGE}}),
+        ))
+        .mount(&gh.server)
+        .await;
+    // Comments: none at first, then the status comment the trigger wrote.
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/issues/1/comments")))
+        .respond_with(ok(json!([])))
+        .up_to_n_times(1)
+        .mount(&gh.server)
+        .await;
+    let st = pr_bridge::render::State {
+        branch: "test-this-pr/1".into(),
+        head_sha: HEAD.into(),
+        merge_sha: MERGE.into(),
+        base: "main".into(),
+    };
+    let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/issues/1/comments")))
+        .respond_with(ok(
+            json!([{"id": 5000, "body": body, "user": {"login": "ghops-bot", "id": 3}}]),
+        ))
+        .mount(&gh.server)
+        .await;
+    for (m, p, status) in [
+        (
+            "POST",
+            format!("{R}/issues/comments/492700400/reactions"),
+            201,
+        ),
+        ("POST", format!("{R}/git/refs"), 201),
+        ("POST", format!("{R}/statuses/{HEAD}"), 201),
+        ("POST", format!("{R}/issues/1/comments"), 201),
+        ("PATCH", format!("{R}/issues/comments/5000"), 200),
+        ("DELETE", format!("{R}/git/refs/heads/test-this-pr/1"), 204),
+    ] {
+        Mock::given(method(m))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(status).set_body_json(json!({
+                "id": 5000, "body": "x", "user": {"login": "ghops-bot", "id": 3},
+                "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+            })))
+            .mount(&gh.server)
+            .await;
+    }
+    let mut cfg = ClientConfig::new(Credentials::Token {
+        token: SecretString::from("ghp_e2e_bridge_token".to_owned()),
+        source: TokenSource::Flag,
+    });
+    cfg.api_url = gh.uri();
+    cfg.retry = RetryPolicy::none();
+    let c = GitHub::connect(cfg).await.unwrap();
+    let repo: gh_core::RepoRef = "Codertocat/Hello-World".parse().unwrap();
+    let opts = pr_bridge::Options {
+        run_wait_secs: 0,
+        commit_status: true,
+        ..pr_bridge::Options::default()
+    };
+    let mut ev = fixture_json("issue_comment.created.on-pr.derived.json");
+    ev["comment"]["body"] = json!("/test-this-pr sha=ec26c3e");
+    ev["comment"]["user"]["login"] = json!("maintainer");
+    let ev: gh_core::events::IssueCommentEvent = serde_json::from_value(ev).unwrap();
+    let out = pr_bridge::on_issue_comment(&c, &repo, &ev, &opts)
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, pr_bridge::TriggerOutcome::Started { .. }),
+        "{out:?}"
+    );
+    let mut run_ev = fixture_json("workflow_run.completed.json");
+    run_ev["repository"]["full_name"] = json!("Codertocat/Hello-World");
+    run_ev["workflow_run"]["id"] = json!(77);
+    run_ev["workflow_run"]["head_branch"] = json!("test-this-pr/1");
+    run_ev["workflow_run"]["head_sha"] = json!(MERGE);
+    run_ev["workflow_run"]["head_repository"]["full_name"] = json!("Codertocat/Hello-World");
+    let run_ev: gh_core::events::WorkflowRunEvent = serde_json::from_value(run_ev).unwrap();
+    let out = pr_bridge::on_workflow_run(&c, &repo, &run_ev, &opts)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&out, pr_bridge::RunOutcome::Reported(r) if r.branch_deleted),
+        "{out:?}"
+    );
+    let seen = gh.seen().await;
+    let lines: Vec<String> = seen.iter().map(ghops_test_support::Seen::line).collect();
+    assert_eq!(
+        lines,
+        [
+            format!("GET {R}/collaborators/maintainer/permission"),
+            format!("POST {R}/issues/comments/492700400/reactions"),
+            format!("GET {R}/pulls/1"),
+            format!("GET {R}/git/commits/{MERGE}"),
+            format!("GET {R}/pulls/1/files?per_page=100"),
+            format!("GET {R}/git/ref/heads/test-this-pr/1"),
+            format!("POST {R}/git/refs"),
+            format!("POST {R}/issues/comments/492700400/reactions"),
+            format!("GET {R}/actions/runs?branch=test-this-pr%2F1&head_sha={MERGE}&per_page=100"),
+            "GET /user".to_owned(),
+            format!("GET {R}/issues/1/comments?per_page=100"),
+            format!("POST {R}/issues/1/comments"),
+            format!("POST {R}/statuses/{HEAD}"),
+            // on_workflow_run: a separate delivery resolves ghops's login again (free for an
+            // App client; a user token costs this GET).
+            "GET /user".to_owned(),
+            format!("GET {R}/issues/1/comments?per_page=100"),
+            format!("GET {R}/actions/runs?branch=test-this-pr%2F1&head_sha={MERGE}&per_page=100"),
+            format!("GET {R}/git/ref/heads/test-this-pr/1"),
+            format!("DELETE {R}/git/refs/heads/test-this-pr/1"),
+            format!("GET {R}/issues/1/comments?per_page=100"),
+            format!("GET {R}/issues/1/comments?per_page=100"),
+            format!("PATCH {R}/issues/comments/5000"),
+            format!("POST {R}/statuses/{HEAD}"),
+        ]
+    );
+    seen
+}
+
+#[tokio::test]
+async fn the_library_happy_path_and_its_report_make_exactly_these_requests() {
+    let seen = happy_path_requests().await;
+    assert_eq!(seen.iter().filter(|s| s.is_write()).count(), 8);
+}

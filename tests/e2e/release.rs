@@ -2,7 +2,7 @@
 
 use ghops_test_support::MockGitHub;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::util::{ghops, run, stderr, stdout};
@@ -98,4 +98,109 @@ async fn invalid_drafter_config_is_exit_2_naming_the_file() {
         "{}",
         stderr(&out)
     );
+}
+
+#[tokio::test]
+async fn hotfix_from_a_push_event_publishes_reintegrates_refreshes_main_and_warns_about_github_token()
+ {
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    let get = |p: &str| Mock::given(method("GET")).and(path(format!("/repos/octo/app{p}")));
+    get("/releases")
+        .respond_with(ok(json!([
+            {"id": 6, "tag_name": "v1.4.0", "draft": false, "prerelease": false}
+        ])))
+        .mount(&gh.server)
+        .await;
+    for head in ["release/1.4.0", "main"] {
+        get(&format!("/compare/v1.4.0...{head}"))
+            .respond_with(ok(json!({"status": "ahead"})))
+            .mount(&gh.server)
+            .await;
+    }
+    get("/git/ref/heads/release/1.4.0")
+        .respond_with(ok(json!({"object": {"sha": "abc123", "type": "commit"}})))
+        .mount(&gh.server)
+        .await;
+    let pr = |n: u64, base: &str, label: &str| {
+        json!({"oid": format!("{n:040x}"), "associatedPullRequests": {"nodes": [{
+            "number": n, "title": format!("Change {n}"), "merged": true, "baseRefName": base,
+            "mergedAt": "2026-11-20T10:00:00Z", "author": {"login": "dev"},
+            "labels": {"nodes": [{"name": label}]}
+        }]}})
+    };
+    for (head, node) in [
+        ("release/1.4.0", pr(40, "release/1.4.0", "bug")),
+        ("main", pr(11, "main", "feature")),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .and(body_partial_json(
+                json!({"variables": {"head": format!("refs/heads/{head}")}}),
+            ))
+            .respond_with(ok(
+                json!({"data": {"repository": {"ref": {"compare": {"commits": {
+                    "pageInfo": {"hasNextPage": false}, "nodes": [node]
+                }}}}}}),
+            ))
+            .mount(&gh.server)
+            .await;
+    }
+    get("/pulls")
+        .respond_with(ok(json!([])))
+        .mount(&gh.server)
+        .await;
+    for (m, p, v) in [
+        (
+            "POST",
+            "/releases",
+            json!({"id": 900, "tag_name": "v0", "draft": true}),
+        ),
+        ("POST", "/pulls", json!({"number": 78})),
+        ("POST", "/issues/78/labels", json!([])),
+    ] {
+        Mock::given(method(m))
+            .and(path(format!("/repos/octo/app{p}")))
+            .respond_with(ResponseTemplate::new(201).set_body_json(v))
+            .mount(&gh.server)
+            .await;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let toml = d.path().join("ghops.toml");
+    std::fs::write(
+        &toml,
+        "[release]\nsort-by = 'title'\n[release.version-resolver]\ndefault = 'minor'\n",
+    )
+    .unwrap();
+    let event = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/release/push.release-1.4.0.json");
+    let token = "ghs_actionsTokenForReleaseE2e0000000000";
+    let mut c = ghops();
+    c.args(["release", "hotfix", "--json", "--config"])
+        .arg(&toml)
+        .arg("--event")
+        .arg(&event)
+        .args(["--api-url", &gh.uri()])
+        .env("GITHUB_TOKEN", token)
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(c).await;
+    let (o, e) = (stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{e}");
+    let v: Value = serde_json::from_str(&o).unwrap();
+    assert_eq!(v["kind"], "hotfix");
+    assert_eq!(v["hotfix"]["tag"], "v1.4.1");
+    assert_eq!(v["hotfix"]["reintegration_pr"], 78);
+    assert_eq!(v["main_draft"]["tag"], "v1.5.0");
+    assert_eq!(v["main_draft"]["prs"], json!([11]));
+    assert!(e.contains("unknown key `sort-by`"), "{e}");
+    assert!(e.contains("trigger no further workflows"), "{e}");
+    assert!(e.contains("::warning"), "{e}");
+    assert!(!o.contains(token) && !e.contains(token));
+    gh.assert_writes(&[
+        "POST /repos/octo/app/releases",
+        "POST /repos/octo/app/pulls",
+        "POST /repos/octo/app/issues/78/labels",
+        "POST /repos/octo/app/releases",
+    ])
+    .await;
 }

@@ -1,1 +1,138 @@
-//! End-to-end tests of this workflow (filled by its issue).
+//! `ghops runners`: the real binary against wiremock GitHub and Kubernetes.
+
+use ghops_test_support::{MockGitHub, fixture_path};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::util::{ghops, run, stderr, stdout};
+
+const REPO: &str = "lineville/elastic-machines-testing";
+const JOB: u64 = 12877621891;
+const TOKEN: &str = "ghp_e2e_token_never_in_a_pod";
+const JIT: &str = "E2E-JIT-CONFIG";
+
+fn write_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let p = dir.join("ghops.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"[runners]
+[[runners.pools]]
+name = "k8s"
+repos = ["{REPO}"]
+labels = ["self-hosted", "k8s"]
+max = 2
+[runners.pools.kubernetes]
+namespace = "runners"
+"#
+        ),
+    )
+    .unwrap();
+    p
+}
+
+async fn kube() -> MockServer {
+    let k = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/apis/batch/v1/namespaces/runners/jobs"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "kind": "JobList", "apiVersion": "batch/v1", "metadata": {}, "items": [],
+        })))
+        .mount(&k)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/apis/batch/v1/namespaces/runners/jobs"))
+        .respond_with(|r: &wiremock::Request| {
+            let mut b: Value = serde_json::from_slice(&r.body).unwrap();
+            b["metadata"]["uid"] = json!("uid-1");
+            ResponseTemplate::new(201).set_body_json(b)
+        })
+        .mount(&k)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/namespaces/runners/secrets"))
+        .respond_with(|r: &wiremock::Request| {
+            ResponseTemplate::new(201).set_body_bytes(r.body.clone())
+        })
+        .mount(&k)
+        .await;
+    k
+}
+
+#[tokio::test]
+async fn handle_launches_one_runner_and_never_leaks_the_token() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/jobs/{JOB}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": JOB, "run_id": 1, "run_attempt": 1, "status": "queued", "labels": ["self-hosted", "k8s"],
+        })))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/repos/{REPO}/actions/runners/generate-jitconfig")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "runner": {"id": 5}, "encoded_jit_config": JIT,
+        })))
+        .mount(&gh.server)
+        .await;
+    let k = kube().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let mut c = ghops();
+    c.args(["runners", "handle", "--json", "--event"])
+        .arg(fixture_path("workflow_job.queued.self-hosted.json"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--api-url", &gh.uri(), "--kube-url", &k.uri()])
+        .env("GH_TOKEN", TOKEN)
+        .env("RUST_LOG", "trace");
+    let o = run(c).await;
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["decision"], "launched", "{out}");
+    gh.assert_writes(&[&format!("POST /repos/{REPO}/actions/runners/generate-jitconfig")])
+        .await;
+    let reqs = k.received_requests().await.unwrap();
+    let lines: Vec<String> = reqs.iter().map(|r| format!("{} {}", r.method, r.url.path())).collect();
+    assert_eq!(
+        lines,
+        [
+            "GET /apis/batch/v1/namespaces/runners/jobs",
+            "POST /apis/batch/v1/namespaces/runners/jobs",
+            "POST /api/v1/namespaces/runners/secrets",
+        ]
+    );
+    let job = String::from_utf8_lossy(&reqs[1].body).into_owned();
+    assert!(!job.contains(TOKEN) && !job.contains(JIT), "{job}");
+    let secret = String::from_utf8_lossy(&reqs[2].body).into_owned();
+    assert!(secret.contains(JIT) && !secret.contains(TOKEN));
+    // Not in the output or the (trace-level) log either.
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN), "token leaked");
+    assert!(!out.contains(JIT) && !err.contains(JIT), "JIT config leaked");
+}
+
+#[tokio::test]
+async fn manifests_and_bad_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let mut c = ghops();
+    c.args(["runners", "manifests", "--cronjob", "--json", "--config"]).arg(&cfg);
+    let o = run(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let docs: Vec<Value> = serde_json::from_str(&stdout(&o)).unwrap();
+    let cron = docs.iter().find(|d| d["kind"] == "CronJob").unwrap();
+    assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
+    let role = docs.iter().find(|d| d["kind"] == "Role" && d["metadata"]["namespace"] == "runners").unwrap();
+    assert_eq!(role["rules"][0]["verbs"], json!(["get", "list", "create", "delete"]));
+    assert_eq!(role["rules"].as_array().unwrap().len(), 2);
+
+    std::fs::write(&cfg, "[runners]\n[[runners.pools]]\nname = \"x\"\nrepos = [\"nope\"]\nlabels = [\"a\"]\n").unwrap();
+    let mut c = ghops();
+    c.args(["runners", "reconcile", "--config"]).arg(&cfg).env("GH_TOKEN", TOKEN);
+    let o = run(c).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("pools[0].repos[0]"), "{}", stderr(&o));
+}

@@ -50,6 +50,8 @@ pub struct Target {
     pub hooks_dir: PathBuf,
     /// The policy.
     pub policy: Policy,
+    /// This target's per-hook timeout (default: [`AgentOptions::hook_timeout`]).
+    pub hook_timeout: Option<Duration>,
 }
 
 /// How the agent behaves.
@@ -179,7 +181,7 @@ pub async fn run_once(
     gh: &GitHub,
     target: &Target,
     opts: &AgentOptions,
-    journal: &mut Journal,
+    journal: &Journal,
     state: &mut TargetState,
 ) -> Result<PassReport, AgentError> {
     let repo = &target.repo;
@@ -364,7 +366,7 @@ async fn deploy(
     gh: &GitHub,
     target: &Target,
     opts: &AgentOptions,
-    journal: &mut Journal,
+    journal: &Journal,
     d: &Deployment,
 ) -> Result<Option<String>, AgentError> {
     let repo = &target.repo;
@@ -468,7 +470,7 @@ async fn deploy(
                 path: &path,
                 env,
                 cwd: &target.hooks_dir,
-                timeout: opts.hook_timeout,
+                timeout: target.hook_timeout.unwrap_or(opts.hook_timeout),
                 grace: opts.grace,
                 log_file,
                 log_cap: opts.log_cap,
@@ -559,42 +561,4 @@ pub fn default_agent_id() -> String {
         .ok()
         .and_then(|h| h.into_string().ok())
         .unwrap_or_else(|| "ghops-agent".into())
-}
-
-/// Runs passes over `target` until shutdown: every `interval`, or earlier when `wake` is
-/// notified (a `deployment` webhook). Polling stays the truth; a wake-up only shortens the wait.
-pub async fn run_loop(
-    gh: GitHub,
-    target: Target,
-    opts: AgentOptions,
-    journal: std::sync::Arc<tokio::sync::Mutex<Journal>>,
-    interval: Duration,
-    wake: std::sync::Arc<tokio::sync::Notify>,
-) {
-    let mut state = TargetState::default();
-    let mut cancel = opts.cancel.clone();
-    loop {
-        let r = {
-            let mut j = journal.lock().await;
-            run_once(&gh, &target, &opts, &mut j, &mut state).await
-        };
-        match r {
-            Ok(rep) => {
-                for (id, st) in &rep.ran {
-                    tracing::info!(repo = %target.repo, environment = %target.environment, id, state = %st, "deployment handled");
-                }
-                if rep.shutdown {
-                    return;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(repo = %target.repo, environment = %target.environment, error = %e, "agent pass failed")
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = wake.notified() => {}
-            _ = cancel.changed() => return,
-        }
-    }
 }

@@ -1,8 +1,11 @@
 //! The crash-safety journal: deployment → phase, on disk, written atomically (temp file +
-//! rename) before every step that matters.
+//! rename) before every step that matters. One journal is shared by all the targets of an
+//! agent: clones share the same entries, and each write holds a short lock (never across a
+//! hook), so targets run in parallel.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -27,11 +30,11 @@ pub enum Phase {
     },
 }
 
-/// The journal of one agent.
+/// The journal of one agent (cheap to clone; clones share the entries).
 #[derive(Debug, Clone, Default)]
 pub struct Journal {
     path: Option<PathBuf>,
-    entries: BTreeMap<String, Phase>,
+    entries: Arc<Mutex<BTreeMap<String, Phase>>>,
 }
 
 /// The journal key of a deployment.
@@ -61,36 +64,43 @@ impl Journal {
         };
         Ok(Self {
             path: Some(path),
-            entries,
+            entries: Arc::new(Mutex::new(entries)),
         })
     }
 
-    fn save(&self) -> std::io::Result<()> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Phase>> {
+        // A panic while holding the lock cannot leave the map half-written: take it anyway.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn save(&self, entries: &BTreeMap<String, Phase>) -> std::io::Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&self.entries)?)?;
+        std::fs::write(&tmp, serde_json::to_vec_pretty(entries)?)?;
         std::fs::rename(&tmp, path)
     }
 
-    /// Records a phase.
-    pub fn set(&mut self, key: &str, phase: Phase) -> std::io::Result<()> {
-        self.entries.insert(key.to_owned(), phase);
-        self.save()
+    /// Records a phase (on disk before returning).
+    pub fn set(&self, key: &str, phase: Phase) -> std::io::Result<()> {
+        let mut e = self.lock();
+        e.insert(key.to_owned(), phase);
+        self.save(&e)
     }
 
     /// Forgets a deployment (its final status is posted).
-    pub fn clear(&mut self, key: &str) -> std::io::Result<()> {
-        if self.entries.remove(key).is_some() {
-            self.save()?;
+    pub fn clear(&self, key: &str) -> std::io::Result<()> {
+        let mut e = self.lock();
+        if e.remove(key).is_some() {
+            self.save(&e)?;
         }
         Ok(())
     }
 
     /// The entries whose key starts with `prefix` (`repo#environment#`).
     pub fn pending(&self, prefix: &str) -> Vec<(String, Phase)> {
-        self.entries
+        self.lock()
             .iter()
             .filter(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))

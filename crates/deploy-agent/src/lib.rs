@@ -17,6 +17,7 @@
 //!     environment: "production".into(),
 //!     hooks_dir: "/etc/ghops/hooks".into(),
 //!     policy: Policy::Latest,
+//!     hook_timeout: None,
 //! };
 //! let opts = AgentOptions {
 //!     agent_id: "deploy-1".into(),
@@ -29,9 +30,22 @@
 //!     redeploy: None,
 //!     cancel,
 //! };
-//! let mut journal = Journal::open("/var/lib/ghops".as_ref())?;
-//! let report = run_once(&gh, &target, &opts, &mut journal, &mut TargetState::default()).await?;
+//! let journal = Journal::open("/var/lib/ghops".as_ref())?;
+//! let report = run_once(&gh, &target, &opts, &journal, &mut TargetState::default()).await?;
 //! println!("{report:?}");
+//!
+//! // Or the long-running agent: targets in parallel, woken early by `deployment` webhooks.
+//! let agent = deploy_agent::Agent::spawn(
+//!     vec![(gh, target)],
+//!     opts,
+//!     journal,
+//!     deploy_agent::Schedule::Every(std::time::Duration::from_secs(30)),
+//! );
+//! let handle = agent.handle(); // handle.on_event(&event) from a webhook server
+//! handle.wake_all();
+//! for (target, e) in agent.join().await {
+//!     eprintln!("{target}: {e}");
+//! }
 //! # Ok(()) }
 //! ```
 
@@ -40,7 +54,9 @@ pub mod create;
 pub mod error;
 pub mod hooks;
 pub mod journal;
+pub mod service;
 
 pub use agent::{AgentOptions, Deployment, PassReport, Policy, Target, TargetState, run_once};
 pub use error::AgentError;
 pub use journal::Journal;
+pub use service::{Agent, AgentHandle, Schedule};

@@ -49,6 +49,7 @@ impl Env {
             environment: "production".into(),
             hooks_dir: self.hooks(),
             policy,
+            hook_timeout: None,
         }
     }
 
@@ -526,4 +527,151 @@ async fn shutdown_mid_hook_terminates_it_and_reports() {
         e.posts().await[1],
         (4, "error".into(), "agent shut down".into())
     );
+}
+
+fn target_of(e: &Env, repo: &str, environment: &str) -> Target {
+    Target {
+        repo: repo.parse::<RepoRef>().unwrap(),
+        environment: environment.into(),
+        hooks_dir: e.hooks(),
+        policy: Policy::Latest,
+        hook_timeout: None,
+    }
+}
+
+fn dep_in(id: u64, environment: &str) -> Value {
+    let mut d = dep(id, "deploy", false);
+    d["environment"] = json!(environment);
+    d
+}
+
+#[tokio::test]
+async fn targets_run_in_parallel_one_deploy_each() {
+    let e = Env::new().await;
+    e.hook("deploy", "sleep 1");
+    for (env, id) in [("production", 21u64), ("staging", 22)] {
+        Mock::given(method("GET"))
+            .and(path(format!("{R}/deployments")))
+            .and(query_param("environment", env))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([dep_in(id, env)])))
+            .mount(&e.gh.server)
+            .await;
+        e.latest_status(id, None).await;
+    }
+    e.accept_posts().await;
+    let (_stop, cancel) = tokio::sync::watch::channel(false);
+    let gh = e.client().await;
+    let targets = vec![
+        (gh.clone(), target_of(&e, "octo/app", "production")),
+        (gh, target_of(&e, "octo/app", "staging")),
+    ];
+    let started = std::time::Instant::now();
+    let agent = deploy_agent::Agent::spawn(
+        targets,
+        e.opts(cancel),
+        e.journal(),
+        deploy_agent::Schedule::Once,
+    );
+    assert!(agent.join().await.is_empty());
+    let took = started.elapsed();
+    // Two one-second hooks: in parallel (one shared journal must not serialise them).
+    assert!(took < Duration::from_millis(1900), "took {took:?}");
+    let mut posts = e.posts().await;
+    posts.sort();
+    let claim = |id: u64| {
+        format!(
+            "ghops-agent agent-a: deploying {}",
+            &format!("{id:0>7}abcdef")[..7]
+        )
+    };
+    assert_eq!(
+        posts,
+        [
+            (21, "in_progress".into(), claim(21)),
+            (21, "success".into(), "deployed 0000021".into()),
+            (22, "in_progress".into(), claim(22)),
+            (22, "success".into(), "deployed 0000022".into()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_deployment_webhook_wakes_only_its_target_early() {
+    let e = Env::new().await;
+    e.hook("deploy", "true");
+    let hw = "/repos/Codertocat/Hello-World";
+    // The first poll sees nothing; the deployment appears afterwards.
+    Mock::given(method("GET"))
+        .and(path(format!("{hw}/deployments")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .up_to_n_times(1)
+        .mount(&e.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{hw}/deployments")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([dep_in(31, "production")])))
+        .mount(&e.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{hw}/deployments/31/statuses")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&e.gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{hw}/deployments/31/statuses")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
+        .mount(&e.gh.server)
+        .await;
+    let (stop, cancel) = tokio::sync::watch::channel(false);
+    let agent = deploy_agent::Agent::spawn(
+        vec![(
+            e.client().await,
+            target_of(&e, "Codertocat/Hello-World", "production"),
+        )],
+        e.opts(cancel),
+        e.journal(),
+        // Far longer than the test: only the wake-up can start the second pass.
+        deploy_agent::Schedule::Every(Duration::from_secs(600)),
+    );
+    let handle = agent.handle();
+    assert_eq!(handle.targets(), ["Codertocat/Hello-World#production"]);
+    let lists = || async {
+        e.gh.seen()
+            .await
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == format!("{hw}/deployments"))
+            .count()
+    };
+    while lists().await < 1 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Another environment's or repository's deployment wakes nobody.
+    let body = ghops_test_support::fixture_json("deployment.created.json");
+    let mut other = body.clone();
+    other["deployment"]["environment"] = json!("staging");
+    let parse = |v: &Value| {
+        gh_core::events::Event::parse("deployment", &serde_json::to_vec(v).unwrap()).unwrap()
+    };
+    assert!(!handle.on_event(&parse(&other)));
+    let mut elsewhere = body.clone();
+    elsewhere["repository"]["full_name"] = json!("someone/else");
+    assert!(!handle.on_event(&parse(&elsewhere)));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(lists().await, 1, "woken by an unrelated event");
+
+    // The real payload of a `deployment` event for this target wakes it (names case-folded).
+    let mut ours = body;
+    ours["repository"]["full_name"] = json!("codertocat/hello-world");
+    assert!(handle.on_event(&parse(&ours)));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while e.posts().await.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "not woken");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let states: Vec<String> = e.posts().await.into_iter().map(|p| p.1).collect();
+    assert_eq!(states, ["in_progress", "success"]);
+
+    stop.send(true).unwrap();
+    assert!(agent.join().await.is_empty());
 }

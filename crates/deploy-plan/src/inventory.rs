@@ -151,6 +151,37 @@ fn convert_strict(f: strict::ClusterFile) -> lenient::ClusterFile {
     }
 }
 
+/// Loads the cluster files of `dirs` (in order); a directory without a cluster file is skipped.
+fn load_dirs(root: &Path, dirs: &[String], config: &PlanConfig) -> Result<Vec<Cluster>, PlanError> {
+    let mut clusters = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let rel = format!("{}/{dir}/cluster.yaml", config.clusters_dir);
+        let path: PathBuf = root.join(&rel);
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(PlanError::Io {
+                    path,
+                    message: e.to_string(),
+                });
+            }
+        };
+        if !meta.is_file() {
+            return Err(PlanError::Invalid {
+                file: rel,
+                message: "not a regular file (symlinks are refused)".into(),
+            });
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| PlanError::Io {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        clusters.push(Inventory::parse_cluster(&text, &rel, dir, config)?);
+    }
+    Ok(clusters)
+}
+
 impl Inventory {
     /// Loads every `<clusters_dir>/<dir>/cluster.yaml` under `root` (directories whose path
     /// contains `templates` are skipped).
@@ -183,31 +214,31 @@ impl Inventory {
             dirs.push(name);
         }
         dirs.sort();
+        // Reading and parsing dominate a plan's time: spread the files over the cores. The
+        // result (and the error reported: the first in directory order) does not depend on
+        // the thread count.
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8);
+        let chunk = dirs.len().div_ceil(threads).max(16);
+        let results: Vec<Result<Vec<Cluster>, PlanError>> = if dirs.len() <= chunk {
+            vec![load_dirs(root, &dirs, config)]
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = dirs
+                    .chunks(chunk)
+                    .map(|part| s.spawn(move || load_dirs(root, part, config)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("cluster loader thread panicked"))
+                    .collect()
+            })
+        };
         let mut clusters = Vec::with_capacity(dirs.len());
-        for dir in dirs {
-            let rel = format!("{}/{dir}/cluster.yaml", config.clusters_dir);
-            let path: PathBuf = root.join(&rel);
-            let meta = match std::fs::symlink_metadata(&path) {
-                Ok(m) => m,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => {
-                    return Err(PlanError::Io {
-                        path,
-                        message: e.to_string(),
-                    });
-                }
-            };
-            if !meta.is_file() {
-                return Err(PlanError::Invalid {
-                    file: rel,
-                    message: "not a regular file (symlinks are refused)".into(),
-                });
-            }
-            let text = std::fs::read_to_string(&path).map_err(|e| PlanError::Io {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-            clusters.push(Self::parse_cluster(&text, &rel, &dir, config)?);
+        for r in results {
+            clusters.extend(r?);
         }
         Ok(Inventory { clusters })
     }

@@ -152,11 +152,12 @@ pub fn git_changed(repo_dir: &Path, base: &str, head: &str) -> Result<Vec<String
     find.renames(true);
     diff.find_similar(Some(&mut find)).map_err(g)?;
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for d in diff.deltas() {
         for f in [d.old_file(), d.new_file()] {
             if let Some(p) = f.path().and_then(|p| p.to_str()) {
                 let p = normalize(p);
-                if !p.is_empty() && !out.contains(&p) {
+                if !p.is_empty() && seen.insert(p.clone()) {
                     out.push(p);
                 }
             }

@@ -181,12 +181,8 @@ impl<'a> Planner<'a> {
 
         for p in paths {
             let p = p.as_str();
-            if self.globs.exclude.is_match(p) {
-                continue;
-            }
-            if self.globs.everything.is_match(p) {
-                everything = true;
-            }
+            // A values file a cluster file names always counts, even when an exclude glob
+            // would match it (a cluster called `tests` or `docs`, a `*.md` values file).
             if let Some(targets) = self.values.get(p) {
                 let name = basename(p);
                 for t in targets {
@@ -198,6 +194,17 @@ impl<'a> Planner<'a> {
                         .values
                         .insert(name.clone());
                 }
+            }
+            // Likewise a cluster file: handled below whatever the excludes say.
+            let cluster_file = p
+                .strip_prefix(&clusters_prefix)
+                .and_then(|rest| rest.split_once('/'))
+                .is_some_and(|(_, f)| f == "cluster.yaml");
+            if !cluster_file && self.globs.exclude.is_match(p) {
+                continue;
+            }
+            if self.globs.everything.is_match(p) {
+                everything = true;
             }
             if let Some(rest) = p.strip_prefix(&clusters_prefix) {
                 if let Some((dir, file)) = rest.split_once('/') {

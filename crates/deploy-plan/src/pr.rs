@@ -1,6 +1,8 @@
 //! `--pr N`: the changed paths and labels of a pull request from the API (all pages; the
 //! compare API when the files index lags; a clear error past GitHub's 3,000-file cap).
 
+use std::collections::HashSet;
+
 use gh_core::{GitHub, RepoRef};
 use serde::Deserialize;
 
@@ -46,11 +48,11 @@ pub struct PrChanges {
     pub labels: Vec<String>,
 }
 
-fn push(out: &mut Vec<String>, files: Vec<File>) {
+fn push(out: &mut Vec<String>, seen: &mut HashSet<String>, files: Vec<File>) {
     for f in files {
         for p in std::iter::once(f.filename).chain(f.previous_filename) {
             let p = normalize(&p);
-            if !p.is_empty() && !out.contains(&p) {
+            if !p.is_empty() && seen.insert(p.clone()) {
                 out.push(p);
             }
         }
@@ -80,7 +82,8 @@ pub async fn pr_changes(gh: &GitHub, repo: &RepoRef, number: u64) -> Result<PrCh
         .await?;
     let listed = files.len() as u64;
     let mut paths = Vec::new();
-    push(&mut paths, files);
+    let mut seen = HashSet::new();
+    push(&mut paths, &mut seen, files);
     if listed < expected {
         // The files index can lag behind a push: ask the compare API (base...head).
         tracing::warn!(
@@ -99,7 +102,7 @@ pub async fn pr_changes(gh: &GitHub, repo: &RepoRef, number: u64) -> Result<PrCh
                 Some("files"),
             )
             .await?;
-        push(&mut paths, files);
+        push(&mut paths, &mut seen, files);
     }
     Ok(PrChanges {
         paths,

@@ -312,6 +312,29 @@ fn everything_paths_and_excludes() {
 }
 
 #[test]
+fn excludes_never_hide_files_a_cluster_names() {
+    let d = tempfile::tempdir().unwrap();
+    // A cluster called `tests`, with a Markdown-named values file: both match the default
+    // excludes (`**/tests/**`, `**/*.md`), yet its values and cluster file still count.
+    write(
+        d.path(),
+        "config/clusters/tests/cluster.yaml",
+        "name: tests\nprovider: gcp\nhubs:\n  - name: prod\n    helm_chart: basehub\n    helm_chart_values_files: [prod.values.yaml, notes.md]\n",
+    );
+    let cfg = PlanConfig::default();
+    for changed in [
+        "config/clusters/tests/prod.values.yaml",
+        "config/clusters/tests/notes.md",
+        "config/clusters/tests/cluster.yaml",
+    ] {
+        let p = plan_for(d.path(), &cfg, &[changed], &[]);
+        assert_eq!(ids(&p), ["prod tests/prod"], "{changed}");
+    }
+    // Files no cluster names stay excluded.
+    assert!(plan_for(d.path(), &cfg, &["config/clusters/tests/README.md"], &[]).is_empty());
+}
+
+#[test]
 fn labels() {
     let d = small_tree();
     let cfg = PlanConfig::default();
@@ -934,4 +957,30 @@ fn git_diff_lists_added_modified_deleted_and_both_sides_of_renames() {
     let e =
         deploy_plan::paths::git_changed(d.path(), "no-such-rev", &head.to_string()).unwrap_err();
     assert!(e.to_string().contains("--base"), "{e}");
+}
+
+#[test]
+fn large_trees_load_in_order_and_report_the_first_bad_file() {
+    let d = tempfile::tempdir().unwrap();
+    deploy_plan::synth::generate(d.path(), 80, 3, 1).unwrap();
+    let cfg = PlanConfig::default();
+    let inv = Inventory::load(d.path(), &cfg).unwrap();
+    assert_eq!(inv.clusters.len(), 80);
+    assert!(inv.clusters.windows(2).all(|w| w[0].name < w[1].name));
+    assert_eq!(inv.hub_count(), 240);
+    // Two bad files in different loader chunks: the first in directory order is reported.
+    for c in ["cluster-0070", "cluster-0005"] {
+        write(
+            d.path(),
+            &format!("config/clusters/{c}/cluster.yaml"),
+            &format!("name: {c}\nprovider: gcp\nbogus: 1\n"),
+        );
+    }
+    for _ in 0..5 {
+        let e = Inventory::load(d.path(), &cfg).unwrap_err().to_string();
+        assert!(
+            e.contains("config/clusters/cluster-0005/cluster.yaml:3:"),
+            "{e}"
+        );
+    }
 }

@@ -38,13 +38,24 @@ pub enum Gate {
 }
 
 /// Finds the trigger on a line of its own (leading spaces allowed, up to three), outside
-/// quotes (`>`) and fenced or indented code blocks, and returns the rest of that line.
+/// quotes (`>`), fenced or indented code blocks and HTML comments (invisible when rendered),
+/// and returns the rest of that line.
 pub fn find_trigger<'a>(body: &'a str, trigger: &str) -> Option<&'a str> {
     let mut fence: Option<(char, usize)> = None;
+    let mut html_comment = false;
     for raw in body.lines() {
         let line = raw.trim_end_matches('\r');
         let indent = line.len() - line.trim_start_matches(' ').len();
         let t = line.trim_start();
+        if html_comment {
+            // The rest of the closing line is ignored too (the safe direction).
+            html_comment = !t.contains("-->");
+            continue;
+        }
+        if fence.is_none() && indent <= 3 && t.starts_with("<!--") {
+            html_comment = !t[4..].contains("-->");
+            continue;
+        }
         if let Some((ch, n)) = fence {
             let run = t.chars().take_while(|c| *c == ch).count();
             if run >= n && t[run * ch.len_utf8()..].trim().is_empty() {
@@ -169,6 +180,64 @@ mod tests {
         );
         assert_eq!(find_trigger("    /test-this-pr", t), None);
         assert_eq!(find_trigger("/test-this-projection", t), None);
+        assert_eq!(find_trigger("<!--\n/test-this-pr\n-->", t), None);
+        assert_eq!(find_trigger("<!-- /test-this-pr -->", t), None);
+        assert_eq!(
+            find_trigger("<!-- hidden -->\n/test-this-pr sha=abcdef1", t),
+            Some("sha=abcdef1")
+        );
+    }
+
+    use proptest::prelude::*;
+
+    const T: &str = "/test-this-pr";
+
+    proptest! {
+        // Quoted, fenced, indented or commented-out triggers never trigger, whatever the text
+        // around them.
+        #[test]
+        fn hidden_triggers_never_trigger(
+            pre in "[a-z .,]{0,30}",
+            post in "[a-z .,]{0,30}",
+            kind in 0..5usize,
+            sha in "[0-9a-f]{7,40}",
+        ) {
+            let line = format!("{T} sha={sha}");
+            let body = match kind {
+                0 => format!("{pre}\n```\n{line}\n```\n{post}"),
+                1 => format!("{pre}\n> {line}\n{post}"),
+                2 => format!("{pre}\n    {line}\n{post}"),
+                3 => format!("{pre}\n<!--\n{line}\n-->\n{post}"),
+                _ => format!("{pre}\n~~~~ sh\n```\n{line}\n~~~~\n{post}"),
+            };
+            prop_assert_eq!(find_trigger(&body, T), None);
+        }
+
+        // A trigger on a line of its own is found, and the pinned SHA round-trips lowercased.
+        #[test]
+        fn own_line_triggers_and_pins(
+            pre in "[a-z .,]{0,30}",
+            post in "[a-z .,]{0,30}",
+            sha in "[0-9a-fA-F]{7,40}",
+            spaces in 0..4usize,
+        ) {
+            let body = format!("{pre}\n{}{T} sha={sha}\n{post}", " ".repeat(spaces));
+            let rest = find_trigger(&body, T);
+            let expected = format!("sha={sha}");
+            prop_assert_eq!(rest, Some(expected.as_str()));
+            let args = parse_args(rest.unwrap());
+            prop_assert_eq!(args.sha, Some(sha.to_ascii_lowercase()));
+            prop_assert_eq!(args.problem, None);
+        }
+
+        // Any argument that is not a 7..40 hex sha is a problem, never a pin.
+        #[test]
+        fn malformed_pins_are_problems(v in "[0-9a-z]{0,45}") {
+            let args = parse_args(&format!("sha={v}"));
+            let valid = (7..=40).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_hexdigit());
+            prop_assert_eq!(args.sha.is_some(), valid);
+            prop_assert_eq!(args.problem.is_some(), !valid);
+        }
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! status comment, later reports the result and deletes the branch — only while it still
 //! points at the SHA ghops recorded.
 //!
+//! Webhook servers (`ghops serve`) call [`on_issue_comment`] and [`on_workflow_run`] (see
+//! [`hooks`]); the CLI calls [`trigger`], [`report`] and [`cleanup`].
+//!
 //! ```no_run
 //! use gh_core::{GitHub, RepoRef, events::{IssueCommentEvent, load_event}};
 //! use pr_bridge::{Me, Options, trigger};
@@ -23,12 +26,16 @@
 
 pub mod error;
 pub mod gate;
+pub mod hooks;
 pub mod options;
 pub mod render;
 pub mod report;
 pub mod trigger;
 
 pub use error::BridgeError;
+pub use hooks::{RunOutcome, on_issue_comment, on_workflow_run};
 pub use options::Options;
-pub use report::{CleanupItem, ReportOutcome, Wait, cleanup, report};
+pub use report::{
+    CleanupItem, Progress, ReportOutcome, Wait, cleanup, report, report_with_progress,
+};
 pub use trigger::{BranchAction, Me, TriggerOutcome, trigger};

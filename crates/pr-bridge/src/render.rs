@@ -37,6 +37,10 @@ pub struct RunLink {
     pub conclusion: Option<String>,
 }
 
+/// The start shared by every comment pr-bridge writes (status, state line, refusal): a
+/// comment containing it is ghops's own and never a trigger.
+pub const OWN_COMMENT: &str = "<!-- ghops:pr-bridge";
+
 /// The status comment's marker.
 pub fn status_marker() -> String {
     marker("pr-bridge")

@@ -48,7 +48,8 @@ pub struct ReportOutcome {
     pub verdict: Option<Verdict>,
     /// The runs.
     pub runs: Vec<RunLink>,
-    /// Whether the branch was deleted.
+    /// Whether the branch is gone (deleted now, or by an earlier report of the same SHA);
+    /// `false` when a newer trigger re-pointed it (left alone).
     pub branch_deleted: bool,
     /// One line for the terminal.
     pub message: String,
@@ -69,7 +70,7 @@ pub async fn recorded_state(
         .and_then(render::parse_state))
 }
 
-fn verdict_of(runs: &[RunLink]) -> Option<Verdict> {
+pub(crate) fn verdict_of(runs: &[RunLink]) -> Option<Verdict> {
     if runs.is_empty()
         || runs
             .iter()
@@ -123,6 +124,30 @@ pub async fn report(
     wait: Wait,
     me: &str,
 ) -> Result<ReportOutcome, BridgeError> {
+    report_with_progress(gh, repo, pr, opts, wait, me, &|_: &Progress<'_>| {}).await
+}
+
+/// One poll of [`report_with_progress`]: what the runs look like so far.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    /// The runs found for the merge commit (may be empty).
+    pub runs: &'a [RunLink],
+    /// Time waited so far.
+    pub waited: Duration,
+    /// Time until the next poll.
+    pub next_poll: Duration,
+}
+
+/// [`report`], calling `progress` before each wait (e.g. a progress line on a terminal).
+pub async fn report_with_progress(
+    gh: &GitHub,
+    repo: &RepoRef,
+    pr: u64,
+    opts: &Options,
+    wait: Wait,
+    me: &str,
+    progress: &(dyn Fn(&Progress<'_>) + Sync),
+) -> Result<ReportOutcome, BridgeError> {
     let branch = opts.branch(pr);
     let Some(state) = recorded_state(gh, repo, pr, me).await? else {
         return Ok(ReportOutcome {
@@ -148,7 +173,7 @@ pub async fn report(
         match gh.get_conditional::<Runs>(&path, etag.as_deref()).await? {
             Conditional::NotModified => {}
             Conditional::Modified { value, etag: e } => {
-                runs = value.workflow_runs;
+                runs = value.of_repo(repo);
                 etag = e;
             }
         }
@@ -165,11 +190,71 @@ pub async fn report(
                 state.branch, state.merge_sha, wait.timeout
             )));
         }
-        tracing::info!(runs = runs.len(), "waiting for runs to complete");
+        tracing::debug!(runs = runs.len(), "waiting for runs to complete");
+        progress(&Progress {
+            runs: &runs,
+            waited,
+            next_poll: poll,
+        });
         tokio::time::sleep(poll).await;
         poll = (poll * 2).min(Duration::from_secs(60));
     };
-    let deleted = delete_if_at(gh, repo, &state.branch, &state.merge_sha).await?;
+    finish(gh, repo, pr, opts, state, verdict, runs, me).await
+}
+
+/// Deletes the branch if it still points at the recorded SHA, then writes the verdict into
+/// the status comment (and the commit status). Idempotent: a second report of the same runs
+/// (a repeated delivery, two runs completing at once) finds the branch gone and writes the
+/// same comment body, which `upsert_comment` leaves unchanged.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn finish(
+    gh: &GitHub,
+    repo: &RepoRef,
+    pr: u64,
+    opts: &Options,
+    state: State,
+    verdict: Verdict,
+    runs: Vec<RunLink>,
+    me: &str,
+) -> Result<ReportOutcome, BridgeError> {
+    let deleted = match branch_sha(gh, repo, &state.branch).await? {
+        // Already deleted (by an earlier report of the same SHA): report it as deleted.
+        None => true,
+        Some(s) if s.eq_ignore_ascii_case(&state.merge_sha) => {
+            gh.delete(&format!(
+                "{}/git/refs/heads/{}",
+                repo.api_path(),
+                encode_ref(&state.branch)
+            ))
+            .await
+            .or_else(|e| match e {
+                // Deleted meanwhile by a concurrent report of the same SHA.
+                e if e.is_status(422) => Ok(()),
+                e => Err(e),
+            })?;
+            true
+        }
+        // A newer trigger re-pointed it: not ours to delete.
+        Some(_) => false,
+    };
+    // A newer trigger may have taken over the status comment since it was read (it writes
+    // the comment after moving the branch): its state must not be overwritten by this older
+    // report, or the newer test would never be reported or cleaned up.
+    if let Some(now) = recorded_state(gh, repo, pr, me).await?
+        && !now.merge_sha.eq_ignore_ascii_case(&state.merge_sha)
+    {
+        return Ok(ReportOutcome {
+            pr,
+            message: format!(
+                "PR #{pr}: the report for {} was superseded by a newer trigger (now {}); the status comment was left alone",
+                state.merge_sha, now.merge_sha
+            ),
+            branch: state.branch,
+            verdict: Some(verdict),
+            runs,
+            branch_deleted: deleted,
+        });
+    }
     let body = render::reported(&state, verdict, &runs, deleted);
     upsert_comment(gh, repo, pr, &render::status_marker(), &body, me).await?;
     if opts.commit_status {
@@ -224,7 +309,7 @@ struct PullMin {
 pub struct CleanupItem {
     /// The branch.
     pub branch: String,
-    /// `deleted`, `kept`, or `skipped`.
+    /// `deleted` (`would_delete` with `--dry-run`), `kept`, or `skipped`.
     pub action: String,
     /// Why.
     pub reason: String,
@@ -283,7 +368,14 @@ pub async fn cleanup(
         match state {
             Some(s) if s.branch == branch && s.merge_sha.eq_ignore_ascii_case(&r.object.sha) => {
                 if delete_if_at(gh, repo, &branch, &r.object.sha).await? {
-                    out.push(item("deleted", why));
+                    out.push(item(
+                        if gh.is_dry_run() {
+                            "would_delete"
+                        } else {
+                            "deleted"
+                        },
+                        why,
+                    ));
                 } else {
                     out.push(item("skipped", "the branch moved while cleaning up".into()));
                 }

@@ -97,7 +97,38 @@ struct PrFile {
 #[derive(Deserialize)]
 pub(crate) struct Runs {
     #[serde(default)]
-    pub(crate) workflow_runs: Vec<RunLink>,
+    workflow_runs: Vec<RawRun>,
+}
+
+#[derive(Deserialize)]
+struct RawRun {
+    #[serde(flatten)]
+    link: RunLink,
+    #[serde(default)]
+    head_repository: Option<HeadRepo>,
+}
+
+#[derive(Deserialize)]
+struct HeadRepo {
+    full_name: String,
+}
+
+impl Runs {
+    /// The runs of this repository's own branch. The runs list filters by branch NAME and
+    /// SHA: a fork can open a PR from a branch named `<prefix>/<n>` holding the (public) merge
+    /// commit, and its `pull_request` run would match both; it must not count.
+    pub(crate) fn of_repo(self, repo: &RepoRef) -> Vec<RunLink> {
+        let me = repo.to_string();
+        self.workflow_runs
+            .into_iter()
+            .filter(|r| {
+                r.head_repository
+                    .as_ref()
+                    .is_none_or(|h| h.full_name.eq_ignore_ascii_case(&me))
+            })
+            .map(|r| r.link)
+            .collect()
+    }
 }
 
 /// ghops's own login, given or resolved on first use (`GitHub::login`): an unauthorised or
@@ -185,7 +216,7 @@ pub(crate) async fn runs_for(
             encode_query(branch)
         ))
         .await?;
-    Ok(r.workflow_runs)
+    Ok(r.of_repo(repo))
 }
 
 async fn ensure_branch(
@@ -274,8 +305,7 @@ pub async fn trigger(
     opts: &Options,
     me: &Me<'_>,
 ) -> Result<TriggerOutcome, BridgeError> {
-    let own = "<!-- ghops:pr-bridge";
-    let t: Triggered = match gate(event, &opts.trigger, own) {
+    let t: Triggered = match gate(event, &opts.trigger, render::OWN_COMMENT) {
         Gate::Ignored(reason) => return Ok(TriggerOutcome::Ignored { reason }),
         Gate::Triggered(t) => t,
     };

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use gh_core::auth::{Credentials, SecretString, TokenSource};
 use gh_core::client::ClientConfig;
-use gh_core::events::IssueCommentEvent;
+use gh_core::events::{IssueCommentEvent, WorkflowRunEvent};
 use gh_core::retry::RetryPolicy;
 use gh_core::{GitHub, RepoRef};
 use ghops_test_support::{MockGitHub, Seen, fixture_json, insta_settings};
 use pr_bridge::render::Verdict;
-use pr_bridge::{BranchAction, BridgeError, Options, TriggerOutcome, Wait};
+use pr_bridge::{BranchAction, BridgeError, Options, RunOutcome, TriggerOutcome, Wait};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
@@ -961,4 +961,320 @@ async fn body_matchers_are_exact_for_the_branch_creation() {
     )
     .await
     .unwrap();
+}
+
+// ------------------------------------------------------------------ workflow_run (ghops serve)
+
+fn run_event(branch: &str, sha: &str, action: &str, conclusion: Option<&str>) -> WorkflowRunEvent {
+    let mut v = fixture_json("workflow_run.completed.json");
+    v["action"] = json!(action);
+    v["repository"]["full_name"] = json!("Codertocat/Hello-World");
+    let r = &mut v["workflow_run"];
+    r["id"] = json!(77);
+    r["name"] = json!("CI");
+    r["html_url"] = json!("https://github.com/Codertocat/Hello-World/actions/runs/77");
+    r["head_branch"] = json!(branch);
+    r["head_sha"] = json!(sha);
+    r["head_repository"]["full_name"] = json!("Codertocat/Hello-World");
+    r["status"] = json!(if action == "completed" {
+        "completed"
+    } else {
+        "in_progress"
+    });
+    r["conclusion"] = json!(conclusion);
+    serde_json::from_value(v).unwrap()
+}
+
+fn run77(status: &str, conclusion: Option<&str>) -> Value {
+    json!({"id": 77, "name": "CI", "html_url": "https://github.com/Codertocat/Hello-World/actions/runs/77", "status": status, "conclusion": conclusion})
+}
+
+async fn me_is_ghops(w: &World) {
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(ok(json!({"login": ME, "id": 3, "type": "User"})))
+        .mount(&w.gh.server)
+        .await;
+}
+
+#[tokio::test]
+async fn workflow_run_events_that_are_not_ours_make_no_api_call() {
+    let cases = [
+        (
+            run_event("master", MERGE, "completed", Some("success")),
+            "run 77 on \"master\", not a test-this-pr/<pr> branch",
+        ),
+        (
+            run_event("test-this-pr/1", MERGE, "in_progress", None),
+            "run 77 is in_progress, not completed",
+        ),
+        (
+            {
+                let mut e = run_event("test-this-pr/1", MERGE, "completed", Some("success"));
+                e.workflow_run.head_repository.as_mut().unwrap().full_name =
+                    "forker/Hello-World".into();
+                e
+            },
+            "run 77 is for forker/Hello-World's branch, not this repository's",
+        ),
+    ];
+    for (ev, reason) in cases {
+        let w = World::new().await;
+        let c = client(&w.gh, false).await;
+        let out = pr_bridge::on_workflow_run(&c, &repo(), &ev, &opts())
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            RunOutcome::Ignored {
+                reason: reason.into()
+            }
+        );
+        assert!(w.gh.seen().await.is_empty(), "{:?}", w.gh.lines().await);
+    }
+}
+
+#[tokio::test]
+async fn workflow_run_for_a_superseded_merge_commit_is_ignored_without_writes() {
+    let w = World::new().await;
+    me_is_ghops(&w).await;
+    with_state_comment(&w, OTHER).await;
+    let c = client(&w.gh, false).await;
+    let ev = run_event("test-this-pr/1", MERGE, "completed", Some("success"));
+    let out = pr_bridge::on_workflow_run(&c, &repo(), &ev, &opts())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&out, RunOutcome::Ignored { reason } if reason.contains("not the merge commit")),
+        "{out:?}"
+    );
+    w.gh.assert_lines(&[
+        "GET /user",
+        &format!("GET {R}/issues/1/comments?per_page=100"),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn workflow_run_completed_waits_for_the_last_run_then_reports_once() {
+    // Another run for the merge commit is still going: nothing is written.
+    let w = World::new().await;
+    me_is_ghops(&w).await;
+    with_state_comment(&w, MERGE).await;
+    w.writes_ok().await;
+    w.branch_at("test-this-pr/1", Some(MERGE)).await;
+    // The listing lags: it still shows run 77 in progress; the event says it completed.
+    w.runs(json!([run77("in_progress", None), {"id": 78, "name": "Deploy", "status": "queued"}]))
+        .await;
+    let c = client(&w.gh, false).await;
+    let ev = run_event("test-this-pr/1", MERGE, "completed", Some("success"));
+    let out = pr_bridge::on_workflow_run(&c, &repo(), &ev, &opts())
+        .await
+        .unwrap();
+    assert_eq!(out, RunOutcome::Pending { pr: 1, pending: 1 });
+    w.gh.assert_no_writes().await;
+
+    // The last run completed (cancelled): reported as failed, branch deleted, one comment.
+    let w = World::new().await;
+    me_is_ghops(&w).await;
+    with_state_comment(&w, MERGE).await;
+    w.writes_ok().await;
+    w.branch_at("test-this-pr/1", Some(MERGE)).await;
+    w.runs(json!([run77("in_progress", None), {"id": 78, "name": "Deploy", "status": "completed", "conclusion": "success"}]))
+        .await;
+    let c = client(&w.gh, false).await;
+    let ev = run_event("test-this-pr/1", MERGE, "completed", Some("cancelled"));
+    let out = pr_bridge::on_workflow_run(&c, &repo(), &ev, &opts())
+        .await
+        .unwrap();
+    let RunOutcome::Reported(r) = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(r.verdict, Some(Verdict::Failed));
+    assert!(r.branch_deleted);
+    w.gh.assert_lines(&[
+        "GET /user",
+        &format!("GET {R}/issues/1/comments?per_page=100"),
+        &format!("GET {R}/actions/runs?branch=test-this-pr%2F1&head_sha={MERGE}&per_page=100"),
+        &format!("GET {R}/git/ref/heads/test-this-pr/1"),
+        &format!("DELETE {R}/git/refs/heads/test-this-pr/1"),
+        // Re-read: has a newer trigger taken the status comment over meanwhile?
+        &format!("GET {R}/issues/1/comments?per_page=100"),
+        &format!("GET {R}/issues/1/comments?per_page=100"),
+        &format!("PATCH {R}/issues/comments/5000"),
+    ])
+    .await;
+    let _g = insta_settings(None).bind_to_scope();
+    insta::assert_snapshot!("workflow_run_reported_cancelled", w.comment_body().await);
+}
+
+#[tokio::test]
+async fn a_repeated_workflow_run_delivery_writes_nothing() {
+    let w = World::new().await;
+    me_is_ghops(&w).await;
+    let st = pr_bridge::render::State {
+        branch: "test-this-pr/1".into(),
+        head_sha: HEAD.into(),
+        merge_sha: MERGE.into(),
+        base: "main".into(),
+    };
+    let runs: Vec<pr_bridge::render::RunLink> =
+        serde_json::from_value(json!([run77("completed", Some("success"))])).unwrap();
+    let done = pr_bridge::render::reported(&st, Verdict::Passed, &runs, true);
+    w.comments(json!([{"id": 5000, "body": done, "user": {"login": ME, "id": 3}}]))
+        .await;
+    w.writes_ok().await;
+    // The first delivery deleted the branch.
+    w.branch_at("test-this-pr/1", None).await;
+    w.runs(json!([run77("completed", Some("success"))])).await;
+    let c = client(&w.gh, false).await;
+    let ev = run_event("test-this-pr/1", MERGE, "completed", Some("success"));
+    let out = pr_bridge::on_workflow_run(&c, &repo(), &ev, &opts())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&out, RunOutcome::Reported(r) if r.verdict == Some(Verdict::Passed) && r.branch_deleted),
+        "{out:?}"
+    );
+    w.gh.assert_no_writes().await;
+}
+
+#[tokio::test]
+async fn a_forks_run_on_a_same_named_branch_at_the_merge_commit_does_not_count() {
+    // A fork can push the (public) merge commit to its own branch `test-this-pr/1` and open a
+    // PR: its run matches `branch=` and `head_sha=` but is not ours.
+    let w = World::new().await;
+    with_state_comment(&w, MERGE).await;
+    w.writes_ok().await;
+    w.branch_at("test-this-pr/1", Some(MERGE)).await;
+    w.runs(json!([
+        {"id": 66, "name": "Evil", "status": "completed", "conclusion": "failure", "event": "pull_request",
+         "head_repository": {"full_name": "forker/Hello-World"}},
+        {"id": 77, "name": "CI", "status": "completed", "conclusion": "success", "event": "push",
+         "head_repository": {"full_name": "Codertocat/Hello-World"}}
+    ]))
+    .await;
+    let c = client(&w.gh, false).await;
+    let out = pr_bridge::report(&c, &repo(), 1, &opts(), wait(), ME)
+        .await
+        .unwrap();
+    assert_eq!(out.verdict, Some(Verdict::Passed));
+    assert_eq!(
+        out.runs.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [77],
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_merged_pr_is_refused_like_a_closed_one() {
+    let w = World::new().await;
+    w.permission("maintainer", "write").await;
+    let mut p = pull(json!(null), "closed", HEAD);
+    p["merged"] = json!(true);
+    w.pr(p).await;
+    w.writes_ok().await;
+    w.comments(json!([])).await;
+    let c = refused_after_pr_read(&w, &trigger_body(), "is closed").await;
+    assert!(c.contains("This pull request is closed"), "{c}");
+    // Never re-read for mergeability, never a git call.
+    let lines = w.gh.lines().await;
+    assert_eq!(lines.iter().filter(|l| l.ends_with("/pulls/1")).count(), 1);
+    assert!(!lines.iter().any(|l| l.contains("/git/")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn cleanup_deletes_idle_prs_branches_keeps_active_ones_and_dry_run_sends_nothing() {
+    let now = chrono::Utc::now().to_rfc3339();
+    for dry_run in [false, true] {
+        let w = World::new().await;
+        Mock::given(method("GET"))
+            .and(path(format!("{R}/git/matching-refs/heads/test-this-pr/")))
+            .respond_with(ok(json!([
+                {"ref": "refs/heads/test-this-pr/2", "object": {"sha": MERGE}},
+                {"ref": "refs/heads/test-this-pr/3", "object": {"sha": OTHER}}
+            ])))
+            .mount(&w.gh.server)
+            .await;
+        w.get(
+            "/pulls/2",
+            json!({"state": "open", "updated_at": "2026-01-01T00:00:00Z"}),
+        )
+        .await;
+        w.get("/pulls/3", json!({"state": "open", "updated_at": now}))
+            .await;
+        let st = pr_bridge::render::State {
+            branch: "test-this-pr/2".into(),
+            head_sha: HEAD.into(),
+            merge_sha: MERGE.into(),
+            base: "main".into(),
+        };
+        w.get(
+            "/issues/2/comments",
+            json!([{"id": 6000, "body": pr_bridge::render::started(&st, "maintainer", &[], &[]), "user": {"login": ME, "id": 3}}]),
+        )
+        .await;
+        w.branch_at("test-this-pr/2", Some(MERGE)).await;
+        Mock::given(method("DELETE"))
+            .and(path(format!("{R}/git/refs/heads/test-this-pr/2")))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&w.gh.server)
+            .await;
+        let c = client(&w.gh, dry_run).await;
+        let items = pr_bridge::cleanup(&c, &repo(), &opts(), Duration::from_secs(7 * 86400), ME)
+            .await
+            .unwrap();
+        let got: Vec<(&str, &str)> = items
+            .iter()
+            .map(|i| (i.branch.as_str(), i.action.as_str()))
+            .collect();
+        let deleted = if dry_run { "would_delete" } else { "deleted" };
+        assert_eq!(
+            got,
+            [("test-this-pr/2", deleted), ("test-this-pr/3", "kept")],
+            "{items:?}"
+        );
+        assert!(items[0].reason.starts_with("PR #2 idle for "), "{items:?}");
+        if dry_run {
+            w.gh.assert_no_writes().await;
+        } else {
+            w.gh.assert_writes(&[&format!("DELETE {R}/git/refs/heads/test-this-pr/2")])
+                .await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_report_superseded_by_a_newer_trigger_leaves_its_status_comment_alone() {
+    // Read at the start: the comment records MERGE. Meanwhile a newer trigger re-points the
+    // branch to OTHER and rewrites the comment: the older report must not overwrite it.
+    let w = World::new().await;
+    let state = |merge: &str| pr_bridge::render::State {
+        branch: "test-this-pr/1".into(),
+        head_sha: HEAD.into(),
+        merge_sha: merge.into(),
+        base: "main".into(),
+    };
+    let comment = |merge: &str| json!([{"id": 5000, "body": pr_bridge::render::started(&state(merge), "maintainer", &[], &[]), "user": {"login": ME, "id": 3}}]);
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/issues/1/comments")))
+        .respond_with(ok(comment(MERGE)))
+        .up_to_n_times(1)
+        .mount(&w.gh.server)
+        .await;
+    w.comments(comment(OTHER)).await;
+    w.writes_ok().await;
+    w.branch_at("test-this-pr/1", Some(OTHER)).await;
+    w.runs(json!([run77("completed", Some("success"))])).await;
+    let c = client(&w.gh, false).await;
+    let o = Options {
+        commit_status: true,
+        ..opts()
+    };
+    let out = pr_bridge::report(&c, &repo(), 1, &o, wait(), ME)
+        .await
+        .unwrap();
+    assert!(!out.branch_deleted);
+    assert!(out.message.contains("superseded"), "{out:?}");
+    w.gh.assert_no_writes().await;
 }

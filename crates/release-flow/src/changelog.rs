@@ -85,16 +85,43 @@ pub fn escape_title(title: &str, escapes: &str) -> String {
     out
 }
 
+/// Substitutes `$NAME` variables in one pass, like release-drafter (`/\$[A-Z_]+/`): a value
+/// is never scanned again, so a PR title containing `$BODY` or `$CONTRIBUTORS` stays literal.
+/// Unknown variables are left as they are.
+pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let n = after
+            .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+            .unwrap_or(after.len());
+        let name = &after[..n];
+        match vars.iter().find(|(k, _)| *k == name) {
+            Some((_, v)) if n > 0 => out.push_str(v),
+            _ => {
+                out.push('$');
+                out.push_str(name);
+            }
+        }
+        rest = &after[n..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn change_line(cfg: &DrafterConfig, pr: &MergedPr) -> String {
-    cfg.change_template
-        .replace(
-            "$TITLE",
-            &escape_title(&pr.title, &cfg.change_title_escapes),
-        )
-        .replace("$NUMBER", &pr.number.to_string())
-        .replace("$AUTHOR", &pr.author)
-        .replace("$BODY", &pr.body)
-        .replace("$URL", &pr.url)
+    fill(
+        &cfg.change_template,
+        &[
+            ("TITLE", &escape_title(&pr.title, &cfg.change_title_escapes)),
+            ("NUMBER", &pr.number.to_string()),
+            ("AUTHOR", &pr.author),
+            ("BODY", &pr.body),
+            ("URL", &pr.url),
+        ],
+    )
 }
 
 fn lines(cfg: &DrafterConfig, prs: &[&MergedPr], collapse_after: Option<usize>) -> String {
@@ -180,29 +207,60 @@ pub struct BodyVars<'a> {
     pub repository: &'a str,
 }
 
-/// The release body.
+/// GitHub rejects release bodies longer than this many characters.
+pub const MAX_BODY_CHARS: usize = 125_000;
+
+/// Room kept free for what callers append (the draft marker).
+const BODY_RESERVE: usize = 1_000;
+
+/// The release body. When the full changelog would pass GitHub's 125,000-character limit, only
+/// the newest changes that fit are listed, followed by a line counting the ones left out
+/// (every PR still counts for the version and `$CONTRIBUTORS`).
 pub fn body(cfg: &DrafterConfig, v: &BodyVars<'_>) -> String {
+    let limit = MAX_BODY_CHARS - BODY_RESERVE;
+    let full = render_body(cfg, v, v.prs.len());
+    if full.chars().count() <= limit {
+        return full;
+    }
+    // The largest prefix (newest first) that fits: binary search over the count listed.
+    let (mut lo, mut hi) = (0, v.prs.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if render_body(cfg, v, mid).chars().count() <= limit {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    render_body(cfg, v, lo)
+}
+
+fn render_body(cfg: &DrafterConfig, v: &BodyVars<'_>, listed: usize) -> String {
     let zero = Version::new(0, 0, 0);
     let base = v.baseline.unwrap_or(&zero);
-    cfg.template
-        .replace("$CHANGES", &changes(cfg, v.prs))
-        .replace("$CONTRIBUTORS", &contributors(cfg, v.prs))
-        .replace("$PREVIOUS_TAG", v.previous_tag.unwrap_or(""))
-        .replace("$RESOLVED_VERSION", &render_version(cfg, v.version))
-        .replace(
-            "$NEXT_MAJOR_VERSION",
-            &render_version(cfg, &bumped(base, Bump::Major)),
-        )
-        .replace(
-            "$NEXT_MINOR_VERSION",
-            &render_version(cfg, &bumped(base, Bump::Minor)),
-        )
-        .replace(
-            "$NEXT_PATCH_VERSION",
-            &render_version(cfg, &bumped(base, Bump::Patch)),
-        )
-        .replace("$OWNER", v.owner)
-        .replace("$REPOSITORY", v.repository)
+    let next = |b| render_version(cfg, &bumped(base, b));
+    let mut changes = changes(cfg, &v.prs[..listed]);
+    let omitted = v.prs.len() - listed;
+    if omitted > 0 {
+        changes = format!(
+            "{}\n\n_… and {omitted} more changes, not listed: GitHub limits release notes to {MAX_BODY_CHARS} characters._",
+            if listed == 0 { "" } else { changes.as_str() }
+        );
+    }
+    fill(
+        &cfg.template,
+        &[
+            ("CHANGES", &changes),
+            ("CONTRIBUTORS", &contributors(cfg, v.prs)),
+            ("PREVIOUS_TAG", v.previous_tag.unwrap_or("")),
+            ("RESOLVED_VERSION", &render_version(cfg, v.version)),
+            ("NEXT_MAJOR_VERSION", &next(Bump::Major)),
+            ("NEXT_MINOR_VERSION", &next(Bump::Minor)),
+            ("NEXT_PATCH_VERSION", &next(Bump::Patch)),
+            ("OWNER", v.owner),
+            ("REPOSITORY", v.repository),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -210,10 +268,60 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_huge_changelog_is_cut_to_githubs_limit() {
+        let prs: Vec<MergedPr> = (1..=3_000)
+            .map(|n| MergedPr {
+                number: n,
+                title: format!("A fairly long change title number {n} {}", "x".repeat(40)),
+                author: "dev".into(),
+                body: String::new(),
+                url: String::new(),
+                labels: vec![],
+                merge_commit_sha: None,
+                merged_at: Some(format!("{n:08}")),
+            })
+            .collect();
+        let cfg = DrafterConfig::default();
+        let counted = counted(&cfg, &prs);
+        let v = Version::new(1, 0, 0);
+        let b = body(
+            &cfg,
+            &BodyVars {
+                prs: &counted,
+                previous_tag: None,
+                version: &v,
+                baseline: None,
+                owner: "o",
+                repository: "r",
+            },
+        );
+        let n = b.chars().count();
+        assert!(
+            n <= MAX_BODY_CHARS - 1_000 && n > MAX_BODY_CHARS - 1_200,
+            "{n}"
+        );
+        // Newest first, and the rest counted.
+        assert!(b.contains("(#3000)"));
+        assert!(!b.contains("(#1)"));
+        let listed = b.matches("\n* ").count();
+        assert!(
+            b.contains(&format!("and {} more changes", 3_000 - listed)),
+            "{listed}"
+        );
+    }
+
+    #[test]
     fn hostile_titles() {
         assert_eq!(
             escape_title("Ping @everyone about #4 <script>alert(1)</script>", ""),
             "Ping @<!---->everyone about #<!---->4 \\<script\\>alert(1)\\</script\\>"
+        );
+        assert_eq!(
+            fill(
+                "* $TITLE (#$NUMBER) $UNKNOWN $ $",
+                &[("TITLE", "Use $BODY and $NUMBER"), ("NUMBER", "4")]
+            ),
+            "* Use $BODY and $NUMBER (#4) $UNKNOWN $ $"
         );
         assert_eq!(
             escape_title("Fix `a_b` and a_b", "_"),

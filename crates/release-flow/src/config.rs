@@ -173,20 +173,21 @@ impl DrafterConfig {
     /// Parses release-drafter YAML; returns the config and one warning per unknown key.
     pub fn from_yaml(text: &str, file: &str) -> Result<(Self, Vec<String>), ReleaseError> {
         let raw: BTreeMap<String, serde_json::Value> = parse_yaml(text, file)?;
-        let warnings = raw
-            .keys()
-            .filter(|k| !KNOWN.contains(&k.as_str()))
-            .map(|k| format!("{file}: unknown key `{k}` ignored"))
-            .collect();
-        let mut cfg: DrafterConfig = parse_yaml(text, file)?;
-        // release-drafter's header/footer wrap the template.
-        if let Some(h) = raw.get("header").and_then(|v| v.as_str()) {
-            cfg.template = format!("{h}{}", cfg.template);
-        }
-        if let Some(f) = raw.get("footer").and_then(|v| v.as_str()) {
-            cfg.template = format!("{}{f}", cfg.template);
-        }
-        Ok((cfg, warnings))
+        let cfg: DrafterConfig = parse_yaml(text, file)?;
+        Ok(finish(cfg, &raw, file))
+    }
+
+    /// Reads the `[release]` table of `ghops.toml` (same keys as the YAML, kebab-case);
+    /// release-drafter's defaults when the table is absent. Unknown keys are warnings naming
+    /// `[release].key`.
+    pub fn from_ghops_toml(
+        config: &gh_core::config::ConfigFile,
+    ) -> Result<(Self, Vec<String>), ReleaseError> {
+        let Some(raw) = config.section::<BTreeMap<String, serde_json::Value>>("release")? else {
+            return Ok((Self::default(), Vec::new()));
+        };
+        let cfg: DrafterConfig = config.section("release")?.unwrap_or_default();
+        Ok(finish(cfg, &raw, "ghops.toml [release]"))
     }
 
     /// The tag for a version (`tag-template`, default `v$RESOLVED_VERSION`).
@@ -208,6 +209,27 @@ impl DrafterConfig {
         };
         t.replace("$RESOLVED_VERSION", version)
     }
+}
+
+/// Warns about unknown keys and wraps the template in `header`/`footer`.
+fn finish(
+    mut cfg: DrafterConfig,
+    raw: &BTreeMap<String, serde_json::Value>,
+    file: &str,
+) -> (DrafterConfig, Vec<String>) {
+    let warnings = raw
+        .keys()
+        .filter(|k| !KNOWN.contains(&k.as_str()))
+        .map(|k| format!("{file}: unknown key `{k}` ignored"))
+        .collect();
+    // release-drafter's header/footer wrap the template.
+    if let Some(h) = raw.get("header").and_then(|v| v.as_str()) {
+        cfg.template = format!("{h}{}", cfg.template);
+    }
+    if let Some(f) = raw.get("footer").and_then(|v| v.as_str()) {
+        cfg.template = format!("{}{f}", cfg.template);
+    }
+    (cfg, warnings)
 }
 
 fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str, file: &str) -> Result<T, ReleaseError> {
@@ -249,5 +271,24 @@ mod tests {
             [".github/release-drafter.yml: unknown key `autolabeler` ignored"]
         );
         assert_eq!(c.tag_for("1.2.0"), "v1.2.0");
+    }
+
+    #[test]
+    fn ghops_toml_release_table() {
+        let f = gh_core::config::ConfigFile::parse(
+            "[release]\ntag-prefix = 'app-v'\ntag-template = 'app-v$RESOLVED_VERSION'\nexclude-labels = ['skip']\nsort-by = 'title'\n[release.version-resolver]\ndefault = 'minor'\n",
+            None,
+        )
+        .unwrap();
+        let (c, w) = DrafterConfig::from_ghops_toml(&f).unwrap();
+        assert_eq!(c.tag_prefix, "app-v");
+        assert_eq!(c.exclude_labels, ["skip"]);
+        assert_eq!(c.version_resolver.default, "minor");
+        assert_eq!(w, ["ghops.toml [release]: unknown key `sort-by` ignored"]);
+        let empty = gh_core::config::ConfigFile::parse("", None).unwrap();
+        assert_eq!(
+            DrafterConfig::from_ghops_toml(&empty).unwrap(),
+            (DrafterConfig::default(), vec![])
+        );
     }
 }

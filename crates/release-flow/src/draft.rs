@@ -17,6 +17,11 @@ pub fn draft_marker(target: &str) -> String {
     format!("<!-- ghops:release-draft target={target} -->")
 }
 
+/// `refs/heads/main` and `main` name the same branch (release-drafter compares them so).
+fn short_ref(r: &str) -> &str {
+    r.strip_prefix("refs/heads/").unwrap_or(r)
+}
+
 /// What the draft will say.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DraftPlan {
@@ -70,7 +75,10 @@ async fn baseline(
     let mut candidates: Vec<&(&Release, Version)> = published
         .iter()
         .filter(|(r, v)| !r.prerelease && v.pre.is_empty())
-        .filter(|(r, _)| !cfg.filter_by_commitish || r.target_commitish.as_deref() == Some(target))
+        .filter(|(r, _)| {
+            !cfg.filter_by_commitish
+                || r.target_commitish.as_deref().map(short_ref) == Some(short_ref(target))
+        })
         .collect();
     candidates.sort_by(|a, b| b.1.cmp(&a.1));
     // Usually the first candidate is reachable; a hotfix tag on release/* is not.

@@ -168,6 +168,9 @@ async fn graphql_commits(
             break;
         }
     }
+    // Associated through one of its commits, but merged outside the range (e.g. before the
+    // baseline): not part of this release.
+    prs.retain(|p| p.merge_commit_sha.as_ref().is_none_or(|s| oids.contains(s)));
     Ok((oids, prs))
 }
 
@@ -212,23 +215,105 @@ pub async fn merged_prs(
     base_tag: Option<&str>,
     branch: &str,
 ) -> Result<Vec<MergedPr>, ReleaseError> {
-    let (oids, prs) = graphql_commits(gh, repo, base_tag, branch).await?;
+    let (oids, prs, pages) = match graphql_commits(gh, repo, base_tag, branch).await {
+        Ok((oids, prs)) => (oids, prs, 1),
+        Err(ReleaseError::GitHub(e)) if falls_back(&e) => {
+            tracing::warn!(error = %e, "GraphQL compare failed; falling back to the REST compare");
+            (
+                rest_commits(gh, repo, base_tag, branch).await?,
+                Vec::new(),
+                REST_PULL_PAGES,
+            )
+        }
+        Err(e) => return Err(e),
+    };
     let mut by_number: BTreeMap<u64, MergedPr> = prs.into_iter().map(|p| (p.number, p)).collect();
-    let recent: Vec<RestPull> = gh
-        .get(&format!(
-            "{}/pulls?state=closed&base={}&sort=updated&direction=desc&per_page=50",
+    let mut pager = gh.pages(
+        &format!(
+            "{}/pulls?state=closed&base={}&sort=updated&direction=desc&per_page={}",
             repo.api_path(),
-            gh_core::repo::encode_query(branch)
-        ))
-        .await?;
-    for p in recent {
-        if p.merged_at.is_some()
-            && p.merge_commit_sha
-                .as_ref()
-                .is_some_and(|s| oids.contains(s))
-        {
-            by_number.entry(p.number).or_insert_with(|| p.into());
+            gh_core::repo::encode_query(branch),
+            if pages == 1 { 50 } else { 100 }
+        ),
+        None,
+    );
+    for _ in 0..pages {
+        let Some(recent) = pager.next_page::<RestPull>().await? else {
+            break;
+        };
+        for p in recent {
+            if p.merged_at.is_some()
+                && p.merge_commit_sha
+                    .as_ref()
+                    .is_some_and(|s| oids.contains(s))
+            {
+                by_number.entry(p.number).or_insert_with(|| p.into());
+            }
         }
     }
     Ok(by_number.into_values().collect())
+}
+
+/// How many pages of 100 closed PRs the REST fallback scans for merge commits in range.
+pub const REST_PULL_PAGES: usize = 10;
+
+/// How many pages of 100 commits the REST fallback reads at most.
+pub const REST_COMMIT_PAGES: usize = 100;
+
+/// GraphQL failures worth retrying through REST: server errors, timeouts and GraphQL-level
+/// errors (a 200 with `errors`); never authentication, permission or not-found answers.
+fn falls_back(e: &gh_core::Error) -> bool {
+    match e.status() {
+        Some(s) => s >= 500 || s == 200,
+        None => matches!(
+            e,
+            gh_core::Error::Timeout(_) | gh_core::Error::Transport { .. }
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct RestCommit {
+    sha: String,
+}
+
+/// The commit SHAs of `base_tag..branch` through the REST compare (paginated), or of the
+/// branch's history when there is no baseline.
+async fn rest_commits(
+    gh: &GitHub,
+    repo: &RepoRef,
+    base_tag: Option<&str>,
+    branch: &str,
+) -> Result<HashSet<String>, ReleaseError> {
+    let mut pager = match base_tag {
+        Some(t) => gh.pages(
+            &format!(
+                "{}/compare/{}...{}?per_page=100",
+                repo.api_path(),
+                encode_ref(t),
+                encode_ref(branch)
+            ),
+            Some("commits"),
+        ),
+        None => gh.pages(
+            &format!(
+                "{}/commits?sha={}&per_page=100",
+                repo.api_path(),
+                gh_core::repo::encode_query(branch)
+            ),
+            None,
+        ),
+    };
+    let mut oids = HashSet::new();
+    for _ in 0..REST_COMMIT_PAGES {
+        let Some(page) = pager.next_page::<RestCommit>().await? else {
+            return Ok(oids);
+        };
+        oids.extend(page.into_iter().map(|c| c.sha));
+    }
+    tracing::warn!(
+        commits = oids.len(),
+        "REST compare stopped after {REST_COMMIT_PAGES} pages; older PRs may be missing"
+    );
+    Ok(oids)
 }

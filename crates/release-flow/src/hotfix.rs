@@ -129,7 +129,7 @@ pub struct HotfixResult {
     pub tag: Option<String>,
     /// The reintegration PR number.
     pub reintegration_pr: Option<u64>,
-    /// `created`, `updated` or `dry_run` for the PR.
+    /// `created`, `updated`, `unchanged` (a concurrent run opened it) or `dry_run` for the PR.
     pub pr_action: Option<String>,
 }
 
@@ -164,21 +164,17 @@ pub async fn hotfix(
         .filter(|r| !r.draft)
         .filter_map(|r| parse_tag(&r.tag_name, &cfg.tag_prefix))
         .collect();
-    let prev = published
+    let mut line_tags: Vec<(semver::Version, &str)> = releases
         .iter()
-        .filter(|v| v.pre.is_empty() && (v.major, v.minor) == (line.major, line.minor))
-        .max()
-        .cloned();
-    let prev_tag = prev.as_ref().map(|v| cfg.tag_for(&render_version(cfg, v)));
-    let mut result = HotfixResult {
-        branch: branch.to_owned(),
-        version: None,
-        tag: None,
-        reintegration_pr: None,
-        pr_action: None,
-    };
-    // Nothing since the previous tag of the line: nothing to publish (replay-safe).
-    if let Some(t) = &prev_tag {
+        .filter(|r| !r.draft)
+        .filter_map(|r| parse_tag(&r.tag_name, &cfg.tag_prefix).map(|v| (v, r.tag_name.as_str())))
+        .filter(|(v, _)| v.pre.is_empty() && (v.major, v.minor) == (line.major, line.minor))
+        .collect();
+    line_tags.sort_by(|a, b| b.0.cmp(&a.0));
+    // The branch's previous tag: the highest of its line reachable from it (a patch of the
+    // same line published from main or another branch is not this branch's baseline).
+    let mut prev: Option<(semver::Version, String, String)> = None;
+    for (v, t) in line_tags.iter().take(20) {
         let c: Option<Compare> = gh
             .get_opt(&format!(
                 "{}/compare/{}...{}?per_page=1",
@@ -187,9 +183,58 @@ pub async fn hotfix(
                 encode_ref(branch)
             ))
             .await?;
-        if c.is_some_and(|c| c.status == "identical" || c.status == "behind") {
-            return Ok(result);
+        if let Some(c) = c.filter(|c| c.status == "ahead" || c.status == "identical") {
+            prev = Some((v.clone(), (*t).to_owned(), c.status));
+            break;
         }
+    }
+    if prev.is_none()
+        && let Some((v, t)) = line_tags.first()
+    {
+        tracing::warn!(
+            tag = t,
+            branch,
+            "no tag of the line is reachable from the branch"
+        );
+        prev = Some((v.clone(), (*t).to_owned(), "diverged".into()));
+    }
+    let prev_tag = prev.as_ref().map(|(_, t, _)| t.clone());
+    let mut result = HotfixResult {
+        branch: branch.to_owned(),
+        version: None,
+        tag: None,
+        reintegration_pr: None,
+        pr_action: None,
+    };
+    // Nothing since the branch's previous tag: nothing to publish (replay-safe).
+    if let Some((v, t, status)) = &prev
+        && status == "identical"
+    {
+        // A replay after a run that published the hotfix but failed before its PR: open
+        // (or update) it when the branch still has commits main lacks.
+        if v.patch > 0 {
+            let m: Option<Compare> = gh
+                .get_opt(&format!(
+                    "{}/compare/{}...{}?per_page=1",
+                    repo.api_path(),
+                    encode_ref(main_branch),
+                    encode_ref(branch)
+                ))
+                .await?;
+            if m.is_some_and(|m| m.status == "ahead" || m.status == "diverged") {
+                ensure_reintegration(
+                    gh,
+                    repo,
+                    branch,
+                    main_branch,
+                    t,
+                    reintegration_label,
+                    &mut result,
+                )
+                .await?;
+            }
+        }
+        return Ok(result);
     }
     let next = next_hotfix((line.major, line.minor), &published);
     let version = render_version(cfg, &next);
@@ -206,7 +251,7 @@ pub async fn hotfix(
             prs: &counted,
             previous_tag: prev_tag.as_deref(),
             version: &next,
-            baseline: prev.as_ref(),
+            baseline: prev.as_ref().map(|(v, _, _)| v),
             owner: &repo.owner,
             repository: &repo.name,
         },
@@ -224,23 +269,53 @@ pub async fn hotfix(
         }),
         Idempotency::NonIdempotent,
     )
-    .await?;
+    .await
+    .map_err(|e| {
+        // Two runs raced on the same push: the other one published this tag.
+        if e.is_status(422) && e.to_string().contains("already_exists") {
+            ReleaseError::Refused(format!("{tag} was just published by a concurrent run"))
+        } else {
+            e.into()
+        }
+    })?;
     result.version = Some(version.clone());
     result.tag = Some(tag.clone());
 
-    // ONE reintegration PR: update the open one, or open it.
+    ensure_reintegration(
+        gh,
+        repo,
+        branch,
+        main_branch,
+        &tag,
+        reintegration_label,
+        &mut result,
+    )
+    .await?;
+    Ok(result)
+}
+
+/// ONE reintegration PR `branch → main_branch`: the open one is updated, else one is opened
+/// and labelled (a concurrent run's PR, reported by GitHub as already existing, is reused).
+async fn ensure_reintegration(
+    gh: &GitHub,
+    repo: &RepoRef,
+    branch: &str,
+    main_branch: &str,
+    tag: &str,
+    reintegration_label: &str,
+    result: &mut HotfixResult,
+) -> Result<(), ReleaseError> {
     let title = format!("Reintegrate {branch} ({tag}) into {main_branch}");
     let pr_body = format!(
         "Brings the hotfixes published as {tag} back into `{main_branch}`.\n\nLabelled `{reintegration_label}`: these changes are already in {tag}'s notes.\n\n<!-- ghops:reintegration branch={branch} -->"
     );
-    let open: Vec<Pull> = gh
-        .get(&format!(
-            "{}/pulls?state=open&head={}&base={}&per_page=10",
-            repo.api_path(),
-            encode_query(&format!("{}:{branch}", repo.owner)),
-            encode_query(main_branch)
-        ))
-        .await?;
+    let open_path = format!(
+        "{}/pulls?state=open&head={}&base={}&per_page=10",
+        repo.api_path(),
+        encode_query(&format!("{}:{branch}", repo.owner)),
+        encode_query(main_branch)
+    );
+    let open: Vec<Pull> = gh.get(&open_path).await?;
     if let Some(p) = open.first() {
         let r = gh
             .patch::<Value>(
@@ -250,15 +325,28 @@ pub async fn hotfix(
             .await?;
         result.reintegration_pr = Some(p.number);
         result.pr_action = Some(if r.is_some() { "updated" } else { "dry_run" }.into());
-        return Ok(result);
+        return Ok(());
     }
-    let created: Option<Pull> = gh
+    let created: Result<Option<Pull>, gh_core::Error> = gh
         .post(
             &format!("{}/pulls", repo.api_path()),
             &json!({"title": title, "head": branch, "base": main_branch, "body": pr_body}),
             Idempotency::NonIdempotent,
         )
-        .await?;
+        .await;
+    let created = match created {
+        Err(e) if e.is_status(422) && e.to_string().contains("already exists") => {
+            // A concurrent run opened it between our list and our create: reuse it.
+            let again: Vec<Pull> = gh.get(&open_path).await?;
+            let Some(p) = again.first() else {
+                return Err(e.into());
+            };
+            result.reintegration_pr = Some(p.number);
+            result.pr_action = Some("unchanged".into());
+            return Ok(());
+        }
+        other => other?,
+    };
     match created {
         Some(p) => {
             gh.post::<Value>(
@@ -272,5 +360,5 @@ pub async fn hotfix(
         }
         None => result.pr_action = Some("dry_run".into()),
     }
-    Ok(result)
+    Ok(())
 }

@@ -6,6 +6,8 @@
 //! one reintegration PR (issue #5); label-driven preview/QA environments recorded as GitHub
 //! Deployments, approval gates and generated least-privilege workflows (issue #6).
 //!
+//! Webhook entry points for `ghops serve`: [`push::on_push`] and [`push::on_release`].
+//!
 //! ```no_run
 //! use release_flow::{config::DrafterConfig, draft::draft};
 //!
@@ -29,6 +31,7 @@ pub mod gate;
 pub mod github;
 pub mod hotfix;
 pub mod init;
+pub mod push;
 pub mod version;
 
 pub use error::ReleaseError;

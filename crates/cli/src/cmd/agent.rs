@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use deploy_agent::create::NewDeployment;
-use deploy_agent::{AgentOptions, Journal, Policy, Target, TargetState, run_once};
+use deploy_agent::{Agent, AgentHandle, AgentOptions, Journal, Policy, Schedule, Target};
 use gh_core::config::parse_duration;
 use gh_core::{ExitCode, RepoRef};
 use serde::Deserialize;
@@ -99,12 +99,74 @@ struct TargetConfig {
     hooks_dir: Option<PathBuf>,
     #[serde(default)]
     policy: Option<Policy>,
+    /// Per-hook timeout of this target (`30m`).
+    #[serde(default)]
+    hook_timeout: Option<String>,
 }
 
+/// `[agent]` in ghops.toml (flags win over it; `ghops serve` uses it alone).
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 struct AgentSection {
     targets: Vec<TargetConfig>,
+    agent_id: Option<String>,
+    interval: Option<String>,
+    hook_timeout: Option<String>,
+    state_dir: Option<PathBuf>,
+    log_dir: Option<PathBuf>,
+    log_url_template: Option<String>,
+}
+
+fn duration(field: &str, v: &Option<String>) -> Result<Option<Duration>, Failure> {
+    v.as_deref()
+        .map(|s| parse_duration(s).map_err(|e| Failure::usage(format!("ghops.toml {field}: {e}"))))
+        .transpose()
+}
+
+fn config_targets(
+    section: &AgentSection,
+    default_hooks: &std::path::Path,
+    default_policy: Policy,
+) -> Result<Vec<Target>, Failure> {
+    let mut out = Vec::new();
+    for (i, t) in section.targets.iter().enumerate() {
+        out.push(Target {
+            repo: t.repo.parse().map_err(|e: gh_core::Error| {
+                Failure::usage(format!("ghops.toml [[agent.targets]][{i}].repo: {e}"))
+            })?,
+            environment: t.environment.clone(),
+            hooks_dir: t
+                .hooks_dir
+                .clone()
+                .unwrap_or_else(|| default_hooks.to_path_buf()),
+            policy: t.policy.unwrap_or(default_policy),
+            hook_timeout: duration(
+                &format!("[[agent.targets]][{i}].hook_timeout"),
+                &t.hook_timeout,
+            )?,
+        });
+    }
+    Ok(out)
+}
+
+fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>, say: bool) {
+    tokio::spawn(async move {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        if say {
+            eprintln!(
+                "ghops agent: shutting down (running hooks get TERM, then KILL after the grace period)"
+            );
+        }
+        let _ = stop.send(true);
+    });
 }
 
 /// `ghops agent create`.
@@ -161,26 +223,28 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
             environment: env.clone(),
             hooks_dir: a.hooks_dir.clone(),
             policy: a.policy,
+            hook_timeout: None,
         });
     }
-    for (i, t) in section.targets.iter().enumerate() {
-        targets.push(Target {
-            repo: t.repo.parse().map_err(|e: gh_core::Error| {
-                Failure::usage(format!("[[agent.targets]][{i}].repo: {e}"))
-            })?,
-            environment: t.environment.clone(),
-            hooks_dir: t.hooks_dir.clone().unwrap_or_else(|| a.hooks_dir.clone()),
-            policy: t.policy.unwrap_or(a.policy),
-        });
-    }
+    targets.extend(config_targets(&section, &a.hooks_dir, a.policy)?);
     if targets.is_empty() {
         return Err(Failure::usage(
             "no target: pass --repo and --environment, or [[agent.targets]] in ghops.toml",
         ));
     }
+    let mut seen = std::collections::BTreeSet::new();
+    for t in &targets {
+        if !seen.insert((t.repo.to_string().to_lowercase(), t.environment.clone())) {
+            return Err(Failure::usage(format!(
+                "target {} {} is listed twice (one deploy at a time per target)",
+                t.repo, t.environment
+            )));
+        }
+    }
     let agent_id = a
         .agent_id
         .clone()
+        .or(section.agent_id.clone())
         .unwrap_or_else(deploy_agent::agent::default_agent_id);
     let (stop, cancel) = tokio::sync::watch::channel(false);
     let opts = AgentOptions {
@@ -189,75 +253,31 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         grace: a.grace,
         log_dir: a.log_dir.clone(),
         log_cap: 10 * 1024 * 1024,
-        log_url_template: a.log_url_template.clone(),
+        log_url_template: a
+            .log_url_template
+            .clone()
+            .or(section.log_url_template.clone()),
         legacy_env: a.legacy_env,
         redeploy: a.redeploy,
         cancel,
     };
-    let journal = Arc::new(tokio::sync::Mutex::new(
-        Journal::open(&a.state_dir).map_err(|e| Failure::usage(format!("--state-dir: {e}")))?,
-    ));
-    tokio::spawn(async move {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return,
-            };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        eprintln!(
-            "ghops agent: shutting down (running hooks get TERM, then KILL after the grace period)"
-        );
-        let _ = stop.send(true);
-    });
-    let mut tasks = Vec::new();
+    let journal = Journal::open(&a.state_dir)
+        .map_err(|e| Failure::usage(format!("--state-dir {}: {e}", a.state_dir.display())))?;
+    shutdown_on_signal(stop, true);
+    let mut with_clients = Vec::new();
     for t in targets {
-        let gh = ctx.client(&t.repo).await?;
-        let (opts, journal, once, every) = (opts.clone(), journal.clone(), a.once, a.interval);
-        tasks.push(tokio::spawn(async move {
-            let mut st = TargetState::default();
-            let mut cancel = opts.cancel.clone();
-            loop {
-                let r = {
-                    let mut j = journal.lock().await;
-                    run_once(&gh, &t, &opts, &mut j, &mut st).await
-                };
-                match &r {
-                    Ok(rep) => {
-                        for (id, state) in &rep.ran {
-                            eprintln!("{} {}: deployment {id} -> {state}", t.repo, t.environment);
-                        }
-                        if rep.shutdown {
-                            return Ok(());
-                        }
-                    }
-                    Err(e) => eprintln!("{} {}: pass failed: {e}", t.repo, t.environment),
-                }
-                if once {
-                    return r.map(|_| ());
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(every) => {}
-                    _ = cancel.changed() => return Ok(()),
-                }
-            }
-        }));
+        with_clients.push((ctx.client(&t.repo).await?, t));
     }
+    let schedule = if a.once {
+        Schedule::Once
+    } else {
+        Schedule::Every(a.interval)
+    };
+    let agent = Agent::spawn(with_clients, opts, journal, schedule);
     let mut code = ExitCode::Success;
-    for t in tasks {
-        match t.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                eprintln!("error: {e}");
-                code = gh_core::ExitStatus::exit_code(&e);
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                code = ExitCode::Failed;
-            }
-        }
+    for (target, e) in agent.join().await {
+        eprintln!("error: {target}: {e}");
+        code = gh_core::ExitStatus::exit_code(&e);
     }
     Ok(code)
 }
@@ -434,68 +454,89 @@ spec:
 }
 
 /// For `ghops serve`: when `[[agent.targets]]` are configured, runs the agent loop of each
-/// target in the server's process and returns the notifier a `deployment` webhook uses to wake
-/// them early. `None` when no target is configured.
+/// target in the server's process (settings from `[agent]`: `agent_id`, `interval`,
+/// `hook_timeout`, `state_dir`, `log_dir`, `log_url_template`) and returns a notifier: a
+/// `deployment` webhook calling `notify_waiters()` on it wakes every target early. `None` when
+/// no target is configured. Prefer [`spawn_agent_for_serve`], whose handle wakes only the
+/// target the event names.
 pub async fn spawn_for_serve(
     ctx: &Ctx,
     base: &gh_core::client::ClientConfig,
 ) -> Result<Option<Arc<tokio::sync::Notify>>, Failure> {
-    let section: AgentSection = ctx.config()?.section("agent")?.unwrap_or_default();
-    if section.targets.is_empty() {
+    let Some(handle) = spawn_agent_for_serve(ctx, base).await? else {
         return Ok(None);
-    }
+    };
     let wake = Arc::new(tokio::sync::Notify::new());
-    let journal = Arc::new(tokio::sync::Mutex::new(
-        Journal::open(std::path::Path::new(".ghops-agent/state"))
-            .map_err(|e| Failure::usage(format!("agent state: {e}")))?,
-    ));
-    // On SIGTERM (serve drains its queue meanwhile) running hooks get TERM, then KILL.
-    let (stop, cancel) = tokio::sync::watch::channel(false);
+    let w = wake.clone();
     tokio::spawn(async move {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            term.recv().await;
-            let _ = stop.send(true);
+        loop {
+            w.notified().await;
+            handle.wake_all();
         }
     });
+    Ok(Some(wake))
+}
+
+/// For `ghops serve`: like [`spawn_for_serve`], returning the agent's handle; route a
+/// `deployment` event with `handle.on_event(&event)`.
+pub async fn spawn_agent_for_serve(
+    ctx: &Ctx,
+    base: &gh_core::client::ClientConfig,
+) -> Result<Option<AgentHandle>, Failure> {
+    let section: AgentSection = ctx.config()?.section("agent")?.unwrap_or_default();
+    let targets = config_targets(&section, std::path::Path::new("hooks"), Policy::default())?;
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let state_dir = section
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(".ghops-agent/state"));
+    let journal = Journal::open(&state_dir).map_err(|e| {
+        Failure::usage(format!(
+            "ghops.toml [agent] state_dir {}: {e}",
+            state_dir.display()
+        ))
+    })?;
+    // On SIGTERM (serve drains its queue meanwhile) running hooks get TERM, then KILL.
+    let (stop, cancel) = tokio::sync::watch::channel(false);
+    shutdown_on_signal(stop, false);
     let opts = AgentOptions {
-        agent_id: deploy_agent::agent::default_agent_id(),
-        hook_timeout: Duration::from_secs(1800),
+        agent_id: section
+            .agent_id
+            .clone()
+            .unwrap_or_else(deploy_agent::agent::default_agent_id),
+        hook_timeout: duration("[agent] hook_timeout", &section.hook_timeout)?
+            .unwrap_or(Duration::from_secs(1800)),
         grace: Duration::from_secs(10),
-        log_dir: PathBuf::from(".ghops-agent/logs"),
+        log_dir: section
+            .log_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(".ghops-agent/logs")),
         log_cap: 10 * 1024 * 1024,
-        log_url_template: None,
+        log_url_template: section.log_url_template.clone(),
         legacy_env: false,
         redeploy: None,
         cancel,
     };
-    for (i, t) in section.targets.iter().enumerate() {
-        let repo: RepoRef = t.repo.parse().map_err(|e: gh_core::Error| {
-            Failure::usage(format!("[[agent.targets]][{i}].repo: {e}"))
-        })?;
+    let interval =
+        duration("[agent] interval", &section.interval)?.unwrap_or(Duration::from_secs(30));
+    let mut with_clients = Vec::new();
+    for target in targets {
         let mut cfg = base.clone();
         if matches!(cfg.credentials, gh_core::auth::Credentials::App { .. }) {
-            cfg.installation = Some(gh_core::client::InstallationTarget::Repo(repo.clone()));
+            cfg.installation = Some(gh_core::client::InstallationTarget::Repo(
+                target.repo.clone(),
+            ));
         }
-        let gh = gh_core::GitHub::connect(cfg).await?;
-        let target = Target {
-            repo,
-            environment: t.environment.clone(),
-            hooks_dir: t
-                .hooks_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("hooks")),
-            policy: t.policy.unwrap_or_default(),
-        };
-        tokio::spawn(deploy_agent::agent::run_loop(
-            gh,
-            target,
-            opts.clone(),
-            journal.clone(),
-            Duration::from_secs(30),
-            wake.clone(),
-        ));
+        with_clients.push((gh_core::GitHub::connect(cfg).await?, target));
     }
-    Ok(Some(wake))
+    let agent = Agent::spawn(with_clients, opts, journal, Schedule::Every(interval));
+    let handle = agent.handle();
+    tokio::spawn(async move {
+        for (target, e) in agent.join().await {
+            tracing::error!(%target, error = %e, "deploy agent stopped");
+        }
+    });
+    Ok(Some(handle))
 }

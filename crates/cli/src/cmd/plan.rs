@@ -160,6 +160,10 @@ fn plan_config(ctx: &Ctx, allow_unknown: bool) -> Result<PlanConfig, Failure> {
 
 fn parse_labels(s: &str) -> Result<Vec<String>, Failure> {
     let t = s.trim();
+    // `toJson(github.event.pull_request.labels.*.name)` outside a PR event.
+    if t == "null" {
+        return Ok(Vec::new());
+    }
     if t.starts_with('[') {
         return serde_json::from_str::<Vec<String>>(t)
             .map_err(|e| Failure::usage(format!("--labels: not a JSON array of strings: {e}")));

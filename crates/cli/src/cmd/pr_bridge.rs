@@ -1,5 +1,6 @@
 //! `ghops pr-bridge`: authorised "test this PR" for fork pull requests.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use gh_core::events::{IssueCommentEvent, WorkflowRunEvent, load_event};
 use gh_core::permission::{Permission, Team};
 use gh_core::{ExitCode, RepoRef};
 use pr_bridge::render::Verdict;
-use pr_bridge::{Options, TriggerOutcome, Wait};
+use pr_bridge::{Options, RunOutcome, TriggerOutcome, Wait};
 
 use crate::ctx::{Ctx, Failure};
 
@@ -172,7 +173,7 @@ async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let event: IssueCommentEvent = load_event(a.event.as_deref())?;
     // The gate needs no API call and no credentials.
     if let pr_bridge::gate::Gate::Ignored(reason) =
-        pr_bridge::gate::gate(&event, &opts.trigger, "<!-- ghops:pr-bridge")
+        pr_bridge::gate::gate(&event, &opts.trigger, pr_bridge::render::OWN_COMMENT)
     {
         if ctx.global.json {
             ctx.print_json(&TriggerOutcome::Ignored { reason })?;
@@ -219,19 +220,60 @@ async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     Ok(ExitCode::Success)
 }
 
+fn render_report(ctx: &Ctx, out: &pr_bridge::ReportOutcome) -> Result<ExitCode, Failure> {
+    if ctx.global.json {
+        ctx.print_json(out)?;
+    } else {
+        println!("{}", out.message);
+    }
+    Ok(match out.verdict {
+        Some(Verdict::Passed) | None => ExitCode::Success,
+        Some(_) => ExitCode::Failed,
+    })
+}
+
+/// A one-line progress indicator on a terminal (stderr), nothing otherwise.
+fn progress_line(show: bool) -> impl Fn(&pr_bridge::Progress<'_>) + Sync {
+    move |p: &pr_bridge::Progress<'_>| {
+        if !show {
+            return;
+        }
+        let done = p
+            .runs
+            .iter()
+            .filter(|r| r.status.as_deref() == Some("completed"))
+            .count();
+        eprint!(
+            "\r\x1b[2Kwaiting: {done}/{} runs completed after {}s, next check in {}s",
+            p.runs.len(),
+            p.waited.as_secs(),
+            p.next_poll.as_secs()
+        );
+    }
+}
+
 async fn run_report(a: ReportArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let opts = options(ctx, &a.flags)?;
+    let wait = Wait {
+        timeout: a.timeout,
+        no_run_timeout: a.no_run_timeout,
+        poll: a.poll,
+    };
     let (repo, pr) = if let Some(path) = &a.event {
         let ev: WorkflowRunEvent = load_event(Some(path))?;
-        let branch = ev.workflow_run.head_branch.clone().unwrap_or_default();
-        let Some(pr) = opts.pr_of_branch(&branch) else {
-            println!(
-                "ignored: run on {branch:?}, not a {}/<pr> branch",
-                opts.branch_prefix
-            );
-            return Ok(ExitCode::Success);
-        };
-        (ev.repository.full_name.parse::<RepoRef>()?, pr)
+        let repo: RepoRef = ev.repository.full_name.parse()?;
+        // No client (no token minted) for a run that is not on one of our branches.
+        if let Err(reason) = pr_bridge::hooks::workflow_run_gate(&ev, &opts) {
+            return ignored_run(ctx, reason);
+        }
+        let gh = ctx.client(&repo).await?;
+        match pr_bridge::on_workflow_run(&gh, &repo, &ev, &opts).await? {
+            RunOutcome::Ignored { reason } => return ignored_run(ctx, reason),
+            RunOutcome::Reported(out) => return render_report(ctx, &out),
+            // Other runs for the merge commit are still going: wait for them here (bounded),
+            // so that the report does not depend on which workflow triggered this one.
+            RunOutcome::Pending { pr, .. } => (repo, pr),
+        }
     } else if let Some(b) = &a.branch {
         let pr = opts.pr_of_branch(b).ok_or_else(|| {
             Failure::usage(format!(
@@ -247,21 +289,22 @@ async fn run_report(a: ReportArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     };
     let gh = ctx.client(&repo).await?;
     let me = gh.login().await?;
-    let wait = Wait {
-        timeout: a.timeout,
-        no_run_timeout: a.no_run_timeout,
-        poll: a.poll,
-    };
-    let out = pr_bridge::report(&gh, &repo, pr, &opts, wait, &me).await?;
-    if ctx.global.json {
-        ctx.print_json(&out)?;
-    } else {
-        println!("{}", out.message);
+    let show = !ctx.global.json && !ctx.global.quiet && std::io::stderr().is_terminal();
+    let progress = progress_line(show);
+    let out = pr_bridge::report_with_progress(&gh, &repo, pr, &opts, wait, &me, &progress).await;
+    if show {
+        eprintln!();
     }
-    Ok(match out.verdict {
-        Some(Verdict::Passed) | None => ExitCode::Success,
-        Some(_) => ExitCode::Failed,
-    })
+    render_report(ctx, &out?)
+}
+
+fn ignored_run(ctx: &Ctx, reason: String) -> Result<ExitCode, Failure> {
+    if ctx.global.json {
+        ctx.print_json(&RunOutcome::Ignored { reason })?;
+    } else {
+        println!("ignored: {reason}");
+    }
+    Ok(ExitCode::Success)
 }
 
 async fn run_cleanup(a: CleanupArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {

@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use gh_core::actions::{Level, annotate};
+use gh_core::actions::{Level, annotation};
 use gh_core::{ExitCode, RepoRef};
 use release_flow::config::DrafterConfig;
 use release_flow::draft::DraftOutcome;
+use release_flow::push::PushOutcome;
 use serde::Deserialize;
 
 use crate::ctx::{Ctx, Failure};
@@ -44,7 +45,8 @@ pub enum ReleaseCmd {
         #[command(flatten)]
         config: ConfigArgs,
     },
-    /// On a push to `release/X.Y.Z`: publish the next patch and keep ONE reintegration PR.
+    /// On a push to `release/X.Y.Z`: publish the next patch, keep ONE reintegration PR, then
+    /// refresh the main branch's draft.
     ///
     /// Needs: contents: write, pull-requests: write.
     #[command(
@@ -58,8 +60,9 @@ pub enum ReleaseCmd {
         #[arg(long, value_name = "FILE")]
         event: Option<PathBuf>,
         /// Where reintegration PRs go.
-        #[arg(long, default_value = "main")]
-        main: String,
+        /// [default: `commitish` of the config, else the repository's default branch]
+        #[arg(long)]
+        main: Option<String>,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -89,7 +92,11 @@ fn drafter_config(ctx: &Ctx, a: &ConfigArgs) -> Result<DrafterConfig, Failure> {
         }
         return Ok(cfg);
     }
-    Ok(ctx.config()?.section("release")?.unwrap_or_default())
+    let (cfg, warnings) = DrafterConfig::from_ghops_toml(&ctx.config()?)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(cfg)
 }
 
 fn warn_actions_token(ctx: &Ctx) {
@@ -97,8 +104,9 @@ fn warn_actions_token(ctx: &Ctx) {
         && cfg.credentials.is_actions_github_token()
     {
         let m = "ghops is using the Actions GITHUB_TOKEN: releases, tags and branches it creates trigger no further workflows. Use a GitHub App installation token.";
+        // On stderr (the runner reads workflow commands there too): stdout may be --json.
         eprintln!("warning: {m}");
-        annotate(Level::Warning, m, None, None);
+        eprintln!("{}", annotation(Level::Warning, m, None, None));
     }
 }
 
@@ -116,6 +124,15 @@ fn event_json(event: Option<&PathBuf>) -> Result<serde_json::Value, Failure> {
         .map_err(|e| Failure::usage(format!("--event {}: {e}", path.display())))?;
     serde_json::from_str(&text)
         .map_err(|e| Failure::usage(format!("--event {}: not JSON: {e}", path.display())))
+}
+
+fn outcome_text(o: DraftOutcome) -> String {
+    match o {
+        DraftOutcome::Created(id) => format!("draft {id} created"),
+        DraftOutcome::Updated(id) => format!("draft {id} updated"),
+        DraftOutcome::Unchanged(id) => format!("draft {id} already current"),
+        DraftOutcome::DryRun => "dry-run, nothing written".into(),
+    }
 }
 
 /// Runs `ghops release`.
@@ -146,12 +163,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     plan.name,
                     plan.prs.len(),
                     plan.previous_tag.as_deref().unwrap_or("the beginning"),
-                    match outcome {
-                        DraftOutcome::Created(id) => format!("draft {id} created"),
-                        DraftOutcome::Updated(id) => format!("draft {id} updated"),
-                        DraftOutcome::Unchanged(id) => format!("draft {id} already current"),
-                        DraftOutcome::DryRun => "dry-run, nothing written".into(),
-                    }
+                    outcome_text(outcome)
                 );
                 if ctx.global.dry_run {
                     println!("\n{}", plan.body);
@@ -198,10 +210,17 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             config,
         } => {
             let cfg = drafter_config(ctx, &config)?;
+            let mut main = main.or_else(|| Some(cfg.commitish.clone()).filter(|c| !c.is_empty()));
             let (repo, branch) = match branch {
                 Some(b) => (ctx.repo()?, b),
                 None => {
                     let v = event_json(event.as_ref())?;
+                    if main.is_none() {
+                        main = v
+                            .pointer("/repository/default_branch")
+                            .and_then(|b| b.as_str())
+                            .map(str::to_owned);
+                    }
                     let r = v["ref"].as_str().ok_or_else(|| {
                         Failure::usage("event: ref is missing (not a push event?)")
                     })?;
@@ -222,11 +241,25 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             };
             warn_actions_token(ctx);
             let gh = ctx.client(&repo).await?;
-            let label = cfg.reintegration_label.clone();
-            let r = release_flow::hotfix::hotfix(&gh, &repo, &cfg, &branch, &main, &label).await?;
+            let main = match main {
+                Some(m) => m,
+                None => gh.get::<RepoInfo>(&repo.api_path()).await?.default_branch,
+            };
+            let out =
+                release_flow::push::hotfix_then_draft(&gh, &repo, &cfg, &branch, &main).await?;
             if ctx.global.json {
-                ctx.print_json(&r)?;
-            } else if let Some(t) = &r.tag {
+                ctx.print_json(&out)?;
+                return Ok(ExitCode::Success);
+            }
+            let PushOutcome::Hotfix {
+                hotfix: r,
+                main_draft,
+                note,
+            } = out
+            else {
+                return Ok(ExitCode::Success);
+            };
+            if let Some(t) = &r.tag {
                 println!(
                     "{branch}: published {t}; reintegration PR #{} ({})",
                     r.reintegration_pr
@@ -236,6 +269,16 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 );
             } else {
                 println!("{branch}: nothing new since the last tag of its line");
+            }
+            if let Some(d) = main_draft {
+                println!(
+                    "{main}: draft {} ({} PRs): {}",
+                    d.tag,
+                    d.prs.len(),
+                    outcome_text(d.result)
+                );
+            } else if let Some(n) = note.filter(|_| r.tag.is_some()) {
+                eprintln!("warning: {main}'s draft not refreshed: {n}");
             }
             Ok(ExitCode::Success)
         }

@@ -1,19 +1,254 @@
-//! `ghops runners` (not available in this build yet: issue #8).
+//! `ghops runners`: ephemeral self-hosted Actions runners, one per queued job (runner-orch).
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Subcommand;
 use gh_core::ExitCode;
+use gh_core::client::{GitHub, InstallationTarget};
+use runner_orch::config::Scope;
+use runner_orch::manifests::{ManifestOptions, manifests, render};
+use runner_orch::{Decision, Orchestrator, RunnersConfig};
 
 use crate::ctx::{Ctx, Failure};
 
-/// Not available in this build yet.
+/// Runner orchestration commands.
 #[derive(Subcommand, Debug)]
 pub enum RunnersCmd {
-    /// Not available in this build yet (issue #8).
-    #[command(external_subcommand)]
-    Any(#[allow(dead_code)] Vec<String>),
+    /// One reconcile pass (or a loop with --watch): launch runners for queued jobs within each
+    /// pool's max, keep min_idle warm runners, reap runners that never registered and
+    /// leftovers. Never touches a busy runner.
+    #[command(
+        after_help = "Examples:\n  ghops runners reconcile --dry-run\n  ghops runners reconcile --watch --interval 30s --leader-election"
+    )]
+    Reconcile {
+        /// Keep running, one pass per --interval.
+        #[arg(long)]
+        watch: bool,
+        /// Time between passes [default: [runners].interval, else 60s].
+        #[arg(long, value_parser = gh_core::config::parse_duration)]
+        interval: Option<Duration>,
+        /// Only the holder of the Lease launches and reaps (for several replicas).
+        #[arg(long)]
+        leader_election: bool,
+        /// Namespace of the leader-election Lease.
+        #[arg(long, env = "POD_NAMESPACE", default_value = "ghops")]
+        lease_namespace: String,
+        #[command(flatten)]
+        kube: KubeArgs,
+    },
+    /// Handle one `workflow_job` event from a file (what `ghops serve` does per delivery).
+    #[command(after_help = "Example:\n  ghops runners handle --event workflow_job.json --json")]
+    Handle {
+        /// The event payload [default: $GITHUB_EVENT_PATH].
+        #[arg(long, value_name = "FILE")]
+        event: Option<PathBuf>,
+        #[command(flatten)]
+        kube: KubeArgs,
+    },
+    /// Pools, queued jobs and runners by state, as a table or --json.
+    Status {
+        #[command(flatten)]
+        kube: KubeArgs,
+    },
+    /// Print the Kubernetes manifests: namespace-scoped Roles with only the verbs used,
+    /// ServiceAccounts, the Deployment (serve + reconcile), a Secret template and, with
+    /// --cronjob, a CronJob running one reconcile pass per tick (concurrencyPolicy: Forbid).
+    #[command(after_help = "Example:\n  ghops runners manifests --namespace ghops --cronjob > runners.yaml")]
+    Manifests {
+        /// Namespace of the orchestrator.
+        #[arg(long, default_value = "ghops")]
+        namespace: String,
+        /// The ghops image.
+        #[arg(long, default_value = "ghcr.io/example/ghops:latest")]
+        image: String,
+        /// Also print a CronJob running `ghops runners reconcile`.
+        #[arg(long)]
+        cronjob: bool,
+        /// CronJob schedule.
+        #[arg(long, default_value = "* * * * *")]
+        schedule: String,
+    },
+}
+
+/// How to reach Kubernetes.
+#[derive(clap::Args, Debug)]
+pub struct KubeArgs {
+    /// Kubernetes API server URL with no authentication (kubectl proxy) [default: in-cluster,
+    /// else $KUBECONFIG / ~/.kube/config].
+    #[arg(long, env = "GHOPS_KUBE_URL", value_name = "URL")]
+    kube_url: Option<String>,
+}
+
+async fn setup(ctx: &Ctx, kube: &KubeArgs) -> Result<(Orchestrator, GitHub), Failure> {
+    let file = ctx.config()?;
+    let cfg = RunnersConfig::from_file(&file)?;
+    if cfg.pools.is_empty() {
+        return Err(Failure::usage(
+            "no [[runners.pools]] in the configuration (see docs/runner-orch.md)",
+        ));
+    }
+    // A GitHub App acts as the installation of the first pool's scope.
+    let target = match cfg.pools[0].scopes().into_iter().next() {
+        Some(Scope::Org(o)) => Some(InstallationTarget::Org(o)),
+        Some(Scope::Repo(r)) => Some(InstallationTarget::Repo(r)),
+        None => None,
+    };
+    let gh = GitHub::connect(ctx.client_config(target)?).await?;
+    if gh.is_dry_run() {
+        eprintln!("dry-run: reads are performed, writes are printed and not sent");
+    }
+    let orch = runner_orch::from_config(&file, ctx.global.dry_run, kube.kube_url.as_deref()).await?;
+    Ok((orch, gh))
+}
+
+fn decision_line(name: &str, d: &Decision) -> String {
+    match d {
+        Decision::Launched { pool, .. } => format!("launched   {name} (pool {pool})"),
+        Decision::DryRun { .. } => format!("would launch {name}"),
+        Decision::AlreadyLaunched { .. } => format!("exists     {name}"),
+        Decision::AtCapacity { pool } => format!("waiting    {name}: pool {pool} at max"),
+        Decision::NotQueued { status } => format!("skipped    {name}: job is {status}"),
+        Decision::NoPool { reason } => format!("not ours   {reason}"),
+        Decision::Cleaned { .. } => format!("removed    {name}"),
+        Decision::Ignored { reason } => format!("ignored    {name}: {reason}"),
+    }
 }
 
 /// Runs `ghops runners`.
-pub async fn run(_cmd: RunnersCmd, _ctx: &Ctx) -> Result<ExitCode, Failure> {
-    super::unavailable("runners", 8)
+pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
+    match cmd {
+        RunnersCmd::Manifests {
+            namespace,
+            image,
+            cronjob,
+            schedule,
+        } => {
+            let file = ctx.config()?;
+            let cfg = RunnersConfig::from_file(&file)?;
+            let config_text = file.path.as_ref().and_then(|p| std::fs::read_to_string(p).ok());
+            let o = ManifestOptions {
+                config_text,
+                namespace,
+                image,
+                cronjob,
+                schedule,
+                ..ManifestOptions::default()
+            };
+            let docs = manifests(&cfg, &o);
+            if ctx.global.json {
+                ctx.print_json(&docs)?;
+            } else {
+                print!("{}", render(&docs));
+            }
+            Ok(ExitCode::Success)
+        }
+        RunnersCmd::Handle { event, kube } => {
+            let ev: gh_core::events::WorkflowJobEvent =
+                gh_core::events::load_event(event.as_deref())?;
+            let (orch, gh) = setup(ctx, &kube).await?;
+            let d = orch.handle_event(&gh, &ev).await?;
+            if ctx.global.json {
+                ctx.print_json(&d)?;
+            } else {
+                let name = runner_orch::naming::runner_name(
+                    &ev.repository.full_name,
+                    ev.workflow_job.id,
+                    ev.workflow_job.run_attempt.max(1),
+                );
+                println!("{}", decision_line(&name, &d));
+            }
+            Ok(ExitCode::Success)
+        }
+        RunnersCmd::Status { kube } => {
+            let (orch, gh) = setup(ctx, &kube).await?;
+            let st = orch.status(&gh).await?;
+            if ctx.global.json {
+                ctx.print_json(&st)?;
+            } else {
+                let mut t = comfy_table::Table::new();
+                t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+                t.set_header([
+                    "pool", "backend", "queued", "live", "max", "min idle", "busy", "idle",
+                    "offline", "finished",
+                ]);
+                for p in &st {
+                    t.add_row([
+                        p.pool.clone(),
+                        p.backend.clone(),
+                        p.queued.to_string(),
+                        p.live.to_string(),
+                        p.max.to_string(),
+                        p.min_idle.to_string(),
+                        p.busy.to_string(),
+                        p.idle.to_string(),
+                        p.offline.to_string(),
+                        p.finished.to_string(),
+                    ]);
+                }
+                println!("{t}");
+            }
+            Ok(ExitCode::Success)
+        }
+        RunnersCmd::Reconcile {
+            watch,
+            interval,
+            leader_election,
+            lease_namespace,
+            kube,
+        } => {
+            let (orch, gh) = setup(ctx, &kube).await?;
+            if !watch {
+                let r = orch.reconcile(&gh).await?;
+                if ctx.global.json {
+                    ctx.print_json(&r)?;
+                } else {
+                    for (name, d) in &r.decisions {
+                        println!("{}", decision_line(name, d));
+                    }
+                    for (name, why) in &r.reaped {
+                        println!("reaped     {name}: {why}");
+                    }
+                    for (pool, n) in &r.waiting {
+                        println!("waiting    {n} queued job(s) in pool {pool} (at max)");
+                    }
+                }
+                return Ok(ExitCode::Success);
+            }
+            let interval = interval.unwrap_or(orch.config().interval);
+            let elector = if leader_election {
+                let client = orch.backend().kube().map(|k| k.client()).ok_or_else(|| {
+                    Failure::usage("--leader-election needs a Kubernetes pool (the Lease lives there)")
+                })?;
+                let id = runner_orch::leader::default_identity();
+                Some(runner_orch::leader::LeaderElector::new(
+                    client,
+                    &lease_namespace,
+                    "ghops-runners",
+                    &id,
+                ))
+            } else {
+                None
+            };
+            let elector = &elector;
+            orch.run_loop(
+                &gh,
+                interval,
+                || async move {
+                    match elector {
+                        None => true,
+                        Some(e) => e.try_acquire().await.unwrap_or_else(|err| {
+                            tracing::warn!(error = %err, "leader election failed");
+                            false
+                        }),
+                    }
+                },
+                async {
+                    let _ = tokio::signal::ctrl_c().await;
+                },
+            )
+            .await;
+            Ok(ExitCode::Success)
+        }
+    }
 }

@@ -414,58 +414,57 @@ async fn handlers(
         );
     }
     if section.releases {
-        let cfg: Arc<release_flow::config::DrafterConfig> =
-            Arc::new(ctx.config()?.section("release")?.unwrap_or_default());
+        let (cfg, warnings) = release_flow::config::DrafterConfig::from_ghops_toml(&ctx.config()?)
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
+        let cfg = Arc::new(cfg);
+        let perms = [("contents", "write"), ("pull_requests", "write"), ("metadata", "read")];
+        let c = cfg.clone();
         map.insert(
             "push".into(),
-            route(
-                &installations,
-                &metrics,
-                &[
-                    ("contents", "write"),
-                    ("pull_requests", "write"),
-                    ("metadata", "read"),
-                ],
-                move |gh, event| {
-                    let cfg = cfg.clone();
-                    async move {
-                        let gh_core::events::Event::Push(ev) = &*event else {
-                            return Ok(());
-                        };
-                        let Some(branch) = ev.ref_name.strip_prefix("refs/heads/") else {
-                            return Ok(());
-                        };
-                        if ev.deleted {
-                            return Ok(());
+            route(&installations, &metrics, &perms, move |gh, event| {
+                let cfg = c.clone();
+                async move {
+                    let gh_core::events::Event::Push(ev) = &*event else {
+                        return Ok(());
+                    };
+                    match release_flow::push::on_push(&gh, &cfg, ev).await {
+                        Ok(o) => {
+                            tracing::info!(outcome = ?o, "release-flow push");
+                            Ok(())
                         }
-                        let repo = repo_of(&ev.repository)?;
-                        let default = ev.repository.default_branch.as_deref().unwrap_or("main");
-                        let r = if branch == default {
-                            release_flow::draft::draft(&gh, &repo, &cfg, branch)
-                                .await
-                                .map(|(p, o)| format!("draft {} {o:?}", p.tag))
-                        } else if branch.starts_with("release/") {
-                            let label = cfg.reintegration_label.clone();
-                            release_flow::hotfix::hotfix(&gh, &repo, &cfg, branch, default, &label)
-                                .await
-                                .map(|h| format!("hotfix {:?}", h.tag))
-                        } else {
-                            return Ok(());
-                        };
-                        match r {
-                            Ok(m) => {
-                                tracing::info!(%m, "release-flow");
-                                Ok(())
-                            }
-                            Err(release_flow::ReleaseError::Refused(m)) => {
-                                tracing::info!(reason = %m, "release-flow: refused");
-                                Ok(())
-                            }
-                            Err(e) => Err(e.to_string()),
+                        Err(release_flow::ReleaseError::Refused(m)) => {
+                            tracing::info!(reason = %m, "release-flow: refused");
+                            Ok(())
                         }
+                        Err(e) => Err(e.to_string()),
                     }
-                },
-            ),
+                }
+            }),
+        );
+        map.insert(
+            "release".into(),
+            route(&installations, &metrics, &perms, move |gh, event| {
+                let cfg = cfg.clone();
+                async move {
+                    let gh_core::events::Event::Release(ev) = &*event else {
+                        return Ok(());
+                    };
+                    match release_flow::push::on_release(&gh, &cfg, ev).await {
+                        Ok(o) => {
+                            tracing::info!(outcome = ?o, "release-flow publish-hook");
+                            Ok(())
+                        }
+                        Err(release_flow::ReleaseError::Refused(m)) => {
+                            tracing::info!(reason = %m, "release-flow: refused");
+                            Ok(())
+                        }
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+            }),
         );
     }
     if section.deployments
@@ -490,10 +489,47 @@ async fn handlers(
             ),
         );
     }
-    for (on, event, issue) in [
-        (section.runners, "workflow_job", 8),
-        (section.environments, "pull_request", 6),
-    ] {
+    if section.environments {
+        let cfg = Arc::new(
+            release_flow::env::EnvConfig::load(&ctx.config()?)
+                .map_err(|e| Failure::usage(e.to_string()))?,
+        );
+        map.insert(
+            "pull_request".into(),
+            route(
+                &installations,
+                &metrics,
+                &[
+                    ("deployments", "write"),
+                    ("pull_requests", "write"),
+                    ("issues", "write"),
+                    ("contents", "read"),
+                    ("metadata", "read"),
+                ],
+                move |gh, event| {
+                    let cfg = cfg.clone();
+                    async move {
+                        let gh_core::events::Event::PullRequest(ev) = &*event else {
+                            return Ok(());
+                        };
+                        match release_flow::env::on_pull_request(&gh, &cfg, ev).await {
+                            Ok(Some(plan)) => {
+                                tracing::info!(plan = ?plan, "environments");
+                                Ok(())
+                            }
+                            Ok(None) => Ok(()),
+                            Err(release_flow::ReleaseError::Refused(m)) => {
+                                tracing::info!(reason = %m, "environments: refused");
+                                Ok(())
+                            }
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                },
+            ),
+        );
+    }
+    for (on, event, issue) in [(section.runners, "workflow_job", 8)] {
         if on {
             tracing::debug!(event, issue, "route not available in this build yet");
         }

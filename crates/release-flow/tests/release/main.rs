@@ -645,3 +645,602 @@ async fn publish_hook_peels_annotated_tags_and_is_idempotent() {
         json!({"ref": "refs/heads/release/1.4.0", "sha": "commit140"})
     );
 }
+
+fn push_event(file: &str) -> gh_core::events::PushEvent {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(file);
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn graphql_failing_at_every_page_size_falls_back_to_the_rest_compare() {
+    let w = W::new().await;
+    let base = w.gh.uri();
+    w.releases(json!([rel(6, "v1.4.0", false, "")])).await;
+    w.compare("v1.4.0", "main", "ahead").await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&w.gh.server)
+        .await;
+    // The REST compare, two pages.
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/compare/v1.4.0...main")))
+        .and(query_param("per_page", "100"))
+        .and(wiremock::matchers::query_param_is_missing("page"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(
+                    json!({"status": "ahead", "commits": [{"sha": format!("{:040x}", 11)}]}),
+                )
+                .insert_header(
+                    "link",
+                    format!("<{base}{R}/compare/v1.4.0...main?per_page=100&page=2>; rel=\"next\"")
+                        .as_str(),
+                ),
+        )
+        .with_priority(1)
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/compare/v1.4.0...main")))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"status": "ahead", "commits": [{"sha": format!("{:040x}", 12)}]}),
+        ))
+        .with_priority(1)
+        .mount(&w.gh.server)
+        .await;
+    let rest = |n: u64, merged: bool, labels: &[&str]| {
+        json!({"number": n, "title": format!("PR {n}"), "user": {"login": format!("dev{n}")},
+               "merged_at": merged.then(|| format!("2026-11-{:02}T10:00:00Z", n)),
+               "merge_commit_sha": format!("{n:040x}"),
+               "labels": labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()})
+    };
+    // 13 was merged before the baseline (not in range), 14 was closed unmerged.
+    w.recent(
+        "main",
+        json!([
+            rest(12, true, &["feature"]),
+            rest(11, true, &["bug"]),
+            rest(13, true, &["major"]),
+            rest(14, false, &["major"])
+        ]),
+    )
+    .await;
+    w.writes_ok().await;
+    let c = client(&w.gh, false).await;
+    let (plan, _) = draft(&c, &repo(), &config(), "main").await.unwrap();
+    let numbers: Vec<u64> = plan.prs.iter().map(|p| p.number).collect();
+    assert_eq!(numbers, [12, 11]);
+    assert_eq!(plan.tag, "v1.5.0");
+    let seen = w.gh.seen().await;
+    let mut firsts: Vec<u64> = seen
+        .iter()
+        .filter(|s| s.path == "/graphql")
+        .map(|s| s.body["variables"]["first"].as_u64().unwrap())
+        .collect();
+    firsts.dedup();
+    assert_eq!(firsts, [100, 50, 25, 12, 6, 5]);
+    let pulls: Vec<&str> = seen
+        .iter()
+        .filter(|s| s.path.starts_with(&format!("{R}/pulls?")))
+        .map(|s| s.path.as_str())
+        .collect();
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    assert!(pulls[0].contains("per_page=100"), "{pulls:?}");
+    assert_eq!(
+        w.gh.writes()
+            .await
+            .iter()
+            .map(|s| s.line())
+            .collect::<Vec<_>>(),
+        [format!("POST {R}/releases")]
+    );
+}
+
+#[tokio::test]
+async fn push_to_main_refreshes_the_draft_and_a_tag_push_is_ignored() {
+    use release_flow::push::{PushOutcome, on_push};
+    let w = W::new().await;
+    w.releases(json!([rel(6, "v1.4.0", false, "")])).await;
+    w.compare("v1.4.0", "main", "ahead").await;
+    // #5 shares a commit with the range but was merged before the baseline: left out (it
+    // would otherwise bump major).
+    let mut c = commits(&[pr(11, "Add dark mode", &["feature"], "main")]);
+    c["nodes"].as_array_mut().unwrap().push(json!({
+        "oid": "c0ffee", "associatedPullRequests": {"nodes": [pr(5, "Old", &["major"], "main")]}
+    }));
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"data": {"repository": {"ref": {"compare": {"commits": c}}}}}),
+            ),
+        )
+        .mount(&w.gh.server)
+        .await;
+    w.recent("main", json!([])).await;
+    w.writes_ok().await;
+    let c = client(&w.gh, false).await;
+
+    let ignored = on_push(
+        &c,
+        &config(),
+        &push_event("testdata/webhooks/push.tag-deleted.json"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(ignored, PushOutcome::Ignored { .. }),
+        "{ignored:?}"
+    );
+    assert!(w.gh.seen().await.is_empty());
+
+    let out = on_push(
+        &c,
+        &config(),
+        &push_event("testdata/release/push.main.json"),
+    )
+    .await
+    .unwrap();
+    let PushOutcome::Draft(d) = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!((d.target.as_str(), d.tag.as_str()), ("main", "v1.5.0"));
+    assert_eq!(d.prs, [11]);
+    assert_eq!(d.result, DraftOutcome::Created(900));
+    assert_eq!(
+        w.gh.writes()
+            .await
+            .iter()
+            .map(|s| s.line())
+            .collect::<Vec<_>>(),
+        [format!("POST {R}/releases")]
+    );
+}
+
+#[tokio::test]
+async fn push_to_a_release_branch_publishes_the_hotfix_and_keeps_mains_draft_at_1_5_0() {
+    use release_flow::push::{PushOutcome, on_push};
+    let w = W::new().await;
+    w.releases(json!([rel(6, "v1.4.0", false, "")])).await;
+    w.compare("v1.4.0", "release/1.4.0", "ahead").await;
+    w.compare("v1.4.0", "main", "ahead").await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/ref/heads/release/1.4.0")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": {"sha": "abc123", "type": "commit"}})),
+        )
+        .mount(&w.gh.server)
+        .await;
+    w.graphql_compare(
+        "v1.4.0",
+        "release/1.4.0",
+        &[pr(40, "Hotfix the crash", &["bug"], "release/1.4.0")],
+    )
+    .await;
+    w.graphql_compare(
+        "v1.4.0",
+        "main",
+        &[
+            pr(11, "Add dark mode", &["feature"], "main"),
+            pr(12, "Fix typo", &["bug"], "main"),
+        ],
+    )
+    .await;
+    w.recent("release/1.4.0", json!([])).await;
+    w.recent("main", json!([])).await;
+    w.writes_ok().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/pulls")))
+        .and(query_param("state", "open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&w.gh.server)
+        .await;
+    for p in [format!("{R}/pulls"), format!("{R}/issues/78/labels")] {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"number": 78})))
+            .mount(&w.gh.server)
+            .await;
+    }
+    let c = client(&w.gh, false).await;
+    let out = on_push(
+        &c,
+        &config(),
+        &push_event("testdata/release/push.release-1.4.0.json"),
+    )
+    .await
+    .unwrap();
+    let PushOutcome::Hotfix {
+        hotfix,
+        main_draft,
+        note,
+    } = out
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(hotfix.tag.as_deref(), Some("v1.4.1"));
+    assert_eq!(hotfix.reintegration_pr, Some(78));
+    assert_eq!(note, None);
+    let d = main_draft.unwrap();
+    assert_eq!(d.tag, "v1.5.0");
+    assert_eq!(d.prs, [12, 11]);
+    let writes = w.gh.writes().await;
+    assert_eq!(
+        writes.iter().map(|s| s.line()).collect::<Vec<_>>(),
+        [
+            format!("POST {R}/releases"),
+            format!("POST {R}/pulls"),
+            format!("POST {R}/issues/78/labels"),
+            format!("POST {R}/releases"),
+        ]
+    );
+    assert_eq!(
+        writes[1].body,
+        json!({"title": "Reintegrate release/1.4.0 (v1.4.1) into main", "head": "release/1.4.0",
+               "base": "main", "body": writes[1].body["body"]})
+    );
+    assert_eq!(writes[2].body, json!({"labels": ["release:reintegration"]}));
+    assert_eq!(writes[3].body["tag_name"], "v1.5.0");
+    assert_eq!(writes[3].body["draft"], true);
+    assert!(
+        !writes[3].body["body"]
+            .as_str()
+            .unwrap()
+            .contains("#<!---->40")
+    );
+}
+
+mod rules {
+    use proptest::prelude::*;
+    use release_flow::version::{Bump, next_hotfix, next_version};
+    use semver::Version;
+
+    fn versions() -> impl Strategy<Value = Vec<Version>> {
+        prop::collection::vec((0u64..3, 0u64..4, 0u64..6), 0..20).prop_map(|v| {
+            v.into_iter()
+                .map(|(a, b, c)| Version::new(a, b, c))
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_next_version_is_above_the_baseline_and_never_published(
+            published in versions(),
+            base in (0u64..3, 0u64..4, 0u64..6),
+            bump in prop_oneof![Just(Bump::Patch), Just(Bump::Minor), Just(Bump::Major)],
+        ) {
+            let base = Version::new(base.0, base.1, base.2);
+            let v = next_version(Some(&base), bump, &published, None);
+            prop_assert!(v > base);
+            prop_assert!(!published.contains(&v));
+        }
+
+        #[test]
+        fn hotfixes_stay_on_their_line_and_never_clash(
+            mut published in versions(),
+            line in (0u64..3, 0u64..4),
+            runs in 1usize..5,
+        ) {
+            for _ in 0..runs {
+                let v = next_hotfix(line, &published);
+                prop_assert_eq!((v.major, v.minor), line);
+                prop_assert!(v.patch >= 1);
+                prop_assert!(!published.contains(&v));
+                published.push(v);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_hotfix_raced_by_a_concurrent_run_is_refused_and_opens_no_pr() {
+    let w = W::new().await;
+    w.releases(json!([rel(6, "v1.4.0", false, "")])).await;
+    w.compare("v1.4.0", "release/1.4.0", "ahead").await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/ref/heads/release/1.4.0")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": {"sha": "abc123", "type": "commit"}})),
+        )
+        .mount(&w.gh.server)
+        .await;
+    w.graphql_compare(
+        "v1.4.0",
+        "release/1.4.0",
+        &[pr(40, "Hotfix the crash", &["bug"], "release/1.4.0")],
+    )
+    .await;
+    w.recent("release/1.4.0", json!([])).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/releases")))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Validation Failed",
+            "errors": [{"resource": "Release", "code": "already_exists", "field": "tag_name"}]
+        })))
+        .mount(&w.gh.server)
+        .await;
+    let c = client(&w.gh, false).await;
+    let e = hotfix(
+        &c,
+        &repo(),
+        &config(),
+        "release/1.4.0",
+        "main",
+        "release:reintegration",
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, release_flow::ReleaseError::Refused(m) if m.contains("v1.4.1")),
+        "{e}"
+    );
+    w.gh.assert_writes(&[&format!("POST {R}/releases")]).await;
+}
+
+#[tokio::test]
+async fn filter_by_commitish_only_considers_releases_of_the_target() {
+    let w = W::new().await;
+    let mut other = rel(7, "v2.0.0", false, "");
+    other["target_commitish"] = json!("next");
+    let mut main = rel(6, "v1.4.0", false, "");
+    main["target_commitish"] = json!("refs/heads/main");
+    w.releases(json!([other, main])).await;
+    w.compare("v1.4.0", "main", "ahead").await;
+    w.graphql_compare(
+        "v1.4.0",
+        "main",
+        &[pr(11, "Add dark mode", &["feature"], "main")],
+    )
+    .await;
+    w.recent("main", json!([])).await;
+    let mut cfg = config();
+    cfg.filter_by_commitish = true;
+    let c = client(&w.gh, true).await;
+    let (plan, outcome) = draft(&c, &repo(), &cfg, "main").await.unwrap();
+    assert_eq!(outcome, DraftOutcome::DryRun);
+    assert_eq!(plan.previous_tag.as_deref(), Some("v1.4.0"));
+    assert_eq!(plan.tag, "v1.5.0");
+    // v2.0.0 (another branch's) was never even checked for reachability.
+    assert!(
+        !w.gh
+            .seen()
+            .await
+            .iter()
+            .any(|s| s.path.contains("/compare/v2.0.0"))
+    );
+    w.gh.assert_no_writes().await;
+}
+
+#[tokio::test]
+async fn a_published_release_event_creates_its_branch_and_a_prerelease_is_ignored() {
+    use release_flow::push::on_release;
+    let w = W::new().await;
+    let hw = "/repos/Codertocat/Hello-World";
+    Mock::given(method("GET"))
+        .and(path(format!("{hw}/git/ref/tags/0.0.1")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": {"sha": "c001", "type": "commit"}})),
+        )
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{hw}/git/ref/heads/release/0.0.1")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{hw}/git/refs")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({})))
+        .mount(&w.gh.server)
+        .await;
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/webhooks/release.published.json"),
+    )
+    .unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    let c = client(&w.gh, false).await;
+
+    v["release"]["prerelease"] = json!(true);
+    let pre: gh_core::events::ReleaseEvent = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(on_release(&c, &config(), &pre).await.unwrap(), None);
+    assert!(w.gh.seen().await.is_empty());
+
+    v["release"]["prerelease"] = json!(false);
+    let ev: gh_core::events::ReleaseEvent = serde_json::from_value(v).unwrap();
+    let r = on_release(&c, &config(), &ev).await.unwrap().unwrap();
+    assert_eq!(
+        (r.branch.as_str(), r.action.as_str()),
+        ("release/0.0.1", "created")
+    );
+    let writes = w.gh.writes().await;
+    assert_eq!(writes.len(), 1);
+    assert_eq!(
+        (writes[0].line(), &writes[0].body),
+        (
+            format!("POST {hw}/git/refs"),
+            &json!({"ref": "refs/heads/release/0.0.1", "sha": "c001"})
+        )
+    );
+}
+
+async fn release_branch_head(w: &W) {
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/ref/heads/release/1.4.0")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": {"sha": "abc123", "type": "commit"}})),
+        )
+        .mount(&w.gh.server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_replay_after_a_failed_pr_opens_the_missing_reintegration_pr_and_publishes_nothing() {
+    let w = W::new().await;
+    w.releases(json!([
+        rel(7, "v1.4.1", false, ""),
+        rel(6, "v1.4.0", false, "")
+    ]))
+    .await;
+    w.compare("v1.4.1", "release/1.4.0", "identical").await;
+    w.compare("main", "release/1.4.0", "ahead").await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/pulls")))
+        .and(query_param("state", "open"))
+        .and(query_param("head", "octo:release/1.4.0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&w.gh.server)
+        .await;
+    for p in [format!("{R}/pulls"), format!("{R}/issues/78/labels")] {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"number": 78})))
+            .mount(&w.gh.server)
+            .await;
+    }
+    let c = client(&w.gh, false).await;
+    let r = hotfix(
+        &c,
+        &repo(),
+        &config(),
+        "release/1.4.0",
+        "main",
+        "release:reintegration",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.tag, None);
+    assert_eq!(r.reintegration_pr, Some(78));
+    w.gh.assert_writes(&[
+        &format!("POST {R}/pulls"),
+        &format!("POST {R}/issues/78/labels"),
+    ])
+    .await;
+    let writes = w.gh.writes().await;
+    assert_eq!(
+        writes[0].body["title"],
+        "Reintegrate release/1.4.0 (v1.4.1) into main"
+    );
+}
+
+#[tokio::test]
+async fn a_reintegration_pr_opened_concurrently_is_reused_not_duplicated() {
+    let w = W::new().await;
+    w.releases(json!([rel(6, "v1.4.0", false, "")])).await;
+    w.compare("v1.4.0", "release/1.4.0", "ahead").await;
+    release_branch_head(&w).await;
+    w.graphql_compare(
+        "v1.4.0",
+        "release/1.4.0",
+        &[pr(40, "Hotfix the crash", &["bug"], "release/1.4.0")],
+    )
+    .await;
+    w.recent("release/1.4.0", json!([])).await;
+    w.writes_ok().await;
+    // Our list sees nothing; by the time we create, the other run's PR #81 exists.
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/pulls")))
+        .and(query_param("state", "open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/pulls")))
+        .and(query_param("state", "open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"number": 81}])))
+        .with_priority(2)
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/pulls")))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Validation Failed",
+            "errors": [{"resource": "PullRequest", "code": "custom",
+                        "message": "A pull request already exists for octo:release/1.4.0."}]
+        })))
+        .mount(&w.gh.server)
+        .await;
+    let c = client(&w.gh, false).await;
+    let r = hotfix(
+        &c,
+        &repo(),
+        &config(),
+        "release/1.4.0",
+        "main",
+        "release:reintegration",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.tag.as_deref(), Some("v1.4.1"));
+    assert_eq!(
+        (r.reintegration_pr, r.pr_action.as_deref()),
+        (Some(81), Some("unchanged"))
+    );
+    w.gh.assert_writes(&[&format!("POST {R}/releases"), &format!("POST {R}/pulls")])
+        .await;
+}
+
+#[tokio::test]
+async fn a_patch_of_the_line_published_elsewhere_is_not_the_branchs_baseline_but_is_not_reused() {
+    // v1.4.1 was published from main (default: patch); release/1.4.0 only contains v1.4.0.
+    let w = W::new().await;
+    w.releases(json!([
+        rel(7, "v1.4.1", false, ""),
+        rel(6, "v1.4.0", false, "")
+    ]))
+    .await;
+    w.compare("v1.4.1", "release/1.4.0", "diverged").await;
+    w.compare("v1.4.0", "release/1.4.0", "ahead").await;
+    release_branch_head(&w).await;
+    w.graphql_compare(
+        "v1.4.0",
+        "release/1.4.0",
+        &[pr(40, "Hotfix the crash", &["bug"], "release/1.4.0")],
+    )
+    .await;
+    w.recent("release/1.4.0", json!([])).await;
+    w.writes_ok().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/pulls")))
+        .and(query_param("state", "open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"number": 77}])))
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{R}/pulls/77")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"number": 77})))
+        .mount(&w.gh.server)
+        .await;
+    let c = client(&w.gh, false).await;
+    let r = hotfix(
+        &c,
+        &repo(),
+        &config(),
+        "release/1.4.0",
+        "main",
+        "release:reintegration",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.tag.as_deref(), Some("v1.4.2"));
+    let release = w.body_of("POST").await;
+    let body = release["body"].as_str().unwrap();
+    assert!(body.starts_with("## Changes since v1.4.0"), "{body}");
+    assert!(body.contains("Hotfix the crash (#40)"), "{body}");
+    w.gh.assert_writes(&[
+        &format!("POST {R}/releases"),
+        &format!("PATCH {R}/pulls/77"),
+    ])
+    .await;
+}

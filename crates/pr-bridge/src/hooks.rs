@@ -1,0 +1,150 @@
+//! Entry points for webhook deliveries (`ghops serve`): one function per event, each taking an
+//! already-built client, the repository, the parsed event and the [`Options`], and returning
+//! an outcome enum. Both are idempotent, so a repeated delivery is harmless.
+//!
+//! ```no_run
+//! use gh_core::{GitHub, RepoRef, events::{IssueCommentEvent, WorkflowRunEvent}};
+//! use pr_bridge::{Options, on_issue_comment, on_workflow_run};
+//!
+//! # async fn handle(gh: &GitHub, c: IssueCommentEvent, r: WorkflowRunEvent)
+//! #     -> Result<(), pr_bridge::BridgeError> {
+//! let opts = Options::default();
+//! let repo: RepoRef = c.repository.full_name.parse()?;
+//! println!("{:?}", on_issue_comment(gh, &repo, &c, &opts).await?);
+//! println!("{:?}", on_workflow_run(gh, &repo, &r, &opts).await?);
+//! # Ok(()) }
+//! ```
+
+use gh_core::events::{IssueCommentEvent, WorkflowRunEvent};
+use gh_core::{GitHub, RepoRef};
+use serde::Serialize;
+
+use crate::error::BridgeError;
+use crate::options::Options;
+use crate::render::RunLink;
+use crate::report::{ReportOutcome, finish, recorded_state, verdict_of};
+use crate::trigger::{Me, TriggerOutcome, runs_for, trigger};
+
+/// `issue_comment` (any action): [`trigger`] with ghops's login resolved only when a comment is
+/// written. Ignored comments return [`TriggerOutcome::Ignored`] without an API call; a refused
+/// or failed trigger is an error whose [`gh_core::ExitStatus`] says which (3 refused, 5 timed
+/// out, 4 API). Note: with the default `run_wait_secs` (60) the call waits up to that long for
+/// the push's workflow run to link it; a server may set it to 0 and let [`on_workflow_run`]
+/// report the runs instead.
+pub async fn on_issue_comment(
+    gh: &GitHub,
+    repo: &RepoRef,
+    event: &IssueCommentEvent,
+    opts: &Options,
+) -> Result<TriggerOutcome, BridgeError> {
+    trigger(gh, repo, event, opts, &Me::lazy()).await
+}
+
+/// What [`on_workflow_run`] did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Not ours, not completed, or not the SHA the status comment records (the reason, one
+    /// line). No write was made.
+    Ignored {
+        /// Why.
+        reason: String,
+    },
+    /// This run completed but others for the same merge commit have not: the last one to
+    /// complete reports.
+    Pending {
+        /// The PR.
+        pr: u64,
+        /// Runs still queued or in progress.
+        pending: usize,
+    },
+    /// Every run for the merge commit completed: the status comment (and commit status) say
+    /// how, and the branch is deleted if it still points at that commit.
+    Reported(ReportOutcome),
+}
+
+/// The `workflow_run` event gate, no API call: `Ok(pr)` for a completed run of this
+/// repository's own `<prefix>/<pr>` branch, else `Err(reason)` (one line).
+pub fn workflow_run_gate(event: &WorkflowRunEvent, opts: &Options) -> Result<u64, String> {
+    let run = &event.workflow_run;
+    let branch = run.head_branch.as_deref().unwrap_or_default();
+    let Some(pr) = opts.pr_of_branch(branch) else {
+        return Err(format!(
+            "run {} on {branch:?}, not a {}/<pr> branch",
+            run.id, opts.branch_prefix
+        ));
+    };
+    if event.action != "completed" {
+        return Err(format!("run {} is {}, not completed", run.id, event.action));
+    }
+    // A run on our branch name from a fork would carry another head repository: only runs
+    // of this repository's own branch count.
+    if let Some(h) = &run.head_repository
+        && !h
+            .full_name
+            .eq_ignore_ascii_case(&event.repository.full_name)
+    {
+        return Err(format!(
+            "run {} is for {}'s branch, not this repository's",
+            run.id, h.full_name
+        ));
+    }
+    Ok(pr)
+}
+
+/// `workflow_run`: when a run on a `<prefix>/<pr>` branch completes, and it ran on the merge
+/// commit the PR's status comment records, and no other run for that commit is still going,
+/// reports the result on the PR and deletes the branch (only while it still points at that
+/// commit). A cancelled run is reported as failed. Never waits: a run that never started is
+/// `ghops pr-bridge report`'s job (its "no workflow ran" wait).
+///
+/// API calls: none for an ignored event; otherwise ghops's login (see
+/// [`GitHub::login`]), the PR's comments, the runs for the branch and SHA, then (when
+/// reporting) the branch lookup, its deletion, the comment upsert and the optional status.
+pub async fn on_workflow_run(
+    gh: &GitHub,
+    repo: &RepoRef,
+    event: &WorkflowRunEvent,
+    opts: &Options,
+) -> Result<RunOutcome, BridgeError> {
+    let ignored = |reason: String| Ok(RunOutcome::Ignored { reason });
+    let pr = match workflow_run_gate(event, opts) {
+        Ok(pr) => pr,
+        Err(reason) => return ignored(reason),
+    };
+    let run = &event.workflow_run;
+    let branch = run.head_branch.as_deref().unwrap_or_default();
+    let me = gh.login().await?;
+    let Some(state) = recorded_state(gh, repo, pr, &me).await? else {
+        return ignored(format!("PR #{pr} has no pr-bridge status comment"));
+    };
+    if state.branch != branch || !state.merge_sha.eq_ignore_ascii_case(&run.head_sha) {
+        return ignored(format!(
+            "run {} ran on {}, not the merge commit {} the status comment records",
+            run.id, run.head_sha, state.merge_sha
+        ));
+    }
+    let mut runs = runs_for(gh, repo, &state.branch, &state.merge_sha).await?;
+    // The listing can lag behind the event: the event's own run counts as it says.
+    let this = RunLink {
+        id: run.id,
+        name: run.name.clone(),
+        html_url: run.html_url.clone(),
+        status: run.status.clone(),
+        conclusion: run.conclusion.clone(),
+    };
+    match runs.iter_mut().find(|r| r.id == run.id) {
+        Some(r) => *r = this,
+        None => runs.push(this),
+    }
+    let Some(verdict) = verdict_of(&runs) else {
+        let pending = runs
+            .iter()
+            .filter(|r| r.status.as_deref() != Some("completed"))
+            .count();
+        return Ok(RunOutcome::Pending { pr, pending });
+    };
+    Ok(RunOutcome::Reported(
+        finish(gh, repo, pr, opts, state, verdict, runs, &me).await?,
+    ))
+}

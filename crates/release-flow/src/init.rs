@@ -1,1 +1,0 @@
-//! Least-privilege workflow generation (`ghops init`).

@@ -1,0 +1,148 @@
+//! The `push` webhook entry point for `ghops serve`: a push to the draft branch (the config's
+//! `commitish`, else the repository's default branch) refreshes its draft; a push to
+//! `release/X.Y.Z` publishes the next hotfix, keeps one reintegration PR, and then refreshes
+//! the main draft so it stays correct. Everything else is ignored. A `release: published`
+//! event creates the release branch ([`on_release`]).
+
+use gh_core::events::{PushEvent, ReleaseEvent};
+use gh_core::{GitHub, RepoRef};
+use serde::Serialize;
+
+use crate::config::DrafterConfig;
+use crate::draft::{DraftOutcome, draft};
+use crate::error::ReleaseError;
+use crate::hotfix::{BranchResult, HotfixResult, hotfix, publish_hook};
+
+/// A refreshed draft, summarised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DraftSummary {
+    /// The branch the draft targets.
+    pub target: String,
+    /// The drafted tag.
+    pub tag: String,
+    /// PR numbers in its changelog.
+    pub prs: Vec<u64>,
+    /// What happened to the draft release.
+    pub result: DraftOutcome,
+}
+
+/// What a `push` event led to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PushOutcome {
+    /// Not a release-flow push (tag, deleted branch, other branch).
+    Ignored {
+        /// Why.
+        reason: String,
+    },
+    /// The draft of the main branch was refreshed.
+    Draft(DraftSummary),
+    /// A hotfix run on a release branch.
+    Hotfix {
+        /// The hotfix result.
+        hotfix: HotfixResult,
+        /// Main's draft after the hotfix (`None` when nothing was published, or when the
+        /// refresh was refused; the reason is then in `note`).
+        main_draft: Option<DraftSummary>,
+        /// Why main's draft was not refreshed, if it was not.
+        note: Option<String>,
+    },
+}
+
+/// The branch whose draft is kept: `commitish` from the config, else the default branch.
+pub fn draft_branch<'a>(cfg: &'a DrafterConfig, event: &'a PushEvent) -> &'a str {
+    if !cfg.commitish.is_empty() {
+        return &cfg.commitish;
+    }
+    event.repository.default_branch.as_deref().unwrap_or("main")
+}
+
+async fn refresh(
+    gh: &GitHub,
+    repo: &RepoRef,
+    cfg: &DrafterConfig,
+    target: &str,
+) -> Result<DraftSummary, ReleaseError> {
+    let (plan, result) = draft(gh, repo, cfg, target).await?;
+    Ok(DraftSummary {
+        target: target.to_owned(),
+        tag: plan.tag,
+        prs: plan.prs.iter().map(|p| p.number).collect(),
+        result,
+    })
+}
+
+/// Handles one `push` event (the entry point `ghops serve` calls). The caller checks the
+/// webhook signature and the installation's permissions (`contents: write`,
+/// `pull-requests: write`); this function only acts on the repository named in the event.
+/// A refusal (e.g. the next tag is already published) is an `Err(ReleaseError::Refused)`.
+pub async fn on_push(
+    gh: &GitHub,
+    cfg: &DrafterConfig,
+    event: &PushEvent,
+) -> Result<PushOutcome, ReleaseError> {
+    let ignored = |reason: String| Ok(PushOutcome::Ignored { reason });
+    let Some(branch) = event.ref_name.strip_prefix("refs/heads/") else {
+        return ignored(format!("{} is not a branch", event.ref_name));
+    };
+    if event.deleted {
+        return ignored(format!("{branch} was deleted"));
+    }
+    let repo: RepoRef = event.repository.full_name.parse()?;
+    let main = draft_branch(cfg, event);
+    if branch == main {
+        return Ok(PushOutcome::Draft(refresh(gh, &repo, cfg, main).await?));
+    }
+    if !branch.starts_with("release/") {
+        return ignored(format!("{branch} is neither {main} nor release/*"));
+    }
+    hotfix_then_draft(gh, &repo, cfg, branch, main).await
+}
+
+/// `ghops release hotfix`: publishes the next patch of `branch` with its one reintegration
+/// PR into `main`, then, when something was published, recomputes `main`'s draft (a new
+/// published tag may collide with the drafted version). A refused draft refresh is reported
+/// in `note`, not as an error: the hotfix itself succeeded.
+pub async fn hotfix_then_draft(
+    gh: &GitHub,
+    repo: &RepoRef,
+    cfg: &DrafterConfig,
+    branch: &str,
+    main: &str,
+) -> Result<PushOutcome, ReleaseError> {
+    let h = hotfix(gh, repo, cfg, branch, main, &cfg.reintegration_label).await?;
+    if h.tag.is_none() {
+        return Ok(PushOutcome::Hotfix {
+            hotfix: h,
+            main_draft: None,
+            note: Some("nothing published".into()),
+        });
+    }
+    let (main_draft, note) = match refresh(gh, repo, cfg, main).await {
+        Ok(d) => (Some(d), None),
+        Err(ReleaseError::Refused(m)) => (None, Some(m)),
+        Err(e) => return Err(e),
+    };
+    Ok(PushOutcome::Hotfix {
+        hotfix: h,
+        main_draft,
+        note,
+    })
+}
+
+/// Handles one `release` event (the entry point `ghops serve` calls): a published,
+/// non-prerelease release gets its `release/{version}` branch ([`publish_hook`]); `Ok(None)`
+/// for any other action, drafts and prereleases. Needs `contents: write`.
+pub async fn on_release(
+    gh: &GitHub,
+    cfg: &DrafterConfig,
+    event: &ReleaseEvent,
+) -> Result<Option<BranchResult>, ReleaseError> {
+    if event.action != "published" || event.release.draft || event.release.prerelease {
+        return Ok(None);
+    }
+    let repo: RepoRef = event.repository.full_name.parse()?;
+    publish_hook(gh, &repo, cfg, &event.release.tag_name)
+        .await
+        .map(Some)
+}

@@ -1,0 +1,189 @@
+//! `ghops init`: generated workflows (snapshots and the least-privilege rules).
+
+use ghops_test_support::{insta_settings, repo_root};
+use release_flow::init::{InitOptions, WriteResult, generate, write_files};
+
+/// Lines of the `run:` scripts of a workflow (inline and block).
+fn run_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut block: Option<usize> = None;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(i) = block {
+            if line.trim().is_empty() || indent > i {
+                out.push(line.to_owned());
+                continue;
+            }
+            block = None;
+        }
+        let t = line.trim_start().trim_start_matches("- ");
+        if let Some(rest) = t.strip_prefix("run:") {
+            let rest = rest.trim();
+            if rest.starts_with('|') || rest.starts_with('>') {
+                block = Some(indent);
+            } else {
+                out.push(rest.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Workflows `ghops init` copies from pr-bridge's and deploy-plan's examples.
+const OTHERS: &[&str] = &[
+    "test-this-pr.yml",
+    "ci-with-secrets.yml",
+    "pr-bridge-report.yml",
+    "deploy-hubs.yml",
+    "deploy-plan-comment.yml",
+];
+
+#[test]
+fn every_generated_workflow_is_snapshotted() {
+    let files = generate(&InitOptions::default()).unwrap();
+    assert_eq!(files.len(), 15);
+    let settings = insta_settings(None);
+    for f in &files {
+        let file = f.path.trim_start_matches(".github/workflows/");
+        // pr-bridge's and deploy-plan's workflows are their examples, snapshotted there.
+        if OTHERS.contains(&file) {
+            continue;
+        }
+        let name = file.replace('.', "_");
+        settings.bind(|| insta::assert_snapshot!(format!("init_{name}"), &f.contents));
+    }
+}
+
+#[test]
+fn generated_workflows_follow_the_rules() {
+    for f in generate(&InitOptions::default()).unwrap() {
+        let t = &f.contents;
+        assert!(!t.contains("pull_request_target"), "{}", f.path);
+        assert!(
+            t.contains("\npermissions: {}\n"),
+            "{}: no top-level permissions: {{}}",
+            f.path
+        );
+        for line in t.lines() {
+            if let Some(u) = line
+                .trim_start()
+                .trim_start_matches("- ")
+                .strip_prefix("uses:")
+            {
+                let u = u.trim();
+                let pinned = u.split_once('@').is_some_and(|(_, r)| {
+                    let sha = r.split_whitespace().next().unwrap_or("");
+                    sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit())
+                });
+                assert!(u.starts_with("$/") || pinned, "{}: unpinned {u}", f.path);
+            }
+        }
+        for l in run_lines(t) {
+            assert!(!l.contains("${{"), "{}: expression inside run: {l}", f.path);
+        }
+        // Nothing above the least-privilege table of docs/environments.md.
+        for line in t.lines() {
+            let l = line.trim();
+            for (scope, max) in [
+                ("contents:", "write"),
+                ("deployments:", "write"),
+                ("pull-requests:", "write"),
+                ("issues:", "write"),
+                ("statuses:", "write"),
+                ("checks:", "write"),
+            ] {
+                if let Some(v) = l.strip_prefix(scope) {
+                    let v = v.split('#').next().unwrap().trim();
+                    assert!(v == "read" || v == max, "{}: {l}", f.path);
+                }
+            }
+            for forbidden in [
+                "actions: write",
+                "packages: write",
+                "id-token: write",
+                "write-all",
+                "secrets: inherit",
+            ] {
+                assert!(!l.starts_with(forbidden), "{}: {l}", f.path);
+            }
+        }
+    }
+}
+
+#[test]
+fn examples_match_the_generator() {
+    let dir = repo_root().join("examples/env");
+    for f in generate(&InitOptions::default()).unwrap() {
+        let name = f.path.trim_start_matches(".github/workflows/");
+        // pr-bridge and deploy-plan workflows are their own examples.
+        if OTHERS.contains(&name) {
+            continue;
+        }
+        let p = dir.join(name);
+        let have = std::fs::read_to_string(&p).unwrap_or_default();
+        if std::env::var_os("GHOPS_UPDATE_EXAMPLES").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&p, &f.contents).unwrap();
+        } else {
+            assert_eq!(
+                have,
+                f.contents,
+                "{} is stale: rerun with GHOPS_UPDATE_EXAMPLES=1",
+                p.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn hostile_version_or_branch_is_refused() {
+    for (v, b) in [
+        ("v1\n  evil: true", "main"),
+        ("v1", "main; curl x|sh"),
+        ("v1", "${{ github.token }}"),
+        ("", "main"),
+    ] {
+        let o = InitOptions {
+            ghops_version: v.into(),
+            main_branch: b.into(),
+        };
+        assert!(generate(&o).is_err(), "{v:?} {b:?}");
+    }
+}
+
+#[test]
+fn existing_files_are_kept_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate(&InitOptions::default()).unwrap();
+    let r = write_files(dir.path(), &files, false).unwrap();
+    assert!(r.iter().all(|(_, r)| *r == WriteResult::Created));
+    let r = write_files(dir.path(), &files, false).unwrap();
+    assert!(r.iter().all(|(_, r)| *r == WriteResult::Unchanged));
+    let p = dir.path().join(&files[0].path);
+    std::fs::write(&p, "# edited\n").unwrap();
+    let r = write_files(dir.path(), &files, false).unwrap();
+    assert_eq!(r[0].1, WriteResult::Kept);
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), "# edited\n");
+    let r = write_files(dir.path(), &files, true).unwrap();
+    assert_eq!(r[0].1, WriteResult::Overwritten);
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), files[0].contents);
+}
+
+#[test]
+fn example_config_loads_and_bad_rules_are_named() {
+    use gh_core::config::ConfigFile;
+    use release_flow::env::EnvConfig;
+    let root = repo_root();
+    let p = root.join("examples/env/ghops.toml");
+    let f = ConfigFile::parse(&std::fs::read_to_string(&p).unwrap(), Some(p.clone())).unwrap();
+    let cfg = EnvConfig::load(&f).unwrap();
+    assert_eq!(cfg.labels, EnvConfig::default().labels);
+    assert_eq!(cfg.gate.teams.len(), 1);
+    let p = root.join("testdata/env/bad-rule.toml");
+    let f = ConfigFile::parse(&std::fs::read_to_string(&p).unwrap(), Some(p.clone())).unwrap();
+    let e = EnvConfig::load(&f).unwrap_err().to_string();
+    assert!(
+        e.contains("bad-rule.toml [env].labels[0]") && e.contains("{N}"),
+        "{e}"
+    );
+}

@@ -1,0 +1,559 @@
+//! Where runners run: a Kubernetes Job per runner (the JIT config in a Secret owned by the Job),
+//! or a local process. Both are keyed by the deterministic runner name, so a second launch of
+//! the same name is "already exists", never a second runner.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use serde_json::{Value, json};
+
+use crate::config::{BackendKind, PoolConfig};
+use crate::error::{OrchError, Result};
+use crate::naming;
+
+/// `app.kubernetes.io/managed-by` value on everything ghops creates.
+pub const MANAGED_BY: &str = "ghops-runner-orch";
+/// Label: pool name.
+pub const POOL_LABEL: &str = "ghops.dev/pool";
+/// Label: repository hash (see [`naming::repo_hash`]).
+pub const REPO_LABEL: &str = "ghops.dev/repo-hash";
+/// Label: GitHub job id (absent on warm runners).
+pub const JOB_LABEL: &str = "ghops.dev/job-id";
+/// Label: run attempt.
+pub const ATTEMPT_LABEL: &str = "ghops.dev/run-attempt";
+/// Annotation: `owner/name`.
+pub const REPO_ANNOTATION: &str = "ghops.dev/repository";
+/// The Secret key and the runner's environment variable holding the JIT config.
+pub const JIT_ENV: &str = "ACTIONS_RUNNER_INPUT_JITCONFIG";
+/// The key of the JIT config in the Secret.
+pub const JIT_KEY: &str = "jitconfig";
+
+/// What to launch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchSpec {
+    /// Runner, Job and Secret name.
+    pub name: String,
+    /// `owner/name` of the job's repository (warm runners: the pool's first repository).
+    pub repo: String,
+    /// The GitHub job id (`None` for a warm runner).
+    pub job_id: Option<u64>,
+    /// Run attempt.
+    pub attempt: u64,
+}
+
+/// A runner the backend holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Live {
+    /// Its name.
+    pub name: String,
+    /// When it was created.
+    pub created: Option<DateTime<Utc>>,
+    /// Finished (Job succeeded or failed, process exited): no longer counts against `max`.
+    pub finished: bool,
+}
+
+/// What a launch came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launched {
+    /// Created now.
+    Created,
+    /// Something of that name already exists: the launch already happened.
+    AlreadyExists,
+    /// `--dry-run`: printed, not created.
+    DryRun,
+}
+
+/// The backends of all pools: each pool uses the one its `backend` setting names.
+#[derive(Default)]
+pub struct Backend {
+    kube: Option<KubeBackend>,
+    process: ProcessBackend,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("kubernetes", &self.kube.is_some())
+            .finish()
+    }
+}
+
+enum Which<'a> {
+    Kube(&'a KubeBackend),
+    Process(&'a ProcessBackend),
+}
+
+impl Backend {
+    /// Kubernetes (for `kubernetes` pools) and local processes (for `process` pools).
+    pub fn new(kube: Option<KubeBackend>, process: ProcessBackend) -> Self {
+        Self { kube, process }
+    }
+
+    /// Kubernetes only (a `process` pool still gets a local process backend).
+    pub fn kubernetes(kube: KubeBackend) -> Self {
+        Self::new(Some(kube), ProcessBackend::default())
+    }
+
+    /// The Kubernetes backend, if configured.
+    pub fn kube(&self) -> Option<&KubeBackend> {
+        self.kube.as_ref()
+    }
+
+    fn pick(&self, pool: &PoolConfig) -> Result<Which<'_>> {
+        match pool.backend {
+            BackendKind::Kubernetes => self.kube.as_ref().map(Which::Kube).ok_or_else(|| {
+                OrchError::config(
+                    format!("pools.{}.backend", pool.name),
+                    "kubernetes, but no Kubernetes client is configured",
+                )
+            }),
+            BackendKind::Process => Ok(Which::Process(&self.process)),
+        }
+    }
+
+    /// Is there a runner called `name` (running or finished)?
+    pub async fn get(&self, pool: &PoolConfig, name: &str) -> Result<Option<Live>> {
+        match self.pick(pool)? {
+            Which::Kube(k) => k.get(pool, name).await,
+            Which::Process(p) => Ok(p.get(name)),
+        }
+    }
+
+    /// Every runner of `pool`.
+    pub async fn list(&self, pool: &PoolConfig) -> Result<Vec<Live>> {
+        match self.pick(pool)? {
+            Which::Kube(k) => k.list(pool).await,
+            Which::Process(p) => Ok(p.list(&pool.name)),
+        }
+    }
+
+    /// Starts a runner with the JIT config.
+    pub async fn launch(&self, pool: &PoolConfig, spec: &LaunchSpec, jit: &str) -> Result<Launched> {
+        match self.pick(pool)? {
+            Which::Kube(k) => k.launch(pool, spec, jit).await,
+            Which::Process(p) => p.launch(pool, spec, jit),
+        }
+    }
+
+    /// Removes a runner (404 counts as done).
+    pub async fn delete(&self, pool: &PoolConfig, name: &str) -> Result<()> {
+        match self.pick(pool)? {
+            Which::Kube(k) => k.delete(pool, name).await,
+            Which::Process(p) => p.delete(name),
+        }
+    }
+}
+
+/// Merges `patch` into `target` (JSON merge patch, RFC 7386).
+pub fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+/// The Job manifest of a runner: `backoffLimit: 0`, `ttlSecondsAfterFinished`,
+/// `activeDeadlineSeconds`, labels for pool, repository and job; the pod reads the JIT config
+/// from the Secret of the same name, and nothing else secret (no service account token).
+pub fn job_manifest(pool: &PoolConfig, spec: &LaunchSpec, overlay: Option<&Value>) -> Value {
+    let k = &pool.kubernetes;
+    let mut labels = BTreeMap::new();
+    labels.insert("app.kubernetes.io/managed-by".to_owned(), MANAGED_BY.to_owned());
+    labels.insert(POOL_LABEL.to_owned(), pool.name.clone());
+    labels.insert(REPO_LABEL.to_owned(), naming::repo_hash(&spec.repo));
+    if let Some(id) = spec.job_id {
+        labels.insert(JOB_LABEL.to_owned(), id.to_string());
+        labels.insert(ATTEMPT_LABEL.to_owned(), spec.attempt.to_string());
+    }
+    let mut container = json!({
+        "name": "runner",
+        "image": k.image,
+        "command": k.command,
+        "env": [{
+            "name": JIT_ENV,
+            "valueFrom": { "secretKeyRef": { "name": spec.name, "key": JIT_KEY } },
+        }],
+    });
+    if !k.resources.is_empty() {
+        container["resources"] = json!(k.resources);
+    }
+    let mut pod = json!({
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": false,
+        "containers": [container],
+    });
+    if let Some(sa) = &k.service_account {
+        pod["serviceAccountName"] = json!(sa);
+    }
+    if !k.node_selector.is_empty() {
+        pod["nodeSelector"] = json!(k.node_selector);
+    }
+    if let Some(o) = overlay {
+        merge(&mut pod, o);
+    }
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": spec.name,
+            "namespace": k.namespace,
+            "labels": labels,
+            "annotations": { REPO_ANNOTATION: spec.repo },
+        },
+        "spec": {
+            "backoffLimit": 0,
+            "ttlSecondsAfterFinished": k.ttl_seconds_after_finished,
+            "activeDeadlineSeconds": k.active_deadline_seconds,
+            "template": {
+                "metadata": { "labels": labels },
+                "spec": pod,
+            },
+        },
+    })
+}
+
+/// The Secret holding the JIT config, owned by the Job (`ownerReferences`) so it is garbage
+/// collected with it.
+pub fn secret_manifest(pool: &PoolConfig, name: &str, job_uid: &str, jit: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": pool.kubernetes.namespace,
+            "labels": {
+                "app.kubernetes.io/managed-by": MANAGED_BY,
+                POOL_LABEL: pool.name,
+            },
+            "ownerReferences": [{
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "name": name,
+                "uid": job_uid,
+                "controller": true,
+                "blockOwnerDeletion": true,
+            }],
+        },
+        "type": "Opaque",
+        "stringData": { JIT_KEY: jit },
+    })
+}
+
+/// Kubernetes Jobs through the `kube` client.
+pub struct KubeBackend {
+    client: kube::Client,
+    dry_run: bool,
+    /// Waits between attempts when Kubernetes refuses a Job with 403 (a quota may free up).
+    pub forbidden_backoff: Vec<Duration>,
+    planned: Mutex<Vec<Value>>,
+}
+
+impl KubeBackend {
+    /// Wraps a client. In `dry_run`, reads are made and creates/deletes printed instead.
+    pub fn new(client: kube::Client, dry_run: bool) -> Self {
+        Self {
+            client,
+            dry_run,
+            forbidden_backoff: vec![
+                Duration::from_secs(2),
+                Duration::from_secs(8),
+                Duration::from_secs(30),
+            ],
+            planned: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A client from the environment: in-cluster service account, else `$KUBECONFIG` /
+    /// `~/.kube/config`.
+    pub async fn infer(dry_run: bool) -> Result<Self> {
+        let cfg = kube::Config::infer().await.map_err(|e| OrchError::Kube {
+            action: "load in-cluster config or kubeconfig".into(),
+            message: e.to_string(),
+        })?;
+        let client = kube::Client::try_from(cfg).map_err(|e| OrchError::from_kube("connect", e))?;
+        Ok(Self::new(client, dry_run))
+    }
+
+    /// A client for an API server URL with no auth (tests, `kubectl proxy`).
+    pub fn for_url(url: &str, dry_run: bool) -> Result<Self> {
+        let uri: http::Uri = url.parse().map_err(|e| OrchError::Kube {
+            action: format!("parse {url}"),
+            message: format!("{e}"),
+        })?;
+        let client = kube::Client::try_from(kube::Config::new(uri))
+            .map_err(|e| OrchError::from_kube("connect", e))?;
+        Ok(Self::new(client, dry_run))
+    }
+
+    /// The Kubernetes client (for the leader-election Lease).
+    pub fn client(&self) -> kube::Client {
+        self.client.clone()
+    }
+
+    /// The manifests `--dry-run` printed instead of creating (JIT config redacted).
+    pub fn planned(&self) -> Vec<Value> {
+        self.planned.lock().expect("lock").clone()
+    }
+
+    fn jobs(&self, pool: &PoolConfig) -> Api<Job> {
+        Api::namespaced(self.client.clone(), &pool.kubernetes.namespace)
+    }
+
+    fn secrets(&self, pool: &PoolConfig) -> Api<Secret> {
+        Api::namespaced(self.client.clone(), &pool.kubernetes.namespace)
+    }
+
+    fn live(job: &Job) -> Live {
+        let st = job.status.as_ref();
+        let finished = st.is_some_and(|s| {
+            s.succeeded.unwrap_or(0) > 0
+                || s.failed.unwrap_or(0) > 0
+                || s.completion_time.is_some()
+        });
+        Live {
+            name: job.metadata.name.clone().unwrap_or_default(),
+            created: job.metadata.creation_timestamp.as_ref().map(|t| {
+                DateTime::<Utc>::from_timestamp(t.0.as_second(), 0).unwrap_or_default()
+            }),
+            finished,
+        }
+    }
+
+    async fn get(&self, pool: &PoolConfig, name: &str) -> Result<Option<Live>> {
+        let j = self
+            .jobs(pool)
+            .get_opt(name)
+            .await
+            .map_err(|e| OrchError::from_kube(format!("get Job {name}"), e))?;
+        Ok(j.as_ref().map(Self::live))
+    }
+
+    async fn list(&self, pool: &PoolConfig) -> Result<Vec<Live>> {
+        let lp = ListParams::default().labels(&format!(
+            "app.kubernetes.io/managed-by={MANAGED_BY},{POOL_LABEL}={}",
+            pool.name
+        ));
+        let list = self
+            .jobs(pool)
+            .list(&lp)
+            .await
+            .map_err(|e| OrchError::from_kube(format!("list Jobs of pool {}", pool.name), e))?;
+        Ok(list.items.iter().map(Self::live).collect())
+    }
+
+    async fn launch(&self, pool: &PoolConfig, spec: &LaunchSpec, jit: &str) -> Result<Launched> {
+        let overlay = match &pool.kubernetes.pod_template {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    OrchError::config(
+                        format!("pools.{}.kubernetes.pod_template", pool.name),
+                        format!("{}: {e}", p.display()),
+                    )
+                })?;
+                Some(serde_json::from_str::<Value>(&text).map_err(|e| {
+                    OrchError::config(
+                        format!("pools.{}.kubernetes.pod_template", pool.name),
+                        format!("{}: {e}", p.display()),
+                    )
+                })?)
+            }
+            None => None,
+        };
+        let manifest = job_manifest(pool, spec, overlay.as_ref());
+        let action = format!("create Job {}/{}", pool.kubernetes.namespace, spec.name);
+        if self.dry_run {
+            let secret = secret_manifest(pool, &spec.name, "<job uid>", "<redacted JIT config>");
+            for m in [&manifest, &secret] {
+                eprintln!(
+                    "dry-run: would create {}",
+                    serde_json::to_string_pretty(m).unwrap_or_default()
+                );
+            }
+            let mut p = self.planned.lock().expect("lock");
+            p.push(manifest);
+            p.push(secret);
+            return Ok(Launched::DryRun);
+        }
+        let job: Job = serde_json::from_value(manifest).map_err(|e| OrchError::KubeInvalid {
+            action: action.clone(),
+            message: e.to_string(),
+        })?;
+        let mut waits = self.forbidden_backoff.iter();
+        let created = loop {
+            match self.jobs(pool).create(&PostParams::default(), &job).await {
+                Ok(j) => break j,
+                Err(kube::Error::Api(s)) if s.is_already_exists() => {
+                    return Ok(Launched::AlreadyExists);
+                }
+                Err(kube::Error::Api(s)) if s.code == 403 => match waits.next() {
+                    Some(w) => {
+                        tracing::warn!(job = spec.name, wait_ms = w.as_millis() as u64, message = %s.message, "Kubernetes refused the Job; retrying");
+                        tokio::time::sleep(*w).await;
+                    }
+                    None => return Err(OrchError::from_kube(action, kube::Error::Api(s))),
+                },
+                Err(e) => return Err(OrchError::from_kube(action, e)),
+            }
+        };
+        let uid = created.metadata.uid.clone().unwrap_or_default();
+        let secret: Secret = serde_json::from_value(secret_manifest(pool, &spec.name, &uid, jit))
+            .map_err(|e| OrchError::Kube {
+                action: "build Secret".into(),
+                message: e.to_string(),
+            })?;
+        let saction = format!("create Secret {}/{}", pool.kubernetes.namespace, spec.name);
+        for attempt in 0..2 {
+            match self.secrets(pool).create(&PostParams::default(), &secret).await {
+                Ok(_) => break,
+                // A Secret left by an earlier attempt holds a stale JIT config: replace it.
+                Err(kube::Error::Api(s)) if s.is_already_exists() && attempt == 0 => {
+                    self.secrets(pool)
+                        .delete(&spec.name, &DeleteParams::default())
+                        .await
+                        .map_err(|e| OrchError::from_kube(saction.clone(), e))?;
+                }
+                Err(e) => {
+                    // Without its Secret the pod never starts: remove the Job.
+                    let _ = self.delete(pool, &spec.name).await;
+                    return Err(OrchError::from_kube(saction, e));
+                }
+            }
+        }
+        Ok(Launched::Created)
+    }
+
+    async fn delete(&self, pool: &PoolConfig, name: &str) -> Result<()> {
+        if self.dry_run {
+            eprintln!("dry-run: would delete Job {}/{name}", pool.kubernetes.namespace);
+            return Ok(());
+        }
+        match self.jobs(pool).delete(name, &DeleteParams::background()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
+            Err(e) => Err(OrchError::from_kube(format!("delete Job {name}"), e)),
+        }
+    }
+}
+
+struct Proc {
+    pool: String,
+    child: std::process::Child,
+    created: DateTime<Utc>,
+}
+
+/// Local processes: the pool's command with the JIT config in `ACTIONS_RUNNER_INPUT_JITCONFIG`
+/// and a clean environment (only `PATH`, `HOME`, `LANG`, `TMPDIR`: no token is inherited).
+#[derive(Default)]
+pub struct ProcessBackend {
+    dry_run: bool,
+    procs: Mutex<HashMap<String, Proc>>,
+}
+
+impl ProcessBackend {
+    /// A process backend.
+    pub fn new(dry_run: bool) -> Self {
+        Self {
+            dry_run,
+            procs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn reap(procs: &mut HashMap<String, Proc>) -> Vec<(String, bool)> {
+        procs
+            .iter_mut()
+            .map(|(n, p)| (n.clone(), matches!(p.child.try_wait(), Ok(Some(_)))))
+            .collect()
+    }
+
+    fn get(&self, name: &str) -> Option<Live> {
+        let mut procs = self.procs.lock().expect("lock");
+        let done = Self::reap(&mut procs);
+        let finished = done.iter().find(|(n, _)| n == name).map(|(_, f)| *f)?;
+        let p = procs.get(name)?;
+        Some(Live {
+            name: name.to_owned(),
+            created: Some(p.created),
+            finished,
+        })
+    }
+
+    fn list(&self, pool: &str) -> Vec<Live> {
+        let mut procs = self.procs.lock().expect("lock");
+        let done: HashMap<String, bool> = Self::reap(&mut procs).into_iter().collect();
+        let mut v: Vec<Live> = procs
+            .iter()
+            .filter(|(_, p)| p.pool == pool)
+            .map(|(n, p)| Live {
+                name: n.clone(),
+                created: Some(p.created),
+                finished: done.get(n).copied().unwrap_or(false),
+            })
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    fn launch(&self, pool: &PoolConfig, spec: &LaunchSpec, jit: &str) -> Result<Launched> {
+        let mut procs = self.procs.lock().expect("lock");
+        if procs.contains_key(&spec.name) {
+            return Ok(Launched::AlreadyExists);
+        }
+        let cmd = &pool.process.command;
+        if self.dry_run {
+            eprintln!("dry-run: would run {cmd:?} as runner {}", spec.name);
+            return Ok(Launched::DryRun);
+        }
+        let (prog, args) = cmd
+            .split_first()
+            .ok_or_else(|| OrchError::config(format!("pools.{}.process.command", pool.name), "empty"))?;
+        let mut c = std::process::Command::new(prog);
+        c.args(args).env_clear();
+        for k in ["PATH", "HOME", "LANG", "TMPDIR"] {
+            if let Some(v) = std::env::var_os(k) {
+                c.env(k, v);
+            }
+        }
+        c.env(JIT_ENV, jit).env("GHOPS_RUNNER_NAME", &spec.name);
+        if let Some(d) = &pool.process.workdir {
+            c.current_dir(d);
+        }
+        c.stdin(std::process::Stdio::null());
+        let child = c
+            .spawn()
+            .map_err(|e| OrchError::Process(format!("cannot start {prog}: {e}")))?;
+        procs.insert(
+            spec.name.clone(),
+            Proc {
+                pool: pool.name.clone(),
+                child,
+                created: Utc::now(),
+            },
+        );
+        Ok(Launched::Created)
+    }
+
+    fn delete(&self, name: &str) -> Result<()> {
+        let mut procs = self.procs.lock().expect("lock");
+        if let Some(mut p) = procs.remove(name) {
+            if self.dry_run {
+                return Ok(());
+            }
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
+        Ok(())
+    }
+}

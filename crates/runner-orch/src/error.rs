@@ -1,0 +1,93 @@
+//! The crate's error type, mapped to the documented exit codes.
+
+use gh_core::{ExitCode, ExitStatus};
+
+/// Errors of runner orchestration. No variant ever carries a token or a JIT config.
+#[derive(Debug, thiserror::Error)]
+pub enum OrchError {
+    /// A GitHub call failed (after gh-core's retries), or input was invalid.
+    #[error(transparent)]
+    GitHub(#[from] gh_core::Error),
+    /// The `[runners]` configuration is invalid; names the file section and field.
+    #[error("invalid ghops.toml [runners].{field}: {message}")]
+    Config {
+        /// The field (`pools[0].max`).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Kubernetes refused a call (403: RBAC or a quota), after retries.
+    #[error("Kubernetes refused {action}: {message}")]
+    KubeForbidden {
+        /// What was attempted (`create Job ns/name`).
+        action: String,
+        /// The API server's message.
+        message: String,
+    },
+    /// Kubernetes rejected a manifest as invalid (422): a configuration problem, not retried.
+    #[error("Kubernetes rejected {action} as invalid (check the pool's kubernetes settings): {message}")]
+    KubeInvalid {
+        /// What was attempted.
+        action: String,
+        /// The API server's message.
+        message: String,
+    },
+    /// Another Kubernetes failure (unreachable, 5xx, undecodable answer).
+    #[error("Kubernetes {action} failed: {message}")]
+    Kube {
+        /// What was attempted.
+        action: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The process backend could not start or stop a runner command.
+    #[error("process backend: {0}")]
+    Process(String),
+}
+
+impl OrchError {
+    /// A configuration error naming the field (e.g. `pools[0].labels`).
+    pub fn config(field: impl std::fmt::Display, message: impl std::fmt::Display) -> Self {
+        OrchError::Config {
+            field: field.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Maps a kube error for `action`.
+    pub fn from_kube(action: impl Into<String>, e: kube::Error) -> Self {
+        let action = action.into();
+        match e {
+            kube::Error::Api(s) if s.code == 403 => OrchError::KubeForbidden {
+                action,
+                message: s.message.clone(),
+            },
+            kube::Error::Api(s) if s.code == 422 => OrchError::KubeInvalid {
+                action,
+                message: s.message.clone(),
+            },
+            kube::Error::Api(s) => OrchError::Kube {
+                action,
+                message: format!("{} ({})", s.message, s.code),
+            },
+            other => OrchError::Kube {
+                action,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl ExitStatus for OrchError {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            OrchError::GitHub(e) => e.exit_code(),
+            OrchError::Config { .. } | OrchError::KubeInvalid { .. } => ExitCode::Usage,
+            OrchError::KubeForbidden { .. } | OrchError::Kube { .. } => ExitCode::Api,
+            OrchError::Process(_) => ExitCode::Failed,
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = OrchError> = std::result::Result<T, E>;

@@ -1,0 +1,198 @@
+//! The GitHub calls runner orchestration makes, over gh-core's client (retries, rate limits,
+//! pagination and `--dry-run` come from there).
+
+use gh_core::retry::Idempotency;
+use gh_core::{GitHub, RepoRef};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::config::Scope;
+use crate::error::Result;
+
+fn one() -> u64 {
+    1
+}
+
+/// A workflow job as `GET actions/jobs/{id}` and `GET actions/runs/{id}/jobs` return it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Job id.
+    pub id: u64,
+    /// Run id.
+    pub run_id: u64,
+    /// Run attempt.
+    #[serde(default = "one")]
+    pub run_attempt: u64,
+    /// `queued`, `in_progress`, `completed`, `waiting`, ...
+    pub status: String,
+    /// Conclusion once completed.
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    /// Job name.
+    #[serde(default)]
+    pub name: String,
+    /// `runs-on` labels.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// The runner that took it.
+    #[serde(default)]
+    pub runner_name: Option<String>,
+}
+
+/// A registered self-hosted runner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Runner {
+    /// Runner id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// `online` or `offline`.
+    #[serde(default)]
+    pub status: String,
+    /// Running a job right now.
+    #[serde(default)]
+    pub busy: bool,
+}
+
+impl Runner {
+    /// Online or busy: the runner process connected.
+    pub fn is_up(&self) -> bool {
+        self.busy || self.status == "online"
+    }
+}
+
+/// A just-generated JIT runner config. `Debug` never shows the config.
+#[derive(Clone)]
+pub struct JitConfig {
+    /// The registered runner's id.
+    pub runner_id: u64,
+    /// The base64 JIT config handed to the runner (secret: it registers a runner).
+    pub encoded: String,
+}
+
+impl std::fmt::Debug for JitConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JitConfig")
+            .field("runner_id", &self.runner_id)
+            .field("encoded", &"<redacted>")
+            .finish()
+    }
+}
+
+/// `GET /repos/{o}/{r}/actions/jobs/{id}`; `None` when gone.
+pub async fn get_job(gh: &GitHub, repo: &RepoRef, id: u64) -> Result<Option<Job>> {
+    Ok(gh
+        .get_opt(&format!("{}/actions/jobs/{id}", repo.api_path()))
+        .await?)
+}
+
+/// Queued jobs of `repo`: the jobs with status `queued` in its queued and in-progress runs
+/// (a run with one job running and one waiting for a runner is `in_progress`), on any branch,
+/// re-runs included (the jobs endpoint returns the latest attempt).
+pub async fn queued_jobs(gh: &GitHub, repo: &RepoRef) -> Result<Vec<Job>> {
+    #[derive(Deserialize)]
+    struct Run {
+        id: u64,
+    }
+    let mut jobs = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for status in ["queued", "in_progress"] {
+        let runs: Vec<Run> = gh
+            .get_all(
+                &format!("{}/actions/runs?status={status}", repo.api_path()),
+                Some("workflow_runs"),
+            )
+            .await?;
+        for run in runs {
+            if !seen.insert(run.id) {
+                continue;
+            }
+            let js: Vec<Job> = gh
+                .get_all(
+                    &format!("{}/actions/runs/{}/jobs", repo.api_path(), run.id),
+                    Some("jobs"),
+                )
+                .await?;
+            jobs.extend(js.into_iter().filter(|j| j.status == "queued"));
+        }
+    }
+    jobs.sort_by_key(|j| j.id);
+    jobs.dedup_by_key(|j| j.id);
+    Ok(jobs)
+}
+
+/// Every self-hosted runner registered in `scope`.
+pub async fn list_runners(gh: &GitHub, scope: &Scope) -> Result<Vec<Runner>> {
+    Ok(gh
+        .get_all(
+            &format!("{}/actions/runners", scope.api_prefix()),
+            Some("runners"),
+        )
+        .await?)
+}
+
+/// The runner called `name` in `scope`, if registered.
+pub async fn find_runner(gh: &GitHub, scope: &Scope, name: &str) -> Result<Option<Runner>> {
+    let path = format!(
+        "{}/actions/runners?name={}",
+        scope.api_prefix(),
+        gh_core::repo::encode_query(name)
+    );
+    let found: Vec<Runner> = gh.get_all(&path, Some("runners")).await?;
+    Ok(found.into_iter().find(|r| r.name == name))
+}
+
+/// `DELETE {scope}/actions/runners/{id}` (404 counts as done).
+pub async fn delete_runner(gh: &GitHub, scope: &Scope, id: u64) -> Result<()> {
+    Ok(gh
+        .delete(&format!("{}/actions/runners/{id}", scope.api_prefix()))
+        .await?)
+}
+
+/// What generating a JIT config came to.
+#[derive(Debug)]
+pub enum JitOutcome {
+    /// A fresh runner registration.
+    Created(JitConfig),
+    /// `--dry-run`: nothing was sent.
+    DryRun,
+    /// 409: a runner of that name is registered already.
+    NameTaken,
+}
+
+/// `POST {scope}/actions/runners/generate-jitconfig` with the deterministic name, the pool's
+/// group and labels. Retried on 5xx by gh-core: a repeat after an ambiguous failure is safe
+/// because GitHub answers 409 for an existing name ([`JitOutcome::NameTaken`]).
+pub async fn generate_jit(
+    gh: &GitHub,
+    scope: &Scope,
+    name: &str,
+    runner_group_id: u64,
+    labels: &[String],
+) -> Result<JitOutcome> {
+    #[derive(Deserialize)]
+    struct Answer {
+        runner: RunnerId,
+        encoded_jit_config: String,
+    }
+    #[derive(Deserialize)]
+    struct RunnerId {
+        id: u64,
+    }
+    let path = format!("{}/actions/runners/generate-jitconfig", scope.api_prefix());
+    let body = json!({
+        "name": name,
+        "runner_group_id": runner_group_id,
+        "labels": labels,
+        "work_folder": "_work",
+    });
+    match gh.post::<Answer>(&path, &body, Idempotency::Idempotent).await {
+        Ok(Some(a)) => Ok(JitOutcome::Created(JitConfig {
+            runner_id: a.runner.id,
+            encoded: a.encoded_jit_config,
+        })),
+        Ok(None) => Ok(JitOutcome::DryRun),
+        Err(e) if e.is_status(409) => Ok(JitOutcome::NameTaken),
+        Err(e) => Err(e.into()),
+    }
+}

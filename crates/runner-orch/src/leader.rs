@@ -1,0 +1,108 @@
+//! Leader election over a `coordination.k8s.io/v1` Lease: with `--leader-election`, replicas
+//! take the Lease; only the holder launches and reaps. All replicas accept webhooks (which
+//! only launch through the same idempotent path).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::{Api, PostParams};
+use serde_json::json;
+
+use crate::error::{OrchError, Result};
+
+/// One replica's view of a Lease.
+pub struct LeaderElector {
+    api: Api<Lease>,
+    name: String,
+    identity: String,
+    /// How long a holder's claim lasts without renewal.
+    pub lease_duration: Duration,
+}
+
+impl LeaderElector {
+    /// A candidate `identity` (e.g. the pod name) for Lease `name` in `namespace`.
+    pub fn new(client: kube::Client, namespace: &str, name: &str, identity: &str) -> Self {
+        Self {
+            api: Api::namespaced(client, namespace),
+            name: name.to_owned(),
+            identity: identity.to_owned(),
+            lease_duration: Duration::from_secs(30),
+        }
+    }
+
+    /// Takes or renews the Lease; true when this replica holds it. A conflict (another
+    /// replica wrote first) is "not leader", never an error.
+    pub async fn try_acquire(&self) -> Result<bool> {
+        let now = Utc::now();
+        let now_s = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let dur = self.lease_duration.as_secs() as i32;
+        let pp = PostParams::default();
+        let existing = self
+            .api
+            .get_opt(&self.name)
+            .await
+            .map_err(|e| OrchError::from_kube(format!("get Lease {}", self.name), e))?;
+        let Some(mut lease) = existing else {
+            let l: Lease = serde_json::from_value(json!({
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": { "name": self.name },
+                "spec": {
+                    "holderIdentity": self.identity,
+                    "leaseDurationSeconds": dur,
+                    "acquireTime": now_s,
+                    "renewTime": now_s,
+                    "leaseTransitions": 0,
+                },
+            }))
+            .map_err(|e| OrchError::Kube {
+                action: "build Lease".into(),
+                message: e.to_string(),
+            })?;
+            return match self.api.create(&pp, &l).await {
+                Ok(_) => Ok(true),
+                Err(kube::Error::Api(s)) if s.is_already_exists() || s.is_conflict() => Ok(false),
+                Err(e) => Err(OrchError::from_kube(format!("create Lease {}", self.name), e)),
+            };
+        };
+        let spec = lease.spec.clone().unwrap_or_default();
+        let holder = spec.holder_identity.clone().unwrap_or_default();
+        let expired = spec.renew_time.as_ref().is_none_or(|t| {
+            let renewed = chrono::DateTime::<Utc>::from_timestamp(t.0.as_second(), 0).unwrap_or_default();
+            let d = i64::from(spec.lease_duration_seconds.unwrap_or(dur));
+            now > renewed + chrono::Duration::seconds(d)
+        });
+        if holder != self.identity && !expired {
+            return Ok(false);
+        }
+        let mut v = serde_json::to_value(&lease).unwrap_or_default();
+        v["spec"]["holderIdentity"] = json!(self.identity);
+        v["spec"]["leaseDurationSeconds"] = json!(dur);
+        v["spec"]["renewTime"] = json!(now_s);
+        if holder != self.identity {
+            v["spec"]["acquireTime"] = json!(now_s);
+            let t = spec.lease_transitions.unwrap_or(0) + 1;
+            v["spec"]["leaseTransitions"] = json!(t);
+        }
+        lease = serde_json::from_value(v).map_err(|e| OrchError::Kube {
+            action: "build Lease".into(),
+            message: e.to_string(),
+        })?;
+        // `replace` sends the resourceVersion we read: a concurrent writer gets 409.
+        match self.api.replace(&self.name, &pp, &lease).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.is_conflict() => Ok(false),
+            Err(e) => Err(OrchError::from_kube(format!("update Lease {}", self.name), e)),
+        }
+    }
+}
+
+/// This replica's identity: `$POD_NAME`, else the host name.
+pub fn default_identity() -> String {
+    std::env::var("POD_NAME")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| hostname::get().ok().map(|h| h.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "ghops".into())
+}

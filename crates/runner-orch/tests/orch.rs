@@ -1,0 +1,635 @@
+//! runner-orch against wiremock standing in for GitHub AND the Kubernetes API server (a real
+//! `kube` client pointed at it). Every test asserts the exact calls made.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gh_core::auth::{Credentials, SecretString, TokenSource};
+use gh_core::client::{ClientConfig, GitHub};
+use gh_core::config::ConfigFile;
+use gh_core::events::WorkflowJobEvent;
+use gh_core::retry::RetryPolicy;
+use ghops_test_support::{MockGitHub, fixture_json};
+use runner_orch::backend::{Backend, KubeBackend};
+use runner_orch::config::RunnersConfig;
+use runner_orch::naming::runner_name;
+use runner_orch::orchestrator::{Decision, Orchestrator};
+use serde_json::{Value, json};
+use wiremock::matchers::{any, method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const REPO: &str = "lineville/elastic-machines-testing";
+const JOB: u64 = 12877621891;
+const TOKEN: &str = "ghp_testtoken_never_in_a_pod";
+const JIT: &str = "JIT-CONFIG-ENCODED";
+const NS: &str = "runners";
+
+fn config(extra: &str) -> RunnersConfig {
+    let max = if extra.contains("max =") { "" } else { "max = 4" };
+    let text = format!(
+        r#"
+[runners]
+[[runners.pools]]
+name = "k8s"
+repos = ["{REPO}"]
+labels = ["self-hosted", "k8s", "linux"]
+{max}
+{extra}
+[runners.pools.kubernetes]
+namespace = "{NS}"
+image = "ghcr.io/actions/actions-runner:2.321.0"
+service_account = "ghops-runner"
+node_selector = {{ "kubernetes.io/os" = "linux" }}
+resources = {{ limits = {{ cpu = "2", memory = "4Gi" }} }}
+"#
+    );
+    RunnersConfig::from_file(&ConfigFile::parse(&text, None).unwrap()).unwrap()
+}
+
+async fn client(gh: &MockGitHub) -> GitHub {
+    GitHub::connect(ClientConfig {
+        api_url: gh.uri(),
+        retry: RetryPolicy::fast(),
+        ..ClientConfig::new(Credentials::Token {
+            token: SecretString::from(TOKEN.to_owned()),
+            source: TokenSource::Flag,
+        })
+    })
+    .await
+    .unwrap()
+}
+
+// ------------------------------------------------------------------ a stateful Kubernetes fake
+
+#[derive(Default)]
+struct KState {
+    jobs: BTreeMap<String, Value>,
+    secrets: BTreeMap<String, Value>,
+    /// Answer this many Job creates with 403 (quota).
+    forbid: u32,
+    /// Answer Job creates with 422.
+    invalid: bool,
+}
+
+#[derive(Clone, Default)]
+struct KubeFake(Arc<Mutex<KState>>);
+
+fn status(code: u16, reason: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(code).set_body_json(json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {},
+        "status": "Failure", "message": message, "reason": reason, "code": code,
+    }))
+}
+
+impl Respond for KubeFake {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut st = self.0.lock().unwrap();
+        let p = req.url.path().to_owned();
+        let jobs = format!("/apis/batch/v1/namespaces/{NS}/jobs");
+        let secrets = format!("/api/v1/namespaces/{NS}/secrets");
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let m = req.method.as_str();
+        if p == jobs && m == "POST" {
+            let name = body["metadata"]["name"].as_str().unwrap().to_owned();
+            if st.forbid > 0 {
+                st.forbid -= 1;
+                return status(403, "Forbidden", "exceeded quota: runners, requested: pods=1");
+            }
+            if st.invalid {
+                return status(422, "Invalid", "Job.batch is invalid: spec.template.spec.containers[0].image: Required value");
+            }
+            if st.jobs.contains_key(&name) {
+                return status(409, "AlreadyExists", &format!("jobs.batch \"{name}\" already exists"));
+            }
+            let mut j = body.clone();
+            j["metadata"]["uid"] = json!(format!("uid-{name}"));
+            j["metadata"]["creationTimestamp"] = json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            st.jobs.insert(name, j.clone());
+            return ResponseTemplate::new(201).set_body_json(j);
+        }
+        if p == jobs && m == "GET" {
+            let items: Vec<Value> = st.jobs.values().cloned().collect();
+            return ResponseTemplate::new(200).set_body_json(json!({
+                "kind": "JobList", "apiVersion": "batch/v1", "metadata": {}, "items": items,
+            }));
+        }
+        if let Some(name) = p.strip_prefix(&format!("{jobs}/")) {
+            return match m {
+                "GET" => match st.jobs.get(name) {
+                    Some(j) => ResponseTemplate::new(200).set_body_json(j),
+                    None => status(404, "NotFound", "not found"),
+                },
+                "DELETE" => match st.jobs.remove(name) {
+                    Some(_) => {
+                        st.secrets.remove(name); // ownerReference garbage collection
+                        ResponseTemplate::new(200).set_body_json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}))
+                    }
+                    None => status(404, "NotFound", "not found"),
+                },
+                _ => status(405, "MethodNotAllowed", m),
+            };
+        }
+        if p == secrets && m == "POST" {
+            let name = body["metadata"]["name"].as_str().unwrap().to_owned();
+            if st.secrets.contains_key(&name) {
+                return status(409, "AlreadyExists", "exists");
+            }
+            st.secrets.insert(name, body.clone());
+            return ResponseTemplate::new(201).set_body_json(body);
+        }
+        if let Some(name) = p.strip_prefix(&format!("{secrets}/"))
+            && m == "DELETE"
+        {
+            st.secrets.remove(name);
+            return ResponseTemplate::new(200).set_body_json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}));
+        }
+        status(404, "NotFound", &format!("no route {m} {p}"))
+    }
+}
+
+struct Env {
+    gh: MockGitHub,
+    kube: MockServer,
+    fake: KubeFake,
+    client: GitHub,
+}
+
+impl Env {
+    async fn new() -> Self {
+        let gh = MockGitHub::start().await;
+        let kube = MockServer::start().await;
+        let fake = KubeFake::default();
+        Mock::given(any()).respond_with(fake.clone()).mount(&kube).await;
+        let client = client(&gh).await;
+        Self { gh, kube, fake, client }
+    }
+
+    fn orch(&self, cfg: RunnersConfig) -> Orchestrator {
+        let mut k = KubeBackend::for_url(&self.kube.uri(), false).unwrap();
+        k.forbidden_backoff = vec![Duration::from_millis(5); 3];
+        Orchestrator::new(cfg, Backend::kubernetes(k))
+    }
+
+    async fn kube_lines(&self) -> Vec<String> {
+        self.kube
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.url.path()))
+            .collect()
+    }
+
+    async fn kube_bodies(&self) -> Vec<Value> {
+        self.kube
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.method.as_str() == "POST")
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
+    }
+
+    fn job_names(&self) -> Vec<String> {
+        self.fake.0.lock().unwrap().jobs.keys().cloned().collect()
+    }
+
+    async fn mock_job(&self, id: u64, status: &str) {
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{REPO}/actions/jobs/{id}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "id": id, "run_id": 4747967848u64, "run_attempt": 1, "status": status,
+                "labels": ["self-hosted", "k8s"], "runner_name": null,
+            })))
+            .mount(&self.gh.server)
+            .await;
+    }
+
+    async fn mock_jit(&self) {
+        Mock::given(method("POST"))
+            .and(path(format!("/repos/{REPO}/actions/runners/generate-jitconfig")))
+            .respond_with(|r: &Request| {
+                let b: Value = serde_json::from_slice(&r.body).unwrap();
+                ResponseTemplate::new(201).set_body_json(json!({
+                    "runner": {"id": 900, "name": b["name"], "status": "offline", "busy": false},
+                    "encoded_jit_config": JIT,
+                }))
+            })
+            .mount(&self.gh.server)
+            .await;
+    }
+
+    async fn mock_runners(&self, runners: Value) {
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{REPO}/actions/runners")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "total_count": runners.as_array().map(|a| a.len()).unwrap_or(0),
+                "runners": runners,
+            })))
+            .mount(&self.gh.server)
+            .await;
+    }
+
+    /// One queued run holding `jobs` (id, status); no in-progress runs.
+    async fn mock_runs(&self, jobs: &[(u64, &str)]) {
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{REPO}/actions/runs")))
+            .and(wiremock::matchers::query_param("status", "queued"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "total_count": 1, "workflow_runs": [{"id": 55}],
+            })))
+            .mount(&self.gh.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{REPO}/actions/runs")))
+            .and(wiremock::matchers::query_param("status", "in_progress"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "total_count": 0, "workflow_runs": [],
+            })))
+            .mount(&self.gh.server)
+            .await;
+        let js: Vec<Value> = jobs
+            .iter()
+            .map(|(id, s)| json!({"id": id, "run_id": 55, "run_attempt": 1, "status": s, "labels": ["self-hosted", "k8s"]}))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{REPO}/actions/runs/55/jobs")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "total_count": js.len(), "jobs": js,
+            })))
+            .mount(&self.gh.server)
+            .await;
+    }
+}
+
+fn event(action: &str) -> WorkflowJobEvent {
+    let mut v = fixture_json("workflow_job.queued.self-hosted.json");
+    v["action"] = json!(action);
+    serde_json::from_value(v).unwrap()
+}
+
+fn name() -> String {
+    runner_name(REPO, JOB, 1)
+}
+
+fn jit_path() -> String {
+    format!("POST /repos/{REPO}/actions/runners/generate-jitconfig")
+}
+
+// ------------------------------------------------------------------ scenarios
+
+#[tokio::test]
+async fn single_job_launches_one_runner_with_exact_manifests() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    let o = env.orch(config(""));
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert_eq!(d, Decision::Launched { name: name(), pool: "k8s".into() });
+    env.gh
+        .assert_lines(&[&format!("GET /repos/{REPO}/actions/jobs/{JOB}"), &jit_path()])
+        .await;
+    let w = env.gh.writes().await;
+    assert_eq!(
+        w[0].body,
+        json!({"name": name(), "runner_group_id": 1, "labels": ["self-hosted", "k8s", "linux"], "work_folder": "_work"})
+    );
+    assert_eq!(
+        env.kube_lines().await,
+        vec![
+            format!("GET /apis/batch/v1/namespaces/{NS}/jobs"),
+            format!("POST /apis/batch/v1/namespaces/{NS}/jobs"),
+            format!("POST /api/v1/namespaces/{NS}/secrets"),
+        ]
+    );
+    let bodies = env.kube_bodies().await;
+    let job = serde_json::to_string(&bodies[0]).unwrap();
+    assert!(!job.contains(JIT) && !job.contains(TOKEN), "{job}");
+    let secret = serde_json::to_string(&bodies[1]).unwrap();
+    assert!(secret.contains(JIT) && !secret.contains(TOKEN));
+    ghops_test_support::insta_settings(None).bind(|| {
+        insta::assert_json_snapshot!("job_manifest", bodies[0]);
+        insta::assert_json_snapshot!("secret_manifest", bodies[1]);
+    });
+}
+
+#[tokio::test]
+async fn duplicate_delivery_and_a_second_replica_launch_nothing_more() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    let o = env.orch(config(""));
+    o.handle_event(&env.client, &event("queued")).await.unwrap();
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert_eq!(d, Decision::AlreadyLaunched { name: name() });
+    // A restarted process (no memory) sees the Job and makes no GitHub call.
+    let o2 = env.orch(config(""));
+    let d = o2.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert_eq!(d, Decision::AlreadyLaunched { name: name() });
+    env.gh.assert_writes(&[&jit_path()]).await;
+    assert_eq!(env.job_names(), vec![name()]);
+}
+
+#[tokio::test]
+async fn redelivery_after_completion_launches_nothing() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "completed").await;
+    let o = env.orch(config(""));
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert_eq!(d, Decision::NotQueued { status: "completed".into() });
+    env.gh.assert_no_writes().await;
+    assert!(env.job_names().is_empty());
+    assert!(!env.kube_lines().await.iter().any(|l| !l.starts_with("GET")));
+}
+
+#[tokio::test]
+async fn webhook_and_reconcile_race_to_one_job() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    env.mock_runs(&[(JOB, "queued")]).await;
+    env.mock_runners(json!([])).await;
+    let o = env.orch(config(""));
+    let ev = event("queued");
+    let (a, b) = tokio::join!(o.handle_event(&env.client, &ev), o.reconcile(&env.client));
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(env.job_names(), vec![name()]);
+    let posts = env.kube_lines().await.iter().filter(|l| l.starts_with("POST /apis")).count();
+    assert_eq!(posts, 1);
+    env.gh.assert_writes(&[&jit_path()]).await;
+}
+
+#[tokio::test]
+async fn receiver_down_reconcile_launches_the_two_still_queued() {
+    let env = Env::new().await;
+    for id in [101, 102] {
+        env.mock_job(id, "queued").await;
+    }
+    env.mock_jit().await;
+    env.mock_runs(&[(101, "queued"), (102, "queued"), (103, "completed")]).await;
+    env.mock_runners(json!([])).await;
+    let o = env.orch(config(""));
+    let r = o.reconcile(&env.client).await.unwrap();
+    let launched = r.decisions.iter().filter(|(_, d)| matches!(d, Decision::Launched { .. })).count();
+    assert_eq!(launched, 2);
+    let mut want = vec![runner_name(REPO, 101, 1), runner_name(REPO, 102, 1)];
+    want.sort();
+    assert_eq!(env.job_names(), want);
+    env.gh.assert_writes(&[&jit_path(), &jit_path()]).await;
+    // A second pass changes nothing.
+    let r = o.reconcile(&env.client).await.unwrap();
+    assert!(r.decisions.iter().all(|(_, d)| matches!(d, Decision::AlreadyLaunched { .. })), "{r:?}");
+    env.gh.assert_writes(&[&jit_path(), &jit_path()]).await;
+}
+
+#[tokio::test]
+async fn jit_502_twice_then_success() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    Mock::given(method("POST"))
+        .and(path(format!("/repos/{REPO}/actions/runners/generate-jitconfig")))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(2)
+        .mount(&env.gh.server)
+        .await;
+    env.mock_jit().await;
+    let o = env.orch(config(""));
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert!(matches!(d, Decision::Launched { .. }));
+    env.gh.assert_writes(&[&jit_path(), &jit_path(), &jit_path()]).await;
+    assert_eq!(env.job_names(), vec![name()]);
+}
+
+#[tokio::test]
+async fn rate_limited_jit_waits_for_reset() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    Mock::given(method("POST"))
+        .and(path(format!("/repos/{REPO}/actions/runners/generate-jitconfig")))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("retry-after", "1")
+                .insert_header("x-ratelimit-remaining", "0")
+                .set_body_json(json!({"message": "API rate limit exceeded"})),
+        )
+        .up_to_n_times(1)
+        .mount(&env.gh.server)
+        .await;
+    env.mock_jit().await;
+    let o = env.orch(config(""));
+    let t = std::time::Instant::now();
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert!(matches!(d, Decision::Launched { .. }));
+    assert!(t.elapsed() >= Duration::from_millis(900));
+    env.gh.assert_writes(&[&jit_path(), &jit_path()]).await;
+}
+
+#[tokio::test]
+async fn kubernetes_quota_refusal_retries_then_deregisters() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    // Refused twice, then admitted.
+    env.fake.0.lock().unwrap().forbid = 2;
+    let o = env.orch(config(""));
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert!(matches!(d, Decision::Launched { .. }));
+    // Refused for good: the JIT runner is deregistered, the error says why.
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    env.fake.0.lock().unwrap().forbid = 100;
+    let o = env.orch(config(""));
+    let e = o.handle_event(&env.client, &event("queued")).await.unwrap_err();
+    assert!(e.to_string().contains("exceeded quota"), "{e}");
+    assert_eq!(gh_core::ExitStatus::exit_code(&e), gh_core::ExitCode::Api);
+    env.gh
+        .assert_writes(&[&jit_path(), &format!("DELETE /repos/{REPO}/actions/runners/900")])
+        .await;
+    assert!(env.job_names().is_empty());
+}
+
+#[tokio::test]
+async fn kubernetes_invalid_fails_fast() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    env.fake.0.lock().unwrap().invalid = true;
+    let o = env.orch(config(""));
+    let e = o.handle_event(&env.client, &event("queued")).await.unwrap_err();
+    assert!(e.to_string().contains("invalid"), "{e}");
+    assert_eq!(gh_core::ExitStatus::exit_code(&e), gh_core::ExitCode::Usage);
+    let creates = env.kube_lines().await.iter().filter(|l| l.starts_with("POST /apis")).count();
+    assert_eq!(creates, 1, "422 is not retried");
+    env.gh
+        .assert_writes(&[&jit_path(), &format!("DELETE /repos/{REPO}/actions/runners/900")])
+        .await;
+}
+
+#[tokio::test]
+async fn runner_that_never_registers_is_reaped_and_replaced() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    env.mock_runs(&[(JOB, "queued")]).await;
+    env.mock_runners(json!([{"id": 900, "name": name(), "status": "offline", "busy": false}])).await;
+    let o = env.orch(config("registration_timeout = \"1s\""));
+    o.handle_event(&env.client, &event("queued")).await.unwrap();
+    // Age the Job past the registration timeout.
+    {
+        let mut st = env.fake.0.lock().unwrap();
+        let j = st.jobs.get_mut(&name()).unwrap();
+        j["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
+    }
+    let r = o.reconcile(&env.client).await.unwrap();
+    assert_eq!(r.reaped.len(), 1, "{r:?}");
+    assert!(r.reaped[0].1.contains("not registered"), "{r:?}");
+    assert!(env.job_names().is_empty());
+    env.gh
+        .assert_writes(&[&jit_path(), &format!("DELETE /repos/{REPO}/actions/runners/900")])
+        .await;
+    // The job is still queued: the next pass launches a replacement (same name).
+    let r = o.reconcile(&env.client).await.unwrap();
+    assert!(matches!(r.decisions[0].1, Decision::Launched { .. }) || matches!(r.decisions[0].1, Decision::AlreadyLaunched { .. }), "{r:?}");
+}
+
+#[tokio::test]
+async fn cancelled_before_start_removes_job_and_runner() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    let o = env.orch(config(""));
+    o.handle_event(&env.client, &event("queued")).await.unwrap();
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/runners")))
+        .and(wiremock::matchers::query_param("name", name()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "total_count": 1, "runners": [{"id": 900, "name": name(), "status": "offline", "busy": false}],
+        })))
+        .mount(&env.gh.server)
+        .await;
+    let d = o.handle_event(&env.client, &event("completed")).await.unwrap();
+    assert_eq!(d, Decision::Cleaned { name: name() });
+    assert!(env.job_names().is_empty());
+    env.gh
+        .assert_writes(&[&jit_path(), &format!("DELETE /repos/{REPO}/actions/runners/900")])
+        .await;
+}
+
+#[tokio::test]
+async fn ten_queued_with_max_four() {
+    let env = Env::new().await;
+    let jobs: Vec<(u64, &str)> = (1..=10).map(|i| (i, "queued")).collect();
+    for (id, _) in &jobs {
+        env.mock_job(*id, "queued").await;
+    }
+    env.mock_jit().await;
+    env.mock_runs(&jobs).await;
+    env.mock_runners(json!([])).await;
+    let o = env.orch(config(""));
+    let r = o.reconcile(&env.client).await.unwrap();
+    assert_eq!(env.job_names().len(), 4);
+    assert_eq!(r.waiting.get("k8s"), Some(&6));
+    // The lowest job ids first.
+    let mut want: Vec<String> = (1..=4).map(|i| runner_name(REPO, i, 1)).collect();
+    want.sort();
+    assert_eq!(env.job_names(), want);
+    // A webhook for job 7 waits too (not lost: reconcile launches it when capacity frees).
+    let mut ev = event("queued");
+    ev.workflow_job.id = 7;
+    let d = o.handle_event(&env.client, &ev).await.unwrap();
+    assert_eq!(d, Decision::AtCapacity { pool: "k8s".into() });
+    assert_eq!(env.gh.writes().await.len(), 4);
+}
+
+#[tokio::test]
+async fn scale_to_zero_and_min_idle() {
+    let env = Env::new().await;
+    env.mock_jit().await;
+    env.mock_runs(&[]).await;
+    env.mock_runners(json!([])).await;
+    let o = env.orch(config("max = 0"));
+    let r = o.reconcile(&env.client).await.unwrap();
+    assert!(r.decisions.is_empty());
+    env.gh.assert_no_writes().await;
+    assert!(env.job_names().is_empty());
+
+    let env = Env::new().await;
+    env.mock_jit().await;
+    env.mock_runs(&[]).await;
+    env.mock_runners(json!([])).await;
+    let o = env.orch(config("min_idle = 2"));
+    o.reconcile(&env.client).await.unwrap();
+    assert_eq!(env.job_names().len(), 2);
+    // Idempotent.
+    o.reconcile(&env.client).await.unwrap();
+    assert_eq!(env.job_names().len(), 2);
+    env.gh.assert_writes(&[&jit_path(), &jit_path()]).await;
+}
+
+#[tokio::test]
+async fn label_mismatch_and_unlisted_repo_are_not_ours() {
+    let env = Env::new().await;
+    let o = env.orch(config(""));
+    let mut ev = event("queued");
+    ev.workflow_job.labels = vec!["self-hosted".into(), "gpu".into()];
+    assert!(matches!(o.handle_event(&env.client, &ev).await.unwrap(), Decision::NoPool { .. }));
+    let mut ev = event("queued");
+    ev.repository.full_name = "lineville/other".into();
+    assert!(matches!(o.handle_event(&env.client, &ev).await.unwrap(), Decision::NoPool { .. }));
+    assert!(env.gh.seen().await.is_empty());
+    assert!(env.kube_lines().await.is_empty());
+}
+
+#[tokio::test]
+async fn crash_between_jit_and_job_create_is_cleaned_and_retried() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    Mock::given(method("POST"))
+        .and(path(format!("/repos/{REPO}/actions/runners/generate-jitconfig")))
+        .respond_with(ResponseTemplate::new(409).set_body_json(json!({"message": "Already exists - A runner with the name already exists."})))
+        .up_to_n_times(1)
+        .mount(&env.gh.server)
+        .await;
+    env.mock_jit().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/runners")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "total_count": 1, "runners": [{"id": 899, "name": name(), "status": "offline", "busy": false}],
+        })))
+        .mount(&env.gh.server)
+        .await;
+    let o = env.orch(config(""));
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert!(matches!(d, Decision::Launched { .. }), "{d:?}");
+    env.gh
+        .assert_writes(&[&jit_path(), &format!("DELETE /repos/{REPO}/actions/runners/899"), &jit_path()])
+        .await;
+    assert_eq!(env.job_names(), vec![name()]);
+}
+
+#[tokio::test]
+async fn offline_leftover_registration_removed_on_second_sighting_busy_never() {
+    let env = Env::new().await;
+    env.mock_runs(&[]).await;
+    let left = runner_name(REPO, 1, 1);
+    let busy = runner_name(REPO, 2, 1);
+    env.mock_runners(json!([
+        {"id": 11, "name": left, "status": "offline", "busy": false},
+        {"id": 12, "name": busy, "status": "online", "busy": true},
+        {"id": 13, "name": "someone-elses-runner", "status": "offline", "busy": false},
+    ]))
+    .await;
+    let o = env.orch(config(""));
+    let r = o.reconcile(&env.client).await.unwrap();
+    assert!(r.reaped.is_empty(), "{r:?}");
+    env.gh.assert_no_writes().await;
+    let r = o.reconcile(&env.client).await.unwrap();
+    assert_eq!(r.reaped.len(), 1, "{r:?}");
+    env.gh
+        .assert_writes(&[&format!("DELETE /repos/{REPO}/actions/runners/11")])
+        .await;
+}
