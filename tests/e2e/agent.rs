@@ -36,22 +36,40 @@ async fn run_once_deploys_and_the_hook_cannot_see_the_token() {
     let hooks = d.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
     let dump = d.path().join("env.txt");
-    std::fs::write(hooks.join("deploy"), format!("#!/bin/sh\nenv > {}\n", dump.display())).unwrap();
+    std::fs::write(
+        hooks.join("deploy"),
+        format!("#!/bin/sh\nenv > {}\n", dump.display()),
+    )
+    .unwrap();
     std::fs::set_permissions(hooks.join("deploy"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut c = ghops();
-    c.args(["agent", "run", "--once", "--repo", "octo/app", "--environment", "staging", "--agent-id", "e2e"])
-        .arg("--hooks-dir")
-        .arg(&hooks)
-        .arg("--state-dir")
-        .arg(d.path().join("state"))
-        .arg("--log-dir")
-        .arg(d.path().join("logs"))
-        .args(["--api-url", &gh.uri()])
-        .env("GH_TOKEN", TOKEN)
-        .env("GITHUB_TOKEN", TOKEN);
+    c.args([
+        "agent",
+        "run",
+        "--once",
+        "--repo",
+        "octo/app",
+        "--environment",
+        "staging",
+        "--agent-id",
+        "e2e",
+    ])
+    .arg("--hooks-dir")
+    .arg(&hooks)
+    .arg("--state-dir")
+    .arg(d.path().join("state"))
+    .arg("--log-dir")
+    .arg(d.path().join("logs"))
+    .args(["--api-url", &gh.uri()])
+    .env("GH_TOKEN", TOKEN)
+    .env("GITHUB_TOKEN", TOKEN);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("deployment 11 -> success"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("deployment 11 -> success"),
+        "{}",
+        stderr(&out)
+    );
     let env = std::fs::read_to_string(&dump).unwrap();
     assert!(env.contains("GHOPS_DEPLOYMENT_ID=11"), "{env}");
     assert!(!env.contains(TOKEN), "the hook saw the token:\n{env}");

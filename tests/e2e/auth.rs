@@ -202,10 +202,22 @@ async fn help_lists_every_group_and_completions_work() {
     assert!(out.status.success());
     let help = stdout(&out);
     for g in [
-        "auth", "pr-bridge", "plan", "release", "env", "gate", "init", "agent", "runners", "serve",
+        "auth",
+        "pr-bridge",
+        "plan",
+        "release",
+        "env",
+        "gate",
+        "init",
+        "agent",
+        "runners",
+        "serve",
         "completions",
     ] {
-        assert!(help.contains(&format!("\n  {g} ")), "{g} missing from --help:\n{help}");
+        assert!(
+            help.contains(&format!("\n  {g} ")),
+            "{g} missing from --help:\n{help}"
+        );
     }
     let mut c = ghops();
     c.args(["completions", "bash"]);

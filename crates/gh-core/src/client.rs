@@ -52,6 +52,9 @@ pub struct ClientConfig {
     pub dry_run: bool,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// The login this client acts as, when the caller knows it (e.g. `<slug>[bot]` for an
+    /// installation token minted from App credentials); returned by [`GitHub::login`].
+    pub login: Option<String>,
 }
 
 impl ClientConfig {
@@ -64,6 +67,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             dry_run: false,
             timeout: Duration::from_secs(30),
+            login: None,
         }
     }
 }
@@ -158,6 +162,7 @@ struct Inner {
     is_app: bool,
     installation: Option<InstallationInfo>,
     timeout: Duration,
+    login: Option<String>,
 }
 
 /// A GitHub API client. Cheap to clone.
@@ -312,8 +317,14 @@ impl GitHub {
                 is_app,
                 installation,
                 timeout: config.timeout,
+                login: config.login.clone(),
             }),
         }
+    }
+
+    /// The login given in [`ClientConfig::login`], if any.
+    pub fn known_login(&self) -> Option<&str> {
+        self.inner.login.as_deref()
     }
 
     /// The API base URL.

@@ -139,6 +139,9 @@ impl GitHub {
     /// (`github-actions[bot]`), `GET /user` for a user token. Use it to recognise ghops's own
     /// comments; [`GitHub::identity`] is the full report.
     pub async fn login(&self) -> Result<String> {
+        if let Some(l) = self.known_login() {
+            return Ok(l.to_owned());
+        }
         if self.is_app() {
             return Ok(format!("{}[bot]", self.app_slug().await?));
         }

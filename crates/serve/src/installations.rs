@@ -43,6 +43,8 @@ struct MintedToken {
 struct Installation {
     #[serde(default)]
     permissions: BTreeMap<String, String>,
+    #[serde(default)]
+    app_slug: Option<String>,
 }
 
 fn level(l: &str) -> u8 {
@@ -163,6 +165,8 @@ impl Installations {
             token: SecretString::from(minted.token),
             source: TokenSource::Minted,
         };
+        // Comments and statuses made with this token are authored by the App's bot.
+        cfg.login = inst.app_slug.map(|s| format!("{s}[bot]"));
         Ok(Cached {
             client: GitHub::connect(cfg).await?,
             refresh_at: Some(Instant::now() + lifetime.saturating_sub(REFRESH_MARGIN)),

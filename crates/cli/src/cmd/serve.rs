@@ -255,37 +255,6 @@ where
     })
 }
 
-/// ghops's own login as the App (`<slug>[bot]`), resolved once; with a plain token, the
-/// token's login.
-#[derive(Clone)]
-struct Me {
-    installations: Arc<Installations>,
-    login: Arc<tokio::sync::OnceCell<String>>,
-}
-
-impl Me {
-    async fn get(&self, gh: &gh_core::GitHub) -> Result<String, String> {
-        self.login
-            .get_or_try_init(|| async {
-                let app = self
-                    .installations
-                    .app_client()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if app.is_app() {
-                    app.app_slug()
-                        .await
-                        .map(|s| format!("{s}[bot]"))
-                        .map_err(|e| e.to_string())
-                } else {
-                    gh.login().await.map_err(|e| e.to_string())
-                }
-            })
-            .await
-            .cloned()
-    }
-}
-
 fn repo_of(r: &gh_core::events::Repository) -> Result<gh_core::RepoRef, String> {
     r.full_name
         .parse()
@@ -301,14 +270,10 @@ async fn handlers(
     ctx: &Ctx,
 ) -> Result<HashMap<String, Arc<dyn Handler>>, Failure> {
     let mut map: HashMap<String, Arc<dyn Handler>> = HashMap::new();
-    let me = Me {
-        installations: installations.clone(),
-        login: Arc::new(tokio::sync::OnceCell::new()),
-    };
     let bridge: Arc<pr_bridge::Options> =
         Arc::new(ctx.config()?.section("pr_bridge")?.unwrap_or_default());
     if section.pr_bridge {
-        let (me, opts) = (me.clone(), bridge.clone());
+        let opts = bridge.clone();
         map.insert(
             "issue_comment".into(),
             route(
@@ -324,29 +289,14 @@ async fn handlers(
                     ("statuses", "write"),
                 ],
                 move |gh, event| {
-                    let (me, opts) = (me.clone(), opts.clone());
+                    let opts = opts.clone();
                     async move {
                         let gh_core::events::Event::IssueComment(ev) = &*event else {
                             return Ok(());
                         };
-                        // The gate first: most comments are not triggers and cost no API call.
-                        if let pr_bridge::gate::Gate::Ignored(reason) =
-                            pr_bridge::gate::gate(ev, &opts.trigger, "<!-- ghops:pr-bridge")
-                        {
-                            tracing::debug!(%reason, "pr-bridge: ignored");
-                            return Ok(());
-                        }
                         let repo = repo_of(&ev.repository)?;
-                        let login = me.get(&gh).await?;
-                        match pr_bridge::trigger(
-                            &gh,
-                            &repo,
-                            ev,
-                            &opts,
-                            &pr_bridge::Me::known(&login),
-                        )
-                        .await
-                        {
+                        // The gate comes first inside: most comments cost no API call.
+                        match pr_bridge::on_issue_comment(&gh, &repo, ev, &opts).await {
                             Ok(o) => {
                                 tracing::info!(outcome = ?o, "pr-bridge trigger");
                                 Ok(())
@@ -363,7 +313,7 @@ async fn handlers(
         );
     }
     if section.pr_bridge_report {
-        let (me, opts) = (me.clone(), bridge.clone());
+        let opts = bridge.clone();
         map.insert(
             "workflow_run".into(),
             route(
@@ -377,33 +327,20 @@ async fn handlers(
                     ("statuses", "write"),
                 ],
                 move |gh, event| {
-                    let (me, opts) = (me.clone(), opts.clone());
+                    let opts = opts.clone();
                     async move {
                         let gh_core::events::Event::WorkflowRun(ev) = &*event else {
                             return Ok(());
                         };
-                        if ev.action != "completed" {
-                            return Ok(());
-                        }
-                        let branch = ev.workflow_run.head_branch.clone().unwrap_or_default();
-                        let Some(pr) = opts.pr_of_branch(&branch) else {
-                            return Ok(());
-                        };
                         let repo = repo_of(&ev.repository)?;
-                        let login = me.get(&gh).await?;
-                        // No waiting inside a worker: runs still going report when they end.
-                        let wait = pr_bridge::Wait {
-                            timeout: Duration::ZERO,
-                            no_run_timeout: Duration::ZERO,
-                            poll: Duration::ZERO,
-                        };
-                        match pr_bridge::report(&gh, &repo, pr, &opts, wait, &login).await {
+                        // Never waits inside a worker: the last run to complete reports.
+                        match pr_bridge::on_workflow_run(&gh, &repo, ev, &opts).await {
                             Ok(o) => {
-                                tracing::info!(message = %o.message, "pr-bridge report");
+                                tracing::info!(outcome = ?o, "pr-bridge report");
                                 Ok(())
                             }
-                            Err(pr_bridge::BridgeError::Timeout(m)) => {
-                                tracing::info!(%m, "pr-bridge report: other runs still going");
+                            Err(pr_bridge::BridgeError::Refused(m)) => {
+                                tracing::info!(reason = %m, "pr-bridge report: refused");
                                 Ok(())
                             }
                             Err(e) => Err(e.to_string()),
@@ -420,7 +357,11 @@ async fn handlers(
             tracing::warn!("{w}");
         }
         let cfg = Arc::new(cfg);
-        let perms = [("contents", "write"), ("pull_requests", "write"), ("metadata", "read")];
+        let perms = [
+            ("contents", "write"),
+            ("pull_requests", "write"),
+            ("metadata", "read"),
+        ];
         let c = cfg.clone();
         map.insert(
             "push".into(),
