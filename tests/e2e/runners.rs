@@ -71,7 +71,9 @@ async fn handle_launches_one_runner_and_never_leaks_the_token() {
         .mount(&gh.server)
         .await;
     Mock::given(method("POST"))
-        .and(path(format!("/repos/{REPO}/actions/runners/generate-jitconfig")))
+        .and(path(format!(
+            "/repos/{REPO}/actions/runners/generate-jitconfig"
+        )))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
             "runner": {"id": 5}, "encoded_jit_config": JIT,
         })))
@@ -93,10 +95,15 @@ async fn handle_launches_one_runner_and_never_leaks_the_token() {
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["decision"], "launched", "{out}");
-    gh.assert_writes(&[&format!("POST /repos/{REPO}/actions/runners/generate-jitconfig")])
-        .await;
+    gh.assert_writes(&[&format!(
+        "POST /repos/{REPO}/actions/runners/generate-jitconfig"
+    )])
+    .await;
     let reqs = k.received_requests().await.unwrap();
-    let lines: Vec<String> = reqs.iter().map(|r| format!("{} {}", r.method, r.url.path())).collect();
+    let lines: Vec<String> = reqs
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
     assert_eq!(
         lines,
         [
@@ -111,7 +118,10 @@ async fn handle_launches_one_runner_and_never_leaks_the_token() {
     assert!(secret.contains(JIT) && !secret.contains(TOKEN));
     // Not in the output or the (trace-level) log either.
     assert!(!out.contains(TOKEN) && !err.contains(TOKEN), "token leaked");
-    assert!(!out.contains(JIT) && !err.contains(JIT), "JIT config leaked");
+    assert!(
+        !out.contains(JIT) && !err.contains(JIT),
+        "JIT config leaked"
+    );
 }
 
 #[tokio::test]
@@ -119,20 +129,92 @@ async fn manifests_and_bad_config() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path());
     let mut c = ghops();
-    c.args(["runners", "manifests", "--cronjob", "--json", "--config"]).arg(&cfg);
+    c.args(["runners", "manifests", "--cronjob", "--json", "--config"])
+        .arg(&cfg);
     let o = run(c).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let docs: Vec<Value> = serde_json::from_str(&stdout(&o)).unwrap();
     let cron = docs.iter().find(|d| d["kind"] == "CronJob").unwrap();
     assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
-    let role = docs.iter().find(|d| d["kind"] == "Role" && d["metadata"]["namespace"] == "runners").unwrap();
-    assert_eq!(role["rules"][0]["verbs"], json!(["get", "list", "create", "delete"]));
+    let role = docs
+        .iter()
+        .find(|d| d["kind"] == "Role" && d["metadata"]["namespace"] == "runners")
+        .unwrap();
+    assert_eq!(
+        role["rules"][0]["verbs"],
+        json!(["get", "list", "create", "delete"])
+    );
     assert_eq!(role["rules"].as_array().unwrap().len(), 2);
 
-    std::fs::write(&cfg, "[runners]\n[[runners.pools]]\nname = \"x\"\nrepos = [\"nope\"]\nlabels = [\"a\"]\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[runners]\n[[runners.pools]]\nname = \"x\"\nrepos = [\"nope\"]\nlabels = [\"a\"]\n",
+    )
+    .unwrap();
     let mut c = ghops();
-    c.args(["runners", "reconcile", "--config"]).arg(&cfg).env("GH_TOKEN", TOKEN);
+    c.args(["runners", "reconcile", "--config"])
+        .arg(&cfg)
+        .env("GH_TOKEN", TOKEN);
     let o = run(c).await;
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("pools[0].repos[0]"), "{}", stderr(&o));
+}
+
+#[tokio::test]
+async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/runs")))
+        .and(wiremock::matchers::query_param("status", "queued"))
+        .respond_with(ok(json!({"total_count": 1, "workflow_runs": [{"id": 9}]})))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/runs")))
+        .and(wiremock::matchers::query_param("status", "in_progress"))
+        .respond_with(ok(json!({"total_count": 0, "workflow_runs": []})))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/runs/9/jobs")))
+        .respond_with(ok(json!({"total_count": 1, "jobs": [
+            {"id": JOB, "run_id": 9, "run_attempt": 2, "status": "queued", "labels": ["self-hosted", "k8s"]},
+        ]})))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/jobs/{JOB}")))
+        .respond_with(ok(
+            json!({"id": JOB, "run_id": 9, "run_attempt": 2, "status": "queued"}),
+        ))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/runners")))
+        .respond_with(ok(json!({"total_count": 0, "runners": []})))
+        .mount(&gh.server)
+        .await;
+    let k = kube().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let mut c = ghops();
+    c.args(["runners", "reconcile", "--dry-run", "--json", "--config"])
+        .arg(&cfg)
+        .args(["--api-url", &gh.uri(), "--kube-url", &k.uri()])
+        .env("GH_TOKEN", TOKEN);
+    let o = run(c).await;
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["decisions"][0][1]["decision"], "dry_run", "{out}");
+    assert!(err.contains("would POST /repos/lineville/elastic-machines-testing/actions/runners/generate-jitconfig"), "{err}");
+    assert!(err.contains("\"kind\": \"Job\""), "{err}");
+    assert!(!err.contains(TOKEN) && !out.contains(TOKEN));
+    gh.assert_no_writes().await;
+    let reqs = k.received_requests().await.unwrap();
+    assert!(
+        reqs.iter().all(|r| r.method.as_str() == "GET"),
+        "no Kubernetes writes"
+    );
 }

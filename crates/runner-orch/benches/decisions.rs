@@ -35,7 +35,11 @@ impl Respond for Kube {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let mut st = self.0.lock().unwrap();
         let p = req.url.path();
-        match (req.method.as_str(), p.ends_with("/jobs"), p.ends_with("/secrets")) {
+        match (
+            req.method.as_str(),
+            p.ends_with("/jobs"),
+            p.ends_with("/secrets"),
+        ) {
             ("GET", true, _) => ResponseTemplate::new(200).set_body_json(json!({
                 "kind": "JobList", "apiVersion": "batch/v1", "metadata": {},
                 "items": st.1.iter().collect::<Vec<_>>(),
@@ -81,7 +85,10 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let gh_mock = MockServer::builder().disable_request_recording().start().await;
+    let gh_mock = MockServer::builder()
+        .disable_request_recording()
+        .start()
+        .await;
     Mock::given(method("GET"))
         .and(path_regex(r"^/repos/octo-org/app/actions/jobs/\d+$"))
         .respond_with(|r: &Request| {
@@ -94,14 +101,22 @@ async fn main() {
         .mount(&gh_mock)
         .await;
     Mock::given(method("POST"))
-        .and(path_regex(r"^/repos/octo-org/app/actions/runners/generate-jitconfig$"))
+        .and(path_regex(
+            r"^/repos/octo-org/app/actions/runners/generate-jitconfig$",
+        ))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
             "runner": {"id": 1}, "encoded_jit_config": "JIT",
         })))
         .mount(&gh_mock)
         .await;
-    let kube_mock = MockServer::builder().disable_request_recording().start().await;
-    Mock::given(any()).respond_with(Kube::default()).mount(&kube_mock).await;
+    let kube_mock = MockServer::builder()
+        .disable_request_recording()
+        .start()
+        .await;
+    Mock::given(any())
+        .respond_with(Kube::default())
+        .mount(&kube_mock)
+        .await;
 
     let gh = GitHub::connect(ClientConfig {
         api_url: gh_mock.uri(),
@@ -165,12 +180,36 @@ async fn main() {
     dup_lat.sort();
     println!("events:                      {}", seq.len());
     println!("distinct queued jobs:        {distinct}");
-    println!("launches:                    {launches}  ({})", if launches == distinct { "== distinct jobs: OK" } else { "MISMATCH" });
+    println!(
+        "launches:                    {launches}  ({})",
+        if launches == distinct {
+            "== distinct jobs: OK"
+        } else {
+            "MISMATCH"
+        }
+    );
     println!("duplicates absorbed:         {}", dup_lat.len());
     println!("GitHub API calls:            {calls}");
-    println!("GitHub calls per launch:     {:.2}  (target <= 3)", calls as f64 / launches.max(1) as f64);
-    println!("decision latency, launch:    p50 {:?}  p99 {:?}", pct(&launch_lat, 0.5), pct(&launch_lat, 0.99));
-    println!("decision latency, duplicate: p50 {:?}  p99 {:?}", pct(&dup_lat, 0.5), pct(&dup_lat, 0.99));
-    println!("total:                       {total:?} ({:.0} events/s)", seq.len() as f64 / total.as_secs_f64());
-    assert_eq!(launches, distinct, "every distinct queued job launched exactly once");
+    println!(
+        "GitHub calls per launch:     {:.2}  (target <= 3)",
+        calls as f64 / launches.max(1) as f64
+    );
+    println!(
+        "decision latency, launch:    p50 {:?}  p99 {:?}",
+        pct(&launch_lat, 0.5),
+        pct(&launch_lat, 0.99)
+    );
+    println!(
+        "decision latency, duplicate: p50 {:?}  p99 {:?}",
+        pct(&dup_lat, 0.5),
+        pct(&dup_lat, 0.99)
+    );
+    println!(
+        "total:                       {total:?} ({:.0} events/s)",
+        seq.len() as f64 / total.as_secs_f64()
+    );
+    assert_eq!(
+        launches, distinct,
+        "every distinct queued job launched exactly once"
+    );
 }

@@ -133,7 +133,12 @@ impl Backend {
     }
 
     /// Starts a runner with the JIT config.
-    pub async fn launch(&self, pool: &PoolConfig, spec: &LaunchSpec, jit: &str) -> Result<Launched> {
+    pub async fn launch(
+        &self,
+        pool: &PoolConfig,
+        spec: &LaunchSpec,
+        jit: &str,
+    ) -> Result<Launched> {
         match self.pick(pool)? {
             Which::Kube(k) => k.launch(pool, spec, jit).await,
             Which::Process(p) => p.launch(pool, spec, jit),
@@ -171,7 +176,10 @@ pub fn merge(target: &mut Value, patch: &Value) {
 pub fn job_manifest(pool: &PoolConfig, spec: &LaunchSpec, overlay: Option<&Value>) -> Value {
     let k = &pool.kubernetes;
     let mut labels = BTreeMap::new();
-    labels.insert("app.kubernetes.io/managed-by".to_owned(), MANAGED_BY.to_owned());
+    labels.insert(
+        "app.kubernetes.io/managed-by".to_owned(),
+        MANAGED_BY.to_owned(),
+    );
     labels.insert(POOL_LABEL.to_owned(), pool.name.clone());
     labels.insert(REPO_LABEL.to_owned(), naming::repo_hash(&spec.repo));
     if let Some(id) = spec.job_id {
@@ -319,15 +327,15 @@ impl KubeBackend {
     fn live(job: &Job) -> Live {
         let st = job.status.as_ref();
         let finished = st.is_some_and(|s| {
-            s.succeeded.unwrap_or(0) > 0
-                || s.failed.unwrap_or(0) > 0
-                || s.completion_time.is_some()
+            s.succeeded.unwrap_or(0) > 0 || s.failed.unwrap_or(0) > 0 || s.completion_time.is_some()
         });
         Live {
             name: job.metadata.name.clone().unwrap_or_default(),
-            created: job.metadata.creation_timestamp.as_ref().map(|t| {
-                DateTime::<Utc>::from_timestamp(t.0.as_second(), 0).unwrap_or_default()
-            }),
+            created: job
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| DateTime::<Utc>::from_timestamp(t.0.as_second(), 0).unwrap_or_default()),
             finished,
         }
     }
@@ -411,12 +419,16 @@ impl KubeBackend {
         let uid = created.metadata.uid.clone().unwrap_or_default();
         let secret: Secret = serde_json::from_value(secret_manifest(pool, &spec.name, &uid, jit))
             .map_err(|e| OrchError::Kube {
-                action: "build Secret".into(),
-                message: e.to_string(),
-            })?;
+            action: "build Secret".into(),
+            message: e.to_string(),
+        })?;
         let saction = format!("create Secret {}/{}", pool.kubernetes.namespace, spec.name);
         for attempt in 0..2 {
-            match self.secrets(pool).create(&PostParams::default(), &secret).await {
+            match self
+                .secrets(pool)
+                .create(&PostParams::default(), &secret)
+                .await
+            {
                 Ok(_) => break,
                 // A Secret left by an earlier attempt holds a stale JIT config: replace it.
                 Err(kube::Error::Api(s)) if s.is_already_exists() && attempt == 0 => {
@@ -437,10 +449,17 @@ impl KubeBackend {
 
     async fn delete(&self, pool: &PoolConfig, name: &str) -> Result<()> {
         if self.dry_run {
-            eprintln!("dry-run: would delete Job {}/{name}", pool.kubernetes.namespace);
+            eprintln!(
+                "dry-run: would delete Job {}/{name}",
+                pool.kubernetes.namespace
+            );
             return Ok(());
         }
-        match self.jobs(pool).delete(name, &DeleteParams::background()).await {
+        match self
+            .jobs(pool)
+            .delete(name, &DeleteParams::background())
+            .await
+        {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
             Err(e) => Err(OrchError::from_kube(format!("delete Job {name}"), e)),
@@ -516,9 +535,9 @@ impl ProcessBackend {
             eprintln!("dry-run: would run {cmd:?} as runner {}", spec.name);
             return Ok(Launched::DryRun);
         }
-        let (prog, args) = cmd
-            .split_first()
-            .ok_or_else(|| OrchError::config(format!("pools.{}.process.command", pool.name), "empty"))?;
+        let (prog, args) = cmd.split_first().ok_or_else(|| {
+            OrchError::config(format!("pools.{}.process.command", pool.name), "empty")
+        })?;
         let mut c = std::process::Command::new(prog);
         c.args(args).env_clear();
         for k in ["PATH", "HOME", "LANG", "TMPDIR"] {

@@ -109,7 +109,7 @@ pub struct PoolConfig {
         serialize_with = "ser_duration"
     )]
     pub registration_timeout: Duration,
-    /// Warm runners idle longer than this are replaced (recycled); none by default.
+    /// Warm runners older than this and not busy are replaced (recycled); none by default.
     #[serde(default, deserialize_with = "de_opt_duration", skip_serializing)]
     pub idle_ttl: Option<Duration>,
     /// Kubernetes settings.
@@ -404,7 +404,9 @@ labels = ["self-hosted", "linux", "x64"]
         let world: RepoRef = "octo-org/world".parse().unwrap();
         let other: RepoRef = "octo-org/secret".parse().unwrap();
         // Two pools (linux, org) have identical label sets: the first in the file wins.
-        let p = c.select_pool(&hello, &l(&["self-hosted", "Linux"])).unwrap();
+        let p = c
+            .select_pool(&hello, &l(&["self-hosted", "Linux"]))
+            .unwrap();
         assert_eq!(p.name, "linux");
         // gpu only in linux-gpu.
         let p = c.select_pool(&hello, &l(&["self-hosted", "gpu"])).unwrap();

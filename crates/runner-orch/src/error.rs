@@ -25,7 +25,9 @@ pub enum OrchError {
         message: String,
     },
     /// Kubernetes rejected a manifest as invalid (422): a configuration problem, not retried.
-    #[error("Kubernetes rejected {action} as invalid (check the pool's kubernetes settings): {message}")]
+    #[error(
+        "Kubernetes rejected {action} as invalid (check the pool's kubernetes settings): {message}"
+    )]
     KubeInvalid {
         /// What was attempted.
         action: String,

@@ -186,7 +186,10 @@ pub async fn generate_jit(
         "labels": labels,
         "work_folder": "_work",
     });
-    match gh.post::<Answer>(&path, &body, Idempotency::Idempotent).await {
+    match gh
+        .post::<Answer>(&path, &body, Idempotency::Idempotent)
+        .await
+    {
         Ok(Some(a)) => Ok(JitOutcome::Created(JitConfig {
             runner_id: a.runner.id,
             encoded: a.encoded_jit_config,

@@ -63,13 +63,17 @@ impl LeaderElector {
             return match self.api.create(&pp, &l).await {
                 Ok(_) => Ok(true),
                 Err(kube::Error::Api(s)) if s.is_already_exists() || s.is_conflict() => Ok(false),
-                Err(e) => Err(OrchError::from_kube(format!("create Lease {}", self.name), e)),
+                Err(e) => Err(OrchError::from_kube(
+                    format!("create Lease {}", self.name),
+                    e,
+                )),
             };
         };
         let spec = lease.spec.clone().unwrap_or_default();
         let holder = spec.holder_identity.clone().unwrap_or_default();
         let expired = spec.renew_time.as_ref().is_none_or(|t| {
-            let renewed = chrono::DateTime::<Utc>::from_timestamp(t.0.as_second(), 0).unwrap_or_default();
+            let renewed =
+                chrono::DateTime::<Utc>::from_timestamp(t.0.as_second(), 0).unwrap_or_default();
             let d = i64::from(spec.lease_duration_seconds.unwrap_or(dur));
             now > renewed + chrono::Duration::seconds(d)
         });
@@ -93,7 +97,10 @@ impl LeaderElector {
         match self.api.replace(&self.name, &pp, &lease).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.is_conflict() => Ok(false),
-            Err(e) => Err(OrchError::from_kube(format!("update Lease {}", self.name), e)),
+            Err(e) => Err(OrchError::from_kube(
+                format!("update Lease {}", self.name),
+                e,
+            )),
         }
     }
 }
@@ -103,6 +110,10 @@ pub fn default_identity() -> String {
     std::env::var("POD_NAME")
         .ok()
         .filter(|s| !s.is_empty())
-        .or_else(|| hostname::get().ok().map(|h| h.to_string_lossy().into_owned()))
+        .or_else(|| {
+            hostname::get()
+                .ok()
+                .map(|h| h.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| "ghops".into())
 }

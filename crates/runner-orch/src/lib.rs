@@ -59,7 +59,11 @@ pub async fn from_config(
     kube_url: Option<&str>,
 ) -> Result<Orchestrator> {
     let cfg = RunnersConfig::from_file(file)?;
-    let kube = if cfg.pools.iter().any(|p| p.backend == BackendKind::Kubernetes) {
+    let kube = if cfg
+        .pools
+        .iter()
+        .any(|p| p.backend == BackendKind::Kubernetes)
+    {
         Some(match kube_url {
             Some(u) => KubeBackend::for_url(u, dry_run)?,
             None => KubeBackend::infer(dry_run).await?,

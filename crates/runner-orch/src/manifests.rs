@@ -262,8 +262,16 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                "ServiceAccount", "Role", "RoleBinding", "ServiceAccount", "Role", "RoleBinding",
-                "Secret", "ConfigMap", "Deployment", "CronJob"
+                "ServiceAccount",
+                "Role",
+                "RoleBinding",
+                "ServiceAccount",
+                "Role",
+                "RoleBinding",
+                "Secret",
+                "ConfigMap",
+                "Deployment",
+                "CronJob"
             ]
         );
         let all = serde_json::to_string(&docs).unwrap();
@@ -272,6 +280,7 @@ mod tests {
         assert_eq!(docs[9]["spec"]["concurrencyPolicy"], "Forbid");
         let text = render(&docs);
         assert_eq!(text.matches("---\n").count(), 10);
-        ghops_test_support::insta_settings(None).bind(|| insta::assert_snapshot!("manifests", text));
+        ghops_test_support::insta_settings(None)
+            .bind(|| insta::assert_snapshot!("manifests", text));
     }
 }

@@ -95,7 +95,10 @@ mod tests {
             })
         );
         let i = idle_name("linux", 1);
-        assert!(matches!(parse_name(&i), Some(ParsedName::Idle { slot: 1, .. })));
+        assert!(matches!(
+            parse_name(&i),
+            Some(ParsedName::Idle { slot: 1, .. })
+        ));
         assert_eq!(parse_name("my-runner-1"), None);
         assert_eq!(parse_name("ghops-zz-1-1"), None);
         assert_eq!(parse_name("ghops-0123abcd-1-1-1"), None);

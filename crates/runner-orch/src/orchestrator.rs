@@ -80,6 +80,10 @@ pub struct Metrics {
     pub queued: AtomicU64,
     /// Jobs left waiting by capacity in the last pass.
     pub waiting: AtomicU64,
+    /// Unfinished runners at the last pass.
+    pub running: AtomicU64,
+    /// Launches in progress right now.
+    pub launching: AtomicU64,
 }
 
 impl Metrics {
@@ -88,14 +92,46 @@ impl Metrics {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut s = String::new();
         for (name, kind, help, v) in [
-            ("ghops_runners_launched_total", "counter", "Runners launched.", g(&self.launched)),
-            ("ghops_runners_duplicate_total", "counter", "Launches that found the runner already there.", g(&self.duplicates)),
-            ("ghops_runners_failures_total", "counter", "Launch failures.", g(&self.failures)),
-            ("ghops_runners_reaped_total", "counter", "Runners removed (never registered, unused, leftovers).", g(&self.reaped)),
-            ("ghops_runners_queued_jobs", "gauge", "Queued jobs at the last reconcile pass.", g(&self.queued)),
-            ("ghops_runners_waiting_jobs", "gauge", "Queued jobs waiting for capacity.", g(&self.waiting)),
+            (
+                "ghops_runners_launched_total",
+                "counter",
+                "Runners launched.",
+                g(&self.launched),
+            ),
+            (
+                "ghops_runners_duplicate_total",
+                "counter",
+                "Launches that found the runner already there.",
+                g(&self.duplicates),
+            ),
+            (
+                "ghops_runners_failures_total",
+                "counter",
+                "Launch failures.",
+                g(&self.failures),
+            ),
+            (
+                "ghops_runners_reaped_total",
+                "counter",
+                "Runners removed (never registered, unused, leftovers).",
+                g(&self.reaped),
+            ),
+            (
+                "ghops_runners_queued_jobs",
+                "gauge",
+                "Queued jobs at the last reconcile pass.",
+                g(&self.queued),
+            ),
+            (
+                "ghops_runners_waiting_jobs",
+                "gauge",
+                "Queued jobs waiting for capacity.",
+                g(&self.waiting),
+            ),
         ] {
-            s.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
+            s.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+            ));
         }
         if let Some(gh) = gh {
             s.push_str(&format!(
@@ -140,11 +176,12 @@ pub struct Orchestrator {
     pub grace: Duration,
 }
 
-struct InflightGuard<'a>(&'a Mutex<HashSet<String>>, String);
+struct InflightGuard<'a>(&'a Mutex<HashSet<String>>, String, &'a AtomicU64);
 
 impl Drop for InflightGuard<'_> {
     fn drop(&mut self) {
         self.0.lock().expect("lock").remove(&self.1);
+        self.2.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -261,7 +298,8 @@ impl Orchestrator {
                 self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                 return Ok(Decision::AlreadyLaunched { name });
             }
-            InflightGuard(&self.inflight, name.clone())
+            self.metrics.launching.fetch_add(1, Ordering::Relaxed);
+            InflightGuard(&self.inflight, name.clone(), &self.metrics.launching)
         };
         let live = self.backend.list(pool).await?;
         if live.iter().any(|l| l.name == name) {
@@ -312,8 +350,7 @@ impl Orchestrator {
         let name = spec.name.clone();
         let mut cleaned = false;
         let jit = loop {
-            match github::generate_jit(gh, scope, &name, pool.runner_group_id, &pool.labels).await
-            {
+            match github::generate_jit(gh, scope, &name, pool.runner_group_id, &pool.labels).await {
                 Ok(JitOutcome::Created(j)) => break Some(j),
                 Ok(JitOutcome::DryRun) => break None,
                 Ok(JitOutcome::NameTaken) if !cleaned => {
@@ -343,7 +380,9 @@ impl Orchestrator {
                         method: "POST".into(),
                         path: format!("{}/actions/runners/generate-jitconfig", scope.api_prefix()),
                         status: 409,
-                        message: format!("runner name {name} still taken after removing the stale registration"),
+                        message: format!(
+                            "runner name {name} still taken after removing the stale registration"
+                        ),
                     }
                     .into());
                 }
@@ -395,13 +434,21 @@ impl Orchestrator {
         let mut report = ReconcileReport::default();
         let mut queued_total = 0u64;
         let mut seen = HashSet::new();
+        let mut running = 0u64;
         for pool in &self.config.pools {
             queued_total += self.reconcile_pool(gh, pool, &mut report).await?;
-            seen.extend(self.backend.list(pool).await?.into_iter().map(|l| l.name));
+            for l in self.backend.list(pool).await? {
+                running += u64::from(!l.finished);
+                seen.insert(l.name);
+            }
         }
+        self.metrics.running.store(running, Ordering::Relaxed);
         // Bound the dedupe memory to what exists (duplicates of anything older find the
         // backend runner, or a job that is no longer queued).
-        self.launched.lock().expect("lock").retain(|n| seen.contains(n));
+        self.launched
+            .lock()
+            .expect("lock")
+            .retain(|n| seen.contains(n));
         self.metrics.queued.store(queued_total, Ordering::Relaxed);
         self.metrics
             .waiting
@@ -473,16 +520,24 @@ impl Orchestrator {
                         .then(|| "finished while its job is still queued".to_owned())
                 }
             } else if !up && age(l) > pool.registration_timeout {
-                Some(format!("not registered within {}s", pool.registration_timeout.as_secs()))
+                Some(format!(
+                    "not registered within {}s",
+                    pool.registration_timeout.as_secs()
+                ))
             } else if matches!(parsed, Some(ParsedName::Job { .. }))
                 && !wanted.contains(l.name.as_str())
-                && !up
                 && age(l) > self.grace
                 && l.created.is_some_and(|c| c < started)
             {
-                Some("its job is no longer queued and it never started".to_owned())
-            } else if matches!(parsed, Some(ParsedName::Idle { .. })) && !idle_names.contains(&l.name) {
+                Some("its job is no longer queued and it is not running one".to_owned())
+            } else if matches!(parsed, Some(ParsedName::Idle { .. }))
+                && !idle_names.contains(&l.name)
+            {
                 Some("warm runner beyond min_idle".to_owned())
+            } else if matches!(parsed, Some(ParsedName::Idle { .. }))
+                && pool.idle_ttl.is_some_and(|t| age(l) > t)
+            {
+                Some("warm runner idle longer than idle_ttl".to_owned())
             } else {
                 None
             };
@@ -507,7 +562,11 @@ impl Orchestrator {
         let live_names: BTreeSet<&str> = live.iter().map(|l| l.name.as_str()).collect();
         let mut suspects = Vec::new();
         for (name, (scope, r)) in &registered {
-            if live_names.contains(name.as_str()) || r.busy || r.status == "online" || inflight.contains(name) {
+            if live_names.contains(name.as_str())
+                || r.busy
+                || r.status == "online"
+                || inflight.contains(name)
+            {
                 continue;
             }
             let seen_before = self
@@ -523,7 +582,9 @@ impl Orchestrator {
             github::delete_runner(gh, scope, r.id).await?;
             self.launched.lock().expect("lock").remove(name);
             self.metrics.reaped.fetch_add(1, Ordering::Relaxed);
-            report.reaped.push((name.clone(), "offline registration without a runner".into()));
+            report
+                .reaped
+                .push((name.clone(), "offline registration without a runner".into()));
         }
         self.suspects
             .lock()
@@ -541,7 +602,10 @@ impl Orchestrator {
                 waiting += 1;
                 continue;
             }
-            match self.launch_job(gh, pool, repo, j.id, j.run_attempt.max(1)).await {
+            match self
+                .launch_job(gh, pool, repo, j.id, j.run_attempt.max(1))
+                .await
+            {
                 Ok(d) => {
                     if matches!(d, Decision::Launched { .. } | Decision::DryRun { .. }) {
                         in_use += 1;
@@ -614,7 +678,11 @@ impl Orchestrator {
             }
             match self.reconcile(gh).await {
                 Ok(r) => tracing::info!(
-                    launched = r.decisions.iter().filter(|(_, d)| matches!(d, Decision::Launched { .. })).count(),
+                    launched = r
+                        .decisions
+                        .iter()
+                        .filter(|(_, d)| matches!(d, Decision::Launched { .. }))
+                        .count(),
                     reaped = r.reaped.len(),
                     "reconcile pass done"
                 ),

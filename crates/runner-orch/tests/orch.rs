@@ -26,7 +26,11 @@ const JIT: &str = "JIT-CONFIG-ENCODED";
 const NS: &str = "runners";
 
 fn config(extra: &str) -> RunnersConfig {
-    let max = if extra.contains("max =") { "" } else { "max = 4" };
+    let max = if extra.contains("max =") {
+        ""
+    } else {
+        "max = 4"
+    };
     let text = format!(
         r#"
 [runners]
@@ -94,17 +98,30 @@ impl Respond for KubeFake {
             let name = body["metadata"]["name"].as_str().unwrap().to_owned();
             if st.forbid > 0 {
                 st.forbid -= 1;
-                return status(403, "Forbidden", "exceeded quota: runners, requested: pods=1");
+                return status(
+                    403,
+                    "Forbidden",
+                    "exceeded quota: runners, requested: pods=1",
+                );
             }
             if st.invalid {
-                return status(422, "Invalid", "Job.batch is invalid: spec.template.spec.containers[0].image: Required value");
+                return status(
+                    422,
+                    "Invalid",
+                    "Job.batch is invalid: spec.template.spec.containers[0].image: Required value",
+                );
             }
             if st.jobs.contains_key(&name) {
-                return status(409, "AlreadyExists", &format!("jobs.batch \"{name}\" already exists"));
+                return status(
+                    409,
+                    "AlreadyExists",
+                    &format!("jobs.batch \"{name}\" already exists"),
+                );
             }
             let mut j = body.clone();
             j["metadata"]["uid"] = json!(format!("uid-{name}"));
-            j["metadata"]["creationTimestamp"] = json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            j["metadata"]["creationTimestamp"] =
+                json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             st.jobs.insert(name, j.clone());
             return ResponseTemplate::new(201).set_body_json(j);
         }
@@ -142,7 +159,9 @@ impl Respond for KubeFake {
             && m == "DELETE"
         {
             st.secrets.remove(name);
-            return ResponseTemplate::new(200).set_body_json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}));
+            return ResponseTemplate::new(200).set_body_json(
+                json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
+            );
         }
         status(404, "NotFound", &format!("no route {m} {p}"))
     }
@@ -160,9 +179,17 @@ impl Env {
         let gh = MockGitHub::start().await;
         let kube = MockServer::start().await;
         let fake = KubeFake::default();
-        Mock::given(any()).respond_with(fake.clone()).mount(&kube).await;
+        Mock::given(any())
+            .respond_with(fake.clone())
+            .mount(&kube)
+            .await;
         let client = client(&gh).await;
-        Self { gh, kube, fake, client }
+        Self {
+            gh,
+            kube,
+            fake,
+            client,
+        }
     }
 
     fn orch(&self, cfg: RunnersConfig) -> Orchestrator {
@@ -209,7 +236,9 @@ impl Env {
 
     async fn mock_jit(&self) {
         Mock::given(method("POST"))
-            .and(path(format!("/repos/{REPO}/actions/runners/generate-jitconfig")))
+            .and(path(format!(
+                "/repos/{REPO}/actions/runners/generate-jitconfig"
+            )))
             .respond_with(|r: &Request| {
                 let b: Value = serde_json::from_slice(&r.body).unwrap();
                 ResponseTemplate::new(201).set_body_json(json!({
@@ -287,9 +316,18 @@ async fn single_job_launches_one_runner_with_exact_manifests() {
     env.mock_jit().await;
     let o = env.orch(config(""));
     let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
-    assert_eq!(d, Decision::Launched { name: name(), pool: "k8s".into() });
+    assert_eq!(
+        d,
+        Decision::Launched {
+            name: name(),
+            pool: "k8s".into()
+        }
+    );
     env.gh
-        .assert_lines(&[&format!("GET /repos/{REPO}/actions/jobs/{JOB}"), &jit_path()])
+        .assert_lines(&[
+            &format!("GET /repos/{REPO}/actions/jobs/{JOB}"),
+            &jit_path(),
+        ])
         .await;
     let w = env.gh.writes().await;
     assert_eq!(
@@ -326,7 +364,10 @@ async fn duplicate_delivery_and_a_second_replica_launch_nothing_more() {
     assert_eq!(d, Decision::AlreadyLaunched { name: name() });
     // A restarted process (no memory) sees the Job and makes no GitHub call.
     let o2 = env.orch(config(""));
-    let d = o2.handle_event(&env.client, &event("queued")).await.unwrap();
+    let d = o2
+        .handle_event(&env.client, &event("queued"))
+        .await
+        .unwrap();
     assert_eq!(d, Decision::AlreadyLaunched { name: name() });
     env.gh.assert_writes(&[&jit_path()]).await;
     assert_eq!(env.job_names(), vec![name()]);
@@ -338,7 +379,12 @@ async fn redelivery_after_completion_launches_nothing() {
     env.mock_job(JOB, "completed").await;
     let o = env.orch(config(""));
     let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
-    assert_eq!(d, Decision::NotQueued { status: "completed".into() });
+    assert_eq!(
+        d,
+        Decision::NotQueued {
+            status: "completed".into()
+        }
+    );
     env.gh.assert_no_writes().await;
     assert!(env.job_names().is_empty());
     assert!(!env.kube_lines().await.iter().any(|l| !l.starts_with("GET")));
@@ -357,7 +403,12 @@ async fn webhook_and_reconcile_race_to_one_job() {
     a.unwrap();
     b.unwrap();
     assert_eq!(env.job_names(), vec![name()]);
-    let posts = env.kube_lines().await.iter().filter(|l| l.starts_with("POST /apis")).count();
+    let posts = env
+        .kube_lines()
+        .await
+        .iter()
+        .filter(|l| l.starts_with("POST /apis"))
+        .count();
     assert_eq!(posts, 1);
     env.gh.assert_writes(&[&jit_path()]).await;
 }
@@ -369,11 +420,16 @@ async fn receiver_down_reconcile_launches_the_two_still_queued() {
         env.mock_job(id, "queued").await;
     }
     env.mock_jit().await;
-    env.mock_runs(&[(101, "queued"), (102, "queued"), (103, "completed")]).await;
+    env.mock_runs(&[(101, "queued"), (102, "queued"), (103, "completed")])
+        .await;
     env.mock_runners(json!([])).await;
     let o = env.orch(config(""));
     let r = o.reconcile(&env.client).await.unwrap();
-    let launched = r.decisions.iter().filter(|(_, d)| matches!(d, Decision::Launched { .. })).count();
+    let launched = r
+        .decisions
+        .iter()
+        .filter(|(_, d)| matches!(d, Decision::Launched { .. }))
+        .count();
     assert_eq!(launched, 2);
     let mut want = vec![runner_name(REPO, 101, 1), runner_name(REPO, 102, 1)];
     want.sort();
@@ -381,7 +437,12 @@ async fn receiver_down_reconcile_launches_the_two_still_queued() {
     env.gh.assert_writes(&[&jit_path(), &jit_path()]).await;
     // A second pass changes nothing.
     let r = o.reconcile(&env.client).await.unwrap();
-    assert!(r.decisions.iter().all(|(_, d)| matches!(d, Decision::AlreadyLaunched { .. })), "{r:?}");
+    assert!(
+        r.decisions
+            .iter()
+            .all(|(_, d)| matches!(d, Decision::AlreadyLaunched { .. })),
+        "{r:?}"
+    );
     env.gh.assert_writes(&[&jit_path(), &jit_path()]).await;
 }
 
@@ -390,7 +451,9 @@ async fn jit_502_twice_then_success() {
     let env = Env::new().await;
     env.mock_job(JOB, "queued").await;
     Mock::given(method("POST"))
-        .and(path(format!("/repos/{REPO}/actions/runners/generate-jitconfig")))
+        .and(path(format!(
+            "/repos/{REPO}/actions/runners/generate-jitconfig"
+        )))
         .respond_with(ResponseTemplate::new(502))
         .up_to_n_times(2)
         .mount(&env.gh.server)
@@ -399,7 +462,9 @@ async fn jit_502_twice_then_success() {
     let o = env.orch(config(""));
     let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
     assert!(matches!(d, Decision::Launched { .. }));
-    env.gh.assert_writes(&[&jit_path(), &jit_path(), &jit_path()]).await;
+    env.gh
+        .assert_writes(&[&jit_path(), &jit_path(), &jit_path()])
+        .await;
     assert_eq!(env.job_names(), vec![name()]);
 }
 
@@ -408,7 +473,9 @@ async fn rate_limited_jit_waits_for_reset() {
     let env = Env::new().await;
     env.mock_job(JOB, "queued").await;
     Mock::given(method("POST"))
-        .and(path(format!("/repos/{REPO}/actions/runners/generate-jitconfig")))
+        .and(path(format!(
+            "/repos/{REPO}/actions/runners/generate-jitconfig"
+        )))
         .respond_with(
             ResponseTemplate::new(403)
                 .insert_header("retry-after", "1")
@@ -443,11 +510,17 @@ async fn kubernetes_quota_refusal_retries_then_deregisters() {
     env.mock_jit().await;
     env.fake.0.lock().unwrap().forbid = 100;
     let o = env.orch(config(""));
-    let e = o.handle_event(&env.client, &event("queued")).await.unwrap_err();
+    let e = o
+        .handle_event(&env.client, &event("queued"))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("exceeded quota"), "{e}");
     assert_eq!(gh_core::ExitStatus::exit_code(&e), gh_core::ExitCode::Api);
     env.gh
-        .assert_writes(&[&jit_path(), &format!("DELETE /repos/{REPO}/actions/runners/900")])
+        .assert_writes(&[
+            &jit_path(),
+            &format!("DELETE /repos/{REPO}/actions/runners/900"),
+        ])
         .await;
     assert!(env.job_names().is_empty());
 }
@@ -459,13 +532,24 @@ async fn kubernetes_invalid_fails_fast() {
     env.mock_jit().await;
     env.fake.0.lock().unwrap().invalid = true;
     let o = env.orch(config(""));
-    let e = o.handle_event(&env.client, &event("queued")).await.unwrap_err();
+    let e = o
+        .handle_event(&env.client, &event("queued"))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("invalid"), "{e}");
     assert_eq!(gh_core::ExitStatus::exit_code(&e), gh_core::ExitCode::Usage);
-    let creates = env.kube_lines().await.iter().filter(|l| l.starts_with("POST /apis")).count();
+    let creates = env
+        .kube_lines()
+        .await
+        .iter()
+        .filter(|l| l.starts_with("POST /apis"))
+        .count();
     assert_eq!(creates, 1, "422 is not retried");
     env.gh
-        .assert_writes(&[&jit_path(), &format!("DELETE /repos/{REPO}/actions/runners/900")])
+        .assert_writes(&[
+            &jit_path(),
+            &format!("DELETE /repos/{REPO}/actions/runners/900"),
+        ])
         .await;
 }
 
@@ -475,7 +559,8 @@ async fn runner_that_never_registers_is_reaped_and_replaced() {
     env.mock_job(JOB, "queued").await;
     env.mock_jit().await;
     env.mock_runs(&[(JOB, "queued")]).await;
-    env.mock_runners(json!([{"id": 900, "name": name(), "status": "offline", "busy": false}])).await;
+    env.mock_runners(json!([{"id": 900, "name": name(), "status": "offline", "busy": false}]))
+        .await;
     let o = env.orch(config("registration_timeout = \"1s\""));
     o.handle_event(&env.client, &event("queued")).await.unwrap();
     // Age the Job past the registration timeout.
@@ -489,11 +574,18 @@ async fn runner_that_never_registers_is_reaped_and_replaced() {
     assert!(r.reaped[0].1.contains("not registered"), "{r:?}");
     assert!(env.job_names().is_empty());
     env.gh
-        .assert_writes(&[&jit_path(), &format!("DELETE /repos/{REPO}/actions/runners/900")])
+        .assert_writes(&[
+            &jit_path(),
+            &format!("DELETE /repos/{REPO}/actions/runners/900"),
+        ])
         .await;
     // The job is still queued: the next pass launches a replacement (same name).
     let r = o.reconcile(&env.client).await.unwrap();
-    assert!(matches!(r.decisions[0].1, Decision::Launched { .. }) || matches!(r.decisions[0].1, Decision::AlreadyLaunched { .. }), "{r:?}");
+    assert!(
+        matches!(r.decisions[0].1, Decision::Launched { .. })
+            || matches!(r.decisions[0].1, Decision::AlreadyLaunched { .. }),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -511,11 +603,17 @@ async fn cancelled_before_start_removes_job_and_runner() {
         })))
         .mount(&env.gh.server)
         .await;
-    let d = o.handle_event(&env.client, &event("completed")).await.unwrap();
+    let d = o
+        .handle_event(&env.client, &event("completed"))
+        .await
+        .unwrap();
     assert_eq!(d, Decision::Cleaned { name: name() });
     assert!(env.job_names().is_empty());
     env.gh
-        .assert_writes(&[&jit_path(), &format!("DELETE /repos/{REPO}/actions/runners/900")])
+        .assert_writes(&[
+            &jit_path(),
+            &format!("DELETE /repos/{REPO}/actions/runners/900"),
+        ])
         .await;
 }
 
@@ -576,10 +674,16 @@ async fn label_mismatch_and_unlisted_repo_are_not_ours() {
     let o = env.orch(config(""));
     let mut ev = event("queued");
     ev.workflow_job.labels = vec!["self-hosted".into(), "gpu".into()];
-    assert!(matches!(o.handle_event(&env.client, &ev).await.unwrap(), Decision::NoPool { .. }));
+    assert!(matches!(
+        o.handle_event(&env.client, &ev).await.unwrap(),
+        Decision::NoPool { .. }
+    ));
     let mut ev = event("queued");
     ev.repository.full_name = "lineville/other".into();
-    assert!(matches!(o.handle_event(&env.client, &ev).await.unwrap(), Decision::NoPool { .. }));
+    assert!(matches!(
+        o.handle_event(&env.client, &ev).await.unwrap(),
+        Decision::NoPool { .. }
+    ));
     assert!(env.gh.seen().await.is_empty());
     assert!(env.kube_lines().await.is_empty());
 }
@@ -589,8 +693,12 @@ async fn crash_between_jit_and_job_create_is_cleaned_and_retried() {
     let env = Env::new().await;
     env.mock_job(JOB, "queued").await;
     Mock::given(method("POST"))
-        .and(path(format!("/repos/{REPO}/actions/runners/generate-jitconfig")))
-        .respond_with(ResponseTemplate::new(409).set_body_json(json!({"message": "Already exists - A runner with the name already exists."})))
+        .and(path(format!(
+            "/repos/{REPO}/actions/runners/generate-jitconfig"
+        )))
+        .respond_with(ResponseTemplate::new(409).set_body_json(
+            json!({"message": "Already exists - A runner with the name already exists."}),
+        ))
         .up_to_n_times(1)
         .mount(&env.gh.server)
         .await;
@@ -606,7 +714,11 @@ async fn crash_between_jit_and_job_create_is_cleaned_and_retried() {
     let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
     assert!(matches!(d, Decision::Launched { .. }), "{d:?}");
     env.gh
-        .assert_writes(&[&jit_path(), &format!("DELETE /repos/{REPO}/actions/runners/899"), &jit_path()])
+        .assert_writes(&[
+            &jit_path(),
+            &format!("DELETE /repos/{REPO}/actions/runners/899"),
+            &jit_path(),
+        ])
         .await;
     assert_eq!(env.job_names(), vec![name()]);
 }
@@ -631,5 +743,278 @@ async fn offline_leftover_registration_removed_on_second_sighting_busy_never() {
     assert_eq!(r.reaped.len(), 1, "{r:?}");
     env.gh
         .assert_writes(&[&format!("DELETE /repos/{REPO}/actions/runners/11")])
+        .await;
+}
+
+#[tokio::test]
+async fn dry_run_reads_but_creates_nothing() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    let gh = GitHub::connect(ClientConfig {
+        api_url: env.gh.uri(),
+        retry: RetryPolicy::fast(),
+        dry_run: true,
+        ..ClientConfig::new(Credentials::Token {
+            token: SecretString::from(TOKEN.to_owned()),
+            source: TokenSource::Flag,
+        })
+    })
+    .await
+    .unwrap();
+    let k = KubeBackend::for_url(&env.kube.uri(), true).unwrap();
+    let o = Orchestrator::new(config(""), Backend::kubernetes(k));
+    let d = o.handle_event(&gh, &event("queued")).await.unwrap();
+    assert_eq!(d, Decision::DryRun { name: name() });
+    env.gh.assert_no_writes().await;
+    assert_eq!(gh.planned_writes().len(), 1);
+    assert_eq!(
+        gh.planned_writes()[0].path,
+        format!("/repos/{REPO}/actions/runners/generate-jitconfig")
+    );
+    assert!(env.kube_lines().await.iter().all(|l| l.starts_with("GET")));
+    let planned = o.backend().kube().unwrap().planned();
+    assert_eq!(planned.len(), 2);
+    assert_eq!(planned[0]["kind"], "Job");
+    assert_eq!(
+        planned[1]["stringData"]["jitconfig"],
+        "<redacted JIT config>"
+    );
+}
+
+#[tokio::test]
+async fn process_backend_passes_only_the_jit_config() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("env.txt");
+    let text = format!(
+        r#"
+[[runners.pools]]
+name = "local"
+repos = ["{REPO}"]
+labels = ["self-hosted", "k8s"]
+max = 1
+backend = "process"
+[runners.pools.process]
+command = ["/usr/bin/env"]
+"#
+    );
+    let mut cfg = RunnersConfig::from_file(&ConfigFile::parse(&text, None).unwrap()).unwrap();
+    cfg.pools[0].process.command = vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        format!("/usr/bin/env > {}", out.display()),
+    ];
+    let o = Orchestrator::new(cfg, Backend::default());
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert_eq!(
+        d,
+        Decision::Launched {
+            name: name(),
+            pool: "local".into()
+        }
+    );
+    // Same identity rules: a duplicate is not a second process.
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert_eq!(d, Decision::AlreadyLaunched { name: name() });
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = std::fs::read_to_string(&out).unwrap_or_default();
+        if text.contains("GHOPS_RUNNER_NAME") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        text.contains(&format!("ACTIONS_RUNNER_INPUT_JITCONFIG={JIT}")),
+        "{text}"
+    );
+    assert!(!text.contains(TOKEN), "{text}");
+    let keys: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+        .collect();
+    for k in keys {
+        assert!(
+            [
+                "PATH",
+                "HOME",
+                "LANG",
+                "TMPDIR",
+                "ACTIONS_RUNNER_INPUT_JITCONFIG",
+                "GHOPS_RUNNER_NAME",
+                "PWD",
+                "SHLVL",
+                "_"
+            ]
+            .contains(&k),
+            "unexpected variable {k} in the runner's environment"
+        );
+    }
+}
+
+#[tokio::test]
+async fn leader_election_takes_a_free_lease_and_respects_a_held_one() {
+    use runner_orch::leader::LeaderElector;
+    let kube = MockServer::start().await;
+    let lease = "/apis/coordination.k8s.io/v1/namespaces/ghops/leases";
+    Mock::given(method("GET"))
+        .and(path(format!("{lease}/ghops-runners")))
+        .respond_with(status(404, "NotFound", "not found"))
+        .up_to_n_times(1)
+        .mount(&kube)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(lease))
+        .respond_with(|r: &Request| ResponseTemplate::new(201).set_body_bytes(r.body.clone()))
+        .mount(&kube)
+        .await;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    Mock::given(method("GET"))
+        .and(path(format!("{lease}/ghops-runners")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "ghops-runners", "resourceVersion": "7"},
+            "spec": {"holderIdentity": "replica-a", "leaseDurationSeconds": 30, "renewTime": now},
+        })))
+        .mount(&kube)
+        .await;
+    let client = KubeBackend::for_url(&kube.uri(), false).unwrap().client();
+    let a = LeaderElector::new(client.clone(), "ghops", "ghops-runners", "replica-a");
+    let b = LeaderElector::new(client, "ghops", "ghops-runners", "replica-b");
+    assert!(a.try_acquire().await.unwrap(), "free lease taken");
+    assert!(!b.try_acquire().await.unwrap(), "held lease respected");
+    let lines: Vec<String> = kube
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            format!("GET {lease}/ghops-runners"),
+            format!("POST {lease}"),
+            format!("GET {lease}/ghops-runners"),
+        ]
+    );
+}
+
+#[test]
+fn metrics_render_prometheus_text() {
+    let o = Orchestrator::new(config(""), Backend::default());
+    o.metrics
+        .launched
+        .fetch_add(3, std::sync::atomic::Ordering::Relaxed);
+    let t = o.metrics.render(None);
+    assert!(
+        t.contains("# TYPE ghops_runners_launched_total counter\nghops_runners_launched_total 3\n"),
+        "{t}"
+    );
+    assert!(t.contains("ghops_runners_waiting_jobs 0"));
+}
+
+#[tokio::test]
+async fn status_counts_queued_and_runners_by_state() {
+    let env = Env::new().await;
+    env.mock_job(101, "queued").await;
+    env.mock_jit().await;
+    env.mock_runs(&[(101, "queued"), (102, "queued"), (103, "in_progress")])
+        .await;
+    let o = env.orch(config(""));
+    let mut ev = event("queued");
+    ev.workflow_job.id = 101;
+    o.handle_event(&env.client, &ev).await.unwrap();
+    env.mock_runners(json!([
+        {"id": 1, "name": runner_name(REPO, 101, 1), "status": "offline", "busy": false},
+        {"id": 2, "name": runner_name(REPO, 103, 1), "status": "online", "busy": true},
+        {"id": 3, "name": "not-ours", "status": "online", "busy": true},
+    ]))
+    .await;
+    let before = env.gh.writes().await.len();
+    let st = o.status(&env.client).await.unwrap();
+    assert_eq!(st.len(), 1);
+    let p = &st[0];
+    assert_eq!(
+        (p.queued, p.live, p.busy, p.offline, p.idle),
+        (2, 1, 1, 1, 0),
+        "{p:?}"
+    );
+    assert_eq!(env.gh.writes().await.len(), before, "status only reads");
+    ghops_test_support::insta_settings(None).bind(|| insta::assert_json_snapshot!("status", st));
+}
+
+#[tokio::test]
+async fn warm_runner_past_idle_ttl_is_recycled_busy_one_kept() {
+    let env = Env::new().await;
+    env.mock_jit().await;
+    env.mock_runs(&[]).await;
+    let idle0 = runner_orch::naming::idle_name("k8s", 0);
+    let idle1 = runner_orch::naming::idle_name("k8s", 1);
+    env.mock_runners(json!([
+        {"id": 20, "name": idle0, "status": "online", "busy": false},
+        {"id": 21, "name": idle1, "status": "online", "busy": true},
+    ]))
+    .await;
+    let o = env.orch(config("min_idle = 2\nidle_ttl = \"1m\""));
+    o.reconcile(&env.client).await.unwrap();
+    assert_eq!(env.job_names().len(), 2);
+    for j in env.fake.0.lock().unwrap().jobs.values_mut() {
+        j["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
+    }
+    let r = o.reconcile(&env.client).await.unwrap();
+    assert_eq!(
+        r.reaped,
+        vec![(
+            idle0.clone(),
+            "warm runner idle longer than idle_ttl".to_owned()
+        )]
+    );
+    assert_eq!(env.job_names(), vec![idle1]);
+    env.gh
+        .assert_writes(&[
+            &jit_path(),
+            &jit_path(),
+            &format!("DELETE /repos/{REPO}/actions/runners/20"),
+        ])
+        .await;
+}
+
+#[tokio::test]
+async fn unused_runner_of_a_job_served_elsewhere_is_reaped_busy_one_never() {
+    let env = Env::new().await;
+    for id in [201, 202] {
+        env.mock_job(id, "queued").await;
+    }
+    env.mock_jit().await;
+    let o = env.orch(config(""));
+    for id in [201, 202] {
+        let mut ev = event("queued");
+        ev.workflow_job.id = id;
+        o.handle_event(&env.client, &ev).await.unwrap();
+    }
+    // Both jobs left the queue: 201 taken by another runner, 202 by ours (busy).
+    env.mock_runs(&[(201, "in_progress"), (202, "in_progress")])
+        .await;
+    env.mock_runners(json!([
+        {"id": 31, "name": runner_name(REPO, 201, 1), "status": "online", "busy": false},
+        {"id": 32, "name": runner_name(REPO, 202, 1), "status": "online", "busy": true},
+    ]))
+    .await;
+    for j in env.fake.0.lock().unwrap().jobs.values_mut() {
+        j["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
+    }
+    let r = o.reconcile(&env.client).await.unwrap();
+    assert_eq!(r.reaped.len(), 1, "{r:?}");
+    assert_eq!(r.reaped[0].0, runner_name(REPO, 201, 1));
+    assert_eq!(env.job_names(), vec![runner_name(REPO, 202, 1)]);
+    env.gh
+        .assert_writes(&[
+            &jit_path(),
+            &jit_path(),
+            &format!("DELETE /repos/{REPO}/actions/runners/31"),
+        ])
         .await;
 }

@@ -58,27 +58,27 @@ pub struct RunArgs {
     /// latest (newest runs, older superseded) or queue (all, oldest first).
     #[arg(long, default_value = "latest")]
     policy: Policy,
-    /// Poll interval.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    interval: Duration,
+    /// Poll interval [default: `[agent] interval`, else 30s].
+    #[arg(long, value_parser = parse_duration)]
+    interval: Option<Duration>,
     /// One pass, then exit.
     #[arg(long)]
     once: bool,
     /// Identity written in statuses [default: host name].
     #[arg(long)]
     agent_id: Option<String>,
-    /// Per-hook timeout.
-    #[arg(long, default_value = "30m", value_parser = parse_duration)]
-    hook_timeout: Duration,
+    /// Per-hook timeout [default: `[agent] hook_timeout`, else 30m].
+    #[arg(long, value_parser = parse_duration)]
+    hook_timeout: Option<Duration>,
     /// Between TERM and KILL.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     grace: Duration,
-    /// Journal directory (crash safety).
-    #[arg(long, default_value = ".ghops-agent/state")]
-    state_dir: PathBuf,
-    /// Per-deployment hook logs.
-    #[arg(long, default_value = ".ghops-agent/logs")]
-    log_dir: PathBuf,
+    /// Journal directory (crash safety) [default: `[agent] state_dir`, else .ghops-agent/state].
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Per-deployment hook logs [default: `[agent] log_dir`, else .ghops-agent/logs].
+    #[arg(long)]
+    log_dir: Option<PathBuf>,
     /// Status log_url: {id}, {repo}, {environment} are replaced.
     #[arg(long)]
     log_url_template: Option<String>,
@@ -249,9 +249,17 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let (stop, cancel) = tokio::sync::watch::channel(false);
     let opts = AgentOptions {
         agent_id,
-        hook_timeout: a.hook_timeout,
+        hook_timeout: match a.hook_timeout {
+            Some(t) => t,
+            None => duration("[agent] hook_timeout", &section.hook_timeout)?
+                .unwrap_or(Duration::from_secs(1800)),
+        },
         grace: a.grace,
-        log_dir: a.log_dir.clone(),
+        log_dir: a
+            .log_dir
+            .clone()
+            .or(section.log_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(".ghops-agent/logs")),
         log_cap: 10 * 1024 * 1024,
         log_url_template: a
             .log_url_template
@@ -261,8 +269,13 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         redeploy: a.redeploy,
         cancel,
     };
-    let journal = Journal::open(&a.state_dir)
-        .map_err(|e| Failure::usage(format!("--state-dir {}: {e}", a.state_dir.display())))?;
+    let state_dir = a
+        .state_dir
+        .clone()
+        .or(section.state_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(".ghops-agent/state"));
+    let journal = Journal::open(&state_dir)
+        .map_err(|e| Failure::usage(format!("state dir {}: {e}", state_dir.display())))?;
     shutdown_on_signal(stop, true);
     let mut with_clients = Vec::new();
     for t in targets {
@@ -271,7 +284,12 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let schedule = if a.once {
         Schedule::Once
     } else {
-        Schedule::Every(a.interval)
+        Schedule::Every(match a.interval {
+            Some(i) => i,
+            None => {
+                duration("[agent] interval", &section.interval)?.unwrap_or(Duration::from_secs(30))
+            }
+        })
     };
     let agent = Agent::spawn(with_clients, opts, journal, schedule);
     let mut code = ExitCode::Success;

@@ -54,7 +54,9 @@ pub enum RunnersCmd {
     /// Print the Kubernetes manifests: namespace-scoped Roles with only the verbs used,
     /// ServiceAccounts, the Deployment (serve + reconcile), a Secret template and, with
     /// --cronjob, a CronJob running one reconcile pass per tick (concurrencyPolicy: Forbid).
-    #[command(after_help = "Example:\n  ghops runners manifests --namespace ghops --cronjob > runners.yaml")]
+    #[command(
+        after_help = "Example:\n  ghops runners manifests --namespace ghops --cronjob > runners.yaml"
+    )]
     Manifests {
         /// Namespace of the orchestrator.
         #[arg(long, default_value = "ghops")]
@@ -98,7 +100,8 @@ async fn setup(ctx: &Ctx, kube: &KubeArgs) -> Result<(Orchestrator, GitHub), Fai
     if gh.is_dry_run() {
         eprintln!("dry-run: reads are performed, writes are printed and not sent");
     }
-    let orch = runner_orch::from_config(&file, ctx.global.dry_run, kube.kube_url.as_deref()).await?;
+    let orch =
+        runner_orch::from_config(&file, ctx.global.dry_run, kube.kube_url.as_deref()).await?;
     Ok((orch, gh))
 }
 
@@ -126,7 +129,10 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
         } => {
             let file = ctx.config()?;
             let cfg = RunnersConfig::from_file(&file)?;
-            let config_text = file.path.as_ref().and_then(|p| std::fs::read_to_string(p).ok());
+            let config_text = file
+                .path
+                .as_ref()
+                .and_then(|p| std::fs::read_to_string(p).ok());
             let o = ManifestOptions {
                 config_text,
                 namespace,
@@ -218,15 +224,20 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             let interval = interval.unwrap_or(orch.config().interval);
             let elector = if leader_election {
                 let client = orch.backend().kube().map(|k| k.client()).ok_or_else(|| {
-                    Failure::usage("--leader-election needs a Kubernetes pool (the Lease lives there)")
+                    Failure::usage(
+                        "--leader-election needs a Kubernetes pool (the Lease lives there)",
+                    )
                 })?;
                 let id = runner_orch::leader::default_identity();
-                Some(runner_orch::leader::LeaderElector::new(
+                let mut e = runner_orch::leader::LeaderElector::new(
                     client,
                     &lease_namespace,
                     "ghops-runners",
                     &id,
-                ))
+                );
+                // Renewed once per pass: the claim must outlive two intervals.
+                e.lease_duration = interval * 2 + Duration::from_secs(15);
+                Some(e)
             } else {
                 None
             };

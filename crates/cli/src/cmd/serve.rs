@@ -470,9 +470,69 @@ async fn handlers(
             ),
         );
     }
-    for (on, event, issue) in [(section.runners, "workflow_job", 8)] {
-        if on {
-            tracing::debug!(event, issue, "route not available in this build yet");
+    if section.runners {
+        let file = ctx.config()?;
+        let cfg = runner_orch::config::RunnersConfig::from_file(&file)?;
+        if !cfg.pools.is_empty() {
+            let kube_url = std::env::var("GHOPS_KUBE_URL")
+                .ok()
+                .filter(|u| !u.is_empty());
+            let orch = Arc::new(
+                runner_orch::from_config(&file, ctx.global.dry_run, kube_url.as_deref()).await?,
+            );
+            // The reconcile loop (the truth) runs in this process too; webhooks are hints.
+            let target = match cfg.pools[0].scopes().into_iter().next() {
+                Some(runner_orch::config::Scope::Org(o)) => {
+                    Some(gh_core::client::InstallationTarget::Org(o))
+                }
+                Some(runner_orch::config::Scope::Repo(r)) => {
+                    Some(gh_core::client::InstallationTarget::Repo(r))
+                }
+                None => None,
+            };
+            let mut rcfg = installations.base_config();
+            if matches!(rcfg.credentials, gh_core::auth::Credentials::App { .. }) {
+                rcfg.installation = target;
+            }
+            let reconcile_gh = gh_core::GitHub::connect(rcfg).await?;
+            let (o, every) = (orch.clone(), orch.config().interval);
+            tokio::spawn(async move {
+                o.run_loop(
+                    &reconcile_gh,
+                    every,
+                    || async { true },
+                    std::future::pending::<()>(),
+                )
+                .await;
+            });
+            map.insert(
+                "workflow_job".into(),
+                route(
+                    &installations,
+                    &metrics,
+                    &[
+                        ("actions", "read"),
+                        ("administration", "write"),
+                        ("organization_self_hosted_runners", "write"),
+                        ("metadata", "read"),
+                    ],
+                    move |gh, event| {
+                        let orch = orch.clone();
+                        async move {
+                            let gh_core::events::Event::WorkflowJob(ev) = &*event else {
+                                return Ok(());
+                            };
+                            match orch.handle_event(&gh, ev).await {
+                                Ok(d) => {
+                                    tracing::info!(decision = ?d, "runner-orch");
+                                    Ok(())
+                                }
+                                Err(e) => Err(e.to_string()),
+                            }
+                        }
+                    },
+                ),
+            );
         }
     }
     Ok(map)
