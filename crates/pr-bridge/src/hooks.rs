@@ -148,3 +148,23 @@ pub async fn on_workflow_run(
         finish(gh, repo, pr, opts, state, verdict, runs, &me).await?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    // `ghops serve` spawns these on a multi-threaded runtime: their futures must be `Send`.
+    #[allow(dead_code)]
+    fn futures_are_send(
+        gh: &GitHub,
+        repo: &RepoRef,
+        c: &IssueCommentEvent,
+        r: &WorkflowRunEvent,
+        o: &Options,
+    ) {
+        assert_send(&on_issue_comment(gh, repo, c, o));
+        assert_send(&on_workflow_run(gh, repo, r, o));
+    }
+}
