@@ -228,7 +228,9 @@ pub async fn run_once(
         };
         match r {
             Ok(()) => {
-                journal.clear(&k)?;
+                if !gh.is_dry_run() {
+                    journal.clear(&k)?;
+                }
                 report.recovered.push(id);
             }
             Err(e) => {
@@ -395,6 +397,20 @@ async fn deploy(
         claim_prefix(&opts.agent_id),
         short(&d.sha)
     );
+    if gh.is_dry_run() {
+        // The claim is printed as a planned write; no hook runs and nothing is journalled.
+        post_status(
+            gh,
+            repo,
+            d.id,
+            "in_progress",
+            &claim,
+            None,
+            log_url.as_deref(),
+        )
+        .await?;
+        return Ok(Some("dry-run (hooks not run)".into()));
+    }
     if let Err(e) = post_status(
         gh,
         repo,

@@ -74,7 +74,7 @@ pub async fn create(
             }
             409 => {
                 let v: Value = r.json(&http::Method::POST, &path).unwrap_or_default();
-                return Err(AgentError::Config(format!(
+                return Err(AgentError::Failed(format!(
                     "conflict creating the deployment: {} (the ref could not be merged with the default branch, or required contexts failed)",
                     v["message"].as_str().unwrap_or("409")
                 )));

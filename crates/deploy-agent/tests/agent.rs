@@ -129,7 +129,7 @@ impl Env {
             .collect()
     }
 
-    async fn pass(&self, policy: Policy, journal: &mut Journal) -> PassReport {
+    async fn pass(&self, policy: Policy, journal: &Journal) -> PassReport {
         let (_tx, rx) = tokio::sync::watch::channel(false);
         let gh = self.client().await;
         run_once(
@@ -176,8 +176,8 @@ async fn happy_path_with_payload_environment_url_and_clean_env() {
     e.deployments(vec![dep(7, "deploy", false)]).await;
     e.latest_status(7, None).await;
     e.accept_posts().await;
-    let mut j = e.journal();
-    let r = e.pass(Policy::Latest, &mut j).await;
+    let j = e.journal();
+    let r = e.pass(Policy::Latest, &j).await;
     assert_eq!(r.ran, [(7, "success".to_owned())]);
     let posts = e.posts().await;
     assert_eq!(posts.len(), 2);
@@ -229,7 +229,7 @@ async fn three_new_deployments_latest_policy_supersedes_older_ones() {
         e.latest_status(id, None).await;
     }
     e.accept_posts().await;
-    let r = e.pass(Policy::Latest, &mut e.journal()).await;
+    let r = e.pass(Policy::Latest, &e.journal()).await;
     assert_eq!(r.superseded, [2, 1]);
     let posts = e.posts().await;
     assert_eq!(
@@ -265,7 +265,7 @@ async fn queue_policy_runs_all_oldest_first() {
         e.latest_status(id, None).await;
     }
     e.accept_posts().await;
-    let r = e.pass(Policy::Queue, &mut e.journal()).await;
+    let r = e.pass(Policy::Queue, &e.journal()).await;
     assert_eq!(r.ran.iter().map(|x| x.0).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(read(&order), "1\n2\n3\n");
 }
@@ -282,7 +282,7 @@ async fn finished_deployments_are_never_rerun_and_scanning_stops_there() {
     .await;
     e.latest_status(5, Some(json!({"state": "success"}))).await;
     e.accept_posts().await;
-    let r = e.pass(Policy::Latest, &mut e.journal()).await;
+    let r = e.pass(Policy::Latest, &e.journal()).await;
     assert!(r.ran.is_empty());
     e.gh.assert_no_writes().await;
     // Only the newest deployment's status was read.
@@ -302,7 +302,7 @@ async fn unknown_task_and_path_traversal_are_errors_and_run_nothing() {
     e.deployments(vec![dep(9, "migrate", false)]).await;
     e.latest_status(9, None).await;
     e.accept_posts().await;
-    e.pass(Policy::Latest, &mut e.journal()).await;
+    e.pass(Policy::Latest, &e.journal()).await;
     assert_eq!(e.posts().await.last().unwrap().1, "error");
     assert_eq!(e.posts().await.last().unwrap().2, "unknown task");
 
@@ -310,7 +310,7 @@ async fn unknown_task_and_path_traversal_are_errors_and_run_nothing() {
     e.deployments(vec![dep(9, "../x", false)]).await;
     e.latest_status(9, None).await;
     e.accept_posts().await;
-    e.pass(Policy::Latest, &mut e.journal()).await;
+    e.pass(Policy::Latest, &e.journal()).await;
     assert_eq!(
         e.posts().await,
         [(9, "error".into(), "invalid task name".into())]
@@ -333,7 +333,7 @@ async fn a_hanging_hook_is_killed_and_reported() {
         &gh,
         &e.target(Policy::Latest),
         &opts,
-        &mut e.journal(),
+        &e.journal(),
         &mut TargetState::default(),
     )
     .await
@@ -357,7 +357,7 @@ async fn failing_hook_reports_the_last_stderr_line() {
     e.deployments(vec![dep(4, "deploy", false)]).await;
     e.latest_status(4, None).await;
     e.accept_posts().await;
-    e.pass(Policy::Latest, &mut e.journal()).await;
+    e.pass(Policy::Latest, &e.journal()).await;
     assert_eq!(
         e.posts().await[1],
         (
@@ -384,11 +384,11 @@ async fn a_failed_claim_runs_nothing_and_the_next_pass_retries() {
         .mount(&e.gh.server)
         .await;
     e.accept_posts().await;
-    let mut j = e.journal();
-    let r = e.pass(Policy::Latest, &mut j).await;
+    let j = e.journal();
+    let r = e.pass(Policy::Latest, &j).await;
     assert!(r.retry && r.ran.is_empty());
     assert!(!ran.exists(), "the hook must not run without a claim");
-    let r = e.pass(Policy::Latest, &mut j).await;
+    let r = e.pass(Policy::Latest, &j).await;
     assert_eq!(r.ran, [(4, "success".to_owned())]);
     assert_eq!(read(&ran), "x\n");
 }
@@ -417,8 +417,8 @@ async fn a_lost_final_status_is_posted_after_restart_without_rerunning_the_hook(
         .await;
     e.accept_posts().await;
     {
-        let mut j = e.journal();
-        e.pass(Policy::Latest, &mut j).await;
+        let j = e.journal();
+        e.pass(Policy::Latest, &j).await;
     }
     // "Restart": a new process reads the journal from disk.
     let e2_gh = MockGitHub::start().await;
@@ -429,8 +429,8 @@ async fn a_lost_final_status_is_posted_after_restart_without_rerunning_the_hook(
     e2.deployments(vec![dep(4, "deploy", false)]).await;
     e2.latest_status(4, Some(json!({"state": "success"}))).await;
     e2.accept_posts().await;
-    let mut j = e2.journal();
-    let r = e2.pass(Policy::Latest, &mut j).await;
+    let j = e2.journal();
+    let r = e2.pass(Policy::Latest, &j).await;
     assert_eq!(r.recovered, [4]);
     assert_eq!(
         e2.posts().await,
@@ -446,13 +446,13 @@ async fn a_restart_during_a_hook_reports_an_error_and_never_reruns() {
         "deploy",
         &format!("touch {}", e.dir.path().join("ran").display()),
     );
-    let mut j = e.journal();
+    let j = e.journal();
     j.set(&key("octo/app", "production", 4), Phase::Running)
         .unwrap();
     e.deployments(vec![dep(4, "deploy", false)]).await;
     e.latest_status(4, Some(json!({"state": "error"}))).await;
     e.accept_posts().await;
-    let r = e.pass(Policy::Latest, &mut j).await;
+    let r = e.pass(Policy::Latest, &j).await;
     assert_eq!(r.recovered, [4]);
     assert_eq!(
         e.posts().await,
@@ -468,7 +468,7 @@ async fn another_agents_claim_is_respected() {
     e.deployments(vec![dep(4, "deploy", false)]).await;
     e.latest_status(4, Some(json!({"state": "in_progress", "description": "ghops-agent agent-b: deploying 0000004"}))).await;
     e.accept_posts().await;
-    let r = e.pass(Policy::Latest, &mut e.journal()).await;
+    let r = e.pass(Policy::Latest, &e.journal()).await;
     assert!(r.ran.is_empty());
     assert_eq!(r.skipped.len(), 1);
     e.gh.assert_no_writes().await;
@@ -493,7 +493,7 @@ async fn one_hundred_fifty_deployments_are_paged_through() {
         .mount(&e.gh.server)
         .await;
     e.accept_posts().await;
-    let r = e.pass(Policy::Latest, &mut e.journal()).await;
+    let r = e.pass(Policy::Latest, &e.journal()).await;
     assert_eq!(r.ran, [(150, "success".to_owned())]);
     assert_eq!(r.superseded.len(), 149);
     assert!(e.gh.lines().await.iter().any(|l| l.ends_with("page=2")));
@@ -510,14 +510,14 @@ async fn shutdown_mid_hook_terminates_it_and_reports() {
     let gh = e.client().await;
     let opts = e.opts(rx);
     let target = e.target(Policy::Latest);
-    let mut j = e.journal();
+    let j = e.journal();
     let stopper = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(500)).await;
         tx.send(true).unwrap();
         tx
     });
     let t0 = std::time::Instant::now();
-    let r = run_once(&gh, &target, &opts, &mut j, &mut TargetState::default())
+    let r = run_once(&gh, &target, &opts, &j, &mut TargetState::default())
         .await
         .unwrap();
     let _tx = stopper.await.unwrap();
@@ -639,10 +639,12 @@ async fn a_deployment_webhook_wakes_only_its_target_early() {
         e.gh.seen()
             .await
             .iter()
-            .filter(|r| r.method == "GET" && r.path == format!("{hw}/deployments"))
+            .filter(|r| r.method == "GET" && r.path.starts_with(&format!("{hw}/deployments?")))
             .count()
     };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while lists().await < 1 {
+        assert!(std::time::Instant::now() < deadline, "no first pass");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -674,4 +676,261 @@ async fn a_deployment_webhook_wakes_only_its_target_early() {
 
     stop.send(true).unwrap();
     assert!(agent.join().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_rate_limit_with_reset_neither_loses_nor_duplicates_a_deploy() {
+    let e = Env::new().await;
+    let runs = e.dir.path().join("runs");
+    e.hook("deploy", &format!("echo ran >> {}", runs.display()));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let limited = || {
+        ResponseTemplate::new(403)
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header("x-ratelimit-limit", "5000")
+            .insert_header("x-ratelimit-reset", now.to_string().as_str())
+            .set_body_json(json!({"message": "API rate limit exceeded"}))
+    };
+    // The list and the claim are each rate-limited once, until the (past) reset.
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/deployments")))
+        .respond_with(limited())
+        .up_to_n_times(1)
+        .mount(&e.gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/deployments/41/statuses")))
+        .respond_with(limited())
+        .up_to_n_times(1)
+        .mount(&e.gh.server)
+        .await;
+    e.deployments(vec![dep(41, "deploy", false)]).await;
+    e.latest_status(41, None).await;
+    e.accept_posts().await;
+    let r = e.pass(Policy::Latest, &e.journal()).await;
+    assert_eq!(r.ran, [(41, "success".to_owned())]);
+    assert_eq!(read(&runs), "ran\n", "the hook ran exactly once");
+    let lines = e.gh.lines().await;
+    assert_eq!(
+        lines,
+        [
+            "GET /repos/octo/app/deployments?environment=production&per_page=100",
+            "GET /repos/octo/app/deployments?environment=production&per_page=100",
+            "GET /repos/octo/app/deployments/41/statuses?per_page=1",
+            "POST /repos/octo/app/deployments/41/statuses",
+            "POST /repos/octo/app/deployments/41/statuses",
+            "POST /repos/octo/app/deployments/41/statuses",
+        ]
+    );
+    let states: Vec<String> = e.posts().await.into_iter().map(|p| p.1).collect();
+    // The rate-limited claim was refused by GitHub (not recorded), then retried once.
+    assert_eq!(states, ["in_progress", "in_progress", "success"]);
+    assert!(e.journal().pending("").is_empty());
+}
+
+#[tokio::test]
+async fn an_unchanged_list_costs_one_conditional_request() {
+    let e = Env::new().await;
+    e.hook("deploy", "true");
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/deployments")))
+        .and(wiremock::matchers::header("if-none-match", "\"v1\""))
+        .respond_with(ResponseTemplate::new(304))
+        .with_priority(1)
+        .mount(&e.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/deployments")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"v1\"")
+                .set_body_json(json!([dep(51, "deploy", false)])),
+        )
+        .mount(&e.gh.server)
+        .await;
+    e.latest_status(51, None).await;
+    e.accept_posts().await;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let gh = e.client().await;
+    let (t, o, j) = (e.target(Policy::Latest), e.opts(rx), e.journal());
+    let mut st = TargetState::default();
+    let first = run_once(&gh, &t, &o, &j, &mut st).await.unwrap();
+    assert_eq!(first.ran, [(51, "success".to_owned())]);
+    let before = e.gh.seen().await.len();
+    let second = run_once(&gh, &t, &o, &j, &mut st).await.unwrap();
+    assert_eq!(second, PassReport::default());
+    assert_eq!(
+        e.gh.lines().await[before..],
+        ["GET /repos/octo/app/deployments?environment=production&per_page=100"]
+    );
+    assert_eq!(e.posts().await.len(), 2, "nothing re-run on a 304");
+}
+
+fn new_deployment() -> deploy_agent::create::NewDeployment {
+    deploy_agent::create::NewDeployment {
+        ref_name: "v1.2.0".into(),
+        environment: "production".into(),
+        task: "deploy".into(),
+        payload: json!({"replicas": 3}),
+        transient_environment: false,
+        production_environment: true,
+        required_contexts: Some(vec![]),
+        auto_merge: false,
+    }
+}
+
+#[tokio::test]
+async fn create_retries_202_then_waits_for_the_terminal_status() {
+    let e = Env::new().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/deployments")))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .set_body_json(json!({"message": "Auto-merged main into v1.2.0"})),
+        )
+        .up_to_n_times(1)
+        .mount(&e.gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/deployments")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 61})))
+        .mount(&e.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/deployments/61/statuses")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"state": "in_progress"}])))
+        .up_to_n_times(1)
+        .mount(&e.gh.server)
+        .await;
+    e.latest_status(61, Some(json!({"state": "success"}))).await;
+    let gh = e.client().await;
+    let repo: RepoRef = "octo/app".parse().unwrap();
+    let d = new_deployment();
+    let id = deploy_agent::create::create(&gh, &repo, &d, 3, Duration::from_millis(10))
+        .await
+        .unwrap();
+    assert_eq!(id, Some(61));
+    let expected = json!({
+        "ref": "v1.2.0", "environment": "production", "task": "deploy",
+        "payload": {"replicas": 3}, "transient_environment": false,
+        "production_environment": true, "required_contexts": [], "auto_merge": false
+    });
+    let writes = e.gh.writes().await;
+    assert_eq!(writes.len(), 2);
+    assert!(
+        writes
+            .iter()
+            .all(|w| w.path == format!("{R}/deployments") && w.body == expected)
+    );
+    let state = deploy_agent::create::wait(
+        &gh,
+        &repo,
+        61,
+        Duration::from_secs(5),
+        Duration::from_millis(10),
+    )
+    .await
+    .unwrap();
+    assert_eq!(state, "success");
+}
+
+#[tokio::test]
+async fn create_explains_409_and_gives_up_on_endless_202() {
+    use gh_core::ExitStatus;
+    let e = Env::new().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/deployments")))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"ref": "conflicted"}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(409).set_body_json(json!({"message": "Merge conflict"})),
+        )
+        .mount(&e.gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/deployments")))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .set_body_json(json!({"message": "Conflict: contexts pending"})),
+        )
+        .mount(&e.gh.server)
+        .await;
+    let gh = e.client().await;
+    let repo: RepoRef = "octo/app".parse().unwrap();
+    let mut d = new_deployment();
+    d.ref_name = "conflicted".into();
+    let err = deploy_agent::create::create(&gh, &repo, &d, 3, Duration::from_millis(1))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Merge conflict"), "{err}");
+    assert_eq!(err.exit_code(), gh_core::ExitCode::Failed);
+    assert_eq!(e.gh.writes().await.len(), 1, "a 409 is not retried");
+
+    let err =
+        deploy_agent::create::create(&gh, &repo, &new_deployment(), 3, Duration::from_millis(1))
+            .await
+            .unwrap_err();
+    assert_eq!(err.exit_code(), gh_core::ExitCode::Timeout);
+    assert!(err.to_string().contains("--required-contexts"), "{err}");
+    assert_eq!(e.gh.writes().await.len(), 4, "bounded: three attempts");
+}
+
+#[tokio::test]
+async fn dry_run_plans_the_claim_and_runs_no_hook() {
+    let e = Env::new().await;
+    let ran = e.dir.path().join("ran");
+    e.hook("deploy", &format!("touch {}", ran.display()));
+    e.deployments(vec![dep(71, "deploy", false), dep(70, "deploy", false)])
+        .await;
+    e.latest_status(71, None).await;
+    e.latest_status(70, None).await;
+    let mut c = ClientConfig::new(Credentials::Token {
+        token: SecretString::from("ghp_agentTOKEN".to_owned()),
+        source: TokenSource::Flag,
+    });
+    c.api_url = e.gh.uri();
+    c.dry_run = true;
+    let gh = GitHub::connect(c).await.unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let j = e.journal();
+    let r = run_once(
+        &gh,
+        &e.target(Policy::Latest),
+        &e.opts(rx),
+        &j,
+        &mut TargetState::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.ran, [(71, "dry-run (hooks not run)".to_owned())]);
+    assert!(!ran.exists(), "a hook ran in dry-run");
+    e.gh.assert_no_writes().await;
+    let planned: Vec<(String, String)> = gh
+        .planned_writes()
+        .iter()
+        .map(|w| {
+            (
+                w.path.clone(),
+                w.body.as_ref().unwrap()["state"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        planned,
+        [
+            (format!("{R}/deployments/70/statuses"), "error".to_owned()),
+            (
+                format!("{R}/deployments/71/statuses"),
+                "in_progress".to_owned()
+            ),
+        ]
+    );
+    assert!(j.pending("").is_empty());
 }

@@ -1,7 +1,6 @@
 //! `ghops agent`: a pull-based deploy agent on GitHub Deployments.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -18,7 +17,7 @@ use crate::ctx::{Ctx, Failure};
 pub enum AgentCmd {
     /// Watch deployments of one or more (repo, environment) targets and run hooks.
     #[command(
-        after_help = "Examples:\n  ghops agent run --repo org/app --environment production --hooks-dir /etc/ghops/hooks\n  ghops agent run --once --repo org/app --environment staging --policy queue\n  ghops agent run --config /etc/ghops/ghops.toml      # [[agent.targets]]"
+        after_help = "Examples:\n  ghops agent run --repo org/app --environment production --hooks-dir /etc/ghops/hooks\n  ghops agent run --once --repo org/app --environment staging --environment qa --policy queue\n  ghops agent run --config /etc/ghops/ghops.toml      # [[agent.targets]]"
     )]
     Run(RunArgs),
     /// Create a deployment (and optionally follow it to the end).
@@ -49,9 +48,10 @@ pub enum AgentCmd {
 /// `ghops agent run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Environment (with --repo; repeatable, paired in order with --repo... use [[agent.targets]] for several).
+    /// Environment of --repo to serve (repeatable: one target each); other repositories go in
+    /// `[[agent.targets]]`.
     #[arg(long)]
-    environment: Option<String>,
+    environment: Vec<String>,
     /// Hooks directory.
     #[arg(long, default_value = "hooks")]
     hooks_dir: PathBuf,
@@ -217,7 +217,7 @@ pub async fn run(cmd: AgentCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
 async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let section: AgentSection = ctx.config()?.section("agent")?.unwrap_or_default();
     let mut targets = Vec::new();
-    if let Some(env) = &a.environment {
+    for env in &a.environment {
         targets.push(Target {
             repo: ctx.repo()?,
             environment: env.clone(),
@@ -469,30 +469,6 @@ spec:
           configMap: {{name: ghops-agent, defaultMode: 0755}}
 "#
     )
-}
-
-/// For `ghops serve`: when `[[agent.targets]]` are configured, runs the agent loop of each
-/// target in the server's process (settings from `[agent]`: `agent_id`, `interval`,
-/// `hook_timeout`, `state_dir`, `log_dir`, `log_url_template`) and returns a notifier: a
-/// `deployment` webhook calling `notify_waiters()` on it wakes every target early. `None` when
-/// no target is configured. Prefer [`spawn_agent_for_serve`], whose handle wakes only the
-/// target the event names.
-pub async fn spawn_for_serve(
-    ctx: &Ctx,
-    base: &gh_core::client::ClientConfig,
-) -> Result<Option<Arc<tokio::sync::Notify>>, Failure> {
-    let Some(handle) = spawn_agent_for_serve(ctx, base).await? else {
-        return Ok(None);
-    };
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let w = wake.clone();
-    tokio::spawn(async move {
-        loop {
-            w.notified().await;
-            handle.wake_all();
-        }
-    });
-    Ok(Some(wake))
 }
 
 /// For `ghops serve`: like [`spawn_for_serve`], returning the agent's handle; route a

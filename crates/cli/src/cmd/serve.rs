@@ -409,7 +409,8 @@ async fn handlers(
         );
     }
     if section.deployments
-        && let Some(wake) = super::agent::spawn_for_serve(ctx, &installations.base_config()).await?
+        && let Some(agent) =
+            super::agent::spawn_agent_for_serve(ctx, &installations.base_config()).await?
     {
         map.insert(
             "deployment".into(),
@@ -418,12 +419,10 @@ async fn handlers(
                 &metrics,
                 &[("metadata", "read")],
                 move |_gh, event| {
-                    let wake = wake.clone();
+                    let agent = agent.clone();
                     async move {
-                        if let gh_core::events::Event::Deployment(_) = &*event {
-                            // Polling stays the truth; the webhook only shortens the wait.
-                            wake.notify_waiters();
-                        }
+                        // Polling stays the truth; the webhook only wakes the target it names.
+                        agent.on_event(&event);
                         Ok(())
                     }
                 },
