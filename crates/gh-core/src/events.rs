@@ -514,6 +514,11 @@ pub enum Event {
 
 /// Decodes JSON bytes into `T`, naming the path of a missing or mistyped field.
 pub fn decode<T: DeserializeOwned>(origin: &str, bytes: &[u8]) -> Result<T> {
+    // The fast path: valid payloads (nearly all) decode without path tracking; only a failure
+    // is decoded again to name the field.
+    if let Ok(v) = serde_json::from_slice(bytes) {
+        return Ok(v);
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

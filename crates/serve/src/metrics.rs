@@ -19,7 +19,7 @@ struct Hist {
 /// The server's metrics.
 #[derive(Default)]
 pub struct Metrics {
-    deliveries: Mutex<BTreeMap<(String, String), u64>>,
+    deliveries: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
     latency: Mutex<BTreeMap<String, Hist>>,
     queue_depth: AtomicI64,
     api_remaining: AtomicI64,
@@ -30,11 +30,15 @@ impl Metrics {
     /// Counts a delivery of `event` with `outcome` (`accepted`, `duplicate`, `bad_signature`,
     /// `queue_full`, `handled`, `failed`, ...).
     pub fn delivery(&self, event: &str, outcome: &str) {
-        *self
-            .deliveries
-            .lock()
-            .expect("lock")
-            .entry((event.to_owned(), outcome.to_owned()))
+        let mut g = self.deliveries.lock().expect("lock");
+        // No allocation once an (event, outcome) pair has been seen.
+        if let Some(n) = g.get_mut(event).and_then(|m| m.get_mut(outcome)) {
+            *n += 1;
+            return;
+        }
+        *g.entry(event.to_owned())
+            .or_default()
+            .entry(outcome.to_owned())
             .or_default() += 1;
     }
 
@@ -43,7 +47,8 @@ impl Metrics {
         self.deliveries
             .lock()
             .expect("lock")
-            .get(&(event.to_owned(), outcome.to_owned()))
+            .get(event)
+            .and_then(|m| m.get(outcome))
             .copied()
             .unwrap_or(0)
     }
@@ -79,7 +84,11 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         out.push_str("# HELP ghops_webhook_deliveries_total Webhook deliveries by event and outcome.\n# TYPE ghops_webhook_deliveries_total counter\n");
-        for ((e, o), n) in self.deliveries.lock().expect("lock").iter() {
+        let deliveries = self.deliveries.lock().expect("lock");
+        for (e, o, n) in deliveries
+            .iter()
+            .flat_map(|(e, m)| m.iter().map(move |(o, n)| (e, o, n)))
+        {
             let _ = writeln!(
                 out,
                 "ghops_webhook_deliveries_total{{event=\"{}\",outcome=\"{}\"}} {n}",
