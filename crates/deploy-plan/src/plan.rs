@@ -98,8 +98,19 @@ impl Reasons {
     }
 }
 
+/// Names joined with ", "; a name that itself holds a comma or a quote is quoted (JSON-style),
+/// so `"common values, shared.yaml"` cannot be read as two files.
 fn join(s: &BTreeSet<String>) -> String {
-    s.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+    s.iter()
+        .map(|n| {
+            if n.contains([',', '"']) {
+                serde_json::to_string(n).unwrap_or_else(|_| n.clone())
+            } else {
+                n.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug, Clone, Copy)]
