@@ -77,34 +77,8 @@ pub struct AgentOptions {
     pub cancel: watch::Receiver<bool>,
 }
 
-/// A deployment, as the API returns it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Deployment {
-    /// Id.
-    pub id: u64,
-    /// The commit to deploy.
-    pub sha: String,
-    /// The ref.
-    #[serde(rename = "ref")]
-    pub ref_name: String,
-    /// The task.
-    #[serde(default)]
-    pub task: Option<String>,
-    /// Environment.
-    pub environment: String,
-    /// Payload.
-    #[serde(default)]
-    pub payload: Value,
-    /// API URL.
-    #[serde(default)]
-    pub url: Option<String>,
-    /// Creator.
-    #[serde(default)]
-    pub creator: Option<gh_core::events::User>,
-    /// Transient.
-    #[serde(default)]
-    pub transient_environment: Option<bool>,
-}
+/// A deployment, as the API (and the `deployment` webhook) carries it.
+pub use gh_core::events::Deployment;
 
 #[derive(Debug, Clone, Deserialize)]
 struct Status {

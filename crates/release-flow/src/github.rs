@@ -11,29 +11,8 @@ use serde_json::{Value, json};
 use crate::changelog::MergedPr;
 use crate::error::ReleaseError;
 
-/// A release as the API returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Release {
-    /// Id.
-    pub id: u64,
-    /// Tag.
-    pub tag_name: String,
-    /// Name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Body.
-    #[serde(default)]
-    pub body: Option<String>,
-    /// Draft.
-    #[serde(default)]
-    pub draft: bool,
-    /// Prerelease.
-    #[serde(default)]
-    pub prerelease: bool,
-    /// Target branch or SHA.
-    #[serde(default)]
-    pub target_commitish: Option<String>,
-}
+/// A release as the API (and the `release` webhook) carries it.
+pub use gh_core::events::Release;
 
 /// Every release, all pages (GitHub lists releases newest first; there is no cap here).
 pub async fn list_releases(gh: &GitHub, repo: &RepoRef) -> Result<Vec<Release>, ReleaseError> {
