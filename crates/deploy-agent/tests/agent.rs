@@ -584,7 +584,10 @@ async fn targets_run_in_parallel_one_deploy_each() {
     // run intervals overlap. Checked on timestamps, not wall-clock bounds, so a loaded machine
     // cannot make it flaky.
     let at = |id: u64, what: &str| -> u128 {
-        read(&times.join(format!("{id}.{what}"))).trim().parse().unwrap()
+        read(&times.join(format!("{id}.{what}")))
+            .trim()
+            .parse()
+            .unwrap()
     };
     assert!(
         at(21, "start") < at(22, "end") && at(22, "start") < at(21, "end"),
