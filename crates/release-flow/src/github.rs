@@ -239,11 +239,13 @@ pub const REST_PULL_PAGES: usize = 10;
 /// How many pages of 100 commits the REST fallback reads at most.
 pub const REST_COMMIT_PAGES: usize = 100;
 
-/// GraphQL failures worth retrying through REST: server errors, timeouts and GraphQL-level
-/// errors (a 200 with `errors`); never authentication, permission or not-found answers.
+/// GraphQL failures worth retrying through REST: server errors, timeouts, GraphQL-level
+/// errors (a 200 with `errors`), and a 404 of the GraphQL endpoint itself (GitHub Enterprise
+/// Server serves GraphQL beside, not under, its `/api/v3` REST base, which the client cannot
+/// reach yet); never authentication or permission answers.
 fn falls_back(e: &gh_core::Error) -> bool {
     match e.status() {
-        Some(s) => s >= 500 || s == 200,
+        Some(s) => s >= 500 || s == 200 || s == 404,
         None => matches!(
             e,
             gh_core::Error::Timeout(_) | gh_core::Error::Transport { .. }

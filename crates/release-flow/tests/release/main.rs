@@ -1244,3 +1244,45 @@ async fn a_patch_of_the_line_published_elsewhere_is_not_the_branchs_baseline_but
     ])
     .await;
 }
+
+/// GitHub Enterprise Server: GraphQL lives beside `/api/v3`, so the client's `/graphql`
+/// answers 404; the draft comes from the REST compare after one GraphQL attempt.
+#[tokio::test]
+async fn graphql_endpoint_missing_falls_back_to_rest_at_once() {
+    let w = W::new().await;
+    w.releases(json!([rel(6, "v1.4.0", false, "")])).await;
+    w.compare("v1.4.0", "main", "ahead").await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/compare/v1.4.0...main")))
+        .and(query_param("per_page", "100"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"status": "ahead", "commits": [{"sha": format!("{:040x}", 21)}]}),
+        ))
+        .with_priority(1)
+        .mount(&w.gh.server)
+        .await;
+    w.recent(
+        "main",
+        json!([{"number": 21, "title": "PR 21", "user": {"login": "dev21"},
+                "merged_at": "2026-11-21T10:00:00Z", "merge_commit_sha": format!("{:040x}", 21),
+                "labels": [{"name": "feature"}]}]),
+    )
+    .await;
+    w.writes_ok().await;
+    let c = client(&w.gh, false).await;
+    let (plan, _) = draft(&c, &repo(), &config(), "main").await.unwrap();
+    assert_eq!(plan.prs.iter().map(|p| p.number).collect::<Vec<_>>(), [21]);
+    assert_eq!(plan.tag, "v1.5.0");
+    let graphql =
+        w.gh.seen()
+            .await
+            .iter()
+            .filter(|s| s.path == "/graphql")
+            .count();
+    assert_eq!(graphql, 1);
+}
