@@ -36,6 +36,7 @@ pub mod comments;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod git;
 pub mod identity;
 pub mod permission;
 pub mod repo;

@@ -814,3 +814,74 @@ fn installation_and_pr_facts_from_real_payloads() {
     }
     assert!(ev.installation_id().is_some());
 }
+
+// ---------------------------------------------------------------- git refs
+
+/// A create that races another writer ("Reference already exists") is settled by reading
+/// the ref again: same commit → unchanged; another commit → kept (and reported) or moved.
+#[tokio::test]
+async fn ensure_ref_settles_a_raced_create() {
+    use gh_core::git::{OnOther, RefWrite, ensure_ref};
+    for (raced_to, on_other, expect, writes) in [
+        (
+            "c1",
+            OnOther::Keep,
+            RefWrite::Unchanged,
+            vec!["POST /repos/o/r/git/refs"],
+        ),
+        (
+            "c9",
+            OnOther::Keep,
+            RefWrite::Elsewhere("c9".into()),
+            vec!["POST /repos/o/r/git/refs"],
+        ),
+        (
+            "c9",
+            OnOther::Move,
+            RefWrite::Moved,
+            vec![
+                "POST /repos/o/r/git/refs",
+                "PATCH /repos/o/r/git/refs/heads/release/1.0.0",
+            ],
+        ),
+    ] {
+        let gh = MockGitHub::start().await;
+        Mock::given(method("GET"))
+            .and(path("/repos/o/r/git/ref/heads/release/1.0.0"))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+            .up_to_n_times(1)
+            .mount(&gh.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/o/r/git/ref/heads/release/1.0.0"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"object": {"sha": raced_to, "type": "commit"}})),
+            )
+            .mount(&gh.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/o/r/git/refs"))
+            .and(body_json(
+                json!({"ref": "refs/heads/release/1.0.0", "sha": "c1"}),
+            ))
+            .respond_with(
+                ResponseTemplate::new(422)
+                    .set_body_json(json!({"message": "Reference already exists"})),
+            )
+            .mount(&gh.server)
+            .await;
+        Mock::given(method("PATCH"))
+            .and(path("/repos/o/r/git/refs/heads/release/1.0.0"))
+            .and(body_json(json!({"sha": "c1", "force": true})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+            .mount(&gh.server)
+            .await;
+        let c = client(&gh).await;
+        let got = ensure_ref(&c, &repo(), "heads/release/1.0.0", "c1", on_other)
+            .await
+            .unwrap();
+        assert_eq!(got, expect);
+        gh.assert_writes(&writes).await;
+    }
+}

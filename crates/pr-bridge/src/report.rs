@@ -7,14 +7,14 @@ use gh_core::client::Conditional;
 use gh_core::comments::{find_marked, list_comments, upsert_comment};
 use gh_core::repo::{encode_query, encode_ref};
 use gh_core::retry::Idempotency;
-use gh_core::{GitHub, RepoRef};
+use gh_core::{GitHub, RepoRef, git};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::BridgeError;
 use crate::options::Options;
 use crate::render::{self, RunLink, State, Verdict};
-use crate::trigger::{Runs, branch_sha};
+use crate::trigger::Runs;
 
 /// How long `report` waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,18 +99,10 @@ pub async fn delete_if_at(
     branch: &str,
     sha: &str,
 ) -> Result<bool, BridgeError> {
-    match branch_sha(gh, repo, branch).await? {
-        Some(s) if s.eq_ignore_ascii_case(sha) => {
-            gh.delete(&format!(
-                "{}/git/refs/heads/{}",
-                repo.api_path(),
-                encode_ref(branch)
-            ))
-            .await?;
-            Ok(true)
-        }
-        _ => Ok(false),
-    }
+    Ok(
+        git::delete_ref_if_at(gh, repo, &format!("heads/{branch}"), sha).await?
+            == git::RefDelete::Deleted,
+    )
 }
 
 /// Reports PR `pr`'s test: waits (bounded, conditional requests) for the runs on the
@@ -217,26 +209,18 @@ pub(crate) async fn finish(
     runs: Vec<RunLink>,
     me: &str,
 ) -> Result<ReportOutcome, BridgeError> {
-    let deleted = match branch_sha(gh, repo, &state.branch).await? {
-        // Already deleted (by an earlier report of the same SHA): report it as deleted.
-        None => true,
-        Some(s) if s.eq_ignore_ascii_case(&state.merge_sha) => {
-            gh.delete(&format!(
-                "{}/git/refs/heads/{}",
-                repo.api_path(),
-                encode_ref(&state.branch)
-            ))
-            .await
-            .or_else(|e| match e {
-                // Deleted meanwhile by a concurrent report of the same SHA.
-                e if e.is_status(422) => Ok(()),
-                e => Err(e),
-            })?;
-            true
-        }
-        // A newer trigger re-pointed it: not ours to delete.
-        Some(_) => false,
-    };
+    // Already gone (an earlier report of the same SHA deleted it) counts as deleted; a branch
+    // a newer trigger re-pointed is not ours to delete.
+    let deleted = !matches!(
+        git::delete_ref_if_at(
+            gh,
+            repo,
+            &format!("heads/{}", state.branch),
+            &state.merge_sha
+        )
+        .await?,
+        git::RefDelete::Elsewhere(_)
+    );
     // A newer trigger may have taken over the status comment since it was read (it writes
     // the comment after moving the branch): its state must not be overwritten by this older
     // report, or the newer test would never be reported or cleaned up.
@@ -294,7 +278,7 @@ pub(crate) async fn finish(
 struct MatchingRef {
     #[serde(rename = "ref")]
     ref_name: String,
-    object: crate::trigger::RefTarget,
+    object: gh_core::git::RefObject,
 }
 
 #[derive(Deserialize)]

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use gh_core::comments::{Upserted, upsert_comment};
 use gh_core::events::{IssueCommentEvent, PullRequest};
-use gh_core::repo::{encode_query, encode_ref};
+use gh_core::repo::encode_query;
 use gh_core::retry::Idempotency;
-use gh_core::{GitHub, RepoRef};
+use gh_core::{GitHub, RepoRef, git};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -75,16 +75,6 @@ struct GitCommit {
 #[derive(Deserialize)]
 struct Parent {
     sha: String,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct GitRefObj {
-    pub(crate) object: RefTarget,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct RefTarget {
-    pub(crate) sha: String,
 }
 
 #[derive(Deserialize)]
@@ -186,22 +176,6 @@ async fn refuse(
     Err(err)
 }
 
-/// The current SHA of `branch`, or `None` when it does not exist (exact ref lookup).
-pub(crate) async fn branch_sha(
-    gh: &GitHub,
-    repo: &RepoRef,
-    branch: &str,
-) -> Result<Option<String>, BridgeError> {
-    let r: Option<GitRefObj> = gh
-        .get_opt(&format!(
-            "{}/git/ref/heads/{}",
-            repo.api_path(),
-            encode_ref(branch)
-        ))
-        .await?;
-    Ok(r.map(|r| r.object.sha))
-}
-
 /// Runs for `branch` at `sha`.
 pub(crate) async fn runs_for(
     gh: &GitHub,
@@ -225,53 +199,22 @@ async fn ensure_branch(
     branch: &str,
     sha: &str,
 ) -> Result<BranchAction, gh_core::Error> {
-    let refs = format!("{}/git/refs", repo.api_path());
-    let update_path = format!("{refs}/heads/{}", encode_ref(branch));
-    let update_body = json!({"sha": sha, "force": true});
-    let update = || gh.patch::<Value>(&update_path, &update_body);
-    let existing: Option<GitRefObj> = gh
-        .get_opt(&format!(
-            "{}/git/ref/heads/{}",
-            repo.api_path(),
-            encode_ref(branch)
-        ))
-        .await?;
-    match existing {
-        Some(r) if r.object.sha == sha => return Ok(BranchAction::Unchanged),
-        Some(_) => {
-            return Ok(match update().await? {
-                Some(_) => BranchAction::Updated,
-                None => BranchAction::DryRun,
-            });
-        }
-        None => {}
-    }
-    let body = json!({"ref": format!("refs/heads/{branch}"), "sha": sha});
-    // Made idempotent: "Reference already exists" is resolved by reading the ref.
-    match gh
-        .post::<Value>(&refs, &body, Idempotency::Idempotent)
-        .await
-    {
-        Ok(Some(_)) => Ok(BranchAction::Created),
-        Ok(None) => Ok(BranchAction::DryRun),
-        Err(e) if e.is_status(422) && e.to_string().contains("already exists") => {
-            let now: Option<GitRefObj> = gh
-                .get_opt(&format!(
-                    "{}/git/ref/heads/{}",
-                    repo.api_path(),
-                    encode_ref(branch)
-                ))
-                .await?;
-            match now {
-                Some(r) if r.object.sha == sha => Ok(BranchAction::Unchanged),
-                _ => Ok(match update().await? {
-                    Some(_) => BranchAction::Updated,
-                    None => BranchAction::DryRun,
-                }),
-            }
-        }
-        Err(e) => Err(e),
-    }
+    Ok(
+        match git::ensure_ref(
+            gh,
+            repo,
+            &format!("heads/{branch}"),
+            sha,
+            git::OnOther::Move,
+        )
+        .await?
+        {
+            git::RefWrite::Created => BranchAction::Created,
+            git::RefWrite::Unchanged => BranchAction::Unchanged,
+            git::RefWrite::DryRun => BranchAction::DryRun,
+            git::RefWrite::Moved | git::RefWrite::Elsewhere(_) => BranchAction::Updated,
+        },
+    )
 }
 
 fn is_workflow_scope_error(e: &gh_core::Error) -> bool {

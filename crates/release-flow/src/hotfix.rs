@@ -4,7 +4,7 @@
 
 use gh_core::repo::{encode_query, encode_ref};
 use gh_core::retry::Idempotency;
-use gh_core::{GitHub, RepoRef};
+use gh_core::{GitHub, RepoRef, git};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -14,47 +14,11 @@ use crate::error::ReleaseError;
 use crate::github::{list_releases, merged_prs};
 use crate::version::{next_hotfix, parse_tag, render_version};
 
-#[derive(Deserialize)]
-struct RefObj {
-    object: Obj,
-}
-
-#[derive(Deserialize)]
-struct Obj {
-    sha: String,
-    #[serde(rename = "type", default)]
-    kind: String,
-}
-
-#[derive(Deserialize)]
-struct TagObj {
-    object: Obj,
-}
-
-async fn ref_sha(gh: &GitHub, repo: &RepoRef, r: &str) -> Result<Option<Obj>, ReleaseError> {
-    let o: Option<RefObj> = gh
-        .get_opt(&format!("{}/git/ref/{}", repo.api_path(), encode_ref(r)))
-        .await?;
-    Ok(o.map(|o| o.object))
-}
-
 /// The commit a tag points at (annotated tags peeled).
 pub async fn tag_commit(gh: &GitHub, repo: &RepoRef, tag: &str) -> Result<String, ReleaseError> {
-    let mut obj = ref_sha(gh, repo, &format!("tags/{tag}"))
+    git::tag_commit(gh, repo, tag)
         .await?
-        .ok_or_else(|| ReleaseError::Config(format!("tag {tag} does not exist")))?;
-    for _ in 0..5 {
-        if obj.kind != "tag" {
-            return Ok(obj.sha);
-        }
-        let t: TagObj = gh
-            .get(&format!("{}/git/tags/{}", repo.api_path(), obj.sha))
-            .await?;
-        obj = t.object;
-    }
-    Err(ReleaseError::Config(format!(
-        "tag {tag}: too many nested tag objects"
-    )))
+        .ok_or_else(|| ReleaseError::Config(format!("tag {tag} does not exist")))
 }
 
 /// What publish-hook did.
@@ -85,30 +49,22 @@ pub async fn publish_hook(
     }
     let sha = tag_commit(gh, repo, tag).await?;
     let branch = format!("release/{v}");
-    let action = match ref_sha(gh, repo, &format!("heads/{branch}")).await? {
-        Some(o) if o.sha == sha => "unchanged",
-        Some(o) => {
+    let action = match git::ensure_ref(
+        gh,
+        repo,
+        &format!("heads/{branch}"),
+        &sha,
+        git::OnOther::Keep,
+    )
+    .await?
+    {
+        git::RefWrite::Created => "created",
+        git::RefWrite::Unchanged | git::RefWrite::Moved => "unchanged",
+        git::RefWrite::DryRun => "dry_run",
+        git::RefWrite::Elsewhere(other) => {
             return Err(ReleaseError::Refused(format!(
-                "{branch} exists at {} (not {sha}): release branches are never moved",
-                o.sha
+                "{branch} exists at {other} (not {sha}): release branches are never moved"
             )));
-        }
-        None => {
-            let r: Option<Value> = gh
-                .post(
-                    &format!("{}/git/refs", repo.api_path()),
-                    &json!({"ref": format!("refs/heads/{branch}"), "sha": sha}),
-                    Idempotency::Idempotent,
-                )
-                .await
-                .or_else(|e| {
-                    if e.is_status(422) && e.to_string().contains("already exists") {
-                        Ok(Some(Value::Null))
-                    } else {
-                        Err(e)
-                    }
-                })?;
-            if r.is_some() { "created" } else { "dry_run" }
         }
     };
     Ok(BranchResult {
@@ -239,7 +195,7 @@ pub async fn hotfix(
     let next = next_hotfix((line.major, line.minor), &published);
     let version = render_version(cfg, &next);
     let tag = cfg.tag_for(&version);
-    let head = ref_sha(gh, repo, &format!("heads/{branch}"))
+    let head = git::get_ref(gh, repo, &format!("heads/{branch}"))
         .await?
         .ok_or_else(|| ReleaseError::Config(format!("branch {branch} does not exist")))?
         .sha;
