@@ -29,7 +29,9 @@ struct Cached {
 /// Installation clients for a GitHub App.
 pub struct Installations {
     base: ClientConfig,
-    clients: Mutex<HashMap<(u64, Permissions), Cached>>,
+    /// Permission set → installation id → client (looked up by reference: a delivery
+    /// allocates nothing when its client is cached).
+    clients: Mutex<HashMap<Permissions, HashMap<u64, Cached>>>,
 }
 
 #[derive(Deserialize)]
@@ -99,18 +101,19 @@ impl Installations {
         wanted: &Permissions,
     ) -> gh_core::Result<GitHub> {
         let is_app = matches!(self.base.credentials, Credentials::App { .. });
+        let none = Permissions::new();
         let (key, wanted) = match (is_app, id) {
-            (true, Some(id)) => (id, wanted.clone()),
-            _ => (0, Permissions::new()),
+            (true, Some(id)) => (id, wanted),
+            _ => (0, &none),
         };
         let mut map = self.clients.lock().await;
-        if let Some(c) = map.get(&(key, wanted.clone()))
+        if let Some(c) = map.get(wanted).and_then(|m| m.get(&key))
             && c.refresh_at.is_none_or(|t| Instant::now() < t)
         {
             return Ok(c.client.clone());
         }
         let cached = match (is_app, id) {
-            (true, Some(id)) if !wanted.is_empty() => self.mint(id, &wanted).await?,
+            (true, Some(id)) if !wanted.is_empty() => self.mint(id, wanted).await?,
             (true, Some(id)) => {
                 let mut cfg = self.base.clone();
                 cfg.installation = Some(InstallationTarget::Id(id));
@@ -129,7 +132,7 @@ impl Installations {
             }
         };
         let client = cached.client.clone();
-        map.insert((key, wanted), cached);
+        map.entry(wanted.clone()).or_default().insert(key, cached);
         Ok(client)
     }
 

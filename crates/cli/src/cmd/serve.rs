@@ -204,7 +204,7 @@ async fn shutdown_signal() {
 /// the permissions the workflow needs.
 struct Route<F> {
     installations: Arc<Installations>,
-    permissions: Permissions,
+    permissions: Arc<Permissions>,
     metrics: Option<Arc<ghops_serve::Metrics>>,
     f: Arc<F>,
 }
@@ -249,7 +249,7 @@ where
 {
     Arc::new(Route {
         installations: installations.clone(),
-        permissions: perms(permissions),
+        permissions: Arc::new(perms(permissions)),
         metrics: Some(metrics.clone()),
         f: Arc::new(f),
     })
