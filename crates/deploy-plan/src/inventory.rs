@@ -87,47 +87,13 @@ macro_rules! cluster_file_types {
 cluster_file_types!(strict, #[serde(deny_unknown_fields)]);
 cluster_file_types!(lenient,);
 
-/// Parses YAML from an untrusted file with tight limits (size, depth, aliases, nodes).
+/// Parses a cluster file (untrusted YAML) with gh-core's limits; errors name file:line:column.
 pub fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str, file: &str) -> Result<T, PlanError> {
-    const MAX_BYTES: usize = 1024 * 1024;
-    if text.len() > MAX_BYTES {
-        return Err(PlanError::Yaml {
-            file: file.to_owned(),
-            line: 0,
-            column: 0,
-            message: format!("file is larger than {MAX_BYTES} bytes"),
-        });
-    }
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_reader_input_bytes = Some(MAX_BYTES);
-    budget.max_depth = 32;
-    budget.max_aliases = 100;
-    budget.max_anchors = 100;
-    budget.max_nodes = 100_000;
-    budget.max_documents = 1;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
-        let message = e.to_string();
-        let mut message = message.lines().next().unwrap_or_default();
-        // The location is ours to print: drop the parser's own `error: line N column M: `.
-        message = message.strip_prefix("error: ").unwrap_or(message);
-        if let Some(rest) = message.strip_prefix("line ")
-            && let Some((_, tail)) = rest.split_once(": ")
-        {
-            message = tail;
-        }
-        let message = message.to_owned();
-        PlanError::Yaml {
-            file: file.to_owned(),
-            line,
-            column,
-            message,
-        }
+    gh_core::config::parse_yaml(text, file).map_err(|e| PlanError::Yaml {
+        file: e.file,
+        line: e.line,
+        column: e.column,
+        message: e.message,
     })
 }
 

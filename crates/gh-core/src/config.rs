@@ -161,3 +161,67 @@ mod duration_tests {
         assert!(parse_duration("5w").is_err());
     }
 }
+
+/// A YAML file that could not be parsed, with the place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct YamlError {
+    /// The file (as named by the caller).
+    pub file: String,
+    /// 1-based line (0 when unknown).
+    pub line: u64,
+    /// 1-based column (0 when unknown).
+    pub column: u64,
+    /// The parser's message, without its own location prefix.
+    pub message: String,
+}
+
+/// The largest YAML file [`parse_yaml`] reads.
+pub const MAX_YAML_BYTES: usize = 1024 * 1024;
+
+/// Parses YAML that may come from untrusted input (a PR's files) with tight limits: 1 MiB,
+/// one document, depth 32, 100 aliases and anchors, 100,000 nodes (no alias bombs). Errors
+/// name `file:line:column`.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+) -> std::result::Result<T, YamlError> {
+    let err = |line, column, message: String| YamlError {
+        file: file.to_owned(),
+        line,
+        column,
+        message,
+    };
+    if text.len() > MAX_YAML_BYTES {
+        return Err(err(
+            0,
+            0,
+            format!("file is larger than {MAX_YAML_BYTES} bytes"),
+        ));
+    }
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_reader_input_bytes = Some(MAX_YAML_BYTES);
+    budget.max_depth = 32;
+    budget.max_aliases = 100;
+    budget.max_anchors = 100;
+    budget.max_nodes = 100_000;
+    budget.max_documents = 1;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        let full = e.to_string();
+        let mut message = full.lines().next().unwrap_or_default();
+        // The location is ours to print: drop the parser's own `error: line N column M: `.
+        message = message.strip_prefix("error: ").unwrap_or(message);
+        if let Some(rest) = message.strip_prefix("line ")
+            && let Some((_, tail)) = rest.split_once(": ")
+        {
+            message = tail;
+        }
+        err(line, column, message.to_owned())
+    })
+}

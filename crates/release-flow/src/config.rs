@@ -233,23 +233,7 @@ fn finish(
 }
 
 fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str, file: &str) -> Result<T, ReleaseError> {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_reader_input_bytes = Some(1024 * 1024);
-    budget.max_depth = 32;
-    budget.max_aliases = 100;
-    budget.max_documents = 1;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| {
-        let loc = e
-            .location()
-            .map(|l| format!("{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
-        ReleaseError::Config(format!(
-            "{file}:{loc}: {}",
-            e.to_string().lines().next().unwrap_or_default()
-        ))
-    })
+    gh_core::config::parse_yaml(text, file).map_err(|e| ReleaseError::Config(e.to_string()))
 }
 
 #[cfg(test)]
