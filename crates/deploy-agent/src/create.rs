@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use gh_core::retry::Idempotency;
 use gh_core::{GitHub, RepoRef};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::AgentError;
 
@@ -116,9 +116,4 @@ pub async fn wait(
         }
         tokio::time::sleep(poll).await;
     }
-}
-
-/// The request body, for `--dry-run` output and tests.
-pub fn body(d: &NewDeployment) -> Value {
-    serde_json::to_value(d).unwrap_or_else(|_| json!({}))
 }
