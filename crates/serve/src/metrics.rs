@@ -57,7 +57,10 @@ impl Metrics {
     pub fn handler_latency(&self, event: &str, d: Duration) {
         let s = d.as_secs_f64();
         let mut g = self.latency.lock().expect("lock");
-        let h = g.entry(event.to_owned()).or_default();
+        if !g.contains_key(event) {
+            g.insert(event.to_owned(), Default::default());
+        }
+        let h = g.get_mut(event).expect("inserted above");
         for (i, b) in BUCKETS.iter().enumerate() {
             if s <= *b {
                 h.counts[i] += 1;
