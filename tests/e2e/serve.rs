@@ -207,6 +207,9 @@ async fn serve_verifies_reports_health_and_drains_on_sigterm() {
             .0,
             401
         );
+        // Valid, a comment that is no trigger: acknowledged from the raw body, no token minted.
+        let (st, text) = s.deliver("issue_comment", "d-0", &body, None);
+        assert_eq!((st, text.trim()), (202, "nothing to do"));
         // Valid, for an event nobody handles: acknowledged.
         let (st, body) = s.deliver("star", "d-3", b"{\"action\":\"created\"}", None);
         assert_eq!((st, body.trim()), (202, "no handler for this event"));
@@ -225,13 +228,17 @@ async fn serve_verifies_reports_health_and_drains_on_sigterm() {
             metrics.contains("outcome=\"bad_signature\"} 2"),
             "{metrics}"
         );
+        assert!(
+            metrics.contains("{event=\"issue_comment\",outcome=\"skipped\"} 1"),
+            "{metrics}"
+        );
         s.stop()
     })
     .await
     .unwrap();
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("draining"), "{err}");
-    // The only calls: the readiness check.
+    // The only calls: the readiness check (no installation token for the skipped comment).
     gh.assert_no_writes().await;
 }
 

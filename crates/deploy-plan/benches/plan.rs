@@ -7,7 +7,7 @@
 //! (hubs + paths) at 100, 200 and 300 clusters.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use deploy_plan::paths::{ListFormat, parse_list};
 use deploy_plan::{Inventory, PlanConfig, Planner, render, synth};
@@ -35,22 +35,8 @@ fn in_process(root: &Path, list: &str) -> usize {
     render::to_json(&plan).len()
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn time<F: FnMut()>(runs: usize, mut f: F) -> Duration {
-    f(); // warm the page cache
-    median(
-        (0..runs)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed()
-            })
-            .collect(),
-    )
+fn time<F: FnMut()>(runs: usize, f: F) -> Duration {
+    ghops_test_support::median_time(runs, f).0
 }
 
 fn main() {

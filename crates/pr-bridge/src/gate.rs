@@ -1,8 +1,12 @@
 //! The event gate: decides from the `issue_comment` payload alone (no API call) whether this
 //! is a trigger, and parses its arguments.
 
+use std::borrow::Cow;
+
 use gh_core::events::IssueCommentEvent;
 use gh_core::permission::is_bot;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 /// Arguments given after the trigger (`/test-this-pr sha=abc1234`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -125,15 +129,81 @@ pub fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// The fields of an `issue_comment` delivery the gate reads, borrowed from the raw body where
+/// JSON allows it: [`gate_raw`] decides on a webhook without decoding the whole payload.
+#[derive(Debug, Deserialize)]
+struct GateInput<'a> {
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    issue: GateIssue,
+    #[serde(borrow)]
+    comment: GateComment<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GateIssue {
+    number: u64,
+    /// Present (not `null`) when the issue is a pull request.
+    #[serde(default)]
+    pull_request: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GateComment<'a> {
+    id: u64,
+    #[serde(borrow, default)]
+    body: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user: GateUser<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GateUser<'a> {
+    #[serde(borrow)]
+    login: Cow<'a, str>,
+    #[serde(borrow, rename = "type", default)]
+    user_type: Option<Cow<'a, str>>,
+}
+
 /// The gate: `created` comments on PRs carrying the trigger, not from a bot, not ghops's own.
 pub fn gate(event: &IssueCommentEvent, trigger: &str, own_marker: &str) -> Gate {
+    let c = &event.comment;
+    decide(
+        &GateInput {
+            action: Cow::Borrowed(&event.action),
+            issue: GateIssue {
+                number: event.issue.number,
+                pull_request: event.issue.is_pull_request().then_some(IgnoredAny),
+            },
+            comment: GateComment {
+                id: c.id,
+                body: c.body.as_deref().map(Cow::Borrowed),
+                user: GateUser {
+                    login: Cow::Borrowed(&c.user.login),
+                    user_type: c.user.user_type.as_deref().map(Cow::Borrowed),
+                },
+            },
+        },
+        trigger,
+        own_marker,
+    )
+}
+
+/// [`gate`] on the raw `issue_comment` body: the same verdict, reading only the fields the gate
+/// needs (a webhook server answers most comments this way, without the full decode). `Err`
+/// when the body is not JSON of that shape.
+pub fn gate_raw(body: &[u8], trigger: &str, own_marker: &str) -> Result<Gate, serde_json::Error> {
+    Ok(decide(&serde_json::from_slice(body)?, trigger, own_marker))
+}
+
+fn decide(event: &GateInput<'_>, trigger: &str, own_marker: &str) -> Gate {
     if event.action != "created" {
         return Gate::Ignored(format!(
             "comment {} (only new comments trigger)",
             event.action
         ));
     }
-    if !event.issue.is_pull_request() {
+    if event.issue.pull_request.is_none() {
         return Gate::Ignored(format!(
             "#{} is an issue, not a pull request",
             event.issue.number
@@ -153,8 +223,8 @@ pub fn gate(event: &IssueCommentEvent, trigger: &str, own_marker: &str) -> Gate 
     Gate::Triggered(Triggered {
         pr: event.issue.number,
         comment_id: event.comment.id,
-        user: user.login.clone(),
-        user_type: user.user_type.clone(),
+        user: user.login.clone().into_owned(),
+        user_type: user.user_type.as_ref().map(|t| t.clone().into_owned()),
         args: parse_args(rest),
     })
 }
@@ -238,6 +308,68 @@ mod tests {
             prop_assert_eq!(args.sha.is_some(), valid);
             prop_assert_eq!(args.problem.is_some(), !valid);
         }
+    }
+
+    /// A real delivery (a comment on a PR) with the fields the gate reads replaced.
+    fn delivery(action: &str, pr: Option<bool>, body: &str, login: &str, kind: &str) -> Vec<u8> {
+        let raw =
+            include_str!("../../../testdata/webhooks/issue_comment.created.on-pr.derived.json");
+        let mut v: serde_json::Value = serde_json::from_str(raw).unwrap();
+        v["action"] = action.into();
+        match pr {
+            Some(true) => {}
+            Some(false) => v["issue"]["pull_request"] = serde_json::Value::Null,
+            None => {
+                v["issue"].as_object_mut().unwrap().remove("pull_request");
+            }
+        }
+        v["comment"]["body"] = body.into();
+        v["comment"]["user"]["login"] = login.into();
+        v["comment"]["user"]["type"] = kind.into();
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    proptest! {
+        // The raw-body gate a webhook server runs first gives exactly the verdict of the gate on
+        // the fully decoded event, whatever the action, PR-ness, author and (escaped) body.
+        #[test]
+        fn raw_gate_agrees_with_the_decoded_gate(
+            action in prop::sample::select(vec!["created", "edited", "deleted"]),
+            pr in prop::option::of(any::<bool>()),
+            pre in r#"[a-z "\\\n\t\u{e9}\u{1F600}<>-]{0,40}"#,
+            line in prop::sample::select(vec!["", "/test-this-pr", "/test-this-pr sha=abcdef1", "> /test-this-pr", "<!-- ghops:pr-bridge -->"]),
+            login in prop::sample::select(vec!["octocat", "renovate[bot]"]),
+            kind in prop::sample::select(vec!["User", "Bot"]),
+        ) {
+            let body = format!("{pre}\n{line}");
+            let bytes = delivery(action, pr, &body, login, kind);
+            let event: IssueCommentEvent = serde_json::from_slice(&bytes).unwrap();
+            let marker = "<!-- ghops:pr-bridge -->";
+            prop_assert_eq!(gate_raw(&bytes, T, marker).unwrap(), gate(&event, T, marker));
+        }
+    }
+
+    #[test]
+    fn raw_gate_on_real_deliveries() {
+        let plain = include_bytes!("../../../testdata/webhooks/issue_comment.created.json");
+        let Gate::Ignored(why) = gate_raw(plain, T, "m").unwrap() else {
+            panic!("a comment on a plain issue triggered")
+        };
+        assert!(why.contains("not a pull request"), "{why}");
+        let on_pr = delivery(
+            "created",
+            Some(true),
+            "LGTM\n/test-this-pr sha=ABCDEF1",
+            "octocat",
+            "User",
+        );
+        let Gate::Triggered(t) = gate_raw(&on_pr, T, "m").unwrap() else {
+            panic!("no trigger")
+        };
+        assert_eq!(t.args.sha.as_deref(), Some("abcdef1"));
+        assert_eq!(t.user, "octocat");
+        assert!(gate_raw(b"{\"action\": \"created\"", T, "m").is_err());
+        assert!(gate_raw(b"{\"action\": \"created\"}", T, "m").is_err());
     }
 
     #[test]

@@ -20,6 +20,7 @@ use gh_core::{GitHub, RepoRef};
 use serde::Serialize;
 
 use crate::error::BridgeError;
+use crate::gate::{Gate, gate_raw};
 use crate::options::Options;
 use crate::render::RunLink;
 use crate::report::{ReportOutcome, finish, recorded_state, verdict_of};
@@ -38,6 +39,24 @@ pub async fn on_issue_comment(
     opts: &Options,
 ) -> Result<TriggerOutcome, BridgeError> {
     trigger(gh, repo, event, opts, &Me::lazy()).await
+}
+
+/// Whether an `issue_comment` delivery needs [`on_issue_comment`] at all, read from the raw
+/// body (no full decode, no API call): `false` only when the gate would ignore it (not a new
+/// comment on a PR carrying the trigger, or a bot's or ghops's own). A body the gate cannot
+/// read answers `true`, so the full parse reports it.
+///
+/// ```
+/// let opts = pr_bridge::Options::default();
+/// let body = br#"{"action":"created","issue":{"number":1,"pull_request":{}},
+///     "comment":{"id":2,"body":"LGTM","user":{"login":"octocat","type":"User"}}}"#;
+/// assert!(!pr_bridge::hooks::wants_issue_comment(body, &opts));
+/// ```
+pub fn wants_issue_comment(body: &[u8], opts: &Options) -> bool {
+    match gate_raw(body, &opts.trigger, crate::render::OWN_COMMENT) {
+        Ok(Gate::Ignored(_)) => false,
+        Ok(Gate::Triggered(_)) | Err(_) => true,
+    }
 }
 
 /// What [`on_workflow_run`] did.
@@ -166,5 +185,30 @@ mod tests {
     ) {
         assert_send(&on_issue_comment(gh, repo, c, o));
         assert_send(&on_workflow_run(gh, repo, r, o));
+    }
+
+    fn on_pr_with_body(body: &str) -> Vec<u8> {
+        let raw =
+            include_str!("../../../testdata/webhooks/issue_comment.created.on-pr.derived.json");
+        let mut v: serde_json::Value = serde_json::from_str(raw).unwrap();
+        v["comment"]["body"] = body.into();
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    #[test]
+    fn only_trigger_comments_and_unreadable_bodies_are_wanted() {
+        let o = Options::default();
+        assert!(wants_issue_comment(&on_pr_with_body("/test-this-pr"), &o));
+        assert!(wants_issue_comment(
+            &on_pr_with_body("ok\r\n/test-this-pr sha=abc1234"),
+            &o
+        ));
+        assert!(!wants_issue_comment(&on_pr_with_body("LGTM"), &o));
+        // A real comment on an issue (not a PR): the gate ignores it.
+        let issue = include_bytes!("../../../testdata/webhooks/issue_comment.created.json");
+        assert!(!wants_issue_comment(issue, &o));
+        // Not the gate's shape: left to the full parse, which rejects it with a 400.
+        assert!(wants_issue_comment(b"{\"action\":\"created\"}", &o));
+        assert!(wants_issue_comment(b"not json", &o));
     }
 }

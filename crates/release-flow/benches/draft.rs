@@ -61,16 +61,8 @@ fn prs(n: u64) -> Vec<MergedPr> {
         .collect()
 }
 
-fn median(mut f: impl FnMut() -> usize, runs: usize) -> (Duration, usize) {
-    let mut times = Vec::with_capacity(runs);
-    let mut out = 0;
-    for _ in 0..runs {
-        let t = Instant::now();
-        out = std::hint::black_box(f());
-        times.push(t.elapsed());
-    }
-    times.sort();
-    (times[runs / 2], out)
+fn median(f: impl FnMut() -> usize, runs: usize) -> (Duration, usize) {
+    ghops_test_support::median_time(runs, f)
 }
 
 struct Releases {

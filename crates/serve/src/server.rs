@@ -28,6 +28,15 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>
 pub trait Handler: Send + Sync + 'static {
     /// Handles a verified, parsed delivery.
     fn handle(&self, delivery: Delivery) -> HandlerFuture;
+
+    /// A cheap look at the verified raw body before it is parsed and queued: `false` means the
+    /// delivery needs no work (answered 202, counted `skipped`). Most deliveries a route sees
+    /// are of this kind (comments that are not a trigger); the default wants everything. It
+    /// must answer `true` when unsure, so that an unreadable body reaches the full parse and
+    /// its 400.
+    fn wants(&self, _body: &[u8]) -> bool {
+        true
+    }
 }
 
 /// A verified delivery.
@@ -259,9 +268,13 @@ async fn webhook(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes
         s.metrics.delivery(&event, "duplicate");
         return text(StatusCode::OK, "duplicate delivery\n");
     }
-    if !s.handlers.contains_key(&event) {
+    let Some(handler) = s.handlers.get(&event) else {
         s.metrics.delivery(&event, "ignored");
         return text(StatusCode::ACCEPTED, "no handler for this event\n");
+    };
+    if !handler.wants(&body) {
+        s.metrics.delivery(&event, "skipped");
+        return text(StatusCode::ACCEPTED, "nothing to do\n");
     }
     let payload = match Event::parse(&event, &body) {
         Ok(p) => p,

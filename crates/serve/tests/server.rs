@@ -246,6 +246,87 @@ async fn malformed_payload_is_400_and_unknown_events_are_acknowledged() {
     assert!(rec.seen.lock().unwrap().is_empty());
 }
 
+/// Wants only bodies containing `want`; records what it was shown and what it handled.
+struct Picky {
+    rec: Recorder,
+    shown: Mutex<usize>,
+}
+
+impl Handler for Picky {
+    fn handle(&self, d: Delivery) -> HandlerFuture {
+        self.rec.handle(d)
+    }
+    fn wants(&self, body: &[u8]) -> bool {
+        *self.shown.lock().unwrap() += 1;
+        body.windows(4).any(|w| w == b"want")
+    }
+}
+
+#[tokio::test]
+async fn deliveries_a_handler_does_not_want_are_acknowledged_unqueued() {
+    let picky = Arc::new(Picky {
+        rec: Recorder::default(),
+        shown: Mutex::new(0),
+    });
+    let mut c = ServeConfig::new(SECRET.to_vec());
+    c.queue_capacity = 1;
+    c.handlers.insert("issue_comment".into(), picky.clone());
+    let s = Server::new(c);
+    // Not wanted: 202 without parsing (this body would be a 400) or taking the one queue slot.
+    let body = br#"{"action":"created","note":"skip me"}"#.to_vec();
+    let sig = sign(SECRET, &body);
+    let (st, msg) = send(
+        &s,
+        req("k1", "issue_comment", body, Some(sig), "application/json"),
+    )
+    .await;
+    assert_eq!(
+        (st, msg.as_str()),
+        (StatusCode::ACCEPTED, "nothing to do\n")
+    );
+    // A bad signature is rejected before the handler is even asked.
+    let (st, _) = send(
+        &s,
+        req(
+            "k2",
+            "issue_comment",
+            b"want".to_vec(),
+            Some(sign(b"other", b"want")),
+            "application/json",
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(*picky.shown.lock().unwrap(), 1);
+    // Wanted: parsed and queued as before; the queue still had its slot.
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&fixture_bytes("issue_comment.created.json")).unwrap();
+    v["comment"]["body"] = "I want this".into();
+    let body = serde_json::to_vec(&v).unwrap();
+    let sig = sign(SECRET, &body);
+    let (st, msg) = send(
+        &s,
+        req("k3", "issue_comment", body, Some(sig), "application/json"),
+    )
+    .await;
+    assert_eq!((st, msg.as_str()), (StatusCode::ACCEPTED, "accepted\n"));
+    assert_eq!(*picky.shown.lock().unwrap(), 2);
+    let text = s.metrics().render();
+    for line in [
+        "ghops_webhook_deliveries_total{event=\"issue_comment\",outcome=\"skipped\"} 1",
+        "ghops_webhook_deliveries_total{event=\"issue_comment\",outcome=\"accepted\"} 1",
+        "ghops_queue_depth 1",
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+    let w = s.start_workers();
+    s.close_queue();
+    w.await.unwrap();
+    let seen = picky.rec.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].1, "k3");
+}
+
 #[tokio::test]
 async fn shutdown_drains_queued_work() {
     let rec = Arc::new(Recorder {

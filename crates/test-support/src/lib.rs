@@ -174,3 +174,17 @@ fn regex_escape(s: &str) -> String {
 /// A throwaway RSA private key (PEM, PKCS#1) for GitHub App tests. Generated for ghops's tests;
 /// it protects nothing.
 pub const TEST_APP_KEY: &str = include_str!("test-app-key.pem");
+
+/// For bench binaries: runs `f` once to warm up, then `runs` times, and returns the median
+/// wall time of one run with the last run's output (kept from the optimiser).
+pub fn median_time<T>(runs: usize, mut f: impl FnMut() -> T) -> (std::time::Duration, T) {
+    let mut out = std::hint::black_box(f());
+    let mut times = Vec::with_capacity(runs.max(1));
+    for _ in 0..runs.max(1) {
+        let t = std::time::Instant::now();
+        out = std::hint::black_box(f());
+        times.push(t.elapsed());
+    }
+    times.sort();
+    (times[times.len() / 2], out)
+}

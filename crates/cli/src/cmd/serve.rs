@@ -255,6 +255,30 @@ where
     })
 }
 
+/// A route that first looks at the raw body (see [`Handler::wants`]): deliveries it does not
+/// want are answered without the full parse, the queue or an installation token.
+struct Prefiltered<W> {
+    inner: Arc<dyn Handler>,
+    wants: W,
+}
+
+impl<W: Fn(&[u8]) -> bool + Send + Sync + 'static> Handler for Prefiltered<W> {
+    fn handle(&self, d: ghops_serve::Delivery) -> ghops_serve::HandlerFuture {
+        self.inner.handle(d)
+    }
+
+    fn wants(&self, body: &[u8]) -> bool {
+        (self.wants)(body)
+    }
+}
+
+fn prefiltered<W>(wants: W, inner: Arc<dyn Handler>) -> Arc<dyn Handler>
+where
+    W: Fn(&[u8]) -> bool + Send + Sync + 'static,
+{
+    Arc::new(Prefiltered { inner, wants })
+}
+
 fn repo_of(r: &gh_core::events::Repository) -> Result<gh_core::RepoRef, String> {
     r.full_name
         .parse()
@@ -274,41 +298,45 @@ async fn handlers(
         Arc::new(ctx.config()?.section("pr_bridge")?.unwrap_or_default());
     if section.pr_bridge {
         let opts = bridge.clone();
+        let gate_opts = bridge.clone();
         map.insert(
             "issue_comment".into(),
-            route(
-                &installations,
-                &metrics,
-                &[
-                    ("contents", "write"),
-                    ("pull_requests", "read"),
-                    ("issues", "write"),
-                    ("metadata", "read"),
-                    ("members", "read"),
-                    ("actions", "read"),
-                    ("statuses", "write"),
-                ],
-                move |gh, event| {
-                    let opts = opts.clone();
-                    async move {
-                        let gh_core::events::Event::IssueComment(ev) = &*event else {
-                            return Ok(());
-                        };
-                        let repo = repo_of(&ev.repository)?;
-                        // The gate comes first inside: most comments cost no API call.
-                        match pr_bridge::on_issue_comment(&gh, &repo, ev, &opts).await {
-                            Ok(o) => {
-                                tracing::info!(outcome = ?o, "pr-bridge trigger");
-                                Ok(())
+            prefiltered(
+                move |body| pr_bridge::hooks::wants_issue_comment(body, &gate_opts),
+                route(
+                    &installations,
+                    &metrics,
+                    &[
+                        ("contents", "write"),
+                        ("pull_requests", "read"),
+                        ("issues", "write"),
+                        ("metadata", "read"),
+                        ("members", "read"),
+                        ("actions", "read"),
+                        ("statuses", "write"),
+                    ],
+                    move |gh, event| {
+                        let opts = opts.clone();
+                        async move {
+                            let gh_core::events::Event::IssueComment(ev) = &*event else {
+                                return Ok(());
+                            };
+                            let repo = repo_of(&ev.repository)?;
+                            // The gate comes first inside: most comments cost no API call.
+                            match pr_bridge::on_issue_comment(&gh, &repo, ev, &opts).await {
+                                Ok(o) => {
+                                    tracing::info!(outcome = ?o, "pr-bridge trigger");
+                                    Ok(())
+                                }
+                                Err(pr_bridge::BridgeError::Refused(m)) => {
+                                    tracing::info!(reason = %m, "pr-bridge: refused");
+                                    Ok(())
+                                }
+                                Err(e) => Err(e.to_string()),
                             }
-                            Err(pr_bridge::BridgeError::Refused(m)) => {
-                                tracing::info!(reason = %m, "pr-bridge: refused");
-                                Ok(())
-                            }
-                            Err(e) => Err(e.to_string()),
                         }
-                    }
-                },
+                    },
+                ),
             ),
         );
     }

@@ -1,0 +1,44 @@
+//! Benchmark (not a test): `cargo bench -p pr-bridge --bench gate`.
+//!
+//! Prints the median time to decide on one real 16 KB `issue_comment` delivery (a comment on a
+//! plain issue, and a comment without the trigger on a PR): fully decoded then gated (what a
+//! workflow run does) against [`pr_bridge::gate::gate_raw`] on the raw body (what `ghops serve`
+//! does before it queues anything).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use gh_core::events::{Event, IssueCommentEvent};
+use pr_bridge::gate::{gate, gate_raw};
+
+fn median(f: impl FnMut()) -> Duration {
+    ghops_test_support::median_time(2001, f).0
+}
+
+fn main() {
+    let plain = include_bytes!("../../../testdata/webhooks/issue_comment.created.json").to_vec();
+    let on_pr =
+        include_bytes!("../../../testdata/webhooks/issue_comment.created.on-pr.derived.json")
+            .to_vec();
+    let (t, m) = ("/test-this-pr", "<!-- ghops:pr-bridge -->");
+    for (name, body) in [("plain issue", &plain), ("PR, no trigger", &on_pr)] {
+        let full = median(|| {
+            let Event::IssueComment(ev) = Event::parse("issue_comment", black_box(body)).unwrap()
+            else {
+                unreachable!()
+            };
+            let ev: &IssueCommentEvent = &ev;
+            black_box(gate(ev, t, m));
+        });
+        let raw = median(|| {
+            black_box(gate_raw(black_box(body), t, m).unwrap());
+        });
+        println!(
+            "{name} ({} bytes): decode + gate {:.1} µs, gate_raw {:.1} µs ({:.1}x)",
+            body.len(),
+            full.as_secs_f64() * 1e6,
+            raw.as_secs_f64() * 1e6,
+            full.as_secs_f64() / raw.as_secs_f64()
+        );
+    }
+}
