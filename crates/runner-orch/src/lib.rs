@@ -27,13 +27,15 @@
 //! let body = std::fs::read("event.json")?;
 //! let decision = runner_orch::handle_webhook(&orch, &gh, &body).await?;
 //! println!("{decision:?}");
-//! // One reconcile pass:
-//! let report = orch.reconcile(&gh).await?;
+//! // One reconcile pass (with a GitHub App: a client per account the pools serve, see
+//! // [`Clients::connect`]):
+//! let report = orch.reconcile(&runner_orch::Clients::single(&gh)).await?;
 //! println!("{} decisions", report.decisions.len());
 //! # Ok(()) }
 //! ```
 
 pub mod backend;
+pub mod clients;
 pub mod config;
 pub mod error;
 pub mod github;
@@ -42,6 +44,7 @@ pub mod manifests;
 pub mod naming;
 pub mod orchestrator;
 
+pub use clients::Clients;
 pub use config::RunnersConfig;
 pub use error::{OrchError, Result};
 pub use orchestrator::{Decision, Orchestrator, ReconcileReport};

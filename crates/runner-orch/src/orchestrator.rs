@@ -12,6 +12,7 @@ use gh_core::{GitHub, RepoRef};
 use serde::Serialize;
 
 use crate::backend::{Backend, LaunchSpec, Launched, Live};
+use crate::clients::Clients;
 use crate::config::{PoolConfig, RunnersConfig};
 use crate::error::{OrchError, Result};
 use crate::github::{self, JitOutcome, Runner};
@@ -430,13 +431,13 @@ impl Orchestrator {
     /// runners that never registered within `registration_timeout`, unused runners of jobs
     /// no longer queued, and offline registrations of our naming without a backend runner.
     /// A busy runner is never removed.
-    pub async fn reconcile(&self, gh: &GitHub) -> Result<ReconcileReport> {
+    pub async fn reconcile(&self, clients: &Clients) -> Result<ReconcileReport> {
         let mut report = ReconcileReport::default();
         let mut queued_total = 0u64;
         let mut seen = HashSet::new();
         let mut running = 0u64;
         for pool in &self.config.pools {
-            queued_total += self.reconcile_pool(gh, pool, &mut report).await?;
+            queued_total += self.reconcile_pool(clients, pool, &mut report).await?;
             for l in self.backend.list(pool).await? {
                 running += u64::from(!l.finished);
                 seen.insert(l.name);
@@ -458,7 +459,7 @@ impl Orchestrator {
 
     async fn reconcile_pool(
         &self,
-        gh: &GitHub,
+        clients: &Clients,
         pool: &PoolConfig,
         report: &mut ReconcileReport,
     ) -> Result<u64> {
@@ -466,7 +467,7 @@ impl Orchestrator {
         // 1. Demand: queued jobs this pool serves, in job id order.
         let mut queued = Vec::new();
         for repo in pool.repo_refs() {
-            for j in github::queued_jobs(gh, &repo).await? {
+            for j in github::queued_jobs(clients.for_repo(&repo), &repo).await? {
                 if self
                     .config
                     .select_pool(&repo, &j.labels)
@@ -484,7 +485,7 @@ impl Orchestrator {
         let mut live = self.backend.list(pool).await?;
         let mut registered: BTreeMap<String, (crate::config::Scope, Runner)> = BTreeMap::new();
         for scope in pool.scopes() {
-            for r in github::list_runners(gh, &scope).await? {
+            for r in github::list_runners(clients.for_scope(&scope), &scope).await? {
                 if naming::parse_name(&r.name).is_some() {
                     registered.insert(r.name.clone(), (scope.clone(), r));
                 }
@@ -549,7 +550,7 @@ impl Orchestrator {
             tracing::info!(runner = %name, reason = %why, "reaping runner");
             self.backend.delete(pool, name).await?;
             if let Some((scope, r)) = registered.remove(name) {
-                github::delete_runner(gh, &scope, r.id).await?;
+                github::delete_runner(clients.for_scope(&scope), &scope, r.id).await?;
             }
             self.launched.lock().expect("lock").remove(name);
             self.metrics.reaped.fetch_add(1, Ordering::Relaxed);
@@ -579,7 +580,7 @@ impl Orchestrator {
                 suspects.push(name.clone());
                 continue;
             }
-            github::delete_runner(gh, scope, r.id).await?;
+            github::delete_runner(clients.for_scope(scope), scope, r.id).await?;
             self.launched.lock().expect("lock").remove(name);
             self.metrics.reaped.fetch_add(1, Ordering::Relaxed);
             report
@@ -603,7 +604,13 @@ impl Orchestrator {
                 continue;
             }
             match self
-                .launch_job(gh, pool, repo, j.id, j.run_attempt.max(1))
+                .launch_job(
+                    clients.for_repo(repo),
+                    pool,
+                    repo,
+                    j.id,
+                    j.run_attempt.max(1),
+                )
                 .await
             {
                 Ok(d) => {
@@ -643,7 +650,10 @@ impl Orchestrator {
                     job_id: None,
                     attempt: 0,
                 };
-                let d = self.launch(gh, pool, &pool.scope_for(first), spec).await?;
+                let scope = pool.scope_for(first);
+                let d = self
+                    .launch(clients.for_scope(&scope), pool, &scope, spec)
+                    .await?;
                 in_use += 1;
                 report.decisions.push((name.clone(), d));
             }
@@ -656,7 +666,7 @@ impl Orchestrator {
     /// `leader` check, passes run only while it answers true.
     pub async fn run_loop<F, L, LF>(
         &self,
-        gh: &GitHub,
+        clients: &Clients,
         interval: Duration,
         mut is_leader: L,
         shutdown: F,
@@ -676,7 +686,7 @@ impl Orchestrator {
             if !is_leader().await {
                 continue;
             }
-            match self.reconcile(gh).await {
+            match self.reconcile(clients).await {
                 Ok(r) => tracing::info!(
                     launched = r
                         .decisions
@@ -719,12 +729,12 @@ pub struct PoolStatus {
 
 impl Orchestrator {
     /// Pools, queued jobs and runners by state (reads only).
-    pub async fn status(&self, gh: &GitHub) -> Result<Vec<PoolStatus>> {
+    pub async fn status(&self, clients: &Clients) -> Result<Vec<PoolStatus>> {
         let mut out = Vec::new();
         for pool in &self.config.pools {
             let mut queued = 0;
             for repo in pool.repo_refs() {
-                queued += github::queued_jobs(gh, &repo)
+                queued += github::queued_jobs(clients.for_repo(&repo), &repo)
                     .await?
                     .iter()
                     .filter(|j| {
@@ -738,7 +748,7 @@ impl Orchestrator {
             let names: BTreeSet<&str> = live.iter().map(|l| l.name.as_str()).collect();
             let (mut busy, mut idle, mut offline) = (0, 0, 0);
             for scope in pool.scopes() {
-                for r in github::list_runners(gh, &scope).await? {
+                for r in github::list_runners(clients.for_scope(&scope), &scope).await? {
                     if naming::parse_name(&r.name).is_none() {
                         continue;
                     }

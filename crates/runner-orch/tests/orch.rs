@@ -11,6 +11,7 @@ use gh_core::config::ConfigFile;
 use gh_core::events::WorkflowJobEvent;
 use gh_core::retry::RetryPolicy;
 use ghops_test_support::{MockGitHub, fixture_json};
+use runner_orch::Clients;
 use runner_orch::backend::{Backend, KubeBackend};
 use runner_orch::config::RunnersConfig;
 use runner_orch::naming::runner_name;
@@ -399,7 +400,8 @@ async fn webhook_and_reconcile_race_to_one_job() {
     env.mock_runners(json!([])).await;
     let o = env.orch(config(""));
     let ev = event("queued");
-    let (a, b) = tokio::join!(o.handle_event(&env.client, &ev), o.reconcile(&env.client));
+    let clients = Clients::single(&env.client);
+    let (a, b) = tokio::join!(o.handle_event(&env.client, &ev), o.reconcile(&clients));
     a.unwrap();
     b.unwrap();
     assert_eq!(env.job_names(), vec![name()]);
@@ -424,7 +426,7 @@ async fn receiver_down_reconcile_launches_the_two_still_queued() {
         .await;
     env.mock_runners(json!([])).await;
     let o = env.orch(config(""));
-    let r = o.reconcile(&env.client).await.unwrap();
+    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
     let launched = r
         .decisions
         .iter()
@@ -436,7 +438,7 @@ async fn receiver_down_reconcile_launches_the_two_still_queued() {
     assert_eq!(env.job_names(), want);
     env.gh.assert_writes(&[&jit_path(), &jit_path()]).await;
     // A second pass changes nothing.
-    let r = o.reconcile(&env.client).await.unwrap();
+    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
     assert!(
         r.decisions
             .iter()
@@ -569,7 +571,7 @@ async fn runner_that_never_registers_is_reaped_and_replaced() {
         let j = st.jobs.get_mut(&name()).unwrap();
         j["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
     }
-    let r = o.reconcile(&env.client).await.unwrap();
+    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
     assert_eq!(r.reaped.len(), 1, "{r:?}");
     assert!(r.reaped[0].1.contains("not registered"), "{r:?}");
     assert!(env.job_names().is_empty());
@@ -580,7 +582,7 @@ async fn runner_that_never_registers_is_reaped_and_replaced() {
         ])
         .await;
     // The job is still queued: the next pass launches a replacement (same name).
-    let r = o.reconcile(&env.client).await.unwrap();
+    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
     assert!(
         matches!(r.decisions[0].1, Decision::Launched { .. })
             || matches!(r.decisions[0].1, Decision::AlreadyLaunched { .. }),
@@ -628,7 +630,7 @@ async fn ten_queued_with_max_four() {
     env.mock_runs(&jobs).await;
     env.mock_runners(json!([])).await;
     let o = env.orch(config(""));
-    let r = o.reconcile(&env.client).await.unwrap();
+    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
     assert_eq!(env.job_names().len(), 4);
     assert_eq!(r.waiting.get("k8s"), Some(&6));
     // The lowest job ids first.
@@ -650,7 +652,7 @@ async fn scale_to_zero_and_min_idle() {
     env.mock_runs(&[]).await;
     env.mock_runners(json!([])).await;
     let o = env.orch(config("max = 0"));
-    let r = o.reconcile(&env.client).await.unwrap();
+    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
     assert!(r.decisions.is_empty());
     env.gh.assert_no_writes().await;
     assert!(env.job_names().is_empty());
@@ -660,10 +662,10 @@ async fn scale_to_zero_and_min_idle() {
     env.mock_runs(&[]).await;
     env.mock_runners(json!([])).await;
     let o = env.orch(config("min_idle = 2"));
-    o.reconcile(&env.client).await.unwrap();
+    o.reconcile(&Clients::single(&env.client)).await.unwrap();
     assert_eq!(env.job_names().len(), 2);
     // Idempotent.
-    o.reconcile(&env.client).await.unwrap();
+    o.reconcile(&Clients::single(&env.client)).await.unwrap();
     assert_eq!(env.job_names().len(), 2);
     env.gh.assert_writes(&[&jit_path(), &jit_path()]).await;
 }
@@ -736,10 +738,10 @@ async fn offline_leftover_registration_removed_on_second_sighting_busy_never() {
     ]))
     .await;
     let o = env.orch(config(""));
-    let r = o.reconcile(&env.client).await.unwrap();
+    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
     assert!(r.reaped.is_empty(), "{r:?}");
     env.gh.assert_no_writes().await;
-    let r = o.reconcile(&env.client).await.unwrap();
+    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
     assert_eq!(r.reaped.len(), 1, "{r:?}");
     env.gh
         .assert_writes(&[&format!("DELETE /repos/{REPO}/actions/runners/11")])
@@ -934,7 +936,7 @@ async fn status_counts_queued_and_runners_by_state() {
     ]))
     .await;
     let before = env.gh.writes().await.len();
-    let st = o.status(&env.client).await.unwrap();
+    let st = o.status(&Clients::single(&env.client)).await.unwrap();
     assert_eq!(st.len(), 1);
     let p = &st[0];
     assert_eq!(
@@ -959,12 +961,12 @@ async fn warm_runner_past_idle_ttl_is_recycled_busy_one_kept() {
     ]))
     .await;
     let o = env.orch(config("min_idle = 2\nidle_ttl = \"1m\""));
-    o.reconcile(&env.client).await.unwrap();
+    o.reconcile(&Clients::single(&env.client)).await.unwrap();
     assert_eq!(env.job_names().len(), 2);
     for j in env.fake.0.lock().unwrap().jobs.values_mut() {
         j["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
     }
-    let r = o.reconcile(&env.client).await.unwrap();
+    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
     assert_eq!(
         r.reaped,
         vec![(
@@ -1006,7 +1008,7 @@ async fn unused_runner_of_a_job_served_elsewhere_is_reaped_busy_one_never() {
     for j in env.fake.0.lock().unwrap().jobs.values_mut() {
         j["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
     }
-    let r = o.reconcile(&env.client).await.unwrap();
+    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
     assert_eq!(r.reaped.len(), 1, "{r:?}");
     assert_eq!(r.reaped[0].0, runner_name(REPO, 201, 1));
     assert_eq!(env.job_names(), vec![runner_name(REPO, 202, 1)]);
@@ -1017,4 +1019,109 @@ async fn unused_runner_of_a_job_served_elsewhere_is_reaped_busy_one_never() {
             &format!("DELETE /repos/{REPO}/actions/runners/31"),
         ])
         .await;
+}
+
+/// With a GitHub App, pools in two accounts reconcile with each account's installation: an
+/// organisation's via `/orgs/{org}/installation`, a user's via its repository; every read goes
+/// out with the token of the account it reads (a wrong token finds no mock and fails the pass).
+#[tokio::test]
+async fn app_pools_in_two_accounts_use_each_installation() {
+    let env = Env::new().await;
+    let text = format!(
+        r#"
+[[runners.pools]]
+name = "org"
+org = "Org-A"
+repos = ["app"]
+labels = ["self-hosted", "linux"]
+[runners.pools.kubernetes]
+namespace = "{NS}"
+
+[[runners.pools]]
+name = "user"
+repos = ["user-b/tool"]
+labels = ["self-hosted", "gpu"]
+[runners.pools.kubernetes]
+namespace = "{NS}"
+"#
+    );
+    let cfg = RunnersConfig::from_file(&ConfigFile::parse(&text, None).unwrap()).unwrap();
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    for (lookup, id, token) in [
+        ("/orgs/Org-A/installation", 11, "ghs_org_a"),
+        ("/repos/user-b/tool/installation", 22, "ghs_user_b"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(lookup))
+            .respond_with(ok(json!({"id": id, "app_slug": "ghops"})))
+            .mount(&env.gh.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(format!("/app/installations/{id}/access_tokens")))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(json!({"token": token, "expires_at": "2999-01-01T00:00:00Z", "permissions": {"actions": "read"}})),
+            )
+            .expect(1)
+            .mount(&env.gh.server)
+            .await;
+    }
+    let auth =
+        |t: &str| wiremock::matchers::header("authorization", format!("Bearer {t}").as_str());
+    for (p, token, v) in [
+        (
+            "/repos/Org-A/app/actions/runs",
+            "ghs_org_a",
+            json!({"total_count": 0, "workflow_runs": []}),
+        ),
+        (
+            "/orgs/Org-A/actions/runners",
+            "ghs_org_a",
+            json!({"total_count": 0, "runners": []}),
+        ),
+        (
+            "/repos/user-b/tool/actions/runs",
+            "ghs_user_b",
+            json!({"total_count": 0, "workflow_runs": []}),
+        ),
+        (
+            "/repos/user-b/tool/actions/runners",
+            "ghs_user_b",
+            json!({"total_count": 0, "runners": []}),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .and(auth(token))
+            .respond_with(ok(v))
+            .mount(&env.gh.server)
+            .await;
+    }
+    let mut base = ClientConfig::new(Credentials::App {
+        app_id: 7,
+        private_key: SecretString::from(ghops_test_support::TEST_APP_KEY.to_owned()),
+    });
+    base.api_url = env.gh.uri();
+    base.retry = RetryPolicy::fast();
+    let clients = Clients::connect(base, &cfg).await.unwrap();
+    let o = env.orch(cfg);
+    let r = o.reconcile(&clients).await.unwrap();
+    assert!(r.decisions.is_empty() && r.reaped.is_empty(), "{r:?}");
+    let lines = env.gh.lines().await;
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    assert_eq!(
+        lines,
+        [
+            "GET /orgs/Org-A/installation",
+            "GET /repos/user-b/tool/installation",
+            "POST /app/installations/11/access_tokens",
+            "GET /repos/Org-A/app/actions/runs?status=queued&per_page=100",
+            "GET /repos/Org-A/app/actions/runs?status=in_progress&per_page=100",
+            "GET /orgs/Org-A/actions/runners?per_page=100",
+            "POST /app/installations/22/access_tokens",
+            "GET /repos/user-b/tool/actions/runs?status=queued&per_page=100",
+            "GET /repos/user-b/tool/actions/runs?status=in_progress&per_page=100",
+            "GET /repos/user-b/tool/actions/runners?per_page=100",
+        ]
+    );
 }

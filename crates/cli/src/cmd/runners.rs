@@ -5,10 +5,8 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use gh_core::ExitCode;
-use gh_core::client::{GitHub, InstallationTarget};
-use runner_orch::config::Scope;
 use runner_orch::manifests::{ManifestOptions, manifests, render};
-use runner_orch::{Decision, Orchestrator, RunnersConfig};
+use runner_orch::{Clients, Decision, Orchestrator, RunnersConfig};
 
 use crate::ctx::{Ctx, Failure};
 
@@ -82,7 +80,7 @@ pub struct KubeArgs {
     kube_url: Option<String>,
 }
 
-async fn setup(ctx: &Ctx, kube: &KubeArgs) -> Result<(Orchestrator, GitHub), Failure> {
+async fn setup(ctx: &Ctx, kube: &KubeArgs) -> Result<(Orchestrator, Clients), Failure> {
     let file = ctx.config()?;
     let cfg = RunnersConfig::from_file(&file)?;
     if cfg.pools.is_empty() {
@@ -90,19 +88,14 @@ async fn setup(ctx: &Ctx, kube: &KubeArgs) -> Result<(Orchestrator, GitHub), Fai
             "no [[runners.pools]] in the configuration (see docs/runner-orch.md)",
         ));
     }
-    // A GitHub App acts as the installation of the first pool's scope.
-    let target = match cfg.pools[0].scopes().into_iter().next() {
-        Some(Scope::Org(o)) => Some(InstallationTarget::Org(o)),
-        Some(Scope::Repo(r)) => Some(InstallationTarget::Repo(r)),
-        None => None,
-    };
-    let gh = GitHub::connect(ctx.client_config(target)?).await?;
-    if gh.is_dry_run() {
+    // A GitHub App acts as the installation of each account the pools serve.
+    let clients = Clients::connect(ctx.client_config(None)?, &cfg).await?;
+    if clients.default_client().is_dry_run() {
         eprintln!("dry-run: reads are performed, writes are printed and not sent");
     }
     let orch =
         runner_orch::from_config(&file, ctx.global.dry_run, kube.kube_url.as_deref()).await?;
-    Ok((orch, gh))
+    Ok((orch, clients))
 }
 
 fn decision_line(name: &str, d: &Decision) -> String {
@@ -152,8 +145,12 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
         RunnersCmd::Handle { event, kube } => {
             let ev: gh_core::events::WorkflowJobEvent =
                 gh_core::events::load_event(event.as_deref())?;
-            let (orch, gh) = setup(ctx, &kube).await?;
-            let d = orch.handle_event(&gh, &ev).await?;
+            let (orch, clients) = setup(ctx, &kube).await?;
+            let gh = match ev.repository.full_name.parse::<gh_core::RepoRef>() {
+                Ok(r) => clients.for_repo(&r),
+                Err(_) => clients.default_client(),
+            };
+            let d = orch.handle_event(gh, &ev).await?;
             if ctx.global.json {
                 ctx.print_json(&d)?;
             } else {
@@ -167,8 +164,8 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             Ok(ExitCode::Success)
         }
         RunnersCmd::Status { kube } => {
-            let (orch, gh) = setup(ctx, &kube).await?;
-            let st = orch.status(&gh).await?;
+            let (orch, clients) = setup(ctx, &kube).await?;
+            let st = orch.status(&clients).await?;
             if ctx.global.json {
                 ctx.print_json(&st)?;
             } else {
@@ -203,9 +200,9 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             lease_namespace,
             kube,
         } => {
-            let (orch, gh) = setup(ctx, &kube).await?;
+            let (orch, clients) = setup(ctx, &kube).await?;
             if !watch {
-                let r = orch.reconcile(&gh).await?;
+                let r = orch.reconcile(&clients).await?;
                 if ctx.global.json {
                     ctx.print_json(&r)?;
                 } else {
@@ -243,7 +240,7 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             };
             let elector = &elector;
             orch.run_loop(
-                &gh,
+                &clients,
                 interval,
                 || async move {
                     match elector {

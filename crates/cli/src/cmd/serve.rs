@@ -507,25 +507,14 @@ async fn handlers(
             let orch = Arc::new(
                 runner_orch::from_config(&file, ctx.global.dry_run, kube_url.as_deref()).await?,
             );
-            // The reconcile loop (the truth) runs in this process too; webhooks are hints.
-            let target = match cfg.pools[0].scopes().into_iter().next() {
-                Some(runner_orch::config::Scope::Org(o)) => {
-                    Some(gh_core::client::InstallationTarget::Org(o))
-                }
-                Some(runner_orch::config::Scope::Repo(r)) => {
-                    Some(gh_core::client::InstallationTarget::Repo(r))
-                }
-                None => None,
-            };
-            let mut rcfg = installations.base_config();
-            if matches!(rcfg.credentials, gh_core::auth::Credentials::App { .. }) {
-                rcfg.installation = target;
-            }
-            let reconcile_gh = gh_core::GitHub::connect(rcfg).await?;
+            // The reconcile loop (the truth) runs in this process too; webhooks are hints. It
+            // acts with one installation per account the pools serve.
+            let reconcile =
+                runner_orch::Clients::connect(installations.base_config(), &cfg).await?;
             let (o, every) = (orch.clone(), orch.config().interval);
             tokio::spawn(async move {
                 o.run_loop(
-                    &reconcile_gh,
+                    &reconcile,
                     every,
                     || async { true },
                     std::future::pending::<()>(),
