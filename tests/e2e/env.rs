@@ -220,6 +220,7 @@ async fn init_writes_then_keeps_without_force() {
 /// A QA slot hand-over under --dry-run: reads happen, the three writes are printed, none sent.
 #[tokio::test]
 async fn sync_hand_over_dry_run_sends_no_write() {
+    const PR: u64 = 2;
     let gh = MockGitHub::start().await;
     get(
         &gh,
@@ -245,6 +246,15 @@ async fn sync_hand_over_dry_run_sends_no_write() {
         json!([{"state": "success"}]),
     )
     .await;
+    // #10 got the label before this PR did: this PR takes the slot.
+    for (n, at) in [(10, "2026-12-01T09:00:00Z"), (PR, "2026-12-04T09:00:00Z")] {
+        get(
+            &gh,
+            &format!("/repos/Codertocat/Hello-World/issues/{n}/events"),
+            json!([{"id": n, "event": "labeled", "label": {"name": "deploy/qa1"}, "created_at": at}]),
+        )
+        .await;
+    }
     get(&gh, "/user", json!({"login": "ghops-bot", "type": "User"})).await;
     get(
         &gh,

@@ -530,6 +530,7 @@ pub async fn sync(
         (Some(l), "labeled") => Some(l.name.clone()),
         _ => None,
     };
+    let mut yielded: Vec<String> = Vec::new();
     for t in &deploy {
         if t.exclusive && taking.as_deref() == Some(t.label.as_str()) {
             let d = cfg
@@ -542,11 +543,65 @@ pub async fn sync(
                     ev.sender.login, t.environment, d.reason
                 )));
             }
-            plan.handovers.extend(hand_over(gh, repo, t).await?);
+            match hand_over(gh, repo, t).await? {
+                Taken::Handovers(h) => plan.handovers.extend(h),
+                Taken::Yielded { to_pr } => {
+                    plan.skipped.push(format!(
+                        "`{}` was also just given to #{to_pr}, later: #{to_pr} takes {} (the newest label wins)",
+                        t.label, t.environment
+                    ));
+                    yielded.push(t.environment.clone());
+                }
+            }
         }
     }
-    plan.deploy = deploy;
+    plan.deploy = deploy
+        .into_iter()
+        .filter(|t| !yielded.contains(&t.environment))
+        .collect();
     Ok(plan)
+}
+
+/// What taking an exclusive slot came to.
+enum Taken {
+    /// This PR holds the slot; these PRs were evicted.
+    Handovers(Vec<Handover>),
+    /// Another PR got the label later than this one: it takes the slot (and its own run
+    /// evicts this PR), so this run neither deploys nor evicts.
+    Yielded { to_pr: u64 },
+}
+
+#[derive(Deserialize)]
+struct IssueEvent {
+    event: String,
+    #[serde(default)]
+    label: Option<LabelName>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Deserialize)]
+struct LabelName {
+    name: String,
+}
+
+/// When `label` was last added to issue `n` (`None`: no such event, e.g. not yet visible).
+async fn labeled_at(
+    gh: &GitHub,
+    repo: &RepoRef,
+    n: u64,
+    label: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ReleaseError> {
+    let events: Vec<IssueEvent> = gh
+        .get_all(
+            &format!("{}/issues/{n}/events?per_page=100", repo.api_path()),
+            None,
+        )
+        .await?;
+    Ok(events
+        .into_iter()
+        .filter(|e| e.event == "labeled" && e.label.as_ref().is_some_and(|l| l.name == label))
+        .map(|e| e.created_at)
+        .max())
 }
 
 #[derive(Deserialize)]
@@ -557,12 +612,10 @@ struct IssueLite {
     pull_request: Option<Value>,
 }
 
-/// Evicts every other open PR holding `t.label`.
-async fn hand_over(
-    gh: &GitHub,
-    repo: &RepoRef,
-    t: &EnvTarget,
-) -> Result<Vec<Handover>, ReleaseError> {
+/// Evicts every other open PR holding `t.label`, unless one of them got the label later than
+/// this PR. Two PRs labelled at once both see each other; the label times (the issue events)
+/// give both runs the same verdict, so exactly one of them takes the slot.
+async fn hand_over(gh: &GitHub, repo: &RepoRef, t: &EnvTarget) -> Result<Taken, ReleaseError> {
     let holders: Vec<IssueLite> = gh
         .get_all(
             &format!(
@@ -573,12 +626,26 @@ async fn hand_over(
             None,
         )
         .await?;
-    let mut out = Vec::new();
-    let mut identity: Option<String> = None;
-    for h in holders
+    let others: Vec<IssueLite> = holders
         .into_iter()
         .filter(|h| h.number != t.pr && h.pull_request.is_some())
-    {
+        .collect();
+    if !others.is_empty() {
+        // Ours not visible yet (the events index lags): it was just added, so it is the newest.
+        let ours = labeled_at(gh, repo, t.pr, &t.label)
+            .await?
+            .unwrap_or_else(chrono::Utc::now);
+        for h in &others {
+            // A holder whose labelling is not visible counts as the oldest.
+            let theirs = labeled_at(gh, repo, h.number, &t.label).await?;
+            if theirs.is_some_and(|at| (at, h.number) > (ours, t.pr)) {
+                return Ok(Taken::Yielded { to_pr: h.number });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut identity: Option<String> = None;
+    for h in others {
         let deactivated = deactivate(gh, repo, &t.environment, Some(h.number)).await?;
         gh.delete(&format!(
             "{}/issues/{}/labels/{}",
@@ -616,7 +683,7 @@ async fn hand_over(
             deactivated,
         });
     }
-    Ok(out)
+    Ok(Taken::Handovers(out))
 }
 
 /// A deployment state `env record` may set.

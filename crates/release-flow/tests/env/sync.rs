@@ -259,15 +259,40 @@ async fn close_without_successful_deploy_undeploys_nothing() {
     .await;
 }
 
-/// PR #11 takes `deploy/qa1` from PR #10: #10's deployment becomes inactive, its label is
-/// removed and its author is told why, once.
-#[tokio::test]
-async fn qa_slot_hand_over() {
-    let gh = MockGitHub::start().await;
-    let c = client(&gh, false).await;
-    permission(&gh, "octo/app", "maintainer", "write").await;
+/// Mounts PR `n`'s issue events: `deploy/qa1` added at each of `times`, with unrelated
+/// events around (the shape of `GET /repos/{o}/{r}/issues/{n}/events`).
+async fn qa1_labeled_at(gh: &MockGitHub, n: u64, times: &[&str]) {
+    let mut events = vec![json!({
+        "id": 1, "event": "labeled", "label": {"name": "bug", "color": "d73a4a"},
+        "actor": {"login": "carol"}, "created_at": "2026-12-04T11:00:00Z"
+    })];
+    for (i, t) in times.iter().enumerate() {
+        events.push(json!({
+            "id": 10 + i, "event": "labeled", "label": {"name": "deploy/qa1", "color": "0e8a16"},
+            "actor": {"login": "maintainer"}, "created_at": t
+        }));
+        events.push(json!({
+            "id": 20 + i, "event": "unlabeled", "label": {"name": "deploy/qa1", "color": "0e8a16"},
+            "actor": {"login": "maintainer"}, "created_at": "2026-12-04T11:30:00Z"
+        }));
+    }
+    events.pop();
+    events.push(
+        json!({"id": 99, "event": "head_ref_force_pushed", "actor": {"login": "bob"},
+        "created_at": "2026-12-04T12:00:00Z"}),
+    );
     get(
-        &gh,
+        gh,
+        &format!("/repos/octo/app/issues/{n}/events"),
+        json!(events),
+    )
+    .await;
+}
+
+async fn qa1_held_by_10_and_11(gh: &MockGitHub) {
+    permission(gh, "octo/app", "maintainer", "write").await;
+    get(
+        gh,
         "/repos/octo/app/issues",
         json!([
             {"number": 10, "user": {"login": "alice"}, "pull_request": {}},
@@ -275,6 +300,18 @@ async fn qa_slot_hand_over() {
         ]),
     )
     .await;
+}
+
+/// PR #11 takes `deploy/qa1` from PR #10: #10's deployment becomes inactive, its label is
+/// removed and its author is told why, once.
+#[tokio::test]
+async fn qa_slot_hand_over() {
+    let gh = MockGitHub::start().await;
+    let c = client(&gh, false).await;
+    qa1_held_by_10_and_11(&gh).await;
+    // #10 got it yesterday (and once before); #11 just now.
+    qa1_labeled_at(&gh, 10, &["2026-12-01T09:00:00Z", "2026-12-03T09:00:00Z"]).await;
+    qa1_labeled_at(&gh, 11, &["2026-12-04T10:00:00Z"]).await;
     get(
         &gh,
         "/repos/octo/app/deployments",
@@ -352,6 +389,46 @@ async fn qa_slot_hand_over() {
     );
     insta_settings(None)
         .bind(|| insta::assert_snapshot!("handover_comment", w[2].body["body"].as_str().unwrap()));
+}
+
+/// #10 and #11 got `deploy/qa1` at nearly the same time and each run sees both holders: the
+/// run for #10 (labelled earlier) yields to #11 without deploying or evicting anyone, so only
+/// #11's run evicts (see `qa_slot_hand_over`), instead of each evicting the other.
+#[tokio::test]
+async fn simultaneous_takes_the_newer_label_wins() {
+    let gh = MockGitHub::start().await;
+    let c = client(&gh, false).await;
+    qa1_held_by_10_and_11(&gh).await;
+    qa1_labeled_at(&gh, 10, &["2026-12-04T10:00:00Z"]).await;
+    qa1_labeled_at(&gh, 11, &["2026-12-04T10:00:01Z"]).await;
+    let ev = pr_event(
+        "octo/app",
+        10,
+        "feature/x",
+        &sha('d'),
+        &["deploy/qa1"],
+        "labeled",
+        Some("deploy/qa1"),
+    );
+    let plan = sync(&c, &repo("octo/app"), &EnvConfig::default(), &ev)
+        .await
+        .unwrap();
+    assert!(plan.deploy.is_empty(), "{:?}", plan.deploy);
+    assert!(plan.handovers.is_empty());
+    assert_eq!(
+        plan.skipped,
+        ["`deploy/qa1` was also just given to #11, later: #11 takes qa1 (the newest label wins)"]
+    );
+    gh.assert_no_writes().await;
+    let lines = gh.lines().await;
+    assert_eq!(
+        lines[lines.len() - 3..],
+        [
+            "GET /repos/octo/app/issues?state=open&labels=deploy%2Fqa1&per_page=100",
+            "GET /repos/octo/app/issues/10/events?per_page=100",
+            "GET /repos/octo/app/issues/11/events?per_page=100",
+        ]
+    );
 }
 
 #[tokio::test]
