@@ -201,6 +201,7 @@ fn main() {
                     &cfg,
                     &BodyVars {
                         prs: &counted,
+                        commit_authors: &[],
                         previous_tag: Some("v1.4.0"),
                         version: &Version::new(1, 5, 0),
                         baseline: Some(&Version::new(1, 4, 0)),

@@ -175,15 +175,22 @@ pub fn changes(cfg: &DrafterConfig, prs: &[&MergedPr]) -> String {
     out.trim().to_owned()
 }
 
-/// `$CONTRIBUTORS`: `@a, @b and @c` in order of appearance, excluded logins left out.
-pub fn contributors(cfg: &DrafterConfig, prs: &[&MergedPr]) -> String {
-    let mut seen: Vec<&str> = Vec::new();
-    for p in prs {
-        if !cfg.exclude_contributors.contains(&p.author) && !seen.contains(&p.author.as_str()) {
-            seen.push(&p.author);
+/// `$CONTRIBUTORS`: `@a, @b and @c`: the PR authors in order of appearance, then the commit
+/// authors not named yet (`@login`, or a git name for an author GitHub links to no account);
+/// logins and names in `exclude-contributors` left out.
+pub fn contributors(cfg: &DrafterConfig, prs: &[&MergedPr], commit_authors: &[String]) -> String {
+    let excluded = |who: &str| {
+        cfg.exclude_contributors
+            .iter()
+            .any(|x| x == who || who.strip_prefix('@') == Some(x.as_str()))
+    };
+    let mut names: Vec<String> = Vec::new();
+    let pr_authors = prs.iter().map(|p| format!("@{}", p.author));
+    for who in pr_authors.chain(commit_authors.iter().cloned()) {
+        if !excluded(&who) && !names.contains(&who) {
+            names.push(who);
         }
     }
-    let names: Vec<String> = seen.iter().map(|a| format!("@{a}")).collect();
     match names.len() {
         0 => cfg.no_contributors_template.clone(),
         1 => names[0].clone(),
@@ -195,6 +202,8 @@ pub fn contributors(cfg: &DrafterConfig, prs: &[&MergedPr]) -> String {
 pub struct BodyVars<'a> {
     /// The counted PRs.
     pub prs: &'a [&'a MergedPr],
+    /// The range's commit authors (see [`crate::github::Merged`]).
+    pub commit_authors: &'a [String],
     /// The baseline tag, if any.
     pub previous_tag: Option<&'a str>,
     /// The resolved version.
@@ -251,7 +260,7 @@ fn render_body(cfg: &DrafterConfig, v: &BodyVars<'_>, listed: usize) -> String {
         &cfg.template,
         &[
             ("CHANGES", &changes),
-            ("CONTRIBUTORS", &contributors(cfg, v.prs)),
+            ("CONTRIBUTORS", &contributors(cfg, v.prs, v.commit_authors)),
             ("PREVIOUS_TAG", v.previous_tag.unwrap_or("")),
             ("RESOLVED_VERSION", &render_version(cfg, v.version)),
             ("NEXT_MAJOR_VERSION", &next(Bump::Major)),
@@ -288,6 +297,7 @@ mod tests {
             &cfg,
             &BodyVars {
                 prs: &counted,
+                commit_authors: &[],
                 previous_tag: None,
                 version: &v,
                 baseline: None,

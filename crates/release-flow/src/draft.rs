@@ -99,8 +99,8 @@ pub async fn plan_draft(
     releases: &[Release],
 ) -> Result<DraftPlan, ReleaseError> {
     let (published, base) = baseline(gh, repo, cfg, releases, target).await?;
-    let prs = merged_prs(gh, repo, base.as_ref().map(|(_, t)| t.as_str()), target).await?;
-    let counted = changelog::counted(cfg, &prs);
+    let merged = merged_prs(gh, repo, base.as_ref().map(|(_, t)| t.as_str()), target).await?;
+    let counted = changelog::counted(cfg, &merged.prs);
     let bump = bump_from_labels(
         cfg,
         counted
@@ -120,6 +120,7 @@ pub async fn plan_draft(
         cfg,
         &BodyVars {
             prs: &counted,
+            commit_authors: &merged.commit_authors,
             previous_tag: base.as_ref().map(|(_, t)| t.as_str()),
             version: &v,
             baseline: base.as_ref().map(|(v, _)| v),

@@ -49,13 +49,13 @@ const PR_FIELDS: &str = "number title url body merged mergedAt baseRefName merge
 
 fn compare_query() -> String {
     format!(
-        "query($owner: String!, $name: String!, $base: String!, $head: String!, $first: Int!, $after: String) {{ repository(owner: $owner, name: $name) {{ ref(qualifiedName: $base) {{ compare(headRef: $head) {{ commits(first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ oid associatedPullRequests(first: 5) {{ nodes {{ {PR_FIELDS} }} }} }} }} }} }} }} }}"
+        "query($owner: String!, $name: String!, $base: String!, $head: String!, $first: Int!, $after: String) {{ repository(owner: $owner, name: $name) {{ ref(qualifiedName: $base) {{ compare(headRef: $head) {{ commits(first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ oid author {{ name user {{ login }} }} associatedPullRequests(first: 5) {{ nodes {{ {PR_FIELDS} }} }} }} }} }} }} }} }}"
     )
 }
 
 fn history_query() -> String {
     format!(
-        "query($owner: String!, $name: String!, $head: String!, $first: Int!, $after: String) {{ repository(owner: $owner, name: $name) {{ ref(qualifiedName: $head) {{ target {{ ... on Commit {{ history(first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ oid associatedPullRequests(first: 5) {{ nodes {{ {PR_FIELDS} }} }} }} }} }} }} }} }} }}"
+        "query($owner: String!, $name: String!, $head: String!, $first: Int!, $after: String) {{ repository(owner: $owner, name: $name) {{ ref(qualifiedName: $head) {{ target {{ ... on Commit {{ history(first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ oid author {{ name user {{ login }} }} associatedPullRequests(first: 5) {{ nodes {{ {PR_FIELDS} }} }} }} }} }} }} }} }} }}"
     )
 }
 
@@ -90,11 +90,12 @@ async fn graphql_commits(
     repo: &RepoRef,
     base_tag: Option<&str>,
     branch: &str,
-) -> Result<(HashSet<String>, Vec<MergedPr>), ReleaseError> {
+) -> Result<(HashSet<String>, Vec<MergedPr>, Vec<String>), ReleaseError> {
     let mut first: u64 = 100;
     let mut after: Option<String> = None;
     let mut oids = HashSet::new();
     let mut prs = Vec::new();
+    let mut authors = Vec::new();
     loop {
         let (query, vars) = match base_tag {
             Some(t) => (
@@ -129,6 +130,11 @@ async fn graphql_commits(
             if let Some(oid) = c["oid"].as_str() {
                 oids.insert(oid.to_owned());
             }
+            add_author(
+                &mut authors,
+                c["author"]["user"]["login"].as_str(),
+                c["author"]["name"].as_str(),
+            );
             for p in c["associatedPullRequests"]["nodes"]
                 .as_array()
                 .into_iter()
@@ -150,7 +156,30 @@ async fn graphql_commits(
     // Associated through one of its commits, but merged outside the range (e.g. before the
     // baseline): not part of this release.
     prs.retain(|p| p.merge_commit_sha.as_ref().is_none_or(|s| oids.contains(s)));
-    Ok((oids, prs))
+    Ok((oids, prs, authors))
+}
+
+/// A commit's author as `$CONTRIBUTORS` names them: `@login` when GitHub links the commit to
+/// an account, else the git author name; each once, in order of appearance.
+fn add_author(authors: &mut Vec<String>, login: Option<&str>, name: Option<&str>) {
+    let who = match (login, name) {
+        (Some(l), _) if !l.is_empty() => format!("@{l}"),
+        (_, Some(n)) if !n.trim().is_empty() => n.trim().to_owned(),
+        _ => return,
+    };
+    if !authors.contains(&who) {
+        authors.push(who);
+    }
+}
+
+/// What a release range holds.
+#[derive(Debug, Clone, Default)]
+pub struct Merged {
+    /// The PRs merged into the branch in the range, by number.
+    pub prs: Vec<MergedPr>,
+    /// The range's commit authors (`@login`, or the git name of an unlinked author), in
+    /// order of appearance.
+    pub commit_authors: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -187,22 +216,21 @@ impl From<RestPull> for MergedPr {
 
 /// PRs merged into `branch` since `base_tag`: the GraphQL compare with associated PRs, plus
 /// the most recently merged PRs into `branch` whose merge commit is in the range (GitHub's
-/// association index lags behind merges). De-duplicated by number.
+/// association index lags behind merges), de-duplicated by number; and the range's commit
+/// authors.
 pub async fn merged_prs(
     gh: &GitHub,
     repo: &RepoRef,
     base_tag: Option<&str>,
     branch: &str,
-) -> Result<Vec<MergedPr>, ReleaseError> {
-    let (oids, prs, pages) = match graphql_commits(gh, repo, base_tag, branch).await {
-        Ok((oids, prs)) => (oids, prs, 1),
+) -> Result<Merged, ReleaseError> {
+    let (oids, prs, commit_authors, pages) = match graphql_commits(gh, repo, base_tag, branch).await
+    {
+        Ok((oids, prs, authors)) => (oids, prs, authors, 1),
         Err(ReleaseError::GitHub(e)) if falls_back(&e) => {
             tracing::warn!(error = %e, "GraphQL compare failed; falling back to the REST compare");
-            (
-                rest_commits(gh, repo, base_tag, branch).await?,
-                Vec::new(),
-                REST_PULL_PAGES,
-            )
+            let (oids, authors) = rest_commits(gh, repo, base_tag, branch).await?;
+            (oids, Vec::new(), authors, REST_PULL_PAGES)
         }
         Err(e) => return Err(e),
     };
@@ -230,7 +258,10 @@ pub async fn merged_prs(
             }
         }
     }
-    Ok(by_number.into_values().collect())
+    Ok(Merged {
+        prs: by_number.into_values().collect(),
+        commit_authors,
+    })
 }
 
 /// How many pages of 100 closed PRs the REST fallback scans for merge commits in range.
@@ -256,16 +287,38 @@ fn falls_back(e: &gh_core::Error) -> bool {
 #[derive(Deserialize)]
 struct RestCommit {
     sha: String,
+    /// The linked GitHub account (`null` when the author's email maps to none).
+    #[serde(default)]
+    author: Option<RestLogin>,
+    #[serde(default)]
+    commit: RestGitCommit,
 }
 
-/// The commit SHAs of `base_tag..branch` through the REST compare (paginated), or of the
-/// branch's history when there is no baseline.
+#[derive(Deserialize)]
+struct RestLogin {
+    login: String,
+}
+
+#[derive(Deserialize, Default)]
+struct RestGitCommit {
+    #[serde(default)]
+    author: Option<RestGitAuthor>,
+}
+
+#[derive(Deserialize)]
+struct RestGitAuthor {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// The commit SHAs and authors of `base_tag..branch` through the REST compare (paginated), or
+/// of the branch's history when there is no baseline.
 async fn rest_commits(
     gh: &GitHub,
     repo: &RepoRef,
     base_tag: Option<&str>,
     branch: &str,
-) -> Result<HashSet<String>, ReleaseError> {
+) -> Result<(HashSet<String>, Vec<String>), ReleaseError> {
     let mut pager = match base_tag {
         Some(t) => gh.pages(
             &format!(
@@ -286,15 +339,23 @@ async fn rest_commits(
         ),
     };
     let mut oids = HashSet::new();
+    let mut authors = Vec::new();
     for _ in 0..REST_COMMIT_PAGES {
         let Some(page) = pager.next_page::<RestCommit>().await? else {
-            return Ok(oids);
+            return Ok((oids, authors));
         };
-        oids.extend(page.into_iter().map(|c| c.sha));
+        for c in page {
+            add_author(
+                &mut authors,
+                c.author.as_ref().map(|a| a.login.as_str()),
+                c.commit.author.as_ref().and_then(|a| a.name.as_deref()),
+            );
+            oids.insert(c.sha);
+        }
     }
     tracing::warn!(
         commits = oids.len(),
         "REST compare stopped after {REST_COMMIT_PAGES} pages; older PRs may be missing"
     );
-    Ok(oids)
+    Ok((oids, authors))
 }

@@ -199,12 +199,13 @@ pub async fn hotfix(
         .await?
         .ok_or_else(|| ReleaseError::Config(format!("branch {branch} does not exist")))?
         .sha;
-    let prs = merged_prs(gh, repo, prev_tag.as_deref(), branch).await?;
-    let counted = changelog::counted(cfg, &prs);
+    let merged = merged_prs(gh, repo, prev_tag.as_deref(), branch).await?;
+    let counted = changelog::counted(cfg, &merged.prs);
     let body = changelog::body(
         cfg,
         &BodyVars {
             prs: &counted,
+            commit_authors: &merged.commit_authors,
             previous_tag: prev_tag.as_deref(),
             version: &next,
             baseline: prev.as_ref().map(|(v, _, _)| v),

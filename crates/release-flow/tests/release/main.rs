@@ -440,6 +440,76 @@ async fn tag_prefix_is_honoured() {
     assert_eq!(plan.tag, "app-v2.0.1");
 }
 
+/// `$CONTRIBUTORS` names the PR authors, then the range's other commit authors (a maintainer's
+/// direct push, an author GitHub links to no account), leaving out `exclude-contributors`.
+#[tokio::test]
+async fn contributors_include_commit_authors() {
+    let mut cfg = config();
+    cfg.exclude_contributors = vec!["renovate[bot]".into(), "Build Robot".into()];
+    let w = W::new().await;
+    w.releases(json!([rel(6, "v1.4.0", false, "")])).await;
+    w.compare("v1.4.0", "main", "ahead").await;
+    let p3 = pr(3, "Fix", &["bug"], "main");
+    let commit = |oid: String, login: Option<&str>, name: &str, prs: Vec<Value>| {
+        json!({"oid": oid, "author": {"name": name, "user": login.map(|l| json!({"login": l}))},
+               "associatedPullRequests": {"nodes": prs}})
+    };
+    let nodes = json!([
+        commit(
+            format!("{:040x}", 0xa1),
+            Some("maintainer"),
+            "Mae Maintainer",
+            vec![]
+        ),
+        commit(format!("{:040x}", 0xa2), None, "Ann Example", vec![]),
+        commit(
+            format!("{:040x}", 0xa3),
+            Some("renovate[bot]"),
+            "renovate[bot]",
+            vec![]
+        ),
+        commit(format!("{:040x}", 0xa4), None, "Build Robot", vec![]),
+        commit(format!("{:040x}", 3), Some("dev3"), "Dev Three", vec![p3]),
+        commit(
+            format!("{:040x}", 0xa5),
+            Some("maintainer"),
+            "Mae Maintainer",
+            vec![]
+        ),
+    ]);
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"repository": {"ref": {
+            "compare": {"commits": {"pageInfo": {"hasNextPage": false, "endCursor": null}, "nodes": nodes}}
+        }}}})))
+        .mount(&w.gh.server)
+        .await;
+    w.recent("main", json!([])).await;
+    w.writes_ok().await;
+    let c = client(&w.gh, false).await;
+    let (plan, _) = draft(&c, &repo(), &cfg, "main").await.unwrap();
+    assert!(
+        plan.body
+            .contains("Thanks to @dev3, @maintainer and Ann Example\n"),
+        "{}",
+        plan.body
+    );
+    // The query asks for each commit's author.
+    let q =
+        w.gh.seen()
+            .await
+            .into_iter()
+            .find(|s| s.path == "/graphql")
+            .unwrap();
+    assert!(
+        q.body["query"].as_str().unwrap().contains(
+            "nodes { oid author { name user { login } } associatedPullRequests(first: 5)"
+        ),
+        "{}",
+        q.body["query"]
+    );
+}
+
 #[tokio::test]
 async fn graphql_502_halves_the_page_size() {
     let w = W::new().await;
@@ -671,9 +741,10 @@ async fn graphql_failing_at_every_page_size_falls_back_to_the_rest_compare() {
         .and(wiremock::matchers::query_param_is_missing("page"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(
-                    json!({"status": "ahead", "commits": [{"sha": format!("{:040x}", 11)}]}),
-                )
+                .set_body_json(json!({"status": "ahead", "commits": [{
+                    "sha": format!("{:040x}", 11), "author": {"login": "dev11"},
+                    "commit": {"author": {"name": "Dev Eleven", "email": "dev11@example.com"}}
+                }]}))
                 .insert_header(
                     "link",
                     format!("<{base}{R}/compare/v1.4.0...main?per_page=100&page=2>; rel=\"next\"")
@@ -687,7 +758,13 @@ async fn graphql_failing_at_every_page_size_falls_back_to_the_rest_compare() {
         .and(path(format!("{R}/compare/v1.4.0...main")))
         .and(query_param("page", "2"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"status": "ahead", "commits": [{"sha": format!("{:040x}", 12)}]}),
+            json!({"status": "ahead", "commits": [
+                {"sha": format!("{:040x}", 12), "author": {"login": "dev12"},
+                 "commit": {"author": {"name": "Dev Twelve", "email": "dev12@example.com"}}},
+                // Pushed directly, by an author whose email GitHub links to no account.
+                {"sha": format!("{:040x}", 0x99), "author": null,
+                 "commit": {"author": {"name": "Ann Example", "email": "ann@example.org"}}},
+            ]}),
         ))
         .with_priority(1)
         .mount(&w.gh.server)
@@ -715,6 +792,12 @@ async fn graphql_failing_at_every_page_size_falls_back_to_the_rest_compare() {
     let numbers: Vec<u64> = plan.prs.iter().map(|p| p.number).collect();
     assert_eq!(numbers, [12, 11]);
     assert_eq!(plan.tag, "v1.5.0");
+    assert!(
+        plan.body
+            .contains("Thanks to @dev12, @dev11 and Ann Example"),
+        "{}",
+        plan.body
+    );
     let seen = w.gh.seen().await;
     let mut firsts: Vec<u64> = seen
         .iter()
