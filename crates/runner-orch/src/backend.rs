@@ -154,8 +154,15 @@ impl Backend {
     }
 }
 
-/// Merges `patch` into `target` (JSON merge patch, RFC 7386).
+/// Merges `patch` into `target`: a JSON merge patch (RFC 7386: objects merge, `null` removes,
+/// anything else replaces), except that two lists whose items are all objects with a string
+/// `name` merge item by item on `name` (new names appended), as Kubernetes merges containers,
+/// env, volumes and mounts.
 pub fn merge(target: &mut Value, patch: &Value) {
+    fn named(v: &[Value]) -> bool {
+        v.iter()
+            .all(|i| i.get("name").is_some_and(Value::is_string))
+    }
     match (target, patch) {
         (Value::Object(t), Value::Object(p)) => {
             for (k, v) in p {
@@ -163,6 +170,14 @@ pub fn merge(target: &mut Value, patch: &Value) {
                     t.remove(k);
                 } else {
                     merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (Value::Array(t), Value::Array(p)) if !t.is_empty() && named(t) && named(p) => {
+            for item in p {
+                match t.iter_mut().find(|x| x.get("name") == item.get("name")) {
+                    Some(existing) => merge(existing, item),
+                    None => t.push(item.clone()),
                 }
             }
         }
@@ -363,23 +378,7 @@ impl KubeBackend {
     }
 
     async fn launch(&self, pool: &PoolConfig, spec: &LaunchSpec, jit: &str) -> Result<Launched> {
-        let overlay = match &pool.kubernetes.pod_template {
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| {
-                    OrchError::config(
-                        format!("pools.{}.kubernetes.pod_template", pool.name),
-                        format!("{}: {e}", p.display()),
-                    )
-                })?;
-                Some(serde_json::from_str::<Value>(&text).map_err(|e| {
-                    OrchError::config(
-                        format!("pools.{}.kubernetes.pod_template", pool.name),
-                        format!("{}: {e}", p.display()),
-                    )
-                })?)
-            }
-            None => None,
-        };
+        let overlay = pool.pod_overlay()?;
         let manifest = job_manifest(pool, spec, overlay.as_ref());
         let action = format!("create Job {}/{}", pool.kubernetes.namespace, spec.name);
         if self.dry_run {

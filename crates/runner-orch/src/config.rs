@@ -142,7 +142,8 @@ pub struct KubeSettings {
     /// Pod service account (should have no RBAC: job code runs in the pod).
     #[serde(default)]
     pub service_account: Option<String>,
-    /// A JSON file merged (RFC 7386) into the pod template `spec`.
+    /// A YAML (or JSON) file with a pod `spec` fragment merged into each runner's pod (see
+    /// [`PoolConfig::pod_overlay`]).
     #[serde(default)]
     pub pod_template: Option<std::path::PathBuf>,
     /// `activeDeadlineSeconds` of the Job (default 6h, GitHub's job limit).
@@ -218,6 +219,59 @@ impl Scope {
 }
 
 impl PoolConfig {
+    /// The pod `spec` overlay of `kubernetes.pod_template`, read with the bounded YAML parser
+    /// (JSON is YAML too). It is merged like a JSON merge patch, except that lists of named
+    /// objects (`containers`, `env`, `volumeMounts`, `volumes`, ...) merge by `name` as in a
+    /// Kubernetes strategic merge: `containers: [{name: runner, volumeMounts: [...]}]` adds to
+    /// the runner container, another name adds a sidecar. It may not give the pod a service
+    /// account token, change `restartPolicy`, or set the JIT config variable: errors name
+    /// the file (and line for syntax).
+    pub fn pod_overlay(&self) -> Result<Option<serde_json::Value>> {
+        let Some(path) = &self.kubernetes.pod_template else {
+            return Ok(None);
+        };
+        let field = format!("pools.{}.kubernetes.pod_template", self.name);
+        let bad = |m: String| OrchError::config(&field, format!("{}: {m}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let v: serde_json::Value = gh_core::config::parse_yaml(&text, &path.display().to_string())
+            .map_err(|e| OrchError::config(&field, e))?;
+        if !v.is_object() {
+            return Err(bad("must be a mapping (fields of a pod spec)".into()));
+        }
+        if v.get("automountServiceAccountToken")
+            .is_some_and(|t| t != &serde_json::Value::Bool(false))
+        {
+            return Err(bad(
+                "automountServiceAccountToken must stay false: job code runs in the pod".into(),
+            ));
+        }
+        if v.get("restartPolicy").is_some_and(|r| r != "Never") {
+            return Err(bad(
+                "restartPolicy must stay Never: a runner is used once".into()
+            ));
+        }
+        let containers = ["containers", "initContainers"]
+            .iter()
+            .filter_map(|k| v.get(*k).and_then(|c| c.as_array()))
+            .flatten();
+        for c in containers {
+            let envs = c
+                .get("env")
+                .and_then(|e| e.as_array())
+                .into_iter()
+                .flatten();
+            for e in envs {
+                if e.get("name").and_then(|n| n.as_str()) == Some(crate::backend::JIT_ENV) {
+                    return Err(bad(format!(
+                        "{} is set by ghops from the Job's Secret",
+                        crate::backend::JIT_ENV
+                    )));
+                }
+            }
+        }
+        Ok(Some(v))
+    }
+
     /// The repositories this pool serves.
     pub fn repo_refs(&self) -> Vec<RepoRef> {
         self.repos

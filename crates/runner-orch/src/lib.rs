@@ -62,6 +62,10 @@ pub async fn from_config(
     kube_url: Option<&str>,
 ) -> Result<Orchestrator> {
     let cfg = RunnersConfig::from_file(file)?;
+    // A bad pod template fails here, at start, rather than at the first launch.
+    for p in &cfg.pools {
+        p.pod_overlay()?;
+    }
     let kube = if cfg
         .pools
         .iter()

@@ -354,6 +354,108 @@ async fn single_job_launches_one_runner_with_exact_manifests() {
     });
 }
 
+/// A YAML pod template adds a mount to the runner container (merged by name, the JIT env
+/// kept), a sidecar, a volume and tolerations; the rest of the Job is as without it.
+#[tokio::test]
+async fn pod_template_yaml_merges_into_the_runner_pod() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = dir.path().join("pod.yaml");
+    std::fs::write(
+        &tpl,
+        r#"# extra pod spec for the k8s pool
+containers:
+  - name: runner
+    volumeMounts:
+      - {name: work, mountPath: /home/runner/_work}
+    env:
+      - {name: RUNNER_FEATURE, value: "on"}
+  - name: dind
+    image: docker:27-dind
+    securityContext: {privileged: true}
+volumes:
+  - name: work
+    emptyDir: {}
+tolerations:
+  - {key: ci, operator: Exists, effect: NoSchedule}
+"#,
+    )
+    .unwrap();
+    let mut cfg = config("");
+    cfg.pools[0].kubernetes.pod_template = Some(tpl.clone());
+    let plain = runner_orch::backend::job_manifest(
+        &cfg.pools[0],
+        &runner_orch::backend::LaunchSpec {
+            name: name(),
+            repo: REPO.into(),
+            job_id: Some(JOB),
+            attempt: 1,
+        },
+        None,
+    );
+    let o = env.orch(cfg);
+    o.handle_event(&env.client, &event("queued")).await.unwrap();
+    let job = env.kube_bodies().await.remove(0);
+    let pod = &job["spec"]["template"]["spec"];
+    let mut expected = plain["spec"]["template"]["spec"].clone();
+    let runner = &mut expected["containers"][0];
+    runner["volumeMounts"] = json!([{"name": "work", "mountPath": "/home/runner/_work"}]);
+    runner["env"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "RUNNER_FEATURE", "value": "on"}));
+    expected["containers"].as_array_mut().unwrap().push(json!({
+        "name": "dind", "image": "docker:27-dind", "securityContext": {"privileged": true}
+    }));
+    expected["volumes"] = json!([{"name": "work", "emptyDir": {}}]);
+    expected["tolerations"] = json!([{"key": "ci", "operator": "Exists", "effect": "NoSchedule"}]);
+    assert_eq!(pod, &expected);
+    assert_eq!(job["metadata"], plain["metadata"]);
+    assert_eq!(
+        pod["containers"][0]["env"][0]["name"],
+        "ACTIONS_RUNNER_INPUT_JITCONFIG"
+    );
+}
+
+/// A pod template that would hand the pod a token, restart a runner or replace the JIT
+/// config, or that is not YAML, stops `from_config` with the file (and line) named.
+#[tokio::test]
+async fn unsafe_or_broken_pod_templates_are_config_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, says) in [
+        (
+            "automountServiceAccountToken: true\n",
+            "automountServiceAccountToken must stay false",
+        ),
+        (
+            "restartPolicy: OnFailure\n",
+            "restartPolicy must stay Never",
+        ),
+        (
+            "containers:\n  - name: runner\n    env:\n      - {name: ACTIONS_RUNNER_INPUT_JITCONFIG, value: x}\n",
+            "ACTIONS_RUNNER_INPUT_JITCONFIG is set by ghops",
+        ),
+        ("- not\n- a mapping\n", "must be a mapping"),
+        ("tolerations: [\n  {key: a\n", "pod.yaml:"),
+    ] {
+        let tpl = dir.path().join("pod.yaml");
+        std::fs::write(&tpl, text).unwrap();
+        let toml = format!(
+            "[[runners.pools]]\nname = \"k8s\"\nrepos = [\"{REPO}\"]\nlabels = [\"self-hosted\"]\nbackend = \"process\"\n[runners.pools.process]\ncommand = [\"/bin/true\"]\n[runners.pools.kubernetes]\npod_template = {:?}\n",
+            tpl.display().to_string()
+        );
+        let file = ConfigFile::parse(&toml, None).unwrap();
+        let e = runner_orch::from_config(&file, true, None)
+            .await
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("pools.k8s.kubernetes.pod_template"), "{msg}");
+        assert!(msg.contains(says), "{text:?}: {msg}");
+    }
+}
+
 #[tokio::test]
 async fn duplicate_delivery_and_a_second_replica_launch_nothing_more() {
     let env = Env::new().await;
