@@ -7,7 +7,9 @@
 //!   drops duplicate `X-GitHub-Delivery` ids (bounded memory), and hands the delivery to a
 //!   bounded worker queue; a full queue answers 503 so GitHub records a failed delivery that can
 //!   be redelivered: nothing is dropped silently.
-//! - Workers route each delivery to the [`Handler`] registered for its event.
+//! - Workers route each delivery to the [`Handler`] registered for its event. A handler may
+//!   look at the raw body first ([`Handler::wants`]) so that deliveries needing no work are
+//!   answered 202 without the full decode, the queue or a token.
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text).
 //! - [`redeliver`]: asks GitHub to redeliver failed deliveries it has not redelivered yet.
 //! - Graceful shutdown drains the queue within a deadline.
