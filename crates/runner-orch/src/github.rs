@@ -161,14 +161,16 @@ pub enum JitOutcome {
 }
 
 /// `POST {scope}/actions/runners/generate-jitconfig` with the deterministic name, the pool's
-/// group and labels. Retried on 5xx by gh-core: a repeat after an ambiguous failure is safe
-/// because GitHub answers 409 for an existing name ([`JitOutcome::NameTaken`]).
+/// group and labels, and the runner's work folder (relative to the runner's directory).
+/// Retried on 5xx by gh-core: a repeat after an ambiguous failure is safe because GitHub
+/// answers 409 for an existing name ([`JitOutcome::NameTaken`]).
 pub async fn generate_jit(
     gh: &GitHub,
     scope: &Scope,
     name: &str,
     runner_group_id: u64,
     labels: &[String],
+    work_folder: &str,
 ) -> Result<JitOutcome> {
     #[derive(Deserialize)]
     struct Answer {
@@ -184,7 +186,7 @@ pub async fn generate_jit(
         "name": name,
         "runner_group_id": runner_group_id,
         "labels": labels,
-        "work_folder": "_work",
+        "work_folder": work_folder,
     });
     match gh
         .post::<Answer>(&path, &body, Idempotency::Idempotent)

@@ -349,9 +349,24 @@ impl Orchestrator {
         spec: LaunchSpec,
     ) -> Result<Decision> {
         let name = spec.name.clone();
+        // A pod has its own disk; local processes share the runner's directory, so each gets
+        // a workspace of its own (concurrent jobs must not check out into one `_work`).
+        let work_folder = match pool.backend {
+            crate::config::BackendKind::Process => format!("_work/{name}"),
+            crate::config::BackendKind::Kubernetes => "_work".to_owned(),
+        };
         let mut cleaned = false;
         let jit = loop {
-            match github::generate_jit(gh, scope, &name, pool.runner_group_id, &pool.labels).await {
+            match github::generate_jit(
+                gh,
+                scope,
+                &name,
+                pool.runner_group_id,
+                &pool.labels,
+                &work_folder,
+            )
+            .await
+            {
                 Ok(JitOutcome::Created(j)) => break Some(j),
                 Ok(JitOutcome::DryRun) => break None,
                 Ok(JitOutcome::NameTaken) if !cleaned => {

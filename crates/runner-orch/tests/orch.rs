@@ -922,6 +922,12 @@ command = ["/usr/bin/env"]
     // Same identity rules: a duplicate is not a second process.
     let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
     assert_eq!(d, Decision::AlreadyLaunched { name: name() });
+    // Local runners share one runner directory: each gets its own work folder.
+    assert_eq!(
+        env.gh.writes().await[0].body,
+        json!({"name": name(), "runner_group_id": 1, "labels": ["self-hosted", "k8s"],
+               "work_folder": format!("_work/{}", name())})
+    );
     let mut text = String::new();
     for _ in 0..100 {
         text = std::fs::read_to_string(&out).unwrap_or_default();
