@@ -378,8 +378,7 @@ impl KubeBackend {
     }
 
     async fn launch(&self, pool: &PoolConfig, spec: &LaunchSpec, jit: &str) -> Result<Launched> {
-        let overlay = pool.pod_overlay()?;
-        let manifest = job_manifest(pool, spec, overlay.as_ref());
+        let manifest = job_manifest(pool, spec, pool.kubernetes.pod_overlay.as_ref());
         let action = format!("create Job {}/{}", pool.kubernetes.namespace, spec.name);
         if self.dry_run {
             let secret = secret_manifest(pool, &spec.name, "<job uid>", "<redacted JIT config>");

@@ -46,29 +46,19 @@ impl Clients {
         if !matches!(base.credentials, Credentials::App { .. }) || targets.is_empty() {
             return Ok(Self::single(&GitHub::connect(base).await?));
         }
-        let mut clients: Option<Self> = None;
+        let mut by_owner = HashMap::new();
+        let mut default = None;
         for (owner, target) in targets {
             let mut c = base.clone();
             c.installation = Some(target);
             let gh = GitHub::connect(c).await?;
-            match &mut clients {
-                None => {
-                    let mut first = Self::single(&gh);
-                    first.by_owner.insert(owner, gh);
-                    clients = Some(first);
-                }
-                Some(all) => {
-                    all.by_owner.insert(owner, gh);
-                }
-            }
+            default.get_or_insert_with(|| gh.clone());
+            by_owner.insert(owner, gh);
         }
-        Ok(clients.expect("at least one target"))
-    }
-
-    /// Adds (or replaces) the client of `owner`'s account.
-    pub fn with(mut self, owner: &str, gh: &GitHub) -> Self {
-        self.by_owner.insert(owner.to_ascii_lowercase(), gh.clone());
-        self
+        Ok(Self {
+            default: default.expect("at least one target"),
+            by_owner,
+        })
     }
 
     /// The client for an account.

@@ -143,9 +143,13 @@ pub struct KubeSettings {
     #[serde(default)]
     pub service_account: Option<String>,
     /// A YAML (or JSON) file with a pod `spec` fragment merged into each runner's pod (see
-    /// [`PoolConfig::pod_overlay`]).
+    /// [`PoolConfig::read_pod_template`]).
     #[serde(default)]
     pub pod_template: Option<std::path::PathBuf>,
+    /// `pod_template` as read once at start ([`RunnersConfig::load_pod_templates`]), so a
+    /// launch reads no file.
+    #[serde(skip)]
+    pub pod_overlay: Option<serde_json::Value>,
     /// `activeDeadlineSeconds` of the Job (default 6h, GitHub's job limit).
     #[serde(default = "default_deadline")]
     pub active_deadline_seconds: i64,
@@ -180,6 +184,7 @@ impl Default for KubeSettings {
             node_selector: BTreeMap::new(),
             service_account: None,
             pod_template: None,
+            pod_overlay: None,
             active_deadline_seconds: default_deadline(),
             ttl_seconds_after_finished: default_ttl(),
         }
@@ -219,14 +224,14 @@ impl Scope {
 }
 
 impl PoolConfig {
-    /// The pod `spec` overlay of `kubernetes.pod_template`, read with the bounded YAML parser
+    /// Reads the pod `spec` overlay of `kubernetes.pod_template` with the bounded YAML parser
     /// (JSON is YAML too). It is merged like a JSON merge patch, except that lists of named
     /// objects (`containers`, `env`, `volumeMounts`, `volumes`, ...) merge by `name` as in a
     /// Kubernetes strategic merge: `containers: [{name: runner, volumeMounts: [...]}]` adds to
     /// the runner container, another name adds a sidecar. It may not give the pod a service
     /// account token, change `restartPolicy`, or set the JIT config variable: errors name
     /// the file (and line for syntax).
-    pub fn pod_overlay(&self) -> Result<Option<serde_json::Value>> {
+    pub fn read_pod_template(&self) -> Result<Option<serde_json::Value>> {
         let Some(path) = &self.kubernetes.pod_template else {
             return Ok(None);
         };
@@ -317,6 +322,15 @@ impl PoolConfig {
 }
 
 impl RunnersConfig {
+    /// Reads every pool's `kubernetes.pod_template` into `kubernetes.pod_overlay`: a bad
+    /// template fails here, at start, rather than at the first launch.
+    pub fn load_pod_templates(&mut self) -> Result<()> {
+        for p in &mut self.pools {
+            p.kubernetes.pod_overlay = p.read_pod_template()?;
+        }
+        Ok(())
+    }
+
     /// Loads `[runners]` from a `ghops.toml` and validates it.
     pub fn from_file(file: &gh_core::config::ConfigFile) -> Result<Self> {
         let c: RunnersConfig = file.section("runners")?.unwrap_or_default();

@@ -61,11 +61,8 @@ pub async fn from_config(
     dry_run: bool,
     kube_url: Option<&str>,
 ) -> Result<Orchestrator> {
-    let cfg = RunnersConfig::from_file(file)?;
-    // A bad pod template fails here, at start, rather than at the first launch.
-    for p in &cfg.pools {
-        p.pod_overlay()?;
-    }
+    let mut cfg = RunnersConfig::from_file(file)?;
+    cfg.load_pod_templates()?;
     let kube = if cfg
         .pools
         .iter()

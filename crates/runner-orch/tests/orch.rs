@@ -193,6 +193,11 @@ impl Env {
         }
     }
 
+    /// The one token client for every account.
+    fn clients(&self) -> Clients {
+        Clients::single(&self.client)
+    }
+
     fn orch(&self, cfg: RunnersConfig) -> Orchestrator {
         let mut k = KubeBackend::for_url(&self.kube.uri(), false).unwrap();
         k.forbidden_backoff = vec![Duration::from_millis(5); 3];
@@ -355,7 +360,8 @@ async fn single_job_launches_one_runner_with_exact_manifests() {
 }
 
 /// A YAML pod template adds a mount to the runner container (merged by name, the JIT env
-/// kept), a sidecar, a volume and tolerations; the rest of the Job is as without it.
+/// kept), a sidecar, a volume and tolerations; the rest of the Job is as without it. The file
+/// is read at start, not per launch.
 #[tokio::test]
 async fn pod_template_yaml_merges_into_the_runner_pod() {
     let env = Env::new().await;
@@ -385,6 +391,9 @@ tolerations:
     .unwrap();
     let mut cfg = config("");
     cfg.pools[0].kubernetes.pod_template = Some(tpl.clone());
+    cfg.load_pod_templates().unwrap();
+    // Read once at start: a launch needs the file no more.
+    std::fs::remove_file(&tpl).unwrap();
     let plain = runner_orch::backend::job_manifest(
         &cfg.pools[0],
         &runner_orch::backend::LaunchSpec {
@@ -502,7 +511,7 @@ async fn webhook_and_reconcile_race_to_one_job() {
     env.mock_runners(json!([])).await;
     let o = env.orch(config(""));
     let ev = event("queued");
-    let clients = Clients::single(&env.client);
+    let clients = env.clients();
     let (a, b) = tokio::join!(o.handle_event(&env.client, &ev), o.reconcile(&clients));
     a.unwrap();
     b.unwrap();
@@ -528,7 +537,7 @@ async fn receiver_down_reconcile_launches_the_two_still_queued() {
         .await;
     env.mock_runners(json!([])).await;
     let o = env.orch(config(""));
-    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    let r = o.reconcile(&env.clients()).await.unwrap();
     let launched = r
         .decisions
         .iter()
@@ -540,7 +549,7 @@ async fn receiver_down_reconcile_launches_the_two_still_queued() {
     assert_eq!(env.job_names(), want);
     env.gh.assert_writes(&[&jit_path(), &jit_path()]).await;
     // A second pass changes nothing.
-    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    let r = o.reconcile(&env.clients()).await.unwrap();
     assert!(
         r.decisions
             .iter()
@@ -673,7 +682,7 @@ async fn runner_that_never_registers_is_reaped_and_replaced() {
         let j = st.jobs.get_mut(&name()).unwrap();
         j["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
     }
-    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    let r = o.reconcile(&env.clients()).await.unwrap();
     assert_eq!(r.reaped.len(), 1, "{r:?}");
     assert!(r.reaped[0].1.contains("not registered"), "{r:?}");
     assert!(env.job_names().is_empty());
@@ -684,7 +693,7 @@ async fn runner_that_never_registers_is_reaped_and_replaced() {
         ])
         .await;
     // The job is still queued: the next pass launches a replacement (same name).
-    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    let r = o.reconcile(&env.clients()).await.unwrap();
     assert!(
         matches!(r.decisions[0].1, Decision::Launched { .. })
             || matches!(r.decisions[0].1, Decision::AlreadyLaunched { .. }),
@@ -732,7 +741,7 @@ async fn ten_queued_with_max_four() {
     env.mock_runs(&jobs).await;
     env.mock_runners(json!([])).await;
     let o = env.orch(config(""));
-    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    let r = o.reconcile(&env.clients()).await.unwrap();
     assert_eq!(env.job_names().len(), 4);
     assert_eq!(r.waiting.get("k8s"), Some(&6));
     // The lowest job ids first.
@@ -754,7 +763,7 @@ async fn scale_to_zero_and_min_idle() {
     env.mock_runs(&[]).await;
     env.mock_runners(json!([])).await;
     let o = env.orch(config("max = 0"));
-    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    let r = o.reconcile(&env.clients()).await.unwrap();
     assert!(r.decisions.is_empty());
     env.gh.assert_no_writes().await;
     assert!(env.job_names().is_empty());
@@ -764,10 +773,10 @@ async fn scale_to_zero_and_min_idle() {
     env.mock_runs(&[]).await;
     env.mock_runners(json!([])).await;
     let o = env.orch(config("min_idle = 2"));
-    o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    o.reconcile(&env.clients()).await.unwrap();
     assert_eq!(env.job_names().len(), 2);
     // Idempotent.
-    o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    o.reconcile(&env.clients()).await.unwrap();
     assert_eq!(env.job_names().len(), 2);
     env.gh.assert_writes(&[&jit_path(), &jit_path()]).await;
 }
@@ -840,10 +849,10 @@ async fn offline_leftover_registration_removed_on_second_sighting_busy_never() {
     ]))
     .await;
     let o = env.orch(config(""));
-    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    let r = o.reconcile(&env.clients()).await.unwrap();
     assert!(r.reaped.is_empty(), "{r:?}");
     env.gh.assert_no_writes().await;
-    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    let r = o.reconcile(&env.clients()).await.unwrap();
     assert_eq!(r.reaped.len(), 1, "{r:?}");
     env.gh
         .assert_writes(&[&format!("DELETE /repos/{REPO}/actions/runners/11")])
@@ -1044,7 +1053,7 @@ async fn status_counts_queued_and_runners_by_state() {
     ]))
     .await;
     let before = env.gh.writes().await.len();
-    let st = o.status(&Clients::single(&env.client)).await.unwrap();
+    let st = o.status(&env.clients()).await.unwrap();
     assert_eq!(st.len(), 1);
     let p = &st[0];
     assert_eq!(
@@ -1069,12 +1078,12 @@ async fn warm_runner_past_idle_ttl_is_recycled_busy_one_kept() {
     ]))
     .await;
     let o = env.orch(config("min_idle = 2\nidle_ttl = \"1m\""));
-    o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    o.reconcile(&env.clients()).await.unwrap();
     assert_eq!(env.job_names().len(), 2);
     for j in env.fake.0.lock().unwrap().jobs.values_mut() {
         j["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
     }
-    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    let r = o.reconcile(&env.clients()).await.unwrap();
     assert_eq!(
         r.reaped,
         vec![(
@@ -1116,7 +1125,7 @@ async fn unused_runner_of_a_job_served_elsewhere_is_reaped_busy_one_never() {
     for j in env.fake.0.lock().unwrap().jobs.values_mut() {
         j["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
     }
-    let r = o.reconcile(&Clients::single(&env.client)).await.unwrap();
+    let r = o.reconcile(&env.clients()).await.unwrap();
     assert_eq!(r.reaped.len(), 1, "{r:?}");
     assert_eq!(r.reaped[0].0, runner_name(REPO, 201, 1));
     assert_eq!(env.job_names(), vec![runner_name(REPO, 202, 1)]);
