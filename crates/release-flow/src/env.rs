@@ -575,13 +575,8 @@ enum Taken {
 struct IssueEvent {
     event: String,
     #[serde(default)]
-    label: Option<LabelName>,
+    label: Option<gh_core::events::Label>,
     created_at: chrono::DateTime<chrono::Utc>,
-}
-
-#[derive(Deserialize)]
-struct LabelName {
-    name: String,
 }
 
 /// When `label` was last added to issue `n` (`None`: no such event, e.g. not yet visible).

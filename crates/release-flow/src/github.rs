@@ -173,7 +173,7 @@ fn add_author(authors: &mut Vec<String>, login: Option<&str>, name: Option<&str>
 }
 
 /// What a release range holds.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Merged {
     /// The PRs merged into the branch in the range, by number.
     pub prs: Vec<MergedPr>,
@@ -289,14 +289,9 @@ struct RestCommit {
     sha: String,
     /// The linked GitHub account (`null` when the author's email maps to none).
     #[serde(default)]
-    author: Option<RestLogin>,
+    author: Option<gh_core::events::User>,
     #[serde(default)]
     commit: RestGitCommit,
-}
-
-#[derive(Deserialize)]
-struct RestLogin {
-    login: String,
 }
 
 #[derive(Deserialize, Default)]
