@@ -124,6 +124,89 @@ async fn handle_launches_one_runner_and_never_leaks_the_token() {
     );
 }
 
+/// With a GitHub App, `handle` acts as the installation of the event's repository, and looks
+/// up no other account's, even when the first pool serves another account.
+#[tokio::test]
+async fn handle_with_an_app_uses_only_the_event_accounts_installation() {
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/installation")))
+        .respond_with(ok(json!({"id": 77, "app_slug": "ghops-e2e"})))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/app/installations/77/access_tokens"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "token": "ghs_e2e_event_account", "expires_at": "2999-01-01T00:00:00Z", "permissions": {}
+        })))
+        .mount(&gh.server)
+        .await;
+    let auth = || wiremock::matchers::header("authorization", "Bearer ghs_e2e_event_account");
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/jobs/{JOB}")))
+        .and(auth())
+        .respond_with(ok(json!({
+            "id": JOB, "run_id": 1, "run_attempt": 1, "status": "queued", "labels": ["self-hosted", "k8s"],
+        })))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/repos/{REPO}/actions/runners/generate-jitconfig"
+        )))
+        .and(auth())
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "runner": {"id": 5}, "encoded_jit_config": JIT,
+        })))
+        .mount(&gh.server)
+        .await;
+    let k = kube().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("ghops.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"[[runners.pools]]
+name = "elsewhere"
+org = "another-org"
+repos = ["tool"]
+labels = ["self-hosted", "gpu"]
+[runners.pools.kubernetes]
+namespace = "runners"
+
+[[runners.pools]]
+name = "k8s"
+repos = ["{REPO}"]
+labels = ["self-hosted", "k8s"]
+[runners.pools.kubernetes]
+namespace = "runners"
+"#
+        ),
+    )
+    .unwrap();
+    let mut c = ghops();
+    c.args(["runners", "handle", "--json", "--event"])
+        .arg(fixture_path("workflow_job.queued.self-hosted.json"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--api-url", &gh.uri(), "--kube-url", &k.uri()])
+        .env("GHOPS_APP_ID", "12")
+        .env("GHOPS_APP_PRIVATE_KEY", ghops_test_support::TEST_APP_KEY);
+    let o = run(c).await;
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["decision"], "launched", "{out}");
+    gh.assert_lines(&[
+        &format!("GET /repos/{REPO}/installation"),
+        "POST /app/installations/77/access_tokens",
+        &format!("GET /repos/{REPO}/actions/jobs/{JOB}"),
+        &format!("POST /repos/{REPO}/actions/runners/generate-jitconfig"),
+    ])
+    .await;
+}
+
 #[tokio::test]
 async fn manifests_and_bad_config() {
     let dir = tempfile::tempdir().unwrap();

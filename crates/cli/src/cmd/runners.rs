@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use gh_core::ExitCode;
+use gh_core::client::{GitHub, InstallationTarget};
 use runner_orch::manifests::{ManifestOptions, manifests, render};
 use runner_orch::{Clients, Decision, Orchestrator, RunnersConfig};
 
@@ -80,22 +81,29 @@ pub struct KubeArgs {
     kube_url: Option<String>,
 }
 
-async fn setup(ctx: &Ctx, kube: &KubeArgs) -> Result<(Orchestrator, Clients), Failure> {
+async fn setup(ctx: &Ctx, kube: &KubeArgs) -> Result<Orchestrator, Failure> {
     let file = ctx.config()?;
-    let cfg = RunnersConfig::from_file(&file)?;
-    if cfg.pools.is_empty() {
+    let orch =
+        runner_orch::from_config(&file, ctx.global.dry_run, kube.kube_url.as_deref()).await?;
+    if orch.config().pools.is_empty() {
         return Err(Failure::usage(
             "no [[runners.pools]] in the configuration (see docs/runner-orch.md)",
         ));
     }
-    // A GitHub App acts as the installation of each account the pools serve.
-    let clients = Clients::connect(ctx.client_config(None)?, &cfg).await?;
-    if clients.default_client().is_dry_run() {
+    Ok(orch)
+}
+
+fn note_dry_run(gh: &GitHub) {
+    if gh.is_dry_run() {
         eprintln!("dry-run: reads are performed, writes are printed and not sent");
     }
-    let orch =
-        runner_orch::from_config(&file, ctx.global.dry_run, kube.kube_url.as_deref()).await?;
-    Ok((orch, clients))
+}
+
+/// Clients for every account the pools serve (a GitHub App: one installation each).
+async fn all_clients(ctx: &Ctx, orch: &Orchestrator) -> Result<Clients, Failure> {
+    let clients = Clients::connect(ctx.client_config(None)?, orch.config()).await?;
+    note_dry_run(clients.default_client());
+    Ok(clients)
 }
 
 fn decision_line(name: &str, d: &Decision) -> String {
@@ -145,12 +153,17 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
         RunnersCmd::Handle { event, kube } => {
             let ev: gh_core::events::WorkflowJobEvent =
                 gh_core::events::load_event(event.as_deref())?;
-            let (orch, clients) = setup(ctx, &kube).await?;
-            let gh = match ev.repository.full_name.parse::<gh_core::RepoRef>() {
-                Ok(r) => clients.for_repo(&r),
-                Err(_) => clients.default_client(),
-            };
-            let d = orch.handle_event(gh, &ev).await?;
+            let orch = setup(ctx, &kube).await?;
+            // Only the event's account is needed: a GitHub App acts as its installation.
+            let target = ev
+                .repository
+                .full_name
+                .parse()
+                .ok()
+                .map(InstallationTarget::Repo);
+            let gh = GitHub::connect(ctx.client_config(target)?).await?;
+            note_dry_run(&gh);
+            let d = orch.handle_event(&gh, &ev).await?;
             if ctx.global.json {
                 ctx.print_json(&d)?;
             } else {
@@ -164,8 +177,8 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             Ok(ExitCode::Success)
         }
         RunnersCmd::Status { kube } => {
-            let (orch, clients) = setup(ctx, &kube).await?;
-            let st = orch.status(&clients).await?;
+            let orch = setup(ctx, &kube).await?;
+            let st = orch.status(&all_clients(ctx, &orch).await?).await?;
             if ctx.global.json {
                 ctx.print_json(&st)?;
             } else {
@@ -200,7 +213,8 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             lease_namespace,
             kube,
         } => {
-            let (orch, clients) = setup(ctx, &kube).await?;
+            let orch = setup(ctx, &kube).await?;
+            let clients = all_clients(ctx, &orch).await?;
             if !watch {
                 let r = orch.reconcile(&clients).await?;
                 if ctx.global.json {
