@@ -230,7 +230,7 @@ fn decide(event: &GateInput<'_>, trigger: &str, own_marker: &str) -> Gate {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -311,7 +311,13 @@ mod tests {
     }
 
     /// A real delivery (a comment on a PR) with the fields the gate reads replaced.
-    fn delivery(action: &str, pr: Option<bool>, body: &str, login: &str, kind: &str) -> Vec<u8> {
+    pub(crate) fn delivery(
+        action: &str,
+        pr: Option<bool>,
+        body: &str,
+        login: &str,
+        kind: &str,
+    ) -> Vec<u8> {
         let raw =
             include_str!("../../../testdata/webhooks/issue_comment.created.on-pr.derived.json");
         let mut v: serde_json::Value = serde_json::from_str(raw).unwrap();

@@ -188,11 +188,7 @@ mod tests {
     }
 
     fn on_pr_with_body(body: &str) -> Vec<u8> {
-        let raw =
-            include_str!("../../../testdata/webhooks/issue_comment.created.on-pr.derived.json");
-        let mut v: serde_json::Value = serde_json::from_str(raw).unwrap();
-        v["comment"]["body"] = body.into();
-        serde_json::to_vec(&v).unwrap()
+        crate::gate::tests::delivery("created", Some(true), body, "octocat", "User")
     }
 
     #[test]
