@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use octocrab::Octocrab;
-use octocrab::secrecy::ExposeSecret;
+use octocrab::secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -152,6 +152,11 @@ pub enum Conditional<T> {
 
 struct Inner {
     octo: Octocrab,
+    /// GitHub Enterprise Server only: GraphQL lives at `/api/graphql`, outside the REST base
+    /// `/api/v3` that octocrab prefixes to every path, so it is reached through a second,
+    /// unauthenticated transport whose base is the server's origin; each query carries the
+    /// REST client's current token explicitly (see [`GitHub::graphql`]).
+    graphql: Option<GraphqlRoute>,
     api_url: String,
     retry: RetryPolicy,
     dry_run: bool,
@@ -209,6 +214,53 @@ fn base_builder(
         })
 }
 
+/// The transport and path for GraphQL when it does not sit under the REST base.
+struct GraphqlRoute {
+    octo: Octocrab,
+    /// The full path on the server (`/api/graphql`); `octo`'s base is the bare origin.
+    path: String,
+    /// The token of a token-authenticated client (App installations ask octocrab for theirs).
+    token: Option<SecretString>,
+}
+
+/// The GraphQL endpoint for a REST API base: `{base}/graphql` on github.com (and any base
+/// not ending in `/api/v3`), `https://HOST/api/graphql` for a GitHub Enterprise Server base
+/// `https://HOST/api/v3`.
+///
+/// ```
+/// use gh_core::client::graphql_url;
+/// assert_eq!(graphql_url("https://api.github.com"), "https://api.github.com/graphql");
+/// assert_eq!(graphql_url("https://ghe.example.com/api/v3/"), "https://ghe.example.com/api/graphql");
+/// ```
+pub fn graphql_url(api_url: &str) -> String {
+    let base = api_url.trim_end_matches('/');
+    match base.strip_suffix("/api/v3") {
+        Some(host) => format!("{host}/api/graphql"),
+        None => format!("{base}/graphql"),
+    }
+}
+
+fn graphql_route(
+    api_url: &str,
+    timeout: Duration,
+    token: Option<SecretString>,
+) -> Result<Option<GraphqlRoute>> {
+    if !api_url.trim_end_matches('/').ends_with("/api/v3") {
+        return Ok(None);
+    }
+    let url = url::Url::parse(&graphql_url(api_url))
+        .map_err(|e| Error::invalid("--api-url / GITHUB_API_URL", format!("{api_url:?}: {e}")))?;
+    let origin = url.origin().ascii_serialization();
+    let octo = base_builder(&origin, timeout)?
+        .build()
+        .map_err(|e| Error::invalid("--api-url", e.to_string()))?;
+    Ok(Some(GraphqlRoute {
+        octo,
+        path: url.path().to_owned(),
+        token,
+    }))
+}
+
 fn octo_err(method: &Method, path: &str, e: octocrab::Error) -> Error {
     // octocrab's Display can include a request URI but never the Authorization header.
     let message = match &e {
@@ -228,6 +280,11 @@ impl GitHub {
     /// octocrab before they expire.
     pub async fn connect(config: ClientConfig) -> Result<Self> {
         let api_url = config.api_url.trim_end_matches('/').to_owned();
+        let plain_token = match &config.credentials {
+            Credentials::Token { token, .. } => Some(token.clone()),
+            Credentials::App { .. } => None,
+        };
+        let graphql = graphql_route(&api_url, config.timeout, plain_token)?;
         let (octo, token_kind, is_app, installation) = match &config.credentials {
             Credentials::Token { token, .. } => {
                 let octo = base_builder(&api_url, config.timeout)?
@@ -258,8 +315,15 @@ impl GitHub {
                     .app(octocrab::models::AppId(*app_id), key)
                     .build()
                     .map_err(|e| Error::invalid("--api-url", e.to_string()))?;
-                let app_client =
-                    GitHub::from_octocrab(app_octo.clone(), &api_url, &config, None, true, None);
+                let app_client = GitHub::from_octocrab(
+                    app_octo.clone(),
+                    None,
+                    &api_url,
+                    &config,
+                    None,
+                    true,
+                    None,
+                );
                 let path = match &config.installation {
                     None => None,
                     Some(InstallationTarget::Id(id)) => Some(format!("/app/installations/{id}")),
@@ -288,6 +352,7 @@ impl GitHub {
         };
         Ok(Self::from_octocrab(
             octo,
+            graphql,
             &api_url,
             &config,
             token_kind,
@@ -296,8 +361,10 @@ impl GitHub {
         ))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn from_octocrab(
         octo: Octocrab,
+        graphql: Option<GraphqlRoute>,
         api_url: &str,
         config: &ClientConfig,
         token_kind: Option<TokenKind>,
@@ -307,6 +374,7 @@ impl GitHub {
         Self {
             inner: Arc::new(Inner {
                 octo,
+                graphql,
                 api_url: api_url.to_owned(),
                 retry: config.retry.clone(),
                 dry_run: config.dry_run,
@@ -402,6 +470,7 @@ impl GitHub {
 
     async fn send_once(
         &self,
+        octo: &Octocrab,
         method: &Method,
         path: &str,
         body: Option<&Value>,
@@ -411,9 +480,9 @@ impl GitHub {
         for (k, v) in headers {
             builder = builder.header(k, v);
         }
-        let req = self.inner.octo.build_request(builder, body)?;
+        let req = octo.build_request(builder, body)?;
         self.inner.calls.fetch_add(1, Ordering::Relaxed);
-        let resp = self.inner.octo.execute(req).await?;
+        let resp = octo.execute(req).await?;
         let (parts, body) = resp.into_parts();
         use http_body_util::BodyExt;
         let bytes = body.collect().await?.to_bytes();
@@ -449,12 +518,13 @@ impl GitHub {
                 body: Bytes::new(),
             });
         }
-        self.send_with_retries(method, path, body, headers, idem)
+        self.send_with_retries(&self.inner.octo, method, path, body, headers, idem)
             .await
     }
 
     async fn send_with_retries(
         &self,
+        octo: &Octocrab,
         method: Method,
         path: &str,
         body: Option<&Value>,
@@ -466,7 +536,7 @@ impl GitHub {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let outcome = self.send_once(&method, path, body, headers).await;
+            let outcome = self.send_once(octo, &method, path, body, headers).await;
             let wait = match &outcome {
                 Ok(resp) => {
                     self.record_rate(&resp.headers);
@@ -501,6 +571,30 @@ impl GitHub {
             );
             tokio::time::sleep(w).await;
         }
+    }
+
+    /// The `Authorization` header for a query sent through the GraphQL route: the client's
+    /// token, or the App installation's current token (cached and refreshed by octocrab).
+    async fn graphql_auth(&self, route: &GraphqlRoute) -> Result<HeaderMap> {
+        let token = match (&route.token, &self.inner.installation) {
+            (Some(t), _) => t.clone(),
+            (None, Some(info)) => self.inner.octo.installation_token().await.map_err(|e| {
+                let path = format!("/app/installations/{}/access_tokens", info.id);
+                octo_err(&Method::POST, &path, e)
+            })?,
+            (None, None) => {
+                return Err(Error::invalid(
+                    "GitHub App",
+                    "GraphQL needs an installation token (a JWT alone cannot query it)",
+                ));
+            }
+        };
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| Error::invalid("token", "contains characters not allowed in a header"))?;
+        value.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::AUTHORIZATION, value);
+        Ok(headers)
     }
 
     /// Turns a non-2xx answer into [`Error::Api`].
@@ -686,27 +780,47 @@ impl GitHub {
         Self::check(&Method::DELETE, path, resp).map(|_| ())
     }
 
-    /// The GraphQL endpoint path relative to the API base (`/graphql`; GHES's REST base
-    /// `/api/v3` has its GraphQL at `/api/graphql`, reached as a sibling path).
+    /// The GraphQL endpoint's path on the server (`/graphql`; `/api/graphql` on GitHub
+    /// Enterprise Server, beside its `/api/v3` REST base), as named in errors.
     pub fn graphql_path(&self) -> String {
-        "/graphql".to_owned()
+        match &self.inner.graphql {
+            Some(route) => route.path.clone(),
+            None => "/graphql".to_owned(),
+        }
     }
 
     /// Runs a GraphQL query (a read: retried like a GET). GraphQL `errors` become
-    /// [`Error::Api`] with status 200 and the first message.
+    /// [`Error::Api`] with status 200 and the first message. On GitHub Enterprise Server the
+    /// query goes to `https://HOST/api/graphql` with the same credentials as REST calls.
     pub async fn graphql<T: DeserializeOwned>(&self, query: &str, variables: Value) -> Result<T> {
         let path = self.graphql_path();
         let body = serde_json::json!({ "query": query, "variables": variables });
         // A GraphQL query is a read: sent (and retried) even under --dry-run.
-        let resp = self
-            .send_with_retries(
-                Method::POST,
-                &path,
-                Some(&body),
-                &HeaderMap::new(),
-                Idempotency::Idempotent,
-            )
-            .await?;
+        let resp = match &self.inner.graphql {
+            None => {
+                self.send_with_retries(
+                    &self.inner.octo,
+                    Method::POST,
+                    &path,
+                    Some(&body),
+                    &HeaderMap::new(),
+                    Idempotency::Idempotent,
+                )
+                .await?
+            }
+            Some(route) => {
+                let headers = self.graphql_auth(route).await?;
+                self.send_with_retries(
+                    &route.octo,
+                    Method::POST,
+                    &path,
+                    Some(&body),
+                    &headers,
+                    Idempotency::Idempotent,
+                )
+                .await?
+            }
+        };
         let resp = Self::check(&Method::POST, &path, resp)?;
         let v: Value = resp.json(&Method::POST, &path)?;
         if let Some(errs) = v
@@ -768,10 +882,21 @@ impl Pager<'_> {
             )
             .await?;
         let resp = GitHub::check(&Method::GET, &path, resp)?;
-        self.next = resp
-            .header("link")
-            .and_then(next_link)
-            .and_then(|url| relative_to_base(&url, self.client.api_url()));
+        self.next = match resp.header("link").and_then(next_link) {
+            None => None,
+            Some(url) => Some(follow_link(&url, self.client.api_url()).ok_or_else(|| {
+                Error::Decode {
+                    method: "GET".into(),
+                    path: path.clone(),
+                    message: format!(
+                        "the next page's link ({}) is outside the API base {}: refusing to \
+                         return a partial list (is --api-url the address this server reports?)",
+                        link_origin(&url),
+                        self.client.api_url()
+                    ),
+                }
+            })?),
+        };
         let v: Value = resp.json(&Method::GET, &path)?;
         let items = match (self.field, v) {
             (None, Value::Array(a)) => a,
@@ -821,23 +946,46 @@ pub fn next_link(link: &str) -> Option<String> {
     })
 }
 
-/// Makes a `Link` URL relative to the API base: same scheme, host and port only (a link to
-/// another host is not followed, so credentials never leave the API host). The base path is
-/// kept; octocrab does not prefix it twice.
-fn relative_to_base(link: &str, api_url: &str) -> Option<String> {
+/// The path (and query) of a `Link` URL to request next, always sent to the configured API
+/// host (so credentials never go to a host the user did not choose).
+///
+/// A link on the API host is followed as is. A link on another origin (a GitHub Enterprise
+/// Server reached by IP, an alias or through a load balancer reports its own hostname) is
+/// followed on the API host when its path lies under the API base path (`/api/v3/...`): the
+/// same server, another name for it. Anything else is `None`: the caller fails the read rather
+/// than return a shortened list as complete. octocrab does not prefix a path that already
+/// starts with the base path.
+fn follow_link(link: &str, api_url: &str) -> Option<String> {
     let l = url::Url::parse(link).ok()?;
     let b = url::Url::parse(api_url).ok()?;
-    if l.scheme() != b.scheme()
-        || l.host_str() != b.host_str()
-        || l.port_or_known_default() != b.port_or_known_default()
-    {
-        tracing::warn!(link, "not following a pagination link to another host");
-        return None;
+    let same_origin = l.scheme() == b.scheme()
+        && l.host_str() == b.host_str()
+        && l.port_or_known_default() == b.port_or_known_default();
+    let base_path = b.path().trim_end_matches('/');
+    if !same_origin {
+        let under_base = !base_path.is_empty()
+            && l.path()
+                .strip_prefix(base_path)
+                .is_some_and(|rest| rest.starts_with('/'));
+        if !under_base {
+            return None;
+        }
+        tracing::debug!(
+            link_origin = %l.origin().ascii_serialization(),
+            "following a pagination link on the API host (the server reports another name)"
+        );
     }
     Some(match l.query() {
         Some(q) => format!("{}?{q}", l.path()),
         None => l.path().to_owned(),
     })
+}
+
+/// `scheme://host:port` of a URL, for messages (never its path, query or userinfo).
+fn link_origin(link: &str) -> String {
+    url::Url::parse(link)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| "an unparsable URL".to_owned())
 }
 
 #[cfg(test)]
@@ -853,7 +1001,7 @@ mod tests {
         );
         assert_eq!(next_link(r#"<https://x/y?page=1>; rel="prev""#), None);
         assert_eq!(
-            relative_to_base(
+            follow_link(
                 "https://api.github.com/repositories/1/issues?page=2",
                 "https://api.github.com"
             )
@@ -861,16 +1009,41 @@ mod tests {
             "/repositories/1/issues?page=2"
         );
         assert_eq!(
-            relative_to_base(
+            follow_link(
                 "https://ghe.x/api/v3/repos/a/b/issues?page=2",
                 "https://ghe.x/api/v3"
             )
             .unwrap(),
             "/api/v3/repos/a/b/issues?page=2"
         );
+        // GHES reached by IP / alias: its links name its own hostname; same path prefix.
         assert_eq!(
-            relative_to_base("https://evil.example/x?page=2", "https://api.github.com"),
+            follow_link(
+                "https://ghe.internal/api/v3/repos/a/b/issues?page=2",
+                "http://10.0.0.5:8080/api/v3/"
+            )
+            .unwrap(),
+            "/api/v3/repos/a/b/issues?page=2"
+        );
+        // Another host outside the base path, or any other host on github.com: not followed.
+        assert_eq!(
+            follow_link("https://evil.example/x?page=2", "https://api.github.com"),
             None
+        );
+        assert_eq!(
+            follow_link(
+                "https://ghe.internal/api/v3x/repos?page=2",
+                "https://10.0.0.5/api/v3"
+            ),
+            None
+        );
+        assert_eq!(
+            follow_link("https://ghe.internal/other?page=2", "https://10.0.0.5/api/v3"),
+            None
+        );
+        assert_eq!(
+            link_origin("https://user:pw@ghe.internal:8443/api/v3/x?token=1"),
+            "https://ghe.internal:8443"
         );
     }
 }

@@ -280,13 +280,152 @@ async fn pagination_of_wrapped_lists_and_foreign_links() {
         .mount(&gh.server)
         .await;
     let c = client(&gh).await;
-    let runs: Vec<Value> = c
-        .get_all("/repos/o/r/actions/runs?branch=x", Some("workflow_runs"))
+    let e = c
+        .get_all::<Value>("/repos/o/r/actions/runs?branch=x", Some("workflow_runs"))
+        .await
+        .unwrap_err();
+    // The link to another host is not followed, and page 1 is not passed off as the list.
+    let msg = e.to_string();
+    assert!(msg.contains("https://evil.example"), "{msg}");
+    assert!(msg.contains("refusing to return a partial list"), "{msg}");
+    assert!(!msg.contains("steal"), "only the origin is named: {msg}");
+    gh.assert_lines(&["GET /repos/o/r/actions/runs?branch=x&per_page=100"])
+        .await;
+}
+
+// ---------------------------------------------------------------- GitHub Enterprise Server
+
+#[tokio::test]
+async fn ghes_graphql_goes_to_api_graphql_with_the_token() {
+    let gh = MockGitHub::start_ghes().await;
+    Mock::given(method("POST"))
+        .and(path("/api/graphql"))
+        .and(header("authorization", "Bearer ghp_testtoken"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": {"viewer": {"login": "me"}}})),
+        )
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    assert_eq!(c.graphql_path(), "/api/graphql");
+    let v: Value = c
+        .graphql("query { viewer { login } }", json!({"a": 1}))
         .await
         .unwrap();
-    assert_eq!(runs.len(), 1);
-    // The link to another host is not followed.
-    gh.assert_lines(&["GET /repos/o/r/actions/runs?branch=x&per_page=100"])
+    assert_eq!(v["viewer"]["login"], "me");
+    gh.assert_lines(&["POST /api/graphql"]).await;
+    let seen = gh.seen().await;
+    assert_eq!(
+        seen[0].body,
+        json!({"query": "query { viewer { login } }", "variables": {"a": 1}})
+    );
+    gh.assert_only_ghes_paths().await;
+}
+
+#[tokio::test]
+async fn ghes_graphql_with_an_app_installation_uses_the_installation_token() {
+    let gh = MockGitHub::start_ghes().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/o/r/installation"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": 42, "app_slug": "ghops-ci", "permissions": {"contents": "write"}
+        })))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v3/app/installations/42/access_tokens"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "token": "ghs_minted", "expires_at": "2999-01-01T00:00:00Z",
+            "permissions": {"contents": "write"}
+        })))
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/graphql"))
+        .and(header("authorization", "Bearer ghs_minted"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"n": 1}})))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/o/r"))
+        .and(header("authorization", "Bearer ghs_minted"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+        .mount(&gh.server)
+        .await;
+    let c = app_client(&gh).await;
+    let v: Value = c.graphql("query { n }", json!({})).await.unwrap();
+    assert_eq!(v["n"], 1);
+    c.get::<Value>("/repos/o/r").await.unwrap();
+    let v: Value = c.graphql("query { n }", json!({})).await.unwrap();
+    assert_eq!(v["n"], 1);
+    // One token, minted once, serves REST and GraphQL.
+    gh.assert_lines(&[
+        "GET /api/v3/repos/o/r/installation",
+        "POST /api/v3/app/installations/42/access_tokens",
+        "POST /api/graphql",
+        "GET /api/v3/repos/o/r",
+        "POST /api/graphql",
+    ])
+    .await;
+    gh.assert_only_ghes_paths().await;
+}
+
+#[tokio::test]
+async fn ghes_pagination_follows_links_naming_the_servers_own_hostname() {
+    let gh = MockGitHub::start_ghes().await;
+    // GHES reached by IP (the mock's 127.0.0.1) reports its configured hostname in links.
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/o/r/issues/1/comments"))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 3}])))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/o/r/issues/1/comments"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header(
+                    "link",
+                    "<https://ghe.internal/api/v3/repos/o/r/issues/1/comments?per_page=100&page=2>; rel=\"next\"",
+                )
+                .set_body_json(json!([{"id": 1}, {"id": 2}])),
+        )
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let all: Vec<Value> = c
+        .get_all("/repos/o/r/issues/1/comments", None)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3, "the whole list, not page 1");
+    gh.assert_lines(&[
+        "GET /api/v3/repos/o/r/issues/1/comments?per_page=100",
+        "GET /api/v3/repos/o/r/issues/1/comments?per_page=100&page=2",
+    ])
+    .await;
+    gh.assert_only_ghes_paths().await;
+}
+
+#[tokio::test]
+async fn ghes_link_outside_the_api_base_fails_the_read() {
+    let gh = MockGitHub::start_ghes().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/o/r/issues/1/comments"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", "<https://ghe.internal/elsewhere?page=2>; rel=\"next\"")
+                .set_body_json(json!([{"id": 1}])),
+        )
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let e = c
+        .get_all::<Value>("/repos/o/r/issues/1/comments", None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("partial list"), "{e}");
+    gh.assert_lines(&["GET /api/v3/repos/o/r/issues/1/comments?per_page=100"])
         .await;
 }
 

@@ -53,19 +53,68 @@ impl Seen {
 pub struct MockGitHub {
     /// The server; mount mocks on it.
     pub server: MockServer,
+    /// Shaped like GitHub Enterprise Server (see [`MockGitHub::start_ghes`]).
+    ghes: bool,
+}
+
+/// The status a GitHub Enterprise Server mock answers for a path GHES does not serve: loud
+/// (no code path treats it as "absent", as it would a 404).
+pub const NOT_GHES_STATUS: u16 = 599;
+
+/// True for the paths GitHub Enterprise Server serves its APIs under: REST `/api/v3/…`,
+/// GraphQL `/api/graphql`, uploads `/api/uploads/…`.
+pub fn is_ghes_api_path(path: &str) -> bool {
+    path.starts_with("/api/v3/") || path == "/api/graphql" || path.starts_with("/api/uploads/")
 }
 
 impl MockGitHub {
-    /// Starts a server on 127.0.0.1.
+    /// Starts a server on 127.0.0.1 shaped like github.com (`api.github.com` paths).
     pub async fn start() -> Self {
         Self {
             server: MockServer::start().await,
+            ghes: false,
         }
     }
 
-    /// Base URL for `--api-url`.
+    /// Starts a server shaped like GitHub Enterprise Server: mount REST mocks under
+    /// `/api/v3`, GraphQL at `/api/graphql`; [`MockGitHub::uri`] is then the REST base
+    /// (`http://127.0.0.1:PORT/api/v3`). Any request outside those paths is answered
+    /// [`NOT_GHES_STATUS`] and fails [`MockGitHub::assert_only_ghes_paths`].
+    pub async fn start_ghes() -> Self {
+        let server = MockServer::start().await;
+        wiremock::Mock::given(|r: &wiremock::Request| !is_ghes_api_path(r.url.path()))
+            .respond_with(
+                wiremock::ResponseTemplate::new(NOT_GHES_STATUS)
+                    .set_body_string("ghes mock: GitHub Enterprise Server serves no such path"),
+            )
+            .with_priority(1)
+            .named("not a GHES API path")
+            .mount(&server)
+            .await;
+        Self { server, ghes: true }
+    }
+
+    /// Base URL for `--api-url` (`…/api/v3` for a GHES mock).
     pub fn uri(&self) -> String {
-        self.server.uri()
+        if self.ghes {
+            format!("{}/api/v3", self.server.uri())
+        } else {
+            self.server.uri()
+        }
+    }
+
+    /// Asserts that every request went to a path GitHub Enterprise Server serves.
+    pub async fn assert_only_ghes_paths(&self) {
+        let stray: Vec<String> = self
+            .lines()
+            .await
+            .into_iter()
+            .filter(|l| {
+                let path = l.split_once(' ').map_or("", |(_, p)| p);
+                !is_ghes_api_path(path.split('?').next().unwrap_or(""))
+            })
+            .collect();
+        assert!(stray.is_empty(), "requests outside GHES's API paths: {stray:#?}");
     }
 
     /// Every request received, in order.
