@@ -138,23 +138,27 @@ impl<E: ExitStatus> From<E> for Failure {
 pub struct Ctx {
     /// Global flags.
     pub global: GlobalArgs,
+    /// The git host the repository was named on (origin remote or a `--repo` URL), once
+    /// [`Ctx::repo`] ran; decides the API base when none is given.
+    repo_host: std::sync::OnceLock<Option<String>>,
 }
 
 impl Ctx {
     /// Wraps the global flags.
     pub fn new(global: GlobalArgs) -> Self {
-        Self { global }
+        Self {
+            global,
+            repo_host: std::sync::OnceLock::new(),
+        }
     }
 
     /// The target repository (flag, `GITHUB_REPOSITORY`, `origin` remote).
     pub fn repo(&self) -> Result<RepoRef, Failure> {
         let env = std::env::var("GITHUB_REPOSITORY").ok();
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        Ok(RepoRef::resolve(
-            self.global.repo.as_deref(),
-            env.as_deref(),
-            &cwd,
-        )?)
+        let located = RepoRef::locate(self.global.repo.as_deref(), env.as_deref(), &cwd)?;
+        let _ = self.repo_host.set(located.host);
+        Ok(located.repo)
     }
 
     /// The configuration file.
@@ -178,6 +182,13 @@ impl Ctx {
         let mut cfg = ClientConfig::new(creds);
         if let Some(u) = self.global.api_url.as_deref().filter(|u| !u.is_empty()) {
             cfg.api_url = u.to_owned();
+        } else if let Some(Some(host)) = self.repo_host.get() {
+            // A repository named on a GitHub Enterprise host is served by that host's API:
+            // never send its token to api.github.com.
+            if let Some(u) = gh_core::repo::api_url_for_host(host)? {
+                tracing::info!(api_url = %u, "API base from the repository's host");
+                cfg.api_url = u;
+            }
         }
         cfg.installation = target;
         cfg.dry_run = self.global.dry_run;

@@ -158,6 +158,11 @@ struct Inner {
     /// REST client's current token explicitly (see [`GitHub::graphql`]).
     graphql: Option<GraphqlRoute>,
     api_url: String,
+    /// The API base's path (`/api/v3` on GHES, empty on github.com), shown in dry-run lines.
+    base_path: String,
+    /// The base looks like a web URL (`https://HOST` that is not an API host): a 404 then
+    /// carries a hint to add `/api/v3`.
+    web_url_hint: bool,
     retry: RetryPolicy,
     dry_run: bool,
     planned: Mutex<Vec<PlannedWrite>>,
@@ -259,6 +264,16 @@ fn graphql_route(
         path: url.path().to_owned(),
         token,
     }))
+}
+
+/// `https://HOST` with no path, on a host that is not an API host (`api.github.com`,
+/// `api.*.ghe.com`): probably a GitHub Enterprise Server web URL given as the API base.
+fn looks_like_web_url(api_url: &str) -> bool {
+    url::Url::parse(api_url).is_ok_and(|u| {
+        u.scheme() == "https"
+            && matches!(u.path(), "" | "/")
+            && !u.host_str().is_some_and(|h| h.starts_with("api."))
+    })
 }
 
 fn octo_err(method: &Method, path: &str, e: octocrab::Error) -> Error {
@@ -376,6 +391,10 @@ impl GitHub {
                 octo,
                 graphql,
                 api_url: api_url.to_owned(),
+                base_path: url::Url::parse(api_url)
+                    .map(|u| u.path().trim_end_matches('/').to_owned())
+                    .unwrap_or_default(),
+                web_url_hint: looks_like_web_url(api_url),
                 retry: config.retry.clone(),
                 dry_run: config.dry_run,
                 planned: Mutex::new(Vec::new()),
@@ -510,7 +529,16 @@ impl GitHub {
                 path: path.to_owned(),
                 body: body.cloned(),
             };
-            eprintln!("dry-run: would {pw}");
+            eprintln!(
+                "dry-run: would {} {}{}{}",
+                pw.method,
+                self.inner.base_path,
+                pw.path,
+                pw.body
+                    .as_ref()
+                    .map(|b| format!(" {b}"))
+                    .unwrap_or_default()
+            );
             self.inner.planned.lock().expect("lock").push(pw);
             return Ok(Response {
                 status: 0,
@@ -557,7 +585,21 @@ impl GitHub {
             if give_up {
                 return match outcome {
                     Ok(resp) => Ok(resp),
-                    Err(e) => Err(octo_err(&method, path, e)),
+                    Err(e) => Err(match octo_err(&method, path, e) {
+                        Error::Transport {
+                            method,
+                            path,
+                            message,
+                        } => Error::Transport {
+                            method,
+                            path,
+                            message: format!(
+                                "no answer from {} ({message})",
+                                link_origin(&self.inner.api_url)
+                            ),
+                        },
+                        other => other,
+                    }),
                 };
             }
             let w = wait.unwrap_or_default();
@@ -595,6 +637,28 @@ impl GitHub {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::AUTHORIZATION, value);
         Ok(headers)
+    }
+
+    /// [`GitHub::check`], plus a hint on a 404 when the API base looks like a web URL.
+    fn checked(&self, method: &Method, path: &str, resp: Response) -> Result<Response> {
+        match Self::check(method, path, resp) {
+            Err(Error::Api {
+                method,
+                path,
+                status: 404,
+                message,
+            }) if self.inner.web_url_hint => Err(Error::Api {
+                method,
+                path,
+                status: 404,
+                message: format!(
+                    "{message} (is {} the API base? GitHub Enterprise Server's is \
+                     https://HOST/api/v3)",
+                    self.inner.api_url
+                ),
+            }),
+            other => other,
+        }
     }
 
     /// Turns a non-2xx answer into [`Error::Api`].
@@ -650,7 +714,8 @@ impl GitHub {
                 Idempotency::Idempotent,
             )
             .await?;
-        Self::check(&Method::GET, path, resp)?.json(&Method::GET, path)
+        self.checked(&Method::GET, path, resp)?
+            .json(&Method::GET, path)
     }
 
     /// GET a JSON value; 404 is `None`.
@@ -680,7 +745,7 @@ impl GitHub {
         if resp.status == 304 {
             return Ok(Conditional::NotModified);
         }
-        let resp = Self::check(&Method::GET, path, resp)?;
+        let resp = self.checked(&Method::GET, path, resp)?;
         let etag = resp.header("etag").map(str::to_owned);
         Ok(Conditional::Modified {
             value: resp.json(&Method::GET, path)?,
@@ -734,7 +799,9 @@ impl GitHub {
         if resp.status == 0 {
             return Ok(None);
         }
-        Ok(Some(Self::check(&method, path, resp)?.json(&method, path)?))
+        Ok(Some(
+            self.checked(&method, path, resp)?.json(&method, path)?,
+        ))
     }
 
     /// POST (not retried on ambiguous failures unless `idem` says it is safe).
@@ -777,7 +844,7 @@ impl GitHub {
         if resp.status == 404 {
             return Ok(());
         }
-        Self::check(&Method::DELETE, path, resp).map(|_| ())
+        self.checked(&Method::DELETE, path, resp).map(|_| ())
     }
 
     /// The GraphQL endpoint's path on the server (`/graphql`; `/api/graphql` on GitHub
@@ -821,7 +888,7 @@ impl GitHub {
                 .await?
             }
         };
-        let resp = Self::check(&Method::POST, &path, resp)?;
+        let resp = self.checked(&Method::POST, &path, resp)?;
         let v: Value = resp.json(&Method::POST, &path)?;
         if let Some(errs) = v
             .get("errors")
@@ -881,21 +948,23 @@ impl Pager<'_> {
                 Idempotency::Idempotent,
             )
             .await?;
-        let resp = GitHub::check(&Method::GET, &path, resp)?;
+        let resp = self.client.checked(&Method::GET, &path, resp)?;
         self.next = match resp.header("link").and_then(next_link) {
             None => None,
-            Some(url) => Some(follow_link(&url, self.client.api_url()).ok_or_else(|| {
-                Error::Decode {
-                    method: "GET".into(),
-                    path: path.clone(),
-                    message: format!(
-                        "the next page's link ({}) is outside the API base {}: refusing to \
+            Some(url) => {
+                Some(
+                    follow_link(&url, self.client.api_url()).ok_or_else(|| Error::Decode {
+                        method: "GET".into(),
+                        path: path.clone(),
+                        message: format!(
+                            "the next page's link ({}) is outside the API base {}: refusing to \
                          return a partial list (is --api-url the address this server reports?)",
-                        link_origin(&url),
-                        self.client.api_url()
-                    ),
-                }
-            })?),
+                            link_origin(&url),
+                            self.client.api_url()
+                        ),
+                    })?,
+                )
+            }
         };
         let v: Value = resp.json(&Method::GET, &path)?;
         let items = match (self.field, v) {
@@ -1038,9 +1107,18 @@ mod tests {
             None
         );
         assert_eq!(
-            follow_link("https://ghe.internal/other?page=2", "https://10.0.0.5/api/v3"),
+            follow_link(
+                "https://ghe.internal/other?page=2",
+                "https://10.0.0.5/api/v3"
+            ),
             None
         );
+        assert!(looks_like_web_url("https://ghe.example.com"));
+        assert!(looks_like_web_url("https://ghe.example.com/"));
+        assert!(!looks_like_web_url("https://ghe.example.com/api/v3"));
+        assert!(!looks_like_web_url("https://api.github.com"));
+        assert!(!looks_like_web_url("https://api.octo.ghe.com"));
+        assert!(!looks_like_web_url("http://127.0.0.1:8080"));
         assert_eq!(
             link_origin("https://user:pw@ghe.internal:8443/api/v3/x?token=1"),
             "https://ghe.internal:8443"

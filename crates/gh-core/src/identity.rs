@@ -28,6 +28,9 @@ pub struct Identity {
     pub installation_id: Option<u64>,
     /// The core rate-limit budget.
     pub rate_limit: Option<RateLimit>,
+    /// The server has rate limiting turned off (GitHub Enterprise Server's default: its
+    /// `/rate_limit` answers 404 "Rate limiting is not enabled").
+    pub rate_limiting_disabled: bool,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +95,7 @@ impl GitHub {
                 permissions: self.installation_info().map(|(_, p)| p.clone()),
                 installation_id: self.installation_id(),
                 rate_limit: None,
+                rate_limiting_disabled: false,
             }
         } else {
             let resp = self
@@ -119,17 +123,22 @@ impl GitHub {
                 permissions: None,
                 installation_id: None,
                 rate_limit: None,
+                rate_limiting_disabled: false,
             }
         };
         // /rate_limit does not count against the budget; an App JWT cannot read it.
-        if !(self.is_app() && self.installation_id().is_none())
-            && let Ok(r) = self.get::<RateLimits>("/rate_limit").await
-        {
-            id.rate_limit = Some(RateLimit {
-                limit: r.resources.core.limit,
-                remaining: r.resources.core.remaining,
-                reset: r.resources.core.reset,
-            });
+        if !(self.is_app() && self.installation_id().is_none()) {
+            match self.get::<RateLimits>("/rate_limit").await {
+                Ok(r) => {
+                    id.rate_limit = Some(RateLimit {
+                        limit: r.resources.core.limit,
+                        remaining: r.resources.core.remaining,
+                        reset: r.resources.core.reset,
+                    });
+                }
+                Err(e) if e.is_status(404) => id.rate_limiting_disabled = true,
+                Err(e) => tracing::debug!(error = %e, "rate limit not read"),
+            }
         }
         Ok(id)
     }

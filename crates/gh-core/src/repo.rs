@@ -62,39 +62,124 @@ impl RepoRef {
     /// Resolves the repository: an explicit value, else `GITHUB_REPOSITORY`, else the `origin`
     /// remote of the git repository containing `cwd`.
     pub fn resolve(explicit: Option<&str>, env_value: Option<&str>, cwd: &Path) -> Result<Self> {
+        Self::locate(explicit, env_value, cwd).map(|l| l.repo)
+    }
+
+    /// Like [`RepoRef::resolve`], and also says which host the repository was named on: the
+    /// host of the `origin` remote, or of a URL given as `--repo` (`https://HOST/o/r`,
+    /// `git@HOST:o/r.git`). `OWNER/NAME` and `GITHUB_REPOSITORY` name no host.
+    pub fn locate(explicit: Option<&str>, env_value: Option<&str>, cwd: &Path) -> Result<Located> {
         if let Some(s) = explicit {
-            return s.parse().map_err(|_| {
-                Error::invalid("--repo", format!("{s:?} is not of the form OWNER/NAME"))
-            });
+            if let Ok(repo) = s.parse() {
+                return Ok(Located { repo, host: None });
+            }
+            return match Self::from_remote_url(s) {
+                Some(repo) if s.contains("://") || s.contains('@') || s.ends_with(".git") => {
+                    Ok(Located {
+                        repo,
+                        host: remote_host(s),
+                    })
+                }
+                _ => Err(Error::invalid(
+                    "--repo",
+                    format!("{s:?} is not OWNER/NAME or a repository URL"),
+                )),
+            };
         }
         if let Some(s) = env_value.filter(|s| !s.is_empty()) {
-            return s.parse().map_err(|_| {
-                Error::invalid(
-                    "GITHUB_REPOSITORY",
-                    format!("{s:?} is not of the form OWNER/NAME"),
-                )
-            });
+            return s
+                .parse()
+                .map(|repo| Located { repo, host: None })
+                .map_err(|_| {
+                    Error::invalid(
+                        "GITHUB_REPOSITORY",
+                        format!("{s:?} is not of the form OWNER/NAME"),
+                    )
+                });
         }
-        let repo = git2::Repository::discover(cwd).map_err(|_| {
-            Error::invalid(
-                "--repo",
-                "not given, GITHUB_REPOSITORY is unset and the current directory is not a git repository",
-            )
-        })?;
-        let remote = repo.find_remote("origin").map_err(|_| {
-            Error::invalid(
-                "--repo",
-                "not given and the git repository has no `origin` remote",
-            )
-        })?;
-        let url = remote.url().unwrap_or_default();
-        Self::from_remote_url(url).ok_or_else(|| {
+        let url = origin_url(cwd)?;
+        let repo = Self::from_remote_url(&url).ok_or_else(|| {
             Error::invalid(
                 "--repo",
                 format!("cannot read OWNER/NAME from the origin remote URL {url:?}"),
             )
+        })?;
+        Ok(Located {
+            repo,
+            host: remote_host(&url),
         })
     }
+}
+
+/// The URL of the `origin` remote of the git repository containing `cwd`.
+fn origin_url(cwd: &Path) -> Result<String> {
+    let repo = git2::Repository::discover(cwd).map_err(|_| {
+        Error::invalid(
+            "--repo",
+            "not given, GITHUB_REPOSITORY is unset and the current directory is not a git repository",
+        )
+    })?;
+    let remote = repo.find_remote("origin").map_err(|_| {
+        Error::invalid(
+            "--repo",
+            "not given and the git repository has no `origin` remote",
+        )
+    })?;
+    Ok(remote.url().unwrap_or_default().to_owned())
+}
+
+/// A repository and the host it was named on (see [`RepoRef::locate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The repository.
+    pub repo: RepoRef,
+    /// The git host of the remote or URL it came from (`github.com`, `ghe.example.com`).
+    pub host: Option<String>,
+}
+
+/// The host of a git remote URL (`https://[user@]HOST[:port]/…`, `ssh://git@HOST[:port]/…`,
+/// `git@HOST:o/r`), lower-cased, without user info or port.
+pub fn remote_host(url: &str) -> Option<String> {
+    let url = url.trim();
+    let authority = if let Some((_, rest)) = url.split_once("://") {
+        rest.split('/').next()?
+    } else {
+        url.split_once(':')?.0
+    };
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next()?
+    } else {
+        host.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// The REST API base for repositories hosted on `host`: `None` for github.com (the default
+/// base), `https://api.HOST` for GitHub Enterprise Cloud with data residency (`*.ghe.com`),
+/// `https://HOST/api/v3` for a GitHub Enterprise Server host. A host without a dot (an SSH
+/// config alias such as `github-work`) names no server ghops can know: an error asking for
+/// `--api-url`, so a token is never sent to a host the user did not choose.
+pub fn api_url_for_host(host: &str) -> Result<Option<String>> {
+    let host = host.trim_end_matches('.');
+    if matches!(host, "github.com" | "www.github.com" | "ssh.github.com") {
+        return Ok(None);
+    }
+    if host.ends_with(".ghe.com") {
+        let host = host.strip_prefix("api.").unwrap_or(host);
+        return Ok(Some(format!("https://api.{host}")));
+    }
+    if !host.contains('.') && !host.contains(':') {
+        return Err(Error::invalid(
+            "--api-url",
+            format!(
+                "the repository's remote names the host {host:?}, which is not github.com and \
+                 not a server name ghops can reach (an SSH alias?): pass --api-url \
+                 https://HOST/api/v3 (or set GITHUB_API_URL)"
+            ),
+        ));
+    }
+    Ok(Some(format!("https://{host}/api/v3")))
 }
 
 impl FromStr for RepoRef {
@@ -143,6 +228,51 @@ pub fn encode_query(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_hosts_and_their_api() {
+        for (url, host) in [
+            ("https://github.com/o/r.git", "github.com"),
+            (
+                "https://x-access-token:secret@GHE.example.com:8443/o/r",
+                "ghe.example.com",
+            ),
+            ("git@ghe.example.com:o/r.git", "ghe.example.com"),
+            ("ssh://git@ghe.example.com:2222/o/r", "ghe.example.com"),
+            ("git@github-work:o/r.git", "github-work"),
+        ] {
+            assert_eq!(remote_host(url).as_deref(), Some(host), "{url}");
+        }
+        assert_eq!(api_url_for_host("github.com").unwrap(), None);
+        assert_eq!(api_url_for_host("ssh.github.com").unwrap(), None);
+        assert_eq!(
+            api_url_for_host("ghe.example.com").unwrap().as_deref(),
+            Some("https://ghe.example.com/api/v3")
+        );
+        assert_eq!(
+            api_url_for_host("octo.ghe.com").unwrap().as_deref(),
+            Some("https://api.octo.ghe.com")
+        );
+        let e = api_url_for_host("github-work").unwrap_err().to_string();
+        assert!(e.contains("--api-url"), "{e}");
+    }
+
+    #[test]
+    fn repo_flag_accepts_urls_and_dot_git() {
+        let cwd = Path::new("/nonexistent");
+        for (s, host) in [
+            ("o/r", None),
+            ("https://github.com/o/r", Some("github.com")),
+            ("https://github.com/o/r.git", Some("github.com")),
+            ("git@ghe.example.com:o/r.git", Some("ghe.example.com")),
+        ] {
+            let l = RepoRef::locate(Some(s), None, cwd).unwrap();
+            assert_eq!(l.repo, RepoRef::new("o", "r").unwrap(), "{s}");
+            assert_eq!(l.host.as_deref(), host, "{s}");
+        }
+        assert!(RepoRef::locate(Some("nonsense"), None, cwd).is_err());
+        assert!(RepoRef::locate(Some("a/b/c"), None, cwd).is_err());
+    }
 
     #[test]
     fn parses_remotes() {

@@ -414,7 +414,10 @@ async fn ghes_link_outside_the_api_base_fails_the_read() {
         .and(path("/api/v3/repos/o/r/issues/1/comments"))
         .respond_with(
             ResponseTemplate::new(200)
-                .insert_header("link", "<https://ghe.internal/elsewhere?page=2>; rel=\"next\"")
+                .insert_header(
+                    "link",
+                    "<https://ghe.internal/elsewhere?page=2>; rel=\"next\"",
+                )
                 .set_body_json(json!([{"id": 1}])),
         )
         .mount(&gh.server)

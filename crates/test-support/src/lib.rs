@@ -114,7 +114,10 @@ impl MockGitHub {
                 !is_ghes_api_path(path.split('?').next().unwrap_or(""))
             })
             .collect();
-        assert!(stray.is_empty(), "requests outside GHES's API paths: {stray:#?}");
+        assert!(
+            stray.is_empty(),
+            "requests outside GHES's API paths: {stray:#?}"
+        );
     }
 
     /// Every request received, in order.

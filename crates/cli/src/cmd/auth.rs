@@ -72,6 +72,10 @@ pub async fn run(cmd: AuthCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                         "Rate limit:   {}/{} remaining, resets at {} (unix)",
                         r.remaining, r.limit, r.reset
                     );
+                } else if id.rate_limiting_disabled {
+                    println!("Rate limit:   off (the server does not limit requests)");
+                } else {
+                    println!("Rate limit:   not reported");
                 }
             }
             Ok(ExitCode::Success)
