@@ -276,15 +276,24 @@ async fn sync_hand_over_dry_run_sends_no_write() {
     gh.assert_no_writes().await;
     let err = stderr(&out);
     assert!(
-        err.contains("would POST /repos/Codertocat/Hello-World/deployments/100/statuses"),
+        err.contains(&format!(
+            "would POST {}/repos/Codertocat/Hello-World/deployments/100/statuses",
+            gh.base_path()
+        )),
         "{err}"
     );
     assert!(
-        err.contains("would DELETE /repos/Codertocat/Hello-World/issues/10/labels/deploy%2Fqa1"),
+        err.contains(&format!(
+            "would DELETE {}/repos/Codertocat/Hello-World/issues/10/labels/deploy%2Fqa1",
+            gh.base_path()
+        )),
         "{err}"
     );
     assert!(
-        err.contains("would POST /repos/Codertocat/Hello-World/issues/10/comments"),
+        err.contains(&format!(
+            "would POST {}/repos/Codertocat/Hello-World/issues/10/comments",
+            gh.base_path()
+        )),
         "{err}"
     );
     let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();

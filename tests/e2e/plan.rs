@@ -146,7 +146,10 @@ async fn comment_upserts_and_dry_run_sends_nothing() {
     let out = run(args(true)).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("dry-run: would POST /repos/org/infra/issues/3/comments"),
+        stderr(&out).contains(&format!(
+            "dry-run: would POST {}/repos/org/infra/issues/3/comments",
+            gh.base_path()
+        )),
         "{}",
         stderr(&out)
     );

@@ -144,7 +144,7 @@ async fn dry_run_prints_the_writes_and_sends_none() {
     assert_eq!(v["outcome"], "started");
     assert_eq!(v["branch_action"], "dry_run");
     let e = stderr(&out);
-    assert!(e.contains(&format!("dry-run: would POST {R}/git/refs {{\"ref\":\"refs/heads/test-this-pr/1\",\"sha\":\"{MERGE}\"}}")), "{e}");
+    assert!(e.contains(&format!("dry-run: would POST {}{R}/git/refs {{\"ref\":\"refs/heads/test-this-pr/1\",\"sha\":\"{MERGE}\"}}", gh.base_path())), "{e}");
     gh.assert_no_writes().await;
 }
 

@@ -75,7 +75,10 @@ async fn draft_dry_run_prints_version_and_body_and_sends_nothing() {
         stderr(&out)
     );
     assert!(
-        stderr(&out).contains("dry-run: would POST /repos/octo/app/releases"),
+        stderr(&out).contains(&format!(
+            "dry-run: would POST {}/repos/octo/app/releases",
+            gh.base_path()
+        )),
         "{}",
         stderr(&out)
     );

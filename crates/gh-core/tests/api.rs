@@ -408,6 +408,64 @@ async fn ghes_pagination_follows_links_naming_the_servers_own_hostname() {
 }
 
 #[tokio::test]
+async fn the_ghes_front_forwards_ghes_paths_and_reports_strays() {
+    // The front that GHOPS_TEST_GHES=1 puts before every test's mock: mocks are written for
+    // github.com paths; GHES paths reach them, anything else is a STRAY in `seen()`.
+    let gh = MockGitHub::start_behind_ghes_front().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"e1\"")
+                .set_body_json(json!({"id": 1})),
+        )
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_json(json!({"query": "query { n }", "variables": {}})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"n": 2}})))
+        .mount(&gh.server)
+        .await;
+    assert!(gh.uri().ends_with("/api/v3"));
+    assert_eq!(gh.base_path(), "/api/v3");
+    let c = client(&gh).await;
+    match c
+        .get_conditional::<Value>("/repos/o/r", None)
+        .await
+        .unwrap()
+    {
+        Conditional::Modified { value, etag } => {
+            assert_eq!(value["id"], 1);
+            assert_eq!(
+                etag.as_deref(),
+                Some("\"e1\""),
+                "response headers pass through"
+            );
+        }
+        Conditional::NotModified => panic!("expected a body"),
+    }
+    let v: Value = c.graphql("query { n }", json!({})).await.unwrap();
+    assert_eq!(v["n"], 2);
+    gh.assert_lines(&["GET /repos/o/r", "POST /graphql"]).await;
+
+    // A client that skips the /api/v3 base is refused, loudly, and the test sees it.
+    let wrong = GitHub::connect(ClientConfig {
+        api_url: gh.uri().trim_end_matches("/api/v3").to_owned(),
+        retry: RetryPolicy::fast(),
+        ..ClientConfig::new(token_creds())
+    })
+    .await
+    .unwrap();
+    let e = wrong.get::<Value>("/repos/o/r").await.unwrap_err();
+    assert_eq!(e.status(), Some(ghops_test_support::NOT_GHES_STATUS));
+    assert_eq!(
+        gh.lines().await,
+        ["STRAY GET /repos/o/r", "GET /repos/o/r", "POST /graphql"]
+    );
+}
+
+#[tokio::test]
 async fn ghes_link_outside_the_api_base_fails_the_read() {
     let gh = MockGitHub::start_ghes().await;
     Mock::given(method("GET"))

@@ -31,6 +31,18 @@ pub struct Seen {
 }
 
 impl Seen {
+    /// A received request, reduced.
+    pub fn of(r: &wiremock::Request) -> Self {
+        Seen {
+            method: r.method.to_string(),
+            path: match r.url.query() {
+                Some(q) => format!("{}?{q}", r.url.path()),
+                None => r.url.path().to_owned(),
+            },
+            body: serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+        }
+    }
+
     /// `"METHOD /path"`.
     pub fn line(&self) -> String {
         format!("{} {}", self.method, self.path)
@@ -50,11 +62,21 @@ impl Seen {
 }
 
 /// A wiremock server standing in for the GitHub API.
+///
+/// With `GHOPS_TEST_GHES=1` in the environment, [`MockGitHub::start`] puts a GitHub
+/// Enterprise Server front before the server: ghops is given `http://FRONT/api/v3`, the front
+/// serves only GHES's API paths (`/api/v3/…` → `/…`, `/api/graphql` → `/graphql`,
+/// `/api/uploads/…` → `/…`) and forwards them to the mocks as written for github.com; any
+/// other path is answered [`NOT_GHES_STATUS`] and shows up in [`MockGitHub::seen`] as a
+/// `STRAY` request, so every test that asserts its exact requests also proves that ghops
+/// used GHES's paths.
 pub struct MockGitHub {
     /// The server; mount mocks on it.
     pub server: MockServer,
     /// Shaped like GitHub Enterprise Server (see [`MockGitHub::start_ghes`]).
     ghes: bool,
+    /// The GHES front and the requests it refused (`GHOPS_TEST_GHES=1`).
+    front: Option<(MockServer, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>)>,
 }
 
 /// The status a GitHub Enterprise Server mock answers for a path GHES does not serve: loud
@@ -68,11 +90,47 @@ pub fn is_ghes_api_path(path: &str) -> bool {
 }
 
 impl MockGitHub {
-    /// Starts a server on 127.0.0.1 shaped like github.com (`api.github.com` paths).
+    /// Starts a server on 127.0.0.1 shaped like github.com (`api.github.com` paths); behind a
+    /// GHES front when `GHOPS_TEST_GHES=1` (see [`MockGitHub`]).
     pub async fn start() -> Self {
+        if std::env::var("GHOPS_TEST_GHES").is_ok_and(|v| v == "1") {
+            Self::start_behind_ghes_front().await
+        } else {
+            Self {
+                server: MockServer::start().await,
+                ghes: false,
+                front: None,
+            }
+        }
+    }
+
+    /// A github.com-shaped mock behind a GitHub Enterprise Server front (what
+    /// `GHOPS_TEST_GHES=1` makes of [`MockGitHub::start`]; see [`MockGitHub`]).
+    pub async fn start_behind_ghes_front() -> Self {
+        let server = MockServer::start().await;
+        let strays = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let front = MockServer::builder().start().await;
+        wiremock::Mock::given(wiremock::matchers::any())
+            .respond_with(ghes_front::Front {
+                inner: *server.address(),
+                strays: strays.clone(),
+            })
+            .mount(&front)
+            .await;
         Self {
-            server: MockServer::start().await,
+            server,
             ghes: false,
+            front: Some((front, strays)),
+        }
+    }
+
+    /// The API base path ghops is given (`/api/v3` behind a GHES front, else empty): what a
+    /// `--dry-run` line shows before each path.
+    pub fn base_path(&self) -> &'static str {
+        if self.ghes || self.front.is_some() {
+            "/api/v3"
+        } else {
+            ""
         }
     }
 
@@ -91,15 +149,19 @@ impl MockGitHub {
             .named("not a GHES API path")
             .mount(&server)
             .await;
-        Self { server, ghes: true }
+        Self {
+            server,
+            ghes: true,
+            front: None,
+        }
     }
 
     /// Base URL for `--api-url` (`…/api/v3` for a GHES mock).
     pub fn uri(&self) -> String {
-        if self.ghes {
-            format!("{}/api/v3", self.server.uri())
-        } else {
-            self.server.uri()
+        match &self.front {
+            Some((front, _)) => format!("{}/api/v3", front.uri()),
+            None if self.ghes => format!("{}/api/v3", self.server.uri()),
+            None => self.server.uri(),
         }
     }
 
@@ -120,22 +182,22 @@ impl MockGitHub {
         );
     }
 
-    /// Every request received, in order.
+    /// Every request received, in order (behind a GHES front, the requests it refused come
+    /// first, with the method `STRAY <METHOD>`).
     pub async fn seen(&self) -> Vec<Seen> {
-        self.server
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| Seen {
-                method: r.method.to_string(),
-                path: match r.url.query() {
-                    Some(q) => format!("{}?{q}", r.url.path()),
-                    None => r.url.path().to_owned(),
-                },
-                body: serde_json::from_slice(&r.body).unwrap_or(Value::Null),
-            })
-            .collect()
+        let mut seen: Vec<Seen> = match &self.front {
+            Some((_, strays)) => strays.lock().expect("lock").clone(),
+            None => Vec::new(),
+        };
+        seen.extend(
+            self.server
+                .received_requests()
+                .await
+                .unwrap_or_default()
+                .iter()
+                .map(Seen::of),
+        );
+        seen
     }
 
     /// `"METHOD /path?query"` of every request, in order.
@@ -167,6 +229,141 @@ impl MockGitHub {
     /// Asserts the full request sequence (`"METHOD /path?query"`), reads included.
     pub async fn assert_lines(&self, expected: &[&str]) {
         assert_eq!(self.lines().await, expected, "requests differ");
+    }
+}
+
+mod ghes_front {
+    //! The GHES front: a wiremock responder that forwards GHES API paths to the github.com-
+    //! shaped mock over plain HTTP/1.1 (the front runs on wiremock's own server thread, so a
+    //! blocking forward is fine) and refuses everything else.
+
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::sync::{Arc, Mutex};
+
+    use wiremock::{Request, Respond, ResponseTemplate};
+
+    use super::{NOT_GHES_STATUS, Seen};
+
+    pub(super) struct Front {
+        pub(super) inner: SocketAddr,
+        pub(super) strays: Arc<Mutex<Vec<Seen>>>,
+    }
+
+    /// The github.com path for a GHES path, or `None` when GHES serves no such path.
+    fn to_dotcom(path: &str) -> Option<String> {
+        if path == "/api/graphql" {
+            return Some("/graphql".to_owned());
+        }
+        ["/api/v3/", "/api/uploads/"]
+            .iter()
+            .find_map(|p| path.strip_prefix(p))
+            .map(|rest| format!("/{rest}"))
+    }
+
+    impl Respond for Front {
+        fn respond(&self, req: &Request) -> ResponseTemplate {
+            let Some(path) = to_dotcom(req.url.path()) else {
+                let mut stray = Seen::of(req);
+                stray.method = format!("STRAY {}", stray.method);
+                self.strays.lock().expect("lock").push(stray);
+                return ResponseTemplate::new(NOT_GHES_STATUS)
+                    .set_body_string("ghes front: GitHub Enterprise Server serves no such path");
+            };
+            let target = match req.url.query() {
+                Some(q) => format!("{path}?{q}"),
+                None => path,
+            };
+            forward(self.inner, req, &target).unwrap_or_else(|e| {
+                ResponseTemplate::new(502).set_body_string(format!("ghes front: {e}"))
+            })
+        }
+    }
+
+    fn forward(
+        inner: SocketAddr,
+        req: &Request,
+        target: &str,
+    ) -> std::io::Result<ResponseTemplate> {
+        let mut head = format!(
+            "{} {target} HTTP/1.1\r\nhost: {inner}\r\nconnection: close\r\n",
+            req.method
+        );
+        for (k, v) in &req.headers {
+            if matches!(
+                k.as_str(),
+                "host" | "connection" | "content-length" | "transfer-encoding"
+            ) {
+                continue;
+            }
+            head.push_str(&format!(
+                "{k}: {}\r\n",
+                String::from_utf8_lossy(v.as_bytes())
+            ));
+        }
+        head.push_str(&format!("content-length: {}\r\n\r\n", req.body.len()));
+        let mut conn = TcpStream::connect(inner)?;
+        conn.write_all(head.as_bytes())?;
+        conn.write_all(&req.body)?;
+        let mut raw = Vec::new();
+        conn.read_to_end(&mut raw)?;
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(|| std::io::Error::other("no end of headers"))?;
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut body = raw[split + 4..].to_vec();
+        let mut lines = head.split("\r\n");
+        let status: u16 = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other("bad status line"))?;
+        let mut out = ResponseTemplate::new(status);
+        let mut chunked = false;
+        for line in lines {
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+            match k.as_str() {
+                "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
+                "content-length" | "connection" | "date" => {}
+                _ => out = out.append_header(k.as_str(), v),
+            }
+        }
+        if chunked {
+            body = dechunk(&body)?;
+        }
+        Ok(out.set_body_bytes(body))
+    }
+
+    fn dechunk(mut b: &[u8]) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        loop {
+            let eol = b
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or_else(|| std::io::Error::other("bad chunk"))?;
+            let size = usize::from_str_radix(
+                String::from_utf8_lossy(&b[..eol])
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim(),
+                16,
+            )
+            .map_err(|_| std::io::Error::other("bad chunk size"))?;
+            b = &b[eol + 2..];
+            if size == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(
+                b.get(..size)
+                    .ok_or_else(|| std::io::Error::other("short chunk"))?,
+            );
+            b = b.get(size + 2..).unwrap_or_default();
+        }
     }
 }
 
