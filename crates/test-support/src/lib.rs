@@ -113,7 +113,8 @@ impl MockGitHub {
         wiremock::Mock::given(wiremock::matchers::any())
             .respond_with(ghes_front::Front {
                 inner: *server.address(),
-                strays: strays.clone(),
+                strays: Some(strays.clone()),
+                drop_headers: &[],
             })
             .mount(&front)
             .await;
@@ -247,7 +248,10 @@ mod ghes_front {
 
     pub(super) struct Front {
         pub(super) inner: SocketAddr,
-        pub(super) strays: Arc<Mutex<Vec<Seen>>>,
+        /// GHES mode: map GHES paths, refuse and record the rest. `None`: forward as is.
+        pub(super) strays: Option<Arc<Mutex<Vec<Seen>>>>,
+        /// Response headers not passed on.
+        pub(super) drop_headers: &'static [&'static str],
     }
 
     /// The github.com path for a GHES path, or `None` when GHES serves no such path.
@@ -263,10 +267,16 @@ mod ghes_front {
 
     impl Respond for Front {
         fn respond(&self, req: &Request) -> ResponseTemplate {
-            let Some(path) = to_dotcom(req.url.path()) else {
+            let mapped = match &self.strays {
+                None => Some(req.url.path().to_owned()),
+                Some(_) => to_dotcom(req.url.path()),
+            };
+            let Some(path) = mapped else {
                 let mut stray = Seen::of(req);
                 stray.method = format!("STRAY {}", stray.method);
-                self.strays.lock().expect("lock").push(stray);
+                if let Some(strays) = &self.strays {
+                    strays.lock().expect("lock").push(stray);
+                }
                 return ResponseTemplate::new(NOT_GHES_STATUS)
                     .set_body_string("ghes front: GitHub Enterprise Server serves no such path");
             };
@@ -274,7 +284,7 @@ mod ghes_front {
                 Some(q) => format!("{path}?{q}"),
                 None => path,
             };
-            forward(self.inner, req, &target).unwrap_or_else(|e| {
+            forward(self.inner, req, &target, self.drop_headers).unwrap_or_else(|e| {
                 ResponseTemplate::new(502).set_body_string(format!("ghes front: {e}"))
             })
         }
@@ -284,6 +294,7 @@ mod ghes_front {
         inner: SocketAddr,
         req: &Request,
         target: &str,
+        drop_headers: &[&str],
     ) -> std::io::Result<ResponseTemplate> {
         let mut head = format!(
             "{} {target} HTTP/1.1\r\nhost: {inner}\r\nconnection: close\r\n",
@@ -329,6 +340,7 @@ mod ghes_front {
             match k.as_str() {
                 "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
                 "content-length" | "connection" | "date" => {}
+                _ if drop_headers.contains(&k.as_str()) => {}
                 _ => out = out.append_header(k.as_str(), v),
             }
         }
@@ -365,6 +377,26 @@ mod ghes_front {
             b = b.get(size + 2..).unwrap_or_default();
         }
     }
+}
+
+/// Starts a front on 127.0.0.1 that forwards every request to `inner` as is and passes the
+/// answers back without the response headers named in `drop_headers` (lower case). The
+/// contract test puts one before Prism, whose canned `Link` examples name pages it does not
+/// serve. Returns the front's base URL; the front lives as long as the returned server.
+pub async fn start_forwarder(
+    inner: std::net::SocketAddr,
+    drop_headers: &'static [&'static str],
+) -> MockServer {
+    let front = MockServer::builder().start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(ghes_front::Front {
+            inner,
+            strays: None,
+            drop_headers,
+        })
+        .mount(&front)
+        .await;
+    front
 }
 
 /// The repository root (for `testdata/` and `examples/`).
