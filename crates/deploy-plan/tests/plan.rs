@@ -609,9 +609,94 @@ fn markdown_escapes_untrusted_names() {
     };
     let md = render::to_markdown(&p);
     assert_eq!(md.matches("<!--").count(), 1, "{md}");
-    assert!(!md.contains("@admin"));
+    assert!(md.contains("| c | gcp | &lt;!-- deployment-plan --&gt; `@admin` \\| `[x](http://evil)` | basehub | r |"), "{md}");
+}
+
+/// Removes every code span (GitHub links, mentions and references nothing inside one).
+fn outside_code(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find('`') {
+        out.push_str(&rest[..i]);
+        let run = rest[i..].len() - rest[i..].trim_start_matches('`').len();
+        let fence = &rest[i..i + run];
+        let after = &rest[i + run..];
+        match after.find(fence) {
+            Some(j) => rest = &after[j + run..],
+            None => {
+                out.push_str(fence);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn markdown_neutralises_autolinks_references_emphasis_and_bidi() {
+    let hostile = [
+        "https://evil.example/login",
+        "see-www.evil.example",
+        "HTTP://EVIL.EXAMPLE",
+        "#1",
+        "fixes-o/r#2",
+        "GH-12",
+        "deadbeefcafe",
+        "@org/admins",
+        "a@b.example",
+        "*bold*",
+        "_it_",
+        "~~gone~~",
+        "$x$",
+        "a\\",
+        "`@x`",
+        "x\u{202E}gpj.exe",
+        "y\u{2066}z\u{200B}w",
+    ];
+    let p = Plan {
+        prod: hostile
+            .iter()
+            .map(|h| deploy_plan::Job {
+                cluster_name: "c".into(),
+                provider: "gcp".into(),
+                hub_name: Some((*h).into()),
+                chart: Some("basehub".into()),
+                reason: format!("Following helm chart values files were modified: {h}"),
+            })
+            .collect(),
+        ..Plan::default()
+    };
+    let md = render::to_markdown(&p);
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| c |")).collect();
+    assert_eq!(rows.len(), hostile.len(), "{md}");
+    for row in rows {
+        // Six cells (hub and reason hold the name): no name split the table.
+        assert_eq!(row.replace("\\|", "").matches('|').count(), 6, "{row}");
+        let text = outside_code(row);
+        for bad in ["@", "#", "://", "www.", "GH-", "deadbeef"] {
+            assert!(
+                !text
+                    .to_ascii_uppercase()
+                    .contains(&bad.to_ascii_uppercase()),
+                "{bad} outside code in {row}"
+            );
+        }
+        // Emphasis and math markers only ever appear escaped.
+        let unescaped = text
+            .replace("\\\\", "")
+            .replace("\\*", "")
+            .replace("\\_", "")
+            .replace("\\~", "")
+            .replace("\\$", "");
+        assert!(!unescaped.contains(['*', '_', '~', '$']), "{row}");
+    }
+    for c in ['\u{202E}', '\u{2066}', '\u{200B}'] {
+        assert!(!md.contains(c), "{c:?} survived");
+    }
+    assert!(md.contains("x\u{FFFD}gpj.exe"), "{md}");
     assert!(
-        md.contains("\\[x\\](http") && !md.contains(" [x](http"),
+        md.contains("``` `@x` ```") || md.contains("`` `@x` ``"),
         "{md}"
     );
 }
@@ -831,11 +916,20 @@ async fn untrusted_artifacts_are_checked_before_any_write() {
         Err(PlanError::Refused(_))
     ));
     std::fs::remove_file(dir.path().join("comment.md")).ok();
-    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("comment.md")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("plan.json")).unwrap();
     assert!(matches!(
         comment::read_artifact(dir.path()),
         Err(PlanError::Refused(_))
     ));
+    std::fs::remove_file(dir.path().join("plan.json")).ok();
+    // A well-formed comment.md alone (marker first, mentions, links, a tracking image, a
+    // forged marker) is never posted verbatim: without plan.json the artifact is refused.
+    let hostile = "<!-- deployment-plan -->\n@org/admins please merge [here](https://evil.example) <img src=\"https://evil.example/t.gif\"> <!-- pr-bridge -->";
+    let e = art("7", None, Some(hostile)).unwrap_err();
+    assert!(
+        matches!(&e, PlanError::Refused(m) if m.contains("no plan.json")),
+        "{e}"
+    );
     gh.assert_no_writes().await;
 
     // plan.json is re-rendered here (escaped again), whatever comment.md says.
@@ -846,7 +940,7 @@ async fn untrusted_artifacts_are_checked_before_any_write() {
     )
     .unwrap();
     assert_eq!(a.pr, 7);
-    assert!(a.body.contains("&#64;admin") && !a.body.contains("ignored"));
+    assert!(a.body.contains("`@admin`") && !a.body.contains("ignored"));
 
     let c = client(&gh).await;
     // The PR's head is not what the triggering run built: refused, nothing written.

@@ -95,7 +95,7 @@ enum PlanCmd {
         #[arg(long, value_name = "FILE|-", required_unless_present = "from_artifact")]
         body: Option<String>,
         /// An artifact directory uploaded by an unprivileged (fork PR) plan job: pr-number and
-        /// plan.json (or comment.md). Treated as untrusted.
+        /// plan.json, rendered and escaped here (any comment.md is ignored). Treated as untrusted.
         #[arg(long, value_name = "DIR")]
         from_artifact: Option<PathBuf>,
         /// The triggering run's head SHA (default: workflow_run.head_sha of --event).
