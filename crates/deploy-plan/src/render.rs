@@ -302,6 +302,21 @@ pub fn md_escape(s: &str) -> String {
     o
 }
 
+/// Makes text from the PR (paths, names, YAML keys) safe for one log line: control, bidi and
+/// invisible characters are shown escaped (`\n`, `\u{202e}`), so no newline can start a line
+/// the Actions runner would read as a workflow command (`::warning ...`).
+pub fn log_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        if is_hidden(c) {
+            o.extend(c.escape_default());
+        } else {
+            o.push(c);
+        }
+    }
+    o
+}
+
 /// The PR comment: the marker, the intro, a `###` section per table (or "No ... upgrades
 /// will be triggered").
 pub fn to_markdown(plan: &Plan) -> String {
