@@ -83,7 +83,7 @@ async fn bad_inputs_exit_2_naming_the_file() {
     let list = d.path().join("changed.txt");
     std::fs::write(&list, "config/clusters/x/cluster.yaml\n").unwrap();
     let mut c = ghops();
-    c.args(["plan", "--config-root"])
+    c.args(["plan", "--strict", "--config-root"])
         .arg(d.path())
         .arg("--changed-files")
         .arg(&list);
@@ -93,6 +93,21 @@ async fn bad_inputs_exit_2_naming_the_file() {
     assert!(
         e.contains("config/clusters/x/cluster.yaml:3:") && e.contains("hubz"),
         "{e}"
+    );
+    // Without --strict an unknown key is a warning with its place and a did-you-mean.
+    let mut c = ghops();
+    c.args(["plan", "--json", "--config-root"])
+        .arg(d.path())
+        .arg("--changed-files")
+        .arg(&list);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "warning: config/clusters/x/cluster.yaml:3:1: unknown key `hubz` (did you mean `hubs`?); ignored"
+        ),
+        "{}",
+        stderr(&out)
     );
 
     let mut c = ghops();
@@ -217,4 +232,121 @@ async fn labels_steer_the_plan_and_null_means_none() {
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), plain);
+}
+
+fn hostile_tree() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let cdir = d.path().join("config/clusters/x");
+    std::fs::create_dir_all(&cdir).unwrap();
+    std::fs::write(
+        cdir.join("cluster.yaml"),
+        "name: x\nprovider: gcp\nhubz: []\nhubs:\n  - name: staging\n    helm_chart: basehub\n    helm_chart_values_files: [staging.values.yaml]\n",
+    )
+    .unwrap();
+    d
+}
+
+/// Every line a workflow-command parser would act on: lines starting with `::`.
+fn commands(out: &std::process::Output) -> Vec<String> {
+    stdout(out)
+        .lines()
+        .chain(stderr(out).lines())
+        .filter(|l| l.trim_start().starts_with("::"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn in_actions_problems_are_annotations_and_pr_strings_cannot_inject_commands() {
+    let d = hostile_tree();
+    // A changed path whose directory name holds a newline and a workflow command (a JSON
+    // list carries it), plus a cluster file with an unknown key.
+    let list = d.path().join("changed.json");
+    std::fs::write(
+        &list,
+        serde_json::to_string(&[
+            "config/clusters/evil\n::warning title=pwned::owned,x/file.yaml",
+            "config/clusters/x/cluster.yaml",
+        ])
+        .unwrap(),
+    )
+    .unwrap();
+    let mut c = ghops();
+    c.args(["plan", "--json", "--config-root"])
+        .arg(d.path())
+        .arg("--changed-files")
+        .arg(&list)
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // stdout stays pure JSON (annotations go to stderr).
+    serde_json::from_str::<Value>(&stdout(&out)).unwrap();
+    assert_eq!(
+        commands(&out),
+        [
+            "::warning file=config/clusters/x/cluster.yaml,line=3::config/clusters/x/cluster.yaml:3:1: unknown key `hubz` (did you mean `hubs`?); ignored"
+        ],
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(
+            "note: config/clusters/evil\\n::warning title=pwned::owned,x/ changed but no cluster"
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    // An error tied to a file is an ::error annotation on its line; with a hostile directory
+    // name the annotation's properties and the error line are escaped.
+    let bad = d.path().join("config/clusters/evil\n::error::pwned");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("cluster.yaml"), "name: other\nprovider: gcp\n").unwrap();
+    std::fs::write(
+        &list,
+        serde_json::to_string(&["config/clusters/evil\n::error::pwned/cluster.yaml"]).unwrap(),
+    )
+    .unwrap();
+    let mut c = ghops();
+    c.args(["plan", "--config-root"])
+        .arg(d.path())
+        .arg("--changed-files")
+        .arg(&list)
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let cmds = commands(&out);
+    assert_eq!(cmds.len(), 1, "{cmds:?}");
+    assert!(
+        cmds[0].starts_with(
+            "::error file=config/clusters/evil%0A%3A%3Aerror%3A%3Apwned/cluster.yaml::"
+        ),
+        "{cmds:?}"
+    );
+    assert!(
+        stderr(&out).contains("error: config/clusters/evil\\n::error::pwned/cluster.yaml: name"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A YAML error carries its line.
+    std::fs::write(
+        d.path().join("config/clusters/x/cluster.yaml"),
+        "name: x\nprovider: [gcp\n",
+    )
+    .unwrap();
+    std::fs::write(&list, "[\"config/clusters/x/cluster.yaml\"]").unwrap();
+    let mut c = ghops();
+    c.args(["plan", "--config-root"])
+        .arg(d.path())
+        .arg("--changed-files")
+        .arg(&list)
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let cmds = commands(&out);
+    assert!(
+        cmds.len() == 1 && cmds[0].starts_with("::error file=config/clusters/x/cluster.yaml,line="),
+        "{cmds:?}"
+    );
 }

@@ -50,8 +50,7 @@ fn check_body(body: &str, origin: &str) -> Result<(), PlanError> {
 pub struct Artifact {
     /// The PR number.
     pub pr: u64,
-    /// The comment body: re-rendered from `plan.json` when present (preferred: every cell is
-    /// escaped again here), else `comment.md` as uploaded.
+    /// The comment body, rendered here from `plan.json` (every cell escaped here).
     pub body: String,
 }
 
@@ -96,7 +95,8 @@ struct PlanFile {
     prod: Vec<crate::plan::Job>,
 }
 
-/// Reads an artifact directory: `pr-number` (digits only) and `plan.json` or `comment.md`.
+/// Reads an artifact directory: `pr-number` (digits only) and `plan.json`. Any other file
+/// (a `comment.md` included) is ignored.
 pub fn read_artifact(dir: &Path) -> Result<Artifact, PlanError> {
     let pr_text = read_capped(dir, "pr-number", 32)?
         .ok_or_else(|| PlanError::Refused("artifact has no pr-number file".into()))?;
@@ -112,20 +112,22 @@ pub fn read_artifact(dir: &Path) -> Result<Artifact, PlanError> {
     if pr == 0 {
         return Err(PlanError::Refused("artifact pr-number is 0".into()));
     }
-    let body = if let Some(json) = read_capped(dir, "plan.json", 4 * 1024 * 1024)? {
-        let f: PlanFile = serde_json::from_str(&json)
-            .map_err(|e| PlanError::Refused(format!("artifact plan.json: {e}")))?;
-        to_markdown(&Plan {
-            support: f.support,
-            staging: f.staging,
-            prod: f.prod,
-            ..Plan::default()
-        })
-    } else {
-        read_capped(dir, "comment.md", MAX_BODY_BYTES)?.ok_or_else(|| {
-            PlanError::Refused("artifact has neither plan.json nor comment.md".into())
-        })?
-    };
+    // Only the plan's data is accepted, and rendered (escaped) here: a Markdown body from an
+    // unprivileged job could carry mentions, links, images or forged markers.
+    let json = read_capped(dir, "plan.json", 4 * 1024 * 1024)?.ok_or_else(|| {
+        PlanError::Refused(
+            "artifact has no plan.json (a comment.md is never posted: the plan is rendered here)"
+                .into(),
+        )
+    })?;
+    let f: PlanFile = serde_json::from_str(&json)
+        .map_err(|e| PlanError::Refused(format!("artifact plan.json: {e}")))?;
+    let body = to_markdown(&Plan {
+        support: f.support,
+        staging: f.staging,
+        prod: f.prod,
+        ..Plan::default()
+    });
     check_body(&body, "artifact")?;
     Ok(Artifact { pr, body })
 }

@@ -79,14 +79,19 @@ pub struct PlanConfig {
     pub chart_dependencies: BTreeMap<String, Vec<String>>,
     /// Paths (globs) whose change redeploys every hub and support chart everywhere.
     pub everything: Vec<String>,
+    /// Paths (globs) that match `everything` but redeploy nothing by themselves (2i2c's
+    /// exclusions: the deployer's health-check tests, its dev commands, its README).
+    pub everything_exclude: Vec<String>,
     /// Paths (globs) never considered (docs, tests).
     pub exclude: Vec<String>,
     /// Staging naming rule.
     pub staging: StagingRule,
     /// Label names.
     pub labels: Labels,
-    /// Accept unknown keys in cluster files.
+    /// Accept unknown keys in cluster files without a warning.
     pub allow_unknown_fields: bool,
+    /// Refuse unknown keys in cluster files (an error with file:line instead of a warning).
+    pub strict: bool,
     /// Largest matrix GitHub accepts; bigger job lists are split into numbered chunks.
     pub max_matrix_jobs: usize,
 }
@@ -107,6 +112,17 @@ impl Default for PlanConfig {
                 "setup.py".into(),
                 "setup.cfg".into(),
             ],
+            everything_exclude: ["deployer", "src/deployer"]
+                .iter()
+                .flat_map(|d| {
+                    [
+                        format!("{d}/health_check_tests/**"),
+                        format!("{d}/dev/**"),
+                        format!("{d}/commands/dev/**"),
+                        format!("{d}/README*"),
+                    ]
+                })
+                .collect(),
             exclude: vec![
                 "docs/**".into(),
                 "**/*.md".into(),
@@ -116,6 +132,7 @@ impl Default for PlanConfig {
             staging: StagingRule::default(),
             labels: Labels::default(),
             allow_unknown_fields: false,
+            strict: false,
             max_matrix_jobs: 256,
         }
     }
@@ -126,6 +143,8 @@ impl Default for PlanConfig {
 pub struct CompiledGlobs {
     /// `everything`.
     pub everything: GlobSet,
+    /// `everything_exclude`.
+    pub everything_exclude: GlobSet,
     /// `exclude`.
     pub exclude: GlobSet,
 }
@@ -149,6 +168,7 @@ impl PlanConfig {
     pub fn compile(&self) -> Result<CompiledGlobs, PlanError> {
         Ok(CompiledGlobs {
             everything: build("everything", &self.everything)?,
+            everything_exclude: build("everything_exclude", &self.everything_exclude)?,
             exclude: build("exclude", &self.exclude)?,
         })
     }

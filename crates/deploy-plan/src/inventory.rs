@@ -1,5 +1,7 @@
 //! The cluster/hub inventory: `config/clusters/<dir>/cluster.yaml` files, parsed as untrusted
-//! input (bounded YAML, unknown fields refused, errors with file:line:column).
+//! input (bounded YAML, errors with file:line:column). 2i2c's schema is known; other keys are
+//! warnings with their place and a did-you-mean (errors with `strict`). Only the files a plan
+//! needs are read ([`Scope`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -41,51 +43,498 @@ pub struct Cluster {
     pub file: String,
 }
 
-/// Every cluster of a config tree, sorted by name.
+/// The clusters of a config tree (all, or those a plan needs), sorted by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inventory {
     /// Clusters by name.
     pub clusters: Vec<Cluster>,
+    /// Unknown keys met in the files read, in directory and file order.
+    pub warnings: Vec<Warning>,
 }
 
-macro_rules! cluster_file_types {
-    ($modname:ident, $($deny:tt)*) => {
-        mod $modname {
-            use serde::Deserialize;
-            #[derive(Deserialize)]
-            $($deny)*
-            pub struct ClusterFile {
-                pub name: String,
-                pub provider: String,
-                #[serde(default)]
-                pub support: Option<SupportFile>,
-                #[serde(default)]
-                pub hubs: Vec<HubFile>,
+/// A problem in a cluster file that does not stop the plan: a key ghops does not know
+/// (`--strict` makes it an error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The file, relative to the config root.
+    pub file: String,
+    /// 1-based line (0 when unknown).
+    pub line: u64,
+    /// 1-based column (0 when unknown).
+    pub column: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+/// 2i2c's `cluster.yaml` schema (their `cluster.schema.yaml`, current and past keys): what the
+/// planner does not read is accepted without looking at its value, except that the keys of
+/// the blocks the schema closes (provider blocks, billing) are checked too.
+mod schema {
+    /// The keys accepted in a block.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Shape {
+        /// Any value (free-form or a scalar).
+        Any,
+        /// A mapping with these keys.
+        Map(&'static [(&'static str, Shape)]),
+    }
+    use Shape::{Any, Map};
+
+    const GCP: Shape = Map(&[
+        ("key", Any),
+        ("project", Any),
+        ("cluster", Any),
+        ("zone", Any),
+        (
+            "billing",
+            Map(&[
+                ("paid_by_us", Any),
+                (
+                    "bigquery",
+                    Map(&[("project", Any), ("dataset", Any), ("billing_id", Any)]),
+                ),
+            ]),
+        ),
+    ]);
+    const AWS: Shape = Map(&[
+        ("account", Any),
+        ("key", Any),
+        ("clusterType", Any),
+        ("clusterName", Any),
+        ("region", Any),
+        (
+            "billing",
+            Map(&[("paid_by_us", Any), ("active_cost_tags", Any)]),
+        ),
+    ]);
+    const AZURE: Shape = Map(&[("key", Any), ("resource_group", Any), ("cluster", Any)]);
+
+    /// Top-level keys the planner reads.
+    pub const CLUSTER_READ: &[&str] = &["name", "provider", "support", "hubs"];
+    /// Top-level keys accepted and not read.
+    pub const CLUSTER_OTHER: &[(&str, Shape)] = &[
+        ("metadata", Any),
+        ("provider_url", Any),
+        ("tenancy", Any),
+        ("account", Any),
+        ("image_repo", Any),
+        ("auth0", Any),
+        ("kubeconfig", Map(&[("file", Any)])),
+        ("gcp", GCP),
+        ("aws", AWS),
+        ("azure", AZURE),
+    ];
+    /// `support:` keys.
+    pub const SUPPORT_READ: &[&str] = &["helm_chart_values_files"];
+    /// Hub keys the planner reads (`staging` is ghops's own).
+    pub const HUB_READ: &[&str] = &["name", "helm_chart", "helm_chart_values_files", "staging"];
+    /// Hub keys accepted and not read.
+    pub const HUB_OTHER: &[(&str, Shape)] = &[
+        ("display_name", Any),
+        ("domain", Any),
+        ("domain_override_file", Any),
+        ("uptime_check", Map(&[("expected_status", Any)])),
+        ("chart_override", Any),
+        ("auth0", Any),
+    ];
+}
+
+/// The known key nearest to `key` when it is close enough to be a typo.
+pub fn did_you_mean<'a>(key: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1; b.len() + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let sub = prev[j] + usize::from(ca != *cb);
+                cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
             }
-            #[derive(Deserialize)]
-            $($deny)*
-            pub struct SupportFile {
-                #[serde(default)]
-                pub helm_chart_values_files: Vec<String>,
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    known
+        .into_iter()
+        .map(|k| {
+            (
+                distance(&key.to_ascii_lowercase(), &k.to_ascii_lowercase()),
+                k,
+            )
+        })
+        .filter(|(d, k)| *d <= 2 || *d * 4 <= k.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// The raw file, as read by the visitors below (one pass; unknown keys recorded with their
+/// place, their values skipped).
+mod file {
+    use std::cell::RefCell;
+    use std::fmt;
+
+    use serde::de::{
+        self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+    };
+    use serde_saphyr::Spanned;
+
+    use super::schema::{self, Shape};
+
+    pub struct ClusterFile {
+        pub name: String,
+        pub provider: String,
+        pub support: Option<Vec<String>>,
+        pub hubs: Vec<HubFile>,
+        /// Keys not in the schema, in file order.
+        pub unknown: Vec<Unknown>,
+    }
+
+    impl<'de> de::Deserialize<'de> for ClusterFile {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let sink = RefCell::new(Vec::new());
+            let mut f = d.deserialize_map(Cluster(&sink))?;
+            f.unknown = sink.into_inner();
+            Ok(f)
+        }
+    }
+
+    pub struct HubFile {
+        pub name: String,
+        pub helm_chart: String,
+        pub helm_chart_values_files: Vec<String>,
+        pub staging: Option<bool>,
+    }
+
+    /// A key not in the schema: where, and what was expected there.
+    pub struct Unknown {
+        pub line: u64,
+        pub column: u64,
+        pub key: String,
+        pub within: String,
+        pub suggestion: Option<&'static str>,
+    }
+
+    /// A mapping key of any scalar type, as text.
+    struct Key(String);
+
+    impl<'de> de::Deserialize<'de> for Key {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Key;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a scalar key")
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                    Ok(Key(v.to_owned()))
+                }
+                fn visit_string<E: de::Error>(self, v: String) -> Result<Key, E> {
+                    Ok(Key(v))
+                }
+                fn visit_bool<E: de::Error>(self, v: bool) -> Result<Key, E> {
+                    Ok(Key(v.to_string()))
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Key, E> {
+                    Ok(Key(v.to_string()))
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Key, E> {
+                    Ok(Key(v.to_string()))
+                }
+                fn visit_i128<E: de::Error>(self, v: i128) -> Result<Key, E> {
+                    Ok(Key(v.to_string()))
+                }
+                fn visit_u128<E: de::Error>(self, v: u128) -> Result<Key, E> {
+                    Ok(Key(v.to_string()))
+                }
+                fn visit_f64<E: de::Error>(self, v: f64) -> Result<Key, E> {
+                    Ok(Key(v.to_string()))
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<Key, E> {
+                    Ok(Key("null".into()))
+                }
             }
-            #[derive(Deserialize)]
-            $($deny)*
-            pub struct HubFile {
-                pub name: String,
-                pub helm_chart: String,
-                #[serde(default)]
-                pub helm_chart_values_files: Vec<String>,
-                #[serde(default)]
-                pub staging: Option<bool>,
+            d.deserialize_any(V)
+        }
+    }
+
+    type Sink<'a> = &'a RefCell<Vec<Unknown>>;
+
+    fn unknown<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        key: Spanned<Key>,
+        within: &str,
+        expected: &[&'static str],
+        sink: Sink<'_>,
+    ) -> Result<(), A::Error> {
+        let suggestion = super::did_you_mean(&key.value.0, expected.iter().copied());
+        sink.borrow_mut().push(Unknown {
+            line: key.referenced.line(),
+            column: key.referenced.column(),
+            key: key.value.0,
+            within: within.to_owned(),
+            suggestion,
+        });
+        map.next_value::<IgnoredAny>()?;
+        Ok(())
+    }
+
+    fn names(read: &[&'static str], other: &[(&'static str, Shape)]) -> Vec<&'static str> {
+        read.iter()
+            .copied()
+            .chain(other.iter().map(|(k, _)| *k))
+            .collect()
+    }
+
+    fn child(within: &str, key: &str) -> String {
+        if within.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{within}.{key}")
+        }
+    }
+
+    /// A block the planner does not read: keys checked against `shape`, values skipped.
+    struct Other<'a> {
+        shape: Shape,
+        within: String,
+        sink: Sink<'a>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Other<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            match self.shape {
+                Shape::Any => d.deserialize_ignored_any(IgnoredAny).map(|_| ()),
+                Shape::Map(_) => d.deserialize_any(self),
             }
         }
-    };
-}
+    }
 
-// The same shape twice: strict (typo protection, the default) and lenient
-// (`--allow-unknown-fields`, e.g. 2i2c's `domain`, `auth0` and `image_repo` keys).
-cluster_file_types!(strict, #[serde(deny_unknown_fields)]);
-cluster_file_types!(lenient,);
+    impl<'de> Visitor<'de> for Other<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any value")
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i128<E: de::Error>(self, _: i128) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u128<E: de::Error>(self, _: u128) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let Shape::Map(keys) = self.shape else {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                return Ok(());
+            };
+            while let Some(k) = map.next_key::<Spanned<Key>>()? {
+                match keys.iter().find(|(name, _)| *name == k.value.0) {
+                    Some((name, shape)) => map.next_value_seed(Other {
+                        shape: *shape,
+                        within: child(&self.within, name),
+                        sink: self.sink,
+                    })?,
+                    None => {
+                        let expected: Vec<&'static str> = keys.iter().map(|(n, _)| *n).collect();
+                        unknown(&mut map, k, &self.within, &expected, self.sink)?
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// The whole file.
+    struct Cluster<'a>(Sink<'a>);
+
+    impl<'de> Visitor<'de> for Cluster<'_> {
+        type Value = ClusterFile;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a cluster (a mapping with name, provider, support, hubs)")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ClusterFile, A::Error> {
+            let (mut name, mut provider, mut support, mut hubs) = (None, None, None, None);
+            while let Some(k) = map.next_key::<Spanned<Key>>()? {
+                match k.value.0.as_str() {
+                    "name" => name = Some(map.next_value::<String>()?),
+                    "provider" => provider = Some(map.next_value::<String>()?),
+                    "support" => support = Some(map.next_value_seed(Support(self.0))?),
+                    "hubs" => hubs = Some(map.next_value_seed(Hubs(self.0))?),
+                    key => match schema::CLUSTER_OTHER.iter().find(|(n, _)| *n == key) {
+                        Some((n, shape)) => map.next_value_seed(Other {
+                            shape: *shape,
+                            within: (*n).to_owned(),
+                            sink: self.0,
+                        })?,
+                        None => unknown(
+                            &mut map,
+                            k,
+                            "",
+                            &names(schema::CLUSTER_READ, schema::CLUSTER_OTHER),
+                            self.0,
+                        )?,
+                    },
+                }
+            }
+            Ok(ClusterFile {
+                name: name.ok_or_else(|| de::Error::missing_field("name"))?,
+                provider: provider.ok_or_else(|| de::Error::missing_field("provider"))?,
+                support: support.flatten(),
+                hubs: hubs.unwrap_or_default(),
+                unknown: Vec::new(),
+            })
+        }
+    }
+
+    /// `support:` (null means no support chart).
+    struct Support<'a>(Sink<'a>);
+
+    impl<'de> DeserializeSeed<'de> for Support<'_> {
+        type Value = Option<Vec<String>>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_option(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Support<'_> {
+        type Value = Option<Vec<String>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a mapping with helm_chart_values_files")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut files = None;
+            while let Some(k) = map.next_key::<Spanned<Key>>()? {
+                if k.value.0 == "helm_chart_values_files" {
+                    files = Some(map.next_value::<Vec<String>>()?);
+                } else {
+                    unknown(&mut map, k, "support", schema::SUPPORT_READ, self.0)?;
+                }
+            }
+            Ok(Some(files.unwrap_or_default()))
+        }
+    }
+
+    /// `hubs:`.
+    struct Hubs<'a>(Sink<'a>);
+
+    impl<'de> DeserializeSeed<'de> for Hubs<'_> {
+        type Value = Vec<HubFile>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Hubs<'_> {
+        type Value = Vec<HubFile>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of hubs")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut hubs = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+            while let Some(h) = seq.next_element_seed(Hub {
+                sink: self.0,
+                index: hubs.len(),
+            })? {
+                hubs.push(h);
+            }
+            Ok(hubs)
+        }
+    }
+
+    struct Hub<'a> {
+        sink: Sink<'a>,
+        index: usize,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Hub<'_> {
+        type Value = HubFile;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<HubFile, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Hub<'_> {
+        type Value = HubFile;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a hub (a mapping with name, helm_chart, helm_chart_values_files)")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HubFile, A::Error> {
+            let within = format!("hubs[{}]", self.index);
+            let (mut name, mut chart, mut files, mut staging) = (None, None, None, None);
+            while let Some(k) = map.next_key::<Spanned<Key>>()? {
+                match k.value.0.as_str() {
+                    "name" => name = Some(map.next_value::<String>()?),
+                    "helm_chart" => chart = Some(map.next_value::<String>()?),
+                    "helm_chart_values_files" => files = Some(map.next_value::<Vec<String>>()?),
+                    "staging" => staging = map.next_value::<Option<bool>>()?,
+                    key => match schema::HUB_OTHER.iter().find(|(n, _)| *n == key) {
+                        Some((n, shape)) => map.next_value_seed(Other {
+                            shape: *shape,
+                            within: child(&within, n),
+                            sink: self.sink,
+                        })?,
+                        None => unknown(
+                            &mut map,
+                            k,
+                            &within,
+                            &names(schema::HUB_READ, schema::HUB_OTHER),
+                            self.sink,
+                        )?,
+                    },
+                }
+            }
+            Ok(HubFile {
+                name: name.ok_or_else(|| de::Error::missing_field("name"))?,
+                helm_chart: chart.ok_or_else(|| de::Error::missing_field("helm_chart"))?,
+                helm_chart_values_files: files.unwrap_or_default(),
+                staging,
+            })
+        }
+    }
+}
 
 /// Parses a cluster file (untrusted YAML) with gh-core's limits; errors name file:line:column.
 pub fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str, file: &str) -> Result<T, PlanError> {
@@ -97,35 +546,24 @@ pub fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str, file: &str) -> Resul
     })
 }
 
-fn convert_strict(f: strict::ClusterFile) -> lenient::ClusterFile {
-    lenient::ClusterFile {
-        name: f.name,
-        provider: f.provider,
-        support: f.support.map(|s| lenient::SupportFile {
-            helm_chart_values_files: s.helm_chart_values_files,
-        }),
-        hubs: f
-            .hubs
-            .into_iter()
-            .map(|h| lenient::HubFile {
-                name: h.name,
-                helm_chart: h.helm_chart,
-                helm_chart_values_files: h.helm_chart_values_files,
-                staging: h.staging,
-            })
-            .collect(),
-    }
-}
+type Loaded = (Cluster, Vec<Warning>);
 
 /// Loads the cluster files of `dirs` (in order); a directory without a cluster file is skipped.
-fn load_dirs(root: &Path, dirs: &[String], config: &PlanConfig) -> Result<Vec<Cluster>, PlanError> {
+fn load_dirs(root: &Path, dirs: &[String], config: &PlanConfig) -> Result<Vec<Loaded>, PlanError> {
     let mut clusters = Vec::with_capacity(dirs.len());
     for dir in dirs {
         let rel = format!("{}/{dir}/cluster.yaml", config.clusters_dir);
         let path: PathBuf = root.join(&rel);
         let meta = match std::fs::symlink_metadata(&path) {
             Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                continue;
+            }
             Err(e) => {
                 return Err(PlanError::Io {
                     path,
@@ -148,79 +586,155 @@ fn load_dirs(root: &Path, dirs: &[String], config: &PlanConfig) -> Result<Vec<Cl
     Ok(clusters)
 }
 
+/// Which cluster directories a plan needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every cluster (an "everything" path, a chart, or a label that reaches every cluster).
+    All,
+    /// Only these directories (those the changed paths fall under).
+    Dirs(BTreeSet<String>),
+}
+
+fn skipped_dir(name: &str) -> bool {
+    name.contains("templates") || name.starts_with('.')
+}
+
+/// Reads and parses the cluster files of `dirs` (sorted), spread over the cores when there are
+/// many. The result (and the error reported: the first in directory order) does not depend
+/// on the thread count.
+fn load_all(root: &Path, dirs: &[String], config: &PlanConfig) -> Result<Inventory, PlanError> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = dirs.len().div_ceil(threads).max(16);
+    let results: Vec<Result<Vec<Loaded>, PlanError>> = if dirs.len() <= chunk {
+        vec![load_dirs(root, dirs, config)]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = dirs
+                .chunks(chunk)
+                .map(|part| s.spawn(move || load_dirs(root, part, config)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("cluster loader thread panicked"))
+                .collect()
+        })
+    };
+    let mut inv = Inventory {
+        clusters: Vec::with_capacity(dirs.len()),
+        warnings: Vec::new(),
+    };
+    for r in results {
+        for (c, w) in r? {
+            inv.clusters.push(c);
+            inv.warnings.extend(w);
+        }
+    }
+    Ok(inv)
+}
+
 impl Inventory {
     /// Loads every `<clusters_dir>/<dir>/cluster.yaml` under `root` (directories whose path
     /// contains `templates` are skipped).
     pub fn load(root: &Path, config: &PlanConfig) -> Result<Self, PlanError> {
-        let clusters_dir = root.join(&config.clusters_dir);
-        let entries = std::fs::read_dir(&clusters_dir).map_err(|e| PlanError::Io {
-            path: clusters_dir.clone(),
-            message: e.to_string(),
-        })?;
-        let mut dirs: Vec<String> = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| PlanError::Io {
-                path: clusters_dir.clone(),
-                message: e.to_string(),
-            })?;
-            // Symlinks are not followed: the tree is PR input.
-            let ft = entry.file_type().map_err(|e| PlanError::Io {
-                path: entry.path(),
-                message: e.to_string(),
-            })?;
-            if !ft.is_dir() {
-                continue;
-            }
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
-            if name.contains("templates") || name.starts_with('.') {
-                continue;
-            }
-            dirs.push(name);
-        }
-        dirs.sort();
-        // Reading and parsing dominate a plan's time: spread the files over the cores. The
-        // result (and the error reported: the first in directory order) does not depend on
-        // the thread count.
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .clamp(1, 8);
-        let chunk = dirs.len().div_ceil(threads).max(16);
-        let results: Vec<Result<Vec<Cluster>, PlanError>> = if dirs.len() <= chunk {
-            vec![load_dirs(root, &dirs, config)]
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = dirs
-                    .chunks(chunk)
-                    .map(|part| s.spawn(move || load_dirs(root, part, config)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("cluster loader thread panicked"))
-                    .collect()
-            })
-        };
-        let mut clusters = Vec::with_capacity(dirs.len());
-        for r in results {
-            clusters.extend(r?);
-        }
-        Ok(Inventory { clusters })
+        Self::load_scoped(root, config, &Scope::All)
     }
 
-    /// Parses one cluster file (`rel` is its path relative to the config root).
+    /// Loads the cluster files a plan needs: all of them, or only those of some directories
+    /// (a directory that is not a plain directory or holds no cluster file is skipped, as
+    /// [`Inventory::load`] would).
+    pub fn load_scoped(root: &Path, config: &PlanConfig, scope: &Scope) -> Result<Self, PlanError> {
+        let clusters_dir = root.join(&config.clusters_dir);
+        let dirs: Vec<String> = match scope {
+            Scope::All => {
+                let entries = std::fs::read_dir(&clusters_dir).map_err(|e| PlanError::Io {
+                    path: clusters_dir.clone(),
+                    message: e.to_string(),
+                })?;
+                let mut dirs: Vec<String> = Vec::new();
+                for entry in entries {
+                    let entry = entry.map_err(|e| PlanError::Io {
+                        path: clusters_dir.clone(),
+                        message: e.to_string(),
+                    })?;
+                    // Symlinks are not followed: the tree is PR input.
+                    let ft = entry.file_type().map_err(|e| PlanError::Io {
+                        path: entry.path(),
+                        message: e.to_string(),
+                    })?;
+                    if !ft.is_dir() {
+                        continue;
+                    }
+                    let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                        continue;
+                    };
+                    if !skipped_dir(&name) {
+                        dirs.push(name);
+                    }
+                }
+                dirs.sort();
+                dirs
+            }
+            Scope::Dirs(wanted) => {
+                if !clusters_dir.is_dir() {
+                    return Err(PlanError::Io {
+                        path: clusters_dir,
+                        message: "not a directory".into(),
+                    });
+                }
+                // Sorted (a BTreeSet); same filter as the full listing.
+                wanted
+                    .iter()
+                    .filter(|d| !skipped_dir(d) && !d.is_empty() && *d != "..")
+                    .filter(|d| {
+                        std::fs::symlink_metadata(clusters_dir.join(d)).is_ok_and(|m| m.is_dir())
+                    })
+                    .cloned()
+                    .collect()
+            }
+        };
+        load_all(root, &dirs, config)
+    }
+
+    /// Parses one cluster file (`rel` is its path relative to the config root): the cluster,
+    /// and a warning per unknown key (none with `allow_unknown_fields`; an error instead
+    /// with `strict`).
     pub fn parse_cluster(
         text: &str,
         rel: &str,
         dir: &str,
         config: &PlanConfig,
-    ) -> Result<Cluster, PlanError> {
-        let f: lenient::ClusterFile = if config.allow_unknown_fields {
-            parse_yaml(text, rel)?
-        } else {
-            convert_strict(parse_yaml::<strict::ClusterFile>(text, rel)?)
-        };
+    ) -> Result<(Cluster, Vec<Warning>), PlanError> {
+        let f: file::ClusterFile = parse_yaml(text, rel)?;
+        let mut warnings = Vec::new();
+        if !config.allow_unknown_fields || config.strict {
+            for u in &f.unknown {
+                let mut message = format!("unknown key `{}`", u.key);
+                if !u.within.is_empty() {
+                    message.push_str(&format!(" in {}", u.within));
+                }
+                if let Some(s) = u.suggestion {
+                    message.push_str(&format!(" (did you mean `{s}`?)"));
+                }
+                if config.strict {
+                    return Err(PlanError::Yaml {
+                        file: rel.to_owned(),
+                        line: u.line,
+                        column: u.column,
+                        message: format!("{message} (refused: --strict)"),
+                    });
+                }
+                message.push_str("; ignored");
+                warnings.push(Warning {
+                    file: rel.to_owned(),
+                    line: u.line,
+                    column: u.column,
+                    message,
+                });
+            }
+        }
         if f.name != dir {
             return Err(PlanError::Invalid {
                 file: rel.to_owned(),
@@ -231,7 +745,22 @@ impl Inventory {
             });
         }
         let base = format!("{}/{dir}", config.clusters_dir);
-        let resolve = |v: &str| normalize(&format!("{base}/{v}"));
+        let inside = format!("{base}/");
+        // Values files live in their cluster's directory (so a change to one is always under
+        // the directory of the cluster that names it, and only that cluster file need be read).
+        let resolve = |what: &str, v: &str| -> Result<String, PlanError> {
+            let p = normalize(&format!("{base}/{v}"));
+            if p.starts_with(&inside) {
+                Ok(p)
+            } else {
+                Err(PlanError::Invalid {
+                    file: rel.to_owned(),
+                    message: format!(
+                        "{what}: {v:?} resolves outside {inside} (values files must live in their cluster's directory)"
+                    ),
+                })
+            }
+        };
         let mut seen = BTreeSet::new();
         let mut hubs = Vec::with_capacity(f.hubs.len());
         for (i, h) in f.hubs.into_iter().enumerate() {
@@ -260,30 +789,38 @@ impl Inventory {
             let staging = h
                 .staging
                 .unwrap_or_else(|| config.staging.is_staging_name(&h.name));
+            let what = format!("hubs[{i}].helm_chart_values_files");
             hubs.push(Hub {
                 values_files: h
                     .helm_chart_values_files
                     .iter()
-                    .map(|v| resolve(v))
-                    .collect(),
+                    .map(|v| resolve(&what, v))
+                    .collect::<Result<_, _>>()?,
                 name: h.name,
                 chart: h.helm_chart,
                 staging,
             });
         }
-        Ok(Cluster {
-            dir: dir.to_owned(),
-            name: f.name,
-            provider: f.provider,
-            support: f.support.map(|s| {
-                s.helm_chart_values_files
+        let support = match f.support {
+            Some(files) => Some(
+                files
                     .iter()
-                    .map(|v| resolve(v))
-                    .collect()
-            }),
-            hubs,
-            file: rel.to_owned(),
-        })
+                    .map(|v| resolve("support.helm_chart_values_files", v))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        Ok((
+            Cluster {
+                dir: dir.to_owned(),
+                name: f.name,
+                provider: f.provider,
+                support,
+                hubs,
+                file: rel.to_owned(),
+            },
+            warnings,
+        ))
     }
 
     /// The cluster with this name.

@@ -38,5 +38,5 @@ pub mod synth;
 
 pub use config::PlanConfig;
 pub use error::PlanError;
-pub use inventory::Inventory;
-pub use plan::{Job, Plan, Planner};
+pub use inventory::{Inventory, Scope, Warning};
+pub use plan::{Changes, Job, Plan, Planner, TreePlan, plan_tree};

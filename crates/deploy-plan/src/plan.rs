@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{CompiledGlobs, PlanConfig};
 use crate::error::PlanError;
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, Scope};
 
 /// One Helm upgrade: a cluster's support chart (no hub) or one hub.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
@@ -119,6 +119,115 @@ enum Target {
     Hub(usize, usize),
 }
 
+/// A changed path under the clusters directory.
+#[derive(Debug, Clone)]
+pub struct ClusterPath<'p> {
+    /// The path.
+    pub path: &'p str,
+    /// Its cluster directory (the first component under the clusters directory).
+    pub dir: &'p str,
+    /// True for `<dir>/cluster.yaml`.
+    pub cluster_file: bool,
+    /// True when an `exclude` glob matches (and it is not a cluster file): only a values file
+    /// a cluster names counts then.
+    pub excluded: bool,
+}
+
+/// The changed paths and labels, classified once, before any cluster file is read: what
+/// reaches every cluster (an "everything" path, the support chart, a hub chart, a label)
+/// and which paths fall under which cluster directory.
+#[derive(Debug, Clone, Default)]
+pub struct Changes<'p> {
+    /// An `everything` path changed (and no `everything_exclude` glob matched it).
+    pub everything: bool,
+    /// The support chart changed.
+    pub support_chart: bool,
+    /// Hub chart types whose chart changed.
+    pub charts: BTreeSet<&'p str>,
+    /// Paths under the clusters directory, in input order.
+    pub cluster_paths: Vec<ClusterPath<'p>>,
+    /// `skip_deploy` label.
+    pub skip_deploy: bool,
+    /// The PR's labels.
+    pub labels: &'p [String],
+}
+
+impl<'p> Changes<'p> {
+    /// Classifies normalised `paths` and `labels` under `cfg` (globs compiled by the caller).
+    pub fn classify(
+        cfg: &'p PlanConfig,
+        globs: &CompiledGlobs,
+        paths: &'p [String],
+        labels: &'p [String],
+    ) -> Self {
+        let mut ch = Changes {
+            skip_deploy: labels.contains(&cfg.labels.skip_deploy),
+            labels,
+            ..Changes::default()
+        };
+        let clusters_prefix = format!("{}/", cfg.clusters_dir);
+        let charts_prefix = format!("{}/", cfg.charts_dir);
+        for p in paths {
+            let p = p.as_str();
+            let under = p.strip_prefix(&clusters_prefix);
+            let in_dir = under.and_then(|rest| rest.split_once('/'));
+            let cluster_file = in_dir.is_some_and(|(_, f)| f == "cluster.yaml");
+            let excluded = !cluster_file && globs.exclude.is_match(p);
+            if let Some((dir, _)) = in_dir {
+                ch.cluster_paths.push(ClusterPath {
+                    path: p,
+                    dir,
+                    cluster_file,
+                    excluded,
+                });
+            }
+            if excluded {
+                continue;
+            }
+            if !ch.everything
+                && globs.everything.is_match(p)
+                && !globs.everything_exclude.is_match(p)
+            {
+                ch.everything = true;
+            }
+            if under.is_none()
+                && let Some(rest) = p.strip_prefix(&charts_prefix)
+                && let Some((chart, _)) = rest.split_once('/')
+            {
+                if chart == cfg.support_chart {
+                    ch.support_chart = true;
+                } else if let Some(c) = cfg.chart_types.iter().find(|c| *c == chart) {
+                    ch.charts.insert(c.as_str());
+                }
+            }
+        }
+        ch
+    }
+
+    /// The cluster files the plan needs: none when nothing is deployed; all of them when a
+    /// rule reaches every cluster; else those of the directories the paths fall under.
+    pub fn scope(&self, cfg: &PlanConfig) -> Scope {
+        let has = |l: &str| self.labels.iter().any(|x| x == l);
+        if self.skip_deploy {
+            return Scope::Dirs(BTreeSet::new());
+        }
+        if self.everything
+            || self.support_chart
+            || !self.charts.is_empty()
+            || has(&cfg.labels.deploy_support)
+            || has(&cfg.labels.deploy_hubs)
+        {
+            return Scope::All;
+        }
+        Scope::Dirs(
+            self.cluster_paths
+                .iter()
+                .map(|c| c.dir.to_owned())
+                .collect(),
+        )
+    }
+}
+
 /// A planner for one inventory and config: indexes built and globs compiled once, then
 /// [`Planner::plan`] runs in time linear in the number of changed paths.
 pub struct Planner<'a> {
@@ -136,6 +245,11 @@ fn basename(p: &str) -> String {
 impl<'a> Planner<'a> {
     /// Indexes the inventory.
     pub fn new(inv: &'a Inventory, cfg: &'a PlanConfig) -> Result<Self, PlanError> {
+        Ok(Self::with_globs(inv, cfg, cfg.compile()?))
+    }
+
+    /// Indexes the inventory, with the config's globs already compiled.
+    pub fn with_globs(inv: &'a Inventory, cfg: &'a PlanConfig, globs: CompiledGlobs) -> Self {
         let mut values: HashMap<&str, Vec<Target>> = HashMap::new();
         let mut dirs = HashMap::new();
         for (ci, c) in inv.clusters.iter().enumerate() {
@@ -155,22 +269,26 @@ impl<'a> Planner<'a> {
                 }
             }
         }
-        Ok(Self {
+        Self {
             inv,
             cfg,
-            globs: cfg.compile()?,
+            globs,
             values,
             dirs,
-        })
+        }
     }
 
     /// Plans for normalised changed `paths` and PR `labels`.
     pub fn plan(&self, paths: &[String], labels: &[String]) -> Plan {
+        self.plan_changes(&Changes::classify(self.cfg, &self.globs, paths, labels))
+    }
+
+    /// Plans for classified changes (see [`Changes::scope`] for the clusters they need).
+    pub fn plan_changes(&self, ch: &Changes<'_>) -> Plan {
         let cfg = self.cfg;
         let inv = self.inv;
-        let has = |l: &str| labels.iter().any(|x| x == l);
         let mut plan = Plan::default();
-        if has(&cfg.labels.skip_deploy) {
+        if ch.skip_deploy {
             plan.notes.push(format!(
                 "{} label detected: nothing will be deployed",
                 cfg.labels.skip_deploy
@@ -183,19 +301,15 @@ impl<'a> Planner<'a> {
             .iter()
             .map(|c| vec![None; c.hubs.len()])
             .collect();
-        let mut everything = false;
-        let mut support_chart = false;
-        let mut charts: BTreeSet<&str> = BTreeSet::new();
-        let mut unknown_dirs: BTreeSet<String> = BTreeSet::new();
-        let clusters_prefix = format!("{}/", cfg.clusters_dir);
-        let charts_prefix = format!("{}/", cfg.charts_dir);
+        let everything = ch.everything;
+        let support_chart = ch.support_chart;
+        let mut unknown_dirs: BTreeSet<&str> = BTreeSet::new();
 
-        for p in paths {
-            let p = p.as_str();
+        for cp in &ch.cluster_paths {
             // A values file a cluster file names always counts, even when an exclude glob
             // would match it (a cluster called `tests` or `docs`, a `*.md` values file).
-            if let Some(targets) = self.values.get(p) {
-                let name = basename(p);
+            if let Some(targets) = self.values.get(cp.path) {
+                let name = basename(cp.path);
                 for t in targets {
                     let r = match *t {
                         Target::Support(ci) => &mut support[ci],
@@ -206,48 +320,30 @@ impl<'a> Planner<'a> {
                         .insert(name.clone());
                 }
             }
-            // Likewise a cluster file: handled below whatever the excludes say.
-            let cluster_file = p
-                .strip_prefix(&clusters_prefix)
-                .and_then(|rest| rest.split_once('/'))
-                .is_some_and(|(_, f)| f == "cluster.yaml");
-            if !cluster_file && self.globs.exclude.is_match(p) {
+            if cp.excluded {
                 continue;
             }
-            if self.globs.everything.is_match(p) {
-                everything = true;
-            }
-            if let Some(rest) = p.strip_prefix(&clusters_prefix) {
-                if let Some((dir, file)) = rest.split_once('/') {
-                    match self.dirs.get(dir) {
-                        Some(&ci) if file == "cluster.yaml" => {
-                            let c = &inv.clusters[ci];
-                            if c.support.is_some() {
-                                support[ci]
-                                    .get_or_insert_with(Reasons::default)
-                                    .cluster_file = true;
-                            }
-                            for r in &mut hubs[ci] {
-                                r.get_or_insert_with(Reasons::default).cluster_file = true;
-                            }
-                        }
-                        Some(_) => {}
-                        None if !dir.contains("templates") => {
-                            unknown_dirs.insert(dir.to_owned());
-                        }
-                        None => {}
+            match self.dirs.get(cp.dir) {
+                Some(&ci) if cp.cluster_file => {
+                    let c = &inv.clusters[ci];
+                    if c.support.is_some() {
+                        support[ci]
+                            .get_or_insert_with(Reasons::default)
+                            .cluster_file = true;
+                    }
+                    for r in &mut hubs[ci] {
+                        r.get_or_insert_with(Reasons::default).cluster_file = true;
                     }
                 }
-            } else if let Some(rest) = p.strip_prefix(&charts_prefix)
-                && let Some((chart, _)) = rest.split_once('/')
-            {
-                if chart == cfg.support_chart {
-                    support_chart = true;
-                } else if let Some(c) = cfg.chart_types.iter().find(|c| *c == chart) {
-                    charts.insert(c.as_str());
+                Some(_) => {}
+                None if !cp.dir.contains("templates") => {
+                    unknown_dirs.insert(cp.dir);
                 }
+                None => {}
             }
         }
+        let charts = &ch.charts;
+        let has = |l: &str| ch.labels.iter().any(|x| x == l);
 
         for (ci, c) in inv.clusters.iter().enumerate() {
             if c.support.is_some() && (everything || support_chart) {
@@ -263,7 +359,7 @@ impl<'a> Planner<'a> {
             }
         }
         let mut chart_hits: HashMap<&str, BTreeSet<String>> = HashMap::new();
-        for changed in &charts {
+        for changed in charts {
             for affected in cfg.affected_charts(changed) {
                 if let Some(k) = cfg.chart_types.iter().find(|c| **c == affected) {
                     chart_hits
@@ -364,4 +460,35 @@ impl<'a> Planner<'a> {
         }
         plan
     }
+}
+
+/// A plan made from a config tree, with what reading the tree reported.
+#[derive(Debug, Clone)]
+pub struct TreePlan {
+    /// The plan.
+    pub plan: Plan,
+    /// Unknown keys in the cluster files read.
+    pub warnings: Vec<crate::inventory::Warning>,
+    /// How many cluster files were read and parsed.
+    pub clusters_read: usize,
+}
+
+/// Plans for the config tree at `root`, reading only the cluster files the change needs (all
+/// of them only when a rule reaches every cluster). Same plan as [`Planner::plan`] over the
+/// whole [`Inventory::load`].
+pub fn plan_tree(
+    root: &std::path::Path,
+    cfg: &PlanConfig,
+    paths: &[String],
+    labels: &[String],
+) -> Result<TreePlan, PlanError> {
+    let globs = cfg.compile()?;
+    let changes = Changes::classify(cfg, &globs, paths, labels);
+    let inv = Inventory::load_scoped(root, cfg, &changes.scope(cfg))?;
+    let plan = Planner::with_globs(&inv, cfg, globs).plan_changes(&changes);
+    Ok(TreePlan {
+        plan,
+        clusters_read: inv.clusters.len(),
+        warnings: inv.warnings,
+    })
 }

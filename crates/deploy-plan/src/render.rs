@@ -223,22 +223,95 @@ fn notes(plan: &Plan) -> Vec<String> {
     v
 }
 
-/// Escapes untrusted text (hub names, reasons) for a Markdown table cell: no HTML, no
-/// markers, no table breaks, no @mentions, no links.
+/// True for characters that reorder or hide text (bidi controls, zero-width and other
+/// format characters) and for control characters: a name holding one is shown with U+FFFD in
+/// its place, so what the reviewer reads is what the bytes say.
+fn is_hidden(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+        || c.is_control()
+}
+
+/// True when GitHub would turn the word into a link or a notification: a mention or an email
+/// (`@`), an issue reference (`#1`, `o/r#2`, `GH-3`), a URL GitHub autolinks (`scheme://`,
+/// `www.`), or a bare commit SHA (7 to 40 hex digits).
+fn links(word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    word.contains(['@', '#'])
+        || lower.contains("://")
+        || lower.contains("www.")
+        || lower
+            .match_indices("gh-")
+            .any(|(i, _)| lower[i + 3..].starts_with(|c: char| c.is_ascii_digit()))
+        || (word.len() >= 7 && word.len() <= 40 && word.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A word as a code span: GitHub neither links, mentions nor references inside code. The
+/// fence is one backtick longer than the longest run inside; `|` stays escaped (table cells
+/// are split before inline parsing).
+fn code_span(word: &str, o: &mut String) {
+    let longest = word.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if word.starts_with('`') || word.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    o.push_str(&fence);
+    o.push_str(pad);
+    o.push_str(&word.replace('|', "\\|"));
+    o.push_str(pad);
+    o.push_str(&fence);
+}
+
+/// Escapes untrusted text (cluster and hub names, file names in reasons) for a Markdown table
+/// cell or a note: no HTML, no markers, no table breaks, no emphasis, no @mentions, no issue
+/// references, no links (bare URLs included), no bidi or invisible characters.
 pub fn md_escape(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if is_hidden(c) => '\u{FFFD}',
+            c => c,
+        })
+        .collect();
+    let mut o = String::with_capacity(clean.len() + 8);
+    for (i, word) in clean.split(' ').enumerate() {
+        if i > 0 {
+            o.push(' ');
+        }
+        if links(word) {
+            code_span(word, &mut o);
+            continue;
+        }
+        for c in word.chars() {
+            match c {
+                '&' => o.push_str("&amp;"),
+                '<' => o.push_str("&lt;"),
+                '>' => o.push_str("&gt;"),
+                '|' | '`' | '[' | ']' | '\\' | '*' | '_' | '~' | '$' => {
+                    o.push('\\');
+                    o.push(c);
+                }
+                c => o.push(c),
+            }
+        }
+    }
+    o
+}
+
+/// Makes text from the PR (paths, names, YAML keys) safe for one log line: control, bidi and
+/// invisible characters are shown escaped (`\n`, `\u{202e}`), so no newline can start a line
+/// the Actions runner would read as a workflow command (`::warning ...`).
+pub fn log_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '|' => o.push_str("\\|"),
-            '`' => o.push_str("\\`"),
-            '[' => o.push_str("\\["),
-            ']' => o.push_str("\\]"),
-            '@' => o.push_str("&#64;"),
-            '\n' | '\r' => o.push(' '),
-            c => o.push(c),
+        if is_hidden(c) {
+            o.extend(c.escape_default());
+        } else {
+            o.push(c);
         }
     }
     o

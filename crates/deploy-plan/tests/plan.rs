@@ -463,12 +463,16 @@ fn inventory_errors_name_the_file_and_place() {
         &cfg,
     );
     assert!(e.starts_with("config/clusters/x/cluster.yaml:"), "{e}");
+    let strict = PlanConfig {
+        strict: true,
+        ..PlanConfig::default()
+    };
     let e = load_err(
         &[(
             "config/clusters/x/cluster.yaml",
             "name: x\nprovider: gcp\nhubs:\n  - name: h\n    helm_chart: basehub\n    helm_chart_value_files: [a.yaml]\n",
         )],
-        &cfg,
+        &strict,
     );
     assert!(
         e.contains("config/clusters/x/cluster.yaml:6:") && e.contains("helm_chart_value_files"),
@@ -489,6 +493,207 @@ fn unknown_fields_are_accepted_when_asked() {
         ..PlanConfig::default()
     };
     assert_eq!(Inventory::load(d.path(), &cfg).unwrap().hub_count(), 1);
+}
+
+#[test]
+fn unknown_keys_are_warnings_with_place_and_did_you_mean_and_strict_refuses() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "config/clusters/x/cluster.yaml",
+        "name: x\nprovider: gcp\nhubz: []\ngcp:\n  project: p\n  zonee: z\nhubs:\n  - name: h\n    helm_chart: basehub\n    helm_chart_value_files: [a.yaml]\n    colour: blue\n",
+    );
+    let inv = Inventory::load(d.path(), &PlanConfig::default()).unwrap();
+    assert_eq!(inv.hub_count(), 1);
+    let w: Vec<String> = inv.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        [
+            "config/clusters/x/cluster.yaml:3:1: unknown key `hubz` (did you mean `hubs`?); ignored",
+            "config/clusters/x/cluster.yaml:6:3: unknown key `zonee` in gcp (did you mean `zone`?); ignored",
+            "config/clusters/x/cluster.yaml:10:5: unknown key `helm_chart_value_files` in hubs[0] (did you mean `helm_chart_values_files`?); ignored",
+            "config/clusters/x/cluster.yaml:11:5: unknown key `colour` in hubs[0]; ignored",
+        ]
+    );
+    let strict = PlanConfig {
+        strict: true,
+        ..PlanConfig::default()
+    };
+    let e = Inventory::load(d.path(), &strict).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "config/clusters/x/cluster.yaml:3:1: unknown key `hubz` (did you mean `hubs`?) (refused: --strict)"
+    );
+    let quiet = PlanConfig {
+        allow_unknown_fields: true,
+        ..PlanConfig::default()
+    };
+    assert!(
+        Inventory::load(d.path(), &quiet)
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
+}
+
+/// Every key of 2i2c's cluster schema (current and past), as the example tree carries them.
+const TWO_I2C_KEYS: &[&str] = &[
+    "name",
+    "provider",
+    "provider_url",
+    "metadata",
+    "tenancy",
+    "account",
+    "image_repo",
+    "auth0",
+    "kubeconfig",
+    "file",
+    "gcp",
+    "aws",
+    "azure",
+    "key",
+    "project",
+    "cluster",
+    "zone",
+    "billing",
+    "paid_by_us",
+    "bigquery",
+    "dataset",
+    "billing_id",
+    "clusterType",
+    "clusterName",
+    "region",
+    "active_cost_tags",
+    "resource_group",
+    "support",
+    "helm_chart_values_files",
+    "hubs",
+    "display_name",
+    "domain",
+    "domain_override_file",
+    "uptime_check",
+    "expected_status",
+    "helm_chart",
+    "chart_override",
+];
+
+#[test]
+fn the_example_tree_carries_2i2cs_whole_schema_and_loads_without_warnings() {
+    let root = example_root();
+    let mut text = String::new();
+    for e in std::fs::read_dir(root.join("config/clusters")).unwrap() {
+        let f = e.unwrap().path().join("cluster.yaml");
+        if let Ok(t) = std::fs::read_to_string(f) {
+            text.push_str(&t);
+        }
+    }
+    for k in TWO_I2C_KEYS {
+        assert!(
+            text.contains(&format!(" {k}:")) || text.contains(&format!("\n{k}:")),
+            "no cluster.yaml of the example uses `{k}`"
+        );
+    }
+    let strict = PlanConfig {
+        strict: true,
+        ..PlanConfig::default()
+    };
+    let inv = Inventory::load(&root, &strict).unwrap();
+    assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+}
+
+#[test]
+fn values_files_outside_their_cluster_directory_are_refused() {
+    let e = load_err(
+        &[(
+            "config/clusters/x/cluster.yaml",
+            "name: x\nprovider: gcp\nhubs:\n  - name: h\n    helm_chart: basehub\n    helm_chart_values_files: [sub/../ok.yaml, ../y/prod.values.yaml]\n",
+        )],
+        &PlanConfig::default(),
+    );
+    assert!(
+        e.contains("hubs[0].helm_chart_values_files: \"../y/prod.values.yaml\" resolves outside config/clusters/x/"),
+        "{e}"
+    );
+}
+
+#[test]
+fn deployer_tests_dev_commands_and_readmes_do_not_redeploy_everything() {
+    let d = small_tree();
+    let cfg = PlanConfig::default();
+    for layout in ["deployer", "src/deployer"] {
+        for f in [
+            "health_check_tests/test_hub_health.py",
+            "health_check_tests/test-notebooks/basehub/simple.ipynb",
+            "dev/commands/exec/gcx.py",
+            "dev/app.py",
+            "commands/dev/debug.py",
+            "README.md",
+            "README.rst",
+        ] {
+            let path = format!("{layout}/{f}");
+            let p = plan_for(d.path(), &cfg, &[&path], &[]);
+            assert!(p.is_empty(), "{path}: {:?}", ids(&p));
+        }
+        // The deployer's own code still does.
+        let path = format!("{layout}/commands/deployer.py");
+        assert_eq!(
+            plan_for(d.path(), &cfg, &[&path], &[]).prod.len(),
+            4,
+            "{path}"
+        );
+    }
+    // Configurable: with no exclusions, a health-check test redeploys everything again.
+    let cfg = PlanConfig {
+        everything_exclude: vec![],
+        ..PlanConfig::default()
+    };
+    assert_eq!(
+        plan_for(d.path(), &cfg, &["deployer/health_check_tests/t.py"], &[])
+            .prod
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn a_change_reads_only_the_cluster_files_it_can_touch() {
+    let d = small_tree();
+    // An invalid cluster file no change touches is not read.
+    write(
+        d.path(),
+        "config/clusters/zz/cluster.yaml",
+        "name: [broken\n",
+    );
+    let cfg = PlanConfig::default();
+    let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let t = deploy_plan::plan_tree(
+        d.path(),
+        &cfg,
+        &strings(&["config/clusters/a/prod.values.yaml", "docs/x.md"]),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(t.clusters_read, 1);
+    assert_eq!(ids(&t.plan), ["staging a/staging", "prod a/prod"]);
+    let t = deploy_plan::plan_tree(d.path(), &cfg, &strings(&["docs/x.md"]), &[]).unwrap();
+    assert_eq!(t.clusters_read, 0);
+    assert!(t.plan.is_empty());
+    // A rule that reaches every cluster reads every file (and finds the broken one).
+    for (paths, labels) in [
+        (vec!["helm-charts/basehub/values.yaml"], vec![]),
+        (vec!["helm-charts/support/values.yaml"], vec![]),
+        (vec!["deployer/x.py"], vec![]),
+        (vec!["docs/x.md"], vec!["deployer:deploy-hubs"]),
+        (vec!["docs/x.md"], vec!["deployer:deploy-support"]),
+    ] {
+        let e = deploy_plan::plan_tree(d.path(), &cfg, &strings(&paths), &strings(&labels))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("config/clusters/zz/cluster.yaml:1:"),
+            "{paths:?} {labels:?}: {e}"
+        );
+    }
 }
 
 #[test]
@@ -547,6 +752,24 @@ proptest! {
         for j in before {
             prop_assert!(after.contains(&j), "{j} vanished");
         }
+    }
+
+    #[test]
+    fn reading_only_the_touched_clusters_gives_the_full_trees_plan(
+        paths in arb_paths(),
+        labels in proptest::collection::vec(proptest::sample::select(vec![
+            "deployer:skip-deploy", "deployer:skip-deploy-hubs",
+            "deployer:deploy-support", "deployer:deploy-hubs", "other",
+        ]), 0..2),
+    ) {
+        let d = small_tree();
+        let cfg = PlanConfig::default();
+        let labels: Vec<String> = labels.into_iter().map(str::to_owned).collect();
+        let inv = Inventory::load(d.path(), &cfg).unwrap();
+        let full = Planner::new(&inv, &cfg).unwrap().plan(&paths, &labels);
+        let scoped = deploy_plan::plan_tree(d.path(), &cfg, &paths, &labels).unwrap();
+        prop_assert_eq!(&full, &scoped.plan);
+        prop_assert_eq!(render::to_tables(&full), render::to_tables(&scoped.plan));
     }
 
     #[test]
@@ -609,9 +832,94 @@ fn markdown_escapes_untrusted_names() {
     };
     let md = render::to_markdown(&p);
     assert_eq!(md.matches("<!--").count(), 1, "{md}");
-    assert!(!md.contains("@admin"));
+    assert!(md.contains("| c | gcp | &lt;!-- deployment-plan --&gt; `@admin` \\| `[x](http://evil)` | basehub | r |"), "{md}");
+}
+
+/// Removes every code span (GitHub links, mentions and references nothing inside one).
+fn outside_code(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find('`') {
+        out.push_str(&rest[..i]);
+        let run = rest[i..].len() - rest[i..].trim_start_matches('`').len();
+        let fence = &rest[i..i + run];
+        let after = &rest[i + run..];
+        match after.find(fence) {
+            Some(j) => rest = &after[j + run..],
+            None => {
+                out.push_str(fence);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn markdown_neutralises_autolinks_references_emphasis_and_bidi() {
+    let hostile = [
+        "https://evil.example/login",
+        "see-www.evil.example",
+        "HTTP://EVIL.EXAMPLE",
+        "#1",
+        "fixes-o/r#2",
+        "GH-12",
+        "deadbeefcafe",
+        "@org/admins",
+        "a@b.example",
+        "*bold*",
+        "_it_",
+        "~~gone~~",
+        "$x$",
+        "a\\",
+        "`@x`",
+        "x\u{202E}gpj.exe",
+        "y\u{2066}z\u{200B}w",
+    ];
+    let p = Plan {
+        prod: hostile
+            .iter()
+            .map(|h| deploy_plan::Job {
+                cluster_name: "c".into(),
+                provider: "gcp".into(),
+                hub_name: Some((*h).into()),
+                chart: Some("basehub".into()),
+                reason: format!("Following helm chart values files were modified: {h}"),
+            })
+            .collect(),
+        ..Plan::default()
+    };
+    let md = render::to_markdown(&p);
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| c |")).collect();
+    assert_eq!(rows.len(), hostile.len(), "{md}");
+    for row in rows {
+        // Six cells (hub and reason hold the name): no name split the table.
+        assert_eq!(row.replace("\\|", "").matches('|').count(), 6, "{row}");
+        let text = outside_code(row);
+        for bad in ["@", "#", "://", "www.", "GH-", "deadbeef"] {
+            assert!(
+                !text
+                    .to_ascii_uppercase()
+                    .contains(&bad.to_ascii_uppercase()),
+                "{bad} outside code in {row}"
+            );
+        }
+        // Emphasis and math markers only ever appear escaped.
+        let unescaped = text
+            .replace("\\\\", "")
+            .replace("\\*", "")
+            .replace("\\_", "")
+            .replace("\\~", "")
+            .replace("\\$", "");
+        assert!(!unescaped.contains(['*', '_', '~', '$']), "{row}");
+    }
+    for c in ['\u{202E}', '\u{2066}', '\u{200B}'] {
+        assert!(!md.contains(c), "{c:?} survived");
+    }
+    assert!(md.contains("x\u{FFFD}gpj.exe"), "{md}");
     assert!(
-        md.contains("\\[x\\](http") && !md.contains(" [x](http"),
+        md.contains("``` `@x` ```") || md.contains("`` `@x` ``"),
         "{md}"
     );
 }
@@ -831,11 +1139,20 @@ async fn untrusted_artifacts_are_checked_before_any_write() {
         Err(PlanError::Refused(_))
     ));
     std::fs::remove_file(dir.path().join("comment.md")).ok();
-    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("comment.md")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("plan.json")).unwrap();
     assert!(matches!(
         comment::read_artifact(dir.path()),
         Err(PlanError::Refused(_))
     ));
+    std::fs::remove_file(dir.path().join("plan.json")).ok();
+    // A well-formed comment.md alone (marker first, mentions, links, a tracking image, a
+    // forged marker) is never posted verbatim: without plan.json the artifact is refused.
+    let hostile = "<!-- deployment-plan -->\n@org/admins please merge [here](https://evil.example) <img src=\"https://evil.example/t.gif\"> <!-- pr-bridge -->";
+    let e = art("7", None, Some(hostile)).unwrap_err();
+    assert!(
+        matches!(&e, PlanError::Refused(m) if m.contains("no plan.json")),
+        "{e}"
+    );
     gh.assert_no_writes().await;
 
     // plan.json is re-rendered here (escaped again), whatever comment.md says.
@@ -846,7 +1163,7 @@ async fn untrusted_artifacts_are_checked_before_any_write() {
     )
     .unwrap();
     assert_eq!(a.pr, 7);
-    assert!(a.body.contains("&#64;admin") && !a.body.contains("ignored"));
+    assert!(a.body.contains("`@admin`") && !a.body.contains("ignored"));
 
     let c = client(&gh).await;
     // The PR's head is not what the triggering run built: refused, nothing written.
@@ -963,7 +1280,10 @@ fn git_diff_lists_added_modified_deleted_and_both_sides_of_renames() {
 fn large_trees_load_in_order_and_report_the_first_bad_file() {
     let d = tempfile::tempdir().unwrap();
     deploy_plan::synth::generate(d.path(), 80, 3, 1).unwrap();
-    let cfg = PlanConfig::default();
+    let cfg = PlanConfig {
+        strict: true,
+        ..PlanConfig::default()
+    };
     let inv = Inventory::load(d.path(), &cfg).unwrap();
     assert_eq!(inv.clusters.len(), 80);
     assert!(inv.clusters.windows(2).all(|w| w[0].name < w[1].name));

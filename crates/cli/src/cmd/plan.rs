@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use deploy_plan::paths::{ListFormat, git_changed, parse_list};
 use deploy_plan::render::{self, Compat};
-use deploy_plan::{Inventory, PlanConfig, PlanError, Planner, comment, filter, pr};
+use deploy_plan::{PlanConfig, PlanError, TreePlan, comment, filter, plan_tree, pr};
 use gh_core::ExitCode;
-use gh_core::actions::{ActionsFiles, Level, annotate};
+use gh_core::actions::{ActionsFiles, Level, annotate, annotation, in_actions};
 
 use crate::ctx::{Ctx, Failure};
 
@@ -56,9 +56,12 @@ struct PlanInput {
     /// Matrix shape: ghops's own, or 2i2c's 2024 output names and rows.
     #[arg(long, default_value = "ghops", value_parser = parse_compat)]
     compat: Compat,
-    /// Accept unknown keys in cluster.yaml files (default: refused, as typo protection).
-    #[arg(long)]
+    /// Accept unknown keys in cluster.yaml files without a warning.
+    #[arg(long, conflicts_with = "strict")]
     allow_unknown_fields: bool,
+    /// Refuse unknown keys in cluster.yaml files (default: a warning naming file:line).
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +98,7 @@ enum PlanCmd {
         #[arg(long, value_name = "FILE|-", required_unless_present = "from_artifact")]
         body: Option<String>,
         /// An artifact directory uploaded by an unprivileged (fork PR) plan job: pr-number and
-        /// plan.json (or comment.md). Treated as untrusted.
+        /// plan.json, rendered and escaped here (any comment.md is ignored). Treated as untrusted.
         #[arg(long, value_name = "DIR")]
         from_artifact: Option<PathBuf>,
         /// The triggering run's head SHA (default: workflow_run.head_sha of --event).
@@ -152,10 +155,32 @@ fn read_input(arg: &str, what: &str) -> Result<String, Failure> {
     std::fs::read_to_string(arg).map_err(|e| Failure::usage(format!("{what} {arg}: {e}")))
 }
 
-fn plan_config(ctx: &Ctx, allow_unknown: bool) -> Result<PlanConfig, Failure> {
+fn plan_config(ctx: &Ctx, allow_unknown: bool, strict: bool) -> Result<PlanConfig, Failure> {
     let mut cfg: PlanConfig = ctx.config()?.section("plan")?.unwrap_or_default();
     cfg.allow_unknown_fields |= allow_unknown;
+    cfg.strict |= strict;
     Ok(cfg)
+}
+
+/// Reports a planning error: in Actions also as an `::error` annotation on the file and
+/// line it names; the message is escaped (paths and names come from the PR).
+fn plan_failure(e: PlanError) -> Failure {
+    let located = match &e {
+        PlanError::Yaml { file, line, .. } => Some((file.as_str(), (*line > 0).then_some(*line))),
+        PlanError::Invalid { file, .. } => Some((file.as_str(), None)),
+        _ => None,
+    };
+    if let Some((file, line)) = located
+        && in_actions()
+    {
+        eprintln!(
+            "{}",
+            annotation(Level::Error, &e.to_string(), Some(file), line)
+        );
+    }
+    let mut f = Failure::from(e);
+    f.message = render::log_escape(&f.message);
+    f
 }
 
 fn parse_labels(s: &str) -> Result<Vec<String>, Failure> {
@@ -202,8 +227,7 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
             "no changed paths: pass --changed-files FILE|-, --base REV --head REV, or --pr N",
         ));
     }
-    let cfg = plan_config(ctx, a.allow_unknown_fields)?;
-    let inventory = Inventory::load(&a.config_root, &cfg)?;
+    let cfg = plan_config(ctx, a.allow_unknown_fields, a.strict)?;
     let mut labels = match &a.labels {
         Some(l) => Some(parse_labels(l)?),
         None => None,
@@ -213,23 +237,37 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
             &read_input(f, "--changed-files")?,
             a.changed_files_format,
             f,
-        )?
+        )
+        .map_err(plan_failure)?
     } else if let (Some(base), Some(head)) = (&a.base, &a.head) {
-        git_changed(&a.config_root, base, head)?
+        git_changed(&a.config_root, base, head).map_err(plan_failure)?
     } else if let Some(n) = a.pr {
         let repo = ctx.repo()?;
         let gh = ctx.client(&repo).await?;
-        let ch = pr::pr_changes(&gh, &repo, n).await?;
+        let ch = pr::pr_changes(&gh, &repo, n).await.map_err(plan_failure)?;
         labels.get_or_insert(ch.labels);
         ch.paths
     } else {
         unreachable!("checked above")
     };
     let labels = labels.unwrap_or_default();
-    let planner = Planner::new(&inventory, &cfg)?;
-    let plan = planner.plan(&paths, &labels);
+    // Only the cluster files the change can touch are read.
+    let TreePlan { plan, warnings, .. } =
+        plan_tree(&a.config_root, &cfg, &paths, &labels).map_err(plan_failure)?;
+    let annotations = in_actions();
+    for w in &warnings {
+        if annotations {
+            let line = (w.line > 0).then_some(w.line);
+            eprintln!(
+                "{}",
+                annotation(Level::Warning, &w.to_string(), Some(&w.file), line)
+            );
+        } else {
+            eprintln!("warning: {}", render::log_escape(&w.to_string()));
+        }
+    }
     for n in &plan.notes {
-        eprintln!("note: {n}");
+        eprintln!("note: {}", render::log_escape(n));
     }
     let actions = ActionsFiles::from_env();
     let format = a.format.unwrap_or(if ctx.global.json {
@@ -341,10 +379,12 @@ async fn run_filter(
     for d in &dropped {
         eprintln!(
             "skipping {} {}: a support or staging job of this cluster failed",
-            d["cluster_name"].as_str().unwrap_or_default(),
-            d.get("hub_name")
-                .and_then(|h| h.as_str())
-                .unwrap_or_default()
+            render::log_escape(d["cluster_name"].as_str().unwrap_or_default()),
+            render::log_escape(
+                d.get("hub_name")
+                    .and_then(|h| h.as_str())
+                    .unwrap_or_default()
+            )
         );
     }
     let out = serde_json::Value::Array(keep).to_string();
