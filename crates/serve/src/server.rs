@@ -483,10 +483,12 @@ async fn webhook(State(s): State<Arc<AppState>>, req: Request) -> Response {
             "content type must be application/json\n",
         );
     }
+    // Refusals of unauthenticated requests are counted in the metrics and logged at debug
+    // level only: a flood of them must not become a flood of log lines.
     let signature = h("x-hub-signature-256");
     if !signature_well_formed(signature) {
         s.metrics.delivery(label, "bad_signature");
-        tracing::warn!("rejected delivery: missing or malformed X-Hub-Signature-256");
+        tracing::debug!("rejected delivery: missing or malformed X-Hub-Signature-256");
         return text(StatusCode::UNAUTHORIZED, "invalid signature\n");
     }
     let Some(id) = h("x-github-delivery").filter(|v| !v.is_empty() && v.len() <= 128) else {
@@ -518,7 +520,7 @@ async fn webhook(State(s): State<Arc<AppState>>, req: Request) -> Response {
         }
         Err(BodyError::Busy) => {
             s.metrics.delivery(label, "busy");
-            tracing::warn!("in-flight body budget exhausted; answering 503");
+            tracing::debug!("in-flight body budget exhausted; answering 503");
             return busy("too many bodies in flight, redeliver later\n");
         }
         Err(BodyError::Timeout) => {
@@ -532,7 +534,7 @@ async fn webhook(State(s): State<Arc<AppState>>, req: Request) -> Response {
     };
     if let Err(e) = gh_core::webhook::verify(&s.secret, &body, signature) {
         s.metrics.delivery(label, "bad_signature");
-        tracing::warn!(error = %e, "rejected delivery");
+        tracing::debug!(error = %e, "rejected delivery");
         return text(StatusCode::UNAUTHORIZED, "invalid signature\n");
     }
     // Verified: the event name is GitHub's from here on.
