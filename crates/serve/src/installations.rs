@@ -3,6 +3,7 @@
 //! before it expires.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gh_core::GitHub;
@@ -11,7 +12,6 @@ use gh_core::client::{ClientConfig, InstallationTarget};
 use gh_core::retry::Idempotency;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::Mutex;
 
 /// Installation permissions by name (`contents`, `pull_requests`, ...) → `read` / `write` /
 /// `admin`, as GitHub's `POST /app/installations/{id}/access_tokens` takes them.
@@ -26,12 +26,18 @@ struct Cached {
     refresh_at: Option<Instant>,
 }
 
+/// One cache entry: its own lock, held while its token is minted, so that concurrent
+/// deliveries for the same (installation, permission set) wait for one mint instead of
+/// minting each, and deliveries for other entries do not wait at all.
+type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
+
 /// Installation clients for a GitHub App.
 pub struct Installations {
     base: ClientConfig,
-    /// Permission set → installation id → client (looked up by reference: a delivery
-    /// allocates nothing when its client is cached).
-    clients: Mutex<HashMap<Permissions, HashMap<u64, Cached>>>,
+    /// Permission set → installation id → slot (looked up by reference: a delivery allocates
+    /// nothing when its slot exists). This lock is only held to find or add a slot, never
+    /// across an await.
+    slots: std::sync::Mutex<HashMap<Permissions, HashMap<u64, Slot>>>,
 }
 
 #[derive(Deserialize)]
@@ -81,7 +87,7 @@ impl Installations {
     pub fn new(base: ClientConfig) -> Self {
         Self {
             base,
-            clients: Mutex::new(HashMap::new()),
+            slots: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -94,7 +100,8 @@ impl Installations {
     /// The client acting as installation `id` with a token narrowed to `wanted` (intersected
     /// with what the installation was granted); an empty set means the installation's full
     /// permissions. Tokens are cached per (installation, permission set) and re-minted five
-    /// minutes before they expire.
+    /// minutes before they expire. Concurrent calls for one (installation, permission set)
+    /// share one mint; calls for others never wait for it.
     pub async fn client_with(
         &self,
         id: Option<u64>,
@@ -106,8 +113,9 @@ impl Installations {
             (true, Some(id)) => (id, wanted),
             _ => (0, &none),
         };
-        let mut map = self.clients.lock().await;
-        if let Some(c) = map.get(wanted).and_then(|m| m.get(&key))
+        let slot = self.slot(key, wanted);
+        let mut entry = slot.lock().await;
+        if let Some(c) = entry.as_ref()
             && c.refresh_at.is_none_or(|t| Instant::now() < t)
         {
             return Ok(c.client.clone());
@@ -132,8 +140,21 @@ impl Installations {
             }
         };
         let client = cached.client.clone();
-        map.entry(wanted.clone()).or_default().insert(key, cached);
+        *entry = Some(cached);
         Ok(client)
+    }
+
+    /// The cache slot of (installation, permission set), created empty on first use.
+    fn slot(&self, key: u64, wanted: &Permissions) -> Slot {
+        let mut map = self.slots.lock().expect("lock");
+        if let Some(s) = map.get(wanted).and_then(|m| m.get(&key)) {
+            return s.clone();
+        }
+        map.entry(wanted.clone())
+            .or_default()
+            .entry(key)
+            .or_default()
+            .clone()
     }
 
     async fn mint(&self, id: u64, wanted: &Permissions) -> gh_core::Result<Cached> {

@@ -43,4 +43,7 @@ mod server;
 pub use dedupe::Dedupe;
 pub use installations::{Installations, Permissions, narrow, perms};
 pub use metrics::Metrics;
-pub use server::{Delivery, Handler, HandlerFuture, ServeConfig, Server};
+pub use server::{
+    DEFAULT_BODY_LIMIT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_INFLIGHT_BODY_BYTES, DEFAULT_TIMEOUT,
+    Delivery, Handler, HandlerFuture, ServeConfig, Server,
+};

@@ -1,4 +1,4 @@
-//! The axum application, the bounded queue and its workers.
+//! The axum application, the accept loop with its limits, the bounded queue and its workers.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -8,13 +8,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use bytes::BytesMut;
 use gh_core::events::Event;
-use tokio::sync::{Semaphore, mpsc};
+use http_body_util::BodyExt;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tracing::Instrument;
 
 use crate::dedupe::Dedupe;
@@ -66,9 +71,22 @@ pub struct ServeConfig {
     pub workers: usize,
     /// Delivery ids remembered for de-duplication.
     pub dedupe_capacity: usize,
-    /// Largest accepted body (GitHub caps payloads at 25 MiB).
+    /// Largest accepted body (GitHub caps payloads at 25 MB; the default, 25 MiB, is above
+    /// that whichever unit GitHub means).
     pub body_limit: usize,
-    /// How long shutdown waits for queued and running work.
+    /// Body bytes buffered at once across all requests still being read or verified; a
+    /// request whose body would go past it is answered 503 before its body is read (raised to
+    /// `body_limit` when set lower, so that one largest delivery always fits).
+    pub max_inflight_body_bytes: usize,
+    /// Connections open at once; more wait in the kernel's listen backlog.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers; also how long an idle keep-alive
+    /// connection is kept open waiting for its next request.
+    pub header_timeout: Duration,
+    /// Time a client has to send a request's body once its headers are in (408 after it).
+    pub request_timeout: Duration,
+    /// How long shutdown waits for open connections and for queued and running work; open
+    /// connections are closed at the end of it.
     pub drain_timeout: Duration,
     /// `/readyz` answers 200 while this is true.
     pub ready: Arc<AtomicBool>,
@@ -83,12 +101,31 @@ impl std::fmt::Debug for ServeConfig {
             .field("handlers", &self.handlers.keys().collect::<Vec<_>>())
             .field("queue_capacity", &self.queue_capacity)
             .field("workers", &self.workers)
+            .field("body_limit", &self.body_limit)
+            .field("max_inflight_body_bytes", &self.max_inflight_body_bytes)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("drain_timeout", &self.drain_timeout)
             .finish_non_exhaustive()
     }
 }
 
+/// Default [`ServeConfig::body_limit`]: 25 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 25 * 1024 * 1024;
+/// Default [`ServeConfig::max_inflight_body_bytes`]: 64 MiB (two largest deliveries at once;
+/// with the process's own ~20 MiB this stays well inside the manifest's 256 Mi limit).
+pub const DEFAULT_MAX_INFLIGHT_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Default [`ServeConfig::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Default [`ServeConfig::header_timeout`] and [`ServeConfig::request_timeout`]: 10 s, the
+/// time GitHub itself waits for a delivery's response.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl ServeConfig {
-    /// Defaults: queue 1024, 4 workers, 10,000 remembered ids, 25 MiB, 30 s drain, ready.
+    /// Defaults: queue 1024, 4 workers, 10,000 remembered ids, 25 MiB bodies, 64 MiB of
+    /// bodies in flight, 512 connections, 10 s for headers and 10 s for the body, 30 s drain,
+    /// ready.
     pub fn new(secret: Vec<u8>) -> Self {
         Self {
             secret,
@@ -96,7 +133,11 @@ impl ServeConfig {
             queue_capacity: 1024,
             workers: 4,
             dedupe_capacity: 10_000,
-            body_limit: 25 * 1024 * 1024,
+            body_limit: DEFAULT_BODY_LIMIT,
+            max_inflight_body_bytes: DEFAULT_MAX_INFLIGHT_BODY_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout: DEFAULT_TIMEOUT,
+            request_timeout: DEFAULT_TIMEOUT,
             drain_timeout: Duration::from_secs(30),
             ready: Arc::new(AtomicBool::new(true)),
             metrics: Arc::new(Metrics::default()),
@@ -111,6 +152,20 @@ struct AppState {
     metrics: Arc<Metrics>,
     handlers: HashMap<String, Arc<dyn Handler>>,
     ready: Arc<AtomicBool>,
+    body_limit: usize,
+    /// Permits are body bytes.
+    body_budget: Arc<Semaphore>,
+    request_timeout: Duration,
+}
+
+impl AppState {
+    /// The metrics label for an `X-GitHub-Event` value: a GitHub event name or a configured
+    /// route, `other` for anything else (the header is unauthenticated when it is counted).
+    fn label<'a>(&'a self, event: &str) -> &'a str {
+        crate::metrics::known_event(event)
+            .or_else(|| self.handlers.get_key_value(event).map(|(k, _)| k.as_str()))
+            .unwrap_or(crate::metrics::OTHER)
+    }
 }
 
 /// The webhook server.
@@ -118,14 +173,31 @@ pub struct Server {
     state: Arc<AppState>,
     rx: Mutex<Option<mpsc::Receiver<Delivery>>>,
     workers: usize,
-    body_limit: usize,
+    max_connections: usize,
+    header_timeout: Duration,
     drain_timeout: Duration,
+}
+
+/// What open connections are told to do.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stop {
+    Running,
+    /// Finish the request in progress, then close.
+    Graceful,
+    /// Close now (the drain deadline has passed).
+    Now,
 }
 
 impl Server {
     /// Builds the server (nothing runs until [`Server::run`] or [`Server::start_workers`]).
     pub fn new(config: ServeConfig) -> Self {
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+        // Body sizes are reserved as semaphore permits (u32 per acquisition).
+        let body_limit = config.body_limit.min(u32::MAX as usize);
+        let budget = config
+            .max_inflight_body_bytes
+            .max(body_limit)
+            .min(Semaphore::MAX_PERMITS);
         Self {
             state: Arc::new(AppState {
                 secret: config.secret,
@@ -134,10 +206,14 @@ impl Server {
                 metrics: config.metrics,
                 handlers: config.handlers,
                 ready: config.ready,
+                body_limit,
+                body_budget: Arc::new(Semaphore::new(budget)),
+                request_timeout: config.request_timeout,
             }),
             rx: Mutex::new(Some(rx)),
             workers: config.workers.max(1),
-            body_limit: config.body_limit,
+            max_connections: config.max_connections.clamp(1, u32::MAX as usize),
+            header_timeout: config.header_timeout,
             drain_timeout: config.drain_timeout,
         }
     }
@@ -147,14 +223,13 @@ impl Server {
         self.state.metrics.clone()
     }
 
-    /// The HTTP routes.
+    /// The HTTP routes (without the connection limits and timeouts of [`Server::run`]).
     pub fn router(&self) -> Router {
         Router::new()
             .route("/webhook", post(webhook))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics))
-            .layer(DefaultBodyLimit::max(self.body_limit))
             .with_state(self.state.clone())
     }
 
@@ -189,19 +264,83 @@ impl Server {
         self.state.tx.lock().expect("lock").take();
     }
 
-    /// Serves on `listener` until `shutdown` completes, then stops accepting connections,
-    /// closes the queue and waits (up to the drain timeout) for queued and running work.
+    /// Serves HTTP/1.1 on `listener` until `shutdown` completes, then stops accepting
+    /// connections, lets open ones finish their request in progress, closes the queue and
+    /// waits for queued and running work. Everything shares one deadline, the drain timeout:
+    /// connections still open when it passes are closed.
+    ///
+    /// Limits while serving: at most `max_connections` connections (more wait in the listen
+    /// backlog), `header_timeout` to send headers (and between requests on a keep-alive
+    /// connection), `request_timeout` to send the body.
     pub async fn run(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let workers = self.start_workers();
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let router = self.router();
+        let conns = Arc::new(Semaphore::new(self.max_connections));
+        let (stop_tx, _) = watch::channel(Stop::Running);
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout)
+            .keep_alive(true);
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                p = conns.clone().acquire_owned() => p.expect("never closed"),
+                () = &mut shutdown => break,
+            };
+            let stream = tokio::select! {
+                r = listener.accept() => match r {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let conn = http.serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(router.clone()),
+            );
+            let mut stop = stop_tx.subscribe();
+            tokio::spawn(async move {
+                let _permit = permit;
+                let mut conn = std::pin::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => return,
+                    _ = stop.wait_for(|s| *s != Stop::Running) => {}
+                }
+                conn.as_mut().graceful_shutdown();
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    _ = stop.wait_for(|s| *s == Stop::Now) => {
+                        tracing::debug!("drain deadline: closing a connection");
+                    }
+                }
+            });
+        }
+        drop(listener);
+        let deadline = tokio::time::Instant::now() + self.drain_timeout;
+        stop_tx.send_replace(Stop::Graceful);
+        // Every permit back: every connection closed.
+        let all = self.max_connections as u32;
+        if tokio::time::timeout_at(deadline, conns.acquire_many(all))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = self.max_connections - conns.available_permits(),
+                "shutdown deadline reached with connections open; closing them"
+            );
+            stop_tx.send_replace(Stop::Now);
+        }
         self.close_queue();
-        match tokio::time::timeout(self.drain_timeout, workers).await {
+        match tokio::time::timeout_at(deadline, workers).await {
             Ok(_) => tracing::info!("queue drained"),
             Err(_) => tracing::warn!(
                 timeout_s = self.drain_timeout.as_secs(),
@@ -217,18 +356,22 @@ async fn dispatch(state: &AppState, d: Delivery) {
         return;
     };
     let span = tracing::info_span!("delivery", delivery = %d.id, event = %d.event);
-    let event = d.event.clone();
+    let id = d.id.clone();
+    let event = state.label(&d.event);
     let start = Instant::now();
     let result = h.handle(d).instrument(span.clone()).await;
-    state.metrics.handler_latency(&event, start.elapsed());
+    state.metrics.handler_latency(event, start.elapsed());
     let _g = span.enter();
     match result {
         Ok(()) => {
-            state.metrics.delivery(&event, "handled");
+            state.metrics.delivery(event, "handled");
             tracing::info!(elapsed_ms = start.elapsed().as_millis() as u64, "handled");
         }
         Err(e) => {
-            state.metrics.delivery(&event, "failed");
+            // Forgotten, so that GitHub's redelivery of this id (manual or by the redelivery
+            // pass) is handled again instead of being answered "duplicate".
+            state.dedupe.remove(&id);
+            state.metrics.delivery(event, "failed");
             tracing::warn!(error = %e, "handler failed");
         }
     }
@@ -238,56 +381,187 @@ fn text(status: StatusCode, msg: &'static str) -> Response {
     (status, msg).into_response()
 }
 
-async fn webhook(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+fn busy(msg: &'static str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "5")],
+        msg,
+    )
+        .into_response()
+}
+
+/// `sha256=` and 64 hex digits, as [`gh_core::webhook::verify`] requires: anything else is
+/// refused before the body is read.
+fn signature_well_formed(v: Option<&str>) -> bool {
+    v.and_then(|v| v.trim().strip_prefix("sha256="))
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Why a body was not read in full.
+enum BodyError {
+    TooLarge,
+    Busy,
+    Timeout,
+    Broken,
+}
+
+/// Reads a body of at most `body_limit` bytes within the request timeout, holding its size in
+/// the in-flight body budget (the permit returned) until the caller drops it. A declared
+/// `Content-Length` is reserved before anything is read.
+async fn read_body(
+    s: &AppState,
+    mut body: Body,
+    declared: Option<usize>,
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), BodyError> {
+    let deadline = tokio::time::Instant::now() + s.request_timeout;
+    let reserve = |n: usize| {
+        s.body_budget
+            .clone()
+            .try_acquire_many_owned(n as u32)
+            .map_err(|_| BodyError::Busy)
+    };
+    let mut reserved = declared.unwrap_or(0);
+    let mut permit = match reserved {
+        0 => None,
+        n => Some(reserve(n)?),
+    };
+    // One chunk (the common case) is kept as is; more are copied into one buffer.
+    let mut first: Option<Bytes> = None;
+    let mut buf = BytesMut::new();
+    let mut total = 0usize;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(BodyError::Timeout),
+            Ok(None) => break,
+            Ok(Some(Err(_))) => return Err(BodyError::Broken),
+            Ok(Some(Ok(f))) => f,
+        };
+        let Ok(chunk) = frame.into_data() else {
+            continue; // trailers
+        };
+        total += chunk.len();
+        if total > s.body_limit {
+            return Err(BodyError::TooLarge);
+        }
+        if total > reserved {
+            let more = reserve(total - reserved)?;
+            match &mut permit {
+                Some(p) => p.merge(more),
+                None => permit = Some(more),
+            }
+            reserved = total;
+        }
+        if first.is_none() && buf.is_empty() {
+            first = Some(chunk);
+        } else {
+            if let Some(f) = first.take() {
+                buf.reserve(reserved.max(total));
+                buf.extend_from_slice(&f);
+            }
+            buf.extend_from_slice(&chunk);
+        }
+    }
+    Ok((first.unwrap_or_else(|| buf.freeze()), permit))
+}
+
+async fn webhook(State(s): State<Arc<AppState>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
-    let event = h("x-github-event").unwrap_or("").to_owned();
+    let event = h("x-github-event").unwrap_or("");
+    let label = s.label(event);
+    // Everything that can be decided from the headers is, before a byte of the body is read.
     let ctype = h("content-type").unwrap_or("");
     if !ctype
         .split(';')
         .next()
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
     {
-        s.metrics.delivery(&event, "bad_content_type");
+        s.metrics.delivery(label, "bad_content_type");
         return text(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "content type must be application/json\n",
         );
     }
-    if let Err(e) = gh_core::webhook::verify(&s.secret, &body, h("x-hub-signature-256")) {
-        s.metrics.delivery(&event, "bad_signature");
-        tracing::warn!(error = %e, "rejected delivery");
+    // Refusals of unauthenticated requests are counted in the metrics and logged at debug
+    // level only: a flood of them must not become a flood of log lines.
+    let signature = h("x-hub-signature-256");
+    if !signature_well_formed(signature) {
+        s.metrics.delivery(label, "bad_signature");
+        tracing::debug!("rejected delivery: missing or malformed X-Hub-Signature-256");
         return text(StatusCode::UNAUTHORIZED, "invalid signature\n");
     }
     let Some(id) = h("x-github-delivery").filter(|v| !v.is_empty() && v.len() <= 128) else {
+        s.metrics.delivery(label, "bad_request");
         return text(StatusCode::BAD_REQUEST, "missing X-GitHub-Delivery\n");
     };
     if event.is_empty() {
+        s.metrics.delivery(label, "bad_request");
         return text(StatusCode::BAD_REQUEST, "missing X-GitHub-Event\n");
     }
+    let declared = match headers.get(header::CONTENT_LENGTH).map(|v| {
+        v.to_str()
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .and_then(|n| usize::try_from(n).ok())
+    }) {
+        None => None,
+        Some(Some(n)) if n <= s.body_limit => Some(n),
+        Some(_) => {
+            s.metrics.delivery(label, "too_large");
+            return text(StatusCode::PAYLOAD_TOO_LARGE, "body too large\n");
+        }
+    };
+    let (body, _reserved) = match read_body(&s, body, declared).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            s.metrics.delivery(label, "too_large");
+            return text(StatusCode::PAYLOAD_TOO_LARGE, "body too large\n");
+        }
+        Err(BodyError::Busy) => {
+            s.metrics.delivery(label, "busy");
+            tracing::debug!("in-flight body budget exhausted; answering 503");
+            return busy("too many bodies in flight, redeliver later\n");
+        }
+        Err(BodyError::Timeout) => {
+            s.metrics.delivery(label, "timeout");
+            return text(StatusCode::REQUEST_TIMEOUT, "body not received in time\n");
+        }
+        Err(BodyError::Broken) => {
+            s.metrics.delivery(label, "bad_request");
+            return text(StatusCode::BAD_REQUEST, "unreadable body\n");
+        }
+    };
+    if let Err(e) = gh_core::webhook::verify(&s.secret, &body, signature) {
+        s.metrics.delivery(label, "bad_signature");
+        tracing::debug!(error = %e, "rejected delivery");
+        return text(StatusCode::UNAUTHORIZED, "invalid signature\n");
+    }
+    // Verified: the event name is GitHub's from here on.
     if !s.dedupe.insert(id) {
-        s.metrics.delivery(&event, "duplicate");
+        s.metrics.delivery(label, "duplicate");
         return text(StatusCode::OK, "duplicate delivery\n");
     }
-    let Some(handler) = s.handlers.get(&event) else {
-        s.metrics.delivery(&event, "ignored");
+    let Some(handler) = s.handlers.get(event) else {
+        s.metrics.delivery(label, "ignored");
         return text(StatusCode::ACCEPTED, "no handler for this event\n");
     };
     if !handler.wants(&body) {
-        s.metrics.delivery(&event, "skipped");
+        s.metrics.delivery(label, "skipped");
         return text(StatusCode::ACCEPTED, "nothing to do\n");
     }
-    let payload = match Event::parse(&event, &body) {
+    let payload = match Event::parse(event, &body) {
         Ok(p) => p,
         Err(e) => {
             s.dedupe.remove(id);
-            s.metrics.delivery(&event, "bad_payload");
+            s.metrics.delivery(label, "bad_payload");
             tracing::warn!(delivery = id, error = %e, "bad payload");
             return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
         }
     };
     let delivery = Delivery {
         id: id.to_owned(),
-        event: event.clone(),
+        event: event.to_owned(),
         installation_id: payload.installation_id(),
         payload: Arc::new(payload),
         body,
@@ -300,20 +574,15 @@ async fn webhook(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes
     match sent {
         Ok(()) => {
             s.metrics.queue_add(1);
-            s.metrics.delivery(&event, "accepted");
+            s.metrics.delivery(label, "accepted");
             text(StatusCode::ACCEPTED, "accepted\n")
         }
         Err(()) => {
             // Not remembered: GitHub's redelivery of this id must be accepted.
             s.dedupe.remove(id);
-            s.metrics.delivery(&event, "queue_full");
+            s.metrics.delivery(label, "queue_full");
             tracing::warn!(delivery = id, "queue full or closing; answering 503");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, "5")],
-                "busy, redeliver later\n",
-            )
-                .into_response()
+            busy("busy, redeliver later\n")
         }
     }
 }

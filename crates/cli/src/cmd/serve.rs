@@ -42,9 +42,25 @@ pub struct ServeArgs {
     /// Redeliveries requested per pass at most.
     #[arg(long, default_value_t = 50)]
     redeliver_max: usize,
-    /// Seconds shutdown waits for queued and running work.
+    /// Seconds shutdown waits for open connections and queued and running work (connections
+    /// still open then are closed).
     #[arg(long, default_value_t = 30)]
     drain_timeout: u64,
+    /// Largest accepted webhook body, in bytes (GitHub caps payloads at 25 MB).
+    #[arg(long, value_name = "BYTES", default_value_t = ghops_serve::DEFAULT_BODY_LIMIT)]
+    body_limit: usize,
+    /// Webhook body bytes being received at once, across all requests (past it: 503).
+    #[arg(long, value_name = "BYTES", default_value_t = ghops_serve::DEFAULT_MAX_INFLIGHT_BODY_BYTES)]
+    max_inflight_body_bytes: usize,
+    /// Connections open at once (more wait in the listen backlog).
+    #[arg(long, default_value_t = ghops_serve::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's headers (also the keep-alive idle timeout).
+    #[arg(long, value_name = "SECS", default_value_t = ghops_serve::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a client has to send a request's body once its headers are in (408 after).
+    #[arg(long, value_name = "SECS", default_value_t = ghops_serve::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -121,6 +137,11 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     config.queue_capacity = args.queue_capacity;
     config.workers = args.workers;
     config.drain_timeout = Duration::from_secs(args.drain_timeout);
+    config.body_limit = args.body_limit;
+    config.max_inflight_body_bytes = args.max_inflight_body_bytes;
+    config.max_connections = args.max_connections;
+    config.header_timeout = Duration::from_secs(args.header_timeout);
+    config.request_timeout = Duration::from_secs(args.request_timeout);
     config.ready = ready.clone();
     config.handlers =
         handlers(&section, installations.clone(), config.metrics.clone(), ctx).await?;
