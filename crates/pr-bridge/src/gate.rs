@@ -513,6 +513,27 @@ pub(crate) mod tests {
         assert!(gate_raw(b"{\"action\": \"created\"}", T, "m").is_err());
     }
 
+    /// The example workflow's `if:` must let through every comment the gate accepts (the
+    /// trigger on any line, not only the first): it may filter by `contains`, never by
+    /// `startsWith`.
+    #[test]
+    fn the_example_workflow_filter_agrees_with_the_gate() {
+        let wf = include_str!("../../../examples/pr-bridge/test-this-pr.yml");
+        let cond = wf
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("if:"))
+            .expect("an if: on the job");
+        assert!(!cond.contains("startsWith"), "{cond}");
+        assert!(
+            cond.contains("contains(github.event.comment.body, '/test-this-pr')"),
+            "{cond}"
+        );
+        // A body the gate accepts on its second line: the filter above keeps it.
+        let body = format!("LGTM\n/test-this-pr sha={}", "a".repeat(40));
+        assert!(find_trigger(&body, T).is_some() && body.contains(T));
+    }
+
     #[test]
     fn args() {
         assert_eq!(
