@@ -16,10 +16,11 @@ mod release;
 mod runners;
 mod serve;
 
-/// The pr-bridge trigger against the contract server: every request it makes (permission,
-/// reactions, PR, merge commit, comments) must satisfy GitHub's OpenAPI description. Prism
-/// answers with the description's examples, so the trigger may stop at a check (the example
-/// merge commit has one parent); any API error (a rejected request) fails.
+/// pr-bridge against the contract: every request of the full happy path (trigger, then the
+/// report of its run), recorded against wiremock, replayed with its exact method, path, query
+/// and body. REST requests go to Prism, which rejects any the OpenAPI description does not
+/// allow (4xx); GraphQL documents (Prism serves no GraphQL) are validated against GitHub's
+/// public GraphQL schema (`@octokit/graphql-schema`, pinned in `contract/package.json`).
 async fn pr_bridge_contract_steps(prism_url: &str) {
     use gh_core::auth::{Credentials, SecretString, TokenSource};
     use gh_core::client::{ClientConfig, GitHub};
@@ -31,43 +32,14 @@ async fn pr_bridge_contract_steps(prism_url: &str) {
     cfg.api_url = prism_url.to_owned();
     cfg.retry = RetryPolicy::none();
     let gh = GitHub::connect(cfg).await.unwrap();
-    let repo: gh_core::RepoRef = "octo/hello".parse().unwrap();
-    let pull: serde_json::Value = gh.get("/repos/octo/hello/pulls/1347").await.unwrap();
-    let head = pull["head"]["sha"]
-        .as_str()
-        .unwrap_or("6dcb09b5b57875f334f61aebed695e2e4193db5e");
-    let mut ev = ghops_test_support::fixture_json("issue_comment.created.on-pr.derived.json");
-    ev["comment"]["body"] = serde_json::json!(format!("/test-this-pr sha={}", &head[..7]));
-    ev["comment"]["user"]["login"] = serde_json::json!("octocat");
-    ev["issue"]["number"] = serde_json::json!(1347);
-    let ev: gh_core::events::IssueCommentEvent = serde_json::from_value(ev).unwrap();
-    let opts = ::pr_bridge::Options {
-        mergeable_delay_ms: 1,
-        run_wait_secs: 0,
-        allow_same_repo: true,
-        ..::pr_bridge::Options::default()
-    };
-    match ::pr_bridge::trigger(
-        &gh,
-        &repo,
-        &ev,
-        &opts,
-        &::pr_bridge::Me::known("ghops-contract[bot]"),
-    )
-    .await
-    {
-        Ok(_)
-        | Err(::pr_bridge::BridgeError::Refused(_))
-        | Err(::pr_bridge::BridgeError::Timeout(_))
-        | Err(::pr_bridge::BridgeError::Input(_)) => {}
-        Err(e) => panic!("pr-bridge trigger against the contract server: {e}"),
-    }
-    // Every request of the full happy path (trigger, then the report of its run), recorded
-    // against wiremock, replayed with its exact method, path, query and body: each must be
-    // accepted by the description (Prism rejects violations with 4xx).
     let seen = crate::pr_bridge::happy_path_requests().await;
-    assert!(seen.len() >= 20, "{seen:?}");
+    assert!(seen.len() >= 14, "{seen:?}");
+    let mut graphql = Vec::new();
     for s in seen {
+        if s.path == "/graphql" {
+            graphql.push(s.body["query"].as_str().unwrap().to_owned());
+            continue;
+        }
         let p = s
             .path
             .replace("/repos/Codertocat/Hello-World/", "/repos/octo/hello/")
@@ -92,4 +64,39 @@ async fn pr_bridge_contract_steps(prism_url: &str) {
             );
         }
     }
+    graphql.sort();
+    graphql.dedup();
+    assert_eq!(graphql.len(), 2, "the PR query and the comments query");
+    validate_graphql(&graphql);
+}
+
+/// Validates GraphQL documents against GitHub's public schema (`contract/validate-graphql.mjs`).
+fn validate_graphql(docs: &[String]) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = ghops_test_support::repo_root().join("contract");
+    assert!(
+        dir.join("node_modules/@octokit/graphql-schema").exists(),
+        "the contract harness is not installed: run `cd contract && npm ci` (./scripts/test does)"
+    );
+    let mut child = Command::new("node")
+        .arg("validate-graphql.mjs")
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run node");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&serde_json::to_vec(docs).unwrap())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "GraphQL rejected by GitHub's schema:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -1,8 +1,8 @@
 //! `ghops pr-bridge` as the real binary: exit codes, ignored events, refusals, dry-run.
 
-use ghops_test_support::{MockGitHub, fixture_json};
+use ghops_test_support::{MockGitHub, Seen, fixture_json};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::util::{ghops, run, stderr, stdout};
@@ -11,6 +11,67 @@ const R: &str = "/repos/Codertocat/Hello-World";
 const HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 const BASE: &str = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e";
 const MERGE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
+const WF: &str = "1111111111111111111111111111111111111111";
+
+/// The trigger's GraphQL read: an open, mergeable fork PR whose test merge commit joins the
+/// base's tip and the head, with the base's workflows; no test branch yet; `comments` are
+/// ghops's own (`viewerDidAuthor`) comment bodies.
+fn pr_data(comments: &[&str]) -> Value {
+    json!({"data": {"repository": {"ref": null, "pullRequest": {
+        "state": "OPEN", "headRefOid": HEAD, "baseRefOid": BASE, "baseRefName": "main",
+        "isCrossRepository": true, "headRepository": {"nameWithOwner": "forker/Hello-World"},
+        "mergeable": "MERGEABLE",
+        "potentialMergeCommit": {"oid": MERGE, "file": {"oid": WF}, "parents": {"nodes": [
+            {"oid": BASE, "file": {"oid": WF}}, {"oid": HEAD, "file": {"oid": WF}}]}},
+        "comments": comments_conn(comments)
+    }}}})
+}
+
+fn comments_conn(bodies: &[&str]) -> Value {
+    let nodes: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| json!({"fullDatabaseId": (5000 + i).to_string(), "viewerDidAuthor": true, "body": b}))
+        .collect();
+    json!({"pageInfo": {"hasPreviousPage": false, "startCursor": null}, "nodes": nodes})
+}
+
+fn comments_data(bodies: &[&str]) -> Value {
+    json!({"data": {"repository": {"pullRequest": {"comments": comments_conn(bodies)}}}})
+}
+
+/// Mounts the answer to pr-bridge's GraphQL query of kind `kind` (`pr` or `comments`).
+async fn graphql(gh: &MockGitHub, kind: &str, data: Value, times: Option<u64>) {
+    let m = Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_string_contains(if kind == "pr" {
+            "qualifiedName"
+        } else {
+            "$number: Int!, $before: String)"
+        }));
+    let m = m.respond_with(ResponseTemplate::new(200).set_body_json(data));
+    match times {
+        Some(n) => m.up_to_n_times(n).mount(&gh.server).await,
+        None => m.mount(&gh.server).await,
+    }
+}
+
+/// Request lines, GraphQL reads named by their query.
+fn line(s: &Seen) -> String {
+    if s.path == "/graphql" {
+        if s.body["query"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("qualifiedName")
+        {
+            "GRAPHQL pr".into()
+        } else {
+            "GRAPHQL comments".into()
+        }
+    } else {
+        s.line()
+    }
+}
 
 fn event_file(dir: &tempfile::TempDir, body: &str, user: &str) -> std::path::PathBuf {
     let mut v = fixture_json("issue_comment.created.on-pr.derived.json");
@@ -69,7 +130,7 @@ async fn unauthorised_is_exit_3_and_missing_token_exit_2() {
         .mount(&gh.server)
         .await;
     let d = tempfile::tempdir().unwrap();
-    let ev = event_file(&d, "/test-this-pr sha=ec26c3e", "reader");
+    let ev = event_file(&d, &format!("/test-this-pr sha={HEAD}"), "reader");
     let mut c = ghops();
     c.args(["pr-bridge", "trigger", "--no-reply", "--event"])
         .arg(&ev)
@@ -97,40 +158,14 @@ async fn unauthorised_is_exit_3_and_missing_token_exit_2() {
 async fn dry_run_prints_the_writes_and_sends_none() {
     let gh = MockGitHub::start().await;
     let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
-    for (p, v) in [
-        ("/user".to_owned(), json!({"login": "ghops-bot"})),
-        (
-            format!("{R}/collaborators/maintainer/permission"),
-            json!({"permission": "admin", "role_name": "admin"}),
-        ),
-        (
-            format!("{R}/pulls/1"),
-            json!({
-                "number": 1, "state": "open", "title": "Fix", "user": {"login": "forker", "id": 9},
-                "head": {"ref": "fix", "sha": HEAD, "repo": {"id": 2, "name": "Hello-World", "full_name": "forker/Hello-World", "owner": {"login": "forker", "id": 9}}},
-                "base": {"ref": "main", "sha": BASE}, "mergeable": true, "merge_commit_sha": MERGE
-            }),
-        ),
-        (
-            format!("{R}/git/commits/{MERGE}"),
-            json!({"sha": MERGE, "parents": [{"sha": BASE}, {"sha": HEAD}]}),
-        ),
-        (format!("{R}/pulls/1/files"), json!([])),
-        (format!("{R}/issues/1/comments"), json!([])),
-    ] {
-        Mock::given(method("GET"))
-            .and(path(p))
-            .respond_with(ok(v))
-            .mount(&gh.server)
-            .await;
-    }
     Mock::given(method("GET"))
-        .and(path(format!("{R}/git/ref/heads/test-this-pr/1")))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .and(path(format!("{R}/collaborators/maintainer/permission")))
+        .respond_with(ok(json!({"permission": "admin", "role_name": "admin"})))
         .mount(&gh.server)
         .await;
+    graphql(&gh, "pr", pr_data(&[]), None).await;
     let d = tempfile::tempdir().unwrap();
-    let ev = event_file(&d, "/test-this-pr sha=ec26c3e", "maintainer");
+    let ev = event_file(&d, &format!("/test-this-pr sha={HEAD}"), "maintainer");
     let mut c = ghops();
     c.args(["pr-bridge", "trigger", "--dry-run", "--json", "--event"])
         .arg(&ev)
@@ -183,12 +218,8 @@ async fn report_on_a_workflow_run_event_reports_failure_as_exit_1_and_ignores_ot
         base: "main".into(),
     };
     let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
+    graphql(&gh, "comments", comments_data(&[&body]), None).await;
     for (p, v) in [
-        ("/user".to_owned(), json!({"login": "ghops-bot"})),
-        (
-            format!("{R}/issues/1/comments"),
-            json!([{"id": 5000, "body": body, "user": {"login": "ghops-bot", "id": 3}}]),
-        ),
         (
             format!("{R}/actions/runs"),
             json!({"total_count": 1, "workflow_runs": [{"id": 289782451, "status": "completed", "conclusion": "failure"}]}),
@@ -233,9 +264,8 @@ async fn report_on_a_workflow_run_event_reports_failure_as_exit_1_and_ignores_ot
 /// comment, pending commit status) and then the report of its completed run (branch deleted,
 /// comment updated, final commit status), through the library against wiremock. Returns every
 /// request made, in order, for the contract test to replay against GitHub's OpenAPI
-/// description (Prism answers with static examples, so the trigger itself cannot get past
-/// the merge-commit check there).
-pub(crate) async fn happy_path_requests() -> Vec<ghops_test_support::Seen> {
+/// description (REST) and GraphQL schema.
+pub(crate) async fn happy_path_requests() -> Vec<Seen> {
     use gh_core::auth::{Credentials, SecretString, TokenSource};
     use gh_core::client::{ClientConfig, GitHub};
     use gh_core::retry::RetryPolicy;
@@ -244,30 +274,17 @@ pub(crate) async fn happy_path_requests() -> Vec<ghops_test_support::Seen> {
     let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
     let run = json!({"id": 77, "name": "CI", "html_url": "https://github.com/Codertocat/Hello-World/actions/runs/77", "status": "completed", "conclusion": "success"});
     for (p, v) in [
-        ("/user".to_owned(), json!({"login": "ghops-bot"})),
         (
             format!("{R}/collaborators/maintainer/permission"),
             json!({"permission": "write", "role_name": "write"}),
         ),
         (
-            format!("{R}/pulls/1"),
-            json!({
-                "number": 1, "state": "open", "title": "Fix", "user": {"login": "forker", "id": 9},
-                "head": {"ref": "fix", "sha": HEAD, "repo": {"id": 2, "name": "Hello-World", "full_name": "forker/Hello-World", "owner": {"login": "forker", "id": 9}}},
-                "base": {"ref": "main", "sha": BASE}, "mergeable": true, "merge_commit_sha": MERGE
-            }),
-        ),
-        (
-            format!("{R}/git/commits/{MERGE}"),
-            json!({"sha": MERGE, "parents": [{"sha": BASE}, {"sha": HEAD}]}),
-        ),
-        (
-            format!("{R}/pulls/1/files"),
-            json!([{"filename": "src/lib.rs"}]),
-        ),
-        (
             format!("{R}/actions/runs"),
             json!({"total_count": 1, "workflow_runs": [run]}),
+        ),
+        (
+            format!("{R}/git/ref/heads/test-this-pr/1"),
+            json!({"ref": "refs/heads/test-this-pr/1", "object": {"sha": MERGE}}),
         ),
     ] {
         Mock::given(method("GET"))
@@ -276,27 +293,6 @@ pub(crate) async fn happy_path_requests() -> Vec<ghops_test_support::Seen> {
             .mount(&gh.server)
             .await;
     }
-    // The branch: absent at first, then (for the report) at the merge commit.
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/git/ref/heads/test-this-pr/1")))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
-        .up_to_n_times(1)
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/git/ref/heads/test-this-pr/1")))
-        .respond_with(ok(
-            json!({"ref": "refs/heads/test-this-pr/1", "object": {"sha": MERGE}}),
-        ))
-        .mount(&gh.server)
-        .await;
-    // Comments: none at first, then the status comment the trigger wrote.
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/issues/1/comments")))
-        .respond_with(ok(json!([])))
-        .up_to_n_times(1)
-        .mount(&gh.server)
-        .await;
     let st = pr_bridge::render::State {
         branch: "test-this-pr/1".into(),
         head_sha: HEAD.into(),
@@ -304,13 +300,9 @@ pub(crate) async fn happy_path_requests() -> Vec<ghops_test_support::Seen> {
         base: "main".into(),
     };
     let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/issues/1/comments")))
-        .respond_with(ok(
-            json!([{"id": 5000, "body": body, "user": {"login": "ghops-bot", "id": 3}}]),
-        ))
-        .mount(&gh.server)
-        .await;
+    // No comment yet when the trigger reads; from then on, the status comment it wrote.
+    graphql(&gh, "pr", pr_data(&[]), None).await;
+    graphql(&gh, "comments", comments_data(&[&body]), None).await;
     for (m, p, status) in [
         (
             "POST",
@@ -341,12 +333,11 @@ pub(crate) async fn happy_path_requests() -> Vec<ghops_test_support::Seen> {
     let c = GitHub::connect(cfg).await.unwrap();
     let repo: gh_core::RepoRef = "Codertocat/Hello-World".parse().unwrap();
     let opts = pr_bridge::Options {
-        run_wait_secs: 0,
         commit_status: true,
         ..pr_bridge::Options::default()
     };
     let mut ev = fixture_json("issue_comment.created.on-pr.derived.json");
-    ev["comment"]["body"] = json!("/test-this-pr sha=ec26c3e");
+    ev["comment"]["body"] = json!(format!("/test-this-pr sha={HEAD}"));
     ev["comment"]["user"]["login"] = json!("maintainer");
     let ev: gh_core::events::IssueCommentEvent = serde_json::from_value(ev).unwrap();
     let out = pr_bridge::on_issue_comment(&c, &repo, &ev, &opts)
@@ -371,32 +362,24 @@ pub(crate) async fn happy_path_requests() -> Vec<ghops_test_support::Seen> {
         "{out:?}"
     );
     let seen = gh.seen().await;
-    let lines: Vec<String> = seen.iter().map(ghops_test_support::Seen::line).collect();
+    let lines: Vec<String> = seen.iter().map(line).collect();
     assert_eq!(
         lines,
         [
+            // The trigger: 6 calls (+1 for --commit-status), no identity lookup.
             format!("GET {R}/collaborators/maintainer/permission"),
-            format!("POST {R}/issues/comments/492700400/reactions"),
-            format!("GET {R}/pulls/1"),
-            format!("GET {R}/git/commits/{MERGE}"),
-            format!("GET {R}/pulls/1/files?per_page=100"),
-            format!("GET {R}/git/ref/heads/test-this-pr/1"),
+            "GRAPHQL pr".to_owned(),
             format!("POST {R}/git/refs"),
             format!("POST {R}/issues/comments/492700400/reactions"),
-            format!("GET {R}/actions/runs?branch=test-this-pr%2F1&head_sha={MERGE}&per_page=100"),
-            "GET /user".to_owned(),
-            format!("GET {R}/issues/1/comments?per_page=100"),
             format!("POST {R}/issues/1/comments"),
+            "GRAPHQL comments".to_owned(),
             format!("POST {R}/statuses/{HEAD}"),
-            // on_workflow_run: a separate delivery resolves ghops's login again (free for an
-            // App client; a user token costs this GET).
-            "GET /user".to_owned(),
-            format!("GET {R}/issues/1/comments?per_page=100"),
+            // on_workflow_run: ghops's own comments (no login needed), the runs, the branch.
+            "GRAPHQL comments".to_owned(),
             format!("GET {R}/actions/runs?branch=test-this-pr%2F1&head_sha={MERGE}&per_page=100"),
             format!("GET {R}/git/ref/heads/test-this-pr/1"),
             format!("DELETE {R}/git/refs/heads/test-this-pr/1"),
-            format!("GET {R}/issues/1/comments?per_page=100"),
-            format!("GET {R}/issues/1/comments?per_page=100"),
+            "GRAPHQL comments".to_owned(),
             format!("PATCH {R}/issues/comments/5000"),
             format!("POST {R}/statuses/{HEAD}"),
         ]
@@ -407,5 +390,5 @@ pub(crate) async fn happy_path_requests() -> Vec<ghops_test_support::Seen> {
 #[tokio::test]
 async fn the_library_happy_path_and_its_report_make_exactly_these_requests() {
     let seen = happy_path_requests().await;
-    assert_eq!(seen.iter().filter(|s| s.is_write()).count(), 8);
+    assert_eq!(seen.iter().filter(|s| s.is_write()).count(), 7);
 }

@@ -275,41 +275,38 @@ async fn signed_issue_comment_creates_the_test_branch() {
         .await;
     let auth =
         || wiremock::matchers::header("authorization", "Bearer ghs_e2eNarrowedInstallationToken");
-    for (p, v) in [
-        (
-            format!("{R}/collaborators/maintainer/permission"),
-            json!({"permission": "write", "role_name": "maintain"}),
-        ),
-        (
-            format!("{R}/pulls/1"),
-            json!({
-                "number": 1, "state": "open", "title": "Fix", "user": {"login": "forker", "id": 9},
-                "head": {"ref": "fix", "sha": HEAD, "repo": {"id": 2, "name": "Hello-World", "full_name": "forker/Hello-World", "owner": {"login": "forker", "id": 9}}},
-                "base": {"ref": "main", "sha": BASE},
-                "mergeable": true, "merge_commit_sha": MERGE
-            }),
-        ),
-        (
-            format!("{R}/git/commits/{MERGE}"),
-            json!({"sha": MERGE, "parents": [{"sha": BASE}, {"sha": HEAD}]}),
-        ),
-        (
-            format!("{R}/pulls/1/files"),
-            json!([{"filename": "README.md"}]),
-        ),
-        (format!("{R}/actions/runs"), json!({"workflow_runs": []})),
-        (format!("{R}/issues/1/comments"), json!([])),
-    ] {
-        Mock::given(method("GET"))
-            .and(path(p))
-            .and(auth())
-            .respond_with(ok(v))
-            .mount(&gh.server)
-            .await;
-    }
     Mock::given(method("GET"))
-        .and(path(format!("{R}/git/ref/heads/test-this-pr/1")))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .and(path(format!("{R}/collaborators/maintainer/permission")))
+        .and(auth())
+        .respond_with(ok(json!({"permission": "write", "role_name": "maintain"})))
+        .mount(&gh.server)
+        .await;
+    // pr-bridge's reads are GraphQL: the PR query (PR, merge commit, workflow trees, branch,
+    // ghops's own comments), then the comments query after creating the status comment.
+    const WF: &str = "1111111111111111111111111111111111111111";
+    let no_comments =
+        json!({"pageInfo": {"hasPreviousPage": false, "startCursor": null}, "nodes": []});
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(auth())
+        .and(wiremock::matchers::body_string_contains("qualifiedName"))
+        .respond_with(ok(json!({"data": {"repository": {"ref": null, "pullRequest": {
+            "state": "OPEN", "headRefOid": HEAD, "baseRefOid": BASE, "baseRefName": "main",
+            "isCrossRepository": true, "headRepository": {"nameWithOwner": "forker/Hello-World"},
+            "mergeable": "MERGEABLE",
+            "potentialMergeCommit": {"oid": MERGE, "file": {"oid": WF}, "parents": {"nodes": [
+                {"oid": BASE, "file": {"oid": WF}}, {"oid": HEAD, "file": {"oid": WF}}]}},
+            "comments": no_comments.clone()
+        }}}})))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(auth())
+        .respond_with(ok(
+            json!({"data": {"repository": {"pullRequest": {"comments": no_comments}}}}),
+        ))
+        .with_priority(10)
         .mount(&gh.server)
         .await;
     for (m, p) in [
@@ -327,7 +324,7 @@ async fn signed_issue_comment_creates_the_test_branch() {
             .await;
     }
     let mut ev = ghops_test_support::fixture_json("issue_comment.created.on-pr.derived.json");
-    ev["comment"]["body"] = json!("/test-this-pr sha=ec26c3e");
+    ev["comment"]["body"] = json!(format!("/test-this-pr sha={HEAD}"));
     ev["comment"]["user"]["login"] = json!("maintainer");
     let body = serde_json::to_vec(&ev).unwrap();
     let uri = gh.uri();
@@ -362,7 +359,6 @@ async fn signed_issue_comment_creates_the_test_branch() {
         writes,
         [
             "POST /app/installations/1/access_tokens".to_owned(),
-            format!("POST {R}/issues/comments/492700400/reactions"),
             format!("POST {R}/git/refs"),
             format!("POST {R}/issues/comments/492700400/reactions"),
             format!("POST {R}/issues/1/comments"),

@@ -57,6 +57,29 @@ pub fn find_marked<'a>(
         .collect()
 }
 
+/// Makes every hidden ghops marker in `body` other than `keep` inert (`<!-- ghops:` becomes
+/// `<!-- ghops-quoted:`), so that text a writer includes (a PR title, a file path, an
+/// artifact) can never pose as another ghops writer's marker or state line, e.g. pr-bridge's
+/// status comment. [`upsert_comment`] applies it to every body it writes.
+pub fn strip_foreign_markers(body: &str, keep: &str) -> String {
+    const OPEN: &str = "<!-- ghops:";
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(i) = rest.find(OPEN) {
+        out.push_str(&rest[..i]);
+        let at = &rest[i..];
+        if !keep.is_empty() && at.starts_with(keep) {
+            out.push_str(keep);
+            rest = &at[keep.len()..];
+        } else {
+            out.push_str("<!-- ghops-quoted:");
+            rest = &at[OPEN.len()..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Ensures `body` carries `marker` (prepended on its own line when absent).
 pub fn with_marker(marker: &str, body: &str) -> String {
     if body.contains(marker) {
@@ -68,7 +91,8 @@ pub fn with_marker(marker: &str, body: &str) -> String {
 
 /// Creates or updates THE comment carrying `marker` on issue/PR `number`, as `identity`
 /// (ghops's own login; see [`GitHub::identity`]). Extra copies (left by an older tool or a
-/// race) are deleted so that exactly one remains.
+/// race) are deleted so that exactly one remains. Markers of other purposes inside `body` are
+/// made inert ([`strip_foreign_markers`]).
 pub async fn upsert_comment(
     gh: &GitHub,
     repo: &RepoRef,
@@ -77,7 +101,7 @@ pub async fn upsert_comment(
     body: &str,
     identity: &str,
 ) -> Result<Upserted> {
-    let body = with_marker(marker, body);
+    let body = strip_foreign_markers(&with_marker(marker, body), marker);
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -124,5 +148,26 @@ fn is_ambiguous(e: &crate::Error) -> bool {
         crate::Error::Api { status, .. } => *status >= 500,
         crate::Error::Transport { .. } => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_markers_are_made_inert_and_the_own_one_kept() {
+        let m = marker("deployment-plan");
+        let planted =
+            "<!-- ghops:pr-bridge -->\n<!-- ghops:pr-bridge-state {\"branch\":\"main\"} -->";
+        let body = strip_foreign_markers(&with_marker(&m, planted), &m);
+        assert!(body.starts_with(&m), "{body}");
+        assert!(!body[m.len()..].contains("<!-- ghops:"), "{body}");
+        assert!(body.contains("<!-- ghops-quoted:pr-bridge -->"), "{body}");
+        assert_eq!(strip_foreign_markers("plain", &m), "plain");
+        assert_eq!(
+            strip_foreign_markers(&format!("{m}\nx {m}"), &m),
+            format!("{m}\nx {m}")
+        );
     }
 }

@@ -197,6 +197,9 @@ pub struct Decision {
     pub allowed: bool,
     /// Why (for logs; refusal messages shown to users should stay generic).
     pub reason: String,
+    /// A refusal only because a check could not be made (an API error): the user may well be
+    /// authorised, so say "could not check, try again" rather than "not authorised".
+    pub check_failed: bool,
 }
 
 impl Decision {
@@ -204,12 +207,20 @@ impl Decision {
         Self {
             allowed: true,
             reason: reason.into(),
+            check_failed: false,
         }
     }
     fn no(reason: impl Into<String>) -> Self {
         Self {
             allowed: false,
             reason: reason.into(),
+            check_failed: false,
+        }
+    }
+    fn failed(reason: impl Into<String>) -> Self {
+        Self {
+            check_failed: true,
+            ..Self::no(reason)
         }
     }
 }
@@ -238,6 +249,7 @@ impl Policy {
         if self.allow.iter().any(eq) {
             return Decision::yes(format!("{user} is on the allow list"));
         }
+        let mut failed: Option<String> = None;
         if let Some(min) = self.min_permission {
             match permission_of(gh, repo, user).await {
                 Ok(p) if p >= min => {
@@ -248,11 +260,20 @@ impl Policy {
                         return Decision::no(format!("{user} has {p} permission, needs {min}"));
                     }
                 }
+                // 404: no such user (or not visible): a definite no.
+                Err(e) if e.status() == Some(404) => {
+                    if self.teams.is_empty() {
+                        return Decision::no(format!("{user} is not a collaborator: {e}"));
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "permission check failed; treating as not authorised");
                     if self.teams.is_empty() {
-                        return Decision::no(format!("permission check for {user} failed: {e}"));
+                        return Decision::failed(format!(
+                            "permission check for {user} failed: {e}"
+                        ));
                     }
+                    failed = Some(format!("permission check for {user} failed: {e}"));
                 }
             }
         }
@@ -267,8 +288,15 @@ impl Policy {
                 Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, team = %String::from(team.clone()), "team check failed; treating as not a member");
+                    failed = Some(format!(
+                        "team check {}/{} for {user} failed: {e}",
+                        team.org, team.slug
+                    ));
                 }
             }
+        }
+        if let Some(reason) = failed {
+            return Decision::failed(reason);
         }
         Decision::no(if self.teams.is_empty() && self.min_permission.is_none() {
             format!("{user} is not on the allow list")

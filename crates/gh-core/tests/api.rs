@@ -695,18 +695,12 @@ async fn api_error_means_not_authorised() {
         .mount(&gh.server)
         .await;
     let c = client(&gh).await;
-    assert!(
-        !Policy::default()
-            .authorize(&c, &repo(), "x", None)
-            .await
-            .allowed
-    );
-    assert!(
-        !Policy::default()
-            .authorize(&c, &repo(), "y", None)
-            .await
-            .allowed
-    );
+    // An outage: refused, flagged as a check that could not be made (worth a retry).
+    let d = Policy::default().authorize(&c, &repo(), "x", None).await;
+    assert!(!d.allowed && d.check_failed, "{d:?}");
+    // No such user: a plain refusal.
+    let d = Policy::default().authorize(&c, &repo(), "y", None).await;
+    assert!(!d.allowed && !d.check_failed, "{d:?}");
 }
 
 #[tokio::test]

@@ -11,6 +11,10 @@ pub enum BridgeError {
     /// Refused by policy or a safety check (the user has been told in a comment).
     #[error("refused: {0}")]
     Refused(String),
+    /// A check could not be made (an API failed) and ghops failed closed; trying again later
+    /// may succeed (the user has been told so in a comment).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// A bounded wait ran out.
     #[error("timed out: {0}")]
     Timeout(String),
@@ -28,6 +32,7 @@ impl ExitStatus for BridgeError {
             BridgeError::Input(_) => ExitCode::Usage,
             BridgeError::Refused(_) => ExitCode::Refused,
             BridgeError::Timeout(_) => ExitCode::Timeout,
+            BridgeError::Unavailable(_) => ExitCode::Api,
             BridgeError::Failed(_) => ExitCode::Failed,
             BridgeError::GitHub(e) => e.exit_code(),
         }

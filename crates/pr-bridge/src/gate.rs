@@ -8,10 +8,10 @@ use gh_core::permission::is_bot;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-/// Arguments given after the trigger (`/test-this-pr sha=abc1234`).
+/// Arguments given after the trigger (`/test-this-pr sha=<40 hex characters>`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Args {
-    /// `sha=`: the head SHA (prefix, 7 to 40 hex characters) the maintainer reviewed.
+    /// `sha=`: the full head SHA (40 hex characters, lowercased) the maintainer reviewed.
     pub sha: Option<String>,
     /// What was wrong with the arguments (reported after authorisation, never before).
     pub problem: Option<String>,
@@ -41,54 +41,124 @@ pub enum Gate {
     Ignored(String),
 }
 
-/// Finds the trigger on a line of its own (leading spaces allowed, up to three), outside
-/// quotes (`>`), fenced or indented code blocks and HTML comments (invisible when rendered),
-/// and returns the rest of that line.
+/// Finds the trigger at the start of a line (up to three leading spaces) that GitHub renders as
+/// plain, visible text, and returns the rest of that line.
+///
+/// Visibility is decided the way GitHub's Markdown does, with a CommonMark/GFM parser: the
+/// trigger and its arguments must be paragraph (or heading) text, every byte of it, outside
+/// block quotes (lazy continuation lines included), code blocks and spans, HTML blocks, inline
+/// HTML (comments, multi-line tags and attributes), link reference definitions, image alt text
+/// and math. On top of the parser, a conservative scan of the raw text rejects a line that
+/// might sit inside an HTML comment, CDATA section, processing instruction or tag opened
+/// earlier (even where a parser would disagree), so that a difference between parsers can only
+/// hide a trigger, never reveal one.
 pub fn find_trigger<'a>(body: &'a str, trigger: &str) -> Option<&'a str> {
-    let mut fence: Option<(char, usize)> = None;
-    let mut html_comment = false;
-    for raw in body.lines() {
-        let line = raw.trim_end_matches('\r');
+    if trigger.is_empty() || !body.contains(trigger) {
+        return None;
+    }
+    let visible = visible_text(body);
+    let mut offset = 0;
+    for raw in body.split_inclusive('\n') {
+        let line_start = offset;
+        offset += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
         let indent = line.len() - line.trim_start_matches(' ').len();
-        let t = line.trim_start();
-        if html_comment {
-            // The rest of the closing line is ignored too (the safe direction).
-            html_comment = !t.contains("-->");
+        if indent > 3 {
             continue;
         }
-        if fence.is_none() && indent <= 3 && t.starts_with("<!--") {
-            html_comment = !t[4..].contains("-->");
+        let t = &line[indent..];
+        let Some(rest) = t.strip_prefix(trigger) else {
+            continue;
+        };
+        if !(rest.is_empty() || rest.starts_with([' ', '\t'])) {
             continue;
         }
-        if let Some((ch, n)) = fence {
-            let run = t.chars().take_while(|c| *c == ch).count();
-            if run >= n && t[run * ch.len_utf8()..].trim().is_empty() {
-                fence = None;
-            }
-            continue;
-        }
-        if indent <= 3 {
-            for ch in ['`', '~'] {
-                let run = t.chars().take_while(|c| *c == ch).count();
-                if run >= 3 {
-                    fence = Some((ch, run));
-                }
-            }
-            if fence.is_some() {
-                continue;
-            }
-        }
-        if indent > 3 || line.starts_with('\t') || t.starts_with('>') {
-            continue;
-        }
-        if let Some(rest) = t.strip_prefix(trigger)
-            && (rest.is_empty() || rest.starts_with([' ', '\t']))
-        {
+        let start = line_start + indent;
+        let end = line_start + line.trim_end().len();
+        if covered(&visible, start, end) && !maybe_in_raw_html(&body[..start]) {
             return Some(rest.trim());
         }
     }
     None
 }
+
+/// The byte ranges of `body` that render as visible text (merged, in order): text events in
+/// paragraphs, headings and table cells, outside block quotes, images and HTML.
+fn visible_text(body: &str) -> Vec<std::ops::Range<usize>> {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let opts = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_MATH
+        | Options::ENABLE_GFM;
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    // Depth of the containers whose text does not show as plain text.
+    let mut hidden = 0usize;
+    for (ev, range) in Parser::new_ext(body, opts).into_offset_iter() {
+        match ev {
+            Event::Start(
+                Tag::BlockQuote(_)
+                | Tag::Image { .. }
+                | Tag::HtmlBlock
+                | Tag::CodeBlock(_)
+                | Tag::MetadataBlock(_),
+            ) => hidden += 1,
+            Event::End(
+                TagEnd::BlockQuote(_)
+                | TagEnd::Image
+                | TagEnd::HtmlBlock
+                | TagEnd::CodeBlock
+                | TagEnd::MetadataBlock(_),
+            ) => hidden = hidden.saturating_sub(1),
+            Event::Text(_) if hidden == 0 => match out.last_mut() {
+                Some(last) if last.end == range.start => last.end = range.end,
+                _ => out.push(range),
+            },
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether `start..end` lies inside one visible text range.
+fn covered(visible: &[std::ops::Range<usize>], start: usize, end: usize) -> bool {
+    let i = visible.partition_point(|r| r.end <= start);
+    visible
+        .get(i)
+        .is_some_and(|r| r.start <= start && end <= r.end)
+}
+
+/// A conservative scan of the text before a candidate line: true when an HTML comment, CDATA
+/// section or processing instruction opened before it is not closed before it, or when an HTML
+/// tag (`<` then a letter or `/`) opened before it has no `>` yet (a multi-line tag or
+/// attribute). It ignores code spans and escapes, so it errs towards "hidden".
+fn maybe_in_raw_html(before: &str) -> bool {
+    for (open, close) in [("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>")] {
+        let mut rest = before;
+        while let Some(i) = rest.find(open) {
+            let after = &rest[i + open.len()..];
+            match after.find(close) {
+                Some(j) => rest = &after[j + close.len()..],
+                None => return true,
+            }
+        }
+    }
+    let bytes = before.as_bytes();
+    if let Some(lt) = (0..bytes.len()).rev().find(|&i| {
+        bytes[i] == b'<'
+            && bytes
+                .get(i + 1)
+                .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'/')
+    }) {
+        return !before[lt..].contains('>');
+    }
+    false
+}
+
+/// Hex characters of a full commit SHA: a pin must be this long, so that no attacker can grind
+/// a different commit sharing the reviewed commit's prefix (7 characters take minutes).
+pub const PIN_LEN: usize = 40;
 
 /// Parses `name=value` arguments. Unknown names and malformed values are reported in
 /// [`Args::problem`].
@@ -98,9 +168,9 @@ pub fn parse_args(rest: &str) -> Args {
         match tok.split_once('=') {
             Some(("sha", v)) => {
                 let v = v.to_ascii_lowercase();
-                if !(7..=40).contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+                if v.len() != PIN_LEN || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
                     args.problem = Some(format!(
-                        "`sha=` must be 7 to 40 hexadecimal characters of the PR's head commit, got `{}`",
+                        "`sha=` must be the full {PIN_LEN}-character SHA of the PR's head commit you reviewed (copy it from the commit page, not the short form), got `{}`",
                         sanitize(tok)
                     ));
                 } else {
@@ -109,7 +179,7 @@ pub fn parse_args(rest: &str) -> Args {
             }
             _ => {
                 args.problem = Some(format!(
-                    "unknown argument `{}` (known: `sha=<head sha>`)",
+                    "unknown argument `{}` (known: `sha=<full head sha>`)",
                     sanitize(tok)
                 ));
             }
@@ -249,6 +319,7 @@ pub(crate) mod tests {
             Some("x")
         );
         assert_eq!(find_trigger("    /test-this-pr", t), None);
+        assert_eq!(find_trigger("\t/test-this-pr", t), None);
         assert_eq!(find_trigger("/test-this-projection", t), None);
         assert_eq!(find_trigger("<!--\n/test-this-pr\n-->", t), None);
         assert_eq!(find_trigger("<!-- /test-this-pr -->", t), None);
@@ -256,6 +327,63 @@ pub(crate) mod tests {
             find_trigger("<!-- hidden -->\n/test-this-pr sha=abcdef1", t),
             Some("sha=abcdef1")
         );
+        assert_eq!(find_trigger("ok\r\n/test-this-pr x\r\n", t), Some("x"));
+    }
+
+    /// Comments GitHub renders without the trigger (each checked against GitHub's rendering
+    /// rules: CommonMark 0.29 + GFM, raw HTML kept, comments and tags not shown).
+    #[test]
+    fn triggers_github_does_not_show_never_trigger() {
+        let t = "/test-this-pr";
+        let sha = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+        for body in [
+            // An HTML comment opened mid-line (issue 21: rendered as just "LGTM").
+            format!("LGTM <!--\n/test-this-pr sha={sha}\n-->"),
+            format!("LGTM <!-- x\n\n/test-this-pr sha={sha}\n\n-->"),
+            // Inside a multi-line HTML attribute of an inline tag.
+            format!("LGTM <img alt=\"\n/test-this-pr sha={sha}\n\" src=x>"),
+            format!("<a title='\n/test-this-pr sha={sha}\n'>docs</a>"),
+            format!("<img\n/test-this-pr sha={sha}\n>"),
+            // HTML blocks (raw HTML, shown only as the HTML renders; a comment renders nothing).
+            format!("<div hidden>\n/test-this-pr sha={sha}\n</div>"),
+            format!("<details>\n/test-this-pr sha={sha}\n</details>"),
+            format!("<!-- a\nb -->\n<!--\n/test-this-pr sha={sha}\n-->"),
+            // CDATA and processing instructions.
+            format!("x <![CDATA[\n/test-this-pr sha={sha}\n]]>"),
+            format!("x <?php\n/test-this-pr sha={sha}\n?>"),
+            // A link reference definition's multi-line title renders nothing.
+            format!("[x]: https://example.com '\n/test-this-pr sha={sha}\n'"),
+            // A lazy continuation line of a block quote is quoted text.
+            format!("> quoted\n/test-this-pr sha={sha}"),
+            // Image alt text, math, code spans split over lines.
+            format!("![\n/test-this-pr sha={sha}\n](x.png)"),
+            format!("$$\n/test-this-pr sha={sha}\n$$"),
+            format!("`a\n/test-this-pr sha={sha}\n`"),
+            // Markup inside the line: the arguments are not plain text.
+            format!("/test-this-pr <!-- sha={sha} -->"),
+            format!("/test-this-pr `sha={sha}`"),
+            format!("/test-this-pr *sha={sha}*"),
+        ] {
+            assert_eq!(find_trigger(&body, t), None, "{body:?}");
+        }
+    }
+
+    /// Triggers GitHub shows as text on a line of their own.
+    #[test]
+    fn visible_triggers_trigger() {
+        let t = "/test-this-pr";
+        for (body, rest) in [
+            ("LGTM!\n/test-this-pr sha=a", "sha=a"),
+            ("<!-- x -->\n\n/test-this-pr sha=a", "sha=a"),
+            ("Looks <b>good</b>\n/test-this-pr sha=a", "sha=a"),
+            ("1. step\n   /test-this-pr sha=a", "sha=a"),
+            ("> quoted\n\n/test-this-pr sha=a", "sha=a"),
+            ("/test-this-pr sha=a  \nthanks", "sha=a"),
+            ("/test-this-pr sha=a\n---", "sha=a"),
+            ("a < b\n/test-this-pr sha=a", "sha=a"),
+        ] {
+            assert_eq!(find_trigger(body, t), Some(rest), "{body:?}");
+        }
     }
 
     use proptest::prelude::*;
@@ -269,8 +397,8 @@ pub(crate) mod tests {
         fn hidden_triggers_never_trigger(
             pre in "[a-z .,]{0,30}",
             post in "[a-z .,]{0,30}",
-            kind in 0..5usize,
-            sha in "[0-9a-f]{7,40}",
+            kind in 0..9usize,
+            sha in "[0-9a-f]{40}",
         ) {
             let line = format!("{T} sha={sha}");
             let body = match kind {
@@ -278,6 +406,10 @@ pub(crate) mod tests {
                 1 => format!("{pre}\n> {line}\n{post}"),
                 2 => format!("{pre}\n    {line}\n{post}"),
                 3 => format!("{pre}\n<!--\n{line}\n-->\n{post}"),
+                4 => format!("{pre} <!--\n{line}\n-->{post}"),
+                5 => format!("{pre} <img alt=\"\n{line}\n\">{post}"),
+                6 => format!("> quoted {pre}\n{line}\n{post}"),
+                7 => format!("{pre}\n<details>\n{line}\n</details>\n{post}"),
                 _ => format!("{pre}\n~~~~ sh\n```\n{line}\n~~~~\n{post}"),
             };
             prop_assert_eq!(find_trigger(&body, T), None);
@@ -288,7 +420,7 @@ pub(crate) mod tests {
         fn own_line_triggers_and_pins(
             pre in "[a-z .,]{0,30}",
             post in "[a-z .,]{0,30}",
-            sha in "[0-9a-fA-F]{7,40}",
+            sha in "[0-9a-fA-F]{40}",
             spaces in 0..4usize,
         ) {
             let body = format!("{pre}\n{}{T} sha={sha}\n{post}", " ".repeat(spaces));
@@ -300,11 +432,11 @@ pub(crate) mod tests {
             prop_assert_eq!(args.problem, None);
         }
 
-        // Any argument that is not a 7..40 hex sha is a problem, never a pin.
+        // Any argument that is not a full 40-hex sha is a problem, never a pin.
         #[test]
-        fn malformed_pins_are_problems(v in "[0-9a-z]{0,45}") {
+        fn malformed_pins_are_problems(v in "[0-9a-f]{0,45}|[0-9a-z]{38,42}") {
             let args = parse_args(&format!("sha={v}"));
-            let valid = (7..=40).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_hexdigit());
+            let valid = v.len() == PIN_LEN && v.bytes().all(|b| b.is_ascii_hexdigit());
             prop_assert_eq!(args.sha.is_some(), valid);
             prop_assert_eq!(args.problem.is_some(), !valid);
         }
@@ -343,7 +475,7 @@ pub(crate) mod tests {
             action in prop::sample::select(vec!["created", "edited", "deleted"]),
             pr in prop::option::of(any::<bool>()),
             pre in r#"[a-z "\\\n\t\u{e9}\u{1F600}<>-]{0,40}"#,
-            line in prop::sample::select(vec!["", "/test-this-pr", "/test-this-pr sha=abcdef1", "> /test-this-pr", "<!-- ghops:pr-bridge -->"]),
+            line in prop::sample::select(vec!["", "/test-this-pr", "/test-this-pr sha=abcdef1", "> /test-this-pr", "<!-- ghops:pr-bridge -->", "<!--\n/test-this-pr", "x <b title='\n/test-this-pr\n'>"]),
             login in prop::sample::select(vec!["octocat", "renovate[bot]"]),
             kind in prop::sample::select(vec!["User", "Bot"]),
         ) {
@@ -365,22 +497,55 @@ pub(crate) mod tests {
         let on_pr = delivery(
             "created",
             Some(true),
-            "LGTM\n/test-this-pr sha=ABCDEF1",
+            "LGTM\n/test-this-pr sha=EC26C3E57CA3A959CA5AAD62DE7213C562F8C821",
             "octocat",
             "User",
         );
         let Gate::Triggered(t) = gate_raw(&on_pr, T, "m").unwrap() else {
             panic!("no trigger")
         };
-        assert_eq!(t.args.sha.as_deref(), Some("abcdef1"));
+        assert_eq!(
+            t.args.sha.as_deref(),
+            Some("ec26c3e57ca3a959ca5aad62de7213c562f8c821")
+        );
         assert_eq!(t.user, "octocat");
         assert!(gate_raw(b"{\"action\": \"created\"", T, "m").is_err());
         assert!(gate_raw(b"{\"action\": \"created\"}", T, "m").is_err());
     }
 
+    /// The example workflow's `if:` must let through every comment the gate accepts (the
+    /// trigger on any line, not only the first): it may filter by `contains`, never by
+    /// `startsWith`.
+    #[test]
+    fn the_example_workflow_filter_agrees_with_the_gate() {
+        let wf = include_str!("../../../examples/pr-bridge/test-this-pr.yml");
+        let cond = wf
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("if:"))
+            .expect("an if: on the job");
+        assert!(!cond.contains("startsWith"), "{cond}");
+        assert!(
+            cond.contains("contains(github.event.comment.body, '/test-this-pr')"),
+            "{cond}"
+        );
+        // A body the gate accepts on its second line: the filter above keeps it.
+        let body = format!("LGTM\n/test-this-pr sha={}", "a".repeat(40));
+        assert!(find_trigger(&body, T).is_some() && body.contains(T));
+    }
+
     #[test]
     fn args() {
-        assert_eq!(parse_args("sha=ABCDEF1").sha.as_deref(), Some("abcdef1"));
+        assert_eq!(
+            parse_args(&format!("sha={}", "ABCDEF12".repeat(5))).sha,
+            Some("abcdef12".repeat(5))
+        );
+        // Short pins (7, 16, 39 characters) are refused: a prefix can be ground.
+        for n in [7, 16, 39] {
+            let a = parse_args(&format!("sha={}", "a".repeat(n)));
+            assert_eq!(a.sha, None);
+            assert!(a.problem.unwrap().contains("full 40-character SHA"));
+        }
         assert!(parse_args("sha=abc").problem.is_some());
         assert!(parse_args("sha=zzzzzzz").problem.is_some());
         assert!(

@@ -19,26 +19,63 @@ use gh_core::events::{IssueCommentEvent, WorkflowRunEvent};
 use gh_core::{GitHub, RepoRef};
 use serde::Serialize;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
 use crate::error::BridgeError;
-use crate::gate::{Gate, gate_raw};
+use crate::gate::{Gate, gate, gate_raw};
 use crate::options::Options;
 use crate::render::RunLink;
 use crate::report::{ReportOutcome, finish, recorded_state, verdict_of};
-use crate::trigger::{Me, TriggerOutcome, runs_for, trigger};
+use crate::trigger::{TriggerOutcome, runs_for, trigger};
 
-/// `issue_comment` (any action): [`trigger`] with ghops's login resolved only when a comment is
-/// written. Ignored comments return [`TriggerOutcome::Ignored`] without an API call; a refused
-/// or failed trigger is an error whose [`gh_core::ExitStatus`] says which (3 refused, 5 timed
-/// out, 4 API). Note: with the default `run_wait_secs` (60) the call waits up to that long for
-/// the push's workflow run to link it; a server may set it to 0 and let [`on_workflow_run`]
-/// report the runs instead.
+type Locks = Mutex<HashMap<(String, u64), Weak<tokio::sync::Mutex<()>>>>;
+
+fn locks() -> &'static Locks {
+    static LOCKS: std::sync::OnceLock<Locks> = std::sync::OnceLock::new();
+    LOCKS.get_or_init(Default::default)
+}
+
+/// Serialises work on one PR inside this process: [`on_issue_comment`] and
+/// [`on_workflow_run`] hold this lock while they read and write the PR's branch and status
+/// comment, so two deliveries for the same PR (a webhook server runs them concurrently) never
+/// interleave. Deliveries for other PRs are not held up. Across processes the status comment
+/// upsert converges on its own (the later writer deletes its duplicate).
+pub async fn lock_pr(repo: &RepoRef, pr: u64) -> tokio::sync::OwnedMutexGuard<()> {
+    let key = (repo.to_string().to_ascii_lowercase(), pr);
+    let lock = {
+        let mut map = locks().lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(&key).and_then(Weak::upgrade) {
+            Some(l) => l,
+            None => {
+                // Forget the locks nobody holds any more (bounded memory).
+                map.retain(|_, w| w.strong_count() > 0);
+                let l = Arc::new(tokio::sync::Mutex::new(()));
+                map.insert(key, Arc::downgrade(&l));
+                l
+            }
+        }
+    };
+    lock.lock_owned().await
+}
+
+/// `issue_comment` (any action): [`trigger`], holding the PR's [`lock_pr`] lock. Ignored
+/// comments return [`TriggerOutcome::Ignored`] without an API call or a lock; a refused or
+/// failed trigger is an error whose [`gh_core::ExitStatus`] says which (3 refused, 5 timed
+/// out, 4 API or a check that could not be made). With `run_wait_secs` above 0 the call also
+/// waits up to that long for the push's workflow run to link it; the default (0) leaves that
+/// to [`on_workflow_run`].
 pub async fn on_issue_comment(
     gh: &GitHub,
     repo: &RepoRef,
     event: &IssueCommentEvent,
     opts: &Options,
 ) -> Result<TriggerOutcome, BridgeError> {
-    trigger(gh, repo, event, opts, &Me::lazy()).await
+    let Gate::Triggered(t) = gate(event, &opts.trigger, crate::render::OWN_COMMENT) else {
+        return trigger(gh, repo, event, opts).await;
+    };
+    let _serialised = lock_pr(repo, t.pr).await;
+    trigger(gh, repo, event, opts).await
 }
 
 /// Whether an `issue_comment` delivery needs [`on_issue_comment`] at all, read from the raw
@@ -117,9 +154,10 @@ pub fn workflow_run_gate(event: &WorkflowRunEvent, opts: &Options) -> Result<u64
 /// commit). A cancelled run is reported as failed. Never waits: a run that never started is
 /// `ghops pr-bridge report`'s job (its "no workflow ran" wait).
 ///
-/// API calls: none for an ignored event; otherwise ghops's login (see
-/// [`GitHub::login`]), the PR's comments, the runs for the branch and SHA, then (when
-/// reporting) the branch lookup, its deletion, the comment upsert and the optional status.
+/// API calls: none for an ignored event; otherwise ghops's own comments (one GraphQL read;
+/// no login lookup), the runs for the branch and SHA, then (when reporting) the branch lookup,
+/// its deletion, a re-read of the comments, the comment update and the optional status. Holds
+/// the PR's [`lock_pr`] lock.
 pub async fn on_workflow_run(
     gh: &GitHub,
     repo: &RepoRef,
@@ -133,8 +171,8 @@ pub async fn on_workflow_run(
     };
     let run = &event.workflow_run;
     let branch = run.head_branch.as_deref().unwrap_or_default();
-    let me = gh.login().await?;
-    let Some(state) = recorded_state(gh, repo, pr, &me).await? else {
+    let _serialised = lock_pr(repo, pr).await;
+    let Some(state) = recorded_state(gh, repo, pr, opts).await? else {
         return ignored(format!("PR #{pr} has no pr-bridge status comment"));
     };
     if state.branch != branch || !state.merge_sha.eq_ignore_ascii_case(&run.head_sha) {
@@ -164,7 +202,7 @@ pub async fn on_workflow_run(
         return Ok(RunOutcome::Pending { pr, pending });
     };
     Ok(RunOutcome::Reported(
-        finish(gh, repo, pr, opts, state, verdict, runs, &me).await?,
+        finish(gh, repo, pr, opts, state, verdict, runs).await?,
     ))
 }
 

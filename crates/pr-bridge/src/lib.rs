@@ -14,18 +14,19 @@
 //!
 //! ```no_run
 //! use gh_core::{GitHub, RepoRef, events::{IssueCommentEvent, load_event}};
-//! use pr_bridge::{Me, Options, trigger};
+//! use pr_bridge::{Options, trigger};
 //!
 //! # async fn run(gh: GitHub) -> Result<(), pr_bridge::BridgeError> {
 //! let repo: RepoRef = "octo-org/hello".parse()?;
 //! let event: IssueCommentEvent = load_event(None)?;
-//! let outcome = trigger(&gh, &repo, &event, &Options::default(), &Me::lazy()).await?;
+//! let outcome = trigger(&gh, &repo, &event, &Options::default()).await?;
 //! println!("{outcome:?}");
 //! # Ok(()) }
 //! ```
 
 pub mod error;
 pub mod gate;
+pub mod github;
 pub mod hooks;
 pub mod options;
 pub mod render;
@@ -33,9 +34,9 @@ pub mod report;
 pub mod trigger;
 
 pub use error::BridgeError;
-pub use hooks::{RunOutcome, on_issue_comment, on_workflow_run};
+pub use hooks::{RunOutcome, lock_pr, on_issue_comment, on_workflow_run};
 pub use options::Options;
 pub use report::{
     CleanupItem, Progress, ReportOutcome, Wait, cleanup, report, report_with_progress,
 };
-pub use trigger::{BranchAction, Me, TriggerOutcome, trigger};
+pub use trigger::{BranchAction, TriggerOutcome, trigger};

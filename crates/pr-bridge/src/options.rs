@@ -36,7 +36,8 @@ pub struct Options {
     pub mergeable_attempts: u32,
     /// First wait between those re-reads, in milliseconds (doubles each time).
     pub mergeable_delay_ms: u64,
-    /// How long to look for the workflow run the push started, in seconds.
+    /// How long to look for the workflow run the push started, in seconds (0, the default:
+    /// not at all; the report links the runs).
     pub run_wait_secs: u64,
     /// Interval between looks for runs, in milliseconds.
     pub run_poll_ms: u64,
@@ -58,7 +59,7 @@ impl Default for Options {
             commit_status: false,
             mergeable_attempts: 5,
             mergeable_delay_ms: 2000,
-            run_wait_secs: 60,
+            run_wait_secs: 0,
             run_poll_ms: 5000,
         }
     }

@@ -62,11 +62,17 @@ fn state_line(s: &State) -> String {
     format!("{STATE_PREFIX}{json} -->")
 }
 
-/// Reads the state line back from a status comment body.
+/// Reads the state line back from a status comment body. Only a body that STARTS with the
+/// status marker and, on the next line, the state line counts: a marker or state line quoted
+/// further down a comment (user text in another ghops writer's comment) is never read.
 pub fn parse_state(body: &str) -> Option<State> {
-    let start = body.find(STATE_PREFIX)? + STATE_PREFIX.len();
-    let end = body[start..].find(" -->")? + start;
-    serde_json::from_str(&body[start..end]).ok()
+    let rest = body
+        .strip_prefix(status_marker().as_str())?
+        .strip_prefix('\n')?
+        .strip_prefix(STATE_PREFIX)?;
+    let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+    let end = line.find(" -->")?;
+    serde_json::from_str(&line[..end]).ok()
 }
 
 fn short(sha: &str) -> &str {
@@ -184,7 +190,13 @@ mod tests {
             base: "main".into(),
         };
         let body = started(&st, "maintainer", &[], &[]);
-        assert_eq!(parse_state(&body), Some(st));
+        assert_eq!(parse_state(&body), Some(st.clone()));
         assert_eq!(parse_state("no state"), None);
+        // Quoted further down another comment: not a state line.
+        assert_eq!(
+            parse_state(&format!("<!-- ghops:deployment-plan -->\n{body}")),
+            None
+        );
+        assert_eq!(parse_state(&format!("x\n{body}")), None);
     }
 }

@@ -4,17 +4,17 @@
 use std::time::{Duration, Instant};
 
 use gh_core::client::Conditional;
-use gh_core::comments::{find_marked, list_comments, upsert_comment};
-use gh_core::repo::{encode_query, encode_ref};
+use gh_core::repo::{encode_query, encode_ref, encode_segment};
 use gh_core::retry::Idempotency;
 use gh_core::{GitHub, RepoRef, git};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::BridgeError;
+use crate::github::{self, Own};
 use crate::options::Options;
 use crate::render::{self, RunLink, State, Verdict};
-use crate::trigger::Runs;
+use crate::trigger::{Runs, is_full_sha};
 
 /// How long `report` waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,19 +55,41 @@ pub struct ReportOutcome {
     pub message: String,
 }
 
-/// The status comment's recorded state (ghops's own comment only).
+/// The status comment's recorded state (ghops's own comment only, recognised by GraphQL's
+/// `viewerDidAuthor`, so no login is needed), when it is one `opts` could have written for PR
+/// `pr`: the branch must be `opts.branch(pr)` and both SHAs full 40-hex SHAs. Anything else
+/// (a planted or damaged comment) records nothing, so no other branch can ever be deleted.
 pub async fn recorded_state(
     gh: &GitHub,
     repo: &RepoRef,
     pr: u64,
-    me: &str,
+    opts: &Options,
 ) -> Result<Option<State>, BridgeError> {
-    let comments = list_comments(gh, repo, pr).await?;
+    Ok(recorded(gh, repo, pr, opts).await?.0)
+}
+
+pub(crate) async fn recorded(
+    gh: &GitHub,
+    repo: &RepoRef,
+    pr: u64,
+    opts: &Options,
+) -> Result<(Option<State>, Own), BridgeError> {
     let marker = render::status_marker();
-    Ok(find_marked(&comments, &marker, me)
+    let own = github::own_comments(gh, repo, pr, &marker).await?;
+    let state = own
+        .marked(&marker)
         .first()
-        .and_then(|c| c.body.as_deref())
-        .and_then(render::parse_state))
+        .and_then(|c| render::parse_state(&c.body))
+        .filter(|s| {
+            let ok = s.branch == opts.branch(pr)
+                && is_full_sha(&s.head_sha)
+                && is_full_sha(&s.merge_sha);
+            if !ok {
+                tracing::warn!(pr, branch = %s.branch, "the status comment's state is not one ghops writes for this PR: ignored");
+            }
+            ok
+        });
+    Ok((state, own))
 }
 
 pub(crate) fn verdict_of(runs: &[RunLink]) -> Option<Verdict> {
@@ -114,9 +136,8 @@ pub async fn report(
     pr: u64,
     opts: &Options,
     wait: Wait,
-    me: &str,
 ) -> Result<ReportOutcome, BridgeError> {
-    report_with_progress(gh, repo, pr, opts, wait, me, &|_: &Progress<'_>| {}).await
+    report_with_progress(gh, repo, pr, opts, wait, &|_: &Progress<'_>| {}).await
 }
 
 /// One poll of [`report_with_progress`]: what the runs look like so far.
@@ -137,11 +158,10 @@ pub async fn report_with_progress(
     pr: u64,
     opts: &Options,
     wait: Wait,
-    me: &str,
     progress: &(dyn Fn(&Progress<'_>) + Sync),
 ) -> Result<ReportOutcome, BridgeError> {
     let branch = opts.branch(pr);
-    let Some(state) = recorded_state(gh, repo, pr, me).await? else {
+    let Some(state) = recorded_state(gh, repo, pr, opts).await? else {
         return Ok(ReportOutcome {
             pr,
             branch,
@@ -155,7 +175,7 @@ pub async fn report_with_progress(
         "{}/actions/runs?branch={}&head_sha={}&per_page=100",
         repo.api_path(),
         encode_query(&state.branch),
-        state.merge_sha
+        encode_query(&state.merge_sha)
     );
     let start = Instant::now();
     let mut etag: Option<String> = None;
@@ -191,14 +211,13 @@ pub async fn report_with_progress(
         tokio::time::sleep(poll).await;
         poll = (poll * 2).min(Duration::from_secs(60));
     };
-    finish(gh, repo, pr, opts, state, verdict, runs, me).await
+    finish(gh, repo, pr, opts, state, verdict, runs).await
 }
 
 /// Deletes the branch if it still points at the recorded SHA, then writes the verdict into
 /// the status comment (and the commit status). Idempotent: a second report of the same runs
 /// (a repeated delivery, two runs completing at once) finds the branch gone and writes the
-/// same comment body, which `upsert_comment` leaves unchanged.
-#[allow(clippy::too_many_arguments)]
+/// same comment body, which is then left unchanged.
 pub(crate) async fn finish(
     gh: &GitHub,
     repo: &RepoRef,
@@ -207,7 +226,6 @@ pub(crate) async fn finish(
     state: State,
     verdict: Verdict,
     runs: Vec<RunLink>,
-    me: &str,
 ) -> Result<ReportOutcome, BridgeError> {
     // Already gone (an earlier report of the same SHA deleted it) counts as deleted; a branch
     // a newer trigger re-pointed is not ours to delete.
@@ -215,7 +233,7 @@ pub(crate) async fn finish(
         git::delete_ref_if_at(
             gh,
             repo,
-            &format!("heads/{}", state.branch),
+            &format!("heads/{}", opts.branch(pr)),
             &state.merge_sha
         )
         .await?,
@@ -224,7 +242,8 @@ pub(crate) async fn finish(
     // A newer trigger may have taken over the status comment since it was read (it writes
     // the comment after moving the branch): its state must not be overwritten by this older
     // report, or the newer test would never be reported or cleaned up.
-    if let Some(now) = recorded_state(gh, repo, pr, me).await?
+    let (now, own) = recorded(gh, repo, pr, opts).await?;
+    if let Some(now) = now
         && !now.merge_sha.eq_ignore_ascii_case(&state.merge_sha)
     {
         return Ok(ReportOutcome {
@@ -240,7 +259,7 @@ pub(crate) async fn finish(
         });
     }
     let body = render::reported(&state, verdict, &runs, deleted);
-    upsert_comment(gh, repo, pr, &render::status_marker(), &body, me).await?;
+    github::upsert(gh, repo, pr, &render::status_marker(), &body, own).await?;
     if opts.commit_status {
         let (st, desc) = match verdict {
             Verdict::Passed => ("success", "Tests with secrets passed"),
@@ -248,7 +267,11 @@ pub(crate) async fn finish(
             Verdict::NoRun => ("error", "No workflow ran"),
         };
         gh.post::<Value>(
-            &format!("{}/statuses/{}", repo.api_path(), state.head_sha),
+            &format!(
+                "{}/statuses/{}",
+                repo.api_path(),
+                encode_segment(&state.head_sha)
+            ),
             &json!({
                 "state": st,
                 "context": "ghops/pr-bridge",
@@ -306,7 +329,6 @@ pub async fn cleanup(
     repo: &RepoRef,
     opts: &Options,
     older_than: Duration,
-    me: &str,
 ) -> Result<Vec<CleanupItem>, BridgeError> {
     let prefix = opts.branch_prefix.trim_end_matches('/');
     let refs: Vec<MatchingRef> = gh
@@ -348,7 +370,7 @@ pub async fn cleanup(
             out.push(item("kept", format!("PR #{pr} is open and active")));
             continue;
         };
-        let state = recorded_state(gh, repo, pr, me).await?;
+        let state = recorded_state(gh, repo, pr, opts).await?;
         match state {
             Some(s) if s.branch == branch && s.merge_sha.eq_ignore_ascii_case(&r.object.sha) => {
                 if delete_if_at(gh, repo, &branch, &r.object.sha).await? {

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use gh_core::comments::{Upserted, upsert_comment};
-use gh_core::events::{IssueCommentEvent, PullRequest};
-use gh_core::repo::encode_query;
+use gh_core::comments::Upserted;
+use gh_core::events::IssueCommentEvent;
+use gh_core::repo::{encode_query, encode_ref, encode_segment};
 use gh_core::retry::Idempotency;
 use gh_core::{GitHub, RepoRef, git};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::error::BridgeError;
 use crate::gate::{Gate, Triggered, gate};
+use crate::github::{self, Own, Pr};
 use crate::options::Options;
 use crate::render::{self, RunLink, State};
 
@@ -66,25 +67,6 @@ pub enum TriggerOutcome {
 }
 
 #[derive(Deserialize)]
-struct GitCommit {
-    sha: String,
-    #[serde(default)]
-    parents: Vec<Parent>,
-}
-
-#[derive(Deserialize)]
-struct Parent {
-    sha: String,
-}
-
-#[derive(Deserialize)]
-struct PrFile {
-    filename: String,
-    #[serde(default)]
-    previous_filename: Option<String>,
-}
-
-#[derive(Deserialize)]
 pub(crate) struct Runs {
     #[serde(default)]
     workflow_runs: Vec<RawRun>,
@@ -121,58 +103,22 @@ impl Runs {
     }
 }
 
-/// ghops's own login, given or resolved on first use (`GitHub::login`): an unauthorised or
-/// ignored trigger never costs the lookup.
-pub struct Me<'a> {
-    known: Option<&'a str>,
-    cell: tokio::sync::OnceCell<String>,
-}
-
-impl<'a> Me<'a> {
-    /// A known login (e.g. a GitHub App's `<slug>[bot]`).
-    pub fn known(login: &'a str) -> Self {
-        Self {
-            known: Some(login),
-            cell: tokio::sync::OnceCell::new(),
-        }
-    }
-
-    /// Resolved from the token when first needed.
-    pub fn lazy() -> Self {
-        Self {
-            known: None,
-            cell: tokio::sync::OnceCell::new(),
-        }
-    }
-
-    /// The login.
-    pub async fn get(&self, gh: &GitHub) -> Result<String, gh_core::Error> {
-        if let Some(k) = self.known {
-            return Ok(k.to_owned());
-        }
-        self.cell.get_or_try_init(|| gh.login()).await.cloned()
-    }
-}
-
-/// Replies on the PR with ONE refusal comment (upserted), then returns the error.
+/// Replies on the PR with ONE refusal comment (upserted), then returns the error. `own` is
+/// ghops's comments when already read.
 async fn refuse(
     gh: &GitHub,
     repo: &RepoRef,
     pr: u64,
-    me: &Me<'_>,
+    own: Option<Own>,
     reason: String,
     err: BridgeError,
 ) -> Result<TriggerOutcome, BridgeError> {
-    let me = me.get(gh).await?;
-    upsert_comment(
-        gh,
-        repo,
-        pr,
-        &render::refusal_marker(),
-        &render::refusal(&reason),
-        &me,
-    )
-    .await?;
+    let marker = render::refusal_marker();
+    let own = match own {
+        Some(o) => o,
+        None => github::own_comments(gh, repo, pr, &marker).await?,
+    };
+    github::upsert(gh, repo, pr, &marker, &render::refusal(&reason), own).await?;
     Err(err)
 }
 
@@ -185,36 +131,64 @@ pub(crate) async fn runs_for(
 ) -> Result<Vec<RunLink>, BridgeError> {
     let r: Runs = gh
         .get(&format!(
-            "{}/actions/runs?branch={}&head_sha={sha}&per_page=100",
+            "{}/actions/runs?branch={}&head_sha={}&per_page=100",
             repo.api_path(),
-            encode_query(branch)
+            encode_query(branch),
+            encode_query(sha)
         ))
         .await?;
     Ok(r.of_repo(repo))
 }
 
+/// Points `branch` at `sha`, knowing where it pointed when the PR was read (`current`):
+/// absent → created (a create that races another writer, "Reference already exists", reads
+/// the ref and settles); at `sha` → nothing written; elsewhere → force-moved.
 async fn ensure_branch(
     gh: &GitHub,
     repo: &RepoRef,
     branch: &str,
     sha: &str,
+    current: Option<&str>,
 ) -> Result<BranchAction, gh_core::Error> {
-    Ok(
-        match git::ensure_ref(
-            gh,
-            repo,
-            &format!("heads/{branch}"),
-            sha,
-            git::OnOther::Move,
+    let name = format!("heads/{branch}");
+    let settle = |existing: Option<String>| async move {
+        match existing {
+            Some(e) if e.eq_ignore_ascii_case(sha) => Ok(BranchAction::Unchanged),
+            _ => Ok(
+                match gh
+                    .patch::<Value>(
+                        &format!("{}/git/refs/{}", repo.api_path(), encode_ref(&name)),
+                        &json!({"sha": sha, "force": true}),
+                    )
+                    .await?
+                {
+                    Some(_) => BranchAction::Updated,
+                    None => BranchAction::DryRun,
+                },
+            ),
+        }
+    };
+    if current.is_some() {
+        return settle(current.map(str::to_owned)).await;
+    }
+    match gh
+        .post::<Value>(
+            &format!("{}/git/refs", repo.api_path()),
+            &json!({"ref": format!("refs/heads/{branch}"), "sha": sha}),
+            Idempotency::Idempotent,
         )
-        .await?
-        {
-            git::RefWrite::Created => BranchAction::Created,
-            git::RefWrite::Unchanged => BranchAction::Unchanged,
-            git::RefWrite::DryRun => BranchAction::DryRun,
-            git::RefWrite::Moved | git::RefWrite::Elsewhere(_) => BranchAction::Updated,
-        },
-    )
+        .await
+    {
+        Ok(Some(_)) => Ok(BranchAction::Created),
+        Ok(None) => Ok(BranchAction::DryRun),
+        Err(e) if e.is_status(422) && e.to_string().contains("already exists") => {
+            match git::get_ref(gh, repo, &format!("heads/{branch}")).await? {
+                Some(existing) => settle(Some(existing.sha)).await,
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn is_workflow_scope_error(e: &gh_core::Error) -> bool {
@@ -236,17 +210,25 @@ async fn react(gh: &GitHub, repo: &RepoRef, comment_id: u64, content: &str) {
     }
 }
 
+/// Whether `s` is a full lowercase-or-uppercase hex SHA-1.
+pub(crate) fn is_full_sha(s: &str) -> bool {
+    s.len() == crate::gate::PIN_LEN && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Handles an `issue_comment` event: the gate, authorisation of the comment's author, the PR
-/// checks (open, fork, pinned SHA, mergeable, verified merge commit), the branch, reactions,
-/// the status comment and (optionally) a pending commit status.
+/// checks (open, fork, pinned SHA, mergeable, verified merge commit, workflow files), the
+/// branch, one reaction, the status comment and (optionally) a pending commit status.
 ///
-/// `me` is ghops's own login (see [`Me`]), used to find its comments.
+/// API calls for a successful first trigger: the permission check, ONE GraphQL read (the PR,
+/// its test merge commit and parents, the workflow trees, the test branch, ghops's own
+/// comments), the branch write, one 🚀 reaction, the status comment create and one GraphQL read
+/// that makes concurrent creates converge: 6. A later trigger updates the comment in place
+/// (5). `--commit-status` adds one; `run_wait_secs > 0` adds one runs read per poll.
 pub async fn trigger(
     gh: &GitHub,
     repo: &RepoRef,
     event: &IssueCommentEvent,
     opts: &Options,
-    me: &Me<'_>,
 ) -> Result<TriggerOutcome, BridgeError> {
     let t: Triggered = match gate(event, &opts.trigger, render::OWN_COMMENT) {
         Gate::Ignored(reason) => return Ok(TriggerOutcome::Ignored { reason }),
@@ -259,84 +241,110 @@ pub async fn trigger(
         .await;
     if !decision.allowed {
         tracing::info!(user = %t.user, reason = %decision.reason, "not authorised");
-        let err = BridgeError::Refused(format!("{} is not authorised", t.user));
-        if opts.reply_on_refusal {
-            return refuse(
-                gh,
-                repo,
-                pr,
-                me,
+        let (reply, err) = if decision.check_failed {
+            (
+                format!(
+                    "Sorry, ghops could not check your permission to run `{}` (GitHub's API failed); nothing was tested. Please try again in a few minutes.",
+                    opts.trigger
+                ),
+                BridgeError::Unavailable(format!(
+                    "could not check whether {} is authorised",
+                    t.user
+                )),
+            )
+        } else {
+            (
                 format!(
                     "Sorry, you are not authorised to run `{}` on this repository.",
                     opts.trigger
                 ),
-                err,
+                BridgeError::Refused(format!("{} is not authorised", t.user)),
             )
-            .await;
+        };
+        if opts.reply_on_refusal {
+            return refuse(gh, repo, pr, None, reply, err).await;
         }
         return Err(err);
     }
-    react(gh, repo, t.comment_id, "eyes").await;
     if let Some(problem) = &t.args.problem {
         return refuse(
             gh,
             repo,
             pr,
-            me,
-            format!("{problem}. Usage: `{} sha=<head sha>`.", opts.trigger),
+            None,
+            format!("{problem}. Usage: `{} sha=<full head sha>`.", opts.trigger),
             BridgeError::Input(problem.clone()),
         )
         .await;
     }
 
-    // The PR, with mergeability computed (bounded backoff).
-    let pull_path = format!("{}/pulls/{pr}", repo.api_path());
-    let mut pull: PullRequest = gh.get(&pull_path).await?;
+    // The PR, with mergeability computed (bounded backoff), in one read.
+    let branch = opts.branch(pr);
+    let (mut pull, mut current) = github::read_pr(gh, repo, pr, &branch).await?;
     let mut delay = opts.mergeable_delay();
     let mut attempt = 1;
-    while pull.state == "open" && pull.mergeable.is_none() && attempt < opts.mergeable_attempts {
+    while pull.state == "OPEN"
+        && pull.mergeable.as_deref().is_none_or(|m| m == "UNKNOWN")
+        && attempt < opts.mergeable_attempts
+    {
         tokio::time::sleep(delay).await;
         delay *= 2;
         attempt += 1;
-        pull = gh.get(&pull_path).await?;
+        (pull, current) = github::read_pr(gh, repo, pr, &branch).await?;
     }
-    if pull.state != "open" {
+    let Pr {
+        state,
+        head_ref_oid,
+        base_ref_oid,
+        base_ref_name,
+        is_cross_repository,
+        head_repository,
+        mergeable,
+        potential_merge_commit,
+        comments,
+    } = pull;
+    let own = Own::from_conn(comments);
+    if state != "OPEN" {
         return refuse(
             gh,
             repo,
             pr,
-            me,
+            Some(own),
             "This pull request is closed; nothing was tested.".into(),
-            BridgeError::Refused(format!("PR #{pr} is {}", pull.state)),
+            BridgeError::Refused(format!("PR #{pr} is {}", state.to_ascii_lowercase())),
         )
         .await;
     }
-    let Some(head_repo) = &pull.head.repo else {
+    let Some(head_repo) = head_repository else {
         return refuse(
             gh,
             repo,
             pr,
-            me,
+            Some(own),
             "The PR's source repository no longer exists; nothing was tested.".into(),
             BridgeError::Refused(format!("PR #{pr} has no head repository")),
         )
         .await;
     };
-    if head_repo.full_name.eq_ignore_ascii_case(&repo.to_string()) && !opts.allow_same_repo {
+    let same_repo = !is_cross_repository
+        || head_repo
+            .name_with_owner
+            .eq_ignore_ascii_case(&repo.to_string());
+    if same_repo && !opts.allow_same_repo {
         tracing::info!(
             pr,
             "PR from this repository: its CI already runs with secrets"
         );
         return Ok(TriggerOutcome::SameRepo { pr });
     }
-    let head = pull.head.sha.to_ascii_lowercase();
+    let head = head_ref_oid.to_ascii_lowercase();
     match &t.args.sha {
-        Some(pin) if !head.starts_with(pin.as_str()) => {
+        Some(pin) if *pin != head => {
             return refuse(
                 gh,
                 repo,
                 pr,
-                me,
+                Some(own),
                 format!(
                     "The PR's head is now `{head}`, not the `sha={pin}` that was reviewed. Review the new commits, then trigger again with `sha=` set to the new head."
                 ),
@@ -349,9 +357,9 @@ pub async fn trigger(
                 gh,
                 repo,
                 pr,
-                me,
+                Some(own),
                 format!(
-                    "Pin the commit you reviewed: `{} sha=<head sha>` (the head is `{head}`).",
+                    "Pin the commit you reviewed: `{} sha=<full head sha>` (the head is `{head}`).",
                     opts.trigger
                 ),
                 BridgeError::Input("sha= is required".into()),
@@ -360,79 +368,66 @@ pub async fn trigger(
         }
         _ => {}
     }
-    match pull.mergeable {
-        None => {
-            upsert_comment(
-                gh,
-                repo,
-                pr,
-                &render::refusal_marker(),
-                &render::refusal(
-                    "GitHub has not finished checking whether this PR merges cleanly; nothing was tested. Try again in a minute.",
-                ),
-                &me.get(gh).await?,
-            )
-            .await?;
-            return Err(BridgeError::Timeout(format!(
-                "mergeable still unknown after {} reads",
-                opts.mergeable_attempts
-            )));
-        }
-        Some(false) => {
+    match mergeable.as_deref() {
+        Some("MERGEABLE") => {}
+        Some("CONFLICTING") => {
             return refuse(
                 gh,
                 repo,
                 pr,
-                me,
+                Some(own),
                 format!(
-                    "This PR conflicts with `{}`: please rebase; nothing was tested.",
-                    pull.base.ref_name
+                    "This PR conflicts with `{base_ref_name}`: please rebase; nothing was tested."
                 ),
                 BridgeError::Refused(format!("PR #{pr} does not merge cleanly")),
             )
             .await;
         }
-        Some(true) => {}
+        _ => {
+            return refuse(
+                gh,
+                repo,
+                pr,
+                Some(own),
+                "GitHub has not finished checking whether this PR merges cleanly; nothing was tested. Try again in a minute.".into(),
+                BridgeError::Timeout(format!(
+                    "mergeable still unknown after {} reads",
+                    opts.mergeable_attempts
+                )),
+            )
+            .await;
+        }
     }
-    let Some(merge_sha) = pull.merge_commit_sha.clone() else {
+    let Some(merge) = potential_merge_commit else {
         return Err(BridgeError::Refused(format!(
             "PR #{pr} has no merge commit"
         )));
     };
-    let commit: GitCommit = gh
-        .get(&format!("{}/git/commits/{merge_sha}", repo.api_path()))
-        .await?;
-    let parents: Vec<&str> = commit.parents.iter().map(|p| p.sha.as_str()).collect();
+    let merge_sha = merge.oid.to_ascii_lowercase();
+    let parents: Vec<&str> = merge.parents.nodes.iter().map(|p| p.oid.as_str()).collect();
     if parents.len() != 2
         || !parents[1].eq_ignore_ascii_case(&head)
-        || !parents[0].eq_ignore_ascii_case(&pull.base.sha)
+        || !parents[0].eq_ignore_ascii_case(&base_ref_oid)
+        || !is_full_sha(&merge_sha)
     {
         return refuse(
             gh,
             repo,
             pr,
-            me,
+            Some(own),
             "The PR or its base changed while the test was being prepared (the merge commit does not join the reviewed head and the base's tip); nothing was tested. Trigger again.".into(),
             BridgeError::Refused(format!(
-                "merge commit {} parents {parents:?} != [base {}, head {head}]",
-                commit.sha, pull.base.sha
+                "merge commit {merge_sha} parents {parents:?} != [base {base_ref_oid}, head {head}]"
             )),
         )
         .await;
     }
 
-    // Workflow files: the branch runs the PR's own workflows with secrets.
-    let files: Vec<PrFile> = gh
-        .get_all(
-            &format!("{}/pulls/{pr}/files?per_page=100", repo.api_path()),
-            None,
-        )
-        .await?;
-    let touches_workflows = files.iter().any(|f| {
-        std::iter::once(&f.filename)
-            .chain(f.previous_filename.as_ref())
-            .any(|p| p.starts_with(".github/workflows/"))
-    });
+    // Workflow files: the branch runs the merge commit's workflows with secrets. Comparing the
+    // `.github/workflows` tree of the merge commit with the base's is exact, however many
+    // files the PR changes (the files API stops at 3,000).
+    let workflows_of = |f: &Option<github::Oid>| f.as_ref().map(|o| o.oid.to_ascii_lowercase());
+    let touches_workflows = workflows_of(&merge.file) != workflows_of(&merge.parents.nodes[0].file);
     let mut warnings = Vec::new();
     if touches_workflows {
         if opts.refuse_workflow_changes {
@@ -440,7 +435,7 @@ pub async fn trigger(
                 gh,
                 repo,
                 pr,
-                me,
+                Some(own),
                 "This PR changes `.github/workflows/`, and this repository refuses to run changed workflows with secrets; nothing was tested.".into(),
                 BridgeError::Refused(format!("PR #{pr} changes workflow files")),
             )
@@ -451,27 +446,27 @@ pub async fn trigger(
         );
     }
 
-    let branch = opts.branch(pr);
-    let branch_action = match ensure_branch(gh, repo, &branch, &merge_sha).await {
+    let branch_action = match ensure_branch(gh, repo, &branch, &merge_sha, current.as_deref()).await
+    {
         Ok(a) => a,
         Err(e) if is_workflow_scope_error(&e) => {
             return refuse(
-                gh,
-                repo,
-                pr,
-                me,
-                "ghops's token cannot push commits that change workflow files: it lacks the `workflow` scope (a personal token) or the Workflows: write permission (a GitHub App). Nothing was tested.".into(),
-                BridgeError::Refused(e.to_string()),
-            )
-            .await;
+                    gh,
+                    repo,
+                    pr,
+                    Some(own),
+                    "ghops's token cannot push commits that change workflow files: it lacks the `workflow` scope (a personal token) or the Workflows: write permission (a GitHub App). Nothing was tested.".into(),
+                    BridgeError::Refused(e.to_string()),
+                )
+                .await;
         }
         Err(e) => return Err(e.into()),
     };
     react(gh, repo, t.comment_id, "rocket").await;
 
-    // Link the run(s) the push started: bounded wait.
+    // Link the run(s) the push started, when asked to wait for them (bounded).
     let mut runs = Vec::new();
-    if branch_action != BranchAction::DryRun {
+    if branch_action != BranchAction::DryRun && opts.run_wait_secs > 0 {
         let deadline = Instant::now() + Duration::from_secs(opts.run_wait_secs);
         loop {
             runs = runs_for(gh, repo, &branch, &merge_sha).await?;
@@ -485,22 +480,14 @@ pub async fn trigger(
         branch: branch.clone(),
         head_sha: head.clone(),
         merge_sha: merge_sha.clone(),
-        base: pull.base.ref_name.clone(),
+        base: base_ref_name,
     };
     let body = render::started(&state, &t.user, &runs, &warnings);
-    let comment = upsert_comment(
-        gh,
-        repo,
-        pr,
-        &render::status_marker(),
-        &body,
-        &me.get(gh).await?,
-    )
-    .await?;
+    let comment = github::upsert(gh, repo, pr, &render::status_marker(), &body, own).await?;
     if opts.commit_status {
         let target = runs.first().and_then(|r| r.html_url.clone());
         gh.post::<Value>(
-            &format!("{}/statuses/{head}", repo.api_path()),
+            &format!("{}/statuses/{}", repo.api_path(), encode_segment(&head)),
             &json!({
                 "state": "pending",
                 "context": "ghops/pr-bridge",

@@ -1,5 +1,7 @@
 //! pr-bridge against a wiremock GitHub: every scenario asserts the exact requests made and
-//! that no other write happened; every comment body is snapshotted.
+//! that no other write happened; every comment body is snapshotted. GraphQL reads appear in
+//! request lists as `GRAPHQL pr` (the trigger's one read) and `GRAPHQL comments` (ghops's own
+//! comments).
 
 use std::time::Duration;
 
@@ -12,16 +14,18 @@ use ghops_test_support::{MockGitHub, Seen, fixture_json, insta_settings};
 use pr_bridge::render::Verdict;
 use pr_bridge::{BranchAction, BridgeError, Options, RunOutcome, TriggerOutcome, Wait};
 use serde_json::{Value, json};
-use wiremock::matchers::{body_json, method, path, query_param};
+use wiremock::matchers::{body_json, body_string_contains, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 const HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 const BASE: &str = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e";
 const MERGE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
 const OTHER: &str = "0123456789abcdef0123456789abcdef01234567";
+const WF: &str = "1111111111111111111111111111111111111111";
 const R: &str = "/repos/Codertocat/Hello-World";
-const ME: &str = "ghops-bot";
 const COMMENT_ID: u64 = 492700400;
+/// Only the comments-only query declares exactly these variables.
+const COMMENTS_QUERY: &str = "$number: Int!, $before: String)";
 
 fn repo() -> RepoRef {
     "Codertocat/Hello-World".parse().unwrap()
@@ -50,9 +54,9 @@ fn opts() -> Options {
     }
 }
 
-async fn client(gh: &MockGitHub, dry_run: bool) -> GitHub {
+async fn client_with(gh: &MockGitHub, dry_run: bool, token: &str) -> GitHub {
     let mut c = ClientConfig::new(Credentials::Token {
-        token: SecretString::from("ghp_bridgeTESTtoken0123456789".to_owned()),
+        token: SecretString::from(token.to_owned()),
         source: TokenSource::Flag,
     });
     c.api_url = gh.uri();
@@ -61,17 +65,61 @@ async fn client(gh: &MockGitHub, dry_run: bool) -> GitHub {
     GitHub::connect(c).await.unwrap()
 }
 
-fn pull(mergeable: Value, state: &str, head: &str) -> Value {
+async fn client(gh: &MockGitHub, dry_run: bool) -> GitHub {
+    client_with(gh, dry_run, "ghp_bridgeTESTtoken0123456789").await
+}
+
+/// A comment node as GraphQL returns it; `mine` is `viewerDidAuthor`.
+fn comment(id: u64, body: &str, mine: bool) -> Value {
+    json!({"fullDatabaseId": id.to_string(), "viewerDidAuthor": mine, "body": body})
+}
+
+fn conn(nodes: Value) -> Value {
+    json!({"pageInfo": {"hasPreviousPage": false, "startCursor": null}, "nodes": nodes})
+}
+
+/// The PR as the trigger's GraphQL query returns it: a fork PR whose test merge commit joins
+/// the base's tip and `head`, with the base's workflows.
+fn pull(mergeable: &str, state: &str, head: &str) -> Value {
     json!({
-        "number": 1, "state": state, "title": "Fix", "user": {"login": "forker", "id": 9},
-        "head": {"ref": "fix", "sha": head, "repo": {"id": 2, "name": "Hello-World", "full_name": "forker/Hello-World", "owner": {"login": "forker", "id": 9}, "fork": true}},
-        "base": {"ref": "main", "sha": BASE, "repo": {"id": 1, "name": "Hello-World", "full_name": "Codertocat/Hello-World", "owner": {"login": "Codertocat", "id": 1}}},
-        "mergeable": mergeable, "merge_commit_sha": MERGE, "merged": false
+        "state": state, "headRefOid": head, "baseRefOid": BASE, "baseRefName": "main",
+        "isCrossRepository": true, "headRepository": {"nameWithOwner": "forker/Hello-World"},
+        "mergeable": mergeable,
+        "potentialMergeCommit": {
+            "oid": MERGE, "file": {"oid": WF},
+            "parents": {"nodes": [{"oid": BASE, "file": {"oid": WF}}, {"oid": head, "file": {"oid": WF}}]}
+        },
+        "comments": conn(json!([]))
     })
+}
+
+fn pr_data(p: Value, branch_at: Option<&str>) -> Value {
+    json!({"data": {"repository": {
+        "ref": branch_at.map(|s| json!({"target": {"oid": s}})),
+        "pullRequest": p
+    }}})
+}
+
+fn comments_data(nodes: Value) -> Value {
+    json!({"data": {"repository": {"pullRequest": {"comments": conn(nodes)}}}})
 }
 
 fn ok(v: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(v)
+}
+
+/// Request lines, GraphQL reads named by their query.
+fn line(s: &Seen) -> String {
+    if s.path == "/graphql" {
+        let q = s.body["query"].as_str().unwrap_or_default();
+        if q.contains("qualifiedName") {
+            "GRAPHQL pr".into()
+        } else {
+            "GRAPHQL comments".into()
+        }
+    } else {
+        s.line()
+    }
 }
 
 struct World {
@@ -83,6 +131,14 @@ impl World {
         Self {
             gh: MockGitHub::start().await,
         }
+    }
+
+    async fn lines(&self) -> Vec<String> {
+        self.gh.seen().await.iter().map(line).collect()
+    }
+
+    async fn assert_lines(&self, expected: &[&str]) {
+        assert_eq!(self.lines().await, expected, "requests differ");
     }
 
     async fn get(&self, p: &str, v: Value) {
@@ -101,21 +157,31 @@ impl World {
         .await;
     }
 
-    async fn pr(&self, v: Value) {
-        self.get("/pulls/1", v).await;
+    /// The trigger's GraphQL read answers this PR (and the branch where it points).
+    async fn pr(&self, p: Value, branch_at: Option<&str>) {
+        self.pr_prio(p, branch_at, 5).await;
     }
 
-    async fn merge_commit(&self, parents: [&str; 2]) {
-        self.get(
-            &format!("/git/commits/{MERGE}"),
-            json!({"sha": MERGE, "parents": [{"sha": parents[0]}, {"sha": parents[1]}]}),
-        )
-        .await;
+    async fn pr_prio(&self, p: Value, branch_at: Option<&str>, priority: u8) {
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .and(body_string_contains("qualifiedName"))
+            .respond_with(ok(pr_data(p, branch_at)))
+            .with_priority(priority)
+            .mount(&self.gh.server)
+            .await;
     }
 
-    async fn files(&self, names: &[&str]) {
-        let v: Vec<Value> = names.iter().map(|n| json!({"filename": n})).collect();
-        self.get("/pulls/1/files", json!(v)).await;
+    /// ghops's comments as the comments query answers them (the same list the PR query
+    /// carries when it is built with [`pull_with_comments`]).
+    async fn own(&self, nodes: Value) {
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .and(body_string_contains(COMMENTS_QUERY))
+            .respond_with(ok(comments_data(nodes)))
+            .with_priority(10)
+            .mount(&self.gh.server)
+            .await;
     }
 
     async fn branch_at(&self, branch: &str, sha: Option<&str>) {
@@ -139,28 +205,22 @@ impl World {
             ("PATCH", format!("{R}/git/refs/heads/test-this-pr/1"), 200),
             ("POST", format!("{R}/statuses/{HEAD}"), 201),
             ("DELETE", format!("{R}/git/refs/heads/test-this-pr/1"), 204),
+            ("PATCH", format!("{R}/issues/comments/5000"), 200),
+            ("DELETE", format!("{R}/issues/comments/5000"), 204),
+            ("DELETE", format!("{R}/issues/comments/5001"), 204),
         ] {
             Mock::given(method(m))
                 .and(path(p))
-                .respond_with(ResponseTemplate::new(status).set_body_json(json!({"ok": true})))
+                .respond_with(ResponseTemplate::new(status).set_body_json(json!({"id": 5000})))
                 .mount(&self.gh.server)
                 .await;
         }
-    }
-
-    async fn comments(&self, existing: Value) {
-        self.get("/issues/1/comments", existing).await;
         Mock::given(method("POST"))
             .and(path(format!("{R}/issues/1/comments")))
             .respond_with(ResponseTemplate::new(201).set_body_json(json!({
-                "id": 5000, "body": "x", "user": {"login": ME, "id": 3},
+                "id": 5000, "body": "x", "user": {"login": "ghops-app[bot]", "id": 3},
                 "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
             })))
-            .mount(&self.gh.server)
-            .await;
-        Mock::given(method("PATCH"))
-            .and(path(format!("{R}/issues/comments/5000")))
-            .respond_with(ok(json!({"id": 5000})))
             .mount(&self.gh.server)
             .await;
     }
@@ -184,27 +244,31 @@ impl World {
         let c: Vec<&Seen> = w
             .iter()
             .filter(|s| {
-                s.path.contains("/issues/1/comments") || s.path.contains("/issues/comments/5000")
+                s.method != "DELETE"
+                    && (s.path.contains("/issues/1/comments")
+                        || s.path.contains("/issues/comments/5000"))
             })
             .collect();
         assert_eq!(c.len(), 1, "{w:?}");
         c[0].body["body"].as_str().unwrap().to_owned()
     }
 
+    /// A trigger that succeeds: write permission, an open mergeable fork PR, no branch yet, no
+    /// comment yet.
     async fn happy(&self) {
         self.permission("maintainer", "write").await;
-        self.pr(pull(json!(true), "open", HEAD)).await;
-        self.merge_commit([BASE, HEAD]).await;
-        self.files(&["src/lib.rs"]).await;
+        self.pr(pull("MERGEABLE", "OPEN", HEAD), None).await;
         self.writes_ok().await;
-        self.comments(json!([])).await;
+        // The converge read after the create: only the comment just created.
+        self.own(json!([comment(5000, "<!-- ghops:pr-bridge -->", true)]))
+            .await;
         self.runs(json!([{"id": 77, "name": "CI", "html_url": "https://github.com/Codertocat/Hello-World/actions/runs/77", "status": "queued"}]))
             .await;
     }
 }
 
 fn trigger_body() -> String {
-    "LGTM!\n/test-this-pr sha=ec26c3e".to_owned()
+    format!("LGTM!\n/test-this-pr sha={HEAD}")
 }
 
 async fn trigger(
@@ -213,14 +277,23 @@ async fn trigger(
     o: &Options,
 ) -> Result<TriggerOutcome, BridgeError> {
     let c = client(&w.gh, false).await;
-    pr_bridge::trigger(&c, &repo(), ev, o, &pr_bridge::Me::known(ME)).await
+    pr_bridge::trigger(&c, &repo(), ev, o).await
+}
+
+fn started(merge: &str, runs: &[pr_bridge::render::RunLink]) -> String {
+    let st = pr_bridge::render::State {
+        branch: "test-this-pr/1".into(),
+        head_sha: HEAD.into(),
+        merge_sha: merge.into(),
+        base: "main".into(),
+    };
+    pr_bridge::render::started(&st, "maintainer", runs, &[])
 }
 
 #[tokio::test]
-async fn authorised_maintainer_on_a_fork_pr_happy_path() {
+async fn authorised_maintainer_on_a_fork_pr_happy_path_in_six_calls() {
     let w = World::new().await;
     w.happy().await;
-    w.branch_at("test-this-pr/1", None).await;
     let out = trigger(
         &w,
         &event(&trigger_body(), "maintainer", "created"),
@@ -233,37 +306,70 @@ async fn authorised_maintainer_on_a_fork_pr_happy_path() {
             branch_action,
             runs,
             branch,
+            comment,
             ..
         } => {
             assert_eq!(*branch_action, BranchAction::Created);
             assert_eq!(branch, "test-this-pr/1");
-            assert_eq!(runs.len(), 1);
+            assert!(runs.is_empty());
+            assert_eq!(*comment, gh_core::comments::Upserted::Created(5000));
         }
         o => panic!("{o:?}"),
     }
-    w.gh.assert_lines(&[
+    // The whole trigger: 6 calls, every check kept (authorisation, open fork PR, pinned head,
+    // mergeable, merge commit parents, workflow trees, exact branch, one status comment).
+    w.assert_lines(&[
         &format!("GET {R}/collaborators/maintainer/permission"),
+        "GRAPHQL pr",
+        &format!("POST {R}/git/refs"),
         &format!("POST {R}/issues/comments/{COMMENT_ID}/reactions"),
-        &format!("GET {R}/pulls/1"),
-        &format!("GET {R}/git/commits/{MERGE}"),
-        &format!("GET {R}/pulls/1/files?per_page=100"),
-        &format!("GET {R}/git/ref/heads/test-this-pr/1"),
+        &format!("POST {R}/issues/1/comments"),
+        "GRAPHQL comments",
+    ])
+    .await;
+    let seen = w.gh.seen().await;
+    assert_eq!(
+        seen[1].body["variables"],
+        json!({"owner": "Codertocat", "name": "Hello-World", "number": 1, "before": null, "branch": "refs/heads/test-this-pr/1"})
+    );
+    let writes = w.writes().await;
+    assert_eq!(
+        writes[0].body,
+        json!({"ref": "refs/heads/test-this-pr/1", "sha": MERGE})
+    );
+    assert_eq!(writes[1].body, json!({"content": "rocket"}));
+    let _g = insta_settings(None).bind_to_scope();
+    insta::assert_snapshot!("status_started", w.comment_body().await);
+}
+
+#[tokio::test]
+async fn with_run_wait_the_run_is_linked_and_commit_status_set() {
+    let w = World::new().await;
+    w.happy().await;
+    let o = Options {
+        run_wait_secs: 5,
+        commit_status: true,
+        ..opts()
+    };
+    let out = trigger(&w, &event(&trigger_body(), "maintainer", "created"), &o)
+        .await
+        .unwrap();
+    let TriggerOutcome::Started { runs, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(runs.len(), 1);
+    w.assert_lines(&[
+        &format!("GET {R}/collaborators/maintainer/permission"),
+        "GRAPHQL pr",
         &format!("POST {R}/git/refs"),
         &format!("POST {R}/issues/comments/{COMMENT_ID}/reactions"),
         &format!("GET {R}/actions/runs?branch=test-this-pr%2F1&head_sha={MERGE}&per_page=100"),
-        &format!("GET {R}/issues/1/comments?per_page=100"),
         &format!("POST {R}/issues/1/comments"),
+        "GRAPHQL comments",
+        &format!("POST {R}/statuses/{HEAD}"),
     ])
     .await;
-    let writes = w.writes().await;
-    assert_eq!(writes[0].body, json!({"content": "eyes"}));
-    assert_eq!(
-        writes[1].body,
-        json!({"ref": "refs/heads/test-this-pr/1", "sha": MERGE})
-    );
-    assert_eq!(writes[2].body, json!({"content": "rocket"}));
-    let _g = insta_settings(None).bind_to_scope();
-    insta::assert_snapshot!("status_started", w.comment_body().await);
+    assert!(w.comment_body().await.contains("[CI #77]"));
 }
 
 #[tokio::test]
@@ -275,15 +381,17 @@ async fn read_and_triage_collaborators_and_the_author_are_refused_with_no_write_
     ] {
         let w = World::new().await;
         w.permission(user, role).await;
-        w.comments(json!([])).await;
+        w.writes_ok().await;
+        w.own(json!([])).await;
         let e = trigger(&w, &event(&trigger_body(), user, "created"), &opts())
             .await
             .unwrap_err();
         assert!(matches!(e, BridgeError::Refused(_)), "{e}");
-        w.gh.assert_lines(&[
+        w.assert_lines(&[
             &format!("GET {R}/collaborators/{user}/permission"),
-            &format!("GET {R}/issues/1/comments?per_page=100"),
+            "GRAPHQL comments",
             &format!("POST {R}/issues/1/comments"),
+            "GRAPHQL comments",
         ])
         .await;
         let body = w.comment_body().await;
@@ -305,15 +413,47 @@ async fn read_and_triage_collaborators_and_the_author_are_refused_with_no_write_
 }
 
 #[tokio::test]
+async fn a_permission_api_outage_says_try_again_not_unauthorised() {
+    let w = World::new().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/collaborators/maintainer/permission")))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"message": "boom"})))
+        .mount(&w.gh.server)
+        .await;
+    w.writes_ok().await;
+    w.own(json!([])).await;
+    let e = trigger(
+        &w,
+        &event(&trigger_body(), "maintainer", "created"),
+        &opts(),
+    )
+    .await
+    .unwrap_err();
+    // Failed closed (nothing tested), as an API failure (exit 4), not a policy refusal.
+    assert!(matches!(e, BridgeError::Unavailable(_)), "{e}");
+    assert_eq!(gh_core::ExitStatus::exit_code(&e), gh_core::ExitCode::Api);
+    let body = w.comment_body().await;
+    assert!(body.contains("could not check your permission"), "{body}");
+    assert!(body.contains("try again"), "{body}");
+    assert!(!body.contains("not authorised"), "{body}");
+    assert!(!w.lines().await.iter().any(|l| l == "GRAPHQL pr"));
+    assert!(!w.lines().await.iter().any(|l| l.contains("/git/")));
+}
+
+#[tokio::test]
 async fn ignored_events_make_no_api_call() {
     let w = World::new().await;
     for ev in [
         event(&trigger_body(), "maintainer", "edited"),
         event(&trigger_body(), "maintainer", "deleted"),
         on_issue(&trigger_body()),
-        event("> /test-this-pr sha=ec26c3e", "maintainer", "created"),
         event(
-            "```\n/test-this-pr sha=ec26c3e\n```",
+            &format!("> /test-this-pr sha={HEAD}"),
+            "maintainer",
+            "created",
+        ),
+        event(
+            &format!("```\n/test-this-pr sha={HEAD}\n```"),
             "maintainer",
             "created",
         ),
@@ -324,6 +464,18 @@ async fn ignored_events_make_no_api_call() {
             "maintainer",
             "created",
         ),
+        // Hidden from the rendered comment (issue 21): an HTML comment opened mid-line, a
+        // multi-line attribute.
+        event(
+            &format!("LGTM <!--\n/test-this-pr sha={HEAD}\n-->"),
+            "maintainer",
+            "created",
+        ),
+        event(
+            &format!("LGTM <img alt=\"\n/test-this-pr sha={HEAD}\n\" src=x>"),
+            "maintainer",
+            "created",
+        ),
     ] {
         let out = trigger(&w, &ev, &opts()).await.unwrap();
         assert!(matches!(out, TriggerOutcome::Ignored { .. }), "{out:?}");
@@ -331,96 +483,105 @@ async fn ignored_events_make_no_api_call() {
     assert!(w.gh.seen().await.is_empty());
 }
 
-async fn refused_after_pr_read(w: &World, body: &str, expect: &str) -> String {
+/// Refused after authorisation: the only write is the one refusal reply.
+async fn refused_after_authorisation(w: &World, body: &str, expect: &str) -> String {
     let e = trigger(w, &event(body, "maintainer", "created"), &opts())
         .await
         .unwrap_err();
     assert!(e.to_string().contains(expect), "{e}");
-    // Only the eyes reaction and the one refusal reply were written.
     let writes: Vec<String> = w.writes().await.iter().map(Seen::line).collect();
-    assert_eq!(
-        writes,
-        [
-            format!("POST {R}/issues/comments/{COMMENT_ID}/reactions"),
-            format!("POST {R}/issues/1/comments"),
-        ]
-    );
+    assert_eq!(writes, [format!("POST {R}/issues/1/comments")]);
     w.comment_body().await
 }
 
 #[tokio::test]
 async fn pinned_sha_absent_short_non_hex_or_stale_is_refused() {
     let _g = insta_settings(None).bind_to_scope();
+    let stale = format!("/test-this-pr sha={OTHER}");
     for (body, expect, snap) in [
         ("/test-this-pr", "sha= is required", "refusal_sha_missing"),
+        // 7 characters of the real head: a prefix can be ground, so never accepted.
         (
-            "/test-this-pr sha=ec26c3",
-            "7 to 40 hexadecimal",
+            "/test-this-pr sha=ec26c3e",
+            "full 40-character SHA",
             "refusal_sha_short",
         ),
         (
-            "/test-this-pr sha=zzzzzzzz",
-            "7 to 40 hexadecimal",
-            "refusal_sha_non_hex",
+            "/test-this-pr sha=ec26c3e57ca3a959",
+            "full 40-character SHA",
+            "refusal_sha_short_16",
         ),
         (
-            "/test-this-pr sha=abcdef1",
-            "does not match head",
-            "refusal_sha_stale",
+            "/test-this-pr sha=zzzzzzzz",
+            "full 40-character SHA",
+            "refusal_sha_non_hex",
         ),
+        (stale.as_str(), "does not match head", "refusal_sha_stale"),
     ] {
         let w = World::new().await;
         w.happy().await;
-        let c = refused_after_pr_read(&w, body, expect).await;
+        w.own(json!([])).await;
+        let c = refused_after_authorisation(&w, body, expect).await;
         insta::assert_snapshot!(snap, c);
     }
 }
 
 #[tokio::test]
-async fn head_moved_between_pr_read_and_merge_commit_read_is_refused() {
+async fn head_moved_between_pr_read_and_merge_commit_is_refused() {
     let w = World::new().await;
-    w.permission("maintainer", "write").await;
-    w.pr(pull(json!(true), "open", HEAD)).await;
-    // The merge commit was recomputed for a newer head.
-    w.merge_commit([BASE, OTHER]).await;
-    w.writes_ok().await;
-    w.comments(json!([])).await;
-    let c = refused_after_pr_read(&w, &trigger_body(), "parents").await;
+    w.happy().await;
+    // The merge commit was computed for another head.
+    let mut p = pull("MERGEABLE", "OPEN", HEAD);
+    p["potentialMergeCommit"]["parents"]["nodes"][1]["oid"] = json!(OTHER);
+    w.pr_prio(p, None, 1).await;
+    let c = refused_after_authorisation(&w, &trigger_body(), "parents").await;
     let _g = insta_settings(None).bind_to_scope();
     insta::assert_snapshot!("refusal_parents", c);
 }
 
 #[tokio::test]
-async fn closed_pr_and_conflicting_pr_with_a_stale_merge_ref_are_refused() {
+async fn closed_pr_and_conflicting_pr_with_a_stale_merge_commit_are_refused() {
     let w = World::new().await;
-    w.permission("maintainer", "write").await;
-    w.pr(pull(json!(true), "closed", HEAD)).await;
-    w.writes_ok().await;
-    w.comments(json!([])).await;
-    refused_after_pr_read(&w, &trigger_body(), "is closed").await;
+    w.happy().await;
+    w.pr_prio(pull("MERGEABLE", "CLOSED", HEAD), None, 1).await;
+    refused_after_authorisation(&w, &trigger_body(), "is closed").await;
 
     let w = World::new().await;
-    w.permission("maintainer", "write").await;
-    // mergeable false, merge_commit_sha still present (a stale test merge): never used.
-    w.pr(pull(json!(false), "open", HEAD)).await;
-    w.writes_ok().await;
-    w.comments(json!([])).await;
-    let c = refused_after_pr_read(&w, &trigger_body(), "does not merge cleanly").await;
+    w.happy().await;
+    // CONFLICTING, a stale test merge commit still present: never used.
+    w.pr_prio(pull("CONFLICTING", "OPEN", HEAD), None, 1).await;
+    let c = refused_after_authorisation(&w, &trigger_body(), "does not merge cleanly").await;
     assert!(c.contains("conflicts with `main`"), "{c}");
-    assert!(!w.gh.lines().await.iter().any(|l| l.contains("/git/")));
+    assert!(!w.lines().await.iter().any(|l| l.contains("/git/")));
 }
 
 #[tokio::test]
-async fn mergeable_null_null_true_proceeds_after_backoff_and_null_forever_times_out() {
+async fn a_merged_pr_is_refused_like_a_closed_one() {
     let w = World::new().await;
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/pulls/1")))
-        .respond_with(ok(pull(Value::Null, "open", HEAD)))
+    w.happy().await;
+    let mut p = pull("UNKNOWN", "MERGED", HEAD);
+    p["potentialMergeCommit"] = Value::Null;
+    w.pr_prio(p, None, 1).await;
+    let c = refused_after_authorisation(&w, &trigger_body(), "is merged").await;
+    assert!(c.contains("This pull request is closed"), "{c}");
+    // Never re-read for mergeability, never a git call.
+    let lines = w.lines().await;
+    assert_eq!(lines.iter().filter(|l| *l == "GRAPHQL pr").count(), 1);
+    assert!(!lines.iter().any(|l| l.contains("/git/")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn mergeable_unknown_twice_then_known_proceeds_and_unknown_forever_times_out() {
+    let w = World::new().await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_string_contains("qualifiedName"))
+        .respond_with(ok(pr_data(pull("UNKNOWN", "OPEN", HEAD), None)))
         .up_to_n_times(2)
+        .with_priority(1)
         .mount(&w.gh.server)
         .await;
     w.happy().await;
-    w.branch_at("test-this-pr/1", None).await;
     trigger(
         &w,
         &event(&trigger_body(), "maintainer", "created"),
@@ -428,19 +589,20 @@ async fn mergeable_null_null_true_proceeds_after_backoff_and_null_forever_times_
     )
     .await
     .unwrap();
-    let reads =
-        w.gh.lines()
-            .await
-            .iter()
-            .filter(|l| *l == &format!("GET {R}/pulls/1"))
-            .count();
+    let reads = w
+        .lines()
+        .await
+        .iter()
+        .filter(|l| *l == "GRAPHQL pr")
+        .count();
     assert_eq!(reads, 3);
 
     let w = World::new().await;
-    w.permission("maintainer", "write").await;
-    w.pr(pull(Value::Null, "open", HEAD)).await;
-    w.writes_ok().await;
-    w.comments(json!([])).await;
+    w.happy().await;
+    w.own(json!([])).await;
+    let mut p = pull("UNKNOWN", "OPEN", HEAD);
+    p["potentialMergeCommit"] = Value::Null;
+    w.pr_prio(p, None, 1).await;
     let e = trigger(
         &w,
         &event(&trigger_body(), "maintainer", "created"),
@@ -449,43 +611,34 @@ async fn mergeable_null_null_true_proceeds_after_backoff_and_null_forever_times_
     .await
     .unwrap_err();
     assert!(matches!(e, BridgeError::Timeout(_)), "{e}");
-    let reads =
-        w.gh.lines()
-            .await
-            .iter()
-            .filter(|l| *l == &format!("GET {R}/pulls/1"))
-            .count();
+    let reads = w
+        .lines()
+        .await
+        .iter()
+        .filter(|l| *l == "GRAPHQL pr")
+        .count();
     assert_eq!(reads, 5);
     let _g = insta_settings(None).bind_to_scope();
     insta::assert_snapshot!("refusal_mergeable_unknown", w.comment_body().await);
 }
 
 #[tokio::test]
-async fn branch_already_at_the_merge_commit_writes_nothing_new_and_no_second_comment() {
+async fn branch_already_at_the_merge_commit_and_the_same_comment_write_only_the_reaction() {
     let w = World::new().await;
     w.happy().await;
-    w.branch_at("test-this-pr/1", Some(MERGE)).await;
-    // ghops's own status comment exists already with this very body: unchanged.
-    let o = opts();
-    let st = pr_bridge::render::State {
-        branch: "test-this-pr/1".into(),
-        head_sha: HEAD.into(),
-        merge_sha: MERGE.into(),
-        base: "main".into(),
-    };
-    let runs: Vec<pr_bridge::render::RunLink> = vec![serde_json::from_value(json!({"id": 77, "name": "CI", "html_url": "https://github.com/Codertocat/Hello-World/actions/runs/77", "status": "queued"})).unwrap()];
-    let existing = pr_bridge::render::started(&st, "maintainer", &runs, &[]);
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/issues/1/comments")))
-        .respond_with(ok(
-            json!([{"id": 5000, "body": existing, "user": {"login": ME, "id": 3}}]),
-        ))
-        .with_priority(1)
-        .mount(&w.gh.server)
-        .await;
-    let out = trigger(&w, &event(&trigger_body(), "maintainer", "created"), &o)
-        .await
-        .unwrap();
+    let mut p = pull("MERGEABLE", "OPEN", HEAD);
+    p["comments"] = conn(json!([
+        comment(4000, "LGTM", false),
+        comment(5000, &started(MERGE, &[]), true)
+    ]));
+    w.pr_prio(p, Some(MERGE), 1).await;
+    let out = trigger(
+        &w,
+        &event(&trigger_body(), "maintainer", "created"),
+        &opts(),
+    )
+    .await
+    .unwrap();
     assert!(
         matches!(
             out,
@@ -496,19 +649,22 @@ async fn branch_already_at_the_merge_commit_writes_nothing_new_and_no_second_com
         ),
         "{out:?}"
     );
-    // Only the (idempotent) reactions: no ref write, no comment write.
-    w.gh.assert_writes(&[
-        &format!("POST {R}/issues/comments/{COMMENT_ID}/reactions"),
+    // No ref read, no ref write, no comment write: the one GraphQL read knew both.
+    w.assert_lines(&[
+        &format!("GET {R}/collaborators/maintainer/permission"),
+        "GRAPHQL pr",
         &format!("POST {R}/issues/comments/{COMMENT_ID}/reactions"),
     ])
     .await;
 }
 
 #[tokio::test]
-async fn branch_at_another_sha_is_force_updated() {
+async fn a_later_trigger_moves_the_branch_and_updates_the_comment_in_five_calls() {
     let w = World::new().await;
     w.happy().await;
-    w.branch_at("test-this-pr/1", Some(OTHER)).await;
+    let mut p = pull("MERGEABLE", "OPEN", HEAD);
+    p["comments"] = conn(json!([comment(5000, &started(OTHER, &[]), true)]));
+    w.pr_prio(p, Some(OTHER), 1).await;
     let out = trigger(
         &w,
         &event(&trigger_body(), "maintainer", "created"),
@@ -523,26 +679,33 @@ async fn branch_at_another_sha_is_force_updated() {
             ..
         }
     ));
+    w.assert_lines(&[
+        &format!("GET {R}/collaborators/maintainer/permission"),
+        "GRAPHQL pr",
+        &format!("PATCH {R}/git/refs/heads/test-this-pr/1"),
+        &format!("POST {R}/issues/comments/{COMMENT_ID}/reactions"),
+        &format!("PATCH {R}/issues/comments/5000"),
+    ])
+    .await;
     let writes = w.writes().await;
-    let patch = writes.iter().find(|s| s.method == "PATCH").unwrap();
-    assert_eq!(patch.path, format!("{R}/git/refs/heads/test-this-pr/1"));
-    assert_eq!(patch.body, json!({"sha": MERGE, "force": true}));
+    assert_eq!(writes[0].body, json!({"sha": MERGE, "force": true}));
+    assert_eq!(writes[2].body["body"], json!(started(MERGE, &[])));
 }
 
 #[tokio::test]
-async fn an_exact_ref_lookup_not_a_prefix_search() {
-    // test-this-pr/12 exists; PR #1 must get test-this-pr/1 created (matching-refs would have
-    // matched test-this-pr/12 as a prefix).
+async fn a_branch_created_meanwhile_is_read_on_422_and_settled() {
     let w = World::new().await;
-    w.happy().await;
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/git/matching-refs/heads/test-this-pr/1")))
-        .respond_with(ok(
-            json!([{"ref": "refs/heads/test-this-pr/12", "object": {"sha": OTHER}}]),
-        ))
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/git/refs")))
+        .respond_with(
+            ResponseTemplate::new(422)
+                .set_body_json(json!({"message": "Reference already exists"})),
+        )
+        .with_priority(1)
         .mount(&w.gh.server)
         .await;
-    w.branch_at("test-this-pr/1", None).await;
+    w.happy().await;
+    w.branch_at("test-this-pr/1", Some(MERGE)).await;
     let out = trigger(
         &w,
         &event(&trigger_body(), "maintainer", "created"),
@@ -553,58 +716,44 @@ async fn an_exact_ref_lookup_not_a_prefix_search() {
     assert!(matches!(
         out,
         TriggerOutcome::Started {
-            branch_action: BranchAction::Created,
+            branch_action: BranchAction::Unchanged,
             ..
         }
     ));
-    assert!(
-        !w.gh
-            .lines()
-            .await
-            .iter()
-            .any(|l| l.contains("matching-refs"))
+    let lines = w.lines().await;
+    assert_eq!(
+        lines[2..4],
+        [
+            format!("POST {R}/git/refs"),
+            format!("GET {R}/git/ref/heads/test-this-pr/1")
+        ]
     );
+    assert!(!lines.iter().any(|l| l.contains("matching-refs")));
 }
 
 #[tokio::test]
 async fn a_502_on_the_comment_post_then_success_leaves_one_comment() {
     let w = World::new().await;
-    w.permission("maintainer", "write").await;
-    w.pr(pull(json!(true), "open", HEAD)).await;
-    w.merge_commit([BASE, HEAD]).await;
-    w.files(&["src/lib.rs"]).await;
-    w.writes_ok().await;
-    w.branch_at("test-this-pr/1", None).await;
-    w.runs(json!([])).await;
-    // First list: none. The POST answers 502 (GitHub did create it). The re-list finds it.
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/issues/1/comments")))
-        .respond_with(ok(json!([])))
-        .up_to_n_times(1)
-        .mount(&w.gh.server)
-        .await;
     Mock::given(method("POST"))
         .and(path(format!("{R}/issues/1/comments")))
         .respond_with(ResponseTemplate::new(502))
         .up_to_n_times(1)
+        .with_priority(1)
         .mount(&w.gh.server)
         .await;
-    let created = pr_bridge::render::started(
-        &pr_bridge::render::State {
-            branch: "test-this-pr/1".into(),
-            head_sha: HEAD.into(),
-            merge_sha: MERGE.into(),
-            base: "main".into(),
-        },
-        "maintainer",
-        &[],
-        &[],
-    );
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/issues/1/comments")))
-        .respond_with(ok(
-            json!([{"id": 5000, "body": created, "user": {"login": ME, "id": 3}}]),
-        ))
+    w.happy().await;
+    // GitHub did create it: the re-read finds it.
+    w.own(json!([comment(5000, &started(MERGE, &[]), true)]))
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_string_contains(COMMENTS_QUERY))
+        .respond_with(ok(comments_data(json!([comment(
+            5000,
+            &started(MERGE, &[]),
+            true
+        )]))))
+        .with_priority(1)
         .mount(&w.gh.server)
         .await;
     trigger(
@@ -624,6 +773,113 @@ async fn a_502_on_the_comment_post_then_success_leaves_one_comment() {
 }
 
 #[tokio::test]
+async fn concurrent_creates_converge_the_later_writer_deletes_its_own_duplicate() {
+    // Another delivery created the status comment (5000) between this trigger's read and its
+    // create (5001): this writer is the later one, so it deletes 5001 and writes its body
+    // into 5000.
+    let w = World::new().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/issues/1/comments")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 5001})))
+        .with_priority(1)
+        .mount(&w.gh.server)
+        .await;
+    w.happy().await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_string_contains(COMMENTS_QUERY))
+        .respond_with(ok(comments_data(json!([
+            comment(5000, &started(OTHER, &[]), true),
+            comment(5001, &started(MERGE, &[]), true)
+        ]))))
+        .with_priority(1)
+        .mount(&w.gh.server)
+        .await;
+    let out = trigger(
+        &w,
+        &event(&trigger_body(), "maintainer", "created"),
+        &opts(),
+    )
+    .await
+    .unwrap();
+    let TriggerOutcome::Started { comment: c, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(c, gh_core::comments::Upserted::Updated(5000));
+    w.gh.assert_writes(&[
+        &format!("POST {R}/git/refs"),
+        &format!("POST {R}/issues/comments/{COMMENT_ID}/reactions"),
+        &format!("POST {R}/issues/1/comments"),
+        &format!("DELETE {R}/issues/comments/5001"),
+        &format!("PATCH {R}/issues/comments/5000"),
+    ])
+    .await;
+
+    // The earlier writer (its comment is the oldest) keeps it and writes nothing more.
+    let w = World::new().await;
+    w.happy().await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_string_contains(COMMENTS_QUERY))
+        .respond_with(ok(comments_data(json!([
+            comment(5000, &started(MERGE, &[]), true),
+            comment(5001, &started(OTHER, &[]), true)
+        ]))))
+        .with_priority(1)
+        .mount(&w.gh.server)
+        .await;
+    trigger(
+        &w,
+        &event(&trigger_body(), "maintainer", "created"),
+        &opts(),
+    )
+    .await
+    .unwrap();
+    w.gh.assert_writes(&[
+        &format!("POST {R}/git/refs"),
+        &format!("POST {R}/issues/comments/{COMMENT_ID}/reactions"),
+        &format!("POST {R}/issues/1/comments"),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn with_an_app_installation_token_its_own_comment_is_found_without_knowing_its_login() {
+    // GH_TOKEN from actions/create-github-app-token (`ghs_`): the status comment written by
+    // the App (`my-app[bot]`, not `github-actions[bot]`) is recognised by viewerDidAuthor and
+    // updated, never duplicated; a look-alike by someone else is ignored. No identity call.
+    let w = World::new().await;
+    w.happy().await;
+    let mut p = pull("MERGEABLE", "OPEN", HEAD);
+    p["comments"] = conn(json!([
+        comment(4000, &started(OTHER, &[]), false),
+        comment(5000, &started(OTHER, &[]), true)
+    ]));
+    w.pr_prio(p, Some(OTHER), 1).await;
+    let c = client_with(&w.gh, false, "ghs_installationTOKEN0123456789").await;
+    pr_bridge::trigger(
+        &c,
+        &repo(),
+        &event(&trigger_body(), "maintainer", "created"),
+        &opts(),
+    )
+    .await
+    .unwrap();
+    w.gh.assert_writes(&[
+        &format!("PATCH {R}/git/refs/heads/test-this-pr/1"),
+        &format!("POST {R}/issues/comments/{COMMENT_ID}/reactions"),
+        &format!("PATCH {R}/issues/comments/5000"),
+    ])
+    .await;
+    assert!(
+        !w.lines()
+            .await
+            .iter()
+            .any(|l| l.contains("/user") || l.contains("/app"))
+    );
+}
+
+#[tokio::test]
 async fn secondary_rate_limit_is_waited_out() {
     let w = World::new().await;
     Mock::given(method("GET"))
@@ -637,7 +893,6 @@ async fn secondary_rate_limit_is_waited_out() {
         .mount(&w.gh.server)
         .await;
     w.happy().await;
-    w.branch_at("test-this-pr/1", None).await;
     trigger(
         &w,
         &event(&trigger_body(), "maintainer", "created"),
@@ -645,26 +900,28 @@ async fn secondary_rate_limit_is_waited_out() {
     )
     .await
     .unwrap();
-    let perm =
-        w.gh.lines()
-            .await
-            .iter()
-            .filter(|l| l.contains("/permission"))
-            .count();
+    let perm = w
+        .lines()
+        .await
+        .iter()
+        .filter(|l| l.contains("/permission"))
+        .count();
     assert_eq!(perm, 2);
 }
 
 #[tokio::test]
-async fn prs_touching_workflows_warn_or_are_refused() {
+async fn prs_changing_workflows_warn_or_are_refused_however_many_files_they_change() {
+    // The merge commit's `.github/workflows` tree differs from the base's: exact, with no
+    // file list (the files API stops at 3,000 files, which let a huge PR hide a workflow
+    // change).
+    let changed = || {
+        let mut p = pull("MERGEABLE", "OPEN", HEAD);
+        p["potentialMergeCommit"]["file"] = json!({"oid": OTHER});
+        p
+    };
     let w = World::new().await;
     w.happy().await;
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/pulls/1/files")))
-        .respond_with(ok(json!([{"filename": ".github/workflows/ci.yml"}])))
-        .with_priority(1)
-        .mount(&w.gh.server)
-        .await;
-    w.branch_at("test-this-pr/1", None).await;
+    w.pr_prio(changed(), None, 1).await;
     trigger(
         &w,
         &event(&trigger_body(), "maintainer", "created"),
@@ -672,33 +929,34 @@ async fn prs_touching_workflows_warn_or_are_refused() {
     )
     .await
     .unwrap();
+    assert!(!w.lines().await.iter().any(|l| l.contains("/files")));
     let _g = insta_settings(None).bind_to_scope();
     insta::assert_snapshot!("status_started_workflow_warning", w.comment_body().await);
 
-    let w = World::new().await;
-    w.happy().await;
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/pulls/1/files")))
-        .respond_with(ok(
-            json!([{"filename": "x", "previous_filename": ".github/workflows/ci.yml"}]),
-        ))
-        .with_priority(1)
-        .mount(&w.gh.server)
-        .await;
-    let o = Options {
-        refuse_workflow_changes: true,
-        ..opts()
-    };
-    let e = trigger(&w, &event(&trigger_body(), "maintainer", "created"), &o)
-        .await
-        .unwrap_err();
-    assert!(e.to_string().contains("workflow"), "{e}");
-    assert!(
-        !w.writes()
+    // Refused: workflows added where the base has none, or changed.
+    for p in [
+        {
+            let mut p = pull("MERGEABLE", "OPEN", HEAD);
+            p["potentialMergeCommit"]["parents"]["nodes"][0]["file"] = Value::Null;
+            p
+        },
+        changed(),
+    ] {
+        let w = World::new().await;
+        w.happy().await;
+        w.own(json!([])).await;
+        w.pr_prio(p, None, 1).await;
+        let o = Options {
+            refuse_workflow_changes: true,
+            ..opts()
+        };
+        let e = trigger(&w, &event(&trigger_body(), "maintainer", "created"), &o)
             .await
-            .iter()
-            .any(|s| s.path.contains("/git/refs"))
-    );
+            .unwrap_err();
+        assert!(e.to_string().contains("workflow"), "{e}");
+        w.gh.assert_writes(&[&format!("POST {R}/issues/1/comments")])
+            .await;
+    }
 }
 
 #[tokio::test]
@@ -713,7 +971,7 @@ async fn a_token_without_workflow_scope_is_named() {
         .mount(&w.gh.server)
         .await;
     w.happy().await;
-    w.branch_at("test-this-pr/1", None).await;
+    w.own(json!([])).await;
     let e = trigger(
         &w,
         &event(&trigger_body(), "maintainer", "created"),
@@ -730,17 +988,15 @@ async fn a_token_without_workflow_scope_is_named() {
 }
 
 #[tokio::test]
-async fn dry_run_performs_only_gets() {
+async fn dry_run_performs_only_reads() {
     let w = World::new().await;
     w.happy().await;
-    w.branch_at("test-this-pr/1", None).await;
     let c = client(&w.gh, true).await;
     let out = pr_bridge::trigger(
         &c,
         &repo(),
         &event(&trigger_body(), "maintainer", "created"),
         &opts(),
-        &pr_bridge::Me::known(ME),
     )
     .await
     .unwrap();
@@ -763,7 +1019,6 @@ async fn dry_run_performs_only_gets() {
     assert_eq!(
         planned,
         [
-            format!("POST {R}/issues/comments/{COMMENT_ID}/reactions"),
             format!("POST {R}/git/refs"),
             format!("POST {R}/issues/comments/{COMMENT_ID}/reactions"),
             format!("POST {R}/issues/1/comments"),
@@ -781,8 +1036,8 @@ async fn a_401_leaks_no_token() {
         )
         .mount(&w.gh.server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/issues/1/comments")))
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
         .respond_with(
             ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials"})),
         )
@@ -800,6 +1055,55 @@ async fn a_401_leaks_no_token() {
     w.gh.assert_no_writes().await;
 }
 
+#[tokio::test]
+async fn body_matchers_are_exact_for_the_branch_creation() {
+    // The POST body is exactly {ref, sha}: a body_json matcher that would 404 otherwise.
+    let w = World::new().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/git/refs")))
+        .and(body_json(
+            json!({"ref": "refs/heads/test-this-pr/1", "sha": MERGE}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"ref": "refs/heads/test-this-pr/1"})),
+        )
+        .expect(1)
+        .with_priority(1)
+        .mount(&w.gh.server)
+        .await;
+    w.happy().await;
+    trigger(
+        &w,
+        &event(&trigger_body(), "maintainer", "created"),
+        &opts(),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn deliveries_for_one_pr_are_serialised_others_are_not() {
+    let a = pr_bridge::lock_pr(&repo(), 1).await;
+    // Another PR, or another repository, is not held up.
+    let _b = pr_bridge::lock_pr(&repo(), 2).await;
+    let _c = pr_bridge::lock_pr(&"other/Hello-World".parse().unwrap(), 1).await;
+    // The same PR (case-insensitive repository) waits until the first is released.
+    let same: RepoRef = "codertocat/hello-world".parse().unwrap();
+    let waiting = tokio::spawn(async move {
+        let _g = pr_bridge::lock_pr(&same, 1).await;
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a second delivery for PR 1 ran concurrently"
+    );
+    drop(a);
+    tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("released")
+        .unwrap();
+}
+
 // ------------------------------------------------------------------ report and cleanup
 
 async fn with_state_comment(w: &World, merge: &str) {
@@ -810,9 +1114,9 @@ async fn with_state_comment(w: &World, merge: &str) {
         base: "main".into(),
     };
     let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
-    w.comments(json!([
-        {"id": 4999, "body": body.clone(), "user": {"login": "impostor", "id": 66}},
-        {"id": 5000, "body": body, "user": {"login": ME, "id": 3}}
+    w.own(json!([
+        comment(4999, &body, false),
+        comment(5000, &body, true)
     ]))
     .await;
 }
@@ -848,9 +1152,7 @@ async fn report_success_failure_cancelled_and_no_run() {
             commit_status: true,
             ..opts()
         };
-        let out = pr_bridge::report(&c, &repo(), 1, &o, wait(), ME)
-            .await
-            .unwrap();
+        let out = pr_bridge::report(&c, &repo(), 1, &o, wait()).await.unwrap();
         assert_eq!(out.verdict, Some(verdict));
         assert!(out.branch_deleted);
         let writes: Vec<String> = w.writes().await.iter().map(Seen::line).collect();
@@ -875,7 +1177,7 @@ async fn report_leaves_a_branch_re_pointed_by_a_newer_trigger() {
     w.runs(json!([{"id": 77, "status": "completed", "conclusion": "success"}]))
         .await;
     let c = client(&w.gh, false).await;
-    let out = pr_bridge::report(&c, &repo(), 1, &opts(), wait(), ME)
+    let out = pr_bridge::report(&c, &repo(), 1, &opts(), wait())
         .await
         .unwrap();
     assert!(!out.branch_deleted);
@@ -904,7 +1206,7 @@ async fn cleanup_deletes_only_vouched_for_branches_of_closed_prs() {
     // The comment vouches for another SHA (a newer trigger re-pointed the branch): refused.
     with_state_comment(&w, OTHER).await;
     let c = client(&w.gh, false).await;
-    let items = pr_bridge::cleanup(&c, &repo(), &opts(), Duration::from_secs(7 * 86400), ME)
+    let items = pr_bridge::cleanup(&c, &repo(), &opts(), Duration::from_secs(7 * 86400))
         .await
         .unwrap();
     assert_eq!(items[0].action, "skipped", "{items:?}");
@@ -928,39 +1230,12 @@ async fn cleanup_deletes_only_vouched_for_branches_of_closed_prs() {
     w.branch_at("test-this-pr/1", Some(MERGE)).await;
     with_state_comment(&w, MERGE).await;
     let c = client(&w.gh, false).await;
-    let items = pr_bridge::cleanup(&c, &repo(), &opts(), Duration::from_secs(7 * 86400), ME)
+    let items = pr_bridge::cleanup(&c, &repo(), &opts(), Duration::from_secs(7 * 86400))
         .await
         .unwrap();
     assert_eq!(items[0].action, "deleted", "{items:?}");
     w.gh.assert_writes(&[&format!("DELETE {R}/git/refs/heads/test-this-pr/1")])
         .await;
-}
-
-#[tokio::test]
-async fn body_matchers_are_exact_for_the_branch_creation() {
-    // The POST body is exactly {ref, sha}: a body_json matcher that would 404 otherwise.
-    let w = World::new().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{R}/git/refs")))
-        .and(body_json(
-            json!({"ref": "refs/heads/test-this-pr/1", "sha": MERGE}),
-        ))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(json!({"ref": "refs/heads/test-this-pr/1"})),
-        )
-        .expect(1)
-        .with_priority(1)
-        .mount(&w.gh.server)
-        .await;
-    w.happy().await;
-    w.branch_at("test-this-pr/1", None).await;
-    trigger(
-        &w,
-        &event(&trigger_body(), "maintainer", "created"),
-        &opts(),
-    )
-    .await
-    .unwrap();
 }
 
 // ------------------------------------------------------------------ workflow_run (ghops serve)
@@ -987,14 +1262,6 @@ fn run_event(branch: &str, sha: &str, action: &str, conclusion: Option<&str>) ->
 
 fn run77(status: &str, conclusion: Option<&str>) -> Value {
     json!({"id": 77, "name": "CI", "html_url": "https://github.com/Codertocat/Hello-World/actions/runs/77", "status": status, "conclusion": conclusion})
-}
-
-async fn me_is_ghops(w: &World) {
-    Mock::given(method("GET"))
-        .and(path("/user"))
-        .respond_with(ok(json!({"login": ME, "id": 3, "type": "User"})))
-        .mount(&w.gh.server)
-        .await;
 }
 
 #[tokio::test]
@@ -1037,7 +1304,6 @@ async fn workflow_run_events_that_are_not_ours_make_no_api_call() {
 #[tokio::test]
 async fn workflow_run_for_a_superseded_merge_commit_is_ignored_without_writes() {
     let w = World::new().await;
-    me_is_ghops(&w).await;
     with_state_comment(&w, OTHER).await;
     let c = client(&w.gh, false).await;
     let ev = run_event("test-this-pr/1", MERGE, "completed", Some("success"));
@@ -1048,18 +1314,13 @@ async fn workflow_run_for_a_superseded_merge_commit_is_ignored_without_writes() 
         matches!(&out, RunOutcome::Ignored { reason } if reason.contains("not the merge commit")),
         "{out:?}"
     );
-    w.gh.assert_lines(&[
-        "GET /user",
-        &format!("GET {R}/issues/1/comments?per_page=100"),
-    ])
-    .await;
+    w.assert_lines(&["GRAPHQL comments"]).await;
 }
 
 #[tokio::test]
 async fn workflow_run_completed_waits_for_the_last_run_then_reports_once() {
     // Another run for the merge commit is still going: nothing is written.
     let w = World::new().await;
-    me_is_ghops(&w).await;
     with_state_comment(&w, MERGE).await;
     w.writes_ok().await;
     w.branch_at("test-this-pr/1", Some(MERGE)).await;
@@ -1076,7 +1337,6 @@ async fn workflow_run_completed_waits_for_the_last_run_then_reports_once() {
 
     // The last run completed (cancelled): reported as failed, branch deleted, one comment.
     let w = World::new().await;
-    me_is_ghops(&w).await;
     with_state_comment(&w, MERGE).await;
     w.writes_ok().await;
     w.branch_at("test-this-pr/1", Some(MERGE)).await;
@@ -1092,15 +1352,14 @@ async fn workflow_run_completed_waits_for_the_last_run_then_reports_once() {
     };
     assert_eq!(r.verdict, Some(Verdict::Failed));
     assert!(r.branch_deleted);
-    w.gh.assert_lines(&[
-        "GET /user",
-        &format!("GET {R}/issues/1/comments?per_page=100"),
+    w.assert_lines(&[
+        "GRAPHQL comments",
         &format!("GET {R}/actions/runs?branch=test-this-pr%2F1&head_sha={MERGE}&per_page=100"),
         &format!("GET {R}/git/ref/heads/test-this-pr/1"),
         &format!("DELETE {R}/git/refs/heads/test-this-pr/1"),
-        // Re-read: has a newer trigger taken the status comment over meanwhile?
-        &format!("GET {R}/issues/1/comments?per_page=100"),
-        &format!("GET {R}/issues/1/comments?per_page=100"),
+        // Re-read: has a newer trigger taken the status comment over meanwhile? The same
+        // read finds the comment to update.
+        "GRAPHQL comments",
         &format!("PATCH {R}/issues/comments/5000"),
     ])
     .await;
@@ -1111,7 +1370,6 @@ async fn workflow_run_completed_waits_for_the_last_run_then_reports_once() {
 #[tokio::test]
 async fn a_repeated_workflow_run_delivery_writes_nothing() {
     let w = World::new().await;
-    me_is_ghops(&w).await;
     let st = pr_bridge::render::State {
         branch: "test-this-pr/1".into(),
         head_sha: HEAD.into(),
@@ -1121,8 +1379,7 @@ async fn a_repeated_workflow_run_delivery_writes_nothing() {
     let runs: Vec<pr_bridge::render::RunLink> =
         serde_json::from_value(json!([run77("completed", Some("success"))])).unwrap();
     let done = pr_bridge::render::reported(&st, Verdict::Passed, &runs, true);
-    w.comments(json!([{"id": 5000, "body": done, "user": {"login": ME, "id": 3}}]))
-        .await;
+    w.own(json!([comment(5000, &done, true)])).await;
     w.writes_ok().await;
     // The first delivery deleted the branch.
     w.branch_at("test-this-pr/1", None).await;
@@ -1155,7 +1412,7 @@ async fn a_forks_run_on_a_same_named_branch_at_the_merge_commit_does_not_count()
     ]))
     .await;
     let c = client(&w.gh, false).await;
-    let out = pr_bridge::report(&c, &repo(), 1, &opts(), wait(), ME)
+    let out = pr_bridge::report(&c, &repo(), 1, &opts(), wait())
         .await
         .unwrap();
     assert_eq!(out.verdict, Some(Verdict::Passed));
@@ -1164,23 +1421,6 @@ async fn a_forks_run_on_a_same_named_branch_at_the_merge_commit_does_not_count()
         [77],
         "{out:?}"
     );
-}
-
-#[tokio::test]
-async fn a_merged_pr_is_refused_like_a_closed_one() {
-    let w = World::new().await;
-    w.permission("maintainer", "write").await;
-    let mut p = pull(json!(null), "closed", HEAD);
-    p["merged"] = json!(true);
-    w.pr(p).await;
-    w.writes_ok().await;
-    w.comments(json!([])).await;
-    let c = refused_after_pr_read(&w, &trigger_body(), "is closed").await;
-    assert!(c.contains("This pull request is closed"), "{c}");
-    // Never re-read for mergeability, never a git call.
-    let lines = w.gh.lines().await;
-    assert_eq!(lines.iter().filter(|l| l.ends_with("/pulls/1")).count(), 1);
-    assert!(!lines.iter().any(|l| l.contains("/git/")), "{lines:?}");
 }
 
 #[tokio::test]
@@ -1209,10 +1449,11 @@ async fn cleanup_deletes_idle_prs_branches_keeps_active_ones_and_dry_run_sends_n
             merge_sha: MERGE.into(),
             base: "main".into(),
         };
-        w.get(
-            "/issues/2/comments",
-            json!([{"id": 6000, "body": pr_bridge::render::started(&st, "maintainer", &[], &[]), "user": {"login": ME, "id": 3}}]),
-        )
+        w.own(json!([comment(
+            6000,
+            &pr_bridge::render::started(&st, "maintainer", &[], &[]),
+            true
+        )]))
         .await;
         w.branch_at("test-this-pr/2", Some(MERGE)).await;
         Mock::given(method("DELETE"))
@@ -1221,7 +1462,7 @@ async fn cleanup_deletes_idle_prs_branches_keeps_active_ones_and_dry_run_sends_n
             .mount(&w.gh.server)
             .await;
         let c = client(&w.gh, dry_run).await;
-        let items = pr_bridge::cleanup(&c, &repo(), &opts(), Duration::from_secs(7 * 86400), ME)
+        let items = pr_bridge::cleanup(&c, &repo(), &opts(), Duration::from_secs(7 * 86400))
             .await
             .unwrap();
         let got: Vec<(&str, &str)> = items
@@ -1255,14 +1496,19 @@ async fn a_report_superseded_by_a_newer_trigger_leaves_its_status_comment_alone(
         merge_sha: merge.into(),
         base: "main".into(),
     };
-    let comment = |merge: &str| json!([{"id": 5000, "body": pr_bridge::render::started(&state(merge), "maintainer", &[], &[]), "user": {"login": ME, "id": 3}}]);
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/issues/1/comments")))
-        .respond_with(ok(comment(MERGE)))
+    let body = |merge: &str| pr_bridge::render::started(&state(merge), "maintainer", &[], &[]);
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(ok(comments_data(json!([comment(
+            5000,
+            &body(MERGE),
+            true
+        )]))))
         .up_to_n_times(1)
+        .with_priority(1)
         .mount(&w.gh.server)
         .await;
-    w.comments(comment(OTHER)).await;
+    w.own(json!([comment(5000, &body(OTHER), true)])).await;
     w.writes_ok().await;
     w.branch_at("test-this-pr/1", Some(OTHER)).await;
     w.runs(json!([run77("completed", Some("success"))])).await;
@@ -1271,10 +1517,45 @@ async fn a_report_superseded_by_a_newer_trigger_leaves_its_status_comment_alone(
         commit_status: true,
         ..opts()
     };
-    let out = pr_bridge::report(&c, &repo(), 1, &o, wait(), ME)
-        .await
-        .unwrap();
+    let out = pr_bridge::report(&c, &repo(), 1, &o, wait()).await.unwrap();
     assert!(!out.branch_deleted);
     assert!(out.message.contains("superseded"), "{out:?}");
     w.gh.assert_no_writes().await;
+}
+
+#[tokio::test]
+async fn a_planted_state_line_never_names_another_branch_or_a_short_sha() {
+    // A status comment by ghops's own identity whose state names `main` (issue 19: it deleted
+    // refs/heads/main), a prefix SHA, or sits below another writer's marker: nothing to
+    // report, nothing deleted or written.
+    let planted = |branch: &str, merge: &str| {
+        format!(
+            "<!-- ghops:pr-bridge -->\n<!-- ghops:pr-bridge-state {{\"branch\":\"{branch}\",\"head_sha\":\"{HEAD}\",\"merge_sha\":\"{merge}\",\"base\":\"main\"}} -->\nx"
+        )
+    };
+    for body in [
+        planted("main", MERGE),
+        planted("test-this-pr/1", "9049f12"),
+        planted("test-this-pr/1/../../main", MERGE),
+        format!("<!-- ghops:deployment-plan -->\n{}", started(MERGE, &[])),
+    ] {
+        let w = World::new().await;
+        w.own(json!([comment(5000, &body, true)])).await;
+        w.writes_ok().await;
+        w.branch_at("main", Some(MERGE)).await;
+        w.branch_at("test-this-pr/1", Some(MERGE)).await;
+        w.runs(json!([run77("completed", Some("success"))])).await;
+        let c = client(&w.gh, false).await;
+        let out = pr_bridge::report(&c, &repo(), 1, &opts(), wait())
+            .await
+            .unwrap();
+        assert_eq!(out.verdict, None, "{body}");
+        w.gh.assert_no_writes().await;
+        let ev = run_event("test-this-pr/1", MERGE, "completed", Some("success"));
+        let out = pr_bridge::on_workflow_run(&c, &repo(), &ev, &opts())
+            .await
+            .unwrap();
+        assert!(matches!(out, RunOutcome::Ignored { .. }), "{out:?}");
+        w.gh.assert_no_writes().await;
+    }
 }

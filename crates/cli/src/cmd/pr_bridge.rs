@@ -193,7 +193,7 @@ async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     }
     warn_actions_token(ctx);
     let gh = ctx.client(&repo).await?;
-    let outcome = pr_bridge::trigger(&gh, &repo, &event, &opts, &pr_bridge::Me::lazy()).await?;
+    let outcome = pr_bridge::trigger(&gh, &repo, &event, &opts).await?;
     if ctx.global.json {
         ctx.print_json(&outcome)?;
     } else {
@@ -288,10 +288,9 @@ async fn run_report(a: ReportArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         return Err(Failure::usage("pass --pr N, --branch B or --event FILE"));
     };
     let gh = ctx.client(&repo).await?;
-    let me = gh.login().await?;
     let show = !ctx.global.json && !ctx.global.quiet && std::io::stderr().is_terminal();
     let progress = progress_line(show);
-    let out = pr_bridge::report_with_progress(&gh, &repo, pr, &opts, wait, &me, &progress).await;
+    let out = pr_bridge::report_with_progress(&gh, &repo, pr, &opts, wait, &progress).await;
     if show {
         eprintln!();
     }
@@ -311,8 +310,7 @@ async fn run_cleanup(a: CleanupArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let opts = options(ctx, &a.flags)?;
     let repo = ctx.repo()?;
     let gh = ctx.client(&repo).await?;
-    let me = gh.login().await?;
-    let items = pr_bridge::cleanup(&gh, &repo, &opts, a.older_than, &me).await?;
+    let items = pr_bridge::cleanup(&gh, &repo, &opts, a.older_than).await?;
     if ctx.global.json {
         ctx.print_json(&items)?;
     } else {

@@ -370,6 +370,8 @@ async fn handlers(
                 &metrics,
                 &[
                     ("contents", "write"),
+                    // ghops's own comments are read through the PR (GraphQL).
+                    ("pull_requests", "read"),
                     ("issues", "write"),
                     ("metadata", "read"),
                     ("actions", "read"),
