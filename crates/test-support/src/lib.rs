@@ -76,7 +76,7 @@ pub struct MockGitHub {
     /// Shaped like GitHub Enterprise Server (see [`MockGitHub::start_ghes`]).
     ghes: bool,
     /// The GHES front and the requests it refused (`GHOPS_TEST_GHES=1`).
-    front: Option<(MockServer, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>)>,
+    front: Option<(String, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>)>,
 }
 
 /// The status a GitHub Enterprise Server mock answers for a path GHES does not serve: loud
@@ -109,19 +109,17 @@ impl MockGitHub {
     pub async fn start_behind_ghes_front() -> Self {
         let server = MockServer::start().await;
         let strays = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let front = MockServer::builder().start().await;
-        wiremock::Mock::given(wiremock::matchers::any())
-            .respond_with(ghes_front::Front {
-                inner: *server.address(),
+        let addr = front::start(
+            *server.address(),
+            front::Mode {
                 strays: Some(strays.clone()),
                 drop_headers: &[],
-            })
-            .mount(&front)
-            .await;
+            },
+        );
         Self {
             server,
             ghes: false,
-            front: Some((front, strays)),
+            front: Some((format!("http://{addr}"), strays)),
         }
     }
 
@@ -160,7 +158,7 @@ impl MockGitHub {
     /// Base URL for `--api-url` (`…/api/v3` for a GHES mock).
     pub fn uri(&self) -> String {
         match &self.front {
-            Some((front, _)) => format!("{}/api/v3", front.uri()),
+            Some((front, _)) => format!("{front}/api/v3"),
             None if self.ghes => format!("{}/api/v3", self.server.uri()),
             None => self.server.uri(),
         }
@@ -233,24 +231,25 @@ impl MockGitHub {
     }
 }
 
-mod ghes_front {
-    //! The GHES front: a wiremock responder that forwards GHES API paths to the github.com-
-    //! shaped mock over plain HTTP/1.1 (the front runs on wiremock's own server thread, so a
-    //! blocking forward is fine) and refuses everything else.
+mod front {
+    //! A front before a mock: a small HTTP/1.1 proxy on its own thread and runtime (so
+    //! concurrent requests stay concurrent). In GHES mode it maps GHES API paths to the
+    //! github.com-shaped mock and refuses (and records) the rest; it can drop response headers.
 
-    use std::io::{Read, Write};
-    use std::net::{SocketAddr, TcpStream};
+    use std::net::SocketAddr;
     use std::sync::{Arc, Mutex};
 
-    use wiremock::{Request, Respond, ResponseTemplate};
+    use serde_json::Value;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
 
     use super::{NOT_GHES_STATUS, Seen};
 
-    pub(super) struct Front {
-        pub(super) inner: SocketAddr,
+    #[derive(Clone)]
+    pub(super) struct Mode {
         /// GHES mode: map GHES paths, refuse and record the rest. `None`: forward as is.
         pub(super) strays: Option<Arc<Mutex<Vec<Seen>>>>,
-        /// Response headers not passed on.
+        /// Response headers not passed on (lower case).
         pub(super) drop_headers: &'static [&'static str],
     }
 
@@ -265,138 +264,170 @@ mod ghes_front {
             .map(|rest| format!("/{rest}"))
     }
 
-    impl Respond for Front {
-        fn respond(&self, req: &Request) -> ResponseTemplate {
-            let mapped = match &self.strays {
-                None => Some(req.url.path().to_owned()),
-                Some(_) => to_dotcom(req.url.path()),
-            };
-            let Some(path) = mapped else {
-                let mut stray = Seen::of(req);
-                stray.method = format!("STRAY {}", stray.method);
-                if let Some(strays) = &self.strays {
-                    strays.lock().expect("lock").push(stray);
+    /// Starts the front; returns its address. It serves until the process ends.
+    pub(super) fn start(inner: SocketAddr, mode: Mode) -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind front");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("front address");
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("front runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(listener).expect("front listener");
+                while let Ok((sock, _)) = listener.accept().await {
+                    tokio::spawn(serve(sock, inner, mode.clone()));
                 }
-                return ResponseTemplate::new(NOT_GHES_STATUS)
-                    .set_body_string("ghes front: GitHub Enterprise Server serves no such path");
-            };
-            let target = match req.url.query() {
-                Some(q) => format!("{path}?{q}"),
-                None => path,
-            };
-            forward(self.inner, req, &target, self.drop_headers).unwrap_or_else(|e| {
-                ResponseTemplate::new(502).set_body_string(format!("ghes front: {e}"))
-            })
-        }
+            });
+        });
+        addr
     }
 
-    fn forward(
-        inner: SocketAddr,
-        req: &Request,
-        target: &str,
-        drop_headers: &[&str],
-    ) -> std::io::Result<ResponseTemplate> {
-        let mut head = format!(
-            "{} {target} HTTP/1.1\r\nhost: {inner}\r\nconnection: close\r\n",
-            req.method
-        );
-        for (k, v) in &req.headers {
-            if matches!(
-                k.as_str(),
-                "host" | "connection" | "content-length" | "transfer-encoding"
-            ) {
-                continue;
-            }
-            head.push_str(&format!(
-                "{k}: {}\r\n",
-                String::from_utf8_lossy(v.as_bytes())
-            ));
-        }
-        head.push_str(&format!("content-length: {}\r\n\r\n", req.body.len()));
-        let mut conn = TcpStream::connect(inner)?;
-        conn.write_all(head.as_bytes())?;
-        conn.write_all(&req.body)?;
-        let mut raw = Vec::new();
-        conn.read_to_end(&mut raw)?;
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .ok_or_else(|| std::io::Error::other("no end of headers"))?;
-        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-        let mut body = raw[split + 4..].to_vec();
-        let mut lines = head.split("\r\n");
-        let status: u16 = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| std::io::Error::other("bad status line"))?;
-        let mut out = ResponseTemplate::new(status);
-        let mut chunked = false;
-        for line in lines {
-            let Some((k, v)) = line.split_once(':') else {
-                continue;
-            };
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-            match k.as_str() {
-                "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
-                "content-length" | "connection" | "date" => {}
-                _ if drop_headers.contains(&k.as_str()) => {}
-                _ => out = out.append_header(k.as_str(), v),
-            }
-        }
-        if chunked {
-            body = dechunk(&body)?;
-        }
-        Ok(out.set_body_bytes(body))
-    }
-
-    fn dechunk(mut b: &[u8]) -> std::io::Result<Vec<u8>> {
-        let mut out = Vec::new();
+    /// Reads from `sock` into `buf` until it holds a blank line; returns the head's length.
+    async fn read_head(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<usize> {
         loop {
-            let eol = b
-                .windows(2)
-                .position(|w| w == b"\r\n")
-                .ok_or_else(|| std::io::Error::other("bad chunk"))?;
-            let size = usize::from_str_radix(
-                String::from_utf8_lossy(&b[..eol])
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim(),
-                16,
-            )
-            .map_err(|_| std::io::Error::other("bad chunk size"))?;
-            b = &b[eol + 2..];
-            if size == 0 {
-                return Ok(out);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                return Some(i + 4);
             }
-            out.extend_from_slice(
-                b.get(..size)
-                    .ok_or_else(|| std::io::Error::other("short chunk"))?,
-            );
-            b = b.get(size + 2..).unwrap_or_default();
+            if buf.len() > 1 << 20 {
+                return None;
+            }
+            let mut chunk = [0u8; 8192];
+            let n = sock.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
         }
+    }
+
+    async fn serve(mut client: TcpStream, inner: SocketAddr, mode: Mode) -> Option<()> {
+        let mut buf = Vec::new();
+        let head_len = read_head(&mut client, &mut buf).await?;
+        let head = String::from_utf8_lossy(&buf[..head_len]).into_owned();
+        let mut lines = head.split("\r\n");
+        let mut parts = lines.next()?.split(' ');
+        let (method, target) = (parts.next()?.to_owned(), parts.next()?.to_owned());
+        let (path, query) = match target.split_once('?') {
+            Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+            None => (target.clone(), None),
+        };
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let mapped = match &mode.strays {
+            None => Some(path.clone()),
+            Some(_) => to_dotcom(&path),
+        };
+        let Some(new_path) = mapped else {
+            // Refused: read the body to record it, answer loudly, close.
+            let len: usize = headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = buf[head_len..].to_vec();
+            while body.len() < len {
+                let mut chunk = vec![0u8; len - body.len()];
+                let n = client.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+            if let Some(strays) = &mode.strays {
+                strays.lock().expect("lock").push(Seen {
+                    method: format!("STRAY {method}"),
+                    path: target.clone(),
+                    body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+                });
+            }
+            let msg = "ghes front: GitHub Enterprise Server serves no such path";
+            let answer = format!(
+                "HTTP/1.1 {NOT_GHES_STATUS} Not A GHES Path\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{msg}",
+                msg.len()
+            );
+            client.write_all(answer.as_bytes()).await.ok()?;
+            return client.shutdown().await.ok();
+        };
+        let mut out = format!(
+            "{method} {new_path}{} HTTP/1.1\r\n",
+            query.map(|q| format!("?{q}")).unwrap_or_default()
+        );
+        for (k, v) in &headers {
+            if !matches!(k.as_str(), "connection" | "keep-alive" | "host") {
+                out.push_str(&format!("{k}: {v}\r\n"));
+            }
+        }
+        out.push_str(&format!("host: {inner}\r\nconnection: close\r\n\r\n"));
+        let mut upstream = TcpStream::connect(inner).await.ok()?;
+        upstream.write_all(out.as_bytes()).await.ok()?;
+        upstream.write_all(&buf[head_len..]).await.ok()?;
+        let (mut client_rd, mut client_wr) = client.into_split();
+        let (mut up_rd, mut up_wr) = upstream.into_split();
+        // The rest of the request body, if any, flows on while the answer comes back.
+        let body_pump = tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut client_rd, &mut up_wr).await;
+        });
+        let mut rbuf = Vec::new();
+        let head_len = {
+            loop {
+                if let Some(i) = rbuf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+                let mut chunk = [0u8; 8192];
+                let n = up_rd.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                rbuf.extend_from_slice(&chunk[..n]);
+            }
+        };
+        let rhead = String::from_utf8_lossy(&rbuf[..head_len]).into_owned();
+        let mut kept = String::new();
+        for (i, line) in rhead.split("\r\n").enumerate() {
+            let name = line
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if i > 0 && !line.is_empty() && mode.drop_headers.contains(&name.as_str()) {
+                continue;
+            }
+            if !line.is_empty() {
+                kept.push_str(line);
+                kept.push_str("\r\n");
+            }
+        }
+        kept.push_str("\r\n");
+        client_wr.write_all(kept.as_bytes()).await.ok()?;
+        client_wr.write_all(&rbuf[head_len..]).await.ok()?;
+        let _ = tokio::io::copy(&mut up_rd, &mut client_wr).await;
+        let _ = client_wr.shutdown().await;
+        body_pump.abort();
+        Some(())
     }
 }
 
 /// Starts a front on 127.0.0.1 that forwards every request to `inner` as is and passes the
 /// answers back without the response headers named in `drop_headers` (lower case). The
 /// contract test puts one before Prism, whose canned `Link` examples name pages it does not
-/// serve. Returns the front's base URL; the front lives as long as the returned server.
-pub async fn start_forwarder(
+/// serve. Returns the front's base URL; the front serves until the process ends.
+pub fn start_forwarder(
     inner: std::net::SocketAddr,
     drop_headers: &'static [&'static str],
-) -> MockServer {
-    let front = MockServer::builder().start().await;
-    wiremock::Mock::given(wiremock::matchers::any())
-        .respond_with(ghes_front::Front {
-            inner,
+) -> String {
+    let addr = front::start(
+        inner,
+        front::Mode {
             strays: None,
             drop_headers,
-        })
-        .mount(&front)
-        .await;
-    front
+        },
+    );
+    format!("http://{addr}")
 }
 
 /// The repository root (for `testdata/` and `examples/`).
