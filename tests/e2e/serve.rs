@@ -511,3 +511,37 @@ async fn parallel_big_bad_signature_bodies_stay_bounded() {
     .await
     .unwrap();
 }
+
+/// The pr-bridge options are validated by the library for `ghops serve` as for the CLI: an
+/// empty trigger (every comment a trigger) stops the server at start, naming the table.
+#[tokio::test]
+async fn serve_refuses_pr_bridge_options_the_cli_refuses() {
+    for (cfg, args) in [
+        (
+            "[pr_bridge]\ntrigger = \"  \"\n",
+            vec!["serve", "--bind", "127.0.0.1:0"],
+        ),
+        (
+            "[pr_bridge]\ntrigger = \"  \"\n",
+            vec!["pr-bridge", "trigger", "--event", "/nonexistent.json"],
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ghops.toml");
+        std::fs::write(&path, cfg).unwrap();
+        let mut c = ghops();
+        c.args(&args)
+            .env("GHOPS_CONFIG", &path)
+            .env("GITHUB_API_URL", "http://127.0.0.1:9")
+            .env("GH_TOKEN", "ghp_e2e_serve_validation")
+            .env("GHOPS_WEBHOOK_SECRET", SECRET)
+            .env("GITHUB_REPOSITORY", "o/r");
+        let out = crate::util::run(c).await;
+        let err = crate::util::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("[pr_bridge].trigger and branch_prefix must not be empty"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -1,4 +1,6 @@
-//! Webhook signature verification (`X-Hub-Signature-256`, HMAC-SHA256, constant time).
+//! Webhook signature verification (`X-Hub-Signature-256`, HMAC-SHA256, constant time), and
+//! the small vocabulary workflow crates use to offer their webhook routes to a server
+//! ([`RouteSpec`], [`Handled`]).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -18,6 +20,26 @@ pub enum SignatureError {
     /// The configured secret is empty.
     #[error("webhook secret is empty")]
     EmptySecret,
+}
+
+/// A webhook route a workflow offers: the event it handles and the App installation
+/// permissions its token needs (a server narrows each delivery's token to these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// The `X-GitHub-Event` name.
+    pub event: &'static str,
+    /// `(permission, level)` pairs, e.g. `("contents", "write")`.
+    pub permissions: &'static [(&'static str, &'static str)],
+}
+
+/// What a workflow made of one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// It acted, or found nothing to do: a one-line summary for the log.
+    Done(String),
+    /// Policy refused it (not authorised, not mergeable, ...): an answer, not a failure, so
+    /// a server neither retries it nor asks GitHub to redeliver it.
+    Refused(String),
 }
 
 /// Computes `sha256=<hex>` for a body, as GitHub does.

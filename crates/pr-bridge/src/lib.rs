@@ -32,6 +32,7 @@ pub mod options;
 pub mod render;
 pub mod report;
 pub mod trigger;
+pub mod webhook;
 
 pub use error::BridgeError;
 pub use hooks::{RunOutcome, lock_pr, on_issue_comment, on_workflow_run};

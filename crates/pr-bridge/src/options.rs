@@ -43,6 +43,27 @@ pub struct Options {
     pub run_poll_ms: u64,
 }
 
+impl Options {
+    /// The `[pr_bridge]` table of a config file (defaults when absent), validated.
+    pub fn from_config(file: &gh_core::config::ConfigFile) -> Result<Self, crate::BridgeError> {
+        let o: Self = file.section("pr_bridge")?.unwrap_or_default();
+        o.validate()?;
+        Ok(o)
+    }
+
+    /// Refuses options no command can act on: an empty trigger or branch prefix (every
+    /// comment would trigger; branches would land at the top level). Both the CLI and a
+    /// server call it, so they cannot drift.
+    pub fn validate(&self) -> Result<(), crate::BridgeError> {
+        if self.trigger.trim().is_empty() || self.branch_prefix.trim_matches('/').is_empty() {
+            return Err(crate::BridgeError::Input(
+                "[pr_bridge].trigger and branch_prefix must not be empty".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Self {

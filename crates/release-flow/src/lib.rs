@@ -33,5 +33,6 @@ pub mod hotfix;
 pub mod init;
 pub mod push;
 pub mod version;
+pub mod webhook;
 
 pub use error::ReleaseError;

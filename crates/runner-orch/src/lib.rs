@@ -43,6 +43,7 @@ pub mod leader;
 pub mod manifests;
 pub mod naming;
 pub mod orchestrator;
+pub mod webhook;
 
 pub use clients::Clients;
 pub use config::RunnersConfig;

@@ -34,12 +34,14 @@
 //! # }
 //! ```
 
+pub mod app;
 mod dedupe;
 mod installations;
 mod metrics;
 pub mod redeliver;
 mod server;
 
+pub use app::{App, AppError, Redelivery, Routes, shutdown_signal};
 pub use dedupe::Dedupe;
 pub use installations::{Installations, Permissions, narrow, perms};
 pub use metrics::Metrics;

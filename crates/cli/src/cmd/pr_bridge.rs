@@ -141,11 +141,7 @@ fn options(ctx: &Ctx, f: &BridgeFlags) -> Result<Options, Failure> {
     if f.no_reply {
         o.reply_on_refusal = false;
     }
-    if o.trigger.trim().is_empty() || o.branch_prefix.trim_matches('/').is_empty() {
-        return Err(Failure::usage(
-            "[pr_bridge].trigger and branch_prefix must not be empty",
-        ));
-    }
+    o.validate()?;
     Ok(o)
 }
 
