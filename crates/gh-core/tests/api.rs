@@ -879,3 +879,37 @@ async fn ensure_ref_settles_a_raced_create() {
         gh.assert_writes(&writes).await;
     }
 }
+
+#[tokio::test]
+async fn an_installation_token_in_gh_token_asks_graphql_who_it_is() {
+    // An App installation token handed over as GH_TOKEN (actions/create-github-app-token):
+    // the App acts as `my-app[bot]`, which must not be guessed as `github-actions[bot]`.
+    // Installation tokens cannot read /user or /app; GraphQL's viewer answers.
+    let gh = MockGitHub::start().await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_json(
+            json!({"query": "query { viewer { login } }", "variables": {}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"viewer": {"login": "my-app[bot]"}}})),
+        )
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    let c = GitHub::connect(ClientConfig {
+        api_url: gh.uri(),
+        retry: RetryPolicy::fast(),
+        ..ClientConfig::new(Credentials::Token {
+            token: SecretString::from("ghs_installationTOKEN0123456789".to_owned()),
+            source: TokenSource::GhToken,
+        })
+    })
+    .await
+    .unwrap();
+    if std::env::var_os("GHOPS_APP_SLUG").is_none() {
+        assert_eq!(c.login().await.unwrap(), "my-app[bot]");
+        assert_eq!(gh.lines().await, ["POST /graphql"]);
+    }
+}
