@@ -913,3 +913,54 @@ async fn an_installation_token_in_gh_token_asks_graphql_who_it_is() {
         assert_eq!(gh.lines().await, ["POST /graphql"]);
     }
 }
+
+#[tokio::test]
+async fn concurrent_creates_converge_the_later_writer_deletes_its_duplicate() {
+    // Both writers listed no comment and created one; this writer's is 8, another writer's 6.
+    // The listing after the create shows both: the later writer (8) deletes its own and
+    // writes its body into 6.
+    let gh = MockGitHub::start().await;
+    let m = marker("plan");
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .up_to_n_times(1)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            comment(6, "ghops[bot]", &format!("{m}\nother plan")),
+            comment(8, "ghops[bot]", &format!("{m}\nmy plan"))
+        ])))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(8, "ghops[bot]", "x")))
+        .mount(&gh.server)
+        .await;
+    for (m, p) in [
+        ("DELETE", "/repos/o/r/issues/comments/8"),
+        ("PATCH", "/repos/o/r/issues/comments/6"),
+    ] {
+        Mock::given(method(m))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_json(comment(6, "ghops[bot]", "x")))
+            .mount(&gh.server)
+            .await;
+    }
+    let c = client(&gh).await;
+    let r = upsert_comment(&c, &repo(), 7, &m, "my plan", "ghops[bot]")
+        .await
+        .unwrap();
+    assert_eq!(r, Upserted::Updated(6));
+    gh.assert_writes(&[
+        "POST /repos/o/r/issues/7/comments",
+        "DELETE /repos/o/r/issues/comments/8",
+        "PATCH /repos/o/r/issues/comments/6",
+    ])
+    .await;
+    let w = gh.writes().await;
+    assert_eq!(w[2].body, json!({"body": format!("{m}\nmy plan")}));
+}
