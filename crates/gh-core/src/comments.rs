@@ -91,7 +91,8 @@ pub fn with_marker(marker: &str, body: &str) -> String {
 
 /// Creates or updates THE comment carrying `marker` on issue/PR `number`, as `identity`
 /// (ghops's own login; see [`GitHub::identity`]). Extra copies (left by an older tool or a
-/// race) are deleted so that exactly one remains. Markers of other purposes inside `body` are
+/// race) are deleted so that exactly one remains, and a create is followed by one more
+/// listing so that concurrent creates converge (the later writer deletes its duplicate). Markers of other purposes inside `body` are
 /// made inert ([`strip_foreign_markers`]).
 pub async fn upsert_comment(
     gh: &GitHub,
@@ -131,7 +132,9 @@ pub async fn upsert_comment(
             .post::<IssueComment>(&path, &json!({ "body": body }), Idempotency::NonIdempotent)
             .await
         {
-            Ok(Some(c)) => return Ok(Upserted::Created(c.id)),
+            Ok(Some(c)) => {
+                return converge(gh, repo, number, marker, &body, identity, c.id).await;
+            }
             Ok(None) => return Ok(Upserted::DryRun),
             // Ambiguous: GitHub may have created it. Look again before posting again.
             Err(e) if attempts < 3 && is_ambiguous(&e) => {
@@ -141,6 +144,44 @@ pub async fn upsert_comment(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// After creating comment `created`, lists the comments again: when an older copy exists
+/// (another writer created one between this writer's listing and its create), this writer is
+/// the later one, so it deletes its own copy and writes its body into the older one. Exactly
+/// one remains, whichever of two concurrent writers finishes first.
+async fn converge(
+    gh: &GitHub,
+    repo: &RepoRef,
+    number: u64,
+    marker: &str,
+    body: &str,
+    identity: &str,
+    created: u64,
+) -> Result<Upserted> {
+    let comments = list_comments(gh, repo, number).await?;
+    let Some(oldest) = find_marked(&comments, marker, identity)
+        .into_iter()
+        .min_by_key(|c| c.id)
+        .filter(|c| c.id < created)
+    else {
+        return Ok(Upserted::Created(created));
+    };
+    tracing::info!(
+        kept = oldest.id,
+        deleted = created,
+        "another writer created the same comment meanwhile: keeping the older one"
+    );
+    gh.delete(&format!("{}/issues/comments/{created}", repo.api_path()))
+        .await?;
+    if oldest.body.as_deref() != Some(body) {
+        gh.patch::<serde_json::Value>(
+            &format!("{}/issues/comments/{}", repo.api_path(), oldest.id),
+            &json!({ "body": body }),
+        )
+        .await?;
+    }
+    Ok(Upserted::Updated(oldest.id))
 }
 
 fn is_ambiguous(e: &crate::Error) -> bool {

@@ -39,6 +39,11 @@ struct UserInfo {
 }
 
 #[derive(Deserialize)]
+struct ViewerData {
+    viewer: UserInfo,
+}
+
+#[derive(Deserialize)]
 struct AppInfo {
     slug: String,
 }
@@ -61,24 +66,19 @@ struct RateLimit2 {
 impl GitHub {
     /// Reads the identity: `GET /user` for user tokens (scopes from `X-OAuth-Scopes`); for
     /// App installations the slug and permissions read when connecting; for other installation
-    /// tokens (the Actions `GITHUB_TOKEN`) `GET /installation/repositories` proves the token.
+    /// tokens (an App's in `GH_TOKEN`, the Actions `GITHUB_TOKEN`) GraphQL's `viewer`.
     /// Then `GET /rate_limit` (which costs no budget).
     pub async fn identity(&self) -> Result<Identity> {
         let installation_like = self.is_app() || self.token_kind() == Some(TokenKind::Installation);
         let mut id = if installation_like {
-            // Installation tokens cannot read /user. Prove the token with one cheap read; an App
-            // installation acts as `<slug>[bot]`, the Actions GITHUB_TOKEN as
-            // `github-actions[bot]`.
-            if !self.is_app() {
-                self.get::<Value>("/installation/repositories?per_page=1")
-                    .await?;
-            }
-            let login =
-                if self.is_app() || std::env::var("GHOPS_APP_SLUG").is_ok_and(|s| !s.is_empty()) {
-                    format!("{}[bot]", self.app_slug().await?)
-                } else {
-                    "github-actions[bot]".to_owned()
-                };
+            // Installation tokens cannot read /user. An App installation acts as `<slug>[bot]`;
+            // an installation token handed over in `GH_TOKEN` (an App's, or the Actions
+            // `GITHUB_TOKEN`) is asked who it is through GraphQL's `viewer`, which also proves it.
+            let login = if self.is_app() {
+                format!("{}[bot]", self.app_slug().await?)
+            } else {
+                self.login().await?
+            };
             Identity {
                 login,
                 kind: if self.is_app() {
@@ -144,8 +144,9 @@ impl GitHub {
     }
 
     /// Only the login ghops acts as (what its comments and statuses are authored by), with the
-    /// fewest calls: none for an App installation whose slug is known or an Actions token
-    /// (`github-actions[bot]`), `GET /user` for a user token. Use it to recognise ghops's own
+    /// fewest calls: none for an App installation whose slug is known, one GraphQL `viewer`
+    /// read for an installation token given as a token (an App's or the Actions
+    /// `GITHUB_TOKEN`), `GET /user` for a user token. Use it to recognise ghops's own
     /// comments; [`GitHub::identity`] is the full report.
     pub async fn login(&self) -> Result<String> {
         if let Some(l) = self.known_login() {
@@ -155,15 +156,21 @@ impl GitHub {
             return Ok(format!("{}[bot]", self.app_slug().await?));
         }
         if self.token_kind() == Some(TokenKind::Installation) {
-            return Ok(
-                match std::env::var("GHOPS_APP_SLUG")
-                    .ok()
-                    .filter(|s| !s.is_empty())
-                {
-                    Some(slug) => format!("{slug}[bot]"),
-                    None => "github-actions[bot]".to_owned(),
-                },
-            );
+            // An installation token in `GH_TOKEN` may be any App's (actions/create-github-app-token)
+            // or the Actions `GITHUB_TOKEN`: never guessed, asked (one GraphQL read, which
+            // installation tokens may make; `GET /app` needs the App's JWT). `GHOPS_APP_SLUG`,
+            // when set, still saves that call.
+            if let Some(slug) = std::env::var("GHOPS_APP_SLUG")
+                .ok()
+                .filter(|s| !s.is_empty())
+            {
+                return Ok(format!("{slug}[bot]"));
+            }
+            return Ok(self
+                .graphql::<ViewerData>("query { viewer { login } }", serde_json::json!({}))
+                .await?
+                .viewer
+                .login);
         }
         Ok(self.get::<UserInfo>("/user").await?.login)
     }

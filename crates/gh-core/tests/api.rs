@@ -1079,3 +1079,88 @@ async fn ensure_ref_settles_a_raced_create() {
         gh.assert_writes(&writes).await;
     }
 }
+
+#[tokio::test]
+async fn an_installation_token_in_gh_token_asks_graphql_who_it_is() {
+    // An App installation token handed over as GH_TOKEN (actions/create-github-app-token):
+    // the App acts as `my-app[bot]`, which must not be guessed as `github-actions[bot]`.
+    // Installation tokens cannot read /user or /app; GraphQL's viewer answers.
+    let gh = MockGitHub::start().await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_json(
+            json!({"query": "query { viewer { login } }", "variables": {}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"viewer": {"login": "my-app[bot]"}}})),
+        )
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    let c = GitHub::connect(ClientConfig {
+        api_url: gh.uri(),
+        retry: RetryPolicy::fast(),
+        ..ClientConfig::new(Credentials::Token {
+            token: SecretString::from("ghs_installationTOKEN0123456789".to_owned()),
+            source: TokenSource::GhToken,
+        })
+    })
+    .await
+    .unwrap();
+    if std::env::var_os("GHOPS_APP_SLUG").is_none() {
+        assert_eq!(c.login().await.unwrap(), "my-app[bot]");
+        assert_eq!(gh.lines().await, ["POST /graphql"]);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_creates_converge_the_later_writer_deletes_its_duplicate() {
+    // Both writers listed no comment and created one; this writer's is 8, another writer's 6.
+    // The listing after the create shows both: the later writer (8) deletes its own and
+    // writes its body into 6.
+    let gh = MockGitHub::start().await;
+    let m = marker("plan");
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .up_to_n_times(1)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            comment(6, "ghops[bot]", &format!("{m}\nother plan")),
+            comment(8, "ghops[bot]", &format!("{m}\nmy plan"))
+        ])))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/o/r/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(8, "ghops[bot]", "x")))
+        .mount(&gh.server)
+        .await;
+    for (m, p) in [
+        ("DELETE", "/repos/o/r/issues/comments/8"),
+        ("PATCH", "/repos/o/r/issues/comments/6"),
+    ] {
+        Mock::given(method(m))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_json(comment(6, "ghops[bot]", "x")))
+            .mount(&gh.server)
+            .await;
+    }
+    let c = client(&gh).await;
+    let r = upsert_comment(&c, &repo(), 7, &m, "my plan", "ghops[bot]")
+        .await
+        .unwrap();
+    assert_eq!(r, Upserted::Updated(6));
+    gh.assert_writes(&[
+        "POST /repos/o/r/issues/7/comments",
+        "DELETE /repos/o/r/issues/comments/8",
+        "PATCH /repos/o/r/issues/comments/6",
+    ])
+    .await;
+    let w = gh.writes().await;
+    assert_eq!(w[2].body, json!({"body": format!("{m}\nmy plan")}));
+}

@@ -1,7 +1,8 @@
 //! Benchmark (not a test): `cargo bench -p pr-bridge --bench gate`.
 //!
 //! Prints the median time to decide on one real 16 KB `issue_comment` delivery (a comment on a
-//! plain issue, and a comment without the trigger on a PR): fully decoded then gated (what a
+//! plain issue, a comment without the trigger on a PR, and a trigger comment, whose body is
+//! parsed as Markdown to decide that the trigger is visible): fully decoded then gated (what a
 //! workflow run does) against [`pr_bridge::gate::gate_raw`] on the raw body (what `ghops serve`
 //! does before it queues anything).
 
@@ -21,7 +22,18 @@ fn main() {
         include_bytes!("../../../testdata/webhooks/issue_comment.created.on-pr.derived.json")
             .to_vec();
     let (t, m) = ("/test-this-pr", "<!-- ghops:pr-bridge -->");
-    for (name, body) in [("plain issue", &plain), ("PR, no trigger", &on_pr)] {
+    let mut v: serde_json::Value = serde_json::from_slice(&on_pr).unwrap();
+    v["comment"]["body"] = format!(
+        "Thanks! I read every commit.\n\n<!-- a note -->\n> quoted text\n\n/test-this-pr sha={}\n",
+        "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+    )
+    .into();
+    let trigger = serde_json::to_vec(&v).unwrap();
+    for (name, body) in [
+        ("plain issue", &plain),
+        ("PR, no trigger", &on_pr),
+        ("PR, trigger", &trigger),
+    ] {
         let full = median(|| {
             let Event::IssueComment(ev) = Event::parse("issue_comment", black_box(body)).unwrap()
             else {

@@ -95,8 +95,14 @@ fn visible_text(body: &str) -> Vec<std::ops::Range<usize>> {
     let mut out: Vec<std::ops::Range<usize>> = Vec::new();
     // Depth of the containers whose text does not show as plain text.
     let mut hidden = 0usize;
+    // HTML elements opened (inline or in HTML blocks) and not closed yet: text inside them may
+    // be hidden (`<details>`, `<span hidden>`, ...), so it does not count.
+    let mut open_tags = 0usize;
     for (ev, range) in Parser::new_ext(body, opts).into_offset_iter() {
         match ev {
+            Event::Html(html) | Event::InlineHtml(html) => {
+                open_tags = html_depth(open_tags, &html);
+            }
             Event::Start(
                 Tag::BlockQuote(_)
                 | Tag::Image { .. }
@@ -111,7 +117,7 @@ fn visible_text(body: &str) -> Vec<std::ops::Range<usize>> {
                 | TagEnd::CodeBlock
                 | TagEnd::MetadataBlock(_),
             ) => hidden = hidden.saturating_sub(1),
-            Event::Text(_) if hidden == 0 => match out.last_mut() {
+            Event::Text(_) if hidden == 0 && open_tags == 0 => match out.last_mut() {
                 Some(last) if last.end == range.start => last.end = range.end,
                 _ => out.push(range),
             },
@@ -119,6 +125,35 @@ fn visible_text(body: &str) -> Vec<std::ops::Range<usize>> {
         }
     }
     out
+}
+
+/// The number of open HTML elements after `html`: `<name ...>` opens one (not void elements
+/// or `/>`), `</name>` closes one; comments, declarations and instructions change nothing.
+fn html_depth(mut depth: usize, html: &str) -> usize {
+    const VOID: [&str; 15] = [
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta",
+        "param", "source", "track", "wbr",
+    ];
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let closing = rest.starts_with('/');
+        let name: String = rest[usize::from(closing)..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            continue;
+        }
+        let end = rest.find('>').unwrap_or(rest.len());
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else if !VOID.contains(&name.as_str()) && !rest[..end].ends_with('/') {
+            depth += 1;
+        }
+    }
+    depth
 }
 
 /// Whether `start..end` lies inside one visible text range.
@@ -363,6 +398,9 @@ pub(crate) mod tests {
             format!("/test-this-pr <!-- sha={sha} -->"),
             format!("/test-this-pr `sha={sha}`"),
             format!("/test-this-pr *sha={sha}*"),
+            // Inside an element that may hide it (collapsed details, hidden spans, ...).
+            format!("x <span hidden>\n/test-this-pr sha={sha}\n</span>"),
+            format!("<details>\n\n/test-this-pr sha={sha}\n\n</details>"),
         ] {
             assert_eq!(find_trigger(&body, t), None, "{body:?}");
         }
@@ -381,6 +419,9 @@ pub(crate) mod tests {
             ("/test-this-pr sha=a  \nthanks", "sha=a"),
             ("/test-this-pr sha=a\n---", "sha=a"),
             ("a < b\n/test-this-pr sha=a", "sha=a"),
+            ("<details>x</details>\n\n/test-this-pr sha=a", "sha=a"),
+            ("line<br>\n/test-this-pr sha=a", "sha=a"),
+            ("<img src=x />\n\n/test-this-pr sha=a", "sha=a"),
         ] {
             assert_eq!(find_trigger(body, t), Some(rest), "{body:?}");
         }

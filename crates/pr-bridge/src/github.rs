@@ -375,7 +375,7 @@ async fn converge(
 ) -> Result<Upserted, BridgeError> {
     let own = Own::from_conn(comments_page(gh, repo, pr, None).await?);
     let marked = own.marked(marker);
-    let Some(first) = marked.first().filter(|f| f.id != created) else {
+    let Some(first) = marked.first().filter(|f| f.id < created) else {
         return Ok(Upserted::Created(created));
     };
     tracing::info!(

@@ -22,7 +22,7 @@ pub struct Options {
     pub deny: Vec<String>,
     /// Branches are `<prefix>/<pr number>`.
     pub branch_prefix: String,
-    /// Require `sha=<head sha>` so the commit the maintainer reviewed is the one tested.
+    /// Require `sha=<full head sha>` so the commit the maintainer reviewed is the one tested.
     pub require_sha: bool,
     /// Also act on PRs from branches of this repository (they already run with secrets).
     pub allow_same_repo: bool,

@@ -48,7 +48,7 @@ pub struct BridgeFlags {
     /// Branch prefix: branches are PREFIX/<pr> [default: test-this-pr].
     #[arg(long)]
     branch_prefix: Option<String>,
-    /// Require `sha=<head sha>` in the trigger [default: true].
+    /// Require `sha=<full 40-character head sha>` in the trigger [default: true].
     #[arg(long, value_name = "BOOL")]
     require_sha: Option<bool>,
     /// Also act on PRs from branches of this repository.
