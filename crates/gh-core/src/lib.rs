@@ -37,6 +37,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod git;
+pub mod hardening;
 pub mod identity;
 pub mod permission;
 pub mod repo;

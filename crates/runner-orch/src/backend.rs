@@ -472,7 +472,8 @@ struct Proc {
 }
 
 /// Local processes: the pool's command with the JIT config in `ACTIONS_RUNNER_INPUT_JITCONFIG`
-/// and a clean environment (only `PATH`, `HOME`, `LANG`, `TMPDIR`: no token is inherited).
+/// and a clean environment (only `PATH`, `HOME`, `LANG`, `TMPDIR`: no token is inherited), as
+/// the pool's `process.user` when set (`HOME`, `USER`, `LOGNAME` then that user's).
 #[derive(Default)]
 pub struct ProcessBackend {
     dry_run: bool,
@@ -544,6 +545,21 @@ impl ProcessBackend {
             }
         }
         c.env(JIT_ENV, jit).env("GHOPS_RUNNER_NAME", &spec.name);
+        let run_as =
+            match (&pool.process.run_as, &pool.process.user) {
+                (Some(r), _) => Some(r.clone()),
+                (None, Some(u)) => Some(gh_core::hardening::RunAs::resolve(u).map_err(|e| {
+                    OrchError::config(format!("pools.{}.process.user", pool.name), e)
+                })?),
+                (None, None) => None,
+            };
+        if let Some(r) = &run_as {
+            use std::os::unix::process::CommandExt;
+            c.uid(r.uid).gid(r.gid);
+            for (k, v) in r.env() {
+                c.env(k, v);
+            }
+        }
         if let Some(d) = &pool.process.workdir {
             c.current_dir(d);
         }

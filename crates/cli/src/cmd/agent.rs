@@ -115,6 +115,20 @@ struct AgentSection {
     state_dir: Option<PathBuf>,
     log_dir: Option<PathBuf>,
     log_url_template: Option<String>,
+    /// Run hooks as this user (`name`, `uid` or `uid:gid`; the agent runs as root to switch).
+    user: Option<String>,
+}
+
+/// `[agent] user` resolved: hooks run as that account (the production setting).
+fn hook_user(section: &AgentSection) -> Result<Option<gh_core::hardening::RunAs>, Failure> {
+    section
+        .user
+        .as_deref()
+        .map(|u| {
+            gh_core::hardening::RunAs::resolve(u)
+                .map_err(|e| Failure::usage(format!("ghops.toml [agent] user: {e}")))
+        })
+        .transpose()
 }
 
 fn duration(field: &str, v: &Option<String>) -> Result<Option<Duration>, Failure> {
@@ -268,6 +282,7 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         legacy_env: a.legacy_env,
         redeploy: a.redeploy,
         cancel,
+        run_as: hook_user(&section)?,
     };
     let state_dir = a
         .state_dir
@@ -512,6 +527,7 @@ pub async fn spawn_agent_for_serve(
         legacy_env: false,
         redeploy: None,
         cancel,
+        run_as: hook_user(&section)?,
     };
     let interval =
         duration("[agent] interval", &section.interval)?.unwrap_or(Duration::from_secs(30));
