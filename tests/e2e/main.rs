@@ -9,6 +9,7 @@ mod agent;
 mod auth;
 mod contract;
 mod env;
+mod hardening;
 mod plan;
 mod pr_bridge;
 mod release;
