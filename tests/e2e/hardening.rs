@@ -240,3 +240,32 @@ async fn a_hook_run_as_another_user_cannot_read_the_agents_proc_or_key_file() {
     assert_no_secret(&environ);
     assert_no_secret(&key);
 }
+
+#[tokio::test]
+async fn agent_manifests_are_locked_down() {
+    // Issue 19 #12: no service account token, read-only root filesystem, seccomp, limits.
+    let mut c = ghops();
+    c.args([
+        "agent",
+        "manifests",
+        "--namespace",
+        "ops",
+        "--image",
+        "ghcr.io/example/ghops:test",
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = crate::util::stdout(&out);
+    for needle in [
+        "automountServiceAccountToken: false\n---",
+        "      automountServiceAccountToken: false\n",
+        "readOnlyRootFilesystem: true",
+        "seccompProfile: {type: RuntimeDefault}",
+        "limits: {cpu: \"1\", memory: 512Mi}",
+        "- {name: tmp, mountPath: /tmp}",
+    ] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+    ghops_test_support::insta_settings(None)
+        .bind(|| insta::assert_snapshot!("agent_manifests", text));
+}

@@ -433,11 +433,15 @@ async fn status(ctx: &Ctx, environment: &str, limit: usize) -> Result<ExitCode, 
 fn manifests(namespace: &str, image: &str) -> String {
     format!(
         r#"# ghops agent: pull-based deploy agent. One replica: the journal on the volume keeps a crash from repeating a deploy.
+# Hooks run in the agent's container as its (non-root) user: ghops is non-dumpable and keeps
+# no credential in its environment, and no credential is on disk here (GH_TOKEN comes from the
+# Secret as a variable), so a hook cannot take it. See docs/security.md.
 apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: ghops-agent
   namespace: {namespace}
+automountServiceAccountToken: false
 ---
 apiVersion: v1
 kind: PersistentVolumeClaim
@@ -464,8 +468,10 @@ spec:
       labels: {{app.kubernetes.io/name: ghops-agent}}
     spec:
       serviceAccountName: ghops-agent
+      # The agent talks to GitHub only; hooks that need the cluster get their own credentials.
+      automountServiceAccountToken: false
       terminationGracePeriodSeconds: 60
-      securityContext: {{runAsNonRoot: true, runAsUser: 65532, fsGroup: 65532}}
+      securityContext: {{runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: {{type: RuntimeDefault}}}}
       containers:
         - name: agent
           image: {image}
@@ -475,13 +481,20 @@ spec:
               valueFrom: {{secretKeyRef: {{name: ghops-agent, key: token}}}}
           volumeMounts:
             - {{name: state, mountPath: /var/lib/ghops}}
-            - {{name: config, mountPath: /etc/ghops}}
-          securityContext: {{allowPrivilegeEscalation: false, capabilities: {{drop: [ALL]}}}}
+            - {{name: config, mountPath: /etc/ghops, readOnly: true}}
+            - {{name: tmp, mountPath: /tmp}}
+          securityContext: {{allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {{drop: [ALL]}}}}
+          # Hooks run in this container and count against these: size them for your hooks.
+          resources:
+            requests: {{cpu: 50m, memory: 64Mi}}
+            limits: {{cpu: "1", memory: 512Mi}}
       volumes:
         - name: state
           persistentVolumeClaim: {{claimName: ghops-agent-state}}
         - name: config
           configMap: {{name: ghops-agent, defaultMode: 0755}}
+        - name: tmp
+          emptyDir: {{sizeLimit: 1Gi}}
 "#
     )
 }
