@@ -136,4 +136,13 @@ mod tests {
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
     }
+
+    #[test]
+    fn debug_never_shows_the_token_flag() {
+        // Issue 19 #15: GlobalArgs derived Debug over a plain String token.
+        let cli = Cli::parse_from(["ghops", "--token", "ghp_flagSECRET123", "auth", "status"]);
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("ghp_flagSECRET123"), "{shown}");
+        assert!(shown.contains("token: Some("), "{shown}");
+    }
 }
