@@ -207,8 +207,7 @@ fn read_handover(fd: i32) -> Result<BTreeMap<String, SecretString>, HardeningErr
     let data = data?;
     let mut out = BTreeMap::new();
     let mut parts = data.split(|b| *b == 0);
-    loop {
-        let Some(k) = parts.next() else { break };
+    while let Some(k) = parts.next() {
         if k.is_empty() {
             break;
         }
@@ -342,6 +341,28 @@ mod tests {
         assert_eq!(own_handover_fd(OsStr::new(&format!("{}:7", me + 1))), None);
         assert_eq!(own_handover_fd(OsStr::new(&format!("{me}:2"))), None);
         assert_eq!(own_handover_fd(OsStr::new("7")), None);
+    }
+
+    fn handover(payload: &[u8]) -> Result<BTreeMap<String, SecretString>, HardeningError> {
+        let (read, write) = nix::unistd::pipe().unwrap();
+        let mut w = std::fs::File::from(write);
+        w.write_all(payload).unwrap();
+        drop(w);
+        // read_handover closes the descriptor itself, as after a re-exec.
+        let fd = std::os::fd::IntoRawFd::into_raw_fd(read);
+        read_handover(fd)
+    }
+
+    #[test]
+    fn handover_round_trips_and_refuses_strangers() {
+        use crate::auth::ExposeSecret;
+        let m = handover(b"GH_TOKEN\0ghp_x\0GHOPS_WEBHOOK_SECRET\0s=1\0GITHUB_TOKEN\0\0").unwrap();
+        assert_eq!(m.len(), 2, "empty values count as unset");
+        assert_eq!(m["GH_TOKEN"].expose_secret(), "ghp_x");
+        assert_eq!(m["GHOPS_WEBHOOK_SECRET"].expose_secret(), "s=1");
+        let e = handover(b"PATH\0/bin\0").unwrap_err().to_string();
+        assert!(e.contains("unexpected name \"PATH\""), "{e}");
+        assert!(handover(b"GH_TOKEN").is_err());
     }
 
     #[test]
