@@ -122,6 +122,7 @@ pub async fn run_hook(h: HookRun<'_>) -> std::io::Result<(HookEnd, HookOutput)> 
     for k in SECRET_VARS {
         cmd.env_remove(k);
     }
+    cmd.env_remove(gh_core::hardening::HANDOVER_VAR);
     for (k, v) in h.env {
         cmd.env(k, v);
     }
