@@ -269,3 +269,127 @@ async fn agent_manifests_are_locked_down() {
     ghops_test_support::insta_settings(None)
         .bind(|| insta::assert_snapshot!("agent_manifests", text));
 }
+
+#[tokio::test]
+async fn a_process_runner_finds_no_credential_in_ghops_proc_environ() {
+    // `ghops serve` with a process pool: its reconcile pass launches the runner for the queued
+    // job, as a child of ghops, which stays up while the runner looks at /proc/$PPID.
+    const REPO: &str = "octo/app";
+    const JOB: u64 = 4242;
+    let gh = MockGitHub::start().await;
+    let ok = |v: serde_json::Value| ResponseTemplate::new(200).set_body_json(v);
+    for (p, v) in [
+        (format!("/repos/{REPO}/installation"), json!({"id": 77})),
+        (
+            format!("/repos/{REPO}/actions/runs/9/jobs"),
+            json!({"total_count": 1, "jobs": [{"id": JOB, "run_id": 9, "run_attempt": 1,
+                   "status": "queued", "labels": ["self-hosted", "local"]}]}),
+        ),
+        (
+            format!("/repos/{REPO}/actions/jobs/{JOB}"),
+            json!({"id": JOB, "run_id": 9, "run_attempt": 1, "status": "queued",
+                   "labels": ["self-hosted", "local"]}),
+        ),
+        (
+            format!("/repos/{REPO}/actions/runners"),
+            json!({"total_count": 0, "runners": []}),
+        ),
+        ("/app".to_owned(), json!({"id": 12, "slug": "ghops-e2e"})),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ok(v))
+            .mount(&gh.server)
+            .await;
+    }
+    for (status, runs) in [("queued", json!([{"id": 9}])), ("in_progress", json!([]))] {
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{REPO}/actions/runs")))
+            .and(wiremock::matchers::query_param("status", status))
+            .respond_with(ok(json!({"total_count": 1, "workflow_runs": runs})))
+            .mount(&gh.server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path("/app/installations/77/access_tokens"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "token": "ghs_e2e_installation", "expires_at": "2999-01-01T00:00:00Z", "permissions": {}
+        })))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "/repos/{REPO}/actions/runners/generate-jitconfig"
+        )))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "runner": {"id": 5}, "encoded_jit_config": "E2E-JIT",
+        })))
+        .mount(&gh.server)
+        .await;
+    let api = gh.uri();
+    let seen = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = dir.path().join("seen");
+        std::fs::create_dir_all(&seen).unwrap();
+        let s = seen.display();
+        let script = format!(
+            "cat /proc/$PPID/comm > {s}/comm.tmp; tr '\\\\0' '\\\\n' < /proc/$PPID/environ > {s}/environ.tmp 2>&1 || echo denied >> {s}/environ.tmp; mv {s}/comm.tmp {s}/comm; mv {s}/environ.tmp {s}/environ"
+        );
+        let cfg = dir.path().join("ghops.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[runners]\ninterval = \"1h\"\n[[runners.pools]]\nname = \"local\"\nrepos = [\"{REPO}\"]\nlabels = [\"self-hosted\", \"local\"]\nmax = 1\nbackend = \"process\"\n[runners.pools.process]\ncommand = [\"/bin/sh\", \"-c\", {script:?}]\n"
+            ),
+        )
+        .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut c = ghops();
+        c.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["--redeliver-interval", "0"])
+            .current_dir(dir.path())
+            .env("GHOPS_CONFIG", &cfg)
+            .env("GITHUB_API_URL", &api)
+            .env("GHOPS_APP_ID", "12")
+            .env("GHOPS_APP_PRIVATE_KEY", TEST_APP_KEY)
+            .env("GHOPS_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .env("GH_TOKEN", TOKEN)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !seen.join("environ").exists() {
+            if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "the runner never ran:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let read = |f: &str| std::fs::read_to_string(seen.join(f)).unwrap();
+        let seen = (read("comm"), read("environ"));
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = child.wait();
+        seen
+    })
+    .await
+    .unwrap();
+    let (comm, environ) = seen;
+    assert_eq!(comm.trim(), "ghops", "the runner's parent is ghops");
+    assert_no_secret(&environ);
+    if is_root() {
+        assert!(environ.contains("GHOPS_SECRETS_FD="), "{environ}");
+    } else {
+        assert!(environ.contains("denied"), "{environ}");
+    }
+}
