@@ -73,6 +73,7 @@ async fn run_once_deploys_and_the_hook_cannot_see_the_token() {
     let env = std::fs::read_to_string(&dump).unwrap();
     assert!(env.contains("GHOPS_DEPLOYMENT_ID=11"), "{env}");
     assert!(!env.contains(TOKEN), "the hook saw the token:\n{env}");
+    assert!(!env.contains("GHOPS_SECRETS_FD"), "{env}");
     let states: Vec<String> = gh
         .writes()
         .await

@@ -225,3 +225,27 @@ async fn help_lists_every_group_and_completions_work() {
     assert!(out.status.success());
     assert!(stdout(&out).contains("_ghops()"));
 }
+
+#[tokio::test]
+async fn status_never_prints_credentials_in_the_api_url() {
+    // Issue 19 #15: `auth status` printed the userinfo of the API URL.
+    let gh = MockGitHub::start().await;
+    let url = gh.uri().replace("http://", "http://admin:urlPASSWORD42@");
+    for json in [false, true] {
+        let mut c = ghops();
+        c.args(["auth", "status", "--repo", "o/r", "--api-url", &url])
+            .env("GH_TOKEN", TOKEN);
+        if json {
+            c.arg("--json");
+        }
+        let out = run(c).await;
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(
+            !all.contains("urlPASSWORD42") && !all.contains("admin"),
+            "{all}"
+        );
+        assert!(all.contains("credentials in the URL"), "{all}");
+    }
+    gh.assert_lines(&[]).await;
+}

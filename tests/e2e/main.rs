@@ -10,6 +10,7 @@ mod auth;
 mod contract;
 mod env;
 mod ghes;
+mod hardening;
 mod plan;
 mod pr_bridge;
 mod release;

@@ -31,8 +31,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "GITHUB_API_URL", value_name = "URL")]
     pub api_url: Option<String>,
     /// GitHub token. Prefer GH_TOKEN / GITHUB_TOKEN: a flag is visible in the process list.
-    #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true, value_parser = secret)]
+    pub token: Option<SecretString>,
     /// GitHub App id (with --app-key); installation tokens are minted for the target repo.
     #[arg(long, global = true, env = "GHOPS_APP_ID", value_name = "ID")]
     pub app_id: Option<String>,
@@ -57,6 +57,11 @@ pub struct GlobalArgs {
     /// Colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// `--token`: straight into a secret type (redacted in `Debug`).
+fn secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(s.to_owned()))
 }
 
 /// Sets up `tracing` on stderr from -v/-q and `RUST_LOG`.
@@ -173,7 +178,7 @@ impl Ctx {
         target: Option<InstallationTarget>,
     ) -> Result<ClientConfig, Failure> {
         let mut inputs = CredentialInputs::from_env();
-        inputs.token_flag = self.global.token.clone().map(SecretString::from);
+        inputs.token_flag = self.global.token.clone();
         if let Some(id) = &self.global.app_id {
             inputs.app_id = Some(id.clone());
         }

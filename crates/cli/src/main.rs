@@ -75,8 +75,19 @@ enum Command {
 }
 
 fn main() -> ProcessExit {
+    // First, while the process has one thread: non-dumpable (no /proc/<pid>/environ or mem
+    // for other processes of this user, no core dump), and the credentials moved out of the
+    // environment by re-executing this binary without them (see gh_core::hardening).
+    let startup = match gh_core::hardening::harden_startup() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ProcessExit::from(ExitCode::Usage.code());
+        }
+    };
     let cli = Cli::parse();
     ctx::init_tracing(&cli.global);
+    tracing::debug!(?startup, "process hardening");
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -124,5 +135,14 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn debug_never_shows_the_token_flag() {
+        // Issue 19 #15: GlobalArgs derived Debug over a plain String token.
+        let cli = Cli::parse_from(["ghops", "--token", "ghp_flagSECRET123", "auth", "status"]);
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("ghp_flagSECRET123"), "{shown}");
+        assert!(shown.contains("token: Some("), "{shown}");
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::error::AgentError;
-use crate::hooks::{HookEnd, HookRun, run_hook, valid_task};
+use crate::hooks::{HookEnd, HookRun, run_hook, task_refusal};
 use crate::journal::{Journal, Phase, key};
 
 /// Which deployments run.
@@ -75,6 +75,9 @@ pub struct AgentOptions {
     pub redeploy: Option<u64>,
     /// Becomes true on shutdown.
     pub cancel: watch::Receiver<bool>,
+    /// Run hooks as this user (`[agent] user`): the production setting, so hook code cannot
+    /// read the agent's key file or state. `None`: hooks run as the agent's user.
+    pub run_as: Option<gh_core::hardening::RunAs>,
 }
 
 /// A deployment, as the API (and the `deployment` webhook) carries it.
@@ -353,17 +356,8 @@ async fn deploy(
             .replace("{environment}", &target.environment)
     });
     let task = d.task.clone().unwrap_or_else(|| "deploy".into());
-    if !valid_task(&task) {
-        post_status(
-            gh,
-            repo,
-            d.id,
-            "error",
-            "invalid task name",
-            None,
-            log_url.as_deref(),
-        )
-        .await?;
+    if let Some(why) = task_refusal(&task) {
+        post_status(gh, repo, d.id, "error", &why, None, log_url.as_deref()).await?;
         return Ok(Some("error".into()));
     }
     let claim = format!(
@@ -466,6 +460,7 @@ async fn deploy(
                 log_cap: opts.log_cap,
                 prefix: &prefix,
                 cancel,
+                run_as: opts.run_as.as_ref(),
             })
             .await
         }
@@ -476,16 +471,20 @@ async fn deploy(
     } else {
         let mut end = HookEnd::Success;
         let mut out = BTreeMap::new();
+        let mut failed = "";
         for name in ["pre_task", task.as_str()] {
             if name == "pre_task" && !exists(name) {
                 continue;
             }
             let (e, o) = run(name).await?;
-            out.extend(o);
             end = e;
             if end != HookEnd::Success {
+                // Only what the failing hook itself reported describes the failure.
+                out = o;
+                failed = name;
                 break;
             }
+            out.extend(o);
         }
         let post = if end == HookEnd::Success {
             "post_success"
@@ -503,7 +502,15 @@ async fn deploy(
                     .unwrap_or_else(|| format!("deployed {}", short(&d.sha))),
                 out.get("environment_url").cloned(),
             ),
-            HookEnd::Failure(msg) => ("failure".into(), msg, None),
+            // The status description is public: never the hook's output (a last stderr line
+            // can hold a secret), only what the hook chose to report in $GHOPS_OUTPUT.
+            HookEnd::Failure(how) => (
+                "failure".into(),
+                out.get("description")
+                    .cloned()
+                    .unwrap_or_else(|| format!("hook {failed} {how}")),
+                None,
+            ),
             HookEnd::TimedOut(t) => ("failure".into(), format!("timed out after {t:?}"), None),
             HookEnd::Cancelled => ("error".into(), "agent shut down".into(), None),
         }

@@ -33,7 +33,8 @@ pub struct NewDeployment {
     pub auto_merge: bool,
 }
 
-/// Creates a deployment; returns its id.
+/// Creates a deployment; returns its id. A task the agent would refuse (a lifecycle hook
+/// name, an invalid name) is refused here, before any request.
 pub async fn create(
     gh: &GitHub,
     repo: &RepoRef,
@@ -41,6 +42,9 @@ pub async fn create(
     attempts: u32,
     delay: Duration,
 ) -> Result<Option<u64>, AgentError> {
+    if let Some(why) = crate::hooks::task_refusal(&d.task) {
+        return Err(AgentError::Config(format!("--task {:?}: {why}", d.task)));
+    }
     let path = format!("{}/deployments", repo.api_path());
     let body = serde_json::to_value(d)?;
     for attempt in 1..=attempts.max(1) {

@@ -3,6 +3,7 @@
 //! capped log file and streamed to the agent's stderr.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -12,15 +13,22 @@ use tokio::process::Command;
 use tokio::sync::watch;
 
 /// Environment variables never passed to a hook (the agent's credentials).
-pub const SECRET_VARS: &[&str] = &[
-    "GH_TOKEN",
-    "GITHUB_TOKEN",
-    "GH_ENTERPRISE_TOKEN",
-    "GITHUB_ENTERPRISE_TOKEN",
-    "GHOPS_APP_PRIVATE_KEY",
-    "GHOPS_WEBHOOK_SECRET",
-    "GHOPS_TOKEN",
-];
+pub use gh_core::hardening::SECRET_VARS;
+
+/// The lifecycle hooks around a task: reserved, never a deployment's task (a deployment with
+/// task `post_failure` must not run the failure hook as its task).
+pub const LIFECYCLE_HOOKS: &[&str] = &["pre_task", "post_success", "post_failure"];
+
+/// Why `task` cannot be a deployment task, if it cannot: not `[A-Za-z0-9._-]+`, `.`, `..`,
+/// or a lifecycle hook name.
+pub fn task_refusal(task: &str) -> Option<String> {
+    if !valid_task(task) {
+        return Some("invalid task name".into());
+    }
+    LIFECYCLE_HOOKS
+        .contains(&task)
+        .then(|| format!("task name {task} is reserved for a lifecycle hook"))
+}
 
 /// A task name is `[A-Za-z0-9._-]+`, not `.` or `..` (no path traversal).
 pub fn valid_task(task: &str) -> bool {
@@ -37,7 +45,8 @@ pub fn valid_task(task: &str) -> bool {
 pub enum HookEnd {
     /// Exit 0.
     Success,
-    /// Non-zero exit (the last stderr line, ≤ 140 chars).
+    /// Non-zero exit: `exited 3` or `killed by signal 9`. Never the hook's output, which
+    /// may hold secrets: a hook says what failed through `description=` in `$GHOPS_OUTPUT`.
     Failure(String),
     /// Killed after the timeout.
     TimedOut(Duration),
@@ -68,14 +77,8 @@ pub struct HookRun<'a> {
     pub prefix: &'a str,
     /// Becomes true when the agent shuts down.
     pub cancel: watch::Receiver<bool>,
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    let s = s.trim();
-    if s.chars().count() <= n {
-        return s.to_owned();
-    }
-    s.chars().take(n - 1).collect::<String>() + "…"
+    /// Run the hook as this user (`[agent] user`); `None`: as the agent's user.
+    pub run_as: Option<&'a gh_core::hardening::RunAs>,
 }
 
 fn signal_group(pid: u32, sig: nix::sys::signal::Signal) {
@@ -98,6 +101,17 @@ pub async fn run_hook(h: HookRun<'_>) -> std::io::Result<(HookEnd, HookOutput)> 
             .unwrap_or("hook")
     ));
     let _ = tokio::fs::remove_file(&output_file).await;
+    if let Some(u) = h.run_as {
+        // The hook's user cannot create files in the agent's log directory: the output file
+        // is made for it, writable by it alone.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&output_file)?;
+        drop(f);
+        std::os::unix::fs::chown(&output_file, Some(u.uid), Some(u.gid))?;
+    }
     let mut cmd = Command::new(h.path);
     cmd.current_dir(h.cwd)
         .stdin(Stdio::null())
@@ -108,10 +122,17 @@ pub async fn run_hook(h: HookRun<'_>) -> std::io::Result<(HookEnd, HookOutput)> 
     for k in SECRET_VARS {
         cmd.env_remove(k);
     }
+    cmd.env_remove(gh_core::hardening::HANDOVER_VAR);
     for (k, v) in h.env {
         cmd.env(k, v);
     }
     cmd.env("GHOPS_OUTPUT", &output_file);
+    if let Some(u) = h.run_as {
+        cmd.uid(u.uid).gid(u.gid);
+        for (k, v) in u.env() {
+            cmd.env(k, v);
+        }
+    }
     let mut child = cmd.spawn()?;
     let pid = child.id().unwrap_or(0);
     let log = tokio::fs::OpenOptions::new()
@@ -120,38 +141,23 @@ pub async fn run_hook(h: HookRun<'_>) -> std::io::Result<(HookEnd, HookOutput)> 
         .open(h.log_file)
         .await?;
     let log = std::sync::Arc::new(tokio::sync::Mutex::new((log, 0u64)));
-    let last_err = std::sync::Arc::new(tokio::sync::Mutex::new(String::new()));
     let mut pumps = Vec::new();
-    for (stream, is_err) in [
-        (
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-            false,
-        ),
-        (
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-            true,
-        ),
+    for stream in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
     ] {
         let Some(stream) = stream else { continue };
-        let (log, last_err, prefix, cap) = (
-            log.clone(),
-            last_err.clone(),
-            h.prefix.to_owned(),
-            h.log_cap,
-        );
+        let (log, prefix, cap) = (log.clone(), h.prefix.to_owned(), h.log_cap);
         pumps.push(tokio::spawn(async move {
             let mut lines = BufReader::new(stream).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 eprintln!("{prefix} {line}");
-                if is_err && !line.trim().is_empty() {
-                    *last_err.lock().await = line.clone();
-                }
                 let mut g = log.lock().await;
                 let (file, written) = &mut *g;
                 if *written < cap {
@@ -172,12 +178,12 @@ pub async fn run_hook(h: HookRun<'_>) -> std::io::Result<(HookEnd, HookOutput)> 
             if status.success() {
                 HookEnd::Success
             } else {
-                for p in pumps.drain(..) {
-                    let _ = p.await;
-                }
-                let last = last_err.lock().await.clone();
-                let code = status.code().map(|c| format!("exit {c}")).unwrap_or_else(|| "killed by a signal".into());
-                HookEnd::Failure(truncate(if last.is_empty() { &code } else { &last }, 140))
+                use std::os::unix::process::ExitStatusExt;
+                HookEnd::Failure(match (status.code(), status.signal()) {
+                    (Some(c), _) => format!("exited {c}"),
+                    (None, Some(sig)) => format!("killed by signal {sig}"),
+                    (None, None) => "failed".into(),
+                })
             }
         }
         _ = tokio::time::sleep(h.timeout) => {
@@ -226,5 +232,19 @@ mod tests {
         assert!(!valid_task("a/b"));
         assert!(!valid_task(""));
         assert!(!valid_task("x y"));
+    }
+
+    #[test]
+    fn lifecycle_hooks_are_not_tasks() {
+        for t in LIFECYCLE_HOOKS {
+            assert!(valid_task(t));
+            assert_eq!(
+                task_refusal(t).unwrap(),
+                format!("task name {t} is reserved for a lifecycle hook")
+            );
+        }
+        assert_eq!(task_refusal("../x").unwrap(), "invalid task name");
+        assert_eq!(task_refusal("deploy"), None);
+        assert_eq!(task_refusal("post_success2"), None);
     }
 }

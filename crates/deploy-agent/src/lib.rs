@@ -29,6 +29,7 @@
 //!     legacy_env: false,
 //!     redeploy: None,
 //!     cancel,
+//!     run_as: None, // production: Some(gh_core::hardening::RunAs::resolve("deploy")?)
 //! };
 //! let journal = Journal::open("/var/lib/ghops".as_ref())?;
 //! let report = run_once(&gh, &target, &opts, &journal, &mut TargetState::default()).await?;

@@ -64,6 +64,7 @@ impl Env {
             legacy_env: false,
             redeploy: None,
             cancel,
+            run_as: None,
         }
     }
 
@@ -344,11 +345,12 @@ async fn a_hanging_hook_is_killed_and_reported() {
 }
 
 #[tokio::test]
-async fn failing_hook_reports_the_last_stderr_line() {
+async fn failing_hook_never_publishes_its_output_only_its_exit_code() {
+    // Issue 19 #8: the last stderr line became the public status description.
     let e = Env::new().await;
     e.hook(
         "deploy",
-        "echo step one >&2\necho 'helm: release failed: timed out' >&2\nexit 3",
+        "echo step one >&2\necho 'helm: login failed: password=hunter2' >&2\nexit 3",
     );
     e.hook(
         "post_failure",
@@ -360,13 +362,137 @@ async fn failing_hook_reports_the_last_stderr_line() {
     e.pass(Policy::Latest, &e.journal()).await;
     assert_eq!(
         e.posts().await[1],
+        (4, "failure".into(), "hook deploy exited 3".into())
+    );
+    let all = serde_json::to_string(
+        &e.gh
+            .writes()
+            .await
+            .iter()
+            .map(|w| &w.body)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(!all.contains("hunter2"), "{all}");
+    assert!(e.dir.path().join("pf").exists());
+    // The output stays in the operator's log.
+    let log = read(&e.dir.path().join("logs/app-4/hooks.log"));
+    assert!(log.contains("password=hunter2"), "{log}");
+}
+
+#[tokio::test]
+async fn failing_hook_describes_itself_through_ghops_output() {
+    let e = Env::new().await;
+    e.hook(
+        "pre_task",
+        "echo 'description=pre_task says hello' >> \"$GHOPS_OUTPUT\"",
+    );
+    e.hook(
+        "deploy",
+        "echo 'description=helm upgrade failed: see the log' >> \"$GHOPS_OUTPUT\"\necho secret >&2\nexit 1",
+    );
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    e.latest_status(4, None).await;
+    e.accept_posts().await;
+    e.pass(Policy::Latest, &e.journal()).await;
+    assert_eq!(
+        e.posts().await[1],
         (
             4,
             "failure".into(),
-            "helm: release failed: timed out".into()
+            "helm upgrade failed: see the log".into()
         )
     );
-    assert!(e.dir.path().join("pf").exists());
+    // A pre_task failing without a description of its own: its name and exit code.
+    let e = Env::new().await;
+    e.hook("pre_task", "echo token=abc >&2\nexit 7");
+    e.hook("deploy", "exit 0");
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    e.latest_status(4, None).await;
+    e.accept_posts().await;
+    e.pass(Policy::Latest, &e.journal()).await;
+    assert_eq!(
+        e.posts().await[1],
+        (4, "failure".into(), "hook pre_task exited 7".into())
+    );
+}
+
+#[tokio::test]
+async fn hooks_run_as_the_configured_user() {
+    // Issue 19 #1: hooks ran as the agent's user and could read its key file.
+    let Ok(user) = gh_core::hardening::RunAs::resolve("65534:65534") else {
+        // Not root: switching users is refused up front (covered by gh-core's tests).
+        return;
+    };
+    let e = Env::new().await;
+    std::fs::set_permissions(e.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let shared = e.dir.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let key = e.dir.path().join("app-key.pem");
+    std::fs::write(&key, "-----BEGIN PRIVATE KEY-----").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = shared.join("seen");
+    e.hook(
+        "deploy",
+        &format!(
+            "{{ id -u; id -g; id -G; echo \"HOME=$HOME\"; cat {} || echo denied; }} > {} 2>/dev/null\necho 'description=deployed as nobody' >> \"$GHOPS_OUTPUT\"",
+            key.display(),
+            out.display()
+        ),
+    );
+    e.deployments(vec![dep(7, "deploy", false)]).await;
+    e.latest_status(7, None).await;
+    e.accept_posts().await;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let mut opts = e.opts(rx);
+    opts.run_as = Some(user.clone());
+    let r = run_once(
+        &e.client().await,
+        &e.target(Policy::Latest),
+        &opts,
+        &e.journal(),
+        &mut TargetState::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.ran, [(7, "success".to_owned())]);
+    let home = user
+        .home
+        .as_ref()
+        .map(|h| h.display().to_string())
+        .unwrap_or_default();
+    assert_eq!(
+        read(&out),
+        format!("65534\n65534\n65534\nHOME={home}\ndenied\n")
+    );
+    // $GHOPS_OUTPUT was writable by the hook's user.
+    assert_eq!(e.posts().await[1].2, "deployed as nobody");
+}
+
+#[tokio::test]
+async fn lifecycle_hook_names_are_not_tasks() {
+    // Issue 19 #9: a deployment with task `post_failure` ran the failure hook as its task.
+    for task in ["pre_task", "post_success", "post_failure"] {
+        let e = Env::new().await;
+        let ran = e.dir.path().join("ran");
+        for h in ["deploy", "pre_task", "post_success", "post_failure"] {
+            e.hook(h, &format!("echo {h} >> {}", ran.display()));
+        }
+        e.deployments(vec![dep(9, task, false)]).await;
+        e.latest_status(9, None).await;
+        e.accept_posts().await;
+        e.pass(Policy::Latest, &e.journal()).await;
+        assert_eq!(
+            e.posts().await,
+            [(
+                9,
+                "error".into(),
+                format!("task name {task} is reserved for a lifecycle hook")
+            )]
+        );
+        assert!(!ran.exists(), "no hook runs for task {task}");
+    }
 }
 
 #[tokio::test]
@@ -852,6 +978,23 @@ async fn create_retries_202_then_waits_for_the_terminal_status() {
     .await
     .unwrap();
     assert_eq!(state, "success");
+}
+
+#[tokio::test]
+async fn create_refuses_lifecycle_hook_names_before_any_request() {
+    let e = Env::new().await;
+    let gh = e.client().await;
+    let repo: RepoRef = "octo/app".parse().unwrap();
+    let mut d = new_deployment();
+    d.task = "post_success".into();
+    let err = deploy_agent::create::create(&gh, &repo, &d, 3, Duration::from_millis(1))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "--task \"post_success\": task name post_success is reserved for a lifecycle hook"
+    );
+    assert!(e.gh.lines().await.is_empty());
 }
 
 #[tokio::test]

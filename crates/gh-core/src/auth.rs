@@ -133,9 +133,10 @@ fn non_empty(s: &Option<SecretString>) -> Option<SecretString> {
 
 impl CredentialInputs {
     /// Reads `GH_TOKEN`, `GITHUB_TOKEN`, `GHOPS_APP_ID` and `GHOPS_APP_PRIVATE_KEY` from the
-    /// process environment; flags are set by the caller.
+    /// process environment (the secrets through [`crate::hardening::secret_var`], which also
+    /// knows those moved out of the environment at start); flags are set by the caller.
     pub fn from_env() -> Self {
-        let var = |k: &str| std::env::var(k).ok().map(SecretString::from);
+        let var = crate::hardening::secret_var;
         Self {
             token_flag: None,
             gh_token: var("GH_TOKEN"),
@@ -224,8 +225,8 @@ impl Credentials {
                 crate::actions::in_actions()
                     && TokenKind::of(token.expose_secret()) == TokenKind::Installation
                     && (*source == TokenSource::GithubToken
-                        || std::env::var("GITHUB_TOKEN").ok().as_deref()
-                            == Some(token.expose_secret()))
+                        || crate::hardening::secret_var("GITHUB_TOKEN")
+                            .is_some_and(|t| t.expose_secret() == token.expose_secret()))
             }
             Credentials::App { .. } => false,
         }

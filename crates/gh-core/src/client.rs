@@ -190,6 +190,20 @@ impl std::fmt::Debug for GitHub {
     }
 }
 
+/// `url` with any `user:password@` in its authority replaced by `***@` (for messages).
+pub fn redact_userinfo(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}***@{host}{tail}"),
+        None => url.to_owned(),
+    }
+}
+
 fn base_builder(
     api_url: &str,
     timeout: Duration,
@@ -201,12 +215,23 @@ fn base_builder(
         octocrab::NotLayerReady,
     >,
 > {
+    // Never echo credentials embedded in the URL (`https://user:pass@host`): not in errors,
+    // not in `auth status`, not in `Debug`. Such a URL is refused.
+    let shown = redact_userinfo(api_url);
     let url = url::Url::parse(api_url)
-        .map_err(|e| Error::invalid("--api-url / GITHUB_API_URL", format!("{api_url:?}: {e}")))?;
+        .map_err(|e| Error::invalid("--api-url / GITHUB_API_URL", format!("{shown:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::invalid(
             "--api-url / GITHUB_API_URL",
-            format!("{api_url:?} is not an http(s) URL"),
+            format!("{shown:?} is not an http(s) URL"),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            "--api-url / GITHUB_API_URL",
+            format!(
+                "{shown:?}: credentials in the URL are not accepted (use GH_TOKEN or a GitHub App)"
+            ),
         ));
     }
     Octocrab::builder()
@@ -274,6 +299,38 @@ fn looks_like_web_url(api_url: &str) -> bool {
             && matches!(u.path(), "" | "/")
             && !u.host_str().is_some_and(|h| h.starts_with("api."))
     })
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::*;
+
+    #[test]
+    fn userinfo_is_redacted_and_refused() {
+        assert_eq!(
+            redact_userinfo("https://u:p@ghe.example/api/v3?x=1"),
+            "https://***@ghe.example/api/v3?x=1"
+        );
+        assert_eq!(
+            redact_userinfo("https://ghe.example/a@b"),
+            "https://ghe.example/a@b"
+        );
+        assert_eq!(redact_userinfo("no-scheme:pw@x y"), "***@x y");
+        let e = base_builder(
+            "https://bob:hunter2@ghe.example/api/v3",
+            Duration::from_secs(1),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(!e.contains("hunter2") && !e.contains("bob"), "{e}");
+        assert!(e.contains("credentials in the URL"), "{e}");
+        let e = base_builder("ftp://bob:hunter2@x", Duration::from_secs(1))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(!e.contains("hunter2"), "{e}");
+    }
 }
 
 fn octo_err(method: &Method, path: &str, e: octocrab::Error) -> Error {

@@ -14,6 +14,8 @@
 //! - [`comments`]: one comment per purpose, upserted by a hidden marker.
 //! - [`actions`]: `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`, annotations, `::add-mask::`.
 //! - [`config`]: `ghops.toml` sections.
+//! - [`hardening`]: the binary's start-up hardening (non-dumpable, credentials out of its
+//!   environment) and [`hardening::RunAs`] for children run as another user.
 //! - [`error`]: the shared error type and the documented exit codes.
 //!
 //! ```no_run
@@ -37,6 +39,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod git;
+pub mod hardening;
 pub mod identity;
 pub mod permission;
 pub mod repo;

@@ -172,12 +172,24 @@ pub fn sanitise_branch(branch: &str) -> String {
     out
 }
 
+/// Prefix of every preview namespace: a branch named `kube-system` (or `default`, or another
+/// team's namespace) must not name an existing namespace a deploy job would then write into.
+pub const NAMESPACE_PREFIX: &str = "preview-";
+
+/// The namespace of a branch's environments: [`NAMESPACE_PREFIX`] and [`sanitise_branch`]
+/// (a DNS label of at most 48 characters). The same branch name gives the same namespace in
+/// every repository.
+pub fn preview_namespace(branch: &str) -> String {
+    format!("{NAMESPACE_PREFIX}{}", sanitise_branch(branch))
+}
+
 /// One environment a PR deploys to or undeploys from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvTarget {
     /// GitHub environment name.
     pub environment: String,
-    /// Branch-derived namespace (shared by repositories using the same branch name).
+    /// Branch-derived namespace, `preview-<branch>` (shared by repositories using the same
+    /// branch name; never a bare branch name).
     pub namespace: String,
     /// Head branch.
     #[serde(rename = "ref")]
@@ -257,8 +269,9 @@ pub const SYNC_ACTIONS: &[&str] = &[
 
 fn target(rule: &LabelRule, n: Option<&str>, label: &str, ev: &PullRequestEvent) -> EnvTarget {
     let pr = &ev.pull_request;
-    let namespace = sanitise_branch(&pr.head.ref_name);
-    let mut environment = rule.environment.replace("{branch}", &namespace);
+    let branch = sanitise_branch(&pr.head.ref_name);
+    let namespace = preview_namespace(&pr.head.ref_name);
+    let mut environment = rule.environment.replace("{branch}", &branch);
     if let Some(n) = n {
         environment = environment.replace("{N}", n);
     }
@@ -1042,6 +1055,15 @@ mod tests {
         let long = sanitise_branch(&"a".repeat(100));
         assert_eq!(long.len(), 40);
         assert_ne!(long, sanitise_branch(&"a".repeat(101)));
+    }
+
+    #[test]
+    fn namespaces_are_prefixed() {
+        // Issue 19 #15: a branch named kube-system gave the namespace kube-system.
+        assert_eq!(preview_namespace("kube-system"), "preview-kube-system");
+        assert_eq!(preview_namespace("default"), "preview-default");
+        assert_eq!(preview_namespace("///"), "preview-branch");
+        assert_eq!(preview_namespace(&"a".repeat(100)).len(), 48);
     }
 
     #[test]

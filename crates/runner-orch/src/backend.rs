@@ -32,6 +32,8 @@ pub const REPO_ANNOTATION: &str = "ghops.dev/repository";
 pub const JIT_ENV: &str = "ACTIONS_RUNNER_INPUT_JITCONFIG";
 /// The key of the JIT config in the Secret.
 pub const JIT_KEY: &str = "jitconfig";
+/// The uid (and gid) runner pods run as: the `runner` user of GitHub's actions-runner image.
+pub const RUNNER_UID: i64 = 1001;
 
 /// What to launch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +189,9 @@ pub fn merge(target: &mut Value, patch: &Value) {
 
 /// The Job manifest of a runner: `backoffLimit: 0`, `ttlSecondsAfterFinished`,
 /// `activeDeadlineSeconds`, labels for pool, repository and job; the pod reads the JIT config
-/// from the Secret of the same name, and nothing else secret (no service account token).
+/// from the Secret of the same name, and nothing else secret (no service account token); it
+/// meets Pod Security "restricted" (non-root uid [`RUNNER_UID`], no privilege escalation, all
+/// capabilities dropped, seccomp `RuntimeDefault`).
 pub fn job_manifest(pool: &PoolConfig, spec: &LaunchSpec, overlay: Option<&Value>) -> Value {
     let k = &pool.kubernetes;
     let mut labels = BTreeMap::new();
@@ -209,6 +213,12 @@ pub fn job_manifest(pool: &PoolConfig, spec: &LaunchSpec, overlay: Option<&Value
             "name": JIT_ENV,
             "valueFrom": { "secretKeyRef": { "name": spec.name, "key": JIT_KEY } },
         }],
+        // Pod Security "restricted": job code gets no root, no new privileges, no
+        // capabilities (a pod_template may relax this, e.g. for a Docker-in-Docker sidecar).
+        "securityContext": {
+            "allowPrivilegeEscalation": false,
+            "capabilities": { "drop": ["ALL"] },
+        },
     });
     if !k.resources.is_empty() {
         container["resources"] = json!(k.resources);
@@ -216,6 +226,14 @@ pub fn job_manifest(pool: &PoolConfig, spec: &LaunchSpec, overlay: Option<&Value
     let mut pod = json!({
         "restartPolicy": "Never",
         "automountServiceAccountToken": false,
+        // The actions-runner image's `runner` user (1001): runAsNonRoot needs a numeric id.
+        "securityContext": {
+            "runAsNonRoot": true,
+            "runAsUser": RUNNER_UID,
+            "runAsGroup": RUNNER_UID,
+            "fsGroup": RUNNER_UID,
+            "seccompProfile": { "type": "RuntimeDefault" },
+        },
         "containers": [container],
     });
     if let Some(sa) = &k.service_account {
@@ -472,7 +490,8 @@ struct Proc {
 }
 
 /// Local processes: the pool's command with the JIT config in `ACTIONS_RUNNER_INPUT_JITCONFIG`
-/// and a clean environment (only `PATH`, `HOME`, `LANG`, `TMPDIR`: no token is inherited).
+/// and a clean environment (only `PATH`, `HOME`, `LANG`, `TMPDIR`: no token is inherited), as
+/// the pool's `process.user` when set (`HOME`, `USER`, `LOGNAME` then that user's).
 #[derive(Default)]
 pub struct ProcessBackend {
     dry_run: bool,
@@ -544,6 +563,21 @@ impl ProcessBackend {
             }
         }
         c.env(JIT_ENV, jit).env("GHOPS_RUNNER_NAME", &spec.name);
+        let run_as =
+            match (&pool.process.run_as, &pool.process.user) {
+                (Some(r), _) => Some(r.clone()),
+                (None, Some(u)) => Some(gh_core::hardening::RunAs::resolve(u).map_err(|e| {
+                    OrchError::config(format!("pools.{}.process.user", pool.name), e)
+                })?),
+                (None, None) => None,
+            };
+        if let Some(r) = &run_as {
+            use std::os::unix::process::CommandExt;
+            c.uid(r.uid).gid(r.gid);
+            for (k, v) in r.env() {
+                c.env(k, v);
+            }
+        }
         if let Some(d) = &pool.process.workdir {
             c.current_dir(d);
         }

@@ -202,6 +202,14 @@ pub struct ProcessSettings {
     /// Working directory.
     #[serde(default)]
     pub workdir: Option<std::path::PathBuf>,
+    /// Run the runner as this user (`name`, `uid` or `uid:gid`; ghops runs as root to switch,
+    /// the runner gets no supplementary groups). The production setting: job code running as
+    /// ghops's user could read ghops's key file and state.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// `user` as resolved once at load ([`RunnersConfig::from_file`]).
+    #[serde(skip)]
+    pub run_as: Option<gh_core::hardening::RunAs>,
 }
 
 /// A pool's registration scope.
@@ -333,9 +341,23 @@ impl RunnersConfig {
 
     /// Loads `[runners]` from a `ghops.toml` and validates it.
     pub fn from_file(file: &gh_core::config::ConfigFile) -> Result<Self> {
-        let c: RunnersConfig = file.section("runners")?.unwrap_or_default();
+        let mut c: RunnersConfig = file.section("runners")?.unwrap_or_default();
         c.validate()?;
+        c.resolve_users()?;
         Ok(c)
+    }
+
+    /// Resolves every process pool's `process.user` (the account must exist and ghops must
+    /// be able to switch to it): a bad one fails at start, not at the first launch.
+    pub fn resolve_users(&mut self) -> Result<()> {
+        for (i, p) in self.pools.iter_mut().enumerate() {
+            if let Some(u) = &p.process.user {
+                let r = gh_core::hardening::RunAs::resolve(u)
+                    .map_err(|e| OrchError::config(format!("pools[{i}].process.user"), e))?;
+                p.process.run_as = Some(r);
+            }
+        }
+        Ok(())
     }
 
     /// Checks names, scopes, labels and capacity; errors name the pool and field.

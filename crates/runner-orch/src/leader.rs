@@ -11,6 +11,10 @@ use serde_json::json;
 
 use crate::error::{OrchError, Result};
 
+/// The name of the leader-election Lease (`ghops runners reconcile --leader-election`); the
+/// manifests' Role grants `get`/`update` on this name only.
+pub const LEASE_NAME: &str = "ghops-runners";
+
 /// One replica's view of a Lease.
 pub struct LeaderElector {
     api: Api<Lease>,

@@ -3,10 +3,13 @@
 //! what `kubectl apply -f` accepts).
 //!
 //! - a ServiceAccount for the orchestrator;
-//! - per runner namespace, a Role with only the verbs the orchestrator uses (Jobs: get, list,
-//!   create, delete; Secrets: create, delete; nothing on Pods: a Job's pods go with it) and its
-//!   RoleBinding;
-//! - in the orchestrator's namespace, a Role for the leader-election Lease (get, create, update);
+//! - per runner namespace: the Namespace with Pod Security `restricted` enforced (runner pods
+//!   meet it), a Role with only the verbs the orchestrator uses (Jobs: get, list, create,
+//!   delete; Secrets: create, delete; nothing on Pods: a Job's pods go with it) and its
+//!   RoleBinding, and an example egress NetworkPolicy denying runner pods the cloud metadata
+//!   endpoint (169.254.169.254: node credentials on most clouds);
+//! - in the orchestrator's namespace, a Role for the leader-election Lease (get and update of
+//!   that one Lease by name; create, which RBAC cannot limit by name);
 //! - a Deployment running `ghops serve` and `ghops runners reconcile --watch --leader-election`;
 //! - a ConfigMap with `ghops.toml`;
 //! - a Secret template for the GitHub App credentials and the webhook secret (empty values);
@@ -94,6 +97,7 @@ fn container(o: &ManifestOptions, name: &str, args: &[&str]) -> Value {
             "readOnlyRootFilesystem": true,
             "runAsNonRoot": true,
             "capabilities": { "drop": ["ALL"] },
+            "seccompProfile": { "type": "RuntimeDefault" },
         },
     })
 }
@@ -108,6 +112,16 @@ pub fn manifests(cfg: &RunnersConfig, o: &ManifestOptions) -> Vec<Value> {
         "metadata": { "name": sa, "namespace": ns, "labels": labels(o) },
     })];
     for rns in runner_namespaces(cfg) {
+        let mut ns_labels = labels(o);
+        for mode in ["enforce", "audit", "warn"] {
+            ns_labels[format!("pod-security.kubernetes.io/{mode}")] = json!("restricted");
+            ns_labels[format!("pod-security.kubernetes.io/{mode}-version")] = json!("latest");
+        }
+        docs.push(json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": { "name": rns, "labels": ns_labels },
+        }));
         docs.push(json!({
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
@@ -131,6 +145,26 @@ pub fn manifests(cfg: &RunnersConfig, o: &ManifestOptions) -> Vec<Value> {
             "metadata": { "name": "ghops-runner", "namespace": rns, "labels": labels(o) },
             "automountServiceAccountToken": false,
         }));
+        docs.push(json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {
+                "name": "ghops-runner-egress",
+                "namespace": rns,
+                "labels": labels(o),
+                "annotations": {
+                    "ghops.dev/example": "egress anywhere but the cloud metadata endpoint; narrow it to what your jobs need",
+                },
+            },
+            "spec": {
+                "podSelector": { "matchLabels": { "app.kubernetes.io/managed-by": crate::backend::MANAGED_BY } },
+                "policyTypes": ["Egress"],
+                "egress": [{ "to": [
+                    { "ipBlock": { "cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"] } },
+                    { "ipBlock": { "cidr": "::/0", "except": ["fd00:ec2::254/128"] } },
+                ] }],
+            },
+        }));
     }
     let lease_role = format!("{sa}-leader");
     docs.push(json!({
@@ -139,7 +173,10 @@ pub fn manifests(cfg: &RunnersConfig, o: &ManifestOptions) -> Vec<Value> {
         "metadata": { "name": lease_role, "namespace": ns, "labels": labels(o) },
         "rules": [
             { "apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
-              "verbs": ["get", "create", "update"] },
+              "resourceNames": [crate::leader::LEASE_NAME], "verbs": ["get", "update"] },
+            // RBAC cannot limit create by name (the object does not exist yet).
+            { "apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+              "verbs": ["create"] },
         ],
     }));
     docs.push(json!({
@@ -263,9 +300,11 @@ mod tests {
             kinds,
             [
                 "ServiceAccount",
+                "Namespace",
                 "Role",
                 "RoleBinding",
                 "ServiceAccount",
+                "NetworkPolicy",
                 "Role",
                 "RoleBinding",
                 "Secret",
@@ -277,9 +316,29 @@ mod tests {
         let all = serde_json::to_string(&docs).unwrap();
         assert!(!all.contains("\"*\""), "no wildcard verbs or resources");
         assert!(!all.contains("\"update\",") || all.contains("leases"));
-        assert_eq!(docs[9]["spec"]["concurrencyPolicy"], "Forbid");
+        assert_eq!(docs[11]["spec"]["concurrencyPolicy"], "Forbid");
+        // Issue 19 #12: the runner namespace enforces Pod Security "restricted", runner pods
+        // may not reach the cloud metadata endpoint, the Lease rule names its Lease.
+        assert_eq!(
+            docs[1]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "restricted"
+        );
+        assert_eq!(
+            docs[5]["spec"]["egress"][0]["to"][0]["ipBlock"]["except"],
+            json!(["169.254.169.254/32"])
+        );
+        assert_eq!(
+            docs[6]["rules"][0]["resourceNames"],
+            json!([crate::leader::LEASE_NAME])
+        );
+        for rule in docs[6]["rules"].as_array().unwrap() {
+            assert!(
+                rule.get("resourceNames").is_some() || rule["verbs"] == json!(["create"]),
+                "only create may go unnamed: {rule}"
+            );
+        }
         let text = render(&docs);
-        assert_eq!(text.matches("---\n").count(), 10);
+        assert_eq!(text.matches("---\n").count(), 12);
         ghops_test_support::insta_settings(None)
             .bind(|| insta::assert_snapshot!("manifests", text));
     }

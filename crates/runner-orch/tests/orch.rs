@@ -2,6 +2,7 @@
 //! `kube` client pointed at it). Every test asserts the exact calls made.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -971,6 +972,67 @@ command = ["/usr/bin/env"]
             "unexpected variable {k} in the runner's environment"
         );
     }
+}
+
+#[tokio::test]
+async fn process_backend_runs_the_runner_as_the_pool_user() {
+    // Issue 19 #1: job code ran as ghops's user (it could read the key file and state).
+    let root = nix::unistd::geteuid().is_root();
+    let text = |user: &str| {
+        format!(
+            "[[runners.pools]]\nname = \"local\"\nrepos = [\"{REPO}\"]\nlabels = [\"self-hosted\", \"k8s\"]\nmax = 1\nbackend = \"process\"\n[runners.pools.process]\ncommand = [\"/bin/true\"]\nuser = \"{user}\"\n"
+        )
+    };
+    let load = |t: &str| RunnersConfig::from_file(&ConfigFile::parse(t, None).unwrap());
+    let e = load(&text("root")).unwrap_err().to_string();
+    assert!(
+        e.contains("pools[0].process.user") && e.contains("root"),
+        "{e}"
+    );
+    let e = load(&text("no-such-user-ghops")).unwrap_err().to_string();
+    assert!(e.contains("no such user"), "{e}");
+    if !root {
+        // Only root can switch users: refused at load, not at the first launch.
+        let e = load(&text("65534:65534")).unwrap_err().to_string();
+        assert!(e.contains("run as root"), "{e}");
+        return;
+    }
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = dir.path().join("id.txt");
+    let secret = dir.path().join("app-key.pem");
+    std::fs::write(&secret, "-----BEGIN PRIVATE KEY-----").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut cfg = load(&text("65534:65534")).unwrap();
+    assert_eq!(
+        cfg.pools[0].process.run_as.as_ref().map(|r| (r.uid, r.gid)),
+        Some((65534, 65534))
+    );
+    cfg.pools[0].process.command = vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        format!(
+            "{{ id -u; id -g; id -G; cat {} || echo denied; }} > {}.tmp 2>/dev/null; mv {o}.tmp {o}",
+            secret.display(),
+            out.display(),
+            o = out.display()
+        ),
+    ];
+    let o = Orchestrator::new(cfg, Backend::default());
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert!(matches!(d, Decision::Launched { .. }), "{d:?}");
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = std::fs::read_to_string(&out).unwrap_or_default();
+        if !text.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(text, "65534\n65534\n65534\ndenied\n");
 }
 
 #[tokio::test]

@@ -115,6 +115,20 @@ struct AgentSection {
     state_dir: Option<PathBuf>,
     log_dir: Option<PathBuf>,
     log_url_template: Option<String>,
+    /// Run hooks as this user (`name`, `uid` or `uid:gid`; the agent runs as root to switch).
+    user: Option<String>,
+}
+
+/// `[agent] user` resolved: hooks run as that account (the production setting).
+fn hook_user(section: &AgentSection) -> Result<Option<gh_core::hardening::RunAs>, Failure> {
+    section
+        .user
+        .as_deref()
+        .map(|u| {
+            gh_core::hardening::RunAs::resolve(u)
+                .map_err(|e| Failure::usage(format!("ghops.toml [agent] user: {e}")))
+        })
+        .transpose()
 }
 
 fn duration(field: &str, v: &Option<String>) -> Result<Option<Duration>, Failure> {
@@ -268,6 +282,7 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         legacy_env: a.legacy_env,
         redeploy: a.redeploy,
         cancel,
+        run_as: hook_user(&section)?,
     };
     let state_dir = a
         .state_dir
@@ -418,11 +433,15 @@ async fn status(ctx: &Ctx, environment: &str, limit: usize) -> Result<ExitCode, 
 fn manifests(namespace: &str, image: &str) -> String {
     format!(
         r#"# ghops agent: pull-based deploy agent. One replica: the journal on the volume keeps a crash from repeating a deploy.
+# Hooks run in the agent's container as its (non-root) user: ghops is non-dumpable and keeps
+# no credential in its environment, and no credential is on disk here (GH_TOKEN comes from the
+# Secret as a variable), so a hook cannot take it. See docs/security.md.
 apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: ghops-agent
   namespace: {namespace}
+automountServiceAccountToken: false
 ---
 apiVersion: v1
 kind: PersistentVolumeClaim
@@ -449,8 +468,10 @@ spec:
       labels: {{app.kubernetes.io/name: ghops-agent}}
     spec:
       serviceAccountName: ghops-agent
+      # The agent talks to GitHub only; hooks that need the cluster get their own credentials.
+      automountServiceAccountToken: false
       terminationGracePeriodSeconds: 60
-      securityContext: {{runAsNonRoot: true, runAsUser: 65532, fsGroup: 65532}}
+      securityContext: {{runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: {{type: RuntimeDefault}}}}
       containers:
         - name: agent
           image: {image}
@@ -460,13 +481,20 @@ spec:
               valueFrom: {{secretKeyRef: {{name: ghops-agent, key: token}}}}
           volumeMounts:
             - {{name: state, mountPath: /var/lib/ghops}}
-            - {{name: config, mountPath: /etc/ghops}}
-          securityContext: {{allowPrivilegeEscalation: false, capabilities: {{drop: [ALL]}}}}
+            - {{name: config, mountPath: /etc/ghops, readOnly: true}}
+            - {{name: tmp, mountPath: /tmp}}
+          securityContext: {{allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {{drop: [ALL]}}}}
+          # Hooks run in this container and count against these: size them for your hooks.
+          resources:
+            requests: {{cpu: 50m, memory: 64Mi}}
+            limits: {{cpu: "1", memory: 512Mi}}
       volumes:
         - name: state
           persistentVolumeClaim: {{claimName: ghops-agent-state}}
         - name: config
           configMap: {{name: ghops-agent, defaultMode: 0755}}
+        - name: tmp
+          emptyDir: {{sizeLimit: 1Gi}}
 "#
     )
 }
@@ -512,6 +540,7 @@ pub async fn spawn_agent_for_serve(
         legacy_env: false,
         redeploy: None,
         cancel,
+        run_as: hook_user(&section)?,
     };
     let interval =
         duration("[agent] interval", &section.interval)?.unwrap_or(Duration::from_secs(30));

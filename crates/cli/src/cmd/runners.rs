@@ -243,7 +243,7 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 let mut e = runner_orch::leader::LeaderElector::new(
                     client,
                     &lease_namespace,
-                    "ghops-runners",
+                    runner_orch::leader::LEASE_NAME,
                     &id,
                 );
                 // Renewed once per pass: the claim must outlive two intervals.

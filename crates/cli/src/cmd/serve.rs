@@ -77,7 +77,10 @@ fn secret(args: &ServeArgs) -> Result<Vec<u8>, Failure> {
     let s = match &args.webhook_secret_file {
         Some(p) => std::fs::read_to_string(p)
             .map_err(|e| Failure::usage(format!("--webhook-secret-file {}: {e}", p.display())))?,
-        None => std::env::var("GHOPS_WEBHOOK_SECRET").unwrap_or_default(),
+        // Moved out of the process environment at start (gh_core::hardening).
+        None => gh_core::hardening::secret_var("GHOPS_WEBHOOK_SECRET")
+            .map(|s| gh_core::auth::ExposeSecret::expose_secret(&s).to_owned())
+            .unwrap_or_default(),
     };
     let s = s.trim_end_matches(['\n', '\r']);
     if s.is_empty() {

@@ -478,15 +478,17 @@ proptest! {
         prop_assert!(d.len() + u.len() >= 1);
     }
 
-    /// Any branch name gives a DNS-label-safe namespace: `[a-z0-9-]`, 1..=40 characters, no
-    /// leading or trailing `-`; the same name always gives the same namespace.
+    /// Any branch name gives a DNS-label-safe branch part: `[a-z0-9-]`, 1..=40 characters, no
+    /// leading or trailing `-`; the same name always gives the same one; and the namespace is
+    /// always `preview-` and that (never a bare branch name such as `kube-system`).
     #[test]
     fn namespaces_are_safe(branch in "\\PC{0,120}") {
         let n = release_flow::env::sanitise_branch(&branch);
         prop_assert!(!n.is_empty() && n.len() <= 40, "{n}");
         prop_assert!(n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
         prop_assert!(!n.starts_with('-') && !n.ends_with('-'));
-        prop_assert_eq!(n, release_flow::env::sanitise_branch(&branch));
+        prop_assert_eq!(&n, &release_flow::env::sanitise_branch(&branch));
+        prop_assert_eq!(release_flow::env::preview_namespace(&branch), format!("preview-{n}"));
     }
 }
 
