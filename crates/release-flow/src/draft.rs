@@ -291,12 +291,15 @@ pub async fn plan_draft(
         .or(input.tag.as_deref())
         .or(input.name.as_deref())
         .filter(|s| !s.is_empty());
-    let input_version = match input_text {
-        Some(t) => Some(release_version(t, None, &cfg.tag_prefix).ok_or_else(|| {
-            ReleaseError::Config(format!("version input {t:?} holds no version"))
-        })?),
-        None => None,
-    };
+    let input_version = input_text.and_then(|t| {
+        let v = release_version(t, None, &cfg.tag_prefix);
+        if v.is_none() {
+            warnings.push(format!(
+                "version input {t:?} holds no version: resolved from the last release"
+            ));
+        }
+        v
+    });
     let mut info = version_info(cfg, last_version.as_ref(), input_version.as_ref(), increment);
     if input_version.is_none() {
         let published: Vec<Version> = releases
