@@ -266,7 +266,7 @@ pub async fn plan_draft(
     releases: &[Release],
     input: &DraftInput,
 ) -> Result<DraftPlan, ReleaseError> {
-    let mut warnings = cfg.draft_warnings("config");
+    let mut warnings = Vec::new();
     let last = last_release(gh, repo, cfg, releases, target).await?;
     let fetch = Fetch {
         base_branch: cfg.filter_by_commitish.then(|| short_ref(target).to_owned()),
