@@ -78,12 +78,21 @@ async fn draft_dry_run_prints_version_and_body_and_sends_nothing() {
         .collect();
     assert_eq!(
         names,
-        ["resolved_version", "major_version", "minor_version", "patch_version", "body"]
+        [
+            "resolved_version",
+            "major_version",
+            "minor_version",
+            "patch_version",
+            "body"
+        ]
     );
     assert!(outputs.contains("resolved_version<<") && outputs.contains("\n1.5.0\n"));
     assert!(outputs.contains("* Add export (#9) @dev\n"), "{outputs}");
     let summary = std::fs::read_to_string(d.path().join("summary")).unwrap();
-    assert!(summary.starts_with("## Release draft dry run, not written: 1.5.0"), "{summary}");
+    assert!(
+        summary.starts_with("## Release draft dry run, not written: 1.5.0"),
+        "{summary}"
+    );
     assert!(
         stderr(&out).contains("`autolabeler` is not applied by `ghops release draft`"),
         "{}",

@@ -304,7 +304,10 @@ pub fn escape_title(title: &str, escapes: &str, always_safe: bool) -> String {
 
 #[derive(Debug, Clone)]
 enum Who {
-    Login { login: String, bot_url: Option<String> },
+    Login {
+        login: String,
+        bot_url: Option<String>,
+    },
     Name(String),
 }
 
@@ -359,7 +362,9 @@ fn authors_sentence(
                         bot_url: None,
                     },
                 ),
-                _ if !a.name.is_empty() => set(format!("name:{}", a.name), Who::Name(a.name.clone())),
+                _ if !a.name.is_empty() => {
+                    set(format!("name:{}", a.name), Who::Name(a.name.clone()))
+                }
                 _ => {}
             }
         }
@@ -394,10 +399,9 @@ fn authors_sentence(
                 .any(|e| e == login || format!("{e}[bot]") == *login),
         })
         .collect();
-    let is_pr_author = |w: &Who| matches!(w, Who::Login { login, .. } if pr_authors.contains(login));
-    let is_bot = |w: &Who| {
-        matches!(w, Who::Login { login, bot_url } if bot_url.is_some() || login.ends_with("[bot]"))
-    };
+    let is_pr_author =
+        |w: &Who| matches!(w, Who::Login { login, .. } if pr_authors.contains(login));
+    let is_bot = |w: &Who| matches!(w, Who::Login { login, bot_url } if bot_url.is_some() || login.ends_with("[bot]"));
     let name = |w: &Who| match w {
         Who::Login { login, .. } => login.clone(),
         Who::Name(n) => n.clone(),
@@ -444,11 +448,20 @@ pub fn contributors(cfg: &DrafterConfig, prs: &[&MergedPr], commits: &[RangeComm
 
 fn change_line(cfg: &DrafterConfig, pr: &MergedPr, commits: &[RangeCommit]) -> String {
     let author = if pr.author_is_bot {
-        format!("[{}[bot]]({})", pr.author.trim_end_matches("[bot]"), pr.author_url)
+        format!(
+            "[{}[bot]]({})",
+            pr.author.trim_end_matches("[bot]"),
+            pr.author_url
+        )
     } else {
         pr.author.clone()
     };
-    let authors = authors_sentence(&[pr], commits, &[], "@ghost", "https://github.com");
+    // Only computed when asked for: it walks the range's commits.
+    let authors = if cfg.change_template.contains("$AUTHORS") {
+        authors_sentence(&[pr], commits, &[], "@ghost", "https://github.com")
+    } else {
+        String::new()
+    };
     fill(
         &cfg.change_template,
         &[
@@ -658,7 +671,11 @@ mod tests {
     #[test]
     fn hostile_titles_in_safe_mode() {
         assert_eq!(
-            escape_title("Ping @everyone about #4 <script>alert(1)</script>", "", true),
+            escape_title(
+                "Ping @everyone about #4 <script>alert(1)</script>",
+                "",
+                true
+            ),
             "Ping @<!---->everyone about #<!---->4 \\<script\\>alert(1)\\</script\\>"
         );
         assert_eq!(
@@ -690,7 +707,10 @@ mod tests {
 
     #[test]
     fn release_drafter_escapes_only_what_it_is_told() {
-        assert_eq!(escape_title("Ping @all #4 <b>", "", false), "Ping @all #4 <b>");
+        assert_eq!(
+            escape_title("Ping @all #4 <b>", "", false),
+            "Ping @all #4 <b>"
+        );
         assert_eq!(
             escape_title("a*b_c <d> & @e #f", "\\<*_&@#", false),
             "a\\*b\\_c \\<d> \\& @<!---->e #<!---->f"
@@ -738,8 +758,10 @@ mod tests {
             "@Amy, @zed, [@dependabot[bot]](https://github.com/apps/dependabot), @amy and Co Author"
         );
         assert_eq!(contributors(&cfg, &[], &commits), "No contributors");
-        let mut cfg = DrafterConfig::default();
-        cfg.exclude_contributors = vec!["dependabot".into(), "zed".into()];
+        let cfg = DrafterConfig {
+            exclude_contributors: vec!["dependabot".into(), "zed".into()],
+            ..DrafterConfig::default()
+        };
         assert_eq!(contributors(&cfg, &[&a, &bot], &[]), "No contributors");
         assert_eq!(
             change_line(&DrafterConfig::default(), &bot, &[]),

@@ -226,6 +226,8 @@ struct RawCondition {
     paths: Vec<String>,
     #[serde(default)]
     paths_mode: Option<String>,
+    #[serde(flatten)]
+    other: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,6 +256,8 @@ struct RawCategory {
     collapse_after: Option<i64>,
     #[serde(default)]
     semver_increment: Option<String>,
+    #[serde(flatten)]
+    other: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -420,6 +424,9 @@ fn categories(
 ) -> Result<Vec<Category>, ReleaseError> {
     let mut out = Vec::new();
     for c in std::mem::take(&mut raw.categories) {
+        for k in c.other.keys() {
+            warnings.push(format!("{file}: categories: unknown key `{k}` ignored"));
+        }
         let legacy: Vec<String> = c.labels.iter().cloned().chain(c.label.clone()).collect();
         let conds: Vec<RawCondition> = match c.when {
             Some(RawWhen::One(w)) => vec![w],
@@ -430,6 +437,13 @@ fn categories(
             None if !legacy.is_empty() => vec![RawCondition::default()],
             None => Vec::new(),
         };
+        for w in &conds {
+            for k in w.other.keys() {
+                warnings.push(format!(
+                    "{file}: categories: `when` key `{k}` is not supported; the condition ignores it"
+                ));
+            }
+        }
         let when: Vec<Condition> = conds
             .into_iter()
             .map(|w| Condition {
@@ -614,9 +628,7 @@ fn build(
     }
     let prerelease_identifier = raw.prerelease_identifier.unwrap_or_default();
     // v7: an identifier from the same place turns `prerelease` on unless it is set.
-    let prerelease = raw
-        .prerelease
-        .unwrap_or(!prerelease_identifier.is_empty());
+    let prerelease = raw.prerelease.unwrap_or(!prerelease_identifier.is_empty());
     let template = format!(
         "{}{}{}",
         raw.header.unwrap_or_default(),
@@ -659,6 +671,11 @@ fn build(
         draft_marker: raw.draft_marker.unwrap_or(ghops),
         reintegration_label: raw.reintegration_label.unwrap_or(d.reintegration_label),
     };
+    if cfg.template.is_empty() && source == Source::ReleaseDrafter && !keys.is_empty() {
+        warnings.push(format!(
+            "{file}: `template` is missing (release-drafter refuses such a config); the body will be empty"
+        ));
+    }
     if crate::version::range_filter(&cfg.filter_by_range).is_none() {
         warnings.push(format!(
             "{file}: `filter-by-range: {}` is not a range ghops understands; every release counts",
@@ -794,9 +811,13 @@ pub async fn load(
                 serde_json::json!({"owner": owner, "name": name, "expr": format!("HEAD:{path}")}),
             )
             .await?;
-        let base_text = data["repository"]["object"]["text"].as_str().ok_or_else(|| {
-            ReleaseError::Config(format!("{file}: `_extends: {ext}`: {owner}/{name}:{path} not found"))
-        })?;
+        let base_text = data["repository"]["object"]["text"]
+            .as_str()
+            .ok_or_else(|| {
+                ReleaseError::Config(format!(
+                    "{file}: `_extends: {ext}`: {owner}/{name}:{path} not found"
+                ))
+            })?;
         let base: BTreeMap<String, Value> =
             parse_yaml(base_text, &format!("{owner}/{name}:{path}"))?;
         for (k, v) in base {
@@ -884,13 +905,23 @@ mod tests {
         assert_eq!(c.categories[0].when[1].paths, ["Cargo.lock"]);
         assert!(c.needs_files());
         assert!(c.categories[2].when.is_empty());
-        assert!(
-            DrafterConfig::from_yaml("categories: [{title: a}, {title: b}]", "f").is_err()
-        );
+        assert!(DrafterConfig::from_yaml("categories: [{title: a}, {title: b}]", "f").is_err());
         assert!(DrafterConfig::from_yaml("latest: maybe", "f").is_err());
         assert!(
             DrafterConfig::from_yaml("categories: [{type: pre-exclude, exclusive: true}]", "f")
                 .is_err()
+        );
+        let (_, w) = DrafterConfig::from_yaml(
+            "template: x\ncategories:\n  - title: Feat\n    emoji: x\n    when: {conventional: {type: feat}}\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            w,
+            [
+                "f: categories: unknown key `emoji` ignored",
+                "f: categories: `when` key `conventional` is not supported; the condition ignores it"
+            ]
         );
         let (c, _) = DrafterConfig::from_yaml("prerelease-identifier: beta", "f").unwrap();
         assert!(c.prerelease);

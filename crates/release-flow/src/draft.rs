@@ -15,8 +15,7 @@ use crate::error::ReleaseError;
 use crate::github::{Fetch, Release, list_releases, merged_prs_with, reachable};
 use crate::template::fill_with;
 use crate::version::{
-    Increment, compare_tags, in_range, past_published, range_filter, release_version,
-    version_info,
+    Increment, compare_tags, in_range, past_published, range_filter, release_version, version_info,
 };
 
 /// The hidden marker that identifies the draft of `target` (with `draft-marker`).
@@ -125,7 +124,11 @@ impl DraftPlan {
         };
         format!(
             "## Release draft {what}: {title}{link}\n\nTag `{}` · version {} · {} PRs since {} · target `{}`\n\n{}\n",
-            if self.tag.is_empty() { "(none)" } else { &self.tag },
+            if self.tag.is_empty() {
+                "(none)"
+            } else {
+                &self.tag
+            },
             self.version,
             self.prs.len(),
             self.previous_tag.as_deref().unwrap_or("the beginning"),
@@ -188,8 +191,11 @@ fn strip_prefix<'a>(cfg: &DrafterConfig, tag: &'a str) -> &'a str {
 /// (binary insertion), never panicking.
 fn sort_releases<'a>(cfg: &DrafterConfig, list: Vec<&'a Release>) -> Vec<&'a Release> {
     let cmp = |a: &Release, b: &Release| {
-        compare_tags(strip_prefix(cfg, &a.tag_name), strip_prefix(cfg, &b.tag_name))
-            .unwrap_or_else(|| a.created_at.cmp(&b.created_at))
+        compare_tags(
+            strip_prefix(cfg, &a.tag_name),
+            strip_prefix(cfg, &b.tag_name),
+        )
+        .unwrap_or_else(|| a.created_at.cmp(&b.created_at))
     };
     let mut out: Vec<&Release> = Vec::with_capacity(list.len());
     for r in list {
@@ -241,7 +247,11 @@ async fn last_release<'a>(
 /// The draft to update: with `draft-marker`, the newest draft carrying the target's marker;
 /// otherwise release-drafter's rule, the first draft (API order) among the considered
 /// releases whose prerelease flag is the one drafted.
-fn existing_drafts<'a>(cfg: &DrafterConfig, releases: &'a [Release], target: &str) -> Vec<&'a Release> {
+fn existing_drafts<'a>(
+    cfg: &DrafterConfig,
+    releases: &'a [Release],
+    target: &str,
+) -> Vec<&'a Release> {
     if cfg.draft_marker {
         let m = draft_marker(target);
         let mut v: Vec<&Release> = releases
@@ -269,7 +279,9 @@ pub async fn plan_draft(
     let mut warnings = Vec::new();
     let last = last_release(gh, repo, cfg, releases, target).await?;
     let fetch = Fetch {
-        base_branch: cfg.filter_by_commitish.then(|| short_ref(target).to_owned()),
+        base_branch: cfg
+            .filter_by_commitish
+            .then(|| short_ref(target).to_owned()),
         files: cfg.needs_files(),
         pr_limit: cfg.pull_request_limit,
     };
@@ -300,7 +312,12 @@ pub async fn plan_draft(
         }
         v
     });
-    let mut info = version_info(cfg, last_version.as_ref(), input_version.as_ref(), increment);
+    let mut info = version_info(
+        cfg,
+        last_version.as_ref(),
+        input_version.as_ref(),
+        increment,
+    );
     if input_version.is_none() {
         let published: Vec<Version> = releases
             .iter()

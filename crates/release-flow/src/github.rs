@@ -350,16 +350,17 @@ pub async fn merged_prs_with(
     branch: &str,
     fetch: &Fetch,
 ) -> Result<Merged, ReleaseError> {
-    let (oids, mut prs, commits, pages) =
-        match graphql_commits(gh, repo, base_tag, branch, fetch).await {
-            Ok((oids, prs, commits)) => (oids, prs, commits, 1),
-            Err(ReleaseError::GitHub(e)) if falls_back(&e) => {
-                tracing::warn!(error = %e, "GraphQL compare failed; falling back to the REST compare");
-                let (oids, commits) = rest_commits(gh, repo, base_tag, branch).await?;
-                (oids, Vec::new(), commits, REST_PULL_PAGES)
-            }
-            Err(e) => return Err(e),
-        };
+    let (oids, mut prs, commits, pages) = match graphql_commits(gh, repo, base_tag, branch, fetch)
+        .await
+    {
+        Ok((oids, prs, commits)) => (oids, prs, commits, 1),
+        Err(ReleaseError::GitHub(e)) if falls_back(&e) => {
+            tracing::warn!(error = %e, "GraphQL compare failed; falling back to the REST compare");
+            let (oids, commits) = rest_commits(gh, repo, base_tag, branch).await?;
+            (oids, Vec::new(), commits, REST_PULL_PAGES)
+        }
+        Err(e) => return Err(e),
+    };
     let mut pager = gh.pages(
         &format!(
             "{}/pulls?state=closed&base={}&sort=updated&direction=desc&per_page={}",

@@ -78,13 +78,16 @@ fn render_with(template: &str, v: &Version) -> String {
     } else {
         format!("-{}", v.pre)
     };
-    crate::template::fill(template, &[
-        ("MAJOR", &v.major.to_string()),
-        ("MINOR", &v.minor.to_string()),
-        ("PATCH", &v.patch.to_string()),
-        ("PRERELEASE", &pre),
-        ("COMPLETE", &v.to_string()),
-    ])
+    crate::template::fill(
+        template,
+        &[
+            ("MAJOR", &v.major.to_string()),
+            ("MINOR", &v.minor.to_string()),
+            ("PATCH", &v.patch.to_string()),
+            ("PRERELEASE", &pre),
+            ("COMPLETE", &v.to_string()),
+        ],
+    )
 }
 
 /// The next hotfix of the `X.Y` line: the highest published `X.Y.*` + 1.
@@ -227,7 +230,9 @@ fn idents(v: &Version) -> Vec<Ident> {
         .split('.')
         .map(|p| {
             if !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()) {
-                p.parse().map(Ident::Num).unwrap_or(Ident::Str(p.to_owned()))
+                p.parse()
+                    .map(Ident::Num)
+                    .unwrap_or(Ident::Str(p.to_owned()))
             } else {
                 Ident::Str(p.to_owned())
             }
@@ -346,9 +351,7 @@ pub fn version_info(
     let zero = Version::new(0, 0, 0);
     let (reference, increment) = match (input, last) {
         (Some(i), _) => (i, Increment::None),
-        (None, Some(l)) if increment.is_pre() && !l.pre.is_empty() => {
-            (l, Increment::Prerelease)
-        }
+        (None, Some(l)) if increment.is_pre() && !l.pre.is_empty() => (l, Increment::Prerelease),
         (None, Some(l)) => (l, increment),
         (None, None) => (&zero, increment),
     };
@@ -375,7 +378,10 @@ pub fn version_info(
     };
     let next_pre = inc(reference, Increment::Prerelease, id);
     vars.push(("NEXT_PRERELEASE_VERSION".into(), render_with(t, &next_pre)));
-    vars.push(("NEXT_PRERELEASE_VERSION_PRERELEASE".into(), pre_of(&next_pre)));
+    vars.push((
+        "NEXT_PRERELEASE_VERSION_PRERELEASE".into(),
+        pre_of(&next_pre),
+    ));
     let resolved = inc(reference, increment, id);
     vars.push(("RESOLVED_VERSION".into(), render_with(t, &resolved)));
     vars.push(("RESOLVED_VERSION_MAJOR".into(), resolved.major.to_string()));
@@ -409,7 +415,8 @@ pub fn in_range(reqs: &[semver::VersionReq], v: &Version) -> bool {
         return true;
     }
     let plain = Version::new(v.major, v.minor, v.patch);
-    reqs.iter().any(|r| r.matches(v) || (v.pre.is_empty() && r.matches(&plain)))
+    reqs.iter()
+        .any(|r| r.matches(v) || (v.pre.is_empty() && r.matches(&plain)))
 }
 
 /// compare-versions' ordering of two tags (prefix stripped): `None` when one of them is not a
@@ -430,9 +437,12 @@ fn cv_parse(s: &str) -> Option<Version> {
     let nums: Vec<&str> = core.split('.').collect();
     if nums.is_empty()
         || nums.len() > 4
-        || nums
-            .iter()
-            .any(|n| n.is_empty() || !n.bytes().all(|c| c.is_ascii_digit() || c == b'x' || c == b'*'))
+        || nums.iter().any(|n| {
+            n.is_empty()
+                || !n
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || c == b'x' || c == b'*')
+        })
     {
         return None;
     }
@@ -460,7 +470,10 @@ mod tests {
             past_published(v("1.5.0"), &[v("1.4.0"), v("1.5.0"), v("1.5.1")]),
             v("1.5.2")
         );
-        assert_eq!(past_published(v("1.5.0-rc.0"), &[v("1.5.0")]), v("1.5.0-rc.0"));
+        assert_eq!(
+            past_published(v("1.5.0-rc.0"), &[v("1.5.0")]),
+            v("1.5.0-rc.0")
+        );
     }
 
     #[test]
@@ -510,11 +523,23 @@ mod tests {
     fn loose_release_versions() {
         assert_eq!(release_version("v1.3", None, ""), Some(v("1.3.0")));
         assert_eq!(release_version("v2", None, ""), Some(v("2.0.0")));
-        assert_eq!(release_version("v1.2.3-rc.1", None, ""), Some(v("1.2.3-rc.1")));
-        assert_eq!(release_version("release-2.1-beta", None, ""), Some(v("2.1.0")));
-        assert_eq!(release_version("latest", Some("Release 4.5.6"), ""), Some(v("4.5.6")));
+        assert_eq!(
+            release_version("v1.2.3-rc.1", None, ""),
+            Some(v("1.2.3-rc.1"))
+        );
+        assert_eq!(
+            release_version("release-2.1-beta", None, ""),
+            Some(v("2.1.0"))
+        );
+        assert_eq!(
+            release_version("latest", Some("Release 4.5.6"), ""),
+            Some(v("4.5.6"))
+        );
         assert_eq!(release_version("latest", Some("none"), ""), None);
-        assert_eq!(release_version("app-v1.0.0", None, "app-"), Some(v("1.0.0")));
+        assert_eq!(
+            release_version("app-v1.0.0", None, "app-"),
+            Some(v("1.0.0"))
+        );
         assert_eq!(coerce("a1234567890123456789b"), None);
     }
 
@@ -550,8 +575,14 @@ mod tests {
         assert!(!in_range(&r, &v("2.0.0")));
         assert!(in_range(&r, &v("3.9.9")));
         assert!(in_range(&range_filter("*").unwrap(), &v("9.9.9-rc.1")));
-        assert_eq!(compare_tags("v1.10.0", "v1.9.0"), Some(std::cmp::Ordering::Greater));
-        assert_eq!(compare_tags("1.0.0-rc.1", "1.0.0"), Some(std::cmp::Ordering::Less));
+        assert_eq!(
+            compare_tags("v1.10.0", "v1.9.0"),
+            Some(std::cmp::Ordering::Greater)
+        );
+        assert_eq!(
+            compare_tags("1.0.0-rc.1", "1.0.0"),
+            Some(std::cmp::Ordering::Less)
+        );
         assert_eq!(compare_tags("latest", "1.0.0"), None);
     }
 }

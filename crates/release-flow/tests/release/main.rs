@@ -503,12 +503,7 @@ async fn contributors_are_the_authors_of_the_releases_prs() {
     w.writes_ok().await;
     let c = client(&w.gh, false).await;
     let (plan, _) = draft(&c, &repo(), &cfg, "main").await.unwrap();
-    assert!(
-        plan.body
-            .contains("Thanks to @dev3\n"),
-        "{}",
-        plan.body
-    );
+    assert!(plan.body.contains("Thanks to @dev3\n"), "{}", plan.body);
     // The query asks for each commit's author.
     let q =
         w.gh.seen()
@@ -808,8 +803,7 @@ async fn graphql_failing_at_every_page_size_falls_back_to_the_rest_compare() {
     assert_eq!(numbers, [12, 11]);
     assert_eq!(plan.tag, "v1.5.0");
     assert!(
-        plan.body
-            .contains("Thanks to @dev11 and @dev12\n"),
+        plan.body.contains("Thanks to @dev11 and @dev12\n"),
         "{}",
         plan.body
     );

@@ -125,7 +125,8 @@ fn pr_json(p: &Pr) -> Value {
         "labels": {"nodes": p.labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()},
     });
     if !p.files.is_empty() {
-        v["files"] = json!({"nodes": p.files.iter().map(|f| json!({"path": f})).collect::<Vec<_>>()});
+        v["files"] =
+            json!({"nodes": p.files.iter().map(|f| json!({"path": f})).collect::<Vec<_>>()});
     }
     v
 }
@@ -297,14 +298,29 @@ async fn run(case: &Case) -> Result<(), String> {
         ));
     }
     if writes[0].line() != expected.0 {
-        return Err(format!("write {}, expected {}", writes[0].line(), expected.0));
+        return Err(format!(
+            "write {}, expected {}",
+            writes[0].line(),
+            expected.0
+        ));
     }
     if writes[0].body != expected.1 {
         let got = &writes[0].body;
         let mut diff = String::new();
-        for k in ["name", "tag_name", "body", "prerelease", "make_latest", "target_commitish"] {
+        for k in [
+            "name",
+            "tag_name",
+            "body",
+            "prerelease",
+            "make_latest",
+            "target_commitish",
+        ] {
             if got.get(k) != expected.1.get(k) {
-                diff.push_str(&format!("\n  {k}: got {} expected {}", got.get(k).unwrap_or(&Value::Null), expected.1.get(k).unwrap_or(&Value::Null)));
+                diff.push_str(&format!(
+                    "\n  {k}: got {} expected {}",
+                    got.get(k).unwrap_or(&Value::Null),
+                    expected.1.get(k).unwrap_or(&Value::Null)
+                ));
             }
         }
         return Err(format!("payload differs:{diff}\n  full: {got}"));
@@ -320,7 +336,11 @@ async fn release_drafter_cases() {
     let mut failures = Vec::new();
     let mut names = std::collections::HashSet::new();
     for case in &cases {
-        assert!(names.insert(case.name.clone()), "duplicate case {}", case.name);
+        assert!(
+            names.insert(case.name.clone()),
+            "duplicate case {}",
+            case.name
+        );
         if let Err(e) = run(case).await {
             failures.push(format!("{}: {e}", case.name));
         }
