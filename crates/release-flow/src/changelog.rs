@@ -205,12 +205,32 @@ pub fn counted<'a>(cfg: &DrafterConfig, prs: &'a [MergedPr]) -> Vec<&'a MergedPr
 
 /// release-drafter's ordering (stable: ties keep the order the commits were walked in).
 pub fn sort(cfg: &DrafterConfig, prs: &mut [&MergedPr]) {
-    prs.sort_by(|a, b| {
-        let o = match cfg.sort_by {
-            SortBy::MergedAt => a.merged_at.cmp(&b.merged_at),
-            SortBy::Title => a.title.cmp(&b.title),
-        };
-        if cfg.sort_ascending { o } else { o.reverse() }
+    // A missing merge time sorts after every other one ascending, before them descending
+    // (release-drafter's comparators).
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let asc = cfg.sort_ascending;
+    prs.sort_by(|a, b| match cfg.sort_by {
+        SortBy::MergedAt => match (&a.merged_at, &b.merged_at) {
+            (None, None) => Equal,
+            (None, Some(_)) => {
+                if asc {
+                    Greater
+                } else {
+                    Less
+                }
+            }
+            (Some(_), None) => {
+                if asc {
+                    Less
+                } else {
+                    Greater
+                }
+            }
+            (Some(x), Some(y)) if asc => x.cmp(y),
+            (Some(x), Some(y)) => y.cmp(x),
+        },
+        SortBy::Title if cfg.sort_ascending => a.title.cmp(&b.title),
+        SortBy::Title => b.title.cmp(&a.title),
     });
 }
 
@@ -525,8 +545,11 @@ pub fn changes(cfg: &DrafterConfig, prs: &[&MergedPr], commits: &[RangeCommit]) 
             continue;
         }
         let c = &cfg.categories[*i];
-        out.push_str(&fill(&cfg.category_template, &[("TITLE", &c.title)]));
-        out.push_str("\n\n");
+        let heading = fill(&cfg.category_template, &[("TITLE", &c.title)]);
+        if !heading.is_empty() {
+            out.push_str(&heading);
+            out.push_str("\n\n");
+        }
         let body = lines(cfg, mine, commits);
         if c.collapse_after != -1 && mine.len() as i64 > c.collapse_after {
             let n = mine.len();
