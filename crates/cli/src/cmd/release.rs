@@ -227,10 +227,18 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     "warnings": plan.warnings,
                 }))?;
             } else {
+                let or_none = |s: &str| {
+                    if s.is_empty() {
+                        "(empty)".to_owned()
+                    } else {
+                        s.to_owned()
+                    }
+                };
                 println!(
-                    "{} {} ({} PRs since {}): {}",
-                    plan.tag,
-                    plan.name,
+                    "{}: tag {}, name {} ({} PRs since {}): {}",
+                    plan.version,
+                    or_none(&plan.tag),
+                    or_none(&plan.name),
                     plan.prs.len(),
                     plan.previous_tag.as_deref().unwrap_or("the beginning"),
                     outcome_text(outcome)
