@@ -25,7 +25,8 @@ pub enum ReleaseCmd {
         after_help = "Examples:\n  ghops release draft --dry-run\n  ghops release draft --target main --json\n  ghops release draft --release-version 2.0.0"
     )]
     Draft {
-        /// The branch [default: `commitish` of the config, else the repository's default branch].
+        /// The branch [default: `commitish` of the config, else under Actions the branch of
+        /// GITHUB_REF, else the repository's default branch].
         #[arg(long)]
         target: Option<String>,
         /// Use this version instead of resolving one (release-drafter's `version` input).
@@ -197,11 +198,20 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             for w in cfg.draft_warnings("config") {
                 warn(&w);
             }
-            let target =
-                match target.or_else(|| Some(cfg.commitish.clone()).filter(|c| !c.is_empty())) {
-                    Some(t) => t,
-                    None => gh.get::<RepoInfo>(&repo.api_path()).await?.default_branch,
-                };
+            // Like release-drafter: `commitish`, else the branch the workflow runs for
+            // (GITHUB_REF), else the default branch; never a tag.
+            let from_actions = gh_core::actions::in_actions()
+                .then(|| std::env::var("GITHUB_REF").ok())
+                .flatten()
+                .and_then(|r| r.strip_prefix("refs/heads/").map(str::to_owned));
+            let target = match target
+                .or_else(|| Some(cfg.commitish.clone()).filter(|c| !c.is_empty()))
+                .filter(|t| !t.starts_with("refs/tags/"))
+                .or(from_actions)
+            {
+                Some(t) => t,
+                None => gh.get::<RepoInfo>(&repo.api_path()).await?.default_branch,
+            };
             let input = release_flow::draft::DraftInput {
                 version: release_version,
                 tag,
