@@ -235,3 +235,59 @@ async fn hotfix_from_a_push_event_publishes_reintegrates_refreshes_main_and_warn
     ])
     .await;
 }
+
+/// Under Actions, with no `--target` and no `commitish`, the draft is for the branch the
+/// workflow runs for (release-drafter's default), not the default branch.
+#[tokio::test]
+async fn draft_under_actions_targets_the_branch_of_github_ref() {
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/releases"))
+        .respond_with(ok(json!([])))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_partial_json(
+            json!({"variables": {"head": "refs/heads/develop"}}),
+        ))
+        .respond_with(ok(
+            json!({"data": {"repository": {"ref": {"target": {"history": {
+                "pageInfo": {"hasNextPage": false}, "nodes": []
+            }}}}}}),
+        ))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/pulls"))
+        .respond_with(ok(json!([])))
+        .mount(&gh.server)
+        .await;
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("release-drafter.yml");
+    std::fs::write(&cfg, "template: $CHANGES\n").unwrap();
+    let mut c = ghops();
+    c.args([
+        "release",
+        "draft",
+        "--dry-run",
+        "--json",
+        "--repo",
+        "octo/app",
+    ])
+    .arg("--drafter-config")
+    .arg(&cfg)
+    .args(["--api-url", &gh.uri()])
+    .env("GH_TOKEN", "ghp_release_e2e")
+    .env("GITHUB_ACTIONS", "true")
+    .env("GITHUB_REF", "refs/heads/develop");
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["body"], "* No changes");
+    assert_eq!(v["version"], "0.0.1");
+    gh.assert_no_writes().await;
+    // No repository lookup for the default branch was needed.
+    assert!(!gh.seen().await.iter().any(|s| s.path == "/repos/octo/app"));
+}
