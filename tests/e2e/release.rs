@@ -237,7 +237,8 @@ async fn hotfix_from_a_push_event_publishes_reintegrates_refreshes_main_and_warn
 }
 
 /// Under Actions, with no `--target` and no `commitish`, the draft is for the branch the
-/// workflow runs for (release-drafter's default), not the default branch.
+/// workflow runs for (release-drafter's default), not the default branch; release-drafter's
+/// action inputs override the file.
 #[tokio::test]
 async fn draft_under_actions_targets_the_branch_of_github_ref() {
     let gh = MockGitHub::start().await;
@@ -276,6 +277,7 @@ async fn draft_under_actions_targets_the_branch_of_github_ref() {
         "--repo",
         "octo/app",
     ])
+    .args(["--prerelease-identifier", "rc", "--latest", "false"])
     .arg("--drafter-config")
     .arg(&cfg)
     .args(["--api-url", &gh.uri()])
@@ -286,7 +288,10 @@ async fn draft_under_actions_targets_the_branch_of_github_ref() {
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["body"], "* No changes");
-    assert_eq!(v["version"], "0.0.1");
+    // release-drafter's inputs override the file: a prerelease, not marked latest.
+    assert_eq!(v["version"], "0.0.1-rc.0");
+    assert_eq!(v["prerelease"], true);
+    assert_eq!(v["make_latest"], "false");
     gh.assert_no_writes().await;
     // No repository lookup for the default branch was needed.
     assert!(!gh.seen().await.iter().any(|s| s.path == "/repos/octo/app"));

@@ -40,6 +40,8 @@ pub enum ReleaseCmd {
         #[arg(long)]
         name: Option<String>,
         #[command(flatten)]
+        inputs: DraftInputs,
+        #[command(flatten)]
         config: ConfigArgs,
     },
     /// On `release: published`: create `release/{version}` at the tag's commit.
@@ -80,6 +82,42 @@ pub enum ReleaseCmd {
         #[command(flatten)]
         config: ConfigArgs,
     },
+}
+
+/// release-drafter's action inputs that override the config file.
+#[derive(Args, Debug, Default)]
+pub struct DraftInputs {
+    /// Draft a prerelease (`prerelease`).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    prerelease: Option<bool>,
+    /// Prerelease identifier (`prerelease-identifier`); turns `--prerelease` on unless given.
+    #[arg(long, value_name = "ID")]
+    prerelease_identifier: Option<String>,
+    /// Count published prereleases as the last release (`include-pre-releases`).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    include_pre_releases: Option<bool>,
+    /// `make_latest` of the release (`latest`: true, false or legacy).
+    #[arg(long, value_name = "WHEN", value_parser = ["true", "false", "legacy"])]
+    latest: Option<String>,
+}
+
+impl DraftInputs {
+    /// Applies the inputs over the config (inputs win, as in release-drafter).
+    fn apply(self, cfg: &mut DrafterConfig) {
+        if let Some(id) = self.prerelease_identifier {
+            cfg.prerelease = !id.is_empty();
+            cfg.prerelease_identifier = id;
+        }
+        if let Some(p) = self.prerelease {
+            cfg.prerelease = p;
+        }
+        if let Some(i) = self.include_pre_releases {
+            cfg.include_pre_releases = i;
+        }
+        if let Some(l) = self.latest {
+            cfg.latest = l;
+        }
+    }
 }
 
 /// Where the drafter configuration comes from.
@@ -188,13 +226,15 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             release_version,
             tag,
             name,
+            inputs,
             config,
         } => {
             let cfg = drafter_config(ctx, &config)?;
             let repo = ctx.repo()?;
             warn_actions_token(ctx);
             let gh = ctx.client(&repo).await?;
-            let cfg = resolve_extends(&config, cfg, &gh, &repo).await?;
+            let mut cfg = resolve_extends(&config, cfg, &gh, &repo).await?;
+            inputs.apply(&mut cfg);
             for w in cfg.draft_warnings("config") {
                 warn(&w);
             }
