@@ -30,6 +30,7 @@ async fn draft_dry_run_prints_version_and_body_and_sends_nothing() {
                 "pageInfo": {"hasNextPage": false},
                 "nodes": [{"oid": "a1", "associatedPullRequests": {"nodes": [{
                     "number": 9, "title": "Add export", "merged": true, "baseRefName": "main",
+                    "baseRepository": {"nameWithOwner": "octo/app"},
                     "author": {"login": "dev"}, "labels": {"nodes": [{"name": "feature"}]}
                 }]}}]
             }}}}}}),
@@ -45,7 +46,7 @@ async fn draft_dry_run_prints_version_and_body_and_sends_nothing() {
     let cfg = d.path().join("release-drafter.yml");
     std::fs::write(
         &cfg,
-        "version-resolver:\n  minor: {labels: [feature]}\ntemplate: |\n  $CHANGES\nautolabeler: []\n",
+        "version-resolver:\n  minor: {labels: [feature]}\ntemplate: |\n  $CHANGES\nautolabeler: [{label: chore, files: ['*.md']}]\nfrobnicate: 1\n",
     )
     .unwrap();
     let mut c = ghops();
@@ -62,15 +63,45 @@ async fn draft_dry_run_prints_version_and_body_and_sends_nothing() {
     .arg("--drafter-config")
     .arg(&cfg)
     .args(["--api-url", &gh.uri()])
-    .env("GH_TOKEN", "ghp_release_e2e");
+    .env("GH_TOKEN", "ghp_release_e2e")
+    .env("GITHUB_OUTPUT", d.path().join("output"))
+    .env("GITHUB_STEP_SUMMARY", d.path().join("summary"));
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["version"], "1.5.0");
+    // release-drafter's outputs (no id or URLs: nothing was written).
+    let outputs = std::fs::read_to_string(d.path().join("output")).unwrap();
+    let names: Vec<&str> = outputs
+        .lines()
+        .filter_map(|l| l.split_once("<<").map(|(n, _)| n))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "resolved_version",
+            "major_version",
+            "minor_version",
+            "patch_version",
+            "body"
+        ]
+    );
+    assert!(outputs.contains("resolved_version<<") && outputs.contains("\n1.5.0\n"));
+    assert!(outputs.contains("* Add export (#9) @dev\n"), "{outputs}");
+    let summary = std::fs::read_to_string(d.path().join("summary")).unwrap();
+    assert!(
+        summary.starts_with("## Release draft dry run, not written: 1.5.0"),
+        "{summary}"
+    );
+    assert!(
+        stderr(&out).contains("`autolabeler` is not applied by `ghops release draft`"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(v["prs"], json!([9]));
     assert_eq!(v["result"], json!({"outcome": "dry_run"}));
     assert!(
-        stderr(&out).contains("unknown key `autolabeler`"),
+        stderr(&out).contains("unknown key `frobnicate`"),
         "{}",
         stderr(&out)
     );
@@ -128,7 +159,7 @@ async fn hotfix_from_a_push_event_publishes_reintegrates_refreshes_main_and_warn
     let pr = |n: u64, base: &str, label: &str| {
         json!({"oid": format!("{n:040x}"), "associatedPullRequests": {"nodes": [{
             "number": n, "title": format!("Change {n}"), "merged": true, "baseRefName": base,
-            "mergedAt": "2026-11-20T10:00:00Z", "author": {"login": "dev"},
+            "baseRepository": {"nameWithOwner": "octo/app"}, "mergedAt": "2026-11-20T10:00:00Z", "author": {"login": "dev"},
             "labels": {"nodes": [{"name": label}]}
         }]}})
     };
@@ -172,7 +203,7 @@ async fn hotfix_from_a_push_event_publishes_reintegrates_refreshes_main_and_warn
     let toml = d.path().join("ghops.toml");
     std::fs::write(
         &toml,
-        "[release]\nsort-by = 'title'\n[release.version-resolver]\ndefault = 'minor'\n",
+        "[release]\nsort-by = 'title'\nfrobnicate = 1\n[release.version-resolver]\ndefault = 'minor'\n",
     )
     .unwrap();
     let event = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -195,7 +226,7 @@ async fn hotfix_from_a_push_event_publishes_reintegrates_refreshes_main_and_warn
     assert_eq!(v["hotfix"]["reintegration_pr"], 78);
     assert_eq!(v["main_draft"]["tag"], "v1.5.0");
     assert_eq!(v["main_draft"]["prs"], json!([11]));
-    assert!(e.contains("unknown key `sort-by`"), "{e}");
+    assert!(e.contains("unknown key `frobnicate`"), "{e}");
     assert!(e.contains("trigger no further workflows"), "{e}");
     assert!(e.contains("::warning"), "{e}");
     assert!(!o.contains(token) && !e.contains(token));
@@ -206,4 +237,65 @@ async fn hotfix_from_a_push_event_publishes_reintegrates_refreshes_main_and_warn
         "POST /repos/octo/app/releases",
     ])
     .await;
+}
+
+/// Under Actions, with no `--target` and no `commitish`, the draft is for the branch the
+/// workflow runs for (release-drafter's default), not the default branch; release-drafter's
+/// action inputs override the file.
+#[tokio::test]
+async fn draft_under_actions_targets_the_branch_of_github_ref() {
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/releases"))
+        .respond_with(ok(json!([])))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_partial_json(
+            json!({"variables": {"head": "refs/heads/develop"}}),
+        ))
+        .respond_with(ok(
+            json!({"data": {"repository": {"ref": {"target": {"history": {
+                "pageInfo": {"hasNextPage": false}, "nodes": []
+            }}}}}}),
+        ))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/pulls"))
+        .respond_with(ok(json!([])))
+        .mount(&gh.server)
+        .await;
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("release-drafter.yml");
+    std::fs::write(&cfg, "template: $CHANGES\n").unwrap();
+    let mut c = ghops();
+    c.args([
+        "release",
+        "draft",
+        "--dry-run",
+        "--json",
+        "--repo",
+        "octo/app",
+    ])
+    .args(["--prerelease-identifier", "rc", "--latest", "false"])
+    .arg("--drafter-config")
+    .arg(&cfg)
+    .args(["--api-url", &gh.uri()])
+    .env("GH_TOKEN", "ghp_release_e2e")
+    .env("GITHUB_ACTIONS", "true")
+    .env("GITHUB_REF", "refs/heads/develop");
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["body"], "* No changes");
+    // release-drafter's inputs override the file: a prerelease, not marked latest.
+    assert_eq!(v["version"], "0.0.1-rc.0");
+    assert_eq!(v["prerelease"], true);
+    assert_eq!(v["make_latest"], "false");
+    gh.assert_no_writes().await;
+    // No repository lookup for the default branch was needed.
+    assert!(!gh.seen().await.iter().any(|s| s.path == "/repos/octo/app"));
 }

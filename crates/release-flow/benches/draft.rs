@@ -4,7 +4,9 @@
 //! categories, escapes and collapsing, (2) resolving the next version against 10,000 published
 //! versions, and (3) a whole `draft` run against an in-process fake GitHub holding 2,500
 //! releases (25 pages) and 3,000 commits with their PRs since the baseline (GraphQL pages of
-//! 100), with the number of requests it took.
+//! 100), with the number of requests it took, and (4) the API cost of a draft on a typical
+//! repository (30 releases, 40 commits since the last one): creating the draft, updating it,
+//! and a run on an unchanged draft (requests, and writes among them).
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +15,7 @@ use gh_core::client::ClientConfig;
 use gh_core::{GitHub, RepoRef};
 use release_flow::changelog::{self, BodyVars, MergedPr};
 use release_flow::config::DrafterConfig;
-use release_flow::version::{Bump, next_version};
+use release_flow::version::{Increment, past_published, version_info};
 use semver::Version;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -52,11 +54,11 @@ fn prs(n: u64) -> Vec<MergedPr> {
             number: i,
             title: format!("Change {i}: fix `a_b` for @team and #{} <b>*x*</b>", i / 2),
             author: format!("dev{}", i % 97),
-            body: String::new(),
             url: format!("https://github.com/o/r/pull/{i}"),
             labels: vec![LABELS[(i % 6) as usize].to_owned()],
             merge_commit_sha: Some(format!("{i:040x}")),
             merged_at: Some(format!("2026-11-{:02}T10:00:00Z", i % 28 + 1)),
+            ..MergedPr::default()
         })
         .collect()
 }
@@ -122,6 +124,7 @@ impl Respond for Commits {
                 json!({"oid": format!("{n:040x}"), "associatedPullRequests": {"nodes": [{
                     "number": n, "title": format!("Change {n} for @team"), "merged": true,
                     "mergedAt": "2026-11-20T10:00:00Z", "baseRefName": "main",
+                    "baseRepository": {"nameWithOwner": "o/r"},
                     "mergeCommit": {"oid": format!("{n:040x}")}, "author": {"login": format!("dev{}", n % 97)},
                     "labels": {"nodes": [{"name": LABELS[(n % 6) as usize]}]}
                 }]}})
@@ -190,8 +193,92 @@ async fn whole_draft() {
     );
 }
 
+/// A typical repository: 30 releases (one page), 40 commits with their PRs since the last
+/// one (one GraphQL page), no draft yet; then the same with the draft in place (stale, then
+/// current). Counts the requests and the writes of each run.
+async fn typical_cost() {
+    let server = MockServer::start().await;
+    let mut releases: Vec<Value> = (0..30u64)
+        .map(|i| {
+            json!({"id": 1_000 - i, "tag_name": format!("v1.{}.0", 29 - i), "name": format!("v1.{}.0", 29 - i),
+                   "draft": false, "prerelease": false, "target_commitish": "main"})
+        })
+        .collect();
+    let (cfg, _) = DrafterConfig::from_yaml(CONFIG, "bench.yml").expect("config");
+    let mut c = ClientConfig::new(Credentials::Token {
+        token: SecretString::from("ghp_bench".to_owned()),
+        source: TokenSource::Flag,
+    });
+    c.api_url = server.uri();
+    let gh = GitHub::connect(c).await.expect("client");
+    let repo: RepoRef = "o/r".parse().expect("repo");
+    let mut report = Vec::new();
+    for round in ["create", "update", "unchanged"] {
+        server.reset().await;
+        Mock::given(method("GET"))
+            .and(path("/repos/o/r/releases"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(Value::Array(releases.clone())))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/o/r/compare/v1.29.0...main"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "ahead"})))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .respond_with(Commits { total: 40 })
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/o/r/pulls"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/repos/o/r/releases"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 5_000})))
+            .mount(&server)
+            .await;
+        Mock::given(method("PATCH"))
+            .and(path("/repos/o/r/releases/5000"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 5_000})))
+            .mount(&server)
+            .await;
+        let (plan, outcome) = release_flow::draft::draft(&gh, &repo, &cfg, "main")
+            .await
+            .expect("draft");
+        let seen = server.received_requests().await.unwrap_or_default();
+        let writes = seen
+            .iter()
+            .filter(|r| r.method.as_str() != "GET" && r.url.path() != "/graphql")
+            .count();
+        report.push(format!(
+            "{round}: {} requests, {writes} writes ({outcome:?})",
+            seen.len()
+        ));
+        // The next round sees the draft as this run left it (stale for "update").
+        let body = if round == "create" {
+            "stale".to_owned()
+        } else {
+            plan.body.clone()
+        };
+        releases.retain(|r| r["id"] != 5_000);
+        releases.insert(
+            0,
+            json!({"id": 5_000, "tag_name": plan.tag, "name": plan.name, "body": body,
+                   "draft": true, "prerelease": false, "target_commitish": "main"}),
+        );
+    }
+    println!(
+        "typical repository (30 releases, 40 PRs since the last): {}",
+        report.join("; ")
+    );
+}
+
 fn main() {
     let (cfg, _) = DrafterConfig::from_yaml(CONFIG, "bench.yml").expect("config");
+    let info = version_info(&cfg, Some(&Version::new(1, 4, 0)), None, Increment::Minor);
     for n in [500u64, 5_000] {
         let all = prs(n);
         let (t, len) = median(
@@ -201,10 +288,9 @@ fn main() {
                     &cfg,
                     &BodyVars {
                         prs: &counted,
-                        commit_authors: &[],
+                        commits: &[],
                         previous_tag: Some("v1.4.0"),
-                        version: &Version::new(1, 5, 0),
-                        baseline: Some(&Version::new(1, 4, 0)),
+                        info: &info,
                         owner: "o",
                         repository: "r",
                     },
@@ -220,18 +306,13 @@ fn main() {
         .collect();
     let (t, _) = median(
         || {
-            next_version(
-                Some(&Version::new(9, 99, 0)),
-                Bump::Patch,
-                &published,
-                Some("rc"),
-            )
-            .patch as usize
+            let info = version_info(&cfg, Some(&Version::new(9, 99, 0)), None, Increment::Patch);
+            past_published(info.resolved, &published).patch as usize
         },
         101,
     );
     println!("next version against 10,000 published versions: median {t:?}");
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(whole_draft());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(whole_draft());
+    rt.block_on(typical_cost());
 }

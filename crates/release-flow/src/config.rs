@@ -1,117 +1,175 @@
 //! release-drafter's configuration format (`.github/release-drafter.yml`), read as-is so a
 //! team can switch without rewriting it; the same keys also work under `[release]` in
-//! `ghops.toml`. Unknown keys are warnings naming the key.
+//! `ghops.toml`. Both category styles are understood: release-drafter v7's (`type`, `when`,
+//! `exclusive`, `semver-increment`) and the older one (`label`/`labels`, `exclude-labels`,
+//! `include-labels`, `include-paths`, `version-resolver`), which is turned into v7 categories
+//! the way release-drafter migrates it. A key ghops cannot honour is a warning naming it.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::error::ReleaseError;
+use crate::version::Bump;
 
-/// One changelog category.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub struct Category {
-    /// Heading text.
-    #[serde(default)]
-    pub title: String,
-    /// A single label.
-    #[serde(default)]
-    pub label: Option<String>,
-    /// Labels.
-    #[serde(default)]
+/// What a category does (release-drafter v7 `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CategoryKind {
+    /// A changelog section (the default).
+    Changelog,
+    /// Only changes matching some `pre-include` category are kept.
+    PreInclude,
+    /// Changes matching a `pre-exclude` category are dropped.
+    PreExclude,
+    /// Contributes `semver-increment` without a changelog section.
+    VersionResolver,
+}
+
+/// How configured labels or paths are compared with a change's (`labels-mode`, `paths-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MatchMode {
+    /// At least one configured value matches.
+    #[default]
+    Any,
+    /// Every configured value matches.
+    All,
+    /// Every value of the change is among the configured ones.
+    Only,
+    /// Same set.
+    Exactly,
+}
+
+/// One `when` condition: labels AND paths.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Condition {
+    /// Label names.
     pub labels: Vec<String>,
-    /// Collapse the list into `<details>` past this many entries.
-    #[serde(default)]
-    pub collapse_after: Option<usize>,
+    /// How labels match.
+    pub labels_mode: MatchMode,
+    /// Path globs (a plain path also matches everything under it).
+    pub paths: Vec<String>,
+    /// How paths match.
+    pub paths_mode: MatchMode,
+}
+
+/// One category, normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    /// What it does.
+    pub kind: CategoryKind,
+    /// Heading (changelog categories).
+    pub title: String,
+    /// Conditions, any of which matches; empty = the fallback (matches what nothing else did).
+    pub when: Vec<Condition>,
+    /// Later categories of the same kind no longer match a change this one matched.
+    pub exclusive: bool,
+    /// `<details>` past this many entries; 0 always, -1 never.
+    pub collapse_after: i64,
+    /// The bump this category contributes.
+    pub semver_increment: Bump,
 }
 
 impl Category {
-    /// Every label of the category.
+    /// Every label named by the category's conditions.
     pub fn all_labels(&self) -> Vec<&str> {
-        self.label
+        self.when
             .iter()
-            .chain(self.labels.iter())
-            .map(String::as_str)
+            .flat_map(|c| c.labels.iter().map(String::as_str))
             .collect()
     }
-}
 
-/// Labels for one bump level.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-pub struct Labels {
-    /// The labels.
-    #[serde(default)]
-    pub labels: Vec<String>,
-}
-
-/// `version-resolver`.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(default)]
-pub struct VersionResolver {
-    /// Labels that bump the major version.
-    pub major: Labels,
-    /// Labels that bump the minor version.
-    pub minor: Labels,
-    /// Labels that bump the patch version.
-    pub patch: Labels,
-    /// The bump when no label says otherwise (`major`, `minor`, `patch`).
-    pub default: String,
-}
-
-impl Default for VersionResolver {
-    fn default() -> Self {
-        Self {
-            major: Labels::default(),
-            minor: Labels::default(),
-            patch: Labels::default(),
-            default: "patch".into(),
-        }
+    /// True for any condition that needs a PR's changed files.
+    pub fn uses_paths(&self) -> bool {
+        self.when.iter().any(|c| !c.paths.is_empty())
     }
 }
 
-/// The drafter configuration, with release-drafter's defaults.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case", default)]
+/// A `replacers` entry: `search` is `/regex/flags` or a literal, `replace` may use `$1`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct Replacer {
+    /// What to find.
+    pub search: String,
+    /// What to put instead.
+    #[serde(default)]
+    pub replace: String,
+}
+
+/// `sort-by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Merge time (default).
+    #[default]
+    MergedAt,
+    /// Title.
+    Title,
+}
+
+/// The drafter configuration, with release-drafter v7's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DrafterConfig {
-    /// Release name (`v$RESOLVED_VERSION` when empty).
+    /// Release name template (empty: the name is left empty, like release-drafter).
     pub name_template: String,
-    /// Tag (`v$RESOLVED_VERSION` when empty).
+    /// Tag template (empty: the tag is left empty, like release-drafter).
     pub tag_template: String,
-    /// Prefix of version tags (`v` tags are always understood).
+    /// Prefix of version tags: releases whose tag lacks it are ignored, and it is stripped
+    /// before parsing.
     pub tag_prefix: String,
-    /// How `$RESOLVED_VERSION` is printed.
+    /// How versions are printed (`$MAJOR.$MINOR.$PATCH$PRERELEASE`).
     pub version_template: String,
     /// One change line.
     pub change_template: String,
-    /// Characters escaped in titles (`@` and `#` become `@<!---->`/`#<!---->`).
+    /// Characters escaped in titles (`@`/`#` get `<!---->`, others a backslash).
     pub change_title_escapes: String,
     /// `$CHANGES` when there are none.
     pub no_changes_template: String,
-    /// The body.
+    /// The body: `header` + `template` + `footer`.
     pub template: String,
     /// Category heading.
     pub category_template: String,
-    /// Categories.
+    /// Categories (v7 model; older keys migrated into it).
     pub categories: Vec<Category>,
-    /// PRs with these labels are left out (and do not bump).
-    pub exclude_labels: Vec<String>,
-    /// When set, only PRs with one of these labels.
-    pub include_labels: Vec<String>,
-    /// Bump rules.
-    pub version_resolver: VersionResolver,
+    /// Search/replace on the body.
+    pub replacers: Vec<Replacer>,
+    /// Changelog order.
+    pub sort_by: SortBy,
+    /// Ascending instead of descending.
+    pub sort_ascending: bool,
     /// Draft a prerelease.
     pub prerelease: bool,
-    /// Prerelease identifier (`rc` → `1.2.3-rc.1`).
+    /// Prerelease identifier (`rc` → `1.2.3-rc.0`).
     pub prerelease_identifier: String,
-    /// Only consider releases targeting the commitish.
+    /// Published prereleases count as the last release.
+    pub include_pre_releases: bool,
+    /// `make_latest` sent with the release (`true`, `false`, `legacy`).
+    pub latest: String,
+    /// Only releases (and PRs) of the target branch count.
     pub filter_by_commitish: bool,
+    /// Only releases whose version satisfies this range count (`*`: all).
+    pub filter_by_range: String,
     /// The target branch.
     pub commitish: String,
     /// Logins left out of `$CONTRIBUTORS`.
     pub exclude_contributors: Vec<String>,
     /// `$CONTRIBUTORS` when empty.
     pub no_contributors_template: String,
+    /// How many PRs GitHub lists per commit.
+    pub pull_request_limit: u64,
+    /// `_extends`: the config this one extends (resolved by [`load`]).
+    pub extends: Option<String>,
+    /// `autolabeler` rules are present (not applied by `draft`).
+    pub has_autolabeler: bool,
+    /// (ghops) Always neutralise mentions, references and HTML in titles (`@` `#` `<` `>`),
+    /// whatever `change-title-escapes` says. Default: off for a release-drafter YAML, on in
+    /// `ghops.toml`.
+    pub escape_mentions: bool,
+    /// (ghops) An empty `name-template`/`tag-template` means `v$RESOLVED_VERSION`. Default: off
+    /// for a release-drafter YAML, on in `ghops.toml`.
+    pub fill_empty_name: bool,
+    /// (ghops) Identify the draft by a hidden marker per target branch instead of
+    /// release-drafter's "first draft" rule. Default: off for a release-drafter YAML, on in
+    /// `ghops.toml`.
+    pub draft_marker: bool,
     /// (ghops) The label of hotfix reintegration PRs; always left out of the changelog and
     /// the bump.
     pub reintegration_label: String,
@@ -123,27 +181,143 @@ impl Default for DrafterConfig {
             name_template: String::new(),
             tag_template: String::new(),
             tag_prefix: String::new(),
-            version_template: "$MAJOR.$MINOR.$PATCH".into(),
+            version_template: "$MAJOR.$MINOR.$PATCH$PRERELEASE".into(),
             change_template: "* $TITLE (#$NUMBER) @$AUTHOR".into(),
             change_title_escapes: String::new(),
             no_changes_template: "* No changes".into(),
-            template: "## What's Changed\n\n$CHANGES".into(),
+            template: String::new(),
             category_template: "## $TITLE".into(),
             categories: Vec::new(),
-            exclude_labels: Vec::new(),
-            include_labels: Vec::new(),
-            version_resolver: VersionResolver::default(),
+            replacers: Vec::new(),
+            sort_by: SortBy::MergedAt,
+            sort_ascending: false,
             prerelease: false,
             prerelease_identifier: String::new(),
+            include_pre_releases: false,
+            latest: "true".into(),
             filter_by_commitish: false,
+            filter_by_range: "*".into(),
             commitish: String::new(),
             exclude_contributors: Vec::new(),
             no_contributors_template: "No contributors".into(),
+            pull_request_limit: 5,
+            extends: None,
+            has_autolabeler: false,
+            escape_mentions: false,
+            fill_empty_name: false,
+            draft_marker: false,
             reintegration_label: "release:reintegration".into(),
         }
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct RawCondition {
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    labels: Vec<String>,
+    #[serde(default)]
+    labels_mode: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    paths_mode: Option<String>,
+    #[serde(flatten)]
+    other: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawWhen {
+    Many(Vec<RawCondition>),
+    One(RawCondition),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct RawCategory {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    labels: Vec<String>,
+    #[serde(default)]
+    when: Option<RawWhen>,
+    #[serde(default)]
+    exclusive: Option<bool>,
+    #[serde(default)]
+    collapse_after: Option<i64>,
+    #[serde(default)]
+    semver_increment: Option<String>,
+    #[serde(flatten)]
+    other: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawLabels {
+    labels: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawResolver {
+    major: RawLabels,
+    minor: RawLabels,
+    patch: RawLabels,
+    default: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+struct RawConfig {
+    name_template: Option<String>,
+    tag_template: Option<String>,
+    tag_prefix: Option<String>,
+    version_template: Option<String>,
+    change_template: Option<String>,
+    change_title_escapes: Option<String>,
+    no_changes_template: Option<String>,
+    template: Option<String>,
+    header: Option<String>,
+    footer: Option<String>,
+    category_template: Option<String>,
+    categories: Vec<RawCategory>,
+    exclude_labels: Vec<String>,
+    include_labels: Vec<String>,
+    include_paths: Vec<String>,
+    exclude_paths: Vec<String>,
+    version_resolver: Option<RawResolver>,
+    replacers: Vec<Replacer>,
+    sort_by: Option<String>,
+    sort_direction: Option<String>,
+    prerelease: Option<bool>,
+    prerelease_identifier: Option<String>,
+    include_pre_releases: Option<bool>,
+    latest: Option<Value>,
+    filter_by_commitish: Option<bool>,
+    filter_by_range: Option<String>,
+    commitish: Option<String>,
+    exclude_contributors: Vec<String>,
+    no_contributors_template: Option<String>,
+    pull_request_limit: Option<u64>,
+    #[serde(rename = "_extends")]
+    extends: Option<String>,
+    autolabeler: Option<Value>,
+    escape_mentions: Option<bool>,
+    fill_empty_name: Option<bool>,
+    draft_marker: Option<bool>,
+    reintegration_label: Option<String>,
+}
+
+/// Keys ghops understands (release-drafter v7's plus ghops's own).
 const KNOWN: &[&str] = &[
     "name-template",
     "tag-template",
@@ -159,38 +333,410 @@ const KNOWN: &[&str] = &[
     "categories",
     "exclude-labels",
     "include-labels",
+    "include-paths",
+    "exclude-paths",
     "version-resolver",
+    "replacers",
+    "sort-by",
+    "sort-direction",
     "prerelease",
     "prerelease-identifier",
+    "include-pre-releases",
+    "latest",
     "filter-by-commitish",
+    "filter-by-range",
     "commitish",
     "exclude-contributors",
     "no-contributors-template",
+    "pull-request-limit",
+    "history-limit",
+    "_extends",
+    "autolabeler",
+    "references",
+    "escape-mentions",
+    "fill-empty-name",
+    "draft-marker",
     "reintegration-label",
 ];
 
+/// Keys accepted and knowingly not acted on, with the reason shown in the warning.
+const NOT_HONOURED: &[(&str, &str)] = &[
+    (
+        "references",
+        "only used by release-drafter's GitHub App; ghops drafts the branch it is run for",
+    ),
+    (
+        "history-limit",
+        "ghops pages commits 100 at a time and halves the page on 502/504 by itself",
+    ),
+];
+
+/// Where a configuration came from: decides the defaults of ghops's own safety options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A release-drafter YAML file: behave exactly like release-drafter.
+    ReleaseDrafter,
+    /// `[release]` of `ghops.toml`: ghops's safer defaults.
+    Ghops,
+}
+
+fn mode(s: Option<&str>, key: &str, warnings: &mut Vec<String>, file: &str) -> MatchMode {
+    match s {
+        None | Some("any") => MatchMode::Any,
+        Some("all") => MatchMode::All,
+        Some("only") => MatchMode::Only,
+        Some("exactly") => MatchMode::Exactly,
+        Some(other) => {
+            warnings.push(format!(
+                "{file}: `{key}: {other}` is not one of any/all/only/exactly; `any` used"
+            ));
+            MatchMode::Any
+        }
+    }
+}
+
+fn bump_of(s: Option<&str>, key: &str, warnings: &mut Vec<String>, file: &str) -> Bump {
+    match s {
+        None | Some("patch") => Bump::Patch,
+        Some("minor") => Bump::Minor,
+        Some("major") => Bump::Major,
+        Some(other) => {
+            warnings.push(format!(
+                "{file}: `{key}: {other}` is not major/minor/patch; `patch` used"
+            ));
+            Bump::Patch
+        }
+    }
+}
+
+fn label_condition(labels: Vec<String>, paths: Vec<String>) -> Condition {
+    Condition {
+        labels,
+        paths,
+        ..Condition::default()
+    }
+}
+
+fn categories(
+    raw: &mut RawConfig,
+    warnings: &mut Vec<String>,
+    file: &str,
+) -> Result<Vec<Category>, ReleaseError> {
+    let mut out = Vec::new();
+    for c in std::mem::take(&mut raw.categories) {
+        for k in c.other.keys() {
+            warnings.push(format!("{file}: categories: unknown key `{k}` ignored"));
+        }
+        let legacy: Vec<String> = c.labels.iter().cloned().chain(c.label.clone()).collect();
+        let conds: Vec<RawCondition> = match c.when {
+            Some(RawWhen::One(w)) => vec![w],
+            Some(RawWhen::Many(v)) if v.is_empty() && !legacy.is_empty() => {
+                vec![RawCondition::default()]
+            }
+            Some(RawWhen::Many(v)) => v,
+            None if !legacy.is_empty() => vec![RawCondition::default()],
+            None => Vec::new(),
+        };
+        for w in &conds {
+            for k in w.other.keys() {
+                warnings.push(format!(
+                    "{file}: categories: `when` key `{k}` is not supported; the condition ignores it"
+                ));
+            }
+        }
+        let when: Vec<Condition> = conds
+            .into_iter()
+            .map(|w| Condition {
+                labels: legacy
+                    .iter()
+                    .cloned()
+                    .chain(w.labels)
+                    .chain(w.label)
+                    .collect(),
+                labels_mode: mode(w.labels_mode.as_deref(), "labels-mode", warnings, file),
+                paths: w.paths.into_iter().chain(w.path).collect(),
+                paths_mode: mode(w.paths_mode.as_deref(), "paths-mode", warnings, file),
+            })
+            .filter(|w| !w.labels.is_empty() || !w.paths.is_empty())
+            .collect();
+        let kind = match c.kind.as_deref() {
+            None | Some("changelog") => CategoryKind::Changelog,
+            Some("pre-include") => CategoryKind::PreInclude,
+            Some("pre-exclude") => CategoryKind::PreExclude,
+            Some("version-resolver") => CategoryKind::VersionResolver,
+            Some(other) => {
+                return Err(ReleaseError::Config(format!(
+                    "{file}: unsupported category type `{other}`"
+                )));
+            }
+        };
+        let exclusive = c.exclusive.unwrap_or(false);
+        if exclusive && matches!(kind, CategoryKind::PreInclude | CategoryKind::PreExclude) {
+            return Err(ReleaseError::Config(format!(
+                "{file}: `exclusive` can only be set on changelog or version-resolver categories"
+            )));
+        }
+        out.push(Category {
+            kind,
+            title: c.title.unwrap_or_default(),
+            when,
+            exclusive,
+            collapse_after: c.collapse_after.unwrap_or(-1),
+            semver_increment: bump_of(
+                c.semver_increment.as_deref(),
+                "semver-increment",
+                warnings,
+                file,
+            ),
+        });
+    }
+    if out
+        .iter()
+        .filter(|c| c.kind == CategoryKind::Changelog && c.when.is_empty())
+        .count()
+        > 1
+    {
+        return Err(ReleaseError::Config(format!(
+            "{file}: more than one changelog category without labels or `when`; only one can collect the uncategorised changes"
+        )));
+    }
+    // The older top-level keys, migrated the way release-drafter v7 does.
+    let excl_labels = std::mem::take(&mut raw.exclude_labels);
+    let excl_paths = std::mem::take(&mut raw.exclude_paths);
+    if !excl_labels.is_empty() || !excl_paths.is_empty() {
+        if out.iter().any(|c| c.kind == CategoryKind::PreExclude) {
+            return Err(ReleaseError::Config(format!(
+                "{file}: both `exclude-labels`/`exclude-paths` and a `pre-exclude` category"
+            )));
+        }
+        out.push(Category {
+            kind: CategoryKind::PreExclude,
+            title: String::new(),
+            when: vec![label_condition(excl_labels, excl_paths)],
+            exclusive: false,
+            collapse_after: -1,
+            semver_increment: Bump::Patch,
+        });
+    }
+    let incl_labels = std::mem::take(&mut raw.include_labels);
+    let incl_paths = std::mem::take(&mut raw.include_paths);
+    if !incl_labels.is_empty() || !incl_paths.is_empty() {
+        if out.iter().any(|c| c.kind == CategoryKind::PreInclude) {
+            return Err(ReleaseError::Config(format!(
+                "{file}: both `include-labels`/`include-paths` and a `pre-include` category"
+            )));
+        }
+        out.push(Category {
+            kind: CategoryKind::PreInclude,
+            title: String::new(),
+            when: vec![label_condition(incl_labels, incl_paths)],
+            exclusive: false,
+            collapse_after: -1,
+            semver_increment: Bump::Patch,
+        });
+    }
+    if let Some(r) = raw.version_resolver.take() {
+        let resolver = |bump, labels: Vec<String>| Category {
+            kind: CategoryKind::VersionResolver,
+            title: String::new(),
+            when: if labels.is_empty() {
+                Vec::new()
+            } else {
+                vec![label_condition(labels, Vec::new())]
+            },
+            exclusive: false,
+            collapse_after: -1,
+            semver_increment: bump,
+        };
+        if let Some(d) = r.default.as_deref().filter(|d| *d != "patch") {
+            if out
+                .iter()
+                .any(|c| c.kind == CategoryKind::VersionResolver && c.when.is_empty())
+            {
+                return Err(ReleaseError::Config(format!(
+                    "{file}: both `version-resolver.default` and a version-resolver category without `when`"
+                )));
+            }
+            out.push(resolver(
+                bump_of(Some(d), "version-resolver.default", warnings, file),
+                Vec::new(),
+            ));
+        }
+        for (bump, labels) in [
+            (Bump::Major, r.major.labels),
+            (Bump::Minor, r.minor.labels),
+            (Bump::Patch, r.patch.labels),
+        ] {
+            if !labels.is_empty() {
+                out.push(resolver(bump, labels));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn build(
+    mut raw: RawConfig,
+    keys: &BTreeMap<String, Value>,
+    file: &str,
+    source: Source,
+) -> Result<(DrafterConfig, Vec<String>), ReleaseError> {
+    let mut warnings: Vec<String> = keys
+        .keys()
+        .filter(|k| !KNOWN.contains(&k.as_str()))
+        .map(|k| format!("{file}: unknown key `{k}` ignored"))
+        .collect();
+    for (k, why) in NOT_HONOURED {
+        if keys.contains_key(*k) {
+            warnings.push(format!("{file}: `{k}` is not honoured: {why}"));
+        }
+    }
+    let d = DrafterConfig::default();
+    let ghops = source == Source::Ghops;
+    let categories = categories(&mut raw, &mut warnings, file)?;
+    let latest = match raw.latest {
+        None => d.latest.clone(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::String(s)) if ["true", "false", "legacy"].contains(&s.as_str()) => s,
+        Some(other) => {
+            return Err(ReleaseError::Config(format!(
+                "{file}: `latest` must be true, false or legacy (got {other})"
+            )));
+        }
+    };
+    let sort_by = match raw.sort_by.as_deref() {
+        None | Some("merged_at") => SortBy::MergedAt,
+        Some("title") => SortBy::Title,
+        Some(o) => {
+            return Err(ReleaseError::Config(format!(
+                "{file}: `sort-by` must be merged_at or title (got {o})"
+            )));
+        }
+    };
+    let sort_ascending = match raw.sort_direction.as_deref() {
+        None | Some("descending") => false,
+        Some("ascending") => true,
+        Some(o) => {
+            return Err(ReleaseError::Config(format!(
+                "{file}: `sort-direction` must be ascending or descending (got {o})"
+            )));
+        }
+    };
+    for r in &raw.replacers {
+        crate::template::compile_replacer(r)
+            .map_err(|e| ReleaseError::Config(format!("{file}: replacers: {e}")))?;
+    }
+    let prerelease_identifier = raw.prerelease_identifier.unwrap_or_default();
+    // v7: an identifier from the same place turns `prerelease` on unless it is set.
+    let prerelease = raw.prerelease.unwrap_or(!prerelease_identifier.is_empty());
+    let template = format!(
+        "{}{}{}",
+        raw.header.unwrap_or_default(),
+        raw.template.unwrap_or_default(),
+        raw.footer.unwrap_or_default()
+    );
+    let cfg = DrafterConfig {
+        name_template: raw.name_template.unwrap_or_default(),
+        tag_template: raw.tag_template.unwrap_or_default(),
+        tag_prefix: raw.tag_prefix.unwrap_or_default(),
+        version_template: raw.version_template.unwrap_or(d.version_template),
+        change_template: raw.change_template.unwrap_or(d.change_template),
+        change_title_escapes: raw.change_title_escapes.unwrap_or_default(),
+        no_changes_template: raw.no_changes_template.unwrap_or(d.no_changes_template),
+        template,
+        category_template: raw.category_template.unwrap_or(d.category_template),
+        categories,
+        replacers: raw.replacers,
+        sort_by,
+        sort_ascending,
+        prerelease,
+        prerelease_identifier,
+        include_pre_releases: raw.include_pre_releases.unwrap_or(false),
+        latest,
+        filter_by_commitish: raw.filter_by_commitish.unwrap_or(false),
+        filter_by_range: raw.filter_by_range.unwrap_or(d.filter_by_range),
+        commitish: raw.commitish.unwrap_or_default(),
+        exclude_contributors: raw.exclude_contributors,
+        no_contributors_template: raw
+            .no_contributors_template
+            .unwrap_or(d.no_contributors_template),
+        pull_request_limit: raw.pull_request_limit.unwrap_or(5).clamp(1, 100),
+        extends: raw.extends,
+        has_autolabeler: raw
+            .autolabeler
+            .as_ref()
+            .is_some_and(|v| v.as_array().is_none_or(|a| !a.is_empty())),
+        escape_mentions: raw.escape_mentions.unwrap_or(ghops),
+        fill_empty_name: raw.fill_empty_name.unwrap_or(ghops),
+        draft_marker: raw.draft_marker.unwrap_or(ghops),
+        reintegration_label: raw.reintegration_label.unwrap_or(d.reintegration_label),
+    };
+    if cfg.template.is_empty() && source == Source::ReleaseDrafter && !keys.is_empty() {
+        warnings.push(format!(
+            "{file}: `template` is missing (release-drafter refuses such a config); the body will be empty"
+        ));
+    }
+    if crate::version::range_filter(&cfg.filter_by_range).is_none() {
+        warnings.push(format!(
+            "{file}: `filter-by-range: {}` is not a range ghops understands; every release counts",
+            cfg.filter_by_range
+        ));
+    }
+    Ok((cfg, warnings))
+}
+
 impl DrafterConfig {
-    /// Parses release-drafter YAML; returns the config and one warning per unknown key.
+    /// ghops's defaults (the safety options on): what an absent `[release]` table means.
+    pub fn ghops_default() -> Self {
+        Self {
+            escape_mentions: true,
+            fill_empty_name: true,
+            draft_marker: true,
+            template: "## What's Changed\n\n$CHANGES".into(),
+            ..Self::default()
+        }
+    }
+
+    /// Parses release-drafter YAML; returns the config and one warning per key ghops does
+    /// not honour. `_extends` is recorded, not resolved (see [`load`]).
     pub fn from_yaml(text: &str, file: &str) -> Result<(Self, Vec<String>), ReleaseError> {
-        let raw: BTreeMap<String, serde_json::Value> = parse_yaml(text, file)?;
-        let cfg: DrafterConfig = parse_yaml(text, file)?;
-        Ok(finish(cfg, &raw, file))
+        let keys: BTreeMap<String, Value> = if text.trim().is_empty() {
+            BTreeMap::new()
+        } else {
+            parse_yaml(text, file)?
+        };
+        Self::from_map(keys, file, Source::ReleaseDrafter)
+    }
+
+    /// Builds a config from already parsed keys.
+    pub fn from_map(
+        keys: BTreeMap<String, Value>,
+        file: &str,
+        source: Source,
+    ) -> Result<(Self, Vec<String>), ReleaseError> {
+        let raw: RawConfig = serde_json::from_value(Value::Object(
+            keys.clone().into_iter().collect::<serde_json::Map<_, _>>(),
+        ))
+        .map_err(|e| ReleaseError::Config(format!("{file}: {e}")))?;
+        build(raw, &keys, file, source)
     }
 
     /// Reads the `[release]` table of `ghops.toml` (same keys as the YAML, kebab-case);
-    /// release-drafter's defaults when the table is absent. Unknown keys are warnings naming
-    /// `[release].key`.
+    /// [`DrafterConfig::ghops_default`] when the table is absent.
     pub fn from_ghops_toml(
         config: &gh_core::config::ConfigFile,
     ) -> Result<(Self, Vec<String>), ReleaseError> {
-        let Some(raw) = config.section::<BTreeMap<String, serde_json::Value>>("release")? else {
-            return Ok((Self::default(), Vec::new()));
+        let Some(raw) = config.section::<BTreeMap<String, Value>>("release")? else {
+            return Ok((Self::ghops_default(), Vec::new()));
         };
-        let cfg: DrafterConfig = config.section("release")?.unwrap_or_default();
-        Ok(finish(cfg, &raw, "ghops.toml [release]"))
+        let mut raw = raw;
+        raw.entry("template".into())
+            .or_insert_with(|| Value::String(Self::ghops_default().template));
+        Self::from_map(raw, "ghops.toml [release]", Source::Ghops)
     }
 
-    /// The tag for a version (`tag-template`, default `v$RESOLVED_VERSION`).
+    /// The tag of a hotfix release (`tag-template`, `v$RESOLVED_VERSION` when empty: a
+    /// published release needs a tag).
     pub fn tag_for(&self, version: &str) -> String {
         let t = if self.tag_template.is_empty() {
             "v$RESOLVED_VERSION"
@@ -200,7 +746,7 @@ impl DrafterConfig {
         t.replace("$RESOLVED_VERSION", version)
     }
 
-    /// The release name for a version.
+    /// The name of a hotfix release.
     pub fn name_for(&self, version: &str) -> String {
         let t = if self.name_template.is_empty() {
             "v$RESOLVED_VERSION"
@@ -209,27 +755,76 @@ impl DrafterConfig {
         };
         t.replace("$RESOLVED_VERSION", version)
     }
+
+    /// True when some condition needs the PRs' changed files.
+    pub fn needs_files(&self) -> bool {
+        self.categories.iter().any(Category::uses_paths)
+    }
+
+    /// Warnings about what `ghops release draft` does not do with this config.
+    pub fn draft_warnings(&self, file: &str) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.has_autolabeler {
+            w.push(format!(
+                "{file}: `autolabeler` is not applied by `ghops release draft` (it labels PRs on pull_request events; keep release-drafter's autolabeler action for that)"
+            ));
+        }
+        w
+    }
 }
 
-/// Warns about unknown keys and wraps the template in `header`/`footer`.
-fn finish(
-    mut cfg: DrafterConfig,
-    raw: &BTreeMap<String, serde_json::Value>,
+/// Resolves `_extends` (up to 5 levels): `repo` (same owner, same file), `owner/repo`,
+/// `repo:path`, or `owner/repo:path`; the base is read from the default branch through
+/// GraphQL, and this file's top-level keys override the base's (release-drafter's merge).
+pub async fn load(
+    gh: &gh_core::GitHub,
+    repo: &gh_core::RepoRef,
+    text: &str,
     file: &str,
-) -> (DrafterConfig, Vec<String>) {
-    let warnings = raw
-        .keys()
-        .filter(|k| !KNOWN.contains(&k.as_str()))
-        .map(|k| format!("{file}: unknown key `{k}` ignored"))
-        .collect();
-    // release-drafter's header/footer wrap the template.
-    if let Some(h) = raw.get("header").and_then(|v| v.as_str()) {
-        cfg.template = format!("{h}{}", cfg.template);
+    default_path: &str,
+) -> Result<(DrafterConfig, Vec<String>), ReleaseError> {
+    let mut keys: BTreeMap<String, Value> = if text.trim().is_empty() {
+        BTreeMap::new()
+    } else {
+        parse_yaml(text, file)?
+    };
+    for _ in 0..5 {
+        let Some(ext) = keys.remove("_extends") else {
+            break;
+        };
+        let ext = ext
+            .as_str()
+            .ok_or_else(|| ReleaseError::Config(format!("{file}: `_extends` must be a string")))?
+            .to_owned();
+        let (target, path) = match ext.split_once(':') {
+            Some((r, p)) => (r.to_owned(), p.to_owned()),
+            None => (ext.clone(), default_path.to_owned()),
+        };
+        let (owner, name) = match target.split_once('/') {
+            Some((o, n)) => (o.to_owned(), n.to_owned()),
+            None => (repo.owner.clone(), target.clone()),
+        };
+        let q = "query($owner: String!, $name: String!, $expr: String!) { repository(owner: $owner, name: $name) { object(expression: $expr) { ... on Blob { text } } } }";
+        let data: Value = gh
+            .graphql(
+                q,
+                serde_json::json!({"owner": owner, "name": name, "expr": format!("HEAD:{path}")}),
+            )
+            .await?;
+        let base_text = data["repository"]["object"]["text"]
+            .as_str()
+            .ok_or_else(|| {
+                ReleaseError::Config(format!(
+                    "{file}: `_extends: {ext}`: {owner}/{name}:{path} not found"
+                ))
+            })?;
+        let base: BTreeMap<String, Value> =
+            parse_yaml(base_text, &format!("{owner}/{name}:{path}"))?;
+        for (k, v) in base {
+            keys.entry(k).or_insert(v);
+        }
     }
-    if let Some(f) = raw.get("footer").and_then(|v| v.as_str()) {
-        cfg.template = format!("{}{f}", cfg.template);
-    }
-    (cfg, warnings)
+    DrafterConfig::from_map(keys, file, Source::ReleaseDrafter)
 }
 
 fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str, file: &str) -> Result<T, ReleaseError> {
@@ -243,36 +838,96 @@ mod tests {
     #[test]
     fn release_drafter_yaml_with_unknown_keys() {
         let (c, w) = DrafterConfig::from_yaml(
-            "name-template: 'v$RESOLVED_VERSION 🌈'\ntag-template: 'v$RESOLVED_VERSION'\ncategories:\n  - title: '🚀 Features'\n    labels: [feature, enhancement]\n  - title: '🐛 Bug Fixes'\n    label: bug\n    collapse-after: 3\nversion-resolver:\n  major: {labels: [major]}\n  minor: {labels: [minor]}\n  default: minor\nautolabeler: []\ntemplate: |\n  $CHANGES\n",
+            "name-template: 'v$RESOLVED_VERSION 🌈'\ntag-template: 'v$RESOLVED_VERSION'\ncategories:\n  - title: '🚀 Features'\n    labels: [feature, enhancement]\n  - title: '🐛 Bug Fixes'\n    label: bug\n    collapse-after: 3\nversion-resolver:\n  major: {labels: [major]}\n  minor: {labels: [minor]}\n  default: minor\nautolabeler: [{label: chore, files: ['*.md']}]\nreferences: [main]\nfrobnicate: 1\ntemplate: |\n  $CHANGES\n",
             ".github/release-drafter.yml",
         )
         .unwrap();
-        assert_eq!(c.categories.len(), 2);
         assert_eq!(c.categories[1].all_labels(), ["bug"]);
-        assert_eq!(c.version_resolver.default, "minor");
+        assert_eq!(c.categories[1].collapse_after, 3);
+        // Two changelog categories, then the migrated resolver: default, major, minor.
+        let kinds: Vec<_> = c
+            .categories
+            .iter()
+            .map(|c| (c.kind, c.semver_increment, c.when.len()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (CategoryKind::Changelog, Bump::Patch, 1),
+                (CategoryKind::Changelog, Bump::Patch, 1),
+                (CategoryKind::VersionResolver, Bump::Minor, 0),
+                (CategoryKind::VersionResolver, Bump::Major, 1),
+                (CategoryKind::VersionResolver, Bump::Minor, 1),
+            ]
+        );
         assert_eq!(
             w,
-            [".github/release-drafter.yml: unknown key `autolabeler` ignored"]
+            [
+                ".github/release-drafter.yml: unknown key `frobnicate` ignored",
+                ".github/release-drafter.yml: `references` is not honoured: only used by release-drafter's GitHub App; ghops drafts the branch it is run for",
+            ]
         );
-        assert_eq!(c.tag_for("1.2.0"), "v1.2.0");
+        assert!(c.has_autolabeler);
+        assert!(!c.escape_mentions && !c.fill_empty_name && !c.draft_marker);
+        assert_eq!(c.draft_warnings("f").len(), 1);
     }
 
     #[test]
     fn ghops_toml_release_table() {
         let f = gh_core::config::ConfigFile::parse(
-            "[release]\ntag-prefix = 'app-v'\ntag-template = 'app-v$RESOLVED_VERSION'\nexclude-labels = ['skip']\nsort-by = 'title'\n[release.version-resolver]\ndefault = 'minor'\n",
+            "[release]\ntag-prefix = 'app-v'\ntag-template = 'app-v$RESOLVED_VERSION'\nexclude-labels = ['skip']\nsort-by = 'title'\nnope = 1\n[release.version-resolver]\ndefault = 'minor'\n",
             None,
         )
         .unwrap();
         let (c, w) = DrafterConfig::from_ghops_toml(&f).unwrap();
         assert_eq!(c.tag_prefix, "app-v");
-        assert_eq!(c.exclude_labels, ["skip"]);
-        assert_eq!(c.version_resolver.default, "minor");
-        assert_eq!(w, ["ghops.toml [release]: unknown key `sort-by` ignored"]);
+        assert_eq!(c.sort_by, SortBy::Title);
+        assert_eq!(c.categories[0].kind, CategoryKind::PreExclude);
+        assert_eq!(c.categories[0].all_labels(), ["skip"]);
+        assert!(c.escape_mentions && c.fill_empty_name && c.draft_marker);
+        assert_eq!(w, ["ghops.toml [release]: unknown key `nope` ignored"]);
         let empty = gh_core::config::ConfigFile::parse("", None).unwrap();
         assert_eq!(
             DrafterConfig::from_ghops_toml(&empty).unwrap(),
-            (DrafterConfig::default(), vec![])
+            (DrafterConfig::ghops_default(), vec![])
         );
+    }
+
+    #[test]
+    fn v7_categories_and_bad_values() {
+        let (c, _) = DrafterConfig::from_yaml(
+            "template: x\ncategories:\n  - title: Deps\n    exclusive: true\n    collapse-after: 0\n    when:\n      - labels: [deps]\n        labels-mode: all\n      - path: 'Cargo.lock'\n  - type: pre-exclude\n    when: {label: skip}\n  - title: Other\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(c.categories[0].when.len(), 2);
+        assert_eq!(c.categories[0].when[0].labels_mode, MatchMode::All);
+        assert_eq!(c.categories[0].when[1].paths, ["Cargo.lock"]);
+        assert!(c.needs_files());
+        assert!(c.categories[2].when.is_empty());
+        assert!(DrafterConfig::from_yaml("categories: [{title: a}, {title: b}]", "f").is_err());
+        assert!(DrafterConfig::from_yaml("latest: maybe", "f").is_err());
+        assert!(
+            DrafterConfig::from_yaml("categories: [{type: pre-exclude, exclusive: true}]", "f")
+                .is_err()
+        );
+        let (_, w) = DrafterConfig::from_yaml(
+            "template: x\ncategories:\n  - title: Feat\n    emoji: x\n    when: {conventional: {type: feat}}\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            w,
+            [
+                "f: categories: unknown key `emoji` ignored",
+                "f: categories: `when` key `conventional` is not supported; the condition ignores it"
+            ]
+        );
+        let (c, _) = DrafterConfig::from_yaml("prerelease-identifier: beta", "f").unwrap();
+        assert!(c.prerelease);
+        let (c, _) =
+            DrafterConfig::from_yaml("prerelease-identifier: beta\nprerelease: false", "f")
+                .unwrap();
+        assert!(!c.prerelease);
     }
 }

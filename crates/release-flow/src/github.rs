@@ -1,14 +1,14 @@
 //! The GitHub reads release-flow needs: every release (no 1,000 cap), tag reachability, and
 //! the PRs merged between a baseline tag and a branch.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use gh_core::repo::encode_ref;
 use gh_core::{GitHub, RepoRef};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::changelog::MergedPr;
+use crate::changelog::{CommitAuthor, MergedPr, RangeCommit};
 use crate::error::ReleaseError;
 
 /// A release as the API (and the `release` webhook) carries it.
@@ -45,17 +45,57 @@ pub async fn reachable(
     Ok(c.is_some_and(|c| c.status == "ahead" || c.status == "identical"))
 }
 
-const PR_FIELDS: &str = "number title url body merged mergedAt baseRefName mergeCommit { oid } author { login } labels(first: 50) { nodes { name } }";
+/// What to read about the PRs of a range.
+#[derive(Debug, Clone)]
+pub struct Fetch {
+    /// Only PRs into this branch (release-drafter's `filter-by-commitish`; hotfixes always).
+    pub base_branch: Option<String>,
+    /// Read each PR's changed files (a category matches on paths).
+    pub files: bool,
+    /// PRs listed per commit (`pull-request-limit`).
+    pub pr_limit: u64,
+}
 
-fn compare_query() -> String {
+impl Default for Fetch {
+    fn default() -> Self {
+        Self {
+            base_branch: None,
+            files: false,
+            pr_limit: 5,
+        }
+    }
+}
+
+fn pr_fields(f: &Fetch) -> String {
     format!(
-        "query($owner: String!, $name: String!, $base: String!, $head: String!, $first: Int!, $after: String) {{ repository(owner: $owner, name: $name) {{ ref(qualifiedName: $base) {{ compare(headRef: $head) {{ commits(first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ oid author {{ name user {{ login }} }} associatedPullRequests(first: 5) {{ nodes {{ {PR_FIELDS} }} }} }} }} }} }} }} }}"
+        "number title url body merged mergedAt baseRefName headRefName baseRepository {{ nameWithOwner }} mergeCommit {{ oid }} author {{ __typename login url }} labels(first: 100) {{ nodes {{ name }} }}{}",
+        if f.files {
+            " files(first: 100) { nodes { path } }"
+        } else {
+            ""
+        }
     )
 }
 
-fn history_query() -> String {
+fn commit_fields(f: &Fetch) -> String {
     format!(
-        "query($owner: String!, $name: String!, $head: String!, $first: Int!, $after: String) {{ repository(owner: $owner, name: $name) {{ ref(qualifiedName: $head) {{ target {{ ... on Commit {{ history(first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ oid author {{ name user {{ login }} }} associatedPullRequests(first: 5) {{ nodes {{ {PR_FIELDS} }} }} }} }} }} }} }} }} }}"
+        "nodes {{ oid author {{ name user {{ login }} }} authors(first: 10) {{ nodes {{ name user {{ login }} }} }} associatedPullRequests(first: {}) {{ nodes {{ {} }} }} }}",
+        f.pr_limit,
+        pr_fields(f)
+    )
+}
+
+fn compare_query(f: &Fetch) -> String {
+    format!(
+        "query($owner: String!, $name: String!, $base: String!, $head: String!, $first: Int!, $after: String) {{ repository(owner: $owner, name: $name) {{ ref(qualifiedName: $base) {{ compare(headRef: $head) {{ commits(first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} {} }} }} }} }} }}",
+        commit_fields(f)
+    )
+}
+
+fn history_query(f: &Fetch) -> String {
+    format!(
+        "query($owner: String!, $name: String!, $head: String!, $first: Int!, $after: String) {{ repository(owner: $owner, name: $name) {{ ref(qualifiedName: $head) {{ target {{ ... on Commit {{ history(first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} {} }} }} }} }} }} }}",
+        commit_fields(f)
     )
 }
 
@@ -63,51 +103,75 @@ fn pr_from_graphql(n: &Value) -> Option<MergedPr> {
     if n["merged"].as_bool() != Some(true) {
         return None;
     }
+    let strs = |v: &Value, key: &str| -> Vec<String> {
+        v["nodes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l[key].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     Some(MergedPr {
         number: n["number"].as_u64()?,
         title: n["title"].as_str().unwrap_or_default().to_owned(),
         author: n["author"]["login"].as_str().unwrap_or("ghost").to_owned(),
+        author_is_bot: n["author"]["__typename"].as_str() == Some("Bot"),
+        author_url: n["author"]["url"].as_str().unwrap_or_default().to_owned(),
         body: n["body"].as_str().unwrap_or_default().to_owned(),
         url: n["url"].as_str().unwrap_or_default().to_owned(),
-        labels: n["labels"]["nodes"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|l| l["name"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        labels: strs(&n["labels"], "name"),
         merge_commit_sha: n["mergeCommit"]["oid"].as_str().map(str::to_owned),
         merged_at: n["mergedAt"].as_str().map(str::to_owned),
+        base_ref: n["baseRefName"].as_str().unwrap_or_default().to_owned(),
+        head_ref: n["headRefName"].as_str().unwrap_or_default().to_owned(),
+        files: strs(&n["files"], "path"),
     })
 }
 
+fn same_repo(n: &Value, repo: &RepoRef) -> bool {
+    n["baseRepository"]["nameWithOwner"]
+        .as_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case(&format!("{}/{}", repo.owner, repo.name)))
+}
+
+fn commit_author(v: &Value) -> Option<CommitAuthor> {
+    let login = v["user"]["login"]
+        .as_str()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned);
+    let name = v["name"].as_str().unwrap_or_default().trim().to_owned();
+    (login.is_some() || !name.is_empty()).then_some(CommitAuthor { login, name })
+}
+
 /// The commits between `base_tag` (exclusive; the whole history when `None`) and `branch`,
-/// with the merged PRs into `branch` associated with them. GraphQL pages shrink by half on
-/// 502/504 (down to 5) before giving up.
+/// newest first, with this repository's merged PRs associated with them (PRs of other
+/// repositories of the fork network never count). GraphQL pages shrink by half on 502/504
+/// (down to 5) before giving up.
 async fn graphql_commits(
     gh: &GitHub,
     repo: &RepoRef,
     base_tag: Option<&str>,
     branch: &str,
-) -> Result<(HashSet<String>, Vec<MergedPr>, Vec<String>), ReleaseError> {
+    fetch: &Fetch,
+) -> Result<(HashSet<String>, Vec<MergedPr>, Vec<RangeCommit>), ReleaseError> {
     let mut first: u64 = 100;
     let mut after: Option<String> = None;
     let mut oids = HashSet::new();
-    let mut prs = Vec::new();
-    let mut authors = Vec::new();
+    let mut nodes: Vec<Value> = Vec::new();
     loop {
         let (query, vars) = match base_tag {
             Some(t) => (
-                compare_query(),
+                compare_query(fetch),
                 json!({"owner": repo.owner, "name": repo.name, "base": format!("refs/tags/{t}"), "head": format!("refs/heads/{branch}"), "first": first, "after": after}),
             ),
             None => (
-                history_query(),
+                history_query(fetch),
                 json!({"owner": repo.owner, "name": repo.name, "head": format!("refs/heads/{branch}"), "first": first, "after": after}),
             ),
         };
-        let data: Value = match gh.graphql(&query, vars).await {
+        let mut data: Value = match gh.graphql(&query, vars).await {
             Ok(d) => d,
             Err(e) if (e.is_status(502) || e.is_status(504)) && first > 5 => {
                 first = (first / 2).max(5);
@@ -117,8 +181,8 @@ async fn graphql_commits(
             Err(e) => return Err(e.into()),
         };
         let conn = match base_tag {
-            Some(_) => &data["repository"]["ref"]["compare"]["commits"],
-            None => &data["repository"]["ref"]["target"]["history"],
+            Some(_) => data["repository"]["ref"]["compare"]["commits"].take(),
+            None => data["repository"]["ref"]["target"]["history"].take(),
         };
         if conn.is_null() {
             return Err(ReleaseError::Config(format!(
@@ -126,60 +190,78 @@ async fn graphql_commits(
                 base_tag.unwrap_or("the start of history")
             )));
         }
-        for c in conn["nodes"].as_array().into_iter().flatten() {
-            if let Some(oid) = c["oid"].as_str() {
-                oids.insert(oid.to_owned());
-            }
-            add_author(
-                &mut authors,
-                c["author"]["user"]["login"].as_str(),
-                c["author"]["name"].as_str(),
-            );
-            for p in c["associatedPullRequests"]["nodes"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                if p["baseRefName"].as_str() == Some(branch)
-                    && let Some(pr) = pr_from_graphql(p)
-                {
-                    prs.push(pr);
-                }
-            }
+        let more = conn["pageInfo"]["hasNextPage"].as_bool() == Some(true);
+        after = conn["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+        if let Value::Array(a) = &conn["nodes"] {
+            nodes.extend(a.iter().cloned());
         }
-        if conn["pageInfo"]["hasNextPage"].as_bool() == Some(true) {
-            after = conn["pageInfo"]["endCursor"].as_str().map(str::to_owned);
-        } else {
+        if !more {
             break;
         }
+    }
+    // The compare lists oldest first; release-drafter walks the history newest first.
+    if base_tag.is_some() {
+        nodes.reverse();
+    }
+    let mut prs: Vec<MergedPr> = Vec::new();
+    let mut commits = Vec::new();
+    for c in &nodes {
+        let Some(oid) = c["oid"].as_str() else {
+            continue;
+        };
+        oids.insert(oid.to_owned());
+        let mut authors: Vec<CommitAuthor> = c["authors"]["nodes"]
+            .as_array()
+            .map(|a| a.iter().filter_map(commit_author).collect())
+            .unwrap_or_default();
+        if authors.is_empty() {
+            authors.extend(commit_author(&c["author"]));
+        }
+        let mut numbers = Vec::new();
+        for p in c["associatedPullRequests"]["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if !same_repo(p, repo) {
+                continue;
+            }
+            if let Some(n) = p["number"].as_u64() {
+                numbers.push(n);
+            }
+            if fetch
+                .base_branch
+                .as_deref()
+                .is_some_and(|b| p["baseRefName"].as_str() != Some(b))
+            {
+                continue;
+            }
+            if let Some(pr) = pr_from_graphql(p)
+                && !prs.iter().any(|x| x.number == pr.number)
+            {
+                prs.push(pr);
+            }
+        }
+        commits.push(RangeCommit {
+            oid: oid.to_owned(),
+            authors,
+            prs: numbers,
+        });
     }
     // Associated through one of its commits, but merged outside the range (e.g. before the
     // baseline): not part of this release.
     prs.retain(|p| p.merge_commit_sha.as_ref().is_none_or(|s| oids.contains(s)));
-    Ok((oids, prs, authors))
-}
-
-/// A commit's author as `$CONTRIBUTORS` names them: `@login` when GitHub links the commit to
-/// an account, else the git author name; each once, in order of appearance.
-fn add_author(authors: &mut Vec<String>, login: Option<&str>, name: Option<&str>) {
-    let who = match (login, name) {
-        (Some(l), _) if !l.is_empty() => format!("@{l}"),
-        (_, Some(n)) if !n.trim().is_empty() => n.trim().to_owned(),
-        _ => return,
-    };
-    if !authors.contains(&who) {
-        authors.push(who);
-    }
+    Ok((oids, prs, commits))
 }
 
 /// What a release range holds.
 #[derive(Debug, Clone)]
 pub struct Merged {
-    /// The PRs merged into the branch in the range, by number.
+    /// This repository's PRs merged in the range, in the order the history was walked
+    /// (newest commit first).
     pub prs: Vec<MergedPr>,
-    /// The range's commit authors (`@login`, or the git name of an unlinked author), in
-    /// order of appearance.
-    pub commit_authors: Vec<String>,
+    /// The range's commits, newest first.
+    pub commits: Vec<RangeCommit>,
 }
 
 #[derive(Deserialize)]
@@ -196,45 +278,89 @@ struct RestPull {
     merge_commit_sha: Option<String>,
     #[serde(default)]
     labels: Vec<gh_core::events::Label>,
-    user: gh_core::events::User,
+    user: RestUser,
+    #[serde(default)]
+    base: RestRef,
+    #[serde(default)]
+    head: RestRef,
+}
+
+/// A PR author as the REST API gives it (`type` tells bots apart).
+#[derive(Deserialize)]
+struct RestUser {
+    login: String,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RestRef {
+    #[serde(default, rename = "ref")]
+    name: String,
 }
 
 impl From<RestPull> for MergedPr {
     fn from(p: RestPull) -> Self {
+        let bot = p.user.kind.as_deref() == Some("Bot");
         MergedPr {
             number: p.number,
             title: p.title,
-            author: p.user.login,
+            author: if bot {
+                p.user.login.trim_end_matches("[bot]").to_owned()
+            } else {
+                p.user.login
+            },
+            author_is_bot: bot,
+            author_url: p.user.html_url.unwrap_or_default(),
             body: p.body.unwrap_or_default(),
             url: p.html_url.unwrap_or_default(),
             labels: p.labels.into_iter().map(|l| l.name).collect(),
             merge_commit_sha: p.merge_commit_sha,
             merged_at: p.merged_at,
+            base_ref: p.base.name,
+            head_ref: p.head.name,
+            files: Vec::new(),
         }
     }
 }
 
-/// PRs merged into `branch` since `base_tag`: the GraphQL compare with associated PRs, plus
-/// the most recently merged PRs into `branch` whose merge commit is in the range (GitHub's
-/// association index lags behind merges), de-duplicated by number; and the range's commit
-/// authors.
+/// PRs merged into `branch` since `base_tag` (hotfixes: only PRs into `branch`).
 pub async fn merged_prs(
     gh: &GitHub,
     repo: &RepoRef,
     base_tag: Option<&str>,
     branch: &str,
 ) -> Result<Merged, ReleaseError> {
-    let (oids, prs, commit_authors, pages) = match graphql_commits(gh, repo, base_tag, branch).await
+    let fetch = Fetch {
+        base_branch: Some(branch.to_owned()),
+        ..Fetch::default()
+    };
+    merged_prs_with(gh, repo, base_tag, branch, &fetch).await
+}
+
+/// This repository's merged PRs associated with the commits of `base_tag..branch` (the GraphQL
+/// compare), plus the most recently merged PRs into `branch` whose merge commit is in the
+/// range (GitHub's association index lags behind merges), each once; and the range's commits.
+pub async fn merged_prs_with(
+    gh: &GitHub,
+    repo: &RepoRef,
+    base_tag: Option<&str>,
+    branch: &str,
+    fetch: &Fetch,
+) -> Result<Merged, ReleaseError> {
+    let (oids, mut prs, commits, pages) = match graphql_commits(gh, repo, base_tag, branch, fetch)
+        .await
     {
-        Ok((oids, prs, authors)) => (oids, prs, authors, 1),
+        Ok((oids, prs, commits)) => (oids, prs, commits, 1),
         Err(ReleaseError::GitHub(e)) if falls_back(&e) => {
             tracing::warn!(error = %e, "GraphQL compare failed; falling back to the REST compare");
-            let (oids, authors) = rest_commits(gh, repo, base_tag, branch).await?;
-            (oids, Vec::new(), authors, REST_PULL_PAGES)
+            let (oids, commits) = rest_commits(gh, repo, base_tag, branch).await?;
+            (oids, Vec::new(), commits, REST_PULL_PAGES)
         }
         Err(e) => return Err(e),
     };
-    let mut by_number: BTreeMap<u64, MergedPr> = prs.into_iter().map(|p| (p.number, p)).collect();
     let mut pager = gh.pages(
         &format!(
             "{}/pulls?state=closed&base={}&sort=updated&direction=desc&per_page={}",
@@ -244,6 +370,7 @@ pub async fn merged_prs(
         ),
         None,
     );
+    let mut late: Vec<MergedPr> = Vec::new();
     for _ in 0..pages {
         let Some(recent) = pager.next_page::<RestPull>().await? else {
             break;
@@ -253,15 +380,30 @@ pub async fn merged_prs(
                 && p.merge_commit_sha
                     .as_ref()
                     .is_some_and(|s| oids.contains(s))
+                && !prs.iter().chain(late.iter()).any(|x| x.number == p.number)
             {
-                by_number.entry(p.number).or_insert_with(|| p.into());
+                late.push(p.into());
             }
         }
     }
-    Ok(Merged {
-        prs: by_number.into_values().collect(),
-        commit_authors,
-    })
+    // Place each late PR where its merge commit is in the walk.
+    for p in late {
+        let at = commits
+            .iter()
+            .position(|c| Some(&c.oid) == p.merge_commit_sha.as_ref())
+            .unwrap_or(commits.len());
+        let idx = prs
+            .iter()
+            .position(|x| {
+                x.merge_commit_sha
+                    .as_ref()
+                    .and_then(|s| commits.iter().position(|c| &c.oid == s))
+                    .is_some_and(|i| i > at)
+            })
+            .unwrap_or(prs.len());
+        prs.insert(idx, p);
+    }
+    Ok(Merged { prs, commits })
 }
 
 /// How many pages of 100 closed PRs the REST fallback scans for merge commits in range.
@@ -313,7 +455,7 @@ async fn rest_commits(
     repo: &RepoRef,
     base_tag: Option<&str>,
     branch: &str,
-) -> Result<(HashSet<String>, Vec<String>), ReleaseError> {
+) -> Result<(HashSet<String>, Vec<RangeCommit>), ReleaseError> {
     let mut pager = match base_tag {
         Some(t) => gh.pages(
             &format!(
@@ -334,23 +476,38 @@ async fn rest_commits(
         ),
     };
     let mut oids = HashSet::new();
-    let mut authors = Vec::new();
+    let mut commits = Vec::new();
+    let mut complete = false;
     for _ in 0..REST_COMMIT_PAGES {
         let Some(page) = pager.next_page::<RestCommit>().await? else {
-            return Ok((oids, authors));
+            complete = true;
+            break;
         };
         for c in page {
-            add_author(
-                &mut authors,
-                c.author.as_ref().map(|a| a.login.as_str()),
-                c.commit.author.as_ref().and_then(|a| a.name.as_deref()),
-            );
-            oids.insert(c.sha);
+            let login = c.author.as_ref().map(|a| a.login.clone());
+            let name = c
+                .commit
+                .author
+                .as_ref()
+                .and_then(|a| a.name.clone())
+                .unwrap_or_default();
+            oids.insert(c.sha.clone());
+            commits.push(RangeCommit {
+                oid: c.sha,
+                authors: vec![CommitAuthor { login, name }],
+                prs: Vec::new(),
+            });
         }
     }
-    tracing::warn!(
-        commits = oids.len(),
-        "REST compare stopped after {REST_COMMIT_PAGES} pages; older PRs may be missing"
-    );
-    Ok((oids, authors))
+    if !complete {
+        tracing::warn!(
+            commits = oids.len(),
+            "REST compare stopped after {REST_COMMIT_PAGES} pages; older PRs may be missing"
+        );
+    }
+    // The compare lists oldest first; the history newest first.
+    if base_tag.is_some() {
+        commits.reverse();
+    }
+    Ok((oids, commits))
 }

@@ -12,7 +12,7 @@ use crate::changelog::{self, BodyVars};
 use crate::config::DrafterConfig;
 use crate::error::ReleaseError;
 use crate::github::{list_releases, merged_prs};
-use crate::version::{next_hotfix, parse_tag, render_version};
+use crate::version::{Increment, next_hotfix, parse_tag, render_version, version_info};
 
 /// The commit a tag points at (annotated tags peeled).
 pub async fn tag_commit(gh: &GitHub, repo: &RepoRef, tag: &str) -> Result<String, ReleaseError> {
@@ -201,14 +201,14 @@ pub async fn hotfix(
         .sha;
     let merged = merged_prs(gh, repo, prev_tag.as_deref(), branch).await?;
     let counted = changelog::counted(cfg, &merged.prs);
+    let info = version_info(cfg, None, Some(&next), Increment::None);
     let body = changelog::body(
         cfg,
         &BodyVars {
             prs: &counted,
-            commit_authors: &merged.commit_authors,
+            commits: &merged.commits,
             previous_tag: prev_tag.as_deref(),
-            version: &next,
-            baseline: prev.as_ref().map(|(v, _, _)| v),
+            info: &info,
             owner: &repo.owner,
             repository: &repo.name,
         },

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use gh_core::actions::{Level, annotation};
+use gh_core::actions::{ActionsFiles, Level, annotation};
 use gh_core::{ExitCode, RepoRef};
 use release_flow::config::DrafterConfig;
 use release_flow::draft::DraftOutcome;
@@ -18,13 +18,29 @@ pub enum ReleaseCmd {
     /// Keep ONE draft release of a branch current: next version from PR labels, changelog.
     ///
     /// Needs: contents: write (releases), pull-requests: read.
+    /// Under Actions, writes release-drafter's outputs to $GITHUB_OUTPUT (id, name, tag_name,
+    /// body, html_url, upload_url, resolved_version, major/minor/patch_version) and the draft to
+    /// the step summary.
     #[command(
-        after_help = "Examples:\n  ghops release draft --dry-run\n  ghops release draft --target main --json"
+        after_help = "Examples:\n  ghops release draft --dry-run\n  ghops release draft --target main --json\n  ghops release draft --release-version 2.0.0"
     )]
     Draft {
-        /// The branch [default: `commitish` of the config, else the repository's default branch].
+        /// The branch [default: `commitish` of the config, else under Actions the branch of
+        /// GITHUB_REF, else the repository's default branch].
         #[arg(long)]
         target: Option<String>,
+        /// Use this version instead of resolving one (release-drafter's `version` input).
+        #[arg(long = "release-version", value_name = "VERSION")]
+        release_version: Option<String>,
+        /// The tag, overriding `tag-template` (release-drafter's `tag` input; version variables
+        /// are filled, and a version in it is used as is).
+        #[arg(long)]
+        tag: Option<String>,
+        /// The release name, overriding `name-template` (release-drafter's `name` input).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        inputs: DraftInputs,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -68,6 +84,42 @@ pub enum ReleaseCmd {
     },
 }
 
+/// release-drafter's action inputs that override the config file.
+#[derive(Args, Debug, Default)]
+pub struct DraftInputs {
+    /// Draft a prerelease (`prerelease`).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    prerelease: Option<bool>,
+    /// Prerelease identifier (`prerelease-identifier`); turns `--prerelease` on unless given.
+    #[arg(long, value_name = "ID")]
+    prerelease_identifier: Option<String>,
+    /// Count published prereleases as the last release (`include-pre-releases`).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    include_pre_releases: Option<bool>,
+    /// `make_latest` of the release (`latest`: true, false or legacy).
+    #[arg(long, value_name = "WHEN", value_parser = ["true", "false", "legacy"])]
+    latest: Option<String>,
+}
+
+impl DraftInputs {
+    /// Applies the inputs over the config (inputs win, as in release-drafter).
+    fn apply(self, cfg: &mut DrafterConfig) {
+        if let Some(id) = self.prerelease_identifier {
+            cfg.prerelease = !id.is_empty();
+            cfg.prerelease_identifier = id;
+        }
+        if let Some(p) = self.prerelease {
+            cfg.prerelease = p;
+        }
+        if let Some(i) = self.include_pre_releases {
+            cfg.include_pre_releases = i;
+        }
+        if let Some(l) = self.latest {
+            cfg.latest = l;
+        }
+    }
+}
+
 /// Where the drafter configuration comes from.
 #[derive(Args, Debug)]
 pub struct ConfigArgs {
@@ -77,18 +129,49 @@ pub struct ConfigArgs {
     drafter_config: Option<PathBuf>,
 }
 
-fn drafter_config(ctx: &Ctx, a: &ConfigArgs) -> Result<DrafterConfig, Failure> {
+fn warn(m: &str) {
+    eprintln!("warning: {m}");
+    if gh_core::actions::in_actions() {
+        eprintln!("{}", annotation(Level::Warning, m, None, None));
+    }
+}
+
+/// The YAML file to read, if any: `--drafter-config`, else `.github/release-drafter.yml`.
+fn drafter_file(a: &ConfigArgs) -> Option<PathBuf> {
     let default = PathBuf::from(".github/release-drafter.yml");
-    let file = a
-        .drafter_config
+    a.drafter_config
         .clone()
-        .or_else(|| default.exists().then_some(default));
-    if let Some(f) = file {
+        .or_else(|| default.exists().then_some(default))
+}
+
+/// Resolves `_extends` of the YAML config through the API (release-drafter's shared configs).
+async fn resolve_extends(
+    a: &ConfigArgs,
+    cfg: DrafterConfig,
+    gh: &gh_core::GitHub,
+    repo: &RepoRef,
+) -> Result<DrafterConfig, Failure> {
+    let Some(f) = drafter_file(a).filter(|_| cfg.extends.is_some()) else {
+        return Ok(cfg);
+    };
+    let text =
+        std::fs::read_to_string(&f).map_err(|e| Failure::usage(format!("{}: {e}", f.display())))?;
+    let name = f.display().to_string();
+    let (cfg, warnings) =
+        release_flow::config::load(gh, repo, &text, &name, ".github/release-drafter.yml").await?;
+    for w in &warnings {
+        warn(w);
+    }
+    Ok(cfg)
+}
+
+fn drafter_config(ctx: &Ctx, a: &ConfigArgs) -> Result<DrafterConfig, Failure> {
+    if let Some(f) = drafter_file(a) {
         let text = std::fs::read_to_string(&f)
             .map_err(|e| Failure::usage(format!("{}: {e}", f.display())))?;
         let (cfg, warnings) = DrafterConfig::from_yaml(&text, &f.display().to_string())?;
         for w in warnings {
-            eprintln!("warning: {w}");
+            warn(&w);
         }
         return Ok(cfg);
     }
@@ -138,29 +221,74 @@ fn outcome_text(o: DraftOutcome) -> String {
 /// Runs `ghops release`.
 pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
     match cmd {
-        ReleaseCmd::Draft { target, config } => {
+        ReleaseCmd::Draft {
+            target,
+            release_version,
+            tag,
+            name,
+            inputs,
+            config,
+        } => {
             let cfg = drafter_config(ctx, &config)?;
             let repo = ctx.repo()?;
             warn_actions_token(ctx);
             let gh = ctx.client(&repo).await?;
-            let target =
-                match target.or_else(|| Some(cfg.commitish.clone()).filter(|c| !c.is_empty())) {
-                    Some(t) => t,
-                    None => gh.get::<RepoInfo>(&repo.api_path()).await?.default_branch,
-                };
-            let (plan, outcome) = release_flow::draft::draft(&gh, &repo, &cfg, &target).await?;
+            let mut cfg = resolve_extends(&config, cfg, &gh, &repo).await?;
+            inputs.apply(&mut cfg);
+            for w in cfg.draft_warnings("config") {
+                warn(&w);
+            }
+            // Like release-drafter: `commitish`, else the branch the workflow runs for
+            // (GITHUB_REF), else the default branch; never a tag.
+            let from_actions = gh_core::actions::in_actions()
+                .then(|| std::env::var("GITHUB_REF").ok())
+                .flatten()
+                .and_then(|r| r.strip_prefix("refs/heads/").map(str::to_owned));
+            let target = match target
+                .or_else(|| Some(cfg.commitish.clone()).filter(|c| !c.is_empty()))
+                .filter(|t| !t.starts_with("refs/tags/"))
+                .or(from_actions)
+            {
+                Some(t) => t,
+                None => gh.get::<RepoInfo>(&repo.api_path()).await?.default_branch,
+            };
+            let input = release_flow::draft::DraftInput {
+                version: release_version,
+                tag,
+                name,
+            };
+            let (plan, outcome) =
+                release_flow::draft::draft_with(&gh, &repo, &cfg, &target, &input).await?;
+            for w in &plan.warnings {
+                warn(w);
+            }
+            let actions = ActionsFiles::from_env();
+            for (k, v) in plan.outputs(outcome) {
+                actions.set_output(k, &v)?;
+            }
+            actions.append_summary(&plan.summary(outcome))?;
             if ctx.global.json {
                 ctx.print_json(&serde_json::json!({
                     "version": plan.version, "tag": plan.tag, "name": plan.name,
-                    "previous_tag": plan.previous_tag, "bump": plan.bump,
+                    "previous_tag": plan.previous_tag, "increment": plan.increment,
+                    "prerelease": plan.prerelease, "make_latest": plan.make_latest,
                     "prs": plan.prs.iter().map(|p| p.number).collect::<Vec<_>>(),
-                    "body": plan.body, "result": outcome,
+                    "body": plan.body, "result": outcome, "html_url": plan.html_url,
+                    "warnings": plan.warnings,
                 }))?;
             } else {
+                let or_none = |s: &str| {
+                    if s.is_empty() {
+                        "(empty)".to_owned()
+                    } else {
+                        s.to_owned()
+                    }
+                };
                 println!(
-                    "{} {} ({} PRs since {}): {}",
-                    plan.tag,
-                    plan.name,
+                    "{}: tag {}, name {} ({} PRs since {}): {}",
+                    plan.version,
+                    or_none(&plan.tag),
+                    or_none(&plan.name),
                     plan.prs.len(),
                     plan.previous_tag.as_deref().unwrap_or("the beginning"),
                     outcome_text(outcome)

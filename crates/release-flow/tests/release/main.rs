@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
+mod table;
+
 const R: &str = "/repos/octo/app";
 
 fn repo() -> RepoRef {
@@ -32,6 +34,8 @@ async fn client(gh: &MockGitHub, dry_run: bool) -> GitHub {
 fn config() -> DrafterConfig {
     DrafterConfig::from_yaml(
         r#"
+escape-mentions: true
+draft-marker: true
 name-template: 'v$RESOLVED_VERSION'
 tag-template: 'v$RESOLVED_VERSION'
 change-template: '- $TITLE (#$NUMBER) @$AUTHOR'
@@ -69,9 +73,17 @@ fn pr(n: u64, title: &str, labels: &[&str], base: &str) -> Value {
     json!({
         "number": n, "title": title, "url": format!("https://github.com/octo/app/pull/{n}"), "body": "",
         "merged": true, "mergedAt": format!("2026-11-{:02}T10:00:00Z", n % 28 + 1), "baseRefName": base,
+        "baseRepository": {"nameWithOwner": "octo/app"},
         "mergeCommit": {"oid": format!("{n:040x}")}, "author": {"login": format!("dev{n}")},
         "labels": {"nodes": labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()}
     })
+}
+
+/// A PR of another repository of the fork network, associated with a commit of ours.
+fn fork_pr(n: u64, title: &str, labels: &[&str]) -> Value {
+    let mut p = pr(n, title, labels, "main");
+    p["baseRepository"] = json!({"nameWithOwner": "someone/app"});
+    p
 }
 
 fn commits(prs: &[Value]) -> Value {
@@ -256,7 +268,7 @@ async fn highest_label_wins_excluded_prs_do_not_bump_and_categories_render() {
         ),
         pr(14, "Fix typo", &["bug"], "main"),
         pr(15, "Fix leak", &["bug"], "main"),
-        pr(16, "Into another branch", &["major"], "release/1.3.0"),
+        fork_pr(16, "From a fork's own repository", &["major"]),
     ]);
     c["nodes"]
         .as_array_mut()
@@ -283,7 +295,8 @@ async fn highest_label_wins_excluded_prs_do_not_bump_and_categories_render() {
     w.writes_ok().await;
     let c = client(&w.gh, false).await;
     let (plan, _) = draft(&c, &repo(), &config(), "main").await.unwrap();
-    // `breaking` is on an excluded PR, `major` on a PR into another branch: minor wins.
+    // `breaking` is on an excluded PR, `major` on a PR of another repository of the fork
+    // network (same number space, never counted): minor wins.
     assert_eq!(plan.version, "1.5.0");
     assert_eq!(plan.previous_tag.as_deref(), Some("v1.4.0"));
     let numbers: Vec<u64> = plan.prs.iter().map(|p| p.number).collect();
@@ -395,12 +408,13 @@ async fn hotfix_tags_never_become_mains_baseline() {
     assert_eq!(plan.prs.len(), 2, "every PR since 1.4.0 is kept");
 }
 
+/// A prerelease draft counts published prereleases as the last release and moves only their
+/// counter (release-drafter v7: `1.2.3-rc.2` → `1.2.3-rc.3`, the first one being `-rc.0`).
 #[tokio::test]
-async fn refuses_to_draft_a_published_tag_and_counts_prereleases() {
+async fn a_prerelease_draft_continues_the_last_prereleases_counter() {
     let mut cfg = config();
     cfg.prerelease = true;
     cfg.prerelease_identifier = "rc".into();
-    cfg.version_resolver.default = "patch".into();
     let w = W::new().await;
     w.releases(json!([
         rel(3, "v10.0.3", false, ""),
@@ -408,8 +422,8 @@ async fn refuses_to_draft_a_published_tag_and_counts_prereleases() {
         rel(5, "v10.0.4-rc.2", false, "")
     ]))
     .await;
-    w.compare("v10.0.3", "main", "ahead").await;
-    w.graphql_compare("v10.0.3", "main", &[pr(3, "Tweak", &[], "main")])
+    w.compare("v10.0.4-rc.2", "main", "ahead").await;
+    w.graphql_compare("v10.0.4-rc.2", "main", &[pr(3, "Tweak", &[], "main")])
         .await;
     w.recent("main", json!([])).await;
     w.writes_ok().await;
@@ -417,6 +431,7 @@ async fn refuses_to_draft_a_published_tag_and_counts_prereleases() {
     let (plan, _) = draft(&c, &repo(), &cfg, "main").await.unwrap();
     assert_eq!(plan.version, "10.0.4-rc.3");
     assert_eq!(plan.tag, "v10.0.4-rc.3");
+    assert!(plan.prerelease);
 }
 
 #[tokio::test]
@@ -440,10 +455,10 @@ async fn tag_prefix_is_honoured() {
     assert_eq!(plan.tag, "app-v2.0.1");
 }
 
-/// `$CONTRIBUTORS` names the PR authors, then the range's other commit authors (a maintainer's
-/// direct push, an author GitHub links to no account), leaving out `exclude-contributors`.
+/// `$CONTRIBUTORS` names the counted PRs' authors and the authors of their commits, like
+/// release-drafter v7: commits pushed directly (no PR of the release) add nobody.
 #[tokio::test]
-async fn contributors_include_commit_authors() {
+async fn contributors_are_the_authors_of_the_releases_prs() {
     let mut cfg = config();
     cfg.exclude_contributors = vec!["renovate[bot]".into(), "Build Robot".into()];
     let w = W::new().await;
@@ -488,12 +503,7 @@ async fn contributors_include_commit_authors() {
     w.writes_ok().await;
     let c = client(&w.gh, false).await;
     let (plan, _) = draft(&c, &repo(), &cfg, "main").await.unwrap();
-    assert!(
-        plan.body
-            .contains("Thanks to @dev3, @maintainer and Ann Example\n"),
-        "{}",
-        plan.body
-    );
+    assert!(plan.body.contains("Thanks to @dev3\n"), "{}", plan.body);
     // The query asks for each commit's author.
     let q =
         w.gh.seen()
@@ -503,7 +513,7 @@ async fn contributors_include_commit_authors() {
             .unwrap();
     assert!(
         q.body["query"].as_str().unwrap().contains(
-            "nodes { oid author { name user { login } } associatedPullRequests(first: 5)"
+            "nodes { oid author { name user { login } } authors(first: 10) { nodes { name user { login } } } associatedPullRequests(first: 5)"
         ),
         "{}",
         q.body["query"]
@@ -793,8 +803,7 @@ async fn graphql_failing_at_every_page_size_falls_back_to_the_rest_compare() {
     assert_eq!(numbers, [12, 11]);
     assert_eq!(plan.tag, "v1.5.0");
     assert!(
-        plan.body
-            .contains("Thanks to @dev12, @dev11 and Ann Example"),
+        plan.body.contains("Thanks to @dev11 and @dev12\n"),
         "{}",
         plan.body
     );
@@ -980,8 +989,10 @@ async fn push_to_a_release_branch_publishes_the_hotfix_and_keeps_mains_draft_at_
 
 mod rules {
     use proptest::prelude::*;
-    use release_flow::version::{Bump, next_hotfix, next_version};
-    use semver::Version;
+    use release_flow::config::DrafterConfig;
+    use release_flow::template::fill_with;
+    use release_flow::version::{Increment, next_hotfix, release_version, version_info};
+    use semver::{Prerelease, Version};
 
     fn versions() -> impl Strategy<Value = Vec<Version>> {
         prop::collection::vec((0u64..3, 0u64..4, 0u64..6), 0..20).prop_map(|v| {
@@ -991,17 +1002,62 @@ mod rules {
         })
     }
 
+    fn increment() -> impl Strategy<Value = Increment> {
+        prop_oneof![
+            Just(Increment::Major),
+            Just(Increment::Minor),
+            Just(Increment::Patch),
+            Just(Increment::Premajor),
+            Just(Increment::Preminor),
+            Just(Increment::Prepatch),
+            Just(Increment::Prerelease),
+        ]
+    }
+
     proptest! {
+        /// Whatever the config and the last release, the tag ghops drafts reads back as the
+        /// version it resolved, so once published it is a valid baseline, and the next run
+        /// drafts a higher version from it.
         #[test]
-        fn the_next_version_is_above_the_baseline_and_never_published(
-            published in versions(),
-            base in (0u64..3, 0u64..4, 0u64..6),
-            bump in prop_oneof![Just(Bump::Patch), Just(Bump::Minor), Just(Bump::Major)],
+        fn a_published_drafts_tag_is_the_next_runs_baseline(
+            last in proptest::option::of((0u64..5, 0u64..5, 0u64..5, proptest::option::of((0usize..3, 0u64..4)))),
+            inc in increment(),
+            id in prop_oneof![Just(""), Just("rc"), Just("beta"), Just("alpha")],
+            tags in (0usize..4),
+            version_template in prop_oneof![Just("$MAJOR.$MINOR.$PATCH$PRERELEASE"), Just("$COMPLETE")],
+            next_inc in increment(),
         ) {
-            let base = Version::new(base.0, base.1, base.2);
-            let v = next_version(Some(&base), bump, &published, None);
-            prop_assert!(v > base);
-            prop_assert!(!published.contains(&v));
+            let (tag_template, prefix) = [
+                ("v$RESOLVED_VERSION", ""),
+                ("$RESOLVED_VERSION", ""),
+                ("app-v$RESOLVED_VERSION", "app-v"),
+                ("release-$RESOLVED_VERSION", "release-"),
+            ][tags];
+            let cfg = DrafterConfig {
+                tag_template: tag_template.into(),
+                tag_prefix: prefix.into(),
+                version_template: version_template.into(),
+                prerelease_identifier: id.into(),
+                ..DrafterConfig::default()
+            };
+            let last = last.map(|(a, b, c, pre)| {
+                let mut v = Version::new(a, b, c);
+                if let Some((i, n)) = pre {
+                    v.pre = Prerelease::new(&format!("{}.{n}", ["rc", "beta", "alpha"][i])).unwrap();
+                }
+                v
+            });
+            let info = version_info(&cfg, last.as_ref(), None, inc);
+            let tag = fill_with(&cfg.tag_template, |k| info.get(k));
+            let read = release_version(&tag, None, prefix);
+            prop_assert_eq!(read.as_ref(), Some(&info.resolved), "tag {}", tag);
+            // (node-semver goes down when the identifier changes, `1.0.0-rc.0` → `1.0.0-beta.0`:
+            // release-drafter does the same, so only a same-identifier history must go up.)
+            if let Some(l) = last.as_ref().filter(|l| l.pre.is_empty() || l.pre.as_str().starts_with(id) && !id.is_empty()) {
+                prop_assert!(info.resolved > *l, "{} after {}", info.resolved, l);
+            }
+            let next = version_info(&cfg, read.as_ref(), None, next_inc);
+            prop_assert!(next.resolved > info.resolved, "{} after {}", next.resolved, info.resolved);
         }
 
         #[test]
