@@ -413,9 +413,9 @@ pub const REST_PULL_PAGES: usize = 10;
 pub const REST_COMMIT_PAGES: usize = 100;
 
 /// GraphQL failures worth retrying through REST: server errors, timeouts, GraphQL-level
-/// errors (a 200 with `errors`), and a 404 of the GraphQL endpoint itself (GitHub Enterprise
-/// Server serves GraphQL beside, not under, its `/api/v3` REST base, which the client cannot
-/// reach yet); never authentication or permission answers.
+/// errors (a 200 with `errors`), and a 404 of the GraphQL endpoint itself (a proxy or mirror
+/// that serves REST only; GitHub Enterprise Server's `/api/graphql` is reached directly, see
+/// `gh_core::client::graphql_url`); never authentication or permission answers.
 fn falls_back(e: &gh_core::Error) -> bool {
     match e.status() {
         Some(s) => s >= 500 || s == 200 || s == 404,
