@@ -183,6 +183,39 @@ async fn dry_run_prints_the_writes_and_sends_none() {
     gh.assert_no_writes().await;
 }
 
+/// Under Actions with the workflow's GITHUB_TOKEN, the "triggers no workflows" warning and its
+/// annotation go to stderr: stdout stays the `--json` document (it was corrupted by an
+/// annotation printed to stdout).
+#[tokio::test]
+async fn actions_token_warning_never_corrupts_json_stdout() {
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/collaborators/maintainer/permission")))
+        .respond_with(ok(json!({"permission": "admin", "role_name": "admin"})))
+        .mount(&gh.server)
+        .await;
+    graphql(&gh, "pr", pr_data(&[]), None).await;
+    let d = tempfile::tempdir().unwrap();
+    let ev = event_file(&d, &format!("/test-this-pr sha={HEAD}"), "maintainer");
+    let mut c = ghops();
+    c.args(["pr-bridge", "trigger", "--dry-run", "--json", "--event"])
+        .arg(&ev)
+        .arg("--config")
+        .arg(config(&d))
+        .args(["--api-url", &gh.uri()])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_TOKEN", "ghs_e2e_actions_workflow_token");
+    let out = run(c).await;
+    let (o, e) = (stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{e}");
+    let v: Value = serde_json::from_str(&o).unwrap_or_else(|err| panic!("{err}: {o}"));
+    assert_eq!(v["outcome"], "started");
+    assert!(e.contains("trigger no further workflows"), "{e}");
+    assert!(e.contains("::warning::"), "{e}");
+    assert!(!o.contains("::"), "{o}");
+}
+
 fn run_event_file(dir: &tempfile::TempDir, branch: &str, conclusion: &str) -> std::path::PathBuf {
     let mut v = fixture_json("workflow_run.completed.json");
     v["repository"]["full_name"] = json!("Codertocat/Hello-World");

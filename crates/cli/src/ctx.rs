@@ -139,6 +139,19 @@ impl<E: ExitStatus> From<E> for Failure {
     }
 }
 
+/// A warning on stderr; under GitHub Actions also a `::warning` annotation (on stderr as
+/// well: the runner reads workflow commands there, and stdout may be `--json`). `message` is
+/// escaped for the workflow-command syntax by [`gh_core::actions::annotation`].
+pub fn warn(message: &str, file: Option<&str>, line: Option<u64>) {
+    eprintln!("warning: {message}");
+    if gh_core::actions::in_actions() {
+        eprintln!(
+            "{}",
+            gh_core::actions::annotation(gh_core::actions::Level::Warning, message, file, line)
+        );
+    }
+}
+
 /// The per-invocation context.
 pub struct Ctx {
     /// Global flags.
@@ -212,6 +225,24 @@ impl Ctx {
             eprintln!("dry-run: reads are performed, writes are printed and not sent");
         }
         Ok(gh)
+    }
+
+    /// Warns (see [`warn`]) when the credentials are the Actions `GITHUB_TOKEN`: `what` it
+    /// creates (branches, releases, tags) trigger no further workflow runs.
+    pub fn warn_actions_token(&self, what: &str) {
+        if let Ok(cfg) = self.client_config(None)
+            && cfg.credentials.is_actions_github_token()
+        {
+            warn(
+                &format!(
+                    "ghops is using the Actions GITHUB_TOKEN: {what} it creates trigger no \
+                     further workflows. Use a GitHub App installation token (e.g. \
+                     actions/create-github-app-token)."
+                ),
+                None,
+                None,
+            );
+        }
     }
 
     /// Prints a value as pretty JSON on stdout.

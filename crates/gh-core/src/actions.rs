@@ -128,13 +128,6 @@ pub fn annotation(level: Level, message: &str, file: Option<&str>, line: Option<
     }
 }
 
-/// Prints an annotation on stdout when running in Actions (where the runner reads it).
-pub fn annotate(level: Level, message: &str, file: Option<&str>, line: Option<u64>) {
-    if in_actions() {
-        println!("{}", annotation(level, message, file, line));
-    }
-}
-
 /// The `::add-mask::` command for a secret ghops minted (one per line of the value).
 pub fn mask_command(secret: &str) -> String {
     secret
@@ -143,13 +136,6 @@ pub fn mask_command(secret: &str) -> String {
         .map(|l| format!("::add-mask::{}", escape_data(l)))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Masks a secret in the Actions log when running in Actions.
-pub fn add_mask(secret: &str) {
-    if in_actions() {
-        println!("{}", mask_command(secret));
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use deploy_plan::paths::{ListFormat, git_changed, parse_list};
 use deploy_plan::render::{self, Compat};
 use deploy_plan::{PlanConfig, PlanError, TreePlan, comment, filter, plan_tree, pr};
 use gh_core::ExitCode;
-use gh_core::actions::{ActionsFiles, Level, annotate, annotation, in_actions};
+use gh_core::actions::{ActionsFiles, Level, annotation, in_actions};
 
 use crate::ctx::{Ctx, Failure};
 
@@ -282,7 +282,7 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
         Format::Matrix => {
             let (outputs, warnings) = render::matrix_outputs(&plan, a.compat, cfg.max_matrix_jobs);
             for w in &warnings {
-                annotate(Level::Warning, w, None, None);
+                crate::ctx::warn(&render::log_escape(w), None, None);
             }
             for (k, v) in &outputs {
                 if !actions.set_output(k, v).map_err(PlanError::from)? {

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use gh_core::actions::{Level, annotate};
 use gh_core::config::parse_duration;
 use gh_core::events::{IssueCommentEvent, WorkflowRunEvent, load_event};
 use gh_core::permission::{Permission, Team};
@@ -145,16 +144,6 @@ fn options(ctx: &Ctx, f: &BridgeFlags) -> Result<Options, Failure> {
     Ok(o)
 }
 
-fn warn_actions_token(ctx: &Ctx) {
-    if let Ok(cfg) = ctx.client_config(None)
-        && cfg.credentials.is_actions_github_token()
-    {
-        let m = "ghops is using the Actions GITHUB_TOKEN: branches it pushes trigger no workflow runs. Use a GitHub App installation token (e.g. actions/create-github-app-token) instead.";
-        eprintln!("warning: {m}");
-        annotate(Level::Warning, m, None, None);
-    }
-}
-
 /// Runs `ghops pr-bridge`.
 pub async fn run(cmd: PrBridgeCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
     match cmd {
@@ -187,7 +176,7 @@ async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
             event.repository.full_name
         )));
     }
-    warn_actions_token(ctx);
+    ctx.warn_actions_token("branches");
     let gh = ctx.client(&repo).await?;
     let outcome = pr_bridge::trigger(&gh, &repo, &event, &opts).await?;
     if ctx.global.json {

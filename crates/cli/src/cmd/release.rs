@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use gh_core::actions::{ActionsFiles, Level, annotation};
+use gh_core::actions::ActionsFiles;
 use gh_core::{ExitCode, RepoRef};
 use release_flow::config::DrafterConfig;
 use release_flow::draft::DraftOutcome;
@@ -130,10 +130,7 @@ pub struct ConfigArgs {
 }
 
 fn warn(m: &str) {
-    eprintln!("warning: {m}");
-    if gh_core::actions::in_actions() {
-        eprintln!("{}", annotation(Level::Warning, m, None, None));
-    }
+    crate::ctx::warn(m, None, None);
 }
 
 /// The YAML file to read, if any: `--drafter-config`, else `.github/release-drafter.yml`.
@@ -182,17 +179,6 @@ fn drafter_config(ctx: &Ctx, a: &ConfigArgs) -> Result<DrafterConfig, Failure> {
     Ok(cfg)
 }
 
-fn warn_actions_token(ctx: &Ctx) {
-    if let Ok(cfg) = ctx.client_config(None)
-        && cfg.credentials.is_actions_github_token()
-    {
-        let m = "ghops is using the Actions GITHUB_TOKEN: releases, tags and branches it creates trigger no further workflows. Use a GitHub App installation token.";
-        // On stderr (the runner reads workflow commands there too): stdout may be --json.
-        eprintln!("warning: {m}");
-        eprintln!("{}", annotation(Level::Warning, m, None, None));
-    }
-}
-
 #[derive(Deserialize)]
 struct RepoInfo {
     default_branch: String,
@@ -231,7 +217,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
         } => {
             let cfg = drafter_config(ctx, &config)?;
             let repo = ctx.repo()?;
-            warn_actions_token(ctx);
+            ctx.warn_actions_token("releases, tags and branches");
             let gh = ctx.client(&repo).await?;
             let mut cfg = resolve_extends(&config, cfg, &gh, &repo).await?;
             inputs.apply(&mut cfg);
@@ -321,7 +307,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     (r, t.to_owned())
                 }
             };
-            warn_actions_token(ctx);
+            ctx.warn_actions_token("releases, tags and branches");
             let gh = ctx.client(&repo).await?;
             let r = release_flow::hotfix::publish_hook(&gh, &repo, &cfg, &tag).await?;
             if ctx.global.json {
@@ -367,7 +353,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     (repo, b.to_owned())
                 }
             };
-            warn_actions_token(ctx);
+            ctx.warn_actions_token("releases, tags and branches");
             let gh = ctx.client(&repo).await?;
             let main = match main {
                 Some(m) => m,
