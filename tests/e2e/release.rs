@@ -299,3 +299,59 @@ async fn draft_under_actions_targets_the_branch_of_github_ref() {
     // No repository lookup for the default branch was needed.
     assert!(!gh.seen().await.iter().any(|s| s.path == "/repos/octo/app"));
 }
+
+/// `publish-hook --event` and `hotfix --event` follow the library's event rules (the ones
+/// `ghops serve` uses): a published prerelease or draft gets no branch, a deleted
+/// `release/*` branch publishes nothing. Each is answered "ignored" without an API call.
+#[tokio::test]
+async fn event_paths_skip_prereleases_drafts_and_deleted_branches() {
+    let gh = MockGitHub::start().await;
+    let d = tempfile::tempdir().unwrap();
+    let toml = d.path().join("ghops.toml");
+    std::fs::write(&toml, "[release]\n").unwrap();
+    let release = |draft: bool, prerelease: bool, tag: &str| {
+        let mut v = ghops_test_support::fixture_json("release.published.json");
+        v["release"]["draft"] = json!(draft);
+        v["release"]["prerelease"] = json!(prerelease);
+        v["release"]["tag_name"] = json!(tag);
+        v
+    };
+    let mut push = serde_json::from_slice::<Value>(
+        &std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../testdata/release/push.release-1.4.0.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    push["deleted"] = json!(true);
+    push["after"] = json!("0000000000000000000000000000000000000000");
+    for (cmd, event, why) in [
+        (
+            "publish-hook",
+            release(false, true, "v2.0.0-rc.1"),
+            "prerelease",
+        ),
+        ("publish-hook", release(false, true, "v2.0.0"), "prerelease"),
+        ("publish-hook", release(true, false, "v2.0.0"), "draft"),
+        ("hotfix", push.clone(), "deleted"),
+    ] {
+        let f = d.path().join("event.json");
+        std::fs::write(&f, serde_json::to_vec(&event).unwrap()).unwrap();
+        let mut c = ghops();
+        c.args(["release", cmd, "--config"])
+            .arg(&toml)
+            .arg("--event")
+            .arg(&f)
+            .args(["--api-url", &gh.uri()])
+            .env("GH_TOKEN", "ghp_e2e_release_events");
+        let out = run(c).await;
+        let (o, e) = (stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(0), "{cmd} {why}: {o}{e}");
+        assert!(
+            o.starts_with("ignored:") && o.contains(why),
+            "{cmd} {why}: {o}"
+        );
+    }
+    gh.assert_lines(&[]).await;
+}

@@ -81,22 +81,93 @@ pub async fn on_push(
     cfg: &DrafterConfig,
     event: &PushEvent,
 ) -> Result<PushOutcome, ReleaseError> {
-    let ignored = |reason: String| Ok(PushOutcome::Ignored { reason });
+    match push_target(cfg, event)? {
+        PushTarget::Ignored(reason) => Ok(PushOutcome::Ignored { reason }),
+        PushTarget::Draft { repo, branch } => {
+            Ok(PushOutcome::Draft(refresh(gh, &repo, cfg, &branch).await?))
+        }
+        PushTarget::Hotfix { repo, branch, main } => {
+            hotfix_then_draft(gh, &repo, cfg, &branch, &main).await
+        }
+    }
+}
+
+/// What a `push` event asks of release-flow, decided without an API call: the one rule
+/// `ghops serve` ([`on_push`]) and `ghops release hotfix --event` both follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushTarget {
+    /// Refresh the draft of the default (or `commitish`) branch.
+    Draft {
+        /// The repository.
+        repo: RepoRef,
+        /// The branch drafted for.
+        branch: String,
+    },
+    /// Publish the next patch of a `release/*` branch, reintegrating into `main`.
+    Hotfix {
+        /// The repository.
+        repo: RepoRef,
+        /// The `release/*` branch.
+        branch: String,
+        /// The branch the reintegration PR targets.
+        main: String,
+    },
+    /// Nothing to do (why: a tag, a deleted branch, another branch).
+    Ignored(String),
+}
+
+/// Decides [`PushTarget`] for `event`.
+pub fn push_target(cfg: &DrafterConfig, event: &PushEvent) -> Result<PushTarget, ReleaseError> {
     let Some(branch) = event.ref_name.strip_prefix("refs/heads/") else {
-        return ignored(format!("{} is not a branch", event.ref_name));
+        return Ok(PushTarget::Ignored(format!(
+            "{} is not a branch",
+            event.ref_name
+        )));
     };
     if event.deleted {
-        return ignored(format!("{branch} was deleted"));
+        return Ok(PushTarget::Ignored(format!("{branch} was deleted")));
     }
     let repo: RepoRef = event.repository.full_name.parse()?;
     let main = draft_branch(cfg, event);
     if branch == main {
-        return Ok(PushOutcome::Draft(refresh(gh, &repo, cfg, main).await?));
+        return Ok(PushTarget::Draft {
+            repo,
+            branch: branch.to_owned(),
+        });
     }
     if !branch.starts_with("release/") {
-        return ignored(format!("{branch} is neither {main} nor release/*"));
+        return Ok(PushTarget::Ignored(format!(
+            "{branch} is neither {main} nor release/*"
+        )));
     }
-    hotfix_then_draft(gh, &repo, cfg, branch, main).await
+    Ok(PushTarget::Hotfix {
+        repo,
+        branch: branch.to_owned(),
+        main: main.to_owned(),
+    })
+}
+
+/// What a `release` event asks of release-flow: `Ok((repo, tag))` for a published release
+/// that is neither a draft nor a prerelease (it gets its `release/{version}` branch), else
+/// `Err(why not)`. The one rule [`on_release`] and `ghops release publish-hook --event`
+/// follow.
+pub fn release_target(
+    event: &ReleaseEvent,
+) -> Result<std::result::Result<(RepoRef, String), String>, ReleaseError> {
+    if event.action != "published" {
+        return Ok(Err(format!("release {}", event.action)));
+    }
+    if event.release.draft {
+        return Ok(Err("a draft release".into()));
+    }
+    if event.release.prerelease {
+        return Ok(Err(format!(
+            "{} is a prerelease (prereleases get no release branch)",
+            event.release.tag_name
+        )));
+    }
+    let repo: RepoRef = event.repository.full_name.parse()?;
+    Ok(Ok((repo, event.release.tag_name.clone())))
 }
 
 /// `ghops release hotfix`: publishes the next patch of `branch` with its one reintegration
@@ -138,11 +209,8 @@ pub async fn on_release(
     cfg: &DrafterConfig,
     event: &ReleaseEvent,
 ) -> Result<Option<BranchResult>, ReleaseError> {
-    if event.action != "published" || event.release.draft || event.release.prerelease {
+    let Ok((repo, tag)) = release_target(event)? else {
         return Ok(None);
-    }
-    let repo: RepoRef = event.repository.full_name.parse()?;
-    publish_hook(gh, &repo, cfg, &event.release.tag_name)
-        .await
-        .map(Some)
+    };
+    publish_hook(gh, &repo, cfg, &tag).await.map(Some)
 }

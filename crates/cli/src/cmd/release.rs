@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use gh_core::actions::ActionsFiles;
+use gh_core::events::{PushEvent, ReleaseEvent, load_event};
 use gh_core::{ExitCode, RepoRef};
 use release_flow::config::DrafterConfig;
 use release_flow::draft::DraftOutcome;
-use release_flow::push::PushOutcome;
+use release_flow::push::{PushOutcome, PushTarget};
 use serde::Deserialize;
 
 use crate::ctx::{Ctx, Failure};
@@ -184,17 +185,6 @@ struct RepoInfo {
     default_branch: String,
 }
 
-fn event_json(event: Option<&PathBuf>) -> Result<serde_json::Value, Failure> {
-    let path = event
-        .cloned()
-        .or_else(|| std::env::var_os("GITHUB_EVENT_PATH").map(PathBuf::from))
-        .ok_or_else(|| Failure::usage("no event: pass --event FILE or set GITHUB_EVENT_PATH"))?;
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Failure::usage(format!("--event {}: {e}", path.display())))?;
-    serde_json::from_str(&text)
-        .map_err(|e| Failure::usage(format!("--event {}: not JSON: {e}", path.display())))
-}
-
 fn outcome_text(o: DraftOutcome) -> String {
     match o {
         DraftOutcome::Created(id) => format!("draft {id} created"),
@@ -290,21 +280,14 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             let (repo, tag) = match tag {
                 Some(t) => (ctx.repo()?, t),
                 None => {
-                    let v = event_json(event.as_ref())?;
-                    if v["action"].as_str() != Some("published") {
-                        println!("ignored: release {}", v["action"].as_str().unwrap_or("?"));
-                        return Ok(ExitCode::Success);
+                    let ev: ReleaseEvent = load_event(event.as_deref())?;
+                    match release_flow::push::release_target(&ev)? {
+                        Ok(target) => target,
+                        Err(why) => {
+                            println!("ignored: {why}");
+                            return Ok(ExitCode::Success);
+                        }
                     }
-                    let t = v
-                        .pointer("/release/tag_name")
-                        .and_then(|t| t.as_str())
-                        .ok_or_else(|| Failure::usage("event: release.tag_name is missing"))?;
-                    let r: RepoRef = v
-                        .pointer("/repository/full_name")
-                        .and_then(|t| t.as_str())
-                        .ok_or_else(|| Failure::usage("event: repository.full_name is missing"))?
-                        .parse()?;
-                    (r, t.to_owned())
                 }
             };
             ctx.warn_actions_token("releases, tags and branches");
@@ -324,33 +307,26 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             config,
         } => {
             let cfg = drafter_config(ctx, &config)?;
-            let mut main = main.or_else(|| Some(cfg.commitish.clone()).filter(|c| !c.is_empty()));
-            let (repo, branch) = match branch {
-                Some(b) => (ctx.repo()?, b),
+            let main = main.or_else(|| Some(cfg.commitish.clone()).filter(|c| !c.is_empty()));
+            let (repo, branch, main) = match branch {
+                Some(b) => (ctx.repo()?, b, main),
                 None => {
-                    let v = event_json(event.as_ref())?;
-                    if main.is_none() {
-                        main = v
-                            .pointer("/repository/default_branch")
-                            .and_then(|b| b.as_str())
-                            .map(str::to_owned);
+                    let ev: PushEvent = load_event(event.as_deref())?;
+                    match release_flow::push::push_target(&cfg, &ev)? {
+                        PushTarget::Hotfix {
+                            repo,
+                            branch,
+                            main: m,
+                        } => (repo, branch, main.or(Some(m))),
+                        PushTarget::Draft { branch, .. } => {
+                            println!("ignored: push to {branch}, not a release/* branch");
+                            return Ok(ExitCode::Success);
+                        }
+                        PushTarget::Ignored(why) => {
+                            println!("ignored: {why}");
+                            return Ok(ExitCode::Success);
+                        }
                     }
-                    let r = v["ref"].as_str().ok_or_else(|| {
-                        Failure::usage("event: ref is missing (not a push event?)")
-                    })?;
-                    let Some(b) = r
-                        .strip_prefix("refs/heads/")
-                        .filter(|b| b.starts_with("release/"))
-                    else {
-                        println!("ignored: push to {r}, not a release/* branch");
-                        return Ok(ExitCode::Success);
-                    };
-                    let repo: RepoRef = v
-                        .pointer("/repository/full_name")
-                        .and_then(|t| t.as_str())
-                        .ok_or_else(|| Failure::usage("event: repository.full_name is missing"))?
-                        .parse()?;
-                    (repo, b.to_owned())
                 }
             };
             ctx.warn_actions_token("releases, tags and branches");
