@@ -102,20 +102,12 @@ fn main() {
             bin.display()
         );
     }
-    let lists: Vec<(&str, Box<dyn Fn(&[String]) -> String>)> = vec![
-        (
-            "10 values files (first 10 clusters)",
-            Box::new(|_| first_clusters_values(10)),
-        ),
-        ("10 paths (mixed)", Box::new(|all| mixed_list(all, 10))),
-        (
-            "1,000 paths (mixed)",
-            Box::new(|all| mixed_list(all, 1_000)),
-        ),
-        (
-            "20,000 paths (mixed)",
-            Box::new(|all| mixed_list(all, 20_000)),
-        ),
+    // (label, None = 10 values files of the first ten clusters | Some(n) = n mixed paths)
+    let lists: [(&str, Option<usize>); 4] = [
+        ("10 values files (first 10 clusters)", None),
+        ("10 paths (mixed)", Some(10)),
+        ("1,000 paths (mixed)", Some(1_000)),
+        ("20,000 paths (mixed)", Some(20_000)),
     ];
     let dir = tempfile::tempdir().expect("tempdir");
     let mut tree300 = None;
@@ -131,9 +123,13 @@ fn main() {
         if !have_bin {
             continue;
         }
-        for (name, make) in &lists {
+        for (name, n) in lists {
             let lf = root.join("changed.txt");
-            std::fs::write(&lf, make(&all)).expect("write list");
+            let list = match n {
+                None => first_clusters_values(10),
+                Some(n) => mixed_list(&all, n),
+            };
+            std::fs::write(&lf, list).expect("write list");
             let (ms, kib) = whole_process(&bin, &root, &lf);
             println!(
                 "  {clusters:>5} clusters × 10 hubs, {name:<38} {ms:>8.2} ms  {:>6.1} MiB",
