@@ -201,10 +201,46 @@ mod file {
 
     impl<'de> de::Deserialize<'de> for ClusterFile {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let sink = RefCell::new(Vec::new());
-            let mut f = d.deserialize_map(Cluster(&sink))?;
-            f.unknown = sink.into_inner();
-            Ok(f)
+            read(d, false)
+        }
+    }
+
+    /// The same file read again with key locations (slower: only when a key is unknown).
+    pub struct Located(pub ClusterFile);
+
+    impl<'de> de::Deserialize<'de> for Located {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            read(d, true).map(Located)
+        }
+    }
+
+    fn read<'de, D: Deserializer<'de>>(d: D, spans: bool) -> Result<ClusterFile, D::Error> {
+        let sink = Ctx {
+            unknown: RefCell::new(Vec::new()),
+            spans,
+        };
+        let mut f = d.deserialize_map(Cluster(&sink))?;
+        f.unknown = sink.unknown.into_inner();
+        Ok(f)
+    }
+
+    /// Where unknown keys go, and whether key locations are read.
+    struct Ctx {
+        unknown: RefCell<Vec<Unknown>>,
+        spans: bool,
+    }
+
+    /// A key, with its location when `spans` (serde-saphyr's `Spanned` costs a lot per key).
+    fn next_key<'de, A: MapAccess<'de>>(
+        map: &mut A,
+        sink: Sink<'_>,
+    ) -> Result<Option<(String, u64, u64)>, A::Error> {
+        if sink.spans {
+            Ok(map
+                .next_key::<Spanned<Key>>()?
+                .map(|k| (k.value.0, k.referenced.line(), k.referenced.column())))
+        } else {
+            Ok(map.next_key::<Key>()?.map(|k| (k.0, 0, 0)))
         }
     }
 
@@ -267,20 +303,20 @@ mod file {
         }
     }
 
-    type Sink<'a> = &'a RefCell<Vec<Unknown>>;
+    type Sink<'a> = &'a Ctx;
 
     fn unknown<'de, A: MapAccess<'de>>(
         map: &mut A,
-        key: Spanned<Key>,
+        (key, line, column): (String, u64, u64),
         within: &str,
         expected: &[&'static str],
         sink: Sink<'_>,
     ) -> Result<(), A::Error> {
-        let suggestion = super::did_you_mean(&key.value.0, expected.iter().copied());
-        sink.borrow_mut().push(Unknown {
-            line: key.referenced.line(),
-            column: key.referenced.column(),
-            key: key.value.0,
+        let suggestion = super::did_you_mean(&key, expected.iter().copied());
+        sink.unknown.borrow_mut().push(Unknown {
+            line,
+            column,
+            key,
             within: within.to_owned(),
             suggestion,
         });
@@ -361,8 +397,8 @@ mod file {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 return Ok(());
             };
-            while let Some(k) = map.next_key::<Spanned<Key>>()? {
-                match keys.iter().find(|(name, _)| *name == k.value.0) {
+            while let Some(k) = next_key(&mut map, self.sink)? {
+                match keys.iter().find(|(name, _)| *name == k.0) {
                     Some((name, shape)) => map.next_value_seed(Other {
                         shape: *shape,
                         within: child(&self.within, name),
@@ -388,8 +424,8 @@ mod file {
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ClusterFile, A::Error> {
             let (mut name, mut provider, mut support, mut hubs) = (None, None, None, None);
-            while let Some(k) = map.next_key::<Spanned<Key>>()? {
-                match k.value.0.as_str() {
+            while let Some(k) = next_key(&mut map, self.0)? {
+                match k.0.as_str() {
                     "name" => name = Some(map.next_value::<String>()?),
                     "provider" => provider = Some(map.next_value::<String>()?),
                     "support" => support = Some(map.next_value_seed(Support(self.0))?),
@@ -446,8 +482,8 @@ mod file {
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut files = None;
-            while let Some(k) = map.next_key::<Spanned<Key>>()? {
-                if k.value.0 == "helm_chart_values_files" {
+            while let Some(k) = next_key(&mut map, self.0)? {
+                if k.0 == "helm_chart_values_files" {
                     files = Some(map.next_value::<Vec<String>>()?);
                 } else {
                     unknown(&mut map, k, "support", schema::SUPPORT_READ, self.0)?;
@@ -504,8 +540,8 @@ mod file {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HubFile, A::Error> {
             let within = format!("hubs[{}]", self.index);
             let (mut name, mut chart, mut files, mut staging) = (None, None, None, None);
-            while let Some(k) = map.next_key::<Spanned<Key>>()? {
-                match k.value.0.as_str() {
+            while let Some(k) = next_key(&mut map, self.sink)? {
+                match k.0.as_str() {
                     "name" => name = Some(map.next_value::<String>()?),
                     "helm_chart" => chart = Some(map.next_value::<String>()?),
                     "helm_chart_values_files" => files = Some(map.next_value::<Vec<String>>()?),
@@ -707,9 +743,14 @@ impl Inventory {
         dir: &str,
         config: &PlanConfig,
     ) -> Result<(Cluster, Vec<Warning>), PlanError> {
-        let f: file::ClusterFile = parse_yaml(text, rel)?;
+        let mut f: file::ClusterFile = parse_yaml(text, rel)?;
+        let report = !config.allow_unknown_fields || config.strict;
+        if report && !f.unknown.is_empty() {
+            // Read again for the keys' places (rare: only files with unknown keys).
+            f = parse_yaml::<file::Located>(text, rel)?.0;
+        }
         let mut warnings = Vec::new();
-        if !config.allow_unknown_fields || config.strict {
+        if report {
             for u in &f.unknown {
                 let mut message = format!("unknown key `{}`", u.key);
                 if !u.within.is_empty() {

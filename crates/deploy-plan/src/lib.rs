@@ -21,8 +21,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules: [`inventory`] (untrusted YAML, bounded), [`paths`] (normalisation, list formats,
-//! git diff), [`plan`] (the rules), [`render`], [`filter`] (staging-failure filter),
+//! [`plan_tree`] does the same from a config tree, reading only the cluster files the change
+//! can touch ([`Changes::scope`]).
+//!
+//! Modules: [`inventory`] (untrusted YAML, bounded; 2i2c's schema, unknown keys as warnings),
+//! [`paths`] (normalisation, list formats, git diff), [`plan`] (the rules), [`render`] (and
+//! the escaping of PR text for Markdown and log lines), [`filter`] (staging-failure filter),
 //! [`comment`] (upsert and the untrusted-artifact path).
 
 pub mod comment;

@@ -347,3 +347,17 @@ pub fn to_markdown(plan: &Plan) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_escape_keeps_pr_text_on_one_line() {
+        assert_eq!(
+            log_escape("config/clusters/evil\n::warning::x\r\u{202e}/a b"),
+            "config/clusters/evil\\n::warning::x\\r\\u{202e}/a b"
+        );
+        assert_eq!(log_escape("plain/path.yaml"), "plain/path.yaml");
+    }
+}
