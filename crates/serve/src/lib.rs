@@ -2,17 +2,22 @@
 //!
 //! The webhook server behind `ghops serve`: one GitHub App endpoint for every workflow.
 //!
-//! - `POST /webhook` verifies `X-Hub-Signature-256` (constant time) over the exact body
-//!   before parsing anything, rejects other content types (415) and bodies over 25 MiB (413),
-//!   drops duplicate `X-GitHub-Delivery` ids (bounded memory), and hands the delivery to a
-//!   bounded worker queue; a full queue answers 503 so GitHub records a failed delivery that can
-//!   be redelivered: nothing is dropped silently.
+//! - `POST /webhook` refuses on the headers first, before reading the body (content type 415,
+//!   missing or malformed signature 401, missing delivery id or event 400, declared length over
+//!   25 MiB 413, in-flight body budget exhausted 503), then verifies `X-Hub-Signature-256`
+//!   (constant time) over the exact body before parsing anything, drops duplicate
+//!   `X-GitHub-Delivery` ids (bounded memory; a delivery whose handler fails is forgotten so
+//!   its redelivery runs), and hands the delivery to a bounded worker queue; a full queue
+//!   answers 503 so GitHub records a failed delivery that can be redelivered: nothing is
+//!   dropped silently. Metrics label only GitHub event names and routes (`other` otherwise).
+//! - [`Server::run`]: HTTP/1.1 with a connection cap, header and body timeouts, and a hard
+//!   close of connections still open at the end of the drain deadline.
 //! - Workers route each delivery to the [`Handler`] registered for its event. A handler may
 //!   look at the raw body first ([`Handler::wants`]) so that deliveries needing no work are
 //!   answered 202 without the full decode, the queue or a token.
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text).
 //! - [`redeliver`]: asks GitHub to redeliver failed deliveries it has not redelivered yet.
-//! - Graceful shutdown drains the queue within a deadline.
+//! - Graceful shutdown drains connections and the queue within one deadline.
 //!
 //! ```no_run
 //! use std::sync::Arc;

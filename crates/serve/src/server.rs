@@ -10,13 +10,15 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::BytesMut;
 use gh_core::events::Event;
 use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
+use hyper::service::Service as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
@@ -303,10 +305,19 @@ impl Server {
                 },
                 () = &mut shutdown => break,
             };
-            let conn = http.serve_connection(
-                TokioIo::new(stream),
-                TowerToHyperService::new(router.clone()),
-            );
+            let (router, state) = (router.clone(), self.state.clone());
+            // The webhook, the hot path, is called directly; the router serves the rest.
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let (router, state) = (router.clone(), state.clone());
+                async move {
+                    if req.method() == Method::POST && req.uri().path() == "/webhook" {
+                        Ok(webhook(State(state), req.map(Body::new)).await)
+                    } else {
+                        TowerToHyperService::new(router).call(req).await
+                    }
+                }
+            });
+            let conn = http.serve_connection(TokioIo::new(stream), service);
             let mut stop = stop_tx.subscribe();
             tokio::spawn(async move {
                 let _permit = permit;

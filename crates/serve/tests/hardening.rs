@@ -490,7 +490,7 @@ async fn slow_mints_block_only_their_own_installation_and_are_shared() {
     use wiremock::{Mock, ResponseTemplate};
 
     let gh = MockGitHub::start().await;
-    for (id, delay) in [(1, Duration::from_millis(1500)), (2, Duration::ZERO)] {
+    for (id, delay) in [(1, Duration::from_millis(3000)), (2, Duration::ZERO)] {
         Mock::given(method("GET"))
             .and(path(format!("/app/installations/{id}")))
             .respond_with(ResponseTemplate::new(200).set_body_json(
@@ -535,7 +535,7 @@ async fn slow_mints_block_only_their_own_installation_and_are_shared() {
         h.await.unwrap().unwrap();
     }
     assert!(
-        other < Duration::from_millis(1000),
+        other < Duration::from_millis(2000),
         "installation 2 waited {other:?} for installation 1's mint"
     );
     assert_eq!(still_minting, 3, "installation 1's mint had not finished");
