@@ -16,6 +16,14 @@ use crate::ctx::{Ctx, Failure, GlobalArgs};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `ghops --version`: the Cargo version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("GHOPS_COMMIT"),
+    ")"
+);
+
 /// ghops: the GitHub operations platform teams otherwise glue together from bash, Python and
 /// copied workflow YAML.
 ///
@@ -24,7 +32,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser, Debug)]
 #[command(
     name = "ghops",
-    version,
+    version = VERSION,
     propagate_version = true,
     max_term_width = 100
 )]

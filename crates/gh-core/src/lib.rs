@@ -14,6 +14,7 @@
 //! - [`comments`]: one comment per purpose, upserted by a hidden marker.
 //! - [`actions`]: `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`, annotations, `::add-mask::`.
 //! - [`config`]: `ghops.toml` sections.
+//! - [`dist`]: where ghops is published (repository, image, setup action), from Cargo.
 //! - [`error`]: the shared error type and the documented exit codes.
 //!
 //! ```no_run
@@ -34,6 +35,7 @@ pub mod auth;
 pub mod client;
 pub mod comments;
 pub mod config;
+pub mod dist;
 pub mod error;
 pub mod events;
 pub mod git;

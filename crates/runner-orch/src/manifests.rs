@@ -26,7 +26,7 @@ use crate::config::{BackendKind, RunnersConfig};
 pub struct ManifestOptions {
     /// Namespace of the orchestrator (Deployment, Secret, Lease).
     pub namespace: String,
-    /// The ghops image.
+    /// The ghops image (default: this version's, never `latest`).
     pub image: String,
     /// Base name of the objects (`ghops-runners`).
     pub name: String,
@@ -42,7 +42,7 @@ impl Default for ManifestOptions {
     fn default() -> Self {
         Self {
             namespace: "ghops".into(),
-            image: "ghcr.io/example/ghops:latest".into(),
+            image: gh_core::dist::default_image(),
             name: "ghops-runners".into(),
             cronjob: false,
             schedule: "* * * * *".into(),
