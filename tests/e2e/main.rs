@@ -14,6 +14,7 @@ mod pr_bridge;
 mod release;
 mod runners;
 mod serve;
+mod ship;
 
 /// The pr-bridge trigger against the contract server: every request it makes (permission,
 /// reactions, PR, merge commit, comments) must satisfy GitHub's OpenAPI description. Prism

@@ -244,6 +244,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_default_image_is_this_version_never_latest() {
+        let image = ManifestOptions::default().image;
+        assert_eq!(image, gh_core::dist::default_image());
+        assert!(
+            image.ends_with(concat!(":", env!("CARGO_PKG_VERSION"))),
+            "{image}"
+        );
+    }
+
+    #[test]
     fn roles_are_minimal_and_cronjob_forbids_overlap() {
         let cfg = RunnersConfig::from_file(
             &gh_core::config::ConfigFile::parse(
@@ -255,6 +265,8 @@ mod tests {
         .unwrap();
         let o = ManifestOptions {
             cronjob: true,
+            // The default is this version's image (checked below); the snapshot stays put.
+            image: "ghcr.io/example/ghops:latest".into(),
             ..ManifestOptions::default()
         };
         let docs = manifests(&cfg, &o);
