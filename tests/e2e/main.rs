@@ -16,6 +16,7 @@ mod pr_bridge;
 mod release;
 mod runners;
 mod serve;
+mod ship;
 
 /// pr-bridge against the contract: every request of the full happy path (trigger, then the
 /// report of its run), recorded against wiremock, replayed with its exact method, path, query

@@ -16,6 +16,14 @@ use crate::ctx::{Ctx, Failure, GlobalArgs};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `ghops --version`: the Cargo version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("GHOPS_COMMIT"),
+    ")"
+);
+
 /// ghops: the GitHub operations platform teams otherwise glue together from bash, Python and
 /// copied workflow YAML.
 ///
@@ -24,7 +32,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser, Debug)]
 #[command(
     name = "ghops",
-    version,
+    version = VERSION,
     propagate_version = true,
     max_term_width = 100
 )]
@@ -144,5 +152,74 @@ mod tests {
         let shown = format!("{cli:?}");
         assert!(!shown.contains("ghp_flagSECRET123"), "{shown}");
         assert!(shown.contains("token: Some("), "{shown}");
+    }
+
+    #[test]
+    fn version_names_the_commit() {
+        let v = Cli::command().render_version();
+        let want = format!("ghops {} (commit ", env!("CARGO_PKG_VERSION"));
+        assert!(v.starts_with(&want) && v.trim_end().ends_with(')'), "{v}");
+        let commit = &v[want.len()..v.trim_end().len() - 1];
+        assert!(
+            commit == "unknown" || commit.bytes().all(|b| b.is_ascii_alphanumeric()),
+            "{commit}"
+        );
+    }
+
+    /// The canonical owner/name is set once (Cargo `repository`, read by gh_core::dist): every
+    /// place that spells out `github.com/X/ghops`, `ghcr.io/X/ghops` or `uses: X/ghops` (docs,
+    /// examples, the action, the Dockerfile, the workflows) names that one, or `OWNER`.
+    #[test]
+    fn the_canonical_repository_is_the_only_one_named() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let (owner, _) = gh_core::dist::repository().split_once('/').unwrap();
+        let mut files = vec![];
+        let mut dirs = vec![
+            root.join("docs"),
+            root.join("examples"),
+            root.join(".github"),
+        ];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "md" || x == "yml") {
+                    files.push(p);
+                }
+            }
+        }
+        for f in ["README.md", "CHANGELOG.md", "action.yml", "Dockerfile"] {
+            files.push(root.join(f));
+        }
+        let mut seen = 0;
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            for prefix in ["github.com/", "ghcr.io/", "uses: "] {
+                for (i, _) in text.match_indices(prefix) {
+                    let rest = &text[i + prefix.len()..];
+                    let Some((o, after)) = rest.split_once('/') else {
+                        continue;
+                    };
+                    let name_ends = !after[5.min(after.len())..]
+                        .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                    if o.contains(char::is_whitespace) || !after.starts_with("ghops") || !name_ends
+                    {
+                        continue;
+                    }
+                    seen += 1;
+                    assert!(
+                        o.eq_ignore_ascii_case(owner) || o == "OWNER" || o.starts_with("${{"),
+                        "{}: names {o}/ghops, not {}",
+                        f.display(),
+                        gh_core::dist::repository()
+                    );
+                }
+            }
+        }
+        assert!(
+            seen > 10,
+            "the check found only {seen} mentions: is it looking?"
+        );
     }
 }

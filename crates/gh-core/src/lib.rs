@@ -16,6 +16,7 @@
 //! - [`config`]: `ghops.toml` sections.
 //! - [`hardening`]: the binary's start-up hardening (non-dumpable, credentials out of its
 //!   environment) and [`hardening::RunAs`] for children run as another user.
+//! - [`dist`]: where ghops is published (repository, image, setup action), from Cargo.
 //! - [`error`]: the shared error type and the documented exit codes.
 //!
 //! ```no_run
@@ -36,6 +37,7 @@ pub mod auth;
 pub mod client;
 pub mod comments;
 pub mod config;
+pub mod dist;
 pub mod error;
 pub mod events;
 pub mod git;

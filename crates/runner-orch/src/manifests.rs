@@ -29,7 +29,7 @@ use crate::config::{BackendKind, RunnersConfig};
 pub struct ManifestOptions {
     /// Namespace of the orchestrator (Deployment, Secret, Lease).
     pub namespace: String,
-    /// The ghops image.
+    /// The ghops image (default: this version's, never `latest`).
     pub image: String,
     /// Base name of the objects (`ghops-runners`).
     pub name: String,
@@ -45,7 +45,7 @@ impl Default for ManifestOptions {
     fn default() -> Self {
         Self {
             namespace: "ghops".into(),
-            image: "ghcr.io/example/ghops:latest".into(),
+            image: gh_core::dist::default_image(),
             name: "ghops-runners".into(),
             cronjob: false,
             schedule: "* * * * *".into(),
@@ -281,6 +281,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_default_image_is_this_version_never_latest() {
+        let image = ManifestOptions::default().image;
+        assert_eq!(image, gh_core::dist::default_image());
+        assert!(
+            image.ends_with(concat!(":", env!("CARGO_PKG_VERSION"))),
+            "{image}"
+        );
+    }
+
+    #[test]
     fn roles_are_minimal_and_cronjob_forbids_overlap() {
         let cfg = RunnersConfig::from_file(
             &gh_core::config::ConfigFile::parse(
@@ -292,6 +302,8 @@ mod tests {
         .unwrap();
         let o = ManifestOptions {
             cronjob: true,
+            // The default is this version's image (checked below); the snapshot stays put.
+            image: "ghcr.io/example/ghops:latest".into(),
             ..ManifestOptions::default()
         };
         let docs = manifests(&cfg, &o);

@@ -39,8 +39,8 @@ pub enum AgentCmd {
         /// Namespace.
         #[arg(long, default_value = "ghops")]
         namespace: String,
-        /// Image.
-        #[arg(long, default_value = "ghcr.io/example/ghops:latest")]
+        /// Image (default: this version's agent image, with a shell for hooks; never `latest`).
+        #[arg(long, default_value_t = gh_core::dist::default_agent_image())]
         image: String,
     },
 }

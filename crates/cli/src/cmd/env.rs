@@ -127,7 +127,7 @@ pub enum GateCmd {
 /// Arguments of `ghops init`.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  ghops init --dry-run\n  ghops init --force --ghops-version v0.2.0"
+    after_help = "Examples:\n  ghops init --dry-run\n  ghops init --force --ghops-version v0.2.0 --setup-action-sha <commit of v0.2.0>"
 )]
 pub struct InitArgs {
     /// Repository root to write `.github/workflows/` into.
@@ -136,9 +136,13 @@ pub struct InitArgs {
     /// Overwrite existing files that differ.
     #[arg(long)]
     force: bool,
-    /// ghops release tag the workflows install.
-    #[arg(long, default_value = "v0.1.0")]
+    /// ghops release tag the workflows install (default: this binary's version).
+    #[arg(long, default_value = concat!("v", env!("CARGO_PKG_VERSION")))]
     ghops_version: String,
+    /// Commit of the setup action (OWNER/ghops) the workflows pin [default: the one this
+    /// binary was released with].
+    #[arg(long, value_name = "SHA")]
+    setup_action_sha: Option<String>,
     /// The main branch.
     #[arg(long, default_value = "main")]
     main_branch: String,
@@ -344,8 +348,18 @@ pub async fn run_init(args: InitArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let opts = InitOptions {
         ghops_version: args.ghops_version,
         main_branch: args.main_branch,
+        setup_action_sha: args
+            .setup_action_sha
+            .unwrap_or_else(|| InitOptions::default().setup_action_sha),
     };
     let files = release_flow::init::generate(&opts)?;
+    if opts.setup_action_is_placeholder() {
+        eprintln!(
+            "warning: this ghops build pins the setup action ({}) at a placeholder commit (no \
+             release yet): pass --setup-action-sha SHA, the commit of the release you install",
+            gh_core::dist::repository()
+        );
+    }
     if ctx.global.dry_run {
         if ctx.global.json {
             ctx.print_json(&files)?;

@@ -60,8 +60,8 @@ pub enum RunnersCmd {
         /// Namespace of the orchestrator.
         #[arg(long, default_value = "ghops")]
         namespace: String,
-        /// The ghops image.
-        #[arg(long, default_value = "ghcr.io/example/ghops:latest")]
+        /// The ghops image (default: this version's; never `latest`).
+        #[arg(long, default_value_t = gh_core::dist::default_image())]
         image: String,
         /// Also print a CronJob running `ghops runners reconcile`.
         #[arg(long)]

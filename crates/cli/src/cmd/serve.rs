@@ -67,8 +67,8 @@ enum ServeCmd {
         /// Namespace.
         #[arg(long, default_value = "ghops")]
         namespace: String,
-        /// Container image.
-        #[arg(long, default_value = "ghcr.io/example/ghops:latest")]
+        /// Container image (default: this version's; never `latest`).
+        #[arg(long, default_value_t = gh_core::dist::default_image())]
         image: String,
     },
 }

@@ -20,19 +20,54 @@ use crate::error::ReleaseError;
 /// Options for the generated workflows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitOptions {
-    /// The ghops release tag the workflows install (`v0.1.0`).
+    /// The ghops release tag the workflows install (`v0.1.0`; default: this version's).
     pub ghops_version: String,
     /// The main branch.
     pub main_branch: String,
+    /// The commit of the setup action (`OWNER/ghops@SHA`) the workflows pin; default
+    /// [`gh_core::dist::SETUP_ACTION_SHA`].
+    pub setup_action_sha: String,
 }
 
 impl Default for InitOptions {
     fn default() -> Self {
         Self {
-            ghops_version: "v0.1.0".into(),
+            ghops_version: concat!("v", env!("CARGO_PKG_VERSION")).into(),
             main_branch: "main".into(),
+            setup_action_sha: gh_core::dist::SETUP_ACTION_SHA.into(),
         }
     }
+}
+
+impl InitOptions {
+    /// Whether the setup action commit is the placeholder of an unreleased ghops (the
+    /// generated workflows cannot run until it is replaced: `--setup-action-sha`).
+    pub fn setup_action_is_placeholder(&self) -> bool {
+        self.setup_action_sha == gh_core::dist::SETUP_ACTION_SHA_PLACEHOLDER
+    }
+}
+
+/// The install step every generated workflow uses, after its `- name: Install ghops` line:
+/// the setup action pinned by commit (the version as a comment, as Dependabot and Renovate
+/// write it) and the release it installs.
+const INSTALL_STEP: &str =
+    "uses: @GHOPS_ACTION@\n        with:\n          version: @GHOPS_VERSION@\n";
+
+fn render(text: &str, opts: &InitOptions) -> String {
+    let action = format!(
+        "{} # {}",
+        gh_core::dist::setup_action(&opts.setup_action_sha),
+        opts.ghops_version
+    );
+    text.replace("@GHOPS_ACTION@", &action)
+        .replace("@GHOPS_VERSION@", &opts.ghops_version)
+        .replace("@MAIN@", &opts.main_branch)
+}
+
+/// The install step as it reads in a workflow generated with `opts` (the example workflows
+/// under `examples/` hold it for the default options).
+pub fn install_step(opts: &InitOptions) -> String {
+    render(INSTALL_STEP, opts)
 }
 
 /// One generated file.
@@ -44,7 +79,9 @@ pub struct GeneratedFile {
     pub contents: String,
 }
 
-/// The templates: (file name, text with `@GHOPS_VERSION@` / `@MAIN@` placeholders).
+/// The templates: (file name, text with `@GHOPS_ACTION@` / `@GHOPS_VERSION@` / `@MAIN@`
+/// placeholders). The pr-bridge and deploy-plan workflows are their examples verbatim, with
+/// the install step of the default options (replaced by [`generate`]).
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("feature.yml", include_str!("templates/feature.yml")),
     (
@@ -108,18 +145,23 @@ fn safe(flag: &str, v: &str) -> Result<(), ReleaseError> {
     }
 }
 
-/// Every workflow `ghops init` writes, under `.github/workflows/`. The version and branch
-/// are checked (they are written into YAML).
+/// Every workflow `ghops init` writes, under `.github/workflows/`. The version, branch and
+/// setup action commit are checked (they are written into YAML).
 pub fn generate(opts: &InitOptions) -> Result<Vec<GeneratedFile>, ReleaseError> {
     safe("--ghops-version", &opts.ghops_version)?;
     safe("--main-branch", &opts.main_branch)?;
+    let sha = &opts.setup_action_sha;
+    if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ReleaseError::Config(format!(
+            "--setup-action-sha: `{sha}` must be a full 40-hex commit id"
+        )));
+    }
+    let (default_step, step) = (install_step(&InitOptions::default()), install_step(opts));
     Ok(TEMPLATES
         .iter()
         .map(|(name, text)| GeneratedFile {
             path: format!(".github/workflows/{name}"),
-            contents: text
-                .replace("@GHOPS_VERSION@", &opts.ghops_version)
-                .replace("@MAIN@", &opts.main_branch),
+            contents: render(&text.replace(&default_step, &step), opts),
         })
         .collect())
 }

@@ -146,8 +146,80 @@ fn hostile_version_or_branch_is_refused() {
         let o = InitOptions {
             ghops_version: v.into(),
             main_branch: b.into(),
+            ..InitOptions::default()
         };
         assert!(generate(&o).is_err(), "{v:?} {b:?}");
+    }
+    for sha in [
+        "",
+        "abc",
+        "v1.2.3",
+        &"g".repeat(40),
+        &"a".repeat(41),
+        "main",
+    ] {
+        let o = InitOptions {
+            setup_action_sha: sha.into(),
+            ..InitOptions::default()
+        };
+        assert!(generate(&o).is_err(), "{sha:?}");
+    }
+}
+
+/// Every workflow installs ghops through the setup action pinned by commit, never by building
+/// a (mutable) tag; the version and commit given to `init` reach every file, the pr-bridge and
+/// deploy-plan examples included.
+#[test]
+fn every_workflow_installs_ghops_with_the_pinned_setup_action() {
+    let default = InitOptions::default();
+    assert_eq!(
+        default.setup_action_sha,
+        gh_core::dist::SETUP_ACTION_SHA,
+        "one place"
+    );
+    let step = release_flow::init::install_step(&default);
+    assert!(
+        step.starts_with(&format!(
+            "uses: {}@{} # v",
+            gh_core::dist::repository(),
+            gh_core::dist::SETUP_ACTION_SHA
+        )),
+        "{step}"
+    );
+    for f in generate(&default).unwrap() {
+        assert!(!f.contents.contains("cargo install"), "{}", f.path);
+        let installs = f.contents.matches("- name: Install ghops\n").count();
+        assert_eq!(
+            installs,
+            f.contents
+                .matches(&format!("- name: Install ghops\n        {step}"))
+                .count(),
+            "{}: an install step that is not the setup action's",
+            f.path
+        );
+    }
+    // The examples hold the default step: a changed constant makes them stale.
+    for f in generate(&default).unwrap() {
+        if f.contents.contains("ghops ") && f.contents.contains("run: ") {
+            let runs_ghops = run_lines(&f.contents).iter().any(|l| l.contains("ghops "));
+            assert!(
+                !runs_ghops || f.contents.contains(&step),
+                "{}: runs ghops without the current install step `{step}`",
+                f.path
+            );
+        }
+    }
+    let other = InitOptions {
+        ghops_version: "v9.8.7".into(),
+        setup_action_sha: "0123456789abcdef0123456789abcdef01234567".into(),
+        ..InitOptions::default()
+    };
+    let new_step = release_flow::init::install_step(&other);
+    for f in generate(&other).unwrap() {
+        if f.contents.contains("Install ghops") {
+            assert!(f.contents.contains(&new_step), "{}", f.path);
+            assert!(!f.contents.contains(&step), "{}: default step left", f.path);
+        }
     }
 }
 
