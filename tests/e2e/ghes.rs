@@ -117,3 +117,28 @@ async fn an_explicit_api_url_wins_over_the_remote() {
     assert_eq!(v["api_url"], gh.uri());
     gh.assert_only_ghes_paths().await;
 }
+
+#[tokio::test]
+async fn init_for_ghes_says_what_the_generated_workflows_need() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = ghops();
+    c.args([
+        "init",
+        "--dry-run",
+        "--api-url",
+        "https://ghe.example.invalid/api/v3",
+    ])
+    .current_dir(dir.path());
+    let out = run(c).await;
+    let e = stderr(&out);
+    assert!(out.status.success(), "{e}");
+    assert!(
+        e.contains("GitHub Enterprise Server") && e.contains("GitHub Connect"),
+        "{e}"
+    );
+    // github.com: no such note.
+    let mut c = ghops();
+    c.args(["init", "--dry-run"]).current_dir(dir.path());
+    let out = run(c).await;
+    assert!(!stderr(&out).contains("GitHub Enterprise Server"));
+}

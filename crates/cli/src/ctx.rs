@@ -227,6 +227,20 @@ impl Ctx {
         Ok(gh)
     }
 
+    /// True when the target is not github.com: `--api-url` / `GITHUB_API_URL` names another
+    /// host, or the repository's remote is on another host (GitHub Enterprise Server).
+    pub fn targets_ghes(&self) -> bool {
+        if let Some(u) = self.global.api_url.as_deref().filter(|u| !u.is_empty()) {
+            return gh_core::repo::remote_host(u)
+                .is_some_and(|h| h != "api.github.com" && !h.ends_with(".ghe.com"));
+        }
+        let _ = self.repo();
+        matches!(
+            self.repo_host.get(),
+            Some(Some(h)) if gh_core::repo::api_url_for_host(h).is_ok_and(|u| u.is_some_and(|u| u.ends_with("/api/v3")))
+        )
+    }
+
     /// Warns (see [`warn`]) when the credentials are the Actions `GITHUB_TOKEN`: `what` it
     /// creates (branches, releases, tags) trigger no further workflow runs.
     pub fn warn_actions_token(&self, what: &str) {

@@ -360,6 +360,16 @@ pub async fn run_init(args: InitArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
             gh_core::dist::repository()
         );
     }
+    if ctx.targets_ghes() {
+        crate::ctx::warn(
+            "GitHub Enterprise Server: the generated workflows use actions from github.com \
+             pinned by commit and install ghops from its github.com release; enable GitHub \
+             Connect (actions from GitHub.com) or mirror them, and check the runner version \
+             (docs/ghes.md, \"Actions on GHES\")",
+            None,
+            None,
+        );
+    }
     if ctx.global.dry_run {
         if ctx.global.json {
             ctx.print_json(&files)?;
