@@ -38,7 +38,7 @@ async fn run_once_deploys_and_the_hook_cannot_see_the_token() {
     let dump = d.path().join("env.txt");
     std::fs::write(
         hooks.join("deploy"),
-        format!("#!/bin/sh\nenv > {}\n", dump.display()),
+        format!("#!/bin/sh\nenv > {}\necho deploying\n", dump.display()),
     )
     .unwrap();
     std::fs::set_permissions(hooks.join("deploy"), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -66,7 +66,13 @@ async fn run_once_deploys_and_the_hook_cannot_see_the_token() {
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("deployment 11 -> success"),
+        stderr(&out).contains("octo/app staging: deployment 11 -> success"),
+        "{}",
+        stderr(&out)
+    );
+    // The hook's output, streamed with its prefix (a report event the CLI prints).
+    assert!(
+        stderr(&out).contains("[app#11 deploy] deploying\n"),
         "{}",
         stderr(&out)
     );

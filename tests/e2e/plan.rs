@@ -168,6 +168,38 @@ async fn comment_upserts_and_dry_run_sends_nothing() {
         "{}",
         stderr(&out)
     );
+    // The dry-run line is output, not a diagnostic: `-q` keeps it.
+    let mut quiet = args(true);
+    quiet.arg("-q");
+    let out = run(quiet).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("dry-run: would POST "),
+        "{}",
+        stderr(&out)
+    );
+    // GHOPS_LOG_FORMAT=json: the same report as a JSON event with its fields.
+    let mut json_logs = args(true);
+    json_logs.env("GHOPS_LOG_FORMAT", "json");
+    let out = run(json_logs).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let event: Value = stderr(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["target"] == "ghops::dry_run")
+        .unwrap_or_else(|| panic!("no dry-run event: {}", stderr(&out)));
+    assert_eq!(event["fields"]["method"], "POST", "{event}");
+    assert_eq!(
+        event["fields"]["path"],
+        format!("{}/repos/org/infra/issues/3/comments", gh.base_path()),
+        "{event}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(event["fields"]["body"].as_str().unwrap()).unwrap(),
+        json!({"body": body}),
+        "{event}"
+    );
+    assert!(!stderr(&out).contains("dry-run: would"), "{}", stderr(&out));
     gh.assert_no_writes().await;
     let out = run(args(false)).await;
     assert!(out.status.success(), "{}", stderr(&out));

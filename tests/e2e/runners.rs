@@ -292,6 +292,7 @@ async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["decisions"][0][1]["decision"], "dry_run", "{out}");
     assert!(err.contains(&format!("would POST {}/repos/lineville/elastic-machines-testing/actions/runners/generate-jitconfig", gh.base_path())), "{err}");
+    assert!(err.contains("dry-run: would create {\n"), "{err}");
     assert!(err.contains("\"kind\": \"Job\""), "{err}");
     assert!(!err.contains(TOKEN) && !out.contains(TOKEN));
     gh.assert_no_writes().await;

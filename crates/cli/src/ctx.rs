@@ -64,9 +64,13 @@ fn secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(s.to_owned()))
 }
 
-/// Sets up `tracing` on stderr from -v/-q and `RUST_LOG`.
+/// Sets up `tracing` on stderr from -v/-q and `RUST_LOG`. The libraries' report events
+/// ([`gh_core::output`]: dry-run writes, agent decisions, hook output) are not diagnostics:
+/// they are printed as plain lines by [`crate::output::ReportLayer`] at any level, or carried
+/// as JSON events with `GHOPS_LOG_FORMAT=json`.
 pub fn init_tracing(g: &GlobalArgs) {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::prelude::*;
     let level = if g.quiet {
         "error"
     } else {
@@ -79,22 +83,38 @@ pub fn init_tracing(g: &GlobalArgs) {
     };
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     // GHOPS_LOG_FORMAT=json: one JSON object per line, with span fields (the webhook
-    // server's delivery id) on every line.
-    if std::env::var("GHOPS_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json")) {
-        let _ = tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+    // server's delivery id) on every line; report events included whatever the level.
+    let json = std::env::var("GHOPS_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let reports = if json { "info" } else { "off" };
+    let filter = gh_core::output::ALL.iter().fold(filter, |f, t| {
+        f.add_directive(format!("{t}={reports}").parse().expect("valid directive"))
+    });
+    if json {
+        let _ = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
+            )
             .try_init();
         return;
     }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(use_color(g.color))
-        .with_target(false)
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(use_color(g.color))
+                .with_target(false)
+                .with_filter(filter),
+        )
+        .with(
+            crate::output::ReportLayer.with_filter(tracing_subscriber::filter::filter_fn(|m| {
+                crate::output::is_report(m.target())
+            })),
+        )
         .try_init();
 }
 

@@ -3,6 +3,7 @@
 
 mod cmd;
 mod ctx;
+mod output;
 
 use std::process::ExitCode as ProcessExit;
 

@@ -366,7 +366,7 @@ async fn deploy(
         short(&d.sha)
     );
     if gh.is_dry_run() {
-        // The claim is printed as a planned write; no hook runs and nothing is journalled.
+        // The claim is reported as a planned write; no hook runs and nothing is journalled.
         post_status(
             gh,
             repo,

@@ -73,7 +73,7 @@ pub struct HookRun<'a> {
     pub log_file: &'a Path,
     /// Log size cap in bytes.
     pub log_cap: u64,
-    /// Prefix for lines streamed to stderr.
+    /// Prefix of the output lines reported as [`gh_core::output::HOOK_OUTPUT`] events.
     pub prefix: &'a str,
     /// Becomes true when the agent shuts down.
     pub cancel: watch::Receiver<bool>,
@@ -157,7 +157,7 @@ pub async fn run_hook(h: HookRun<'_>) -> std::io::Result<(HookEnd, HookOutput)> 
         pumps.push(tokio::spawn(async move {
             let mut lines = BufReader::new(stream).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                eprintln!("{prefix} {line}");
+                tracing::info!(target: gh_core::output::HOOK_OUTPUT, prefix = %prefix, line = %line, "hook output");
                 let mut g = log.lock().await;
                 let (file, written) = &mut *g;
                 if *written < cap {

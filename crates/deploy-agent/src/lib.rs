@@ -50,6 +50,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod agent;
 pub mod create;
 pub mod error;

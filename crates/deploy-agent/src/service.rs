@@ -152,24 +152,21 @@ impl Agent {
     }
 }
 
-fn print_report(t: &Target, r: &PassReport) {
+/// Reports a pass's decisions as [`gh_core::output::AGENT`] events (the CLI prints them).
+fn report_pass(t: &Target, r: &PassReport) {
+    use gh_core::output::AGENT;
+    let (repo, environment) = (&t.repo, &t.environment);
     for id in &r.recovered {
-        eprintln!(
-            "{} {}: deployment {id} settled from the journal",
-            t.repo, t.environment
-        );
+        tracing::info!(target: AGENT, %repo, %environment, deployment = id, outcome = "recovered", "deployment settled from the journal");
     }
     for id in &r.superseded {
-        eprintln!("{} {}: deployment {id} superseded", t.repo, t.environment);
+        tracing::info!(target: AGENT, %repo, %environment, deployment = id, outcome = "superseded", "deployment superseded");
     }
-    for (id, why) in &r.skipped {
-        eprintln!(
-            "{} {}: deployment {id} skipped: {why}",
-            t.repo, t.environment
-        );
+    for (id, reason) in &r.skipped {
+        tracing::info!(target: AGENT, %repo, %environment, deployment = id, outcome = "skipped", %reason, "deployment skipped");
     }
     for (id, state) in &r.ran {
-        eprintln!("{} {}: deployment {id} -> {state}", t.repo, t.environment);
+        tracing::info!(target: AGENT, %repo, %environment, deployment = id, outcome = "ran", %state, "deployment ran");
     }
 }
 
@@ -186,18 +183,14 @@ async fn target_loop(
     loop {
         match run_once(&gh, &target, &opts, &journal, &mut state).await {
             Ok(rep) => {
-                print_report(&target, &rep);
+                report_pass(&target, &rep);
                 if rep.shutdown {
                     return Ok(());
                 }
             }
             Err(e) if schedule == Schedule::Once => return Err(e),
             Err(e) => {
-                tracing::warn!(repo = %target.repo, environment = %target.environment, error = %e, "agent pass failed; retried next poll");
-                eprintln!(
-                    "{} {}: pass failed (retried next poll): {e}",
-                    target.repo, target.environment
-                );
+                tracing::warn!(target: gh_core::output::AGENT, repo = %target.repo, environment = %target.environment, outcome = "pass_failed", error = %e, "agent pass failed; retried next poll");
             }
         }
         let Schedule::Every(interval) = schedule else {

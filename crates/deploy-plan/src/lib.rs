@@ -29,6 +29,8 @@
 //! the escaping of PR text for Markdown and log lines), [`filter`] (staging-failure filter),
 //! [`comment`] (upsert and the untrusted-artifact path).
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod comment;
 pub mod config;
 pub mod error;

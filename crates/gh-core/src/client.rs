@@ -570,8 +570,8 @@ impl GitHub {
     }
 
     /// Sends one request with retries; returns the final answer whatever its status, or an
-    /// error when no answer came. In `--dry-run`, a non-GET is recorded, printed to stderr and
-    /// answered with status 0 and an empty body, without being sent.
+    /// error when no answer came. In `--dry-run`, a non-GET is recorded, reported as a
+    /// [`crate::output::DRY_RUN`] event and answered with status 0 and an empty body, without being sent.
     pub async fn request(
         &self,
         method: Method,
@@ -586,15 +586,12 @@ impl GitHub {
                 path: path.to_owned(),
                 body: body.cloned(),
             };
-            eprintln!(
-                "dry-run: would {} {}{}{}",
-                pw.method,
-                self.inner.base_path,
-                pw.path,
-                pw.body
-                    .as_ref()
-                    .map(|b| format!(" {b}"))
-                    .unwrap_or_default()
+            tracing::info!(
+                target: crate::output::DRY_RUN,
+                method = %pw.method,
+                path = %format_args!("{}{}", self.inner.base_path, pw.path),
+                body = pw.body.as_ref().map(tracing::field::display),
+                "would send"
             );
             self.inner.planned.lock().expect("lock").push(pw);
             return Ok(Response {

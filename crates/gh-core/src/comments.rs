@@ -31,7 +31,7 @@ pub enum Upserted {
     Updated(u64),
     /// The existing comment already had this body: nothing written.
     Unchanged(u64),
-    /// `--dry-run`: the write was printed, not sent.
+    /// `--dry-run`: the write was reported, not sent.
     DryRun,
 }
 

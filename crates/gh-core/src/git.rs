@@ -74,7 +74,7 @@ pub enum RefWrite {
     Moved,
     /// Left at this other commit ([`OnOther::Keep`]).
     Elsewhere(String),
-    /// `--dry-run`: the write was printed, not sent.
+    /// `--dry-run`: the write was reported, not sent.
     DryRun,
 }
 
@@ -135,7 +135,7 @@ pub async fn ensure_ref(
 /// What [`delete_ref_if_at`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefDelete {
-    /// It pointed at the commit and was deleted (or `--dry-run` printed the delete).
+    /// It pointed at the commit and was deleted (or `--dry-run` reported the delete).
     Deleted,
     /// It did not exist (or a concurrent writer deleted it first).
     Gone,

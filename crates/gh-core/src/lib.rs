@@ -5,7 +5,7 @@
 //! - [`client::GitHub`]: an octocrab-backed GitHub client with token or GitHub App auth
 //!   (installation tokens minted and refreshed), GHES base URLs, bounded retries with
 //!   backoff and jitter that honour rate limits ([`retry`]), pagination, conditional GETs
-//!   and `--dry-run` (GETs performed, writes printed and recorded, none sent).
+//!   and `--dry-run` (GETs performed, writes reported and recorded, none sent).
 //! - [`auth`]: credential resolution in the gh CLI's order; secrets never printed.
 //! - [`permission`]: authorisation policies (minimum permission, teams, allow/deny, bots),
 //!   failing closed.
@@ -18,6 +18,7 @@
 //!   environment) and [`hardening::RunAs`] for children run as another user.
 //! - [`dist`]: where ghops is published (repository, image, setup action), from Cargo.
 //! - [`error`]: the shared error type and the documented exit codes.
+//! - [`output`]: the `tracing` targets of user-facing report events (libraries never print).
 //!
 //! ```no_run
 //! use gh_core::{auth::CredentialInputs, client::{ClientConfig, GitHub}, repo::RepoRef};
@@ -32,6 +33,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod actions;
 pub mod auth;
 pub mod client;
@@ -43,6 +46,7 @@ pub mod events;
 pub mod git;
 pub mod hardening;
 pub mod identity;
+pub mod output;
 pub mod permission;
 pub mod repo;
 pub mod retry;

@@ -24,6 +24,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod error;
 pub mod gate;
 pub mod github;

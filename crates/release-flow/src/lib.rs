@@ -22,6 +22,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod changelog;
 pub mod config;
 pub mod draft;

@@ -66,7 +66,7 @@ pub enum Launched {
     Created,
     /// Something of that name already exists: the launch already happened.
     AlreadyExists,
-    /// `--dry-run`: printed, not created.
+    /// `--dry-run`: reported, not created.
     DryRun,
 }
 
@@ -303,7 +303,7 @@ pub struct KubeBackend {
 }
 
 impl KubeBackend {
-    /// Wraps a client. In `dry_run`, reads are made and creates/deletes printed instead.
+    /// Wraps a client. In `dry_run`, reads are made and creates/deletes reported instead.
     pub fn new(client: kube::Client, dry_run: bool) -> Self {
         Self {
             client,
@@ -344,7 +344,7 @@ impl KubeBackend {
         self.client.clone()
     }
 
-    /// The manifests `--dry-run` printed instead of creating (JIT config redacted).
+    /// The manifests `--dry-run` reported instead of creating (JIT config redacted).
     pub fn planned(&self) -> Vec<Value> {
         self.planned.lock().expect("lock").clone()
     }
@@ -401,9 +401,11 @@ impl KubeBackend {
         if self.dry_run {
             let secret = secret_manifest(pool, &spec.name, "<job uid>", "<redacted JIT config>");
             for m in [&manifest, &secret] {
-                eprintln!(
-                    "dry-run: would create {}",
-                    serde_json::to_string_pretty(m).unwrap_or_default()
+                tracing::info!(
+                    target: gh_core::output::DRY_RUN,
+                    verb = "create",
+                    manifest = %serde_json::to_string_pretty(m).unwrap_or_default(),
+                    "would create"
                 );
             }
             let mut p = self.planned.lock().expect("lock");
@@ -465,9 +467,13 @@ impl KubeBackend {
 
     async fn delete(&self, pool: &PoolConfig, name: &str) -> Result<()> {
         if self.dry_run {
-            eprintln!(
-                "dry-run: would delete Job {}/{name}",
-                pool.kubernetes.namespace
+            tracing::info!(
+                target: gh_core::output::DRY_RUN,
+                verb = "delete",
+                kind = "Job",
+                namespace = %pool.kubernetes.namespace,
+                name = %name,
+                "would delete"
             );
             return Ok(());
         }
@@ -549,7 +555,13 @@ impl ProcessBackend {
         }
         let cmd = &pool.process.command;
         if self.dry_run {
-            eprintln!("dry-run: would run {cmd:?} as runner {}", spec.name);
+            tracing::info!(
+                target: gh_core::output::DRY_RUN,
+                verb = "run",
+                command = ?cmd,
+                runner = %spec.name,
+                "would run"
+            );
             return Ok(Launched::DryRun);
         }
         let (prog, args) = cmd.split_first().ok_or_else(|| {

@@ -34,6 +34,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod backend;
 pub mod clients;
 pub mod config;
@@ -56,7 +58,7 @@ use config::BackendKind;
 /// Builds the orchestrator from `[runners]` of a `ghops.toml`. When a pool uses Kubernetes, the
 /// client comes from `kube_url` (no authentication: `kubectl proxy`, tests) or else from the
 /// environment (in-cluster service account, then `$KUBECONFIG` / `~/.kube/config`). In
-/// `dry_run`, Kubernetes reads are made and creates/deletes printed instead.
+/// `dry_run`, Kubernetes reads are made and creates/deletes reported as [`gh_core::output::DRY_RUN`] events instead.
 pub async fn from_config(
     file: &gh_core::config::ConfigFile,
     dry_run: bool,

@@ -29,7 +29,7 @@ pub enum Decision {
         /// Pool.
         pool: String,
     },
-    /// `--dry-run`: the calls and manifests were printed.
+    /// `--dry-run`: the calls and manifests were reported (not sent).
     DryRun {
         /// Runner name.
         name: String,

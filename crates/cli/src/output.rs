@@ -1,0 +1,176 @@
+//! Renders the libraries' report events ([`gh_core::output`]) as the plain stderr lines users
+//! and scripts read: `dry-run: would POST /repos/o/r/issues {...}`, `octo/app production:
+//! deployment 12 -> success`, `[app#12 deploy] ...`. The libraries never print; they emit
+//! `tracing` events with stable fields, and this layer turns each into one line, whatever the
+//! log level (`-q` quiets diagnostics, not these).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+
+use gh_core::output::{AGENT, ALL, DRY_RUN, HOOK_OUTPUT};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+
+/// Whether `target` is one of the report targets.
+pub fn is_report(target: &str) -> bool {
+    ALL.contains(&target)
+}
+
+/// A `tracing` layer that prints report events to stderr, one line each.
+pub struct ReportLayer;
+
+impl<S: Subscriber> Layer<S> for ReportLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        if let Some(line) = render(event.metadata().target(), &fields.0) {
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        }
+    }
+}
+
+/// An event's fields as text: strings as they are, other values by `Debug` (a `%value`
+/// field's `Debug` is its `Display`).
+#[derive(Default)]
+struct Fields(BTreeMap<&'static str, String>);
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name(), value.to_owned());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.insert(field.name(), format!("{value:?}"));
+    }
+}
+
+/// The line for one report event; `None` for any other target.
+pub fn render(target: &str, f: &BTreeMap<&str, String>) -> Option<String> {
+    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
+    let line = match target {
+        DRY_RUN => match f.get("verb").map(String::as_str) {
+            None => format!(
+                "dry-run: would {} {}{}",
+                get("method"),
+                get("path"),
+                f.get("body").map(|b| format!(" {b}")).unwrap_or_default()
+            ),
+            Some("create") => format!("dry-run: would create {}", get("manifest")),
+            Some("delete") => format!(
+                "dry-run: would delete {} {}/{}",
+                get("kind"),
+                get("namespace"),
+                get("name")
+            ),
+            Some("run") => format!(
+                "dry-run: would run {} as runner {}",
+                get("command"),
+                get("runner")
+            ),
+            Some(_) => format!("dry-run: {}", get("message")),
+        },
+        AGENT => {
+            let (head, id) = (
+                format!("{} {}", get("repo"), get("environment")),
+                get("deployment"),
+            );
+            match get("outcome") {
+                "recovered" => format!("{head}: deployment {id} settled from the journal"),
+                "superseded" => format!("{head}: deployment {id} superseded"),
+                "skipped" => format!("{head}: deployment {id} skipped: {}", get("reason")),
+                "ran" => format!("{head}: deployment {id} -> {}", get("state")),
+                "pass_failed" => {
+                    format!("{head}: pass failed (retried next poll): {}", get("error"))
+                }
+                _ => format!("{head}: {}", get("message")),
+            }
+        }
+        HOOK_OUTPUT => format!("{} {}", get("prefix"), get("line")),
+        _ => return None,
+    };
+    Some(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::prelude::*;
+
+    /// Captures rendered lines: the layer's logic with a test sink.
+    struct Capture(Arc<Mutex<Vec<String>>>);
+
+    impl<S: Subscriber> Layer<S> for Capture {
+        fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+            let mut fields = Fields::default();
+            event.record(&mut fields);
+            if let Some(line) = render(event.metadata().target(), &fields.0) {
+                self.0.lock().unwrap().push(line);
+            }
+        }
+    }
+
+    fn lines(emit: impl FnOnce()) -> Vec<String> {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let sub = tracing_subscriber::registry().with(Capture(out.clone()));
+        tracing::subscriber::with_default(sub, emit);
+        out.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn dry_run_events_render_the_documented_lines() {
+        let body = serde_json::json!({"ref": "refs/heads/x", "sha": "abc"});
+        let cmd = vec!["/opt/run.sh".to_owned(), "--once".to_owned()];
+        let got = lines(|| {
+            tracing::info!(target: DRY_RUN, method = "POST", path = "/api/v3/repos/o/r/git/refs", body = Some(tracing::field::display(&body)), "would send");
+            tracing::info!(target: DRY_RUN, method = "DELETE", path = "/repos/o/r/git/refs/heads/x", body = None::<tracing::field::DisplayValue<&str>>, "would send");
+            tracing::info!(target: DRY_RUN, verb = "create", manifest = "{\n  \"kind\": \"Job\"\n}", "would create");
+            tracing::info!(target: DRY_RUN, verb = "delete", kind = "Job", namespace = "ci", name = "r-1", "would delete");
+            tracing::info!(target: DRY_RUN, verb = "run", command = ?cmd, runner = "r-2", "would run");
+            tracing::info!(target: "ghops::other", method = "POST", "not a report");
+        });
+        assert_eq!(
+            got,
+            [
+                r#"dry-run: would POST /api/v3/repos/o/r/git/refs {"ref":"refs/heads/x","sha":"abc"}"#,
+                "dry-run: would DELETE /repos/o/r/git/refs/heads/x",
+                "dry-run: would create {\n  \"kind\": \"Job\"\n}",
+                "dry-run: would delete Job ci/r-1",
+                r#"dry-run: would run ["/opt/run.sh", "--once"] as runner r-2"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn agent_and_hook_events_render_one_line_each() {
+        let got = lines(|| {
+            let (repo, environment) = ("octo/app", "production");
+            tracing::info!(target: AGENT, repo, environment, deployment = 7u64, outcome = "recovered", "m");
+            tracing::info!(target: AGENT, repo, environment, deployment = &8u64, outcome = "superseded", "m");
+            tracing::info!(target: AGENT, repo, environment, deployment = 9u64, outcome = "skipped", reason = "ref not allowed", "m");
+            tracing::info!(target: AGENT, repo, environment, deployment = 10u64, outcome = "ran", state = %"success", "m");
+            tracing::warn!(target: AGENT, repo, environment, outcome = "pass_failed", error = %"GitHub API: 502", "m");
+            tracing::info!(target: HOOK_OUTPUT, prefix = "[app#10 deploy]", line = "applying", "hook output");
+        });
+        assert_eq!(
+            got,
+            [
+                "octo/app production: deployment 7 settled from the journal",
+                "octo/app production: deployment 8 superseded",
+                "octo/app production: deployment 9 skipped: ref not allowed",
+                "octo/app production: deployment 10 -> success",
+                "octo/app production: pass failed (retried next poll): GitHub API: 502",
+                "[app#10 deploy] applying",
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_report_targets_are_reports() {
+        assert!(ALL.iter().all(|t| is_report(t)));
+        assert!(!is_report("ghops::cmd::agent"));
+        assert!(!is_report("ghops::dry_run::x"));
+    }
+}
