@@ -154,8 +154,9 @@ async fn unauthorised_is_exit_3_and_missing_token_exit_2() {
     );
 }
 
-#[tokio::test]
-async fn dry_run_prints_the_writes_and_sends_none() {
+/// A maintainer's pinned trigger, run with `--dry-run --json` against a mock that answers the
+/// trigger's reads; `env` sets the credentials. Returns the mock and the output.
+async fn dry_run_trigger(env: &[(&str, &str)]) -> (MockGitHub, std::process::Output) {
     let gh = MockGitHub::start().await;
     let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
     Mock::given(method("GET"))
@@ -172,8 +173,14 @@ async fn dry_run_prints_the_writes_and_sends_none() {
         .arg("--config")
         .arg(config(&d))
         .args(["--api-url", &gh.uri()])
-        .env("GH_TOKEN", "ghp_e2e_bridge_token");
+        .envs(env.iter().copied());
     let out = run(c).await;
+    (gh, out)
+}
+
+#[tokio::test]
+async fn dry_run_prints_the_writes_and_sends_none() {
+    let (gh, out) = dry_run_trigger(&[("GH_TOKEN", "ghp_e2e_bridge_token")]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["outcome"], "started");
@@ -188,25 +195,11 @@ async fn dry_run_prints_the_writes_and_sends_none() {
 /// annotation printed to stdout).
 #[tokio::test]
 async fn actions_token_warning_never_corrupts_json_stdout() {
-    let gh = MockGitHub::start().await;
-    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/collaborators/maintainer/permission")))
-        .respond_with(ok(json!({"permission": "admin", "role_name": "admin"})))
-        .mount(&gh.server)
-        .await;
-    graphql(&gh, "pr", pr_data(&[]), None).await;
-    let d = tempfile::tempdir().unwrap();
-    let ev = event_file(&d, &format!("/test-this-pr sha={HEAD}"), "maintainer");
-    let mut c = ghops();
-    c.args(["pr-bridge", "trigger", "--dry-run", "--json", "--event"])
-        .arg(&ev)
-        .arg("--config")
-        .arg(config(&d))
-        .args(["--api-url", &gh.uri()])
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_TOKEN", "ghs_e2e_actions_workflow_token");
-    let out = run(c).await;
+    let (gh, out) = dry_run_trigger(&[
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_TOKEN", "ghs_e2e_actions_workflow_token"),
+    ])
+    .await;
     let (o, e) = (stdout(&out), stderr(&out));
     assert!(out.status.success(), "{e}");
     let v: Value = serde_json::from_str(&o).unwrap_or_else(|err| panic!("{err}: {o}"));
@@ -214,6 +207,7 @@ async fn actions_token_warning_never_corrupts_json_stdout() {
     assert!(e.contains("trigger no further workflows"), "{e}");
     assert!(e.contains("::warning::"), "{e}");
     assert!(!o.contains("::"), "{o}");
+    gh.assert_no_writes().await;
 }
 
 fn run_event_file(dir: &tempfile::TempDir, branch: &str, conclusion: &str) -> std::path::PathBuf {
