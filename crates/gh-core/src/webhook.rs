@@ -42,6 +42,14 @@ pub enum Handled {
     Refused(String),
 }
 
+impl Handled {
+    /// [`Handled::Done`] with an outcome serialised as one line of JSON (stable field names,
+    /// never a `Debug` string).
+    pub fn done<T: serde::Serialize>(outcome: &T) -> Self {
+        Handled::Done(serde_json::to_string(outcome).unwrap_or_default())
+    }
+}
+
 /// Computes `sha256=<hex>` for a body, as GitHub does.
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");

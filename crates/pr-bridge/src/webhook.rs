@@ -48,7 +48,7 @@ fn repo_of(full_name: &str) -> Result<RepoRef, String> {
 
 fn handled<T: serde::Serialize>(r: Result<T, BridgeError>) -> Result<Handled, String> {
     match r {
-        Ok(o) => Ok(Handled::Done(serde_json::to_string(&o).unwrap_or_default())),
+        Ok(o) => Ok(Handled::done(&o)),
         Err(BridgeError::Refused(m)) => Ok(Handled::Refused(m)),
         Err(e) => Err(e.to_string()),
     }

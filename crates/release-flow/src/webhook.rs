@@ -44,7 +44,7 @@ pub const PULL_REQUEST: RouteSpec = RouteSpec {
 
 fn handled<T: serde::Serialize>(r: Result<T, ReleaseError>) -> Result<Handled, String> {
     match r {
-        Ok(o) => Ok(Handled::Done(serde_json::to_string(&o).unwrap_or_default())),
+        Ok(o) => Ok(Handled::done(&o)),
         Err(ReleaseError::Refused(m)) => Ok(Handled::Refused(m)),
         Err(e) => Err(e.to_string()),
     }

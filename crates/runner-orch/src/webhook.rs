@@ -28,7 +28,7 @@ pub async fn workflow_job(
         return Ok(Handled::Done("not a workflow_job".into()));
     };
     match orch.handle_event(gh, ev).await {
-        Ok(d) => Ok(Handled::Done(serde_json::to_string(&d).unwrap_or_default())),
+        Ok(d) => Ok(Handled::done(&d)),
         Err(e) => Err(e.to_string()),
     }
 }

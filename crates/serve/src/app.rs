@@ -126,16 +126,8 @@ impl App {
         F: Fn(GitHub, Arc<Event>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Handled, String>> + Send + 'static,
     {
-        let route = Route {
-            event: spec.event,
-            installations: self.installations.clone(),
-            permissions: Arc::new(perms(spec.permissions)),
-            metrics: self.config.metrics.clone(),
-            f: Arc::new(f),
-        };
-        self.config
-            .handlers
-            .insert(spec.event.to_owned(), Arc::new(route));
+        let route = self.handler(spec, f);
+        self.config.handlers.insert(spec.event.to_owned(), route);
         self
     }
 
@@ -147,17 +139,27 @@ impl App {
         F: Fn(GitHub, Arc<Event>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Handled, String>> + Send + 'static,
     {
-        self.route(spec, f);
-        let inner = self
-            .config
-            .handlers
-            .remove(spec.event)
-            .expect("just inserted");
+        let inner = self.handler(spec, f);
         self.config.handlers.insert(
             spec.event.to_owned(),
             Arc::new(Prefiltered { inner, wants }),
         );
         self
+    }
+
+    /// The handler behind a route: `f` with a narrowed installation client.
+    fn handler<F, Fut>(&self, spec: &RouteSpec, f: F) -> Arc<dyn Handler>
+    where
+        F: Fn(GitHub, Arc<Event>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Handled, String>> + Send + 'static,
+    {
+        Arc::new(Route {
+            event: spec.event,
+            installations: self.installations.clone(),
+            permissions: Arc::new(perms(spec.permissions)),
+            metrics: self.config.metrics.clone(),
+            f: Arc::new(f),
+        })
     }
 
     /// Routes every workflow the `[serve]` table enables to its crate's webhook handlers

@@ -86,7 +86,20 @@ pub const NOT_GHES_STATUS: u16 = 599;
 /// True for the paths GitHub Enterprise Server serves its APIs under: REST `/api/v3/…`,
 /// GraphQL `/api/graphql`, uploads `/api/uploads/…`.
 pub fn is_ghes_api_path(path: &str) -> bool {
-    path.starts_with("/api/v3/") || path == "/api/graphql" || path.starts_with("/api/uploads/")
+    ghes_to_dotcom(path).is_some()
+}
+
+/// The github.com path of a GitHub Enterprise Server API path (`/api/v3/x` → `/x`,
+/// `/api/graphql` → `/graphql`, `/api/uploads/x` → `/x`), or `None` when GHES serves no such
+/// path.
+fn ghes_to_dotcom(path: &str) -> Option<String> {
+    if path == "/api/graphql" {
+        return Some("/graphql".to_owned());
+    }
+    ["/api/v3/", "/api/uploads/"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p))
+        .map(|rest| format!("/{rest}"))
 }
 
 impl MockGitHub {
@@ -253,17 +266,6 @@ mod front {
         pub(super) drop_headers: &'static [&'static str],
     }
 
-    /// The github.com path for a GHES path, or `None` when GHES serves no such path.
-    fn to_dotcom(path: &str) -> Option<String> {
-        if path == "/api/graphql" {
-            return Some("/graphql".to_owned());
-        }
-        ["/api/v3/", "/api/uploads/"]
-            .iter()
-            .find_map(|p| path.strip_prefix(p))
-            .map(|rest| format!("/{rest}"))
-    }
-
     /// Starts the front; returns its address. It serves until the process ends.
     pub(super) fn start(inner: SocketAddr, mode: Mode) -> SocketAddr {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind front");
@@ -319,7 +321,7 @@ mod front {
             .collect();
         let mapped = match &mode.strays {
             None => Some(path.clone()),
-            Some(_) => to_dotcom(&path),
+            Some(_) => super::ghes_to_dotcom(&path),
         };
         let Some(new_path) = mapped else {
             // Refused: read the body to record it, answer loudly, close.
