@@ -76,7 +76,11 @@ pub struct PlanConfig {
     /// Hub chart types (directory names under `charts_dir`).
     pub chart_types: Vec<String>,
     /// Chart → charts it depends on: a change to a dependency redeploys the dependent's hubs.
+    /// Added to those derived from the charts' `Chart.yaml` files.
     pub chart_dependencies: BTreeMap<String, Vec<String>>,
+    /// Derive chart dependencies from each chart's `Chart.yaml` (`dependencies[].repository:
+    /// file://../<chart>`, transitively). On by default.
+    pub derive_chart_dependencies: bool,
     /// Paths (globs) whose change redeploys every hub and support chart everywhere.
     pub everything: Vec<String>,
     /// Paths (globs) that match `everything` but redeploy nothing by themselves (2i2c's
@@ -104,6 +108,7 @@ impl Default for PlanConfig {
             support_chart: "support".into(),
             chart_types: vec!["basehub".into(), "daskhub".into(), "binderhub".into()],
             chart_dependencies: BTreeMap::new(),
+            derive_chart_dependencies: true,
             everything: vec![
                 "deployer/**".into(),
                 "src/deployer/**".into(),
@@ -173,22 +178,15 @@ impl PlanConfig {
         })
     }
 
-    /// Charts whose hubs must be redeployed when `chart` changes: itself and every chart that
-    /// depends on it, transitively. Sorted.
+    /// Charts whose hubs must be redeployed when `chart` changes, by the configured
+    /// dependencies alone: itself and every chart that depends on it, transitively. Sorted.
+    /// (The planner also follows the dependencies the charts' `Chart.yaml` files declare:
+    /// [`crate::charts::ChartDeps::load`].)
     pub fn affected_charts(&self, chart: &str) -> Vec<String> {
-        let mut out = vec![chart.to_owned()];
-        let mut i = 0;
-        while i < out.len() {
-            let cur = out[i].clone();
-            for (dependent, deps) in &self.chart_dependencies {
-                if deps.iter().any(|d| d == &cur) && !out.contains(dependent) {
-                    out.push(dependent.clone());
-                }
-            }
-            i += 1;
-        }
-        out.sort();
-        out
+        crate::charts::ChartDeps::from_config(self)
+            .affected(chart)
+            .into_iter()
+            .collect()
     }
 }
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::charts::ChartDeps;
 use crate::config::PlanConfig;
 use crate::error::PlanError;
 use crate::paths::normalize;
@@ -48,8 +49,12 @@ pub struct Cluster {
 pub struct Inventory {
     /// Clusters by name.
     pub clusters: Vec<Cluster>,
-    /// Unknown keys met in the files read, in directory and file order.
+    /// Unknown keys met in the files read, in directory and file order (then the charts'
+    /// dependencies that were not followed).
     pub warnings: Vec<Warning>,
+    /// Chart dependencies: those the charts' `Chart.yaml` files declare and the configured
+    /// ones.
+    pub charts: ChartDeps,
 }
 
 /// A problem in a cluster file that does not stop the plan: a key ghops does not know
@@ -661,6 +666,7 @@ fn load_all(root: &Path, dirs: &[String], config: &PlanConfig) -> Result<Invento
     let mut inv = Inventory {
         clusters: Vec::with_capacity(dirs.len()),
         warnings: Vec::new(),
+        charts: ChartDeps::default(),
     };
     for r in results {
         for (c, w) in r? {
@@ -673,15 +679,32 @@ fn load_all(root: &Path, dirs: &[String], config: &PlanConfig) -> Result<Invento
 
 impl Inventory {
     /// Loads every `<clusters_dir>/<dir>/cluster.yaml` under `root` (directories whose path
-    /// contains `templates` are skipped).
+    /// contains `templates` are skipped) and the chart dependencies ([`ChartDeps::load`]).
     pub fn load(root: &Path, config: &PlanConfig) -> Result<Self, PlanError> {
         Self::load_scoped(root, config, &Scope::All)
     }
 
     /// Loads the cluster files a plan needs: all of them, or only those of some directories
     /// (a directory that is not a plain directory or holds no cluster file is skipped, as
-    /// [`Inventory::load`] would).
+    /// [`Inventory::load`] would), and the chart dependencies.
     pub fn load_scoped(root: &Path, config: &PlanConfig, scope: &Scope) -> Result<Self, PlanError> {
+        let (charts, warnings) = ChartDeps::load(root, config)?;
+        Ok(Self::load_clusters(root, config, scope)?.with_charts(charts, warnings))
+    }
+
+    /// Sets the chart dependencies (and the warnings reading them gave).
+    pub fn with_charts(mut self, charts: ChartDeps, warnings: Vec<Warning>) -> Self {
+        self.charts = charts;
+        self.warnings.extend(warnings);
+        self
+    }
+
+    /// Loads the cluster files of `scope` only (no chart dependency is read).
+    pub fn load_clusters(
+        root: &Path,
+        config: &PlanConfig,
+        scope: &Scope,
+    ) -> Result<Self, PlanError> {
         let clusters_dir = root.join(&config.clusters_dir);
         let dirs: Vec<String> = match scope {
             Scope::All => {

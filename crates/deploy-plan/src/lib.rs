@@ -25,12 +25,14 @@
 //! can touch ([`Changes::scope`]).
 //!
 //! Modules: [`inventory`] (untrusted YAML, bounded; 2i2c's schema, unknown keys as warnings),
+//! [`charts`] (chart dependencies from each `Chart.yaml`'s `file://` dependencies),
 //! [`paths`] (normalisation, list formats, git diff), [`plan`] (the rules), [`render`] (and
 //! the escaping of PR text for Markdown and log lines), [`filter`] (staging-failure filter),
 //! [`comment`] (upsert and the untrusted-artifact path).
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod charts;
 pub mod comment;
 pub mod config;
 pub mod error;
@@ -42,6 +44,7 @@ pub mod pr;
 pub mod render;
 pub mod synth;
 
+pub use charts::ChartDeps;
 pub use config::PlanConfig;
 pub use error::PlanError;
 pub use inventory::{Inventory, Scope, Warning};

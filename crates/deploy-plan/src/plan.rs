@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::charts::ChartDeps;
 use crate::config::{CompiledGlobs, PlanConfig};
 use crate::error::PlanError;
 use crate::inventory::{Inventory, Scope};
@@ -142,7 +143,8 @@ pub struct Changes<'p> {
     pub everything: bool,
     /// The support chart changed.
     pub support_chart: bool,
-    /// Hub chart types whose chart changed.
+    /// Every chart directory under `charts_dir` with a change (hub chart types, the support
+    /// chart, charts other charts depend on).
     pub charts: BTreeSet<&'p str>,
     /// Paths under the clusters directory, in input order.
     pub cluster_paths: Vec<ClusterPath<'p>>,
@@ -194,26 +196,29 @@ impl<'p> Changes<'p> {
                 && let Some(rest) = p.strip_prefix(&charts_prefix)
                 && let Some((chart, _)) = rest.split_once('/')
             {
-                if chart == cfg.support_chart {
-                    ch.support_chart = true;
-                } else if let Some(c) = cfg.chart_types.iter().find(|c| *c == chart) {
-                    ch.charts.insert(c.as_str());
-                }
+                ch.support_chart |= chart == cfg.support_chart;
+                ch.charts.insert(chart);
             }
         }
         ch
     }
 
     /// The cluster files the plan needs: none when nothing is deployed; all of them when a
-    /// rule reaches every cluster; else those of the directories the paths fall under.
-    pub fn scope(&self, cfg: &PlanConfig) -> Scope {
+    /// rule reaches every cluster (a changed chart reaches every cluster when it, or a chart
+    /// that depends on it under `deps`, is the support chart or a hub chart type); else those
+    /// of the directories the paths fall under.
+    pub fn scope(&self, cfg: &PlanConfig, deps: &ChartDeps) -> Scope {
         let has = |l: &str| self.labels.iter().any(|x| x == l);
         if self.skip_deploy {
             return Scope::Dirs(BTreeSet::new());
         }
+        let deployed = |c: &String| *c == cfg.support_chart || cfg.chart_types.contains(c);
         if self.everything
             || self.support_chart
-            || !self.charts.is_empty()
+            || self
+                .charts
+                .iter()
+                .any(|c| deps.affected(c).iter().any(deployed))
             || has(&cfg.labels.deploy_support)
             || has(&cfg.labels.deploy_hubs)
         {
@@ -236,6 +241,7 @@ pub struct Planner<'a> {
     globs: CompiledGlobs,
     values: HashMap<&'a str, Vec<Target>>,
     dirs: HashMap<&'a str, usize>,
+    deps: ChartDeps,
 }
 
 fn basename(p: &str) -> String {
@@ -243,7 +249,8 @@ fn basename(p: &str) -> String {
 }
 
 impl<'a> Planner<'a> {
-    /// Indexes the inventory.
+    /// Indexes the inventory. Chart dependencies: the inventory's (read from `Chart.yaml` by
+    /// [`Inventory::load`]) and the configured ones.
     pub fn new(inv: &'a Inventory, cfg: &'a PlanConfig) -> Result<Self, PlanError> {
         Ok(Self::with_globs(inv, cfg, cfg.compile()?))
     }
@@ -269,12 +276,15 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        let mut deps = inv.charts.clone();
+        deps.extend(&ChartDeps::from_config(cfg));
         Self {
             inv,
             cfg,
             globs,
             values,
             dirs,
+            deps,
         }
     }
 
@@ -358,14 +368,31 @@ impl<'a> Planner<'a> {
                     .insert(cfg.labels.deploy_support.clone());
             }
         }
+        // A changed chart redeploys the hubs of its chart type and of every chart type that
+        // depends on it; the support chart too when it depends on it.
         let mut chart_hits: HashMap<&str, BTreeSet<String>> = HashMap::new();
+        let mut support_hits: BTreeSet<String> = BTreeSet::new();
         for changed in charts {
-            for affected in cfg.affected_charts(changed) {
-                if let Some(k) = cfg.chart_types.iter().find(|c| **c == affected) {
+            for affected in self.deps.affected(changed) {
+                if affected == cfg.support_chart {
+                    if *changed != cfg.support_chart {
+                        support_hits.insert((*changed).to_owned());
+                    }
+                } else if let Some(k) = cfg.chart_types.iter().find(|c| **c == affected) {
                     chart_hits
                         .entry(k.as_str())
                         .or_default()
                         .insert((*changed).to_owned());
+                }
+            }
+        }
+        if !support_hits.is_empty() {
+            for (ci, c) in inv.clusters.iter().enumerate() {
+                if c.support.is_some() {
+                    support[ci]
+                        .get_or_insert_with(Reasons::default)
+                        .charts
+                        .extend(support_hits.iter().cloned());
                 }
             }
         }
@@ -484,7 +511,14 @@ pub fn plan_tree(
 ) -> Result<TreePlan, PlanError> {
     let globs = cfg.compile()?;
     let changes = Changes::classify(cfg, &globs, paths, labels);
-    let inv = Inventory::load_scoped(root, cfg, &changes.scope(cfg))?;
+    // The charts' `Chart.yaml` files are read only when a chart changed.
+    let (deps, chart_warnings) = if changes.charts.is_empty() || changes.skip_deploy {
+        (ChartDeps::from_config(cfg), Vec::new())
+    } else {
+        ChartDeps::load(root, cfg)?
+    };
+    let inv = Inventory::load_clusters(root, cfg, &changes.scope(cfg, &deps))?
+        .with_charts(deps, chart_warnings);
     let plan = Planner::with_globs(&inv, cfg, globs).plan_changes(&changes);
     Ok(TreePlan {
         plan,

@@ -99,6 +99,36 @@ fn example_tree_is_what_the_docs_say() {
 }
 
 #[test]
+fn example_daskhub_follows_basehub_through_its_chart_yaml() {
+    let cfg = PlanConfig::default();
+    let inv = Inventory::load(&example_root(), &cfg).unwrap();
+    assert_eq!(
+        inv.charts.pairs().collect::<Vec<_>>(),
+        [("daskhub", "basehub")]
+    );
+    let p = plan_for(
+        &example_root(),
+        &cfg,
+        &["helm-charts/basehub/values.yaml"],
+        &[],
+    );
+    let dask: Vec<&deploy_plan::Job> = p
+        .staging
+        .iter()
+        .chain(&p.prod)
+        .filter(|j| j.chart.as_deref() == Some("daskhub"))
+        .collect();
+    assert!(!dask.is_empty());
+    for j in dask {
+        assert!(
+            j.reason
+                .starts_with("Following helm charts were modified: basehub"),
+            "{j:?}"
+        );
+    }
+}
+
+#[test]
 fn identical_input_gives_byte_identical_output() {
     let a = render::to_json(&example_plan());
     let b = render::to_json(&example_plan());
@@ -259,6 +289,224 @@ fn chart_change_redeploys_its_hubs_only_unless_declared_dependent() {
         .find(|j| j.hub_name.as_deref() == Some("dask"))
         .unwrap();
     assert_eq!(dask.reason, "Following helm charts were modified: basehub");
+}
+
+/// The charts of 2i2c's `helm-charts/`, shaped like theirs: `daskhub` depends on `basehub`
+/// through `file://../basehub`; the others only on published charts.
+fn write_2i2c_charts(root: &Path) {
+    write(
+        root,
+        "helm-charts/basehub/Chart.yaml",
+        "apiVersion: v2\nappVersion: \"1.0\"\ndescription: Deployment Chart for JupyterHub\nname: basehub\n# kept in sync with the dependency reference in the daskhub chart\nversion: \"0.1.0\"\ndependencies:\n  - name: jupyterhub\n    version: 4.3.3\n    repository: https://jupyterhub.github.io/helm-chart/\n  - name: dask-gateway\n    version: 2026.3.0\n    repository: https://helm.dask.org/\n    condition: dask-gateway.enabled\n  - name: jupyterhub-home-nfs\n    version: 1.2.1\n    repository: oci://ghcr.io/2i2c-org/jupyterhub-home-nfs\n    condition: jupyterhub-home-nfs.enabled\n",
+    );
+    write(
+        root,
+        "helm-charts/daskhub/Chart.yaml",
+        "apiVersion: v2\nappVersion: \"1.0\"\ndescription: Deployment Chart for a dask-enabled JupyterHub\nname: daskhub\nversion: \"0.1.0\"\ndependencies:\n  - name: basehub\n    version: \"0.1.0\"\n    repository: file://../basehub\n",
+    );
+    write(
+        root,
+        "helm-charts/binderhub/Chart.yaml",
+        "apiVersion: v2\nappVersion: \"1.0\"\ndescription: Deployment chart for BinderHub with Dask Gateway\nname: binderhub\nversion: \"0.1.0\"\ndependencies:\n  - name: binderhub\n    version: \"1.0.0-0.dev.git.3351.hbaf39b3\"\n    repository: \"https://jupyterhub.github.io/helm-chart/\"\n",
+    );
+    write(
+        root,
+        "helm-charts/support/Chart.yaml",
+        "apiVersion: v2\nname: support\nversion: \"0.1.0\"\ndescription: Cluster wide dependencies for deployed hubs\n\ndependencies:\n  # Prometheus for collection of metrics.\n  - name: prometheus\n    version: 15.16.1\n    repository: https://prometheus-community.github.io/helm-charts\n  - name: cluster-autoscaler\n    version: 9.10.3\n    repository: https://kubernetes.github.io/autoscaler\n    condition: cluster-autoscaler.enabled\n",
+    );
+}
+
+#[test]
+fn chart_dependencies_come_from_chart_yaml_by_default() {
+    let d = small_tree();
+    write_2i2c_charts(d.path());
+    let cfg = PlanConfig::default();
+    let dask_reason = |p: &Plan| {
+        p.prod
+            .iter()
+            .find(|j| j.cluster_name == "a" && j.hub_name.as_deref() == Some("dask"))
+            .map(|j| j.reason.clone())
+    };
+    // A basehub change redeploys the daskhub hub (daskhub depends on file://../basehub),
+    // through the whole-tree planner and through the scoped one alike.
+    let p = plan_for(d.path(), &cfg, &["helm-charts/basehub/values.yaml"], &[]);
+    assert_eq!(
+        ids(&p),
+        [
+            "staging a/staging",
+            "staging b/qa",
+            "prod a/dask",
+            "prod a/prod",
+            "prod a-uk/hub1"
+        ]
+    );
+    assert_eq!(
+        dask_reason(&p).as_deref(),
+        Some("Following helm charts were modified: basehub")
+    );
+    let t = deploy_plan::plan_tree(
+        d.path(),
+        &cfg,
+        &["helm-charts/basehub/templates/nfs.yaml".to_owned()],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(ids(&t.plan), ids(&p));
+    // A chart no deployed chart depends on reads no cluster file and deploys nothing.
+    let t = deploy_plan::plan_tree(
+        d.path(),
+        &cfg,
+        &["helm-charts/unrelated/values.yaml".to_owned()],
+        &[],
+    )
+    .unwrap();
+    assert_eq!((t.clusters_read, t.plan.is_empty()), (0, true));
+    // Not the other way round: a daskhub change leaves basehub hubs alone.
+    let p = plan_for(d.path(), &cfg, &["helm-charts/daskhub/values.yaml"], &[]);
+    assert_eq!(ids(&p), ["staging a/staging", "prod a/dask"]);
+    // Off: only what the configuration declares.
+    let off = PlanConfig {
+        derive_chart_dependencies: false,
+        ..PlanConfig::default()
+    };
+    let p = plan_for(d.path(), &off, &["helm-charts/basehub/values.yaml"], &[]);
+    assert_eq!(dask_reason(&p), None);
+}
+
+#[test]
+fn chart_dependencies_are_transitive_cycle_safe_and_configuration_adds_more() {
+    let d = small_tree();
+    write_2i2c_charts(d.path());
+    // binderhub -> daskhub -> basehub -> common (a library chart no hub uses directly), and a
+    // cycle common -> basehub that must not loop.
+    write(
+        d.path(),
+        "helm-charts/binderhub/Chart.yaml",
+        "apiVersion: v2\nname: binderhub\nversion: 0.1.0\ndependencies:\n  - name: daskhub\n    version: 0.1.0\n    repository: \"file://../daskhub/\"\n",
+    );
+    write(
+        d.path(),
+        "helm-charts/basehub/Chart.yaml",
+        "apiVersion: v2\nname: basehub\nversion: 0.1.0\ndependencies:\n  - name: common\n    version: 0.1.0\n    repository: file://../common\n  - name: jupyterhub\n    version: 4.3.3\n    repository: https://jupyterhub.github.io/helm-chart/\n",
+    );
+    write(
+        d.path(),
+        "helm-charts/common/Chart.yaml",
+        "apiVersion: v2\nname: common\ntype: library\nversion: 0.1.0\ndependencies:\n  - name: basehub\n    version: 0.1.0\n    repository: file://../basehub\n",
+    );
+    let cfg = PlanConfig::default();
+    let all_hubs = [
+        "staging a/staging",
+        "staging b/qa",
+        "prod a/dask",
+        "prod a/prod",
+        "prod a-uk/hub1",
+        "prod b/prod",
+    ];
+    let p = plan_for(
+        d.path(),
+        &cfg,
+        &["helm-charts/common/templates/x.yaml"],
+        &[],
+    );
+    assert_eq!(ids(&p), all_hubs);
+    let b = p
+        .prod
+        .iter()
+        .find(|j| j.cluster_name == "b" && j.hub_name.as_deref() == Some("prod"))
+        .unwrap();
+    assert_eq!(b.reason, "Following helm charts were modified: common");
+    let t = deploy_plan::plan_tree(
+        d.path(),
+        &cfg,
+        &["helm-charts/common/templates/x.yaml".to_owned()],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(ids(&t.plan), all_hubs);
+    // Configuration adds an edge Chart.yaml does not have: support follows basehub.
+    let mut more = PlanConfig::default();
+    more.chart_dependencies
+        .insert("support".into(), vec!["basehub".into()]);
+    let p = plan_for(d.path(), &more, &["helm-charts/basehub/values.yaml"], &[]);
+    assert!(ids(&p).contains(&"support a".to_owned()), "{:?}", ids(&p));
+    assert_eq!(
+        p.support[0].reason,
+        "Following helm charts were modified: basehub"
+    );
+}
+
+#[test]
+fn chart_yaml_is_untrusted_input() {
+    let d = small_tree();
+    write_2i2c_charts(d.path());
+    // Invalid YAML: an error naming the file and place (only read when a chart changed).
+    write(
+        d.path(),
+        "helm-charts/daskhub/Chart.yaml",
+        "name: daskhub\ndependencies: [\n",
+    );
+    let cfg = PlanConfig::default();
+    let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let e = deploy_plan::plan_tree(
+        d.path(),
+        &cfg,
+        &strings(&["helm-charts/basehub/values.yaml"]),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("helm-charts/daskhub/Chart.yaml:"), "{e}");
+    let t = deploy_plan::plan_tree(
+        d.path(),
+        &cfg,
+        &strings(&["config/clusters/a/prod.values.yaml"]),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(ids(&t.plan), ["staging a/staging", "prod a/prod"]);
+    // A dependency outside the charts directory is not followed, and says so.
+    write(
+        d.path(),
+        "helm-charts/daskhub/Chart.yaml",
+        "name: daskhub\ndependencies:\n  - name: x\n    repository: file://../../../etc\n  - name: basehub\n    repository: file://../basehub\n",
+    );
+    let t = deploy_plan::plan_tree(
+        d.path(),
+        &cfg,
+        &strings(&["helm-charts/basehub/values.yaml"]),
+        &[],
+    )
+    .unwrap();
+    assert!(ids(&t.plan).contains(&"prod a/dask".to_owned()));
+    assert_eq!(
+        t.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+        [
+            "helm-charts/daskhub/Chart.yaml:4:17: dependencies[0].repository \"file://../../../etc\" resolves outside helm-charts/; not followed"
+        ]
+    );
+    // A symlinked Chart.yaml is refused.
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(d.path().join("helm-charts/daskhub/Chart.yaml")).unwrap();
+        std::os::unix::fs::symlink(
+            d.path().join("helm-charts/basehub/Chart.yaml"),
+            d.path().join("helm-charts/daskhub/Chart.yaml"),
+        )
+        .unwrap();
+        let e = deploy_plan::plan_tree(
+            d.path(),
+            &cfg,
+            &strings(&["helm-charts/basehub/values.yaml"]),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("helm-charts/daskhub/Chart.yaml: not a regular file"),
+            "{e}"
+        );
+    }
 }
 
 #[test]
@@ -728,6 +976,7 @@ fn arb_paths() -> impl Strategy<Value = Vec<String>> {
         "helm-charts/basehub/values.yaml",
         "helm-charts/daskhub/values.yaml",
         "helm-charts/support/values.yaml",
+        "helm-charts/unrelated/values.yaml",
         "deployer/x.py",
         "docs/x.md",
         "README.md",
@@ -763,6 +1012,7 @@ proptest! {
         ]), 0..2),
     ) {
         let d = small_tree();
+        write_2i2c_charts(d.path());
         let cfg = PlanConfig::default();
         let labels: Vec<String> = labels.into_iter().map(str::to_owned).collect();
         let inv = Inventory::load(d.path(), &cfg).unwrap();
