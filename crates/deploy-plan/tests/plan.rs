@@ -1174,6 +1174,83 @@ fn markdown_neutralises_autolinks_references_emphasis_and_bidi() {
     );
 }
 
+// ------------------------------------------------------------------ the example workflow
+
+/// The job a matrix job takes its rows from: `fromJson(needs.<job>.outputs.<name>)`.
+fn matrix_source(job: &Value) -> (String, String) {
+    let m = job["strategy"]["matrix"]["job"]
+        .as_str()
+        .unwrap_or_default();
+    let inner = m
+        .trim()
+        .strip_prefix("${{ fromJson(needs.")
+        .and_then(|r| r.strip_suffix(") }}"))
+        .unwrap_or_else(|| panic!("matrix not from a job output: {m:?}"));
+    let (src, output) = inner.split_once(".outputs.").unwrap();
+    (src.to_owned(), output.to_owned())
+}
+
+fn needs(job: &Value) -> Vec<String> {
+    match &job["needs"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().map(|v| v.as_str().unwrap().to_owned()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn example_deploy_workflow_gates_support_staging_prod_per_cluster() {
+    let path = repo_root().join("examples/deploy-plan/deploy-hubs.yml");
+    let wf: Value =
+        deploy_plan::inventory::parse_yaml(&std::fs::read_to_string(&path).unwrap(), "wf").unwrap();
+    let jobs = &wf["jobs"];
+    // No job runs whatever happened before it: `always()` would also run on cancellation and
+    // let a cluster's staging run after its support upgrade failed.
+    for (name, job) in jobs.as_object().unwrap() {
+        let cond = job["if"].as_str().unwrap_or_default();
+        assert!(!cond.contains("always()"), "{name}: {cond}");
+    }
+    // Each deploy stage takes its rows from a filter job that ran `ghops plan filter` on this
+    // run's results after every earlier stage, so a cluster whose support (or staging)
+    // failed gets no staging (or prod) job.
+    for (stage, earlier, output) in [
+        ("staging", &["support"][..], "staging-jobs"),
+        ("prod", &["support", "staging"][..], "prod-jobs"),
+    ] {
+        let (src, out) = matrix_source(&jobs[stage]);
+        assert_eq!(out, output, "{stage}");
+        let filter = &jobs[src.as_str()];
+        for e in earlier {
+            assert!(needs(filter).contains(&e.to_string()), "{src} needs {e}");
+        }
+        let run: String = filter["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["run"].as_str())
+            .collect();
+        assert!(
+            run.contains("ghops plan filter")
+                && run.contains("--run-id")
+                && run.contains(&format!("--output-name {output}")),
+            "{src}: {run}"
+        );
+        assert!(
+            filter["outputs"][output]
+                .as_str()
+                .is_some_and(|o| o.contains(&format!("outputs.{output}"))),
+            "{src}"
+        );
+        // The stage waits for its filter, and runs only when the filter succeeded.
+        assert_eq!(needs(&jobs[stage]), [src.clone()], "{stage}");
+        let cond = jobs[stage]["if"].as_str().unwrap();
+        assert!(
+            cond.contains(&format!("needs.{src}.result == 'success'")),
+            "{stage}: {cond}"
+        );
+    }
+}
+
 // ------------------------------------------------------------------ filter
 
 #[test]
