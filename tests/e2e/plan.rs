@@ -382,3 +382,94 @@ async fn in_actions_problems_are_annotations_and_pr_strings_cannot_inject_comman
         "{cmds:?}"
     );
 }
+
+/// Runs git in `dir` (a test repository: identity and no signing set here).
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test]
+async fn a_branch_creation_push_plans_the_branchs_changes_against_the_default_branch() {
+    // A config repository with the example tree on `main`; a pushed branch `hotfix` that
+    // changes one hub's values file. On the push that created `hotfix`,
+    // github.event.before is all zeros.
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    git(root, &["init", "-q"]);
+    let cluster = root.join("config/clusters/c");
+    std::fs::create_dir_all(&cluster).unwrap();
+    std::fs::write(
+        cluster.join("cluster.yaml"),
+        "name: c\nprovider: gcp\nhubs:\n  - name: staging\n    helm_chart: basehub\n    helm_chart_values_files: [staging.values.yaml]\n  - name: prod\n    helm_chart: basehub\n    helm_chart_values_files: [prod.values.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(cluster.join("prod.values.yaml"), "a: 1\n").unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "base"]);
+    git(root, &["checkout", "-qb", "hotfix"]);
+    std::fs::write(cluster.join("prod.values.yaml"), "a: 2\n").unwrap();
+    git(root, &["commit", "-qam", "the fix"]);
+    // main moves on meanwhile: its changes are not the branch's.
+    git(root, &["checkout", "-q", "main"]);
+    std::fs::write(cluster.join("staging.values.yaml"), "b: 1\n").unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "main moves on"]);
+    git(root, &["checkout", "-q", "hotfix"]);
+    let event = root.join("event.json");
+    std::fs::write(
+        &event,
+        json!({"before": "0".repeat(40), "after": "x", "created": true,
+               "repository": {"default_branch": "main"}})
+        .to_string(),
+    )
+    .unwrap();
+    let plan = |extra: &[&str], event: Option<&std::path::Path>| {
+        let mut c = ghops();
+        c.args(["plan", "--config-root"])
+            .arg(root)
+            .args(["--base", &"0".repeat(40), "--head", "HEAD", "--json"])
+            .args(extra);
+        if let Some(e) = event {
+            c.env("GITHUB_EVENT_PATH", e);
+        }
+        c
+    };
+    // The default branch from the push event.
+    let out = run(plan(&[], Some(&event))).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["prod"][0]["hub_name"], "prod");
+    assert_eq!(v["prod"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["staging"][0]["reason"],
+        "Following prod hubs require redeploy: prod"
+    );
+    // Or named.
+    let out = run(plan(&["--default-branch", "main"], None)).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(serde_json::from_str::<Value>(&stdout(&out)).unwrap(), v);
+    // Neither: exit 2, saying what to pass.
+    let out = run(plan(&[], None)).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--default-branch NAME"),
+        "{}",
+        stderr(&out)
+    );
+}

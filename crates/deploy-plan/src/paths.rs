@@ -125,10 +125,31 @@ fn parse_csv(s: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// True for an object name of all zeros (40 or 64 hex digits): GitHub's `before` of a push
+/// that created the branch (and `after` of one that deleted it).
+pub fn is_null_rev(rev: &str) -> bool {
+    matches!(rev.len(), 40 | 64) && rev.bytes().all(|b| b == b'0')
+}
+
 /// Paths changed between the merge base of `base` and `head`, and `head`, in the git
 /// repository at `repo_dir`: added, modified, deleted, and both sides of renames. No API call,
-/// no cap on the number of files.
+/// no cap on the number of files. A `base` of all zeros (a push that created the branch) is
+/// the default branch as `origin/HEAD` names it: see [`git_changed_or_default`].
 pub fn git_changed(repo_dir: &Path, base: &str, head: &str) -> Result<Vec<String>, PlanError> {
+    git_changed_or_default(repo_dir, base, head, None)
+}
+
+/// [`git_changed`], where a `base` of all zeros ([`is_null_rev`]: GitHub's `before` on a push
+/// that created the branch, which has no previous commit) means the default branch:
+/// `default_branch` (its remote-tracking branch `origin/<name>`, else the local branch), or
+/// when not given the branch `origin/HEAD` points to. The diff is then the branch's own
+/// changes since it left the default branch (empty for a push of the default branch itself).
+pub fn git_changed_or_default(
+    repo_dir: &Path,
+    base: &str,
+    head: &str,
+    default_branch: Option<&str>,
+) -> Result<Vec<String>, PlanError> {
     let g = |e: git2::Error| PlanError::Git(e.message().to_owned());
     let repo = git2::Repository::discover(repo_dir).map_err(g)?;
     let resolve = |r: &str, flag: &str| -> Result<git2::Oid, PlanError> {
@@ -137,7 +158,11 @@ pub fn git_changed(repo_dir: &Path, base: &str, head: &str) -> Result<Vec<String
             .map(|c| c.id())
             .map_err(|e| PlanError::input(flag, format!("{r:?}: {}", e.message())))
     };
-    let base_id = resolve(base, "--base")?;
+    let base_id = if is_null_rev(base) {
+        default_branch_commit(&repo, default_branch)?
+    } else {
+        resolve(base, "--base")?
+    };
     let head_id = resolve(head, "--head")?;
     let mb = repo.merge_base(base_id, head_id).map_err(g)?;
     let old_tree = repo.find_commit(mb).and_then(|c| c.tree()).map_err(g)?;
@@ -164,6 +189,48 @@ pub fn git_changed(repo_dir: &Path, base: &str, head: &str) -> Result<Vec<String
         }
     }
     Ok(out)
+}
+
+/// The commit of the default branch, for a `--base` of all zeros.
+fn default_branch_commit(
+    repo: &git2::Repository,
+    name: Option<&str>,
+) -> Result<git2::Oid, PlanError> {
+    let commit = |r: &str| {
+        repo.find_reference(r)
+            .and_then(|r| r.resolve())
+            .and_then(|r| r.peel_to_commit())
+            .map(|c| c.id())
+    };
+    let why = "is all zeros (GitHub's `before` of a push that created the branch): ghops diffs \
+               against the merge base with the default branch";
+    match name {
+        Some(n) => {
+            let (remote, local) = (
+                format!("refs/remotes/origin/{n}"),
+                format!("refs/heads/{n}"),
+            );
+            commit(&remote).or_else(|_| commit(&local)).map_err(|_| {
+                PlanError::input(
+                    "--base",
+                    format!(
+                        "{why}, but neither origin/{n} nor {n} is in the clone (fetch it: \
+                         actions/checkout with fetch-depth: 0)"
+                    ),
+                )
+            })
+        }
+        None => commit("refs/remotes/origin/HEAD").map_err(|_| {
+            PlanError::input(
+                "--base",
+                format!(
+                    "{why}, and no default branch is known: pass --default-branch NAME (in \
+                     Actions it is read from the push event) or set origin/HEAD \
+                     (git remote set-head origin --auto)"
+                ),
+            )
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -1242,7 +1242,7 @@ fn example_deploy_workflow_gates_support_staging_prod_per_cluster() {
             "{src}"
         );
         // The stage waits for its filter, and runs only when the filter succeeded.
-        assert_eq!(needs(&jobs[stage]), [src.clone()], "{stage}");
+        assert_eq!(needs(&jobs[stage]), std::slice::from_ref(&src), "{stage}");
         let cond = jobs[stage]["if"].as_str().unwrap();
         assert!(
             cond.contains(&format!("needs.{src}.result == 'success'")),
@@ -1601,6 +1601,74 @@ fn git_diff_lists_added_modified_deleted_and_both_sides_of_renames() {
     let e =
         deploy_plan::paths::git_changed(d.path(), "no-such-rev", &head.to_string()).unwrap_err();
     assert!(e.to_string().contains("--base"), "{e}");
+}
+
+#[test]
+fn a_branch_creation_push_diffs_against_the_default_branchs_merge_base() {
+    use gh_core::ExitStatus as _;
+    use git2::{Repository, Signature};
+    let d = tempfile::tempdir().unwrap();
+    let repo = Repository::init(d.path()).unwrap();
+    let sig = Signature::now("t", "t@example.org").unwrap();
+    let commit = |files: &[(&str, &str)], parents: &[&git2::Commit], msg: &str| {
+        for (p, content) in files {
+            let full = d.path().join(p);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(&full, content).unwrap();
+        }
+        let mut idx = repo.index().unwrap();
+        idx.add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        idx.update_all(["*"], None).unwrap();
+        idx.write().unwrap();
+        let tree = repo.find_tree(idx.write_tree().unwrap()).unwrap();
+        repo.commit(None, &sig, &sig, msg, &tree, parents).unwrap()
+    };
+    let base = commit(&[("keep.yaml", "a\n")], &[], "base");
+    let base_c = repo.find_commit(base).unwrap();
+    let main = commit(&[("main-only.yaml", "m\n")], &[&base_c], "main moves on");
+    std::fs::remove_file(d.path().join("main-only.yaml")).unwrap();
+    let head = commit(&[("branch.yaml", "b\n")], &[&base_c], "the new branch");
+    // As actions/checkout with fetch-depth: 0 leaves it: remote-tracking branches.
+    repo.reference("refs/remotes/origin/trunk", main, true, "")
+        .unwrap();
+    let zeros = "0".repeat(40);
+    let head = head.to_string();
+    let changed = |default: Option<&str>| {
+        deploy_plan::paths::git_changed_or_default(d.path(), &zeros, &head, default)
+    };
+    // The default branch named (in Actions: the push event's repository.default_branch).
+    assert_eq!(changed(Some("trunk")).unwrap(), ["branch.yaml"]);
+    // No name and no origin/HEAD: a clear usage error naming what to pass.
+    let e = changed(None).unwrap_err();
+    assert_eq!(e.exit_code(), gh_core::ExitCode::Usage);
+    assert!(
+        e.to_string().contains("all zeros") && e.to_string().contains("--default-branch"),
+        "{e}"
+    );
+    let e = changed(Some("nope")).unwrap_err().to_string();
+    assert!(e.contains("origin/nope"), "{e}");
+    // origin/HEAD (a clone sets it) names the default branch when nothing else does.
+    repo.reference_symbolic(
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/trunk",
+        true,
+        "",
+    )
+    .unwrap();
+    assert_eq!(changed(None).unwrap(), ["branch.yaml"]);
+    assert_eq!(
+        deploy_plan::paths::git_changed(d.path(), &zeros, &head).unwrap(),
+        ["branch.yaml"]
+    );
+    // SHA-256 repositories' zeros too.
+    assert_eq!(
+        deploy_plan::paths::git_changed(d.path(), &"0".repeat(64), &head).unwrap(),
+        ["branch.yaml"]
+    );
+    assert!(deploy_plan::paths::is_null_rev(&zeros));
+    assert!(!deploy_plan::paths::is_null_rev("0000000"));
+    assert!(!deploy_plan::paths::is_null_rev(&head));
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use deploy_plan::paths::{ListFormat, git_changed, parse_list};
+use deploy_plan::paths::{ListFormat, git_changed_or_default, is_null_rev, parse_list};
 use deploy_plan::render::{self, Compat};
 use deploy_plan::{PlanConfig, PlanError, TreePlan, comment, filter, plan_tree, pr};
 use gh_core::ExitCode;
@@ -44,6 +44,11 @@ struct PlanInput {
     /// Head revision for the local git diff.
     #[arg(long, requires = "base", value_name = "REV")]
     head: Option<String>,
+    /// The default branch, for a --base of all zeros (a push that created the branch: the
+    /// diff is then against the merge base with it). Default: the push event's
+    /// repository.default_branch ($GITHUB_EVENT_PATH), else origin/HEAD.
+    #[arg(long, requires = "base", value_name = "NAME")]
+    default_branch: Option<String>,
     /// Read the changed paths and labels of this PR from the API.
     #[arg(long, value_name = "N", conflicts_with = "base")]
     pr: Option<u64>,
@@ -240,7 +245,20 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
         )
         .map_err(plan_failure)?
     } else if let (Some(base), Some(head)) = (&a.base, &a.head) {
-        git_changed(&a.config_root, base, head).map_err(plan_failure)?
+        // `github.event.before` of a push that created the branch is all zeros.
+        let default_branch = match &a.default_branch {
+            Some(b) => Some(b.clone()),
+            None if is_null_rev(base) => gh_core::events::load_event::<serde_json::Value>(None)
+                .ok()
+                .and_then(|e| {
+                    e.pointer("/repository/default_branch")
+                        .and_then(|b| b.as_str())
+                        .map(str::to_owned)
+                }),
+            None => None,
+        };
+        git_changed_or_default(&a.config_root, base, head, default_branch.as_deref())
+            .map_err(plan_failure)?
     } else if let Some(n) = a.pr {
         let repo = ctx.repo()?;
         let gh = ctx.client(&repo).await?;
