@@ -95,28 +95,31 @@ struct PlanFile {
     prod: Vec<crate::plan::Job>,
 }
 
-/// Reads an artifact directory: `pr-number` (digits only) and `plan.json`. Any other file
-/// (a `comment.md` included) is ignored.
+/// Reads an artifact directory: the PR number in `pr-number` (or `pr-number.txt`, the name
+/// 2i2c's plan job uses; both present must agree), digits only, and `plan.json`. Any other
+/// file (a `comment.md`, 2i2c's `comment-body.txt`) is ignored.
 pub fn read_artifact(dir: &Path) -> Result<Artifact, PlanError> {
-    let pr_text = read_capped(dir, "pr-number", 32)?
-        .ok_or_else(|| PlanError::Refused("artifact has no pr-number file".into()))?;
-    let t = pr_text.trim();
-    if t.is_empty() || t.len() > 10 || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(PlanError::Refused(format!(
-            "artifact pr-number {t:?} is not a PR number"
-        )));
+    let mut pr = None;
+    for name in ["pr-number", "pr-number.txt"] {
+        if let Some(text) = read_capped(dir, name, 32)? {
+            let n = pr_number(name, &text)?;
+            if pr.is_some_and(|p| p != n) {
+                return Err(PlanError::Refused(
+                    "artifact pr-number and pr-number.txt disagree".into(),
+                ));
+            }
+            pr = Some(n);
+        }
     }
-    let pr: u64 = t
-        .parse()
-        .map_err(|_| PlanError::Refused(format!("artifact pr-number {t:?} is not a PR number")))?;
-    if pr == 0 {
-        return Err(PlanError::Refused("artifact pr-number is 0".into()));
-    }
+    let pr = pr.ok_or_else(|| {
+        PlanError::Refused("artifact has no pr-number (or pr-number.txt) file".into())
+    })?;
     // Only the plan's data is accepted, and rendered (escaped) here: a Markdown body from an
     // unprivileged job could carry mentions, links, images or forged markers.
     let json = read_capped(dir, "plan.json", 4 * 1024 * 1024)?.ok_or_else(|| {
         PlanError::Refused(
-            "artifact has no plan.json (a comment.md is never posted: the plan is rendered here)"
+            "artifact has no plan.json (a comment.md or comment-body.txt is never posted: the \
+             plan is rendered here from plan.json, written by `ghops plan --json`)"
                 .into(),
         )
     })?;
@@ -130,6 +133,20 @@ pub fn read_artifact(dir: &Path) -> Result<Artifact, PlanError> {
     });
     check_body(&body, "artifact")?;
     Ok(Artifact { pr, body })
+}
+
+/// A PR number file's content: digits only, not 0.
+fn pr_number(name: &str, text: &str) -> Result<u64, PlanError> {
+    let t = text.trim();
+    let bad = || PlanError::Refused(format!("artifact {name} {t:?} is not a PR number"));
+    if t.is_empty() || t.len() > 10 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    match t.parse::<u64>() {
+        Ok(0) => Err(PlanError::Refused(format!("artifact {name} is 0"))),
+        Ok(n) => Ok(n),
+        Err(_) => Err(bad()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -1506,6 +1506,47 @@ async fn untrusted_artifacts_are_checked_before_any_write() {
         .await;
 }
 
+#[test]
+fn artifacts_in_2i2cs_layout_are_read_and_their_comment_body_never_posted() {
+    // 2i2c's plan job uploads an artifact `pr` with pr-number.txt and comment-body.txt.
+    let dir = tempfile::tempdir().unwrap();
+    let put = |f: &str, text: &str| std::fs::write(dir.path().join(f), text).unwrap();
+    put("pr-number.txt", "7\n");
+    put(
+        "comment-body.txt",
+        "<!-- deployment-plan -->\n@org/admins please merge [here](https://evil.example)",
+    );
+    // Without plan.json: refused, and the message says what to add.
+    let e = comment::read_artifact(dir.path()).unwrap_err();
+    assert!(
+        matches!(&e, PlanError::Refused(m) if m.contains("no plan.json") && m.contains("comment-body.txt")),
+        "{e}"
+    );
+    put(
+        "plan.json",
+        r#"{"support": [], "staging": [], "prod": [{"cluster_name": "c", "provider": "gcp", "hub_name": "h", "chart": "basehub", "reason": "r"}]}"#,
+    );
+    let a = comment::read_artifact(dir.path()).unwrap();
+    assert_eq!(a.pr, 7);
+    assert!(!a.body.contains("evil.example"), "{}", a.body);
+    // Both names, disagreeing: refused (which PR is meant?).
+    put("pr-number", "8\n");
+    let e = comment::read_artifact(dir.path()).unwrap_err();
+    assert!(
+        matches!(&e, PlanError::Refused(m) if m.contains("disagree")),
+        "{e}"
+    );
+    put("pr-number", "7");
+    assert_eq!(comment::read_artifact(dir.path()).unwrap().pr, 7);
+    // pr-number.txt is held to the same checks.
+    std::fs::remove_file(dir.path().join("pr-number")).unwrap();
+    put("pr-number.txt", "7; rm -rf /");
+    assert!(matches!(
+        comment::read_artifact(dir.path()),
+        Err(PlanError::Refused(_))
+    ));
+}
+
 #[tokio::test]
 async fn failed_clusters_come_from_the_runs_jobs() {
     let gh = MockGitHub::start().await;
