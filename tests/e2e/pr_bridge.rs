@@ -287,6 +287,75 @@ async fn report_on_a_workflow_run_event_reports_failure_as_exit_1_and_ignores_ot
     .await;
 }
 
+/// mybinder's habit: the report is the last job of the tested run itself.
+#[tokio::test]
+async fn report_from_the_last_job_of_the_tested_run_takes_that_jobs_result() {
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    let st = pr_bridge::render::State {
+        branch: "test-this-pr/1".into(),
+        head_sha: HEAD.into(),
+        merge_sha: MERGE.into(),
+        base: "main".into(),
+    };
+    let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
+    graphql(&gh, "comments", comments_data(&[&body]), None).await;
+    for (p, v) in [
+        (
+            format!("{R}/actions/runs"),
+            json!({"total_count": 1, "workflow_runs": [{"id": 4242, "status": "in_progress"}]}),
+        ),
+        (
+            format!("{R}/git/ref/heads/test-this-pr/1"),
+            json!({"ref": "refs/heads/test-this-pr/1", "object": {"sha": MERGE}}),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ok(v))
+            .mount(&gh.server)
+            .await;
+    }
+    Mock::given(method("DELETE"))
+        .and(path(format!("{R}/git/refs/heads/test-this-pr/1")))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{R}/issues/comments/5000")))
+        .respond_with(ok(json!({"id": 5000})))
+        .mount(&gh.server)
+        .await;
+    let report = |extra: &[&str]| {
+        let mut c = ghops();
+        c.args(["pr-bridge", "report", "--branch", "test-this-pr/1"])
+            .args(["--repo", "Codertocat/Hello-World", "--api-url", &gh.uri()])
+            .args(["--timeout", "20s"])
+            .args(extra)
+            .env("GH_TOKEN", "ghp_e2e_bridge_token")
+            .env("GITHUB_RUN_ID", "4242");
+        c
+    };
+    // Without the jobs' result: refused at once (exit 2), saying what to pass; no write.
+    let out = run(report(&[])).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--this-run-result ${{ needs.<job>.result }}"),
+        "{}",
+        stderr(&out)
+    );
+    gh.assert_no_writes().await;
+    // With it: reported at once, without waiting for its own run.
+    let out = run(report(&["--this-run-result", "success"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "PR #1: tests with secrets passed");
+    gh.assert_writes(&[
+        &format!("DELETE {R}/git/refs/heads/test-this-pr/1"),
+        &format!("PATCH {R}/issues/comments/5000"),
+    ])
+    .await;
+}
+
 /// The full trigger happy path (fork PR, authorised maintainer, branch created, status
 /// comment, pending commit status) and then the report of its completed run (branch deleted,
 /// comment updated, final commit status), through the library against wiremock. Returns every

@@ -30,6 +30,7 @@ pub fn ghops() -> Command {
         "GITHUB_OUTPUT",
         "GITHUB_STEP_SUMMARY",
         "GITHUB_ACTIONS",
+        "GITHUB_RUN_ID",
         "GHOPS_APP_ID",
         "GHOPS_APP_PRIVATE_KEY",
         "GHOPS_CONFIG",

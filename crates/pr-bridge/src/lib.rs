@@ -40,6 +40,7 @@ pub use error::BridgeError;
 pub use hooks::{RunOutcome, lock_pr, on_issue_comment, on_workflow_run};
 pub use options::Options;
 pub use report::{
-    CleanupItem, Progress, ReportOutcome, Wait, cleanup, report, report_with_progress,
+    CleanupItem, Progress, ReportOutcome, ThisRun, Wait, cleanup, report, report_in_run,
+    report_with_progress,
 };
 pub use trigger::{BranchAction, TriggerOutcome, trigger};

@@ -160,6 +160,66 @@ pub async fn report_with_progress(
     wait: Wait,
     progress: &(dyn Fn(&Progress<'_>) + Sync),
 ) -> Result<ReportOutcome, BridgeError> {
+    report_in_run(gh, repo, pr, opts, wait, None, progress).await
+}
+
+/// The workflow run the reporting job belongs to (`GITHUB_RUN_ID`), when `report` runs in a
+/// workflow run: as mybinder does, a last job of the very run the test branch's push started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThisRun {
+    /// The run's id.
+    pub id: u64,
+    /// The result of the jobs the reporting job reports for this run, as it sees them
+    /// (`${{ needs.<job>.result }}`): `success`, `failure`, `cancelled` or `skipped`.
+    pub result: Option<String>,
+}
+
+/// Job results a [`ThisRun`] may carry (`needs.<job>.result`).
+const JOB_RESULTS: &[&str] = &["success", "failure", "cancelled", "skipped"];
+
+impl ThisRun {
+    /// `runs` with this run, when it is one of them, completed with its [`ThisRun::result`]:
+    /// it stays `in_progress` for as long as the reporting job runs, so waiting for it would
+    /// never end. Without a result that is a usage error, said at once.
+    fn settle(&self, runs: &[RunLink]) -> Result<Vec<RunLink>, BridgeError> {
+        let mut runs = runs.to_vec();
+        let Some(own) = runs.iter_mut().find(|r| r.id == self.id) else {
+            return Ok(runs);
+        };
+        let result = self.result.as_deref().ok_or_else(|| {
+            BridgeError::Input(format!(
+                "this job runs in run {}, one of the runs being reported, and cannot wait for \
+                 its own run to complete: pass the result of the jobs it reports \
+                 (--this-run-result ${{{{ needs.<job>.result }}}}), or report from a \
+                 workflow_run workflow (examples/pr-bridge/report.yml)",
+                self.id
+            ))
+        })?;
+        if !JOB_RESULTS.contains(&result) {
+            return Err(BridgeError::Input(format!(
+                "this run's result {result:?} is not a job result ({})",
+                JOB_RESULTS.join(", ")
+            )));
+        }
+        own.status = Some("completed".into());
+        own.conclusion = Some(result.to_owned());
+        Ok(runs)
+    }
+}
+
+/// [`report_with_progress`] from a job of a workflow run ([`ThisRun`]): when that run is one of
+/// the runs for the merge commit, it counts as completed with the result the job passes, and
+/// only the other runs are waited for (no result: refused at once, exit 2). A run that is not
+/// one of them (a `workflow_run` workflow on the default branch) changes nothing.
+pub async fn report_in_run(
+    gh: &GitHub,
+    repo: &RepoRef,
+    pr: u64,
+    opts: &Options,
+    wait: Wait,
+    this_run: Option<&ThisRun>,
+    progress: &(dyn Fn(&Progress<'_>) + Sync),
+) -> Result<ReportOutcome, BridgeError> {
     let branch = opts.branch(pr);
     let Some(state) = recorded_state(gh, repo, pr, opts).await? else {
         return Ok(ReportOutcome {
@@ -186,6 +246,9 @@ pub async fn report_with_progress(
             Conditional::NotModified => {}
             Conditional::Modified { value, etag: e } => {
                 runs = value.of_repo(repo);
+                if let Some(this) = this_run {
+                    runs = this.settle(&runs)?;
+                }
                 etag = e;
             }
         }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use gh_core::ExitStatus as _;
 use gh_core::auth::{Credentials, SecretString, TokenSource};
 use gh_core::client::ClientConfig;
 use gh_core::events::{IssueCommentEvent, WorkflowRunEvent};
@@ -12,7 +13,7 @@ use gh_core::retry::RetryPolicy;
 use gh_core::{GitHub, RepoRef};
 use ghops_test_support::{MockGitHub, Seen, fixture_json, insta_settings};
 use pr_bridge::render::Verdict;
-use pr_bridge::{BranchAction, BridgeError, Options, RunOutcome, TriggerOutcome, Wait};
+use pr_bridge::{BranchAction, BridgeError, Options, RunOutcome, ThisRun, TriggerOutcome, Wait};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, body_string_contains, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
@@ -1166,6 +1167,131 @@ async fn report_success_failure_cancelled_and_no_run() {
         );
         insta::assert_snapshot!(snap, w.comment_body().await);
     }
+}
+
+/// mybinder reports from a job of the very run the test branch's push started: that run is
+/// `in_progress` for as long as the reporting job runs, so waiting for it never ends.
+#[tokio::test]
+async fn report_from_inside_the_tested_run_takes_its_result_and_waits_only_for_the_others() {
+    let _g = insta_settings(None).bind_to_scope();
+    let run = |id: u64, status: &str, conclusion: Option<&str>| {
+        json!({"id": id, "name": "Continuous Deployment",
+               "html_url": format!("https://github.com/Codertocat/Hello-World/actions/runs/{id}"),
+               "status": status, "conclusion": conclusion})
+    };
+    for (own_result, other, verdict) in [
+        ("success", Some("success"), Verdict::Passed),
+        ("failure", Some("success"), Verdict::Failed),
+        ("success", Some("failure"), Verdict::Failed),
+        ("cancelled", None, Verdict::Failed),
+        ("success", None, Verdict::Passed),
+    ] {
+        let w = World::new().await;
+        with_state_comment(&w, MERGE).await;
+        w.writes_ok().await;
+        w.branch_at("test-this-pr/1", Some(MERGE)).await;
+        // Run 88 is the reporting job's own (in progress); run 77 another workflow's.
+        let mut runs = vec![run(88, "in_progress", None)];
+        if let Some(c) = other {
+            runs.push(run(77, "completed", Some(c)));
+        }
+        w.runs(Value::Array(runs)).await;
+        let c = client(&w.gh, false).await;
+        let this = ThisRun {
+            id: 88,
+            result: Some(own_result.to_owned()),
+        };
+        let out = tokio::time::timeout(
+            Duration::from_secs(2),
+            pr_bridge::report_in_run(&c, &repo(), 1, &opts(), wait(), Some(&this), &|_| {}),
+        )
+        .await
+        .expect("must not wait for its own run")
+        .unwrap();
+        assert_eq!(out.verdict, Some(verdict), "{own_result} {other:?}");
+        let own = out.runs.iter().find(|r| r.id == 88).unwrap();
+        assert_eq!(
+            (own.status.as_deref(), own.conclusion.as_deref()),
+            (Some("completed"), Some(own_result))
+        );
+        // Exactly: the comments and runs reads, then the branch delete and the comment.
+        let lines = w.lines().await;
+        assert_eq!(
+            lines,
+            [
+                "GRAPHQL comments".to_owned(),
+                format!(
+                    "GET {R}/actions/runs?branch=test-this-pr%2F1&head_sha={MERGE}&per_page=100"
+                ),
+                format!("GET {R}/git/ref/heads/test-this-pr/1"),
+                format!("DELETE {R}/git/refs/heads/test-this-pr/1"),
+                "GRAPHQL comments".to_owned(),
+                format!("PATCH {R}/issues/comments/5000"),
+            ]
+        );
+        if own_result == "failure" {
+            insta::assert_snapshot!("report_in_run_failed", w.comment_body().await);
+        }
+    }
+}
+
+#[tokio::test]
+async fn report_from_inside_the_tested_run_without_its_result_is_refused_at_once() {
+    let w = World::new().await;
+    with_state_comment(&w, MERGE).await;
+    w.writes_ok().await;
+    w.runs(json!([{"id": 88, "status": "in_progress"}, {"id": 77, "status": "completed", "conclusion": "success"}]))
+        .await;
+    let c = client(&w.gh, false).await;
+    let this = ThisRun {
+        id: 88,
+        result: None,
+    };
+    let e = tokio::time::timeout(
+        Duration::from_secs(2),
+        pr_bridge::report_in_run(&c, &repo(), 1, &opts(), wait(), Some(&this), &|_| {}),
+    )
+    .await
+    .expect("refused without waiting")
+    .unwrap_err();
+    assert_eq!(e.exit_code(), gh_core::ExitCode::Usage);
+    let m = e.to_string();
+    assert!(
+        m.contains("run 88") && m.contains("--this-run-result") && m.contains("workflow_run"),
+        "{m}"
+    );
+    w.gh.assert_no_writes().await;
+    // A result that is not a job result is refused too.
+    let this = ThisRun {
+        id: 88,
+        result: Some("green".into()),
+    };
+    let e = pr_bridge::report_in_run(&c, &repo(), 1, &opts(), wait(), Some(&this), &|_| {})
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("green"), "{e}");
+    w.gh.assert_no_writes().await;
+}
+
+#[tokio::test]
+async fn report_from_a_run_that_is_not_a_tested_one_reports_the_runs_as_before() {
+    // report.yml's case: a workflow_run (or any other) run on the default branch.
+    let w = World::new().await;
+    with_state_comment(&w, MERGE).await;
+    w.writes_ok().await;
+    w.branch_at("test-this-pr/1", Some(MERGE)).await;
+    w.runs(json!([{"id": 77, "status": "completed", "conclusion": "failure"}]))
+        .await;
+    let c = client(&w.gh, false).await;
+    let this = ThisRun {
+        id: 99,
+        result: None,
+    };
+    let out = pr_bridge::report_in_run(&c, &repo(), 1, &opts(), wait(), Some(&this), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(out.verdict, Some(Verdict::Failed));
+    assert_eq!(out.runs.len(), 1);
 }
 
 #[tokio::test]

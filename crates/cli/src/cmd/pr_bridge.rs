@@ -24,7 +24,7 @@ pub enum PrBridgeCmd {
     Trigger(TriggerArgs),
     /// Wait for the test run of a PR, report it on the PR, delete the branch.
     #[command(
-        after_help = "Examples:\n  ghops pr-bridge report --pr 42\n  ghops pr-bridge report --event \"$GITHUB_EVENT_PATH\"   # on workflow_run completed"
+        after_help = "Examples:\n  ghops pr-bridge report --pr 42\n  ghops pr-bridge report --event \"$GITHUB_EVENT_PATH\"   # on workflow_run completed\n  ghops pr-bridge report --branch \"$GITHUB_REF_NAME\" --this-run-result \"$RESULT\"   # last job of the tested run"
     )]
     Report(ReportArgs),
     /// Delete test branches of closed or idle PRs (only those ghops's status comment vouches for).
@@ -103,6 +103,11 @@ pub struct ReportArgs {
     /// First poll interval.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     poll: Duration,
+    /// When reporting from a job of the tested run itself ($GITHUB_RUN_ID is one of the test
+    /// branch's runs): the result of the jobs it reports, `${{ needs.<job>.result }}`
+    /// (success, failure, cancelled, skipped). Without it such a report is refused at once.
+    #[arg(long, value_name = "RESULT")]
+    this_run_result: Option<String>,
     #[command(flatten)]
     flags: BridgeFlags,
 }
@@ -275,7 +280,16 @@ async fn run_report(a: ReportArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let gh = ctx.client(&repo).await?;
     let show = !ctx.global.json && !ctx.global.quiet && std::io::stderr().is_terminal();
     let progress = progress_line(show);
-    let out = pr_bridge::report_with_progress(&gh, &repo, pr, &opts, wait, &progress).await;
+    // In Actions, the run this job belongs to (it may be one of the runs being reported).
+    let this_run = std::env::var("GITHUB_RUN_ID")
+        .ok()
+        .and_then(|id| id.parse().ok())
+        .map(|id| pr_bridge::ThisRun {
+            id,
+            result: a.this_run_result.clone(),
+        });
+    let out =
+        pr_bridge::report_in_run(&gh, &repo, pr, &opts, wait, this_run.as_ref(), &progress).await;
     if show {
         eprintln!();
     }
