@@ -358,9 +358,11 @@ pub async fn trigger(
                 repo,
                 pr,
                 Some(own),
+                // The exact line to paste, with the head's full SHA (read from the API, so
+                // nothing from the comment is echoed), in a code block of its own.
                 format!(
-                    "Pin the commit you reviewed: `{} sha=<full head sha>` (the head is `{head}`).",
-                    opts.trigger
+                    "A bare `{t}` is not enough: pin the commit you reviewed by its full SHA, so that nothing pushed after your review is tested. If you reviewed the PR's current head, comment:\n\n```\n{t} sha={head}\n```\n\nIf the PR has changed since, review the new commits and pin the new head instead.",
+                    t = opts.trigger
                 ),
                 BridgeError::Input("sha= is required".into()),
             )

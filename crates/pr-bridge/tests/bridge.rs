@@ -523,6 +523,13 @@ async fn pinned_sha_absent_short_non_hex_or_stale_is_refused() {
         w.happy().await;
         w.own(json!([])).await;
         let c = refused_after_authorisation(&w, body, expect).await;
+        if snap == "refusal_sha_missing" {
+            // A bare trigger (mybinder's habit) stays refused, but the reply holds the exact
+            // line to paste: the trigger with the head's full 40-hex SHA, in a code block of
+            // its own (copyable, and never itself a trigger).
+            let paste = format!("/test-this-pr sha={HEAD}");
+            assert!(c.contains(&format!("\n```\n{paste}\n```\n")), "{c}");
+        }
         insta::assert_snapshot!(snap, c);
     }
 }
