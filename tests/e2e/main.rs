@@ -8,6 +8,7 @@ mod util;
 mod agent;
 mod auth;
 mod contract;
+mod docs;
 mod env;
 mod ghes;
 mod hardening;
