@@ -12,7 +12,7 @@ use serde_saphyr::Spanned;
 
 use crate::config::PlanConfig;
 use crate::error::PlanError;
-use crate::inventory::{Warning, parse_yaml};
+use crate::inventory::{Warning, parse_yaml, read_tree_file};
 use crate::paths::normalize;
 
 /// Chart → the charts it depends on (directory names under the charts directory).
@@ -89,7 +89,7 @@ impl ChartDeps {
         let base = normalize(&cfg.charts_dir);
         for chart in &charts {
             let rel = format!("{}/{chart}/Chart.yaml", cfg.charts_dir);
-            let Some(text) = read_bounded(root, &rel)? else {
+            let Some(text) = read_tree_file(root, &rel)? else {
                 continue;
             };
             let file: ChartFile = parse_yaml(&text, &rel)?;
@@ -160,47 +160,6 @@ impl ChartDeps {
             .iter()
             .flat_map(|(a, bs)| bs.iter().map(move |b| (a.as_str(), b.as_str())))
     }
-}
-
-/// Reads `rel` under `root` when it is a regular file no larger than gh-core's YAML cap;
-/// `None` when it does not exist.
-fn read_bounded(root: &Path, rel: &str) -> Result<Option<String>, PlanError> {
-    let path = root.join(rel);
-    let meta = match std::fs::symlink_metadata(&path) {
-        Ok(m) => m,
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => {
-            return Err(PlanError::Io {
-                path,
-                message: e.to_string(),
-            });
-        }
-    };
-    if !meta.is_file() {
-        return Err(PlanError::Invalid {
-            file: rel.to_owned(),
-            message: "not a regular file (symlinks are refused)".into(),
-        });
-    }
-    if meta.len() > gh_core::config::MAX_YAML_BYTES as u64 {
-        return Err(PlanError::Invalid {
-            file: rel.to_owned(),
-            message: format!("larger than {} bytes", gh_core::config::MAX_YAML_BYTES),
-        });
-    }
-    std::fs::read_to_string(&path)
-        .map(Some)
-        .map_err(|e| PlanError::Io {
-            path,
-            message: e.to_string(),
-        })
 }
 
 #[cfg(test)]

@@ -594,37 +594,58 @@ fn load_dirs(root: &Path, dirs: &[String], config: &PlanConfig) -> Result<Vec<Lo
     let mut clusters = Vec::with_capacity(dirs.len());
     for dir in dirs {
         let rel = format!("{}/{dir}/cluster.yaml", config.clusters_dir);
-        let path: PathBuf = root.join(&rel);
-        let meta = match std::fs::symlink_metadata(&path) {
-            Ok(m) => m,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                continue;
-            }
-            Err(e) => {
-                return Err(PlanError::Io {
-                    path,
-                    message: e.to_string(),
-                });
-            }
+        let Some(text) = read_tree_file(root, &rel)? else {
+            continue;
         };
-        if !meta.is_file() {
-            return Err(PlanError::Invalid {
-                file: rel,
-                message: "not a regular file (symlinks are refused)".into(),
-            });
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| PlanError::Io {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
         clusters.push(Inventory::parse_cluster(&text, &rel, dir, config)?);
     }
     Ok(clusters)
+}
+
+/// Reads `rel` under `root` (PR input): `None` when it does not exist; an error when it is not
+/// a regular file (symlinks are not followed) or is larger than gh-core's YAML cap (checked
+/// before reading, so a huge file is never read).
+pub(crate) fn read_tree_file(root: &Path, rel: &str) -> Result<Option<String>, PlanError> {
+    let path: PathBuf = root.join(rel);
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(m) => m,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(PlanError::Io {
+                path,
+                message: e.to_string(),
+            });
+        }
+    };
+    if !meta.is_file() {
+        return Err(PlanError::Invalid {
+            file: rel.to_owned(),
+            message: "not a regular file (symlinks are refused)".into(),
+        });
+    }
+    let cap = gh_core::config::MAX_YAML_BYTES;
+    if meta.len() > cap as u64 {
+        // The same error parse_yaml gives for a file over the cap.
+        return Err(PlanError::Yaml {
+            file: rel.to_owned(),
+            line: 0,
+            column: 0,
+            message: format!("file is larger than {cap} bytes"),
+        });
+    }
+    std::fs::read_to_string(&path)
+        .map(Some)
+        .map_err(|e| PlanError::Io {
+            path,
+            message: e.to_string(),
+        })
 }
 
 /// Which cluster directories a plan needs.

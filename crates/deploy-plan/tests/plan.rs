@@ -485,6 +485,24 @@ fn chart_yaml_is_untrusted_input() {
             "helm-charts/daskhub/Chart.yaml:4:17: dependencies[0].repository \"file://../../../etc\" resolves outside helm-charts/; not followed"
         ]
     );
+    // Over gh-core's YAML cap: refused before it is read.
+    write(
+        d.path(),
+        "helm-charts/daskhub/Chart.yaml",
+        &format!("# {}\n", "x".repeat(1024 * 1024)),
+    );
+    let e = deploy_plan::plan_tree(
+        d.path(),
+        &cfg,
+        &strings(&["helm-charts/basehub/values.yaml"]),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("helm-charts/daskhub/Chart.yaml:0:0: file is larger than"),
+        "{e}"
+    );
     // A symlinked Chart.yaml is refused.
     #[cfg(unix)]
     {
