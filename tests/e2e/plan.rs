@@ -473,3 +473,33 @@ async fn a_branch_creation_push_plans_the_branchs_changes_against_the_default_br
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn a_basehub_change_redeploys_daskhub_hubs_through_the_charts_chart_yaml() {
+    let d = tempfile::tempdir().unwrap();
+    let list = d.path().join("changed.txt");
+    std::fs::write(&list, "helm-charts/basehub/templates/nfs.yaml\n").unwrap();
+    let root = repo_root().join("examples/infrastructure");
+    let mut c = ghops();
+    c.args(["plan", "--config-root"])
+        .arg(&root)
+        .arg("--changed-files")
+        .arg(&list)
+        .arg("--json");
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let charts: std::collections::BTreeSet<&str> = v["staging"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(v["prod"].as_array().unwrap())
+        .filter_map(|j| j["chart"].as_str())
+        .collect();
+    // examples/infrastructure/helm-charts/daskhub/Chart.yaml: file://../basehub.
+    assert!(
+        charts.contains("basehub") && charts.contains("daskhub"),
+        "{v}"
+    );
+    assert!(!charts.contains("binderhub"), "{v}");
+}
