@@ -259,3 +259,106 @@ fn example_config_loads_and_bad_rules_are_named() {
         "{e}"
     );
 }
+
+/// A permission level: none < read < write.
+fn level(v: Option<&serde_json::Value>) -> u8 {
+    match v.and_then(|v| v.as_str()) {
+        Some("write") => 2,
+        Some("read") => 1,
+        _ => 0,
+    }
+}
+
+/// Issue #23 item 8: every job of every generated workflow (and of
+/// `examples/release/release.yml`) holds the permissions its steps need on a **private**
+/// repository (where nothing is readable without `contents: read`), and each caller grants
+/// what the reusable workflow's jobs ask for (a called workflow can only narrow them).
+#[test]
+fn every_job_has_what_its_steps_need_on_a_private_repository() {
+    use serde_json::Value;
+    let mut files: Vec<(String, String)> = generate(&InitOptions::default())
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.path, f.contents))
+        .collect();
+    let example = repo_root().join("examples/release/release.yml");
+    files.push((
+        "examples/release/release.yml".into(),
+        std::fs::read_to_string(example).unwrap(),
+    ));
+    let parsed: Vec<(String, Value)> = files
+        .iter()
+        .map(|(p, t)| (p.clone(), gh_core::config::parse_yaml(t, p).unwrap()))
+        .collect();
+    // What a ghops command run with the job's own token needs.
+    let needs_of = |run: &str| -> Vec<(&'static str, u8)> {
+        let mut n = Vec::new();
+        for (cmd, scopes) in [
+            (
+                "ghops env sync",
+                &[("deployments", 2), ("pull-requests", 2), ("issues", 1)][..],
+            ),
+            ("ghops env record", &[("deployments", 2)][..]),
+            ("ghops gate check", &[("deployments", 1)][..]),
+            (
+                "ghops release draft",
+                &[("contents", 2), ("pull-requests", 1)][..],
+            ),
+            ("ghops release publish-hook", &[("contents", 2)][..]),
+        ] {
+            if run.contains(cmd) {
+                n.extend_from_slice(scopes);
+            }
+        }
+        n
+    };
+    let mut checked = 0;
+    for (file, wf) in &parsed {
+        let top = &wf["permissions"];
+        for (name, job) in wf["jobs"].as_object().unwrap() {
+            let perms = job.get("permissions").unwrap_or(top);
+            let has = |scope: &str| level(perms.get(scope));
+            for step in job["steps"].as_array().into_iter().flatten() {
+                let uses = step["uses"].as_str().unwrap_or("");
+                if uses.starts_with("actions/checkout@") && step["with"].get("token").is_none() {
+                    assert!(
+                        has("contents") >= 1,
+                        "{file} job {name}: checks out with the job's token and no contents: read"
+                    );
+                    checked += 1;
+                }
+                let run = step["run"].as_str().unwrap_or("");
+                let own_token = step["env"]["GH_TOKEN"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("github.token"));
+                if own_token {
+                    for (scope, need) in needs_of(run) {
+                        assert!(
+                            has(scope) >= need,
+                            "{file} job {name}: `{run}` needs {scope} level {need}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+            // A caller grants at least what every job of the called workflow asks for.
+            if let Some(callee) = job["uses"].as_str().and_then(|u| u.strip_prefix("$/")) {
+                let (_, called) = parsed
+                    .iter()
+                    .find(|(p, _)| p == callee)
+                    .unwrap_or_else(|| panic!("{file}: {callee} is not generated"));
+                for (cname, cjob) in called["jobs"].as_object().unwrap() {
+                    let cperms = cjob.get("permissions").unwrap_or(&called["permissions"]);
+                    for (scope, v) in cperms.as_object().into_iter().flatten() {
+                        assert!(
+                            has(scope) >= level(Some(v)),
+                            "{file} job {name} grants less {scope} than {callee} job {cname} asks"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 30, "{checked}");
+}
