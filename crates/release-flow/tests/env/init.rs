@@ -41,7 +41,7 @@ const OTHERS: &[&str] = &[
 #[test]
 fn every_generated_workflow_is_snapshotted() {
     let files = generate(&InitOptions::default()).unwrap();
-    assert_eq!(files.len(), 15);
+    assert_eq!(files.len(), 14);
     let settings = insta_settings(None);
     for f in &files {
         let file = f.path.trim_start_matches(".github/workflows/");
@@ -97,9 +97,17 @@ fn generated_workflows_follow_the_rules() {
                     assert!(v == "read" || v == max, "{}: {l}", f.path);
                 }
             }
+            // The release's image promotion pushes one tag (ghcr.io with the job token).
+            if l.starts_with("packages: write") {
+                assert!(
+                    f.path.ends_with("/release.yml") || f.path.ends_with("/ghops-release.yml"),
+                    "{}: {l}",
+                    f.path
+                );
+                continue;
+            }
             for forbidden in [
                 "actions: write",
-                "packages: write",
                 "id-token: write",
                 "write-all",
                 "secrets: inherit",
@@ -361,4 +369,196 @@ fn every_job_has_what_its_steps_need_on_a_private_repository() {
         }
     }
     assert!(checked > 30, "{checked}");
+}
+
+/// Issue #18: `ghops init <workflow>…` writes only the chosen workflows (a caller always with
+/// the reusable workflow it calls), each file once, plus the `ghops.toml` scaffold; unknown or
+/// missing names are errors that list the choices.
+#[test]
+fn init_writes_only_the_chosen_workflows() {
+    use release_flow::init::{WORKFLOWS, generate_selected};
+    let o = InitOptions::default();
+    let paths = |names: &[&str]| -> Vec<String> {
+        let names: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
+        generate_selected(&o, &names)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect()
+    };
+    assert_eq!(
+        paths(&["feature"]),
+        [
+            ".github/workflows/feature.yml",
+            ".github/workflows/ghops-feature.yml",
+            "ghops.toml"
+        ]
+    );
+    // hotfix-pr reuses the feature pipeline: ghops-feature.yml once, in WORKFLOWS order.
+    assert_eq!(
+        paths(&["hotfix-pr", "feature"]),
+        [
+            ".github/workflows/feature.yml",
+            ".github/workflows/ghops-feature.yml",
+            ".github/workflows/hotfix-pr.yml",
+            "ghops.toml"
+        ]
+    );
+    assert_eq!(paths(&["all"]).len(), 14 + 1);
+    assert_eq!(paths(&["pipeline"]).len(), 9 + 1);
+    for bad in [vec![], vec!["nope".to_owned()]] {
+        let e = generate_selected(&o, &bad).unwrap_err().to_string();
+        assert!(
+            e.contains("hotfix-release") && e.contains("pipeline"),
+            "{e}"
+        );
+    }
+    // Each workflow is self-contained: every reusable workflow a caller uses is among its
+    // files, and every template belongs to a workflow.
+    let all = generate(&o).unwrap();
+    for w in WORKFLOWS {
+        for f in w.files {
+            let g = all
+                .iter()
+                .find(|g| g.path == format!(".github/workflows/{f}"))
+                .unwrap_or_else(|| panic!("{}: {f} is not a template", w.name));
+            for line in g.contents.lines() {
+                if let Some(callee) = line.trim().strip_prefix("uses: $/.github/workflows/") {
+                    assert!(w.files.contains(&callee), "{}: {f} calls {callee}", w.name);
+                }
+            }
+        }
+    }
+    for g in &all {
+        let name = g.path.trim_start_matches(".github/workflows/");
+        assert!(
+            WORKFLOWS.iter().any(|w| w.files.contains(&name)),
+            "{name} belongs to no workflow"
+        );
+    }
+}
+
+/// The `ghops.toml` scaffold of every selection loads as ghops reads it: `[release]` bumps
+/// **minor** by default (the pipeline's rule: `X.Y` belongs to its release branch), `[env]`
+/// gives hotfix PRs one exclusive `hotfix` slot.
+#[test]
+fn the_config_scaffold_loads_and_follows_the_pipeline() {
+    use gh_core::config::ConfigFile;
+    use release_flow::config::DrafterConfig;
+    use release_flow::env::EnvConfig;
+    use release_flow::init::{WORKFLOWS, config_scaffold, select};
+    let load = |text: &str| {
+        let f = ConfigFile::parse(text, Some("ghops.toml".into())).unwrap();
+        let (d, warnings) = DrafterConfig::from_ghops_toml(&f).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        (d, EnvConfig::load(&f).unwrap())
+    };
+    for w in WORKFLOWS {
+        load(&config_scaffold(&[w]));
+    }
+    let text = config_scaffold(&select(&["pipeline".into()]).unwrap());
+    let (drafter, env) = load(&text);
+    assert_eq!(
+        release_flow::changelog::increment(&drafter, &[]),
+        release_flow::version::Increment::Minor,
+        "{text}"
+    );
+    let hotfix = env
+        .labels
+        .iter()
+        .find(|l| l.label == "deploy/hotfix")
+        .unwrap();
+    assert!(hotfix.exclusive && hotfix.environment == "hotfix");
+    let feature_only = config_scaffold(&select(&["feature".into()]).unwrap());
+    assert!(!feature_only.contains("deploy/hotfix") && !feature_only.contains("[release]"));
+}
+
+/// Issue #18: every job that deploys or undeploys names its GitHub Environment (so the
+/// Environment's secrets, reviewers and branch rules apply) without a second deployment
+/// (`deployment: false`: ghops records it).
+#[test]
+fn deploy_jobs_keep_their_environment() {
+    use serde_json::Value;
+    let mut seen = 0;
+    for f in generate(&InitOptions::default()).unwrap() {
+        let wf: Value = gh_core::config::parse_yaml(&f.contents, &f.path).unwrap();
+        for (name, job) in wf["jobs"].as_object().unwrap() {
+            let records = job["steps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| s["run"].as_str().unwrap_or("").contains("ghops env record"));
+            if records {
+                seen += 1;
+                let env = &job["environment"];
+                assert!(
+                    env["name"].as_str().is_some_and(|n| !n.is_empty()),
+                    "{} job {name}: no environment",
+                    f.path
+                );
+                assert_eq!(env["deployment"], false, "{} job {name}", f.path);
+            }
+        }
+    }
+    assert!(seen >= 4, "{seen}");
+}
+
+/// The docs' file list (docs/init.md) is exactly what `ghops init` writes, workflow by
+/// workflow.
+#[test]
+fn the_docs_list_what_init_writes() {
+    use release_flow::init::WORKFLOWS;
+    let docs = std::fs::read_to_string(repo_root().join("docs/init.md")).unwrap();
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    for line in docs.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        // | `name` | `a.yml`, `b.yml` | trigger | what |
+        if cells.len() >= 4
+            && cells[1].starts_with('`')
+            && cells[2].contains(".yml`")
+            && !cells[1].contains(".yml")
+        {
+            let name = cells[1].trim_matches('`').to_owned();
+            let files = cells[2]
+                .split(',')
+                .map(|f| f.trim().trim_matches('`').to_owned())
+                .collect();
+            rows.push((name, files));
+        }
+    }
+    let want: Vec<(String, Vec<String>)> = WORKFLOWS
+        .iter()
+        .map(|w| {
+            (
+                w.name.to_owned(),
+                w.files.iter().map(|f| (*f).to_owned()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows, want,
+        "docs/init.md's table differs from init::WORKFLOWS"
+    );
+}
+
+/// The runner example (examples/runner-orch) runs the version the generated `uses: $/…`
+/// self-repository syntax needs.
+#[test]
+fn the_runner_example_meets_the_generated_workflows_runner_version() {
+    let text =
+        std::fs::read_to_string(repo_root().join("examples/runner-orch/ghops.toml")).unwrap();
+    let image = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("image = \""))
+        .unwrap()
+        .trim_end_matches('"');
+    let tag = image.rsplit(':').next().unwrap();
+    let have = semver::Version::parse(tag).unwrap();
+    let need = semver::Version::parse(release_flow::init::MIN_RUNNER_VERSION).unwrap();
+    assert!(have >= need, "{image} < {need}");
+    let uses_self = generate(&InitOptions::default())
+        .unwrap()
+        .iter()
+        .any(|f| f.contents.contains("uses: $/"));
+    assert!(uses_self);
 }
