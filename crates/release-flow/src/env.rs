@@ -847,6 +847,11 @@ pub async fn create_deployment(
         .await?)
 }
 
+/// GitHub answers `""` for a URL never given: the same as none.
+fn nonempty(u: &Option<String>) -> Option<&str> {
+    u.as_deref().filter(|u| !u.is_empty())
+}
+
 /// `ghops env record`: one deployment per (environment, SHA), created on first use, and a
 /// status unless the latest already says the same; `inactive` deactivates every deployment
 /// of the environment (of the PR when given).
@@ -891,8 +896,8 @@ pub async fn record(
     if !out.created
         && let Some(s) = latest_status(gh, repo, dep.id).await?
         && s.state == req.state.as_str()
-        && s.environment_url == req.url
-        && s.log_url == req.log_url
+        && nonempty(&s.environment_url) == req.url.as_deref()
+        && nonempty(&s.log_url) == req.log_url.as_deref()
     {
         return Ok(out);
     }

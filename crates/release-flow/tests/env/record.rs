@@ -297,3 +297,31 @@ async fn status_table_and_json() {
         insta::assert_json_snapshot!("status_json", rows);
     });
 }
+
+/// Issue 23 #10: GitHub answers `environment_url: ""` and `log_url: ""` for URLs never given;
+/// a re-run without `--url` compared them with "no URL" and added a duplicate status.
+#[tokio::test]
+async fn rerun_without_url_adds_no_status() {
+    let gh = MockGitHub::start().await;
+    let c = client(&gh, false).await;
+    get(
+        &gh,
+        "/repos/octo/app/deployments",
+        json!([deployment(42, "qa1", 7, &sha('a'))]),
+    )
+    .await;
+    get(
+        &gh,
+        "/repos/octo/app/deployments/42/statuses",
+        json!([
+            {"id": 2, "state": "success", "environment_url": "", "log_url": "", "target_url": ""}
+        ]),
+    )
+    .await;
+    let mut r = req(DeployState::Success);
+    r.environment = "qa1".into();
+    r.url = None;
+    let out = record(&c, &repo("octo/app"), &r).await.unwrap();
+    assert!(!out.created && !out.status_added);
+    gh.assert_no_writes().await;
+}
