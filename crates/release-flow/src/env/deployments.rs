@@ -101,7 +101,27 @@ pub async fn latest_status(
     Ok(v.into_iter().next())
 }
 
-/// Has `pr` a successful deployment in `environment`?
+/// States of a deployment that holds its environment (deployed or being deployed).
+pub const ACTIVE_STATES: &[&str] = &["success", "in_progress", "queued", "pending"];
+
+/// The PR holding `environment` by the recorded Deployments: the PR of the newest deployment
+/// whose latest status is active ([`ACTIVE_STATES`]). `None`: nobody (or not a PR).
+pub async fn slot_holder(
+    gh: &GitHub,
+    repo: &RepoRef,
+    environment: &str,
+) -> Result<Option<u64>, ReleaseError> {
+    for d in list_deployments(gh, repo, environment).await? {
+        match latest_status(gh, repo, d.id).await? {
+            Some(s) if ACTIVE_STATES.contains(&s.state.as_str()) => return Ok(d.pr()),
+            _ => continue,
+        }
+    }
+    Ok(None)
+}
+
+/// Has `pr` a deployment in `environment` that succeeded and is not `inactive` since (so
+/// something of it runs there and undeploying it is this PR's to do)?
 pub async fn pr_deployed(
     gh: &GitHub,
     repo: &RepoRef,
@@ -122,7 +142,10 @@ pub async fn pr_deployed(
                 None,
             )
             .await?;
-        if statuses.iter().any(|s| s.state == "success") {
+        // Newest first: an `inactive` latest status means undeployed or replaced.
+        if statuses.first().is_some_and(|s| s.state != "inactive")
+            && statuses.iter().any(|s| s.state == "success")
+        {
             return Ok(true);
         }
     }

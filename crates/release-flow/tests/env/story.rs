@@ -132,3 +132,137 @@ async fn preview_lifecycle_on_the_fake() {
     assert!(gh.active().is_empty());
     gh.assert_no_unrouted();
 }
+
+/// Who holds `qa1` (PRs with an active deployment there); never more than one.
+fn qa1(gh: &FakeGitHub) -> Option<u64> {
+    let holders: Vec<Option<u64>> = gh
+        .active()
+        .into_iter()
+        .filter(|(e, _, _)| e == "qa1")
+        .map(|(_, pr, _)| pr)
+        .collect();
+    assert!(holders.len() <= 1, "two PRs in qa1: {holders:?}");
+    holders.first().copied().flatten()
+}
+
+fn undeploys(p: &SyncPlan) -> Vec<&str> {
+    p.undeploy.iter().map(|t| t.environment.as_str()).collect()
+}
+
+fn deploys(p: &SyncPlan) -> Vec<&str> {
+    p.deploy.iter().map(|t| t.environment.as_str()).collect()
+}
+
+/// Issue 23 #1 and #2: two PRs contend for `qa1` across labels, pushes, a refused label,
+/// close, reopen and unlabel; the slot never has two holders, a refused label never deploys,
+/// and only what a PR deployed is undeployed.
+#[tokio::test]
+async fn two_prs_contend_for_a_qa_slot() {
+    let gh = FakeGitHub::start("octo/app").await;
+    let c = fake_client(&gh).await;
+    gh.set_permission("maintainer", "write");
+    gh.set_permission("reader", "read");
+    gh.add_pull(10, "feature/a", &sha('a'), "alice");
+    gh.add_pull(11, "feature/b", &sha('b'), "bob");
+    gh.add_pull(12, "feature/c", &sha('c'), "carol");
+
+    // #10 takes the free slot.
+    gh.label(10, "deploy/qa1", "maintainer");
+    let p = step(&gh, &c, 10, "labeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    assert_eq!(deploys(&p), ["qa1"]);
+    assert_eq!(qa1(&gh), Some(10));
+
+    // #11 takes it from #10: evicted, label removed, told once.
+    gh.label(11, "deploy/qa1", "maintainer");
+    let p = step(&gh, &c, 11, "labeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    assert_eq!(deploys(&p), ["qa1"]);
+    assert_eq!(p.handovers.len(), 1);
+    assert_eq!(qa1(&gh), Some(11));
+    assert!(gh.labels(10).is_empty());
+    assert_eq!(gh.comments(10).len(), 1);
+
+    // #10 pushes: it no longer holds qa1 and never had a preview: nothing to undeploy
+    // (before: an undeploy of the preview that never existed).
+    gh.set_head(10, &sha('d'));
+    let p = step(&gh, &c, 10, "synchronize", None, "alice")
+        .await
+        .unwrap();
+    assert!(p.deploy.is_empty() && p.undeploy.is_empty(), "{p:?}");
+    // #11 pushes: it keeps its slot, evicting nobody.
+    let before = gh.write_count();
+    gh.set_head(11, &sha('e'));
+    let p = step(&gh, &c, 11, "synchronize", None, "bob").await.unwrap();
+    assert_eq!(deploys(&p), ["qa1"]);
+    assert!(p.handovers.is_empty());
+    assert_eq!(qa1(&gh), Some(11));
+    assert_eq!(
+        gh.write_count() - before,
+        3,
+        "a deployment and two statuses"
+    );
+
+    // A read-only user's label is refused and writes nothing; the author's next push does
+    // not deploy it either (before: deployed qa1 with no check, a second PR in the slot).
+    gh.label(12, "deploy/qa1", "reader");
+    let before = gh.write_count();
+    let e = step(&gh, &c, 12, "labeled", Some("deploy/qa1"), "reader")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        gh_core::ExitStatus::exit_code(&e),
+        gh_core::ExitCode::Refused
+    );
+    assert_eq!(gh.write_count(), before);
+    let p = step(&gh, &c, 12, "synchronize", None, "carol")
+        .await
+        .unwrap();
+    assert!(p.deploy.is_empty(), "{p:?}");
+    assert!(
+        p.skipped[0].contains("added to #12 by reader"),
+        "{:?}",
+        p.skipped
+    );
+    assert_eq!(qa1(&gh), Some(11));
+    // The unauthorised label does not block #11's pushes.
+    let p = step(&gh, &c, 11, "synchronize", None, "bob").await.unwrap();
+    assert_eq!(deploys(&p), ["qa1"]);
+
+    // #11 closes: its slot is undeployed; its label stays on the closed PR.
+    gh.set_open(11, false, "bob");
+    let p = step(&gh, &c, 11, "closed", None, "bob").await.unwrap();
+    assert_eq!(undeploys(&p), ["qa1"]);
+    assert_eq!(qa1(&gh), None);
+    // #10 takes the free slot again (#12's refused label is evicted with it).
+    gh.label(10, "deploy/qa1", "maintainer");
+    let p = step(&gh, &c, 10, "labeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    assert_eq!(deploys(&p), ["qa1"]);
+    assert_eq!(qa1(&gh), Some(10));
+    // #11 reopens with its older label: it does not deploy (before: two PRs in qa1).
+    gh.set_open(11, true, "bob");
+    let p = step(&gh, &c, 11, "reopened", None, "bob").await.unwrap();
+    assert!(p.deploy.is_empty(), "{p:?}");
+    assert_eq!(qa1(&gh), Some(10));
+
+    // Unlabelling a slot #11 does not hold undeploys nothing (before: ran the undeploy of
+    // #10's environment).
+    gh.unlabel(11, "deploy/qa1", "maintainer");
+    let p = step(&gh, &c, 11, "unlabeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    assert!(p.undeploy.is_empty(), "{p:?}");
+    assert_eq!(qa1(&gh), Some(10));
+    // Unlabelling the holder undeploys it.
+    gh.unlabel(10, "deploy/qa1", "maintainer");
+    let p = step(&gh, &c, 10, "unlabeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    assert_eq!(undeploys(&p), ["qa1"]);
+    assert_eq!(qa1(&gh), None);
+    gh.assert_no_unrouted();
+}
