@@ -169,15 +169,57 @@ pub async fn deactivate(
             Some(s) if s.state == "inactive" => continue,
             _ => {}
         }
-        gh.post::<Value>(
-            &format!("{}/deployments/{}/statuses", repo.api_path(), d.id),
+        add_status(
+            gh,
+            repo,
+            d.id,
             &json!({ "state": "inactive", "description": "undeployed by ghops" }),
-            Idempotency::Idempotent,
         )
         .await?;
         done.push(d.id);
     }
     Ok(done)
+}
+
+/// Adds a status to deployment `id` once: a status is not idempotent (a repeat is a second
+/// status), so an ambiguous failure (a 5xx or a lost answer) is not retried blindly: the
+/// latest status is read and the write repeated (once) only when it did not land.
+pub async fn add_status(
+    gh: &GitHub,
+    repo: &RepoRef,
+    id: u64,
+    body: &Value,
+) -> Result<(), ReleaseError> {
+    let path = format!("{}/deployments/{id}/statuses", repo.api_path());
+    let first = gh
+        .post::<Value>(&path, body, Idempotency::NonIdempotent)
+        .await;
+    let e = match first {
+        Ok(_) => return Ok(()),
+        Err(e) if is_ambiguous(&e) => e,
+        Err(e) => return Err(e.into()),
+    };
+    let landed = latest_status(gh, repo, id).await?.is_some_and(|s| {
+        Some(s.state.as_str()) == body["state"].as_str()
+            && s.environment_url.as_deref().unwrap_or("")
+                == body["environment_url"].as_str().unwrap_or("")
+    });
+    if landed {
+        return Ok(());
+    }
+    tracing::debug!(error = %e, "deployment status not recorded; sending it again");
+    gh.post::<Value>(&path, body, Idempotency::NonIdempotent)
+        .await?;
+    Ok(())
+}
+
+/// A failure after which GitHub may or may not have applied the write.
+fn is_ambiguous(e: &gh_core::Error) -> bool {
+    match e {
+        gh_core::Error::Api { status, .. } => *status >= 500,
+        gh_core::Error::Transport { .. } => true,
+        _ => false,
+    }
 }
 
 /// Finds the deployment of (environment, SHA), if any.

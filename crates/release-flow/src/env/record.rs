@@ -1,11 +1,12 @@
 //! `env record`: one Deployment per (environment, SHA) and its statuses, idempotently.
 
-use gh_core::retry::Idempotency;
 use gh_core::{GitHub, RepoRef};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::deployments::{create_deployment, deactivate, find_deployment, latest_status};
+use super::deployments::{
+    add_status, create_deployment, deactivate, find_deployment, latest_status,
+};
 use crate::error::ReleaseError;
 
 /// A deployment state `env record` may set.
@@ -168,12 +169,7 @@ pub async fn record(
     if let Some(u) = &req.log_url {
         body["log_url"] = json!(u);
     }
-    gh.post::<Value>(
-        &format!("{}/deployments/{}/statuses", repo.api_path(), dep.id),
-        &body,
-        Idempotency::Idempotent,
-    )
-    .await?;
+    add_status(gh, repo, dep.id, &body).await?;
     out.status_added = true;
     Ok(out)
 }

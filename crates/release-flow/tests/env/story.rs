@@ -1,7 +1,7 @@
 //! Whole-workflow stories against the stateful fake GitHub: what runs where after a sequence
 //! of events, with faults injected around every write.
 
-use ghops_test_support::fake::FakeGitHub;
+use ghops_test_support::fake::{FakeGitHub, Fault};
 use release_flow::env::{DeployState, EnvConfig, RecordRequest, SyncPlan, record, sync};
 
 use crate::*;
@@ -265,4 +265,80 @@ async fn two_prs_contend_for_a_qa_slot() {
     assert_eq!(undeploys(&p), ["qa1"]);
     assert_eq!(qa1(&gh), None);
     gh.assert_no_unrouted();
+}
+
+/// No deployment recorded twice for one (environment, SHA), no two identical statuses in a
+/// row on one deployment.
+pub(crate) fn assert_no_duplicates(gh: &FakeGitHub) {
+    let deps = gh.deployments();
+    let mut keys: Vec<(String, String)> = deps
+        .iter()
+        .map(|d| {
+            (
+                d["environment"].as_str().unwrap().to_owned(),
+                d["sha"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "a deployment recorded twice: {deps:#?}");
+    for d in &deps {
+        let st = gh.statuses(d["id"].as_u64().unwrap());
+        for w in st.windows(2) {
+            assert!(
+                w[0]["state"] != w[1]["state"]
+                    || w[0]["environment_url"] != w[1]["environment_url"],
+                "a status recorded twice on {}: {st:#?}",
+                d["id"]
+            );
+        }
+    }
+}
+
+/// #10 holds qa1 and #11 is labelled: the state just before #11's `labeled` run.
+async fn contended(gh: &FakeGitHub, c: &gh_core::GitHub) {
+    gh.set_permission("maintainer", "write");
+    gh.add_pull(10, "feature/a", &sha('a'), "alice");
+    gh.add_pull(11, "feature/b", &sha('b'), "bob");
+    gh.label(10, "deploy/qa1", "maintainer");
+    step(gh, c, 10, "labeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    gh.label(11, "deploy/qa1", "maintainer");
+}
+
+/// A 502 before or after each write of the hand-over run (sync, then the deploy job), then a
+/// re-run: the same end state as without faults, nothing doubled, nothing missing.
+#[tokio::test]
+async fn slot_hand_over_survives_a_502_around_every_write() {
+    let clean = FakeGitHub::start("octo/app").await;
+    let c = fake_client(&clean).await;
+    contended(&clean, &c).await;
+    let before = clean.write_count();
+    step(&clean, &c, 11, "labeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    let writes = clean.write_count() - before;
+    assert_eq!(
+        writes, 6,
+        "inactive, comment, label, deployment, 2 statuses"
+    );
+    for k in 1..=writes {
+        for fault in [Fault::Before, Fault::After] {
+            let gh = FakeGitHub::start("octo/app").await;
+            let c = fake_client(&gh).await;
+            contended(&gh, &c).await;
+            gh.fail_write(k, fault);
+            let _ = step(&gh, &c, 11, "labeled", Some("deploy/qa1"), "maintainer").await;
+            step(&gh, &c, 11, "labeled", Some("deploy/qa1"), "maintainer")
+                .await
+                .unwrap_or_else(|e| panic!("re-run after {fault:?} write {k}: {e}"));
+            assert_eq!(qa1(&gh), Some(11), "{fault:?} write {k}");
+            assert!(gh.labels(10).is_empty(), "{fault:?} write {k}");
+            assert_eq!(gh.comments(10).len(), 1, "{fault:?} write {k}");
+            assert_no_duplicates(&gh);
+        }
+    }
 }
