@@ -321,6 +321,22 @@ pub fn time_at(secs: u64) -> String {
     )
 }
 
+/// A SHA-like name for object `id`: 40 hex digits that differ in their first seven.
+fn fake_sha(id: u64) -> String {
+    // splitmix64: well spread, deterministic.
+    let mut x = id;
+    let mut out = String::new();
+    while out.len() < 40 {
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        out.push_str(&format!("{:016x}", z ^ (z >> 31)));
+    }
+    out.truncate(40);
+    out
+}
+
 fn is_sha(s: &str) -> bool {
     s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -430,7 +446,7 @@ impl FakeGitHub {
     pub fn commit(&self, parents: &[&str], author: &str, message: &str) -> String {
         let mut s = self.state();
         let id = s.id();
-        let sha = format!("{id:040x}");
+        let sha = fake_sha(id);
         let at = s.now();
         s.commits.insert(
             sha.clone(),
@@ -995,7 +1011,7 @@ fn route(s: &mut State, req: &Request, q: &BTreeMap<String, String>, seen: &Seen
         },
         ("POST", ["git", "tags"]) => {
             let id = s.id();
-            let sha = format!("{:040x}", id | (1 << 60));
+            let sha = fake_sha(id | (1 << 40));
             let t = json!({
                 "sha": sha, "tag": body["tag"], "message": body["message"],
                 "object": {"sha": body["object"], "type": body["type"].as_str().unwrap_or("commit")},

@@ -222,7 +222,30 @@ fn is_ambiguous(e: &gh_core::Error) -> bool {
     }
 }
 
-/// Finds the deployment of (environment, SHA), if any.
+/// The deployment a new record of `sha` in `environment` continues: the environment's newest
+/// deployment when it is of `sha` (the same deploy, re-run or moving on to its next state),
+/// else `None`: a deploy of a SHA that ran there before (a rollback) is a new deployment, so
+/// the newest deployment is always the newest deploy (`env status`, GitHub's Environments
+/// panel). One read.
+pub async fn current_deployment(
+    gh: &GitHub,
+    repo: &RepoRef,
+    environment: &str,
+    sha: &str,
+) -> Result<Option<Deployment>, ReleaseError> {
+    let v: Vec<Deployment> = gh
+        .get(&format!(
+            "{}/deployments?environment={}&per_page=1",
+            repo.api_path(),
+            encode_segment(environment)
+        ))
+        .await?;
+    Ok(v.into_iter()
+        .next()
+        .filter(|d| d.sha.eq_ignore_ascii_case(sha)))
+}
+
+/// Finds a deployment of (environment, SHA), the newest, if any.
 pub async fn find_deployment(
     gh: &GitHub,
     repo: &RepoRef,

@@ -31,17 +31,17 @@ mod table;
 
 pub use config::{EnvConfig, LabelRule};
 pub use deployments::{
-    Deployment, DeploymentStatus, create_deployment, deactivate, find_deployment, is_production,
-    latest_status, list_deployments, pr_deployed,
+    Deployment, DeploymentStatus, create_deployment, current_deployment, deactivate,
+    find_deployment, is_production, latest_status, list_deployments, pr_deployed,
 };
 pub use plan::{
     EnvTarget, Handover, NAMESPACE_PREFIX, SYNC_ACTIONS, SyncPlan, plan_open, preview_namespace,
     sanitise_branch,
 };
 pub use record::{DeployState, RecordOutcome, RecordRequest, record, validate_sha};
-pub use status::{EnvRow, age, status, status_now};
+pub use status::{EnvRow, age, status};
 pub use sync::{on_pull_request, sync};
-pub use table::render_table;
+pub use table::{render_table, render_table_now, table};
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::deployments::{
-    add_status, create_deployment, deactivate, find_deployment, latest_status,
+    add_status, create_deployment, current_deployment, deactivate, latest_status,
 };
 use crate::error::ReleaseError;
 
@@ -113,8 +113,9 @@ fn nonempty(u: &Option<String>) -> Option<&str> {
     u.as_deref().filter(|u| !u.is_empty())
 }
 
-/// `ghops env record`: one deployment per (environment, SHA), created on first use, and a
-/// status unless the latest already says the same; `inactive` deactivates every deployment
+/// `ghops env record`: one deployment per deploy (the environment's newest deployment is
+/// continued when it is of the same SHA, else one is created: a rollback to an older SHA is
+/// a new deployment), and a status unless the latest already says the same; `inactive` deactivates every deployment
 /// of the environment (of the PR when given).
 pub async fn record(
     gh: &GitHub,
@@ -134,7 +135,7 @@ pub async fn record(
         out.deactivated = deactivate(gh, repo, &req.environment, req.pr).await?;
         return Ok(out);
     }
-    let existing = find_deployment(gh, repo, &req.environment, &req.sha).await?;
+    let existing = current_deployment(gh, repo, &req.environment, &req.sha).await?;
     let dep = match existing {
         Some(d) => d,
         None => {

@@ -1,6 +1,6 @@
 //! `env status`: what runs where.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use gh_core::repo::encode_segment;
 use gh_core::{GitHub, RepoRef};
 use serde::{Deserialize, Serialize};
@@ -8,21 +8,23 @@ use serde::{Deserialize, Serialize};
 use super::deployments::{Deployment, latest_status};
 use crate::error::ReleaseError;
 
-/// One row of `ghops env status`.
+/// One row of `ghops env status` (its `--json` shape: full SHAs, RFC 3339 times).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnvRow {
     /// Environment.
     pub environment: String,
     /// PR number from the latest deployment's payload.
     pub pr: Option<u64>,
-    /// SHA of the latest deployment.
+    /// Full SHA of the latest deployment.
     pub sha: Option<String>,
     /// Latest status (`none` when the deployment has none, `-` without a deployment).
     pub state: String,
     /// Environment URL.
     pub url: Option<String>,
-    /// Age of the latest status (or deployment), e.g. `3h`.
-    pub age: Option<String>,
+    /// The latest deployment's id.
+    pub deployment_id: Option<u64>,
+    /// When the latest status (or, without one, the deployment) was created, RFC 3339 UTC.
+    pub updated_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -44,12 +46,20 @@ pub fn age(since: &str, now: DateTime<Utc>) -> Option<String> {
     })
 }
 
-/// `ghops env status`: for every environment of the repository, its latest deployment.
-pub async fn status(
-    gh: &GitHub,
-    repo: &RepoRef,
-    now: DateTime<Utc>,
-) -> Result<Vec<EnvRow>, ReleaseError> {
+/// A GitHub time as RFC 3339 UTC with seconds (`2026-01-01T21:00:00Z`); unparsable: as is.
+fn rfc3339(t: &str) -> String {
+    DateTime::parse_from_rfc3339(t).map_or_else(
+        |_| t.to_owned(),
+        |d| {
+            d.with_timezone(&Utc)
+                .to_rfc3339_opts(SecondsFormat::Secs, true)
+        },
+    )
+}
+
+/// `ghops env status`: for every environment of the repository, its latest deployment (the
+/// latest deploy: `env record` makes one per deploy) and that deployment's latest status.
+pub async fn status(gh: &GitHub, repo: &RepoRef) -> Result<Vec<EnvRow>, ReleaseError> {
     let envs: Vec<Environment> = gh
         .get_all(
             &format!("{}/environments?per_page=100", repo.api_path()),
@@ -72,7 +82,8 @@ pub async fn status(
                 sha: None,
                 state: "-".into(),
                 url: None,
-                age: None,
+                deployment_id: None,
+                updated_at: None,
             });
             continue;
         };
@@ -84,16 +95,12 @@ pub async fn status(
         rows.push(EnvRow {
             environment: e.name,
             pr: d.pr(),
-            sha: Some(d.sha.chars().take(7).collect()),
+            sha: Some(d.sha.clone()),
             state: s.as_ref().map_or("none".into(), |s| s.state.clone()),
-            url: s.and_then(|s| s.environment_url),
-            age: when.and_then(|w| age(&w, now)),
+            url: s.and_then(|s| s.environment_url).filter(|u| !u.is_empty()),
+            deployment_id: Some(d.id),
+            updated_at: when.map(|w| rfc3339(&w)),
         });
     }
     Ok(rows)
-}
-
-/// [`status`] as of now.
-pub async fn status_now(gh: &GitHub, repo: &RepoRef) -> Result<Vec<EnvRow>, ReleaseError> {
-    status(gh, repo, Utc::now()).await
 }

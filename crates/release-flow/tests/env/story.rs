@@ -342,3 +342,59 @@ async fn slot_hand_over_survives_a_502_around_every_write() {
         }
     }
 }
+
+fn deploy_req(env: &str, sha: &str, state: DeployState) -> RecordRequest {
+    RecordRequest {
+        environment: env.into(),
+        state,
+        sha: sha.into(),
+        git_ref: "main".into(),
+        pr: None,
+        actor: "dev".into(),
+        transient: false,
+        url: None,
+        log_url: None,
+    }
+}
+
+/// Issue 23 #7: s2 → s3 → back to s2 in staging: `env status` shows s2 (before: s3, as the
+/// redeploy of s2 reused s2's old deployment and s3's stayed the newest).
+#[tokio::test]
+async fn status_is_right_after_a_rollback() {
+    let gh = FakeGitHub::start("octo/app").await;
+    let c = fake_client(&gh).await;
+    let r = repo("octo/app");
+    let s2 = gh.push("main", "alice", "s2");
+    let s3 = gh.push("main", "bob", "s3");
+    for s in [&s2, &s3, &s2] {
+        for state in [DeployState::InProgress, DeployState::Success] {
+            record(&c, &r, &deploy_req("staging", s, state))
+                .await
+                .unwrap();
+        }
+        // The job re-run: nothing more.
+        let again = record(&c, &r, &deploy_req("staging", s, DeployState::Success))
+            .await
+            .unwrap();
+        assert!(!again.created && !again.status_added);
+    }
+    assert_eq!(gh.deployments().len(), 3, "one deployment per deploy");
+    let rows = release_flow::env::status(&c, &r).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].sha.as_deref(), Some(s2.as_str()));
+    assert_eq!(rows[0].state, "success");
+    // GitHub's auto_inactive left exactly one active deployment: the last deploy of s2.
+    assert_eq!(gh.active().len(), 1);
+    assert_no_duplicates_per_deploy(&gh);
+    gh.assert_no_unrouted();
+}
+
+/// No two identical statuses in a row on one deployment.
+fn assert_no_duplicates_per_deploy(gh: &FakeGitHub) {
+    for d in gh.deployments() {
+        let st = gh.statuses(d["id"].as_u64().unwrap());
+        for w in st.windows(2) {
+            assert!(w[0]["state"] != w[1]["state"], "{st:#?}");
+        }
+    }
+}
