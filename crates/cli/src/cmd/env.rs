@@ -242,11 +242,11 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
         EnvCmd::Status => {
             let repo = ctx.repo()?;
             let gh = ctx.client(&repo).await?;
-            let rows = release_flow::env::status_now(&gh, &repo).await?;
+            let rows = release_flow::env::status(&gh, &repo).await?;
             if ctx.global.json {
                 ctx.print_json(&rows)?;
             } else {
-                print!("{}", release_flow::env::render_table(&rows));
+                print!("{}", release_flow::env::render_table_now(&rows));
             }
             Ok(ExitCode::Success)
         }
