@@ -1025,7 +1025,9 @@ fn route(s: &mut State, req: &Request, q: &BTreeMap<String, String>, seen: &Seen
             Some(sha) => ok(s.commit_json(&sha)),
             None => err(422, &format!("No commit found for SHA: {r}")),
         },
-        ("GET", ["compare", spec]) => {
+        ("GET", ["compare", spec @ ..]) => {
+            // Branch names hold slashes (`main...release/1.4.0`), as GitHub accepts them.
+            let spec = spec.join("/");
             let Some((b, h)) = spec.split_once("...") else {
                 return err(404, "Not Found");
             };

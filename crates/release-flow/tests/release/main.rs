@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
+mod story;
 mod table;
 
 const R: &str = "/repos/octo/app";

@@ -1,0 +1,174 @@
+//! The release story against the stateful fake GitHub (issue #23): draft → publish → release
+//! branch → two hotfixes (each release firing `release: published`) → reintegration, run
+//! clean and then with a 502 before and after each write (then a re-run of the step): never a
+//! duplicate, never a missing label, branch or draft.
+
+use ghops_test_support::fake::{FakeGitHub, Fault};
+use release_flow::config::DrafterConfig;
+use release_flow::draft::draft;
+use release_flow::hotfix::publish_hook;
+use release_flow::push::hotfix_then_draft;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::client;
+
+/// The `[release]` table `ghops init pipeline` writes (default bump minor).
+fn pipeline_config() -> DrafterConfig {
+    let chosen = release_flow::init::select(&["pipeline".into()]).unwrap();
+    let text = release_flow::init::config_scaffold(&chosen);
+    let f = gh_core::config::ConfigFile::parse(&text, Some("ghops.toml".into())).unwrap();
+    DrafterConfig::from_ghops_toml(&f).unwrap().0
+}
+
+async fn fake() -> FakeGitHub {
+    let gh = FakeGitHub::start("octo/app").await;
+    // The fake serves REST only: GraphQL answers 404 and ghops reads the REST compare.
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&gh.server)
+        .await;
+    // A first release, v0.1.0, at the root commit (the story starts from a baseline).
+    let mut s = gh.state();
+    let root = s.refs["heads/main"].clone();
+    s.refs.insert("tags/v0.1.0".into(), root);
+    s.next_id += 1;
+    let id = s.next_id;
+    s.releases.push(json!({
+        "id": id, "tag_name": "v0.1.0", "name": "v0.1.0", "body": "", "draft": false,
+        "prerelease": false, "target_commitish": "main",
+        "created_at": "2026-01-01T00:00:00Z", "published_at": "2026-01-01T00:00:00Z"
+    }));
+    drop(s);
+    gh
+}
+
+/// A maintainer publishes main's draft (the harness writes the state, not ghops); returns
+/// its tag.
+fn publish_the_draft(gh: &FakeGitHub) -> String {
+    let now = gh.now();
+    let mut s = gh.state();
+    let pos = s
+        .releases
+        .iter()
+        .position(|r| r["draft"] == json!(true))
+        .expect("a draft to publish");
+    s.releases[pos]["draft"] = json!(false);
+    s.releases[pos]["published_at"] = json!(now);
+    let tag = s.releases[pos]["tag_name"].as_str().unwrap().to_owned();
+    let target = s.releases[pos]["target_commitish"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sha = s.resolve(&target).unwrap();
+    s.refs.insert(format!("tags/{tag}"), sha);
+    tag
+}
+
+/// Runs a step; when it fails (an injected 502), runs it again, as a workflow re-run would.
+macro_rules! step {
+    ($e:expr) => {
+        match $e.await {
+            Ok(v) => v,
+            Err(first) => $e.await.unwrap_or_else(|e| {
+                panic!("failed, then failed again on the re-run: {first} / {e}")
+            }),
+        }
+    };
+}
+
+/// The whole story; returns the number of ghops's writes.
+async fn story(gh: &FakeGitHub) -> usize {
+    let c = client(gh, false).await;
+    let r: gh_core::RepoRef = "octo/app".parse().unwrap();
+    let cfg = pipeline_config();
+    let main = "main";
+    gh.push(main, "dev", "Add the API");
+    step!(draft(&c, &r, &cfg, main));
+    let tag = publish_the_draft(gh);
+    assert_eq!(tag, "v0.2.0");
+    let b = step!(publish_hook(&c, &r, &cfg, &tag));
+    assert_eq!(b.branch, "release/0.2.0");
+    // The branch's creation push: nothing to publish, no PR (main holds everything).
+    step!(hotfix_then_draft(&c, &r, &cfg, "release/0.2.0", main));
+    gh.push(main, "dev", "Add search");
+    step!(draft(&c, &r, &cfg, main));
+    for (n, fix) in [(1, "Fix the crash"), (2, "Fix the leak")] {
+        gh.push("release/0.2.0", "dev", fix);
+        let out = step!(hotfix_then_draft(&c, &r, &cfg, "release/0.2.0", main));
+        let release_flow::push::PushOutcome::Hotfix { hotfix, .. } = out else {
+            panic!("{out:?}")
+        };
+        let published = format!("v0.2.{n}");
+        assert!(hotfix.reintegration_pr.is_some(), "{hotfix:?}");
+        // The hotfix release (App token) fires `release: published`.
+        let b = step!(publish_hook(&c, &r, &cfg, &published));
+        assert_eq!(b.action, "skipped", "{b:?}");
+        // A replay of the push changes nothing.
+        step!(hotfix_then_draft(&c, &r, &cfg, "release/0.2.0", main));
+    }
+    gh.write_count()
+}
+
+/// What must hold after the story, whatever failed on the way.
+fn assert_outcome(gh: &FakeGitHub, what: &str) {
+    let s = gh.state();
+    let mut published: Vec<&str> = s
+        .releases
+        .iter()
+        .filter(|r| r["draft"] == json!(false))
+        .map(|r| r["tag_name"].as_str().unwrap())
+        .collect();
+    published.sort();
+    assert_eq!(
+        published,
+        ["v0.1.0", "v0.2.0", "v0.2.1", "v0.2.2"],
+        "{what}"
+    );
+    let drafts: Vec<&str> = s
+        .releases
+        .iter()
+        .filter(|r| r["draft"] == json!(true))
+        .map(|r| r["tag_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(drafts, ["v0.3.0"], "{what}: main's one draft");
+    let branches: Vec<&String> = s
+        .refs
+        .keys()
+        .filter(|k| k.starts_with("heads/release/"))
+        .collect();
+    assert_eq!(branches, ["heads/release/0.2.0"], "{what}");
+    let prs: Vec<_> = s
+        .issues
+        .values()
+        .filter(|i| i.state == "open" && i.pull.as_ref().is_some_and(|p| p.base == "main"))
+        .collect();
+    assert_eq!(prs.len(), 1, "{what}: one reintegration PR");
+    assert_eq!(
+        prs[0].pull.as_ref().unwrap().head,
+        "release/0.2.0",
+        "{what}"
+    );
+    assert_eq!(prs[0].labels, ["release:reintegration"], "{what}");
+    assert!(prs[0].title.contains("v0.2.2"), "{what}: {}", prs[0].title);
+    let unrouted: Vec<_> = s.unrouted.iter().map(|u| u.line()).collect();
+    assert!(unrouted.is_empty(), "{what}: {unrouted:#?}");
+}
+
+#[tokio::test]
+async fn the_release_story_survives_a_502_before_and_after_every_write() {
+    let gh = fake().await;
+    let writes = story(&gh).await;
+    assert_outcome(&gh, "no fault");
+    assert!(writes >= 8, "{writes}");
+    for k in 1..=writes {
+        for fault in [Fault::Before, Fault::After] {
+            let gh = fake().await;
+            gh.fail_write(k, fault);
+            story(&gh).await;
+            assert_outcome(&gh, &format!("502 {fault:?} write {k}"));
+        }
+    }
+}
