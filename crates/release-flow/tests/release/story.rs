@@ -172,3 +172,117 @@ async fn the_release_story_survives_a_502_before_and_after_every_write() {
         }
     }
 }
+
+/// What a generated deploy/undeploy job records for a plan (`env record`).
+async fn run_env_jobs(c: &gh_core::GitHub, plan: &release_flow::env::SyncPlan) {
+    use release_flow::env::{DeployState, RecordRequest, record};
+    let r: gh_core::RepoRef = plan.repo.parse().unwrap();
+    let jobs = plan
+        .deploy
+        .iter()
+        .map(|t| (t, vec![DeployState::InProgress, DeployState::Success]))
+        .chain(
+            plan.undeploy
+                .iter()
+                .map(|t| (t, vec![DeployState::Inactive])),
+        );
+    for (t, states) in jobs {
+        for state in states {
+            record(
+                c,
+                &r,
+                &RecordRequest {
+                    environment: t.environment.clone(),
+                    state,
+                    sha: t.sha.clone(),
+                    git_ref: t.git_ref.clone(),
+                    pr: Some(t.pr),
+                    actor: "dev".into(),
+                    transient: t.transient,
+                    url: None,
+                    log_url: None,
+                },
+            )
+            .await
+            .unwrap();
+        }
+    }
+}
+
+/// Issue #22 (Cloud Posse): hotfix PRs share the `hotfix` environment by label, one at a
+/// time, with the `[env]` `ghops init hotfix-pr` writes. A push to an unlabelled hotfix PR
+/// deploys nothing, and closing it tears nothing down while another PR holds `hotfix`.
+#[tokio::test]
+async fn closing_one_hotfix_pr_leaves_the_hotfix_environment_to_the_pr_holding_it() {
+    use release_flow::env::{EnvConfig, sync};
+    let chosen = release_flow::init::select(&["hotfix-pr".into()]).unwrap();
+    let text = release_flow::init::config_scaffold(&chosen);
+    let cfg = EnvConfig::load(
+        &gh_core::config::ConfigFile::parse(&text, Some("ghops.toml".into())).unwrap(),
+    )
+    .unwrap();
+    let gh = fake().await;
+    let c = client(&gh, false).await;
+    let r: gh_core::RepoRef = "octo/app".parse().unwrap();
+    gh.set_permission("maintainer", "write");
+    for (n, head, author) in [(11, "fix/crash", "alice"), (12, "fix/leak", "bob")] {
+        let sha = gh.push(head, author, head);
+        gh.add_pull(n, head, &sha, author);
+        let mut s = gh.state();
+        s.issues.get_mut(&n).unwrap().pull.as_mut().unwrap().base = "release/0.2.0".into();
+    }
+    let ev = |n: u64, action: &str, label: Option<&str>, sender: &str| {
+        serde_json::from_value::<gh_core::events::PullRequestEvent>(
+            gh.pull_request_event(n, action, label, sender),
+        )
+        .unwrap()
+    };
+    gh.label(11, "deploy/hotfix", "maintainer");
+    let plan = sync(
+        &c,
+        &r,
+        &cfg,
+        &ev(11, "labeled", Some("deploy/hotfix"), "maintainer"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        plan.deploy
+            .iter()
+            .map(|t| t.environment.as_str())
+            .collect::<Vec<_>>(),
+        ["hotfix"]
+    );
+    run_env_jobs(&c, &plan).await;
+    // PR 12 (no label): a push deploys nothing, closing it undeploys nothing.
+    let sha = gh.push("fix/leak", "bob", "more");
+    gh.set_head(12, &sha);
+    for (action, open) in [("synchronize", true), ("closed", false)] {
+        gh.set_open(12, open, "bob");
+        let plan = sync(&c, &r, &cfg, &ev(12, action, None, "bob"))
+            .await
+            .unwrap();
+        assert!(
+            plan.deploy.is_empty() && plan.undeploy.is_empty(),
+            "{action}: {plan:?}"
+        );
+    }
+    assert_eq!(
+        gh.active(),
+        [("hotfix".to_owned(), Some(11), "success".to_owned())]
+    );
+    // Closing the holder tears it down.
+    gh.set_open(11, false, "alice");
+    let plan = sync(&c, &r, &cfg, &ev(11, "closed", None, "alice"))
+        .await
+        .unwrap();
+    assert_eq!(
+        plan.undeploy
+            .iter()
+            .map(|t| t.environment.as_str())
+            .collect::<Vec<_>>(),
+        ["hotfix"]
+    );
+    run_env_jobs(&c, &plan).await;
+    assert!(gh.active().is_empty());
+}
