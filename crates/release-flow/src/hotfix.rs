@@ -524,12 +524,14 @@ async fn add_label(
     label: &str,
     result: &mut HotfixResult,
 ) -> Result<(), ReleaseError> {
-    gh.post::<Value>(
-        &format!("{}/issues/{number}/labels", repo.api_path()),
-        &json!({"labels": [label]}),
-        Idempotency::Idempotent,
-    )
-    .await?;
-    result.labelled = true;
+    let r = gh
+        .post::<Value>(
+            &format!("{}/issues/{number}/labels", repo.api_path()),
+            &json!({"labels": [label]}),
+            Idempotency::Idempotent,
+        )
+        .await?;
+    // `--dry-run` reports the write without sending it.
+    result.labelled = r.is_some();
     Ok(())
 }
