@@ -242,6 +242,7 @@ async fn init_writes_only_the_chosen_workflows_then_keeps_without_force() {
     c.args(["init", "--list"]);
     let out = run(c).await;
     assert!(out.status.success());
+    insta::assert_snapshot!("init_list", stdout(&out));
     for w in [
         "feature",
         "main",

@@ -151,7 +151,7 @@ pub const WORKFLOWS: &[Workflow] = &[
         name: "feature",
         files: &["feature.yml", "ghops-feature.yml"],
         trigger: "pull_request into any branch but release/**",
-        summary: "build, test; preview / QA environments by label (env sync), undeploy what the PR deployed",
+        summary: "build, test; preview / QA environments by label, undeploy what the PR deployed",
     },
     Workflow {
         name: "main",
@@ -163,13 +163,13 @@ pub const WORKFLOWS: &[Workflow] = &[
         name: "release",
         files: &["release.yml", "ghops-release.yml"],
         trigger: "release: published, workflow_dispatch",
-        summary: "release branch (publish-hook), image promotion, staging; production by dispatch through the gate",
+        summary: "release branch, image promotion, staging; production by gated dispatch",
     },
     Workflow {
         name: "hotfix-pr",
         files: &["hotfix-pr.yml", "ghops-feature.yml"],
         trigger: "pull_request into release/**",
-        summary: "build, test; the shared hotfix environment by label (deploy/hotfix, one PR at a time)",
+        summary: "build, test; the shared hotfix environment by label (one PR at a time)",
     },
     Workflow {
         name: "hotfix-release",
