@@ -1823,3 +1823,37 @@ async fn a_replay_that_publishes_nothing_still_moves_mains_draft_off_a_published
         .await;
     assert_eq!(w.body_of("PATCH").await["tag_name"], "v1.4.2");
 }
+
+/// A fork's PR whose head is also named `release/1.4.0` is never taken for the line's
+/// reintegration PR: it is not retitled nor labelled (the label would drop its changes
+/// from main's changelog); ghops opens its own.
+#[tokio::test]
+async fn a_forks_pr_named_like_the_release_branch_is_not_the_reintegration_pr() {
+    let w = W::new().await;
+    recovery_after_1_4_1(&w).await;
+    let mut fork = open_pull(90, "release/1.4.0", &[], "Totally a hotfix", "");
+    fork["head"]["repo"]["full_name"] = json!("evil/app");
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/pulls")))
+        .and(query_param("state", "open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([fork])))
+        .mount(&w.gh.server)
+        .await;
+    for p in [format!("{R}/pulls"), format!("{R}/issues/91/labels")] {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"number": 91})))
+            .mount(&w.gh.server)
+            .await;
+    }
+    let r = run_hotfix(&w).await;
+    assert_eq!(
+        (r.reintegration_pr, r.pr_action.as_deref()),
+        (Some(91), Some("created"))
+    );
+    w.gh.assert_writes(&[
+        &format!("POST {R}/pulls"),
+        &format!("POST {R}/issues/91/labels"),
+    ])
+    .await;
+}
