@@ -32,6 +32,7 @@
 //! | pulls | `GET pulls` (`state`, `head=owner:branch`, `base`), `GET pulls/{n}`, `POST pulls`, `PATCH pulls/{n}` |
 //! | issues | `GET issues` (`state`, `labels`), `GET`/`POST issues/{n}/labels`, `DELETE issues/{n}/labels/{name}`, `GET issues/{n}/events`, `GET`/`POST issues/{n}/comments`, `PATCH`/`DELETE issues/comments/{id}` |
 //! | deployments | `GET deployments` (`environment`, `sha`, `ref`), `GET deployments/{id}`, `POST deployments`, `GET`/`POST deployments/{id}/statuses`, `GET environments` |
+//! | workflow runs | `GET actions/runs/{id}` |
 //! | pending deployments | `GET`/`POST actions/runs/{id}/pending_deployments` |
 //!
 //! Anything else is answered 404 and listed by [`FakeGitHub::unrouted`]. A test may still
@@ -97,6 +98,8 @@ pub struct State {
     pub environments: BTreeSet<String>,
     /// Pending deployments by run id: `{environment: {id, name}, current_user_can_approve}`.
     pub pending: BTreeMap<u64, Vec<Value>>,
+    /// Workflow runs by id (`GET actions/runs/{id}`): `{id, event, head_sha, actor, triggering_actor}`.
+    pub runs: BTreeMap<u64, Value>,
     /// Decisions posted to pending deployments: `(run id, body)`.
     pub decisions: Vec<(u64, Value)>,
     /// Requests no route served.
@@ -613,6 +616,41 @@ impl FakeGitHub {
             "wait_timer": 0,
             "current_user_can_approve": can_approve,
             "reviewers": [],
+        }));
+    }
+
+    /// Adds workflow run `id`, a `workflow_dispatch` of `head_sha` started by `actor`.
+    pub fn add_run(&self, id: u64, actor: &str, head_sha: &str) {
+        self.state().runs.insert(
+            id,
+            json!({
+                "id": id, "event": "workflow_dispatch", "head_sha": head_sha, "status": "in_progress",
+                "actor": State::user(actor), "triggering_actor": State::user(actor),
+            }),
+        );
+    }
+
+    /// Publishes release `tag` at `sha` with an annotated tag (as `git tag -a` and a push, then
+    /// a release from the tag).
+    pub fn add_release(&self, tag: &str, sha: &str, prerelease: bool) {
+        let mut s = self.state();
+        s.clock += 1;
+        let id = s.id();
+        let obj = fake_sha(id | (1 << 40));
+        let at = s.now();
+        s.tags.insert(
+            obj.clone(),
+            json!({"sha": obj, "tag": tag, "message": tag, "object": {"sha": sha, "type": "commit"},
+                   "tagger": {"name": "release-manager", "date": at}}),
+        );
+        s.refs.insert(format!("tags/{tag}"), obj);
+        let rid = s.id();
+        let full = s.full_name.clone();
+        s.releases.push(json!({
+            "id": rid, "tag_name": tag, "name": tag, "body": "", "target_commitish": "main",
+            "draft": false, "prerelease": prerelease, "created_at": at, "published_at": at,
+            "author": State::user("release-manager"),
+            "html_url": format!("https://github.com/{full}/releases/tag/{tag}"),
         }));
     }
 
@@ -1396,6 +1434,13 @@ fn route(s: &mut State, req: &Request, q: &BTreeMap<String, String>, seen: &Seen
                 .map(|(i, e)| json!({"id": i + 1, "name": e}))
                 .collect();
             ok(json!({"total_count": envs.len(), "environments": envs}))
+        }
+        // ---- workflow runs
+        ("GET", ["actions", "runs", run]) => {
+            match run.parse::<u64>().ok().and_then(|r| s.runs.get(&r)) {
+                Some(r) => ok(r.clone()),
+                None => err(404, "Not Found"),
+            }
         }
         // ---- pending deployments
         ("GET", ["actions", "runs", run, "pending_deployments"]) => {
