@@ -562,3 +562,60 @@ fn the_runner_example_meets_the_generated_workflows_runner_version() {
         .any(|f| f.contents.contains("uses: $/"));
     assert!(uses_self);
 }
+
+/// Issue #22 (Cloud Posse's pipeline): a hotfix is built and tested before it is published;
+/// hotfix PRs deploy by label through `env sync` (the feature pipeline), not on every push;
+/// a published release retags the tested image and deploys it only after that.
+#[test]
+fn the_hotfix_pipeline_builds_before_publishing_and_deploys_by_label() {
+    use serde_json::Value;
+    let files = generate(&InitOptions::default()).unwrap();
+    let wf = |name: &str| -> Value {
+        let f = files
+            .iter()
+            .find(|f| f.path == format!(".github/workflows/{name}"))
+            .unwrap();
+        gh_core::config::parse_yaml(&f.contents, &f.path).unwrap()
+    };
+    let hotfix = wf("ghops-hotfix-release.yml");
+    assert_eq!(hotfix["jobs"]["hotfix"]["needs"], "build");
+    let build_runs: Vec<&str> = hotfix["jobs"]["build"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert_eq!(
+        build_runs,
+        ["bash -c \"$BUILD_COMMAND\"", "bash -c \"$TEST_COMMAND\""]
+    );
+    let pr = wf("hotfix-pr.yml");
+    let types = pr["on"]["pull_request"]["types"].as_array().unwrap();
+    for t in ["labeled", "unlabeled", "closed"] {
+        assert!(types.contains(&Value::from(t)), "{t}");
+    }
+    assert_eq!(
+        pr["jobs"]["hotfix-pr"]["uses"],
+        "$/.github/workflows/ghops-feature.yml"
+    );
+    let feature = wf("feature.yml");
+    assert_eq!(
+        feature["on"]["pull_request"]["branches-ignore"],
+        serde_json::json!(["release/**"]),
+        "hotfix PRs run hotfix-pr.yml only"
+    );
+    let release = wf("ghops-release.yml");
+    let promote = &release["jobs"]["promote-image"];
+    assert!(
+        promote["steps"].as_array().unwrap().iter().any(|s| s["run"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("docker buildx imagetools create --tag"))),
+        "{promote}"
+    );
+    assert_eq!(release["jobs"]["deploy"]["needs"], "promote-image");
+    let cond = release["jobs"]["deploy"]["if"].as_str().unwrap();
+    assert!(
+        cond.contains("!cancelled()") && cond.contains("!= 'failure'"),
+        "{cond}"
+    );
+}
