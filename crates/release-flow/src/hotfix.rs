@@ -199,9 +199,8 @@ pub async fn hotfix(
     main_branch: &str,
     reintegration_label: &str,
 ) -> Result<HotfixResult, ReleaseError> {
-    let line = branch
-        .strip_prefix("release/")
-        .and_then(|v| semver::Version::parse(v).ok())
+    // Checked before anything is written: the reintegration PR needs the same line.
+    let line = release_line_version(branch)
         .ok_or_else(|| ReleaseError::Config(format!("{branch:?} is not release/X.Y.Z")))?;
     let releases = list_releases(gh, repo).await?;
     let published: Vec<semver::Version> = releases
