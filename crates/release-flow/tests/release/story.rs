@@ -1,5 +1,6 @@
 //! The release story against the stateful fake GitHub (issue #23): draft → publish → release
-//! branch → two hotfixes (each release firing `release: published`) → reintegration, run
+//! branch → two hotfixes (each release firing `release: published`) → the reintegration PR
+//! merged → a third hotfix with a new reintegration PR, run
 //! clean and then with a 502 before and after each write (then a re-run of the step): never a
 //! duplicate, never a missing label, branch or draft.
 
@@ -109,7 +110,38 @@ async fn story(gh: &FakeGitHub) -> usize {
         // A replay of the push changes nothing.
         step!(hotfix_then_draft(&c, &r, &cfg, "release/0.2.0", main));
     }
+    // A maintainer merges the reintegration PR; the next hotfix opens a new one.
+    merge_the_reintegration(gh);
+    step!(draft(&c, &r, &cfg, main));
+    gh.push("release/0.2.0", "dev", "Fix the race");
+    step!(hotfix_then_draft(&c, &r, &cfg, "release/0.2.0", main));
+    let b = step!(publish_hook(&c, &r, &cfg, "v0.2.3"));
+    assert_eq!(b.action, "skipped", "{b:?}");
     gh.write_count()
+}
+
+/// The harness merges the open reintegration PR into main (a merge commit).
+fn merge_the_reintegration(gh: &FakeGitHub) {
+    let (n, head, main) = {
+        let s = gh.state();
+        let n = *s
+            .issues
+            .iter()
+            .find(|(_, i)| i.state == "open" && i.pull.as_ref().is_some_and(|p| p.base == "main"))
+            .expect("an open reintegration PR")
+            .0;
+        (
+            n,
+            s.refs["heads/release/0.2.0"].clone(),
+            s.refs["heads/main"].clone(),
+        )
+    };
+    let merge = gh.commit(&[&main, &head], "maintainer", "Merge the reintegration");
+    gh.set_ref("heads/main", &merge);
+    let mut s = gh.state();
+    let i = s.issues.get_mut(&n).unwrap();
+    i.state = "closed".into();
+    i.pull.as_mut().unwrap().merged = true;
 }
 
 /// What must hold after the story, whatever failed on the way.
@@ -124,7 +156,7 @@ fn assert_outcome(gh: &FakeGitHub, what: &str) {
     published.sort();
     assert_eq!(
         published,
-        ["v0.1.0", "v0.2.0", "v0.2.1", "v0.2.2"],
+        ["v0.1.0", "v0.2.0", "v0.2.1", "v0.2.2", "v0.2.3"],
         "{what}"
     );
     let drafts: Vec<&str> = s
@@ -152,7 +184,13 @@ fn assert_outcome(gh: &FakeGitHub, what: &str) {
         "{what}"
     );
     assert_eq!(prs[0].labels, ["release:reintegration"], "{what}");
-    assert!(prs[0].title.contains("v0.2.2"), "{what}: {}", prs[0].title);
+    assert!(prs[0].title.contains("v0.2.3"), "{what}: {}", prs[0].title);
+    let merged = s
+        .issues
+        .values()
+        .filter(|i| i.pull.as_ref().is_some_and(|p| p.merged))
+        .count();
+    assert_eq!(merged, 1, "{what}: the first reintegration PR, merged");
     let unrouted: Vec<_> = s.unrouted.iter().map(|u| u.line()).collect();
     assert!(unrouted.is_empty(), "{what}: {unrouted:#?}");
 }
