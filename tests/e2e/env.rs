@@ -182,18 +182,26 @@ async fn gate_refuses_a_read_only_actor_with_exit_3_and_summary() {
 }
 
 #[tokio::test]
-async fn init_writes_then_keeps_without_force() {
+async fn init_writes_only_the_chosen_workflows_then_keeps_without_force() {
     let gh = MockGitHub::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut c = cmd(&gh);
-    c.args(["init", "--dir"]).arg(dir.path());
+    c.args(["init", "feature", "--dir"]).arg(dir.path());
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
+    let mut written: Vec<String> = std::fs::read_dir(dir.path().join(".github/workflows"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["feature.yml", "ghops-feature.yml"]);
+    let config = dir.path().join("ghops.toml");
+    assert!(std::fs::read_to_string(&config).unwrap().contains("[env]"));
     let feature = dir.path().join(".github/workflows/feature.yml");
-    assert!(feature.exists(), "{}", stdout(&out));
     std::fs::write(&feature, "# mine\n").unwrap();
+    std::fs::write(&config, "# my config\n").unwrap();
     let mut c = cmd(&gh);
-    c.args(["init", "--dir"]).arg(dir.path());
+    c.args(["init", "feature", "--dir"]).arg(dir.path());
     let out = run(c).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -202,17 +210,50 @@ async fn init_writes_then_keeps_without_force() {
         stdout(&out)
     );
     assert_eq!(std::fs::read_to_string(&feature).unwrap(), "# mine\n");
+    // --force replaces workflows, never the user's ghops.toml (kept is not a failure).
     let mut c = cmd(&gh);
-    c.args(["init", "--force", "--dir"]).arg(dir.path());
-    assert!(run(c).await.status.success());
+    c.args(["init", "feature", "--force", "--dir"])
+        .arg(dir.path());
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("ghops.toml: exists: kept"));
     assert_ne!(std::fs::read_to_string(&feature).unwrap(), "# mine\n");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "# my config\n");
     // --dry-run writes nothing.
     let empty = tempfile::tempdir().unwrap();
     let mut c = cmd(&gh);
-    c.args(["init", "--dry-run", "--dir"]).arg(empty.path());
+    c.args(["init", "pipeline", "--dry-run", "--dir"])
+        .arg(empty.path());
     let out = run(c).await;
     assert!(out.status.success());
     assert!(stdout(&out).contains("permissions:"));
+    assert!(std::fs::read_dir(empty.path()).unwrap().next().is_none());
+    // No workflow named: a usage error naming them; `--list` shows them.
+    let mut c = cmd(&gh);
+    c.args(["init", "--dir"]).arg(empty.path());
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let mut c = cmd(&gh);
+    c.args(["init", "nope", "--dir"]).arg(empty.path());
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("hotfix-release"), "{}", stderr(&out));
+    let mut c = cmd(&gh);
+    c.args(["init", "--list"]);
+    let out = run(c).await;
+    assert!(out.status.success());
+    insta::assert_snapshot!("init_list", stdout(&out));
+    for w in [
+        "feature",
+        "main",
+        "release",
+        "hotfix-pr",
+        "hotfix-release",
+        "pr-bridge",
+        "deploy-plan",
+    ] {
+        assert!(stdout(&out).contains(&format!("{w}\n")), "{}", stdout(&out));
+    }
     assert!(std::fs::read_dir(empty.path()).unwrap().next().is_none());
     assert!(gh.lines().await.is_empty());
 }

@@ -124,6 +124,7 @@ async fn init_for_ghes_says_what_the_generated_workflows_need() {
     let mut c = ghops();
     c.args([
         "init",
+        "pipeline",
         "--dry-run",
         "--api-url",
         "https://ghe.example.invalid/api/v3",
@@ -138,7 +139,8 @@ async fn init_for_ghes_says_what_the_generated_workflows_need() {
     );
     // github.com: no such note.
     let mut c = ghops();
-    c.args(["init", "--dry-run"]).current_dir(dir.path());
+    c.args(["init", "pipeline", "--dry-run"])
+        .current_dir(dir.path());
     let out = run(c).await;
     assert!(!stderr(&out).contains("GitHub Enterprise Server"));
 }

@@ -49,6 +49,7 @@ async fn init_pins_the_given_setup_action_commit_and_warns_on_the_placeholder() 
     let mut c = ghops();
     c.args([
         "init",
+        "all",
         "--ghops-version",
         "v9.8.7",
         "--setup-action-sha",
@@ -73,12 +74,12 @@ async fn init_pins_the_given_setup_action_commit_and_warns_on_the_placeholder() 
     assert!(installs >= 10, "{installs}");
 
     let mut c = ghops();
-    c.args(["init", "--dry-run", "--setup-action-sha", "main"]);
+    c.args(["init", "all", "--dry-run", "--setup-action-sha", "main"]);
     let o = run(c).await;
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 
     let mut c = ghops();
-    c.args(["init", "--dry-run"]);
+    c.args(["init", "all", "--dry-run"]);
     let o = run(c).await;
     assert!(o.status.success());
     assert!(stderr(&o).contains("placeholder commit"), "{}", stderr(&o));

@@ -67,7 +67,7 @@ enum Command {
     #[command(subcommand)]
     Gate(cmd::env::GateCmd),
     /// Write least-privilege workflows into .github/workflows/.
-    Init(cmd::env::InitArgs),
+    Init(cmd::init::InitArgs),
     /// A pull-based deploy agent on GitHub Deployments.
     #[command(subcommand)]
     Agent(cmd::agent::AgentCmd),
@@ -126,7 +126,7 @@ async fn run(command: Command, ctx: &Ctx) -> Result<ExitCode, Failure> {
         Command::Release(c) => cmd::release::run(c, ctx).await,
         Command::Env(c) => cmd::env::run_env(c, ctx).await,
         Command::Gate(c) => cmd::env::run_gate(c, ctx).await,
-        Command::Init(a) => cmd::env::run_init(a, ctx).await,
+        Command::Init(a) => cmd::init::run(a, ctx).await,
         Command::Agent(c) => cmd::agent::run(c, ctx).await,
         Command::Runners(c) => cmd::runners::run(c, ctx).await,
         Command::Serve(a) => cmd::serve::run(a, ctx).await,

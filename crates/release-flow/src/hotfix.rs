@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::changelog::{self, BodyVars};
 use crate::config::DrafterConfig;
 use crate::error::ReleaseError;
-use crate::github::{list_releases, merged_prs};
+use crate::github::{list_releases, merged_prs, reachable};
 use crate::version::{Increment, next_hotfix, parse_tag, render_version, version_info};
 
 /// The commit a tag points at (annotated tags peeled).
@@ -28,12 +28,21 @@ pub struct BranchResult {
     pub branch: String,
     /// The commit.
     pub sha: String,
-    /// `created`, `unchanged` or `dry_run`.
+    /// `created`, `unchanged`, `skipped` (a patch cut from a release branch of its line) or
+    /// `dry_run`.
     pub action: String,
+    /// The release branch of the line the tag was cut from (`skipped`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut_from: Option<String>,
 }
 
 /// Creates `release/{version}` at the commit of the published `tag` (prefix stripped); an
 /// existing branch at that commit is success, one elsewhere is refused (never moved).
+///
+/// A patch release (`X.Y.Z`, `Z > 0`) whose commit a release branch of its line
+/// (`release/X.Y.*`) already holds was cut from that branch (a hotfix, published with a
+/// token that fires `release: published`): it gets no branch of its own (`skipped`, with
+/// `cut_from`), so each release line keeps one branch and one reintegration PR.
 pub async fn publish_hook(
     gh: &GitHub,
     repo: &RepoRef,
@@ -49,6 +58,31 @@ pub async fn publish_hook(
     }
     let sha = tag_commit(gh, repo, tag).await?;
     let branch = format!("release/{v}");
+    if v.patch > 0 {
+        let line = line_branches(gh, repo, (v.major, v.minor)).await?;
+        // Re-run after the branch was created: it is this tag's branch, nothing to do.
+        let own = line
+            .iter()
+            .find(|(b, _)| *b == branch)
+            .is_some_and(|(_, at)| at.eq_ignore_ascii_case(&sha));
+        if !own {
+            for (other, _) in line.iter().filter(|(b, _)| *b != branch) {
+                if reachable(gh, repo, tag, other).await? {
+                    tracing::info!(
+                        tag,
+                        branch = other.as_str(),
+                        "a hotfix of the line: no branch"
+                    );
+                    return Ok(BranchResult {
+                        branch,
+                        sha,
+                        action: "skipped".into(),
+                        cut_from: Some(other.clone()),
+                    });
+                }
+            }
+        }
+    }
     let action = match git::ensure_ref(
         gh,
         repo,
@@ -71,7 +105,52 @@ pub async fn publish_hook(
         branch,
         sha,
         action: action.into(),
+        cut_from: None,
     })
+}
+
+#[derive(Deserialize)]
+struct MatchedRef {
+    #[serde(rename = "ref")]
+    name: String,
+    object: git::RefObject,
+}
+
+/// The `release/X.Y.Z` branches of the line `(X, Y)` with their heads, oldest version first
+/// (one prefix search `git/matching-refs/heads/release/X.Y.`, names re-checked as versions).
+async fn line_branches(
+    gh: &GitHub,
+    repo: &RepoRef,
+    line: (u64, u64),
+) -> Result<Vec<(String, String)>, ReleaseError> {
+    let refs: Vec<MatchedRef> = gh
+        .get_all(
+            &format!(
+                "{}/git/matching-refs/{}",
+                repo.api_path(),
+                encode_ref(&format!("heads/release/{}.{}.", line.0, line.1))
+            ),
+            None,
+        )
+        .await?;
+    let mut out: Vec<(semver::Version, String, String)> = refs
+        .into_iter()
+        .filter_map(|r| {
+            let b = r.name.strip_prefix("refs/heads/")?.to_owned();
+            let v = release_line_version(&b)?;
+            ((v.major, v.minor) == line).then_some((v, b, r.object.sha))
+        })
+        .collect();
+    out.sort();
+    Ok(out.into_iter().map(|(_, b, sha)| (b, sha)).collect())
+}
+
+/// The version of a `release/X.Y.Z` branch name (no prerelease), else `None`.
+fn release_line_version(branch: &str) -> Option<semver::Version> {
+    branch
+        .strip_prefix("release/")
+        .and_then(|v| semver::Version::parse(v).ok())
+        .filter(|v| v.pre.is_empty() && v.build.is_empty())
 }
 
 /// What a hotfix run did.
@@ -85,8 +164,18 @@ pub struct HotfixResult {
     pub tag: Option<String>,
     /// The reintegration PR number.
     pub reintegration_pr: Option<u64>,
-    /// `created`, `updated`, `unchanged` (a concurrent run opened it) or `dry_run` for the PR.
+    /// `created`, `updated` (title or body rewritten), `unchanged` (already current, opened by
+    /// a concurrent run, or the line's PR of another branch) or `dry_run` for the PR.
     pub pr_action: Option<String>,
+    /// Whether this run added the reintegration label (to a PR it created or found without it).
+    pub labelled: bool,
+    /// The branch's previous tag: the highest tag of its line reachable from it (after a
+    /// replay that published nothing, the tag a previous run published).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_tag: Option<String>,
+    /// Why the PR is not this branch's own, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -110,9 +199,8 @@ pub async fn hotfix(
     main_branch: &str,
     reintegration_label: &str,
 ) -> Result<HotfixResult, ReleaseError> {
-    let line = branch
-        .strip_prefix("release/")
-        .and_then(|v| semver::Version::parse(v).ok())
+    // Checked before anything is written: the reintegration PR needs the same line.
+    let line = release_line_version(branch)
         .ok_or_else(|| ReleaseError::Config(format!("{branch:?} is not release/X.Y.Z")))?;
     let releases = list_releases(gh, repo).await?;
     let published: Vec<semver::Version> = releases
@@ -161,6 +249,9 @@ pub async fn hotfix(
         tag: None,
         reintegration_pr: None,
         pr_action: None,
+        labelled: false,
+        previous_tag: prev_tag.clone(),
+        note: None,
     };
     // Nothing since the branch's previous tag: nothing to publish (replay-safe).
     if let Some((v, t, status)) = &prev
@@ -251,8 +342,88 @@ pub async fn hotfix(
     Ok(result)
 }
 
-/// ONE reintegration PR `branch → main_branch`: the open one is updated, else one is opened
-/// and labelled (a concurrent run's PR, reported by GitHub as already existing, is reused).
+/// The title and body of `branch`'s reintegration PR after `tag`.
+pub fn reintegration_text(
+    branch: &str,
+    main_branch: &str,
+    tag: &str,
+    reintegration_label: &str,
+) -> (String, String) {
+    (
+        format!("Reintegrate {branch} ({tag}) into {main_branch}"),
+        format!(
+            "Brings the hotfixes published as {tag} back into `{main_branch}`.\n\nLabelled `{reintegration_label}`: these changes are already in {tag}'s notes.\n\n<!-- ghops:reintegration branch={branch} -->"
+        ),
+    )
+}
+
+/// An open PR as `GET pulls` lists it.
+#[derive(Deserialize)]
+struct OpenPull {
+    number: u64,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    labels: Vec<gh_core::events::Label>,
+    head: OpenPullHead,
+}
+
+#[derive(Deserialize)]
+struct OpenPullHead {
+    #[serde(rename = "ref")]
+    name: String,
+    #[serde(default)]
+    repo: Option<OpenPullRepo>,
+}
+
+#[derive(Deserialize)]
+struct OpenPullRepo {
+    full_name: String,
+}
+
+/// The open reintegration PRs of `line` into `main_branch`: PRs whose head is a
+/// `release/X.Y.*` branch of the line **in this repository** (a fork's branch of the same
+/// name never is), the one of `branch` first, then the oldest.
+async fn open_reintegrations(
+    gh: &GitHub,
+    repo: &RepoRef,
+    line: (u64, u64),
+    branch: &str,
+    main_branch: &str,
+) -> Result<Vec<OpenPull>, ReleaseError> {
+    let all: Vec<OpenPull> = gh
+        .get_all(
+            &format!(
+                "{}/pulls?state=open&base={}&sort=created&direction=asc&per_page=100",
+                repo.api_path(),
+                encode_query(main_branch)
+            ),
+            None,
+        )
+        .await?;
+    let full = format!("{}/{}", repo.owner, repo.name);
+    let mut mine: Vec<OpenPull> = all
+        .into_iter()
+        .filter(|p| {
+            p.head
+                .repo
+                .as_ref()
+                .is_some_and(|r| r.full_name.eq_ignore_ascii_case(&full))
+                && release_line_version(&p.head.name).is_some_and(|v| (v.major, v.minor) == line)
+        })
+        .collect();
+    mine.sort_by_key(|p| (p.head.name != branch, p.number));
+    Ok(mine)
+}
+
+/// ONE reintegration PR per release line into `main_branch`, labelled `reintegration_label`.
+/// The line's open PR (found by the line of its head branch, not only by `branch`) is kept:
+/// its title and body are rewritten only when they differ and only when it is `branch`'s own
+/// (never another branch's), and the label is added when missing. Else one is opened and
+/// labelled; when GitHub says it already exists (a concurrent run) or the create's answer is
+/// lost (5xx, timeout), the PR is looked up again and reused.
 async fn ensure_reintegration(
     gh: &GitHub,
     repo: &RepoRef,
@@ -262,26 +433,41 @@ async fn ensure_reintegration(
     reintegration_label: &str,
     result: &mut HotfixResult,
 ) -> Result<(), ReleaseError> {
-    let title = format!("Reintegrate {branch} ({tag}) into {main_branch}");
-    let pr_body = format!(
-        "Brings the hotfixes published as {tag} back into `{main_branch}`.\n\nLabelled `{reintegration_label}`: these changes are already in {tag}'s notes.\n\n<!-- ghops:reintegration branch={branch} -->"
-    );
-    let open_path = format!(
-        "{}/pulls?state=open&head={}&base={}&per_page=10",
-        repo.api_path(),
-        encode_query(&format!("{}:{branch}", repo.owner)),
-        encode_query(main_branch)
-    );
-    let open: Vec<Pull> = gh.get(&open_path).await?;
+    let line = release_line_version(branch)
+        .map(|v| (v.major, v.minor))
+        .ok_or_else(|| ReleaseError::Config(format!("{branch:?} is not release/X.Y.Z")))?;
+    let (title, pr_body) = reintegration_text(branch, main_branch, tag, reintegration_label);
+    let open = open_reintegrations(gh, repo, line, branch, main_branch).await?;
     if let Some(p) = open.first() {
-        let r = gh
-            .patch::<Value>(
-                &format!("{}/pulls/{}", repo.api_path(), p.number),
-                &json!({"title": title, "body": pr_body}),
-            )
-            .await?;
+        if open.len() > 1 {
+            tracing::warn!(
+                count = open.len(),
+                kept = p.number,
+                "more than one open reintegration PR of the line"
+            );
+        }
         result.reintegration_pr = Some(p.number);
-        result.pr_action = Some(if r.is_some() { "updated" } else { "dry_run" }.into());
+        let action = if p.head.name != branch {
+            result.note = Some(format!(
+                "#{} ({}) is the open reintegration PR of the {}.{} line: no second one for {branch}",
+                p.number, p.head.name, line.0, line.1
+            ));
+            "unchanged"
+        } else if p.title == title && p.body.as_deref().unwrap_or("") == pr_body {
+            "unchanged"
+        } else {
+            let r = gh
+                .patch::<Value>(
+                    &format!("{}/pulls/{}", repo.api_path(), p.number),
+                    &json!({"title": title, "body": pr_body}),
+                )
+                .await?;
+            if r.is_some() { "updated" } else { "dry_run" }
+        };
+        result.pr_action = Some(action.into());
+        if !p.labels.iter().any(|l| l.name == reintegration_label) {
+            add_label(gh, repo, p.number, reintegration_label, result).await?;
+        }
         return Ok(());
     }
     let created: Result<Option<Pull>, gh_core::Error> = gh
@@ -292,30 +478,59 @@ async fn ensure_reintegration(
         )
         .await;
     let created = match created {
-        Err(e) if e.is_status(422) && e.to_string().contains("already exists") => {
-            // A concurrent run opened it between our list and our create: reuse it.
-            let again: Vec<Pull> = gh.get(&open_path).await?;
+        Err(e) if reusable(&e) => {
+            // A concurrent run opened it between our list and our create, or GitHub created
+            // it and the answer was lost: find it and reuse it.
+            let again = open_reintegrations(gh, repo, line, branch, main_branch).await?;
             let Some(p) = again.first() else {
                 return Err(e.into());
             };
             result.reintegration_pr = Some(p.number);
             result.pr_action = Some("unchanged".into());
+            if !p.labels.iter().any(|l| l.name == reintegration_label) {
+                add_label(gh, repo, p.number, reintegration_label, result).await?;
+            }
             return Ok(());
         }
         other => other?,
     };
     match created {
         Some(p) => {
-            gh.post::<Value>(
-                &format!("{}/issues/{}/labels", repo.api_path(), p.number),
-                &json!({"labels": [reintegration_label]}),
-                Idempotency::Idempotent,
-            )
-            .await?;
             result.reintegration_pr = Some(p.number);
             result.pr_action = Some("created".into());
+            add_label(gh, repo, p.number, reintegration_label, result).await?;
         }
         None => result.pr_action = Some("dry_run".into()),
     }
+    Ok(())
+}
+
+/// A failed create worth looking up again: "already exists" (a concurrent run), or an answer
+/// that may have been lost after GitHub acted (5xx, timeout, transport).
+fn reusable(e: &gh_core::Error) -> bool {
+    (e.is_status(422) && e.to_string().contains("already exists"))
+        || e.status().is_some_and(|s| s >= 500)
+        || matches!(
+            e,
+            gh_core::Error::Timeout(_) | gh_core::Error::Transport { .. }
+        )
+}
+
+async fn add_label(
+    gh: &GitHub,
+    repo: &RepoRef,
+    number: u64,
+    label: &str,
+    result: &mut HotfixResult,
+) -> Result<(), ReleaseError> {
+    let r = gh
+        .post::<Value>(
+            &format!("{}/issues/{number}/labels", repo.api_path()),
+            &json!({"labels": [label]}),
+            Idempotency::Idempotent,
+        )
+        .await?;
+    // `--dry-run` reports the write without sending it.
+    result.labelled = r.is_some();
     Ok(())
 }

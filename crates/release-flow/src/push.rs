@@ -41,8 +41,8 @@ pub enum PushOutcome {
     Hotfix {
         /// The hotfix result.
         hotfix: HotfixResult,
-        /// Main's draft after the hotfix (`None` when nothing was published, or when the
-        /// refresh was refused; the reason is then in `note`).
+        /// Main's draft after the hotfix (`None` when nothing was published since the line's
+        /// release, or when the refresh was refused; the reason is then in `note`).
         main_draft: Option<DraftSummary>,
         /// Why main's draft was not refreshed, if it was not.
         note: Option<String>,
@@ -171,9 +171,12 @@ pub fn release_target(
 }
 
 /// `ghops release hotfix`: publishes the next patch of `branch` with its one reintegration
-/// PR into `main`, then, when something was published, recomputes `main`'s draft (a new
-/// published tag may collide with the drafted version). A refused draft refresh is reported
-/// in `note`, not as an error: the hotfix itself succeeded.
+/// PR into `main`, then recomputes `main`'s draft (a new published tag may collide with the
+/// drafted version) when something was published **or** when nothing new was but the
+/// branch's last tag is a hotfix (`X.Y.Z`, `Z > 0`): a replay after a run that published and
+/// stopped before the refresh (a lost answer, a crash) must not leave main's draft holding a
+/// tag that is now published. A refused draft refresh is reported in `note`, not as an
+/// error: the hotfix itself succeeded.
 pub async fn hotfix_then_draft(
     gh: &GitHub,
     repo: &RepoRef,
@@ -182,7 +185,12 @@ pub async fn hotfix_then_draft(
     main: &str,
 ) -> Result<PushOutcome, ReleaseError> {
     let h = hotfix(gh, repo, cfg, branch, main, &cfg.reintegration_label).await?;
-    if h.tag.is_none() {
+    let after_hotfix = h
+        .previous_tag
+        .as_deref()
+        .and_then(|t| crate::version::parse_tag(t, &cfg.tag_prefix))
+        .is_some_and(|v| v.patch > 0);
+    if h.tag.is_none() && !after_hotfix {
         return Ok(PushOutcome::Hotfix {
             hotfix: h,
             main_draft: None,

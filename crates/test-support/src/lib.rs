@@ -14,6 +14,8 @@
 //! # }
 //! ```
 
+pub mod fake;
+
 use std::path::PathBuf;
 
 use serde_json::Value;

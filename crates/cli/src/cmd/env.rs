@@ -1,5 +1,4 @@
-//! `ghops env` (label-driven preview/QA environments), `ghops gate` (approval gates),
-//! `ghops init` (generated least-privilege workflows).
+//! `ghops env` (label-driven preview/QA environments), `ghops gate` (approval gates).
 
 use std::path::PathBuf;
 
@@ -9,7 +8,6 @@ use gh_core::actions::ActionsFiles;
 use gh_core::events::{PullRequestEvent, load_event};
 use release_flow::env::{DeployState, EnvConfig, RecordRequest};
 use release_flow::gate::GateRequest;
-use release_flow::init::{InitOptions, WriteResult};
 
 use crate::ctx::{Ctx, Failure};
 
@@ -122,30 +120,6 @@ pub enum GateCmd {
         #[arg(long)]
         actor: Option<String>,
     },
-}
-
-/// Arguments of `ghops init`.
-#[derive(Args, Debug)]
-#[command(
-    after_help = "Examples:\n  ghops init --dry-run\n  ghops init --force --ghops-version v0.2.0 --setup-action-sha <commit of v0.2.0>"
-)]
-pub struct InitArgs {
-    /// Repository root to write `.github/workflows/` into.
-    #[arg(long, default_value = ".")]
-    dir: PathBuf,
-    /// Overwrite existing files that differ.
-    #[arg(long)]
-    force: bool,
-    /// ghops release tag the workflows install (default: this binary's version).
-    #[arg(long, default_value = concat!("v", env!("CARGO_PKG_VERSION")))]
-    ghops_version: String,
-    /// Commit of the setup action (OWNER/ghops) the workflows pin [default: the one this
-    /// binary was released with].
-    #[arg(long, value_name = "SHA")]
-    setup_action_sha: Option<String>,
-    /// The main branch.
-    #[arg(long, default_value = "main")]
-    main_branch: String,
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -268,11 +242,11 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
         EnvCmd::Status => {
             let repo = ctx.repo()?;
             let gh = ctx.client(&repo).await?;
-            let rows = release_flow::env::status_now(&gh, &repo).await?;
+            let rows = release_flow::env::status(&gh, &repo).await?;
             if ctx.global.json {
                 ctx.print_json(&rows)?;
             } else {
-                print!("{}", release_flow::env::render_table(&rows));
+                print!("{}", release_flow::env::render_table_now(&rows));
             }
             Ok(ExitCode::Success)
         }
@@ -341,71 +315,4 @@ pub async fn run_gate(cmd: GateCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             Ok(ExitCode::Success)
         }
     }
-}
-
-/// Runs `ghops init`.
-pub async fn run_init(args: InitArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
-    let opts = InitOptions {
-        ghops_version: args.ghops_version,
-        main_branch: args.main_branch,
-        setup_action_sha: args
-            .setup_action_sha
-            .unwrap_or_else(|| InitOptions::default().setup_action_sha),
-    };
-    let files = release_flow::init::generate(&opts)?;
-    if opts.setup_action_is_placeholder() {
-        eprintln!(
-            "warning: this ghops build pins the setup action ({}) at a placeholder commit (no \
-             release yet): pass --setup-action-sha SHA, the commit of the release you install",
-            gh_core::dist::repository()
-        );
-    }
-    if ctx.targets_ghes() {
-        crate::ctx::warn(
-            "GitHub Enterprise Server: the generated workflows use actions from github.com \
-             pinned by commit and install ghops from its github.com release; enable GitHub \
-             Connect (actions from GitHub.com) or mirror them, and check the runner version \
-             (docs/ghes.md, \"Actions on GHES\")",
-            None,
-            None,
-        );
-    }
-    if ctx.global.dry_run {
-        if ctx.global.json {
-            ctx.print_json(&files)?;
-        } else {
-            for f in &files {
-                println!("# ---- {} ----\n{}", f.path, f.contents);
-            }
-        }
-        return Ok(ExitCode::Success);
-    }
-    let results = release_flow::init::write_files(&args.dir, &files, args.force)?;
-    let kept = results
-        .iter()
-        .filter(|(_, r)| *r == WriteResult::Kept)
-        .count();
-    if ctx.global.json {
-        ctx.print_json(&serde_json::json!(
-            results
-                .iter()
-                .map(|(p, r)| serde_json::json!({"path": p, "result": r}))
-                .collect::<Vec<_>>()
-        ))?;
-    } else {
-        for (p, r) in &results {
-            let what = match r {
-                WriteResult::Created => "created",
-                WriteResult::Overwritten => "overwritten",
-                WriteResult::Unchanged => "unchanged",
-                WriteResult::Kept => "exists and differs: kept (use --force to overwrite)",
-            };
-            println!("{p}: {what}");
-        }
-    }
-    Ok(if kept > 0 {
-        ExitCode::Failed
-    } else {
-        ExitCode::Success
-    })
 }

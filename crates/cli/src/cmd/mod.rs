@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod auth;
 pub mod env;
+pub mod init;
 pub mod plan;
 pub mod pr_bridge;
 pub mod release;

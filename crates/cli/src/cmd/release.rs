@@ -47,7 +47,8 @@ pub enum ReleaseCmd {
     },
     /// On `release: published`: create `release/{version}` at the tag's commit.
     ///
-    /// Needs: contents: write.
+    /// A patch release that a `release/X.Y.*` branch of its line already holds (a hotfix) gets
+    /// no branch of its own. Needs: contents: write.
     #[command(
         name = "publish-hook",
         after_help = "Examples:\n  ghops release publish-hook --tag v1.4.0\n  ghops release publish-hook --event \"$GITHUB_EVENT_PATH\""
@@ -296,7 +297,12 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             if ctx.global.json {
                 ctx.print_json(&r)?;
             } else {
-                println!("{} at {}: {}", r.branch, r.sha, r.action);
+                match &r.cut_from {
+                    Some(from) => {
+                        println!("{tag} was cut from {from}: a hotfix gets no branch of its own")
+                    }
+                    None => println!("{} at {}: {}", r.branch, r.sha, r.action),
+                }
             }
             Ok(ExitCode::Success)
         }
@@ -359,6 +365,9 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 );
             } else {
                 println!("{branch}: nothing new since the last tag of its line");
+            }
+            if let Some(n) = &r.note {
+                println!("{branch}: {n}");
             }
             if let Some(d) = main_draft {
                 println!(

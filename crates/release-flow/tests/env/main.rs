@@ -4,6 +4,7 @@
 mod gate;
 mod init;
 mod record;
+mod story;
 mod sync;
 
 use gh_core::auth::{Credentials, SecretString, TokenSource};

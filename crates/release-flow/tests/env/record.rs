@@ -49,10 +49,7 @@ async fn first_record_creates_the_deployment_and_its_status() {
     assert!(out.created && out.status_added);
     assert_eq!(out.deployment_id, Some(42));
     gh.assert_lines(&[
-        &format!(
-            "GET /repos/octo/app/deployments?environment=preview-feature-x&sha={}&per_page=100",
-            sha('a')
-        ),
+        "GET /repos/octo/app/deployments?environment=preview-feature-x&per_page=1",
         "POST /repos/octo/app/deployments",
         "POST /repos/octo/app/deployments/42/statuses",
     ])
@@ -290,10 +287,38 @@ async fn status_table_and_json() {
     let now = chrono::DateTime::parse_from_rfc3339("2026-01-02T00:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    let rows = status(&c, &repo("octo/app"), now).await.unwrap();
+    let rows = status(&c, &repo("octo/app")).await.unwrap();
     gh.assert_no_writes().await;
     insta_settings(None).bind(|| {
-        insta::assert_snapshot!("status_table", render_table(&rows));
+        insta::assert_snapshot!("status_table", render_table(&rows, now));
         insta::assert_json_snapshot!("status_json", rows);
     });
+}
+
+/// Issue 23 #10: GitHub answers `environment_url: ""` and `log_url: ""` for URLs never given;
+/// a re-run without `--url` compared them with "no URL" and added a duplicate status.
+#[tokio::test]
+async fn rerun_without_url_adds_no_status() {
+    let gh = MockGitHub::start().await;
+    let c = client(&gh, false).await;
+    get(
+        &gh,
+        "/repos/octo/app/deployments",
+        json!([deployment(42, "qa1", 7, &sha('a'))]),
+    )
+    .await;
+    get(
+        &gh,
+        "/repos/octo/app/deployments/42/statuses",
+        json!([
+            {"id": 2, "state": "success", "environment_url": "", "log_url": "", "target_url": ""}
+        ]),
+    )
+    .await;
+    let mut r = req(DeployState::Success);
+    r.environment = "qa1".into();
+    r.url = None;
+    let out = record(&c, &repo("octo/app"), &r).await.unwrap();
+    assert!(!out.created && !out.status_added);
+    gh.assert_no_writes().await;
 }

@@ -1,5 +1,6 @@
 //! `env sync`: label → environment plans, close, QA hand-over.
 
+use ghops_test_support::fake::FakeGitHub;
 use ghops_test_support::{MockGitHub, insta_settings};
 use proptest::prelude::*;
 use release_flow::env::{EnvConfig, on_pull_request, plan_open, sync};
@@ -50,6 +51,19 @@ async fn preview_undeploy_when_label_removed() {
         "unlabeled",
         Some("deploy"),
     );
+    // PR 7's preview is deployed (a success, still active).
+    get(
+        &gh,
+        "/repos/octo/app/deployments",
+        json!([deployment(11, "preview-feature-x", 7, &sha('a'))]),
+    )
+    .await;
+    get(
+        &gh,
+        "/repos/octo/app/deployments/11/statuses",
+        json!([{"state": "success"}, {"state": "in_progress"}]),
+    )
+    .await;
     let plan = sync(&c, &repo("octo/app"), &EnvConfig::default(), &ev)
         .await
         .unwrap();
@@ -71,16 +85,35 @@ async fn qa_label_removed_undeploys_that_slot() {
         "unlabeled",
         Some("deploy/qa2"),
     );
+    get(
+        &gh,
+        "/repos/octo/app/deployments",
+        json!([deployment(12, "qa2", 7, &sha('a'))]),
+    )
+    .await;
+    get(
+        &gh,
+        "/repos/octo/app/deployments/12/statuses",
+        json!([{"state": "success"}]),
+    )
+    .await;
     let plan = sync(&c, &repo("octo/app"), &EnvConfig::default(), &ev)
         .await
         .unwrap();
     assert_eq!(envs(&plan.deploy), ["preview-feature-x"]);
     assert_eq!(envs(&plan.undeploy), ["qa2"]);
-    assert!(gh.lines().await.is_empty());
+    gh.assert_lines(&[
+        "GET /repos/octo/app/deployments?environment=qa2&per_page=100",
+        "GET /repos/octo/app/deployments/12/statuses?per_page=100",
+    ])
+    .await;
 }
 
+/// Issue 23 #2: removing a slot label from a PR that never held the slot (its deployment
+/// there was replaced: inactive) undeploys nothing; before, it ran the undeploy of the
+/// environment another PR holds.
 #[tokio::test]
-async fn two_labels_two_environments() {
+async fn unlabel_of_a_slot_never_held_undeploys_nothing() {
     let gh = MockGitHub::start().await;
     let c = client(&gh, false).await;
     let ev = pr_event(
@@ -88,18 +121,64 @@ async fn two_labels_two_environments() {
         7,
         "feature/x",
         &sha('a'),
-        &["deploy", "deploy/qa3"],
-        "synchronize",
-        None,
+        &[],
+        "unlabeled",
+        Some("deploy/qa2"),
     );
+    get_q(
+        &gh,
+        "/repos/octo/app/deployments",
+        "environment",
+        "qa2",
+        json!([
+            deployment(13, "qa2", 8, &sha('b')),
+            deployment(12, "qa2", 7, &sha('a'))
+        ]),
+    )
+    .await;
+    get_q(
+        &gh,
+        "/repos/octo/app/deployments",
+        "environment",
+        "preview-feature-x",
+        json!([]),
+    )
+    .await;
+    get(
+        &gh,
+        "/repos/octo/app/deployments/12/statuses",
+        json!([{"state": "inactive"}, {"state": "success"}]),
+    )
+    .await;
+    let plan = sync(&c, &repo("octo/app"), &EnvConfig::default(), &ev)
+        .await
+        .unwrap();
+    assert!(
+        plan.deploy.is_empty() && plan.undeploy.is_empty(),
+        "{plan:?}"
+    );
+    gh.assert_no_writes().await;
+}
+
+/// A push to a PR holding its slot deploys both environments and writes nothing.
+#[tokio::test]
+async fn two_labels_two_environments() {
+    let gh = FakeGitHub::start("octo/app").await;
+    let c = client(&gh, false).await;
+    gh.set_permission("maintainer", "write");
+    gh.add_pull(7, "feature/x", &sha('a'), "dev");
+    gh.label(7, "deploy", "maintainer");
+    gh.label(7, "deploy/qa3", "maintainer");
+    let ev: gh_core::events::PullRequestEvent =
+        serde_json::from_value(gh.pull_request_event(7, "synchronize", None, "dev")).unwrap();
     let plan = sync(&c, &repo("octo/app"), &EnvConfig::default(), &ev)
         .await
         .unwrap();
     assert_eq!(envs(&plan.deploy), ["preview-feature-x", "qa3"]);
     assert!(plan.undeploy.is_empty());
-    // synchronize takes no slot: no hand-over, no request at all.
     assert!(plan.handovers.is_empty());
-    assert!(gh.lines().await.is_empty());
+    gh.assert_no_writes().await;
+    gh.assert_no_unrouted();
 }
 
 #[tokio::test]
@@ -378,8 +457,8 @@ async fn qa_slot_hand_over() {
     assert_eq!(plan.handovers[0].deactivated, [101]);
     gh.assert_writes(&[
         "POST /repos/octo/app/deployments/101/statuses",
-        "DELETE /repos/octo/app/issues/10/labels/deploy%2Fqa1",
         "POST /repos/octo/app/issues/10/comments",
+        "DELETE /repos/octo/app/issues/10/labels/deploy%2Fqa1",
     ])
     .await;
     let w = gh.writes().await;
@@ -388,7 +467,7 @@ async fn qa_slot_hand_over() {
         json!({"state": "inactive", "description": "undeployed by ghops"})
     );
     insta_settings(None)
-        .bind(|| insta::assert_snapshot!("handover_comment", w[2].body["body"].as_str().unwrap()));
+        .bind(|| insta::assert_snapshot!("handover_comment", w[1].body["body"].as_str().unwrap()));
 }
 
 /// #10 and #11 got `deploy/qa1` at nearly the same time and each run sees both holders: the
@@ -401,6 +480,7 @@ async fn simultaneous_takes_the_newer_label_wins() {
     qa1_held_by_10_and_11(&gh).await;
     qa1_labeled_at(&gh, 10, &["2026-12-04T10:00:00Z"]).await;
     qa1_labeled_at(&gh, 11, &["2026-12-04T10:00:01Z"]).await;
+    get(&gh, "/repos/octo/app/deployments", json!([])).await;
     let ev = pr_event(
         "octo/app",
         10,
@@ -420,15 +500,19 @@ async fn simultaneous_takes_the_newer_label_wins() {
         ["`deploy/qa1` was also just given to #11, later: #11 takes qa1 (the newest label wins)"]
     );
     gh.assert_no_writes().await;
-    let lines = gh.lines().await;
-    assert_eq!(
-        lines[lines.len() - 3..],
-        [
-            "GET /repos/octo/app/issues?state=open&labels=deploy%2Fqa1&per_page=100",
-            "GET /repos/octo/app/issues/10/events?per_page=100",
-            "GET /repos/octo/app/issues/11/events?per_page=100",
-        ]
-    );
+    // The labeller (the sender) is authorised first; then the recorded holder (none), the
+    // open PRs with the label, each one's label time and its labeller; then the preview,
+    // never deployed, needs no undeploy.
+    gh.assert_lines(&[
+        "GET /repos/octo/app/collaborators/maintainer/permission",
+        "GET /repos/octo/app/issues/10/events?per_page=100",
+        "GET /repos/octo/app/deployments?environment=qa1&per_page=100",
+        "GET /repos/octo/app/issues?state=open&labels=deploy%2Fqa1&per_page=100",
+        "GET /repos/octo/app/issues/11/events?per_page=100",
+        "GET /repos/octo/app/collaborators/maintainer/permission",
+        "GET /repos/octo/app/deployments?environment=preview-feature-x&per_page=100",
+    ])
+    .await;
 }
 
 #[tokio::test]
@@ -501,13 +585,14 @@ async fn real_payloads() {
     let load = |n: &str| -> gh_core::events::PullRequestEvent {
         gh_core::events::decode(n, &ghops_test_support::fixture_bytes(n)).unwrap()
     };
-    // Open PR without a deploy label: the preview is undeployed.
+    get(&gh, "/repos/Codertocat/Hello-World/deployments", json!([])).await;
     let p = on_pull_request(&c, &cfg, &load("pull_request.synchronize.json"))
         .await
         .unwrap()
         .unwrap();
-    assert!(p.deploy.is_empty());
-    assert_eq!(envs(&p.undeploy), ["preview-changes"]);
+    // Open PR without a deploy label, never deployed: nothing to undeploy (before: an
+    // undeploy of a preview that never existed on every push).
+    assert!(p.deploy.is_empty() && p.undeploy.is_empty(), "{p:?}");
     // Unlabeling `bug` changes nothing.
     let p = on_pull_request(&c, &cfg, &load("pull_request.unlabeled.json"))
         .await
@@ -524,15 +609,14 @@ async fn real_payloads() {
     .unwrap()
     .unwrap();
     assert!(p.deploy.is_empty() && p.undeploy.is_empty() && p.skipped.len() == 1);
-    assert!(gh.lines().await.is_empty());
     // Closed, never deployed: one read, nothing undeployed.
-    get(&gh, "/repos/Codertocat/Hello-World/deployments", json!([])).await;
     let p = on_pull_request(&c, &cfg, &load("pull_request.closed.json"))
         .await
         .unwrap()
         .unwrap();
     assert!(p.undeploy.is_empty());
     gh.assert_lines(&[
+        "GET /repos/Codertocat/Hello-World/deployments?environment=preview-changes&per_page=100",
         "GET /repos/Codertocat/Hello-World/deployments?environment=preview-changes&per_page=100",
     ])
     .await;

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
+mod story;
 mod table;
 
 const R: &str = "/repos/octo/app";
@@ -630,7 +631,13 @@ async fn hotfix_publishes_1_4_1_then_1_4_2_and_keeps_one_reintegration_pr() {
             .and(path(format!("{R}/pulls")))
             .and(query_param("state", "open"))
             .respond_with(ResponseTemplate::new(200).set_body_json(match open_pr {
-                Some(n) => json!([{"number": n}]),
+                Some(n) => json!([open_pull(
+                    n,
+                    "release/1.4.0",
+                    &["release:reintegration"],
+                    "Reintegrate release/1.4.0 (v1.4.0) into main",
+                    ""
+                )]),
                 None => json!([]),
             }))
             .mount(&w.gh.server)
@@ -1171,6 +1178,11 @@ async fn a_published_release_event_creates_its_branch_and_a_prerelease_is_ignore
         .mount(&w.gh.server)
         .await;
     Mock::given(method("GET"))
+        .and(path(format!("{hw}/git/matching-refs/heads/release/0.0.")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("GET"))
         .and(path(format!("{hw}/git/ref/heads/release/0.0.1")))
         .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
         .mount(&w.gh.server)
@@ -1235,7 +1247,7 @@ async fn a_replay_after_a_failed_pr_opens_the_missing_reintegration_pr_and_publi
     Mock::given(method("GET"))
         .and(path(format!("{R}/pulls")))
         .and(query_param("state", "open"))
-        .and(query_param("head", "octo:release/1.4.0"))
+        .and(query_param("base", "main"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .mount(&w.gh.server)
         .await;
@@ -1297,7 +1309,13 @@ async fn a_reintegration_pr_opened_concurrently_is_reused_not_duplicated() {
     Mock::given(method("GET"))
         .and(path(format!("{R}/pulls")))
         .and(query_param("state", "open"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"number": 81}])))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([open_pull(
+            81,
+            "release/1.4.0",
+            &["release:reintegration"],
+            "Reintegrate release/1.4.0 (v1.4.1) into main",
+            ""
+        )])))
         .with_priority(2)
         .mount(&w.gh.server)
         .await;
@@ -1353,7 +1371,13 @@ async fn a_patch_of_the_line_published_elsewhere_is_not_the_branchs_baseline_but
     Mock::given(method("GET"))
         .and(path(format!("{R}/pulls")))
         .and(query_param("state", "open"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"number": 77}])))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([open_pull(
+            77,
+            "release/1.4.0",
+            &["release:reintegration"],
+            "Reintegrate release/1.4.0 (v1.4.1) into main",
+            ""
+        )])))
         .mount(&w.gh.server)
         .await;
     Mock::given(method("PATCH"))
@@ -1424,4 +1448,412 @@ async fn graphql_endpoint_missing_falls_back_to_rest_at_once() {
             .filter(|s| s.path == "/graphql")
             .count();
     assert_eq!(graphql, 1);
+}
+
+/// An open PR as `GET pulls` lists it.
+fn open_pull(n: u64, head: &str, labels: &[&str], title: &str, body: &str) -> Value {
+    json!({
+        "number": n, "title": title, "body": body,
+        "head": {"ref": head, "repo": {"full_name": "octo/app"}},
+        "base": {"ref": "main"},
+        "labels": labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()
+    })
+}
+
+/// The open PRs into main, answered as GitHub does: filtered by `head` when it is given.
+async fn open_pulls(w: &W, all: Value) {
+    let list = all.as_array().unwrap().clone();
+    for p in &list {
+        let head = format!("octo:{}", p["head"]["ref"].as_str().unwrap());
+        Mock::given(method("GET"))
+            .and(path(format!("{R}/pulls")))
+            .and(query_param("state", "open"))
+            .and(query_param("head", head.as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([p])))
+            .with_priority(1)
+            .mount(&w.gh.server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/pulls")))
+        .and(query_param("state", "open"))
+        .and(wiremock::matchers::query_param_is_missing("head"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(all))
+        .with_priority(2)
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/pulls")))
+        .and(query_param("state", "open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .with_priority(3)
+        .mount(&w.gh.server)
+        .await;
+}
+
+/// Issue #23 item 3: v1.4.1, published from `release/1.4.0` by `hotfix` with an App token,
+/// fires `release: published`; it is a patch cut from the line's branch and gets no branch.
+#[tokio::test]
+async fn a_hotfix_release_cut_from_a_release_branch_gets_no_branch_of_its_own() {
+    let w = W::new().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/ref/tags/v1.4.1")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": {"sha": "c141", "type": "commit"}})),
+        )
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/matching-refs/heads/release/1.4.")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"ref": "refs/heads/release/1.4.0", "object": {"sha": "c141", "type": "commit"}}
+        ])))
+        .mount(&w.gh.server)
+        .await;
+    w.compare("v1.4.1", "release/1.4.0", "identical").await;
+    for p in ["release/1.4.1", "release/1.4.0"] {
+        Mock::given(method("GET"))
+            .and(path(format!("{R}/git/ref/heads/{p}")))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+            .mount(&w.gh.server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/git/refs")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({})))
+        .mount(&w.gh.server)
+        .await;
+    let c = client(&w.gh, false).await;
+    let r = publish_hook(&c, &repo(), &config(), "v1.4.1")
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.branch.as_str(), r.action.as_str()),
+        ("release/1.4.1", "skipped")
+    );
+    assert_eq!(r.cut_from.as_deref(), Some("release/1.4.0"));
+    w.gh.assert_no_writes().await;
+}
+
+/// A patch release published from main (no release branch of its line holds it) still gets
+/// its branch, and a minor release never looks for one.
+#[tokio::test]
+async fn a_patch_release_from_main_still_gets_its_branch() {
+    let w = W::new().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/ref/tags/v1.4.1")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"object": {"sha": "m141", "type": "commit"}})),
+        )
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/matching-refs/heads/release/1.4.")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"ref": "refs/heads/release/1.4.0", "object": {"sha": "c140", "type": "commit"}},
+            {"ref": "refs/heads/release/1.4.0-rc", "object": {"sha": "c140", "type": "commit"}}
+        ])))
+        .mount(&w.gh.server)
+        .await;
+    w.compare("v1.4.1", "release/1.4.0", "diverged").await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/git/ref/heads/release/1.4.1")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/git/refs")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({})))
+        .mount(&w.gh.server)
+        .await;
+    let c = client(&w.gh, false).await;
+    let r = publish_hook(&c, &repo(), &config(), "v1.4.1")
+        .await
+        .unwrap();
+    assert_eq!(r.action, "created");
+    assert_eq!(r.cut_from, None);
+    let reads: Vec<String> = w.gh.lines().await;
+    assert!(
+        !reads.iter().any(|l| l.contains("release/1.4.0-rc")),
+        "{reads:#?}"
+    );
+    let writes = w.gh.writes().await;
+    assert_eq!(
+        (writes.len(), &writes[0].body),
+        (
+            1,
+            &json!({"ref": "refs/heads/release/1.4.1", "sha": "m141"})
+        )
+    );
+}
+
+/// Issue #23 item 3: a `release/1.4.1` branch (made by an older ghops) is pushed for the first
+/// time while `release/1.4.0`'s reintegration PR is open: the line already has its one PR, so
+/// no second one is opened and the other branch's PR is not retitled.
+#[tokio::test]
+async fn a_second_branch_of_a_line_opens_no_second_reintegration_pr() {
+    let w = W::new().await;
+    w.releases(json!([
+        rel(7, "v1.4.1", false, ""),
+        rel(6, "v1.4.0", false, "")
+    ]))
+    .await;
+    w.compare("v1.4.1", "release/1.4.1", "identical").await;
+    w.compare("main", "release/1.4.1", "ahead").await;
+    open_pulls(
+        &w,
+        json!([
+            open_pull(12, "feature-x", &[], "Feature X", ""),
+            open_pull(
+                77,
+                "release/1.4.0",
+                &["release:reintegration"],
+                "Reintegrate release/1.4.0 (v1.4.1) into main",
+                "whatever"
+            )
+        ]),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/pulls")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"number": 78})))
+        .mount(&w.gh.server)
+        .await;
+    let c = client(&w.gh, false).await;
+    let r = hotfix(
+        &c,
+        &repo(),
+        &config(),
+        "release/1.4.1",
+        "main",
+        "release:reintegration",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.tag, None);
+    assert_eq!(
+        (r.reintegration_pr, r.pr_action.as_deref()),
+        (Some(77), Some("unchanged"))
+    );
+    w.gh.assert_no_writes().await;
+}
+
+/// The recovery path of `release/1.4.0` after v1.4.1: nothing new to publish, main lacks the
+/// branch's commits.
+async fn recovery_after_1_4_1(w: &W) {
+    w.releases(json!([
+        rel(7, "v1.4.1", false, ""),
+        rel(6, "v1.4.0", false, "")
+    ]))
+    .await;
+    w.compare("v1.4.1", "release/1.4.0", "identical").await;
+    w.compare("main", "release/1.4.0", "ahead").await;
+}
+
+async fn run_hotfix(w: &W) -> release_flow::hotfix::HotfixResult {
+    let c = client(&w.gh, false).await;
+    hotfix(
+        &c,
+        &repo(),
+        &config(),
+        "release/1.4.0",
+        "main",
+        "release:reintegration",
+    )
+    .await
+    .unwrap()
+}
+
+/// Issue #23 item 5: GitHub creates the reintegration PR but the answer is lost (502 after
+/// the write): the run finds the PR it created and labels it, opening no second one.
+#[tokio::test]
+async fn a_lost_answer_to_the_prs_creation_adopts_and_labels_the_pr() {
+    let w = W::new().await;
+    recovery_after_1_4_1(&w).await;
+    let (title, body) = release_flow::hotfix::reintegration_text(
+        "release/1.4.0",
+        "main",
+        "v1.4.1",
+        "release:reintegration",
+    );
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/pulls")))
+        .and(query_param("state", "open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/pulls")))
+        .and(query_param("state", "open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([open_pull(
+            78,
+            "release/1.4.0",
+            &[],
+            &title,
+            &body
+        )])))
+        .with_priority(2)
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/pulls")))
+        .respond_with(ResponseTemplate::new(502).set_body_string("Bad Gateway"))
+        .mount(&w.gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{R}/issues/78/labels")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&w.gh.server)
+        .await;
+    let r = run_hotfix(&w).await;
+    assert_eq!(
+        (r.reintegration_pr, r.pr_action.as_deref(), r.labelled),
+        (Some(78), Some("unchanged"), true)
+    );
+    w.gh.assert_writes(&[
+        &format!("POST {R}/pulls"),
+        &format!("POST {R}/issues/78/labels"),
+    ])
+    .await;
+    let writes = w.gh.writes().await;
+    assert_eq!(writes[1].body, json!({"labels": ["release:reintegration"]}));
+}
+
+/// Issue #23 item 5: a re-run after a run that opened the PR and died before labelling it
+/// adds the label and sends no PATCH (title and body are current); a replay with nothing new
+/// writes nothing at all.
+#[tokio::test]
+async fn a_rerun_adds_a_missing_label_and_a_replay_writes_nothing() {
+    let (title, body) = release_flow::hotfix::reintegration_text(
+        "release/1.4.0",
+        "main",
+        "v1.4.1",
+        "release:reintegration",
+    );
+    for (labels, expected) in [
+        (vec![], vec![format!("POST {R}/issues/78/labels")]),
+        (vec!["release:reintegration"], vec![]),
+    ] {
+        let w = W::new().await;
+        recovery_after_1_4_1(&w).await;
+        Mock::given(method("GET"))
+            .and(path(format!("{R}/pulls")))
+            .and(query_param("state", "open"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([open_pull(
+                78,
+                "release/1.4.0",
+                &labels,
+                &title,
+                &body
+            )])))
+            .mount(&w.gh.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(format!("{R}/issues/78/labels")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .mount(&w.gh.server)
+            .await;
+        let r = run_hotfix(&w).await;
+        assert_eq!(
+            (r.reintegration_pr, r.pr_action.as_deref(), r.labelled),
+            (Some(78), Some("unchanged"), labels.is_empty())
+        );
+        let writes: Vec<String> = w.gh.writes().await.iter().map(|s| s.line()).collect();
+        assert_eq!(writes, expected);
+    }
+}
+
+/// Issue #23 item 6: main drafts patches (`v1.4.1`); `release/1.4.0` published v1.4.1 and the
+/// run stopped before refreshing main's draft. The re-run publishes nothing and still
+/// refreshes main's draft, which moves off the now-published tag.
+#[tokio::test]
+async fn a_replay_that_publishes_nothing_still_moves_mains_draft_off_a_published_tag() {
+    use release_flow::push::{PushOutcome, hotfix_then_draft};
+    let w = W::new().await;
+    let marker = release_flow::draft::draft_marker("main");
+    w.releases(json!([
+        rel(9, "v1.4.1", true, &format!("old\n\n{marker}")),
+        rel(7, "v1.4.1", false, ""),
+        rel(6, "v1.4.0", false, "")
+    ]))
+    .await;
+    w.compare("v1.4.1", "release/1.4.0", "identical").await;
+    w.compare("main", "release/1.4.0", "ahead").await;
+    w.compare("v1.4.1", "main", "diverged").await;
+    w.compare("v1.4.0", "main", "ahead").await;
+    w.graphql_compare("v1.4.0", "main", &[pr(12, "Fix typo", &["bug"], "main")])
+        .await;
+    w.recent("main", json!([])).await;
+    w.writes_ok().await;
+    let (title, body) = release_flow::hotfix::reintegration_text(
+        "release/1.4.0",
+        "main",
+        "v1.4.1",
+        "release:reintegration",
+    );
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/pulls")))
+        .and(query_param("state", "open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([open_pull(
+            78,
+            "release/1.4.0",
+            &["release:reintegration"],
+            &title,
+            &body
+        )])))
+        .mount(&w.gh.server)
+        .await;
+    let c = client(&w.gh, false).await;
+    let out = hotfix_then_draft(&c, &repo(), &config(), "release/1.4.0", "main")
+        .await
+        .unwrap();
+    let PushOutcome::Hotfix {
+        hotfix, main_draft, ..
+    } = out
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(hotfix.tag, None);
+    assert_eq!(main_draft.unwrap().tag, "v1.4.2");
+    w.gh.assert_writes(&[&format!("PATCH {R}/releases/9")])
+        .await;
+    assert_eq!(w.body_of("PATCH").await["tag_name"], "v1.4.2");
+}
+
+/// A fork's PR whose head is also named `release/1.4.0` is never taken for the line's
+/// reintegration PR: it is not retitled nor labelled (the label would drop its changes
+/// from main's changelog); ghops opens its own.
+#[tokio::test]
+async fn a_forks_pr_named_like_the_release_branch_is_not_the_reintegration_pr() {
+    let w = W::new().await;
+    recovery_after_1_4_1(&w).await;
+    let mut fork = open_pull(90, "release/1.4.0", &[], "Totally a hotfix", "");
+    fork["head"]["repo"]["full_name"] = json!("evil/app");
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/pulls")))
+        .and(query_param("state", "open"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([fork])))
+        .mount(&w.gh.server)
+        .await;
+    for p in [format!("{R}/pulls"), format!("{R}/issues/91/labels")] {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"number": 91})))
+            .mount(&w.gh.server)
+            .await;
+    }
+    let r = run_hotfix(&w).await;
+    assert_eq!(
+        (r.reintegration_pr, r.pr_action.as_deref()),
+        (Some(91), Some("created"))
+    );
+    w.gh.assert_writes(&[
+        &format!("POST {R}/pulls"),
+        &format!("POST {R}/issues/91/labels"),
+    ])
+    .await;
 }

@@ -1,0 +1,300 @@
+//! The Deployments API: list, find, create, statuses, deactivation.
+
+use gh_core::repo::encode_segment;
+use gh_core::retry::Idempotency;
+use gh_core::{GitHub, RepoRef};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::ReleaseError;
+
+/// A deployment as the API returns it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Deployment {
+    /// Id.
+    pub id: u64,
+    /// SHA deployed.
+    #[serde(default)]
+    pub sha: String,
+    /// Ref given at creation.
+    #[serde(rename = "ref", default)]
+    pub git_ref: String,
+    /// Environment.
+    #[serde(default)]
+    pub environment: String,
+    /// Payload (an object, or a JSON string for deployments made by other tools).
+    #[serde(default)]
+    pub payload: Value,
+    /// Creation time.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Creator.
+    #[serde(default)]
+    pub creator: Option<gh_core::events::User>,
+}
+
+impl Deployment {
+    /// The payload as an object (string payloads are parsed).
+    pub fn payload_obj(&self) -> Value {
+        match &self.payload {
+            Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+            v => v.clone(),
+        }
+    }
+
+    /// The PR number recorded in the payload.
+    pub fn pr(&self) -> Option<u64> {
+        self.payload_obj()["pr"].as_u64()
+    }
+}
+
+/// A deployment status.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct DeploymentStatus {
+    /// Id.
+    #[serde(default)]
+    pub id: u64,
+    /// `in_progress`, `success`, `failure`, `inactive`, ...
+    pub state: String,
+    /// Environment URL.
+    #[serde(default)]
+    pub environment_url: Option<String>,
+    /// Log URL.
+    #[serde(default)]
+    pub log_url: Option<String>,
+    /// Creation time.
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+fn deployments_path(repo: &RepoRef, environment: &str) -> String {
+    format!(
+        "{}/deployments?environment={}&per_page=100",
+        repo.api_path(),
+        encode_segment(environment)
+    )
+}
+
+/// Every deployment of `environment`, newest first (all pages).
+pub async fn list_deployments(
+    gh: &GitHub,
+    repo: &RepoRef,
+    environment: &str,
+) -> Result<Vec<Deployment>, ReleaseError> {
+    Ok(gh
+        .get_all(&deployments_path(repo, environment), None)
+        .await?)
+}
+
+/// The latest status of a deployment (`None`: no status yet).
+pub async fn latest_status(
+    gh: &GitHub,
+    repo: &RepoRef,
+    id: u64,
+) -> Result<Option<DeploymentStatus>, ReleaseError> {
+    let v: Vec<DeploymentStatus> = gh
+        .get(&format!(
+            "{}/deployments/{id}/statuses?per_page=1",
+            repo.api_path()
+        ))
+        .await?;
+    Ok(v.into_iter().next())
+}
+
+/// States of a deployment that holds its environment (deployed or being deployed).
+pub const ACTIVE_STATES: &[&str] = &["success", "in_progress", "queued", "pending"];
+
+/// The PR holding `environment` by the recorded Deployments: the PR of the newest deployment
+/// whose latest status is active ([`ACTIVE_STATES`]). `None`: nobody (or not a PR).
+pub async fn slot_holder(
+    gh: &GitHub,
+    repo: &RepoRef,
+    environment: &str,
+) -> Result<Option<u64>, ReleaseError> {
+    for d in list_deployments(gh, repo, environment).await? {
+        match latest_status(gh, repo, d.id).await? {
+            Some(s) if ACTIVE_STATES.contains(&s.state.as_str()) => return Ok(d.pr()),
+            _ => continue,
+        }
+    }
+    Ok(None)
+}
+
+/// Has `pr` a deployment in `environment` that succeeded and is not `inactive` since (so
+/// something of it runs there and undeploying it is this PR's to do)?
+pub async fn pr_deployed(
+    gh: &GitHub,
+    repo: &RepoRef,
+    environment: &str,
+    pr: u64,
+) -> Result<bool, ReleaseError> {
+    for d in list_deployments(gh, repo, environment).await? {
+        if d.pr() != Some(pr) {
+            continue;
+        }
+        let statuses: Vec<DeploymentStatus> = gh
+            .get_all(
+                &format!(
+                    "{}/deployments/{}/statuses?per_page=100",
+                    repo.api_path(),
+                    d.id
+                ),
+                None,
+            )
+            .await?;
+        // Newest first: an `inactive` latest status means undeployed or replaced.
+        if statuses.first().is_some_and(|s| s.state != "inactive")
+            && statuses.iter().any(|s| s.state == "success")
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Marks `inactive` every deployment of `environment` (only those of PR `pr` when given),
+/// paging through ALL of them and skipping those already inactive. Returns the ids changed.
+pub async fn deactivate(
+    gh: &GitHub,
+    repo: &RepoRef,
+    environment: &str,
+    pr: Option<u64>,
+) -> Result<Vec<u64>, ReleaseError> {
+    let mut done = Vec::new();
+    for d in list_deployments(gh, repo, environment).await? {
+        if pr.is_some() && d.pr() != pr {
+            continue;
+        }
+        match latest_status(gh, repo, d.id).await? {
+            Some(s) if s.state == "inactive" => continue,
+            _ => {}
+        }
+        add_status(
+            gh,
+            repo,
+            d.id,
+            &json!({ "state": "inactive", "description": "undeployed by ghops" }),
+        )
+        .await?;
+        done.push(d.id);
+    }
+    Ok(done)
+}
+
+/// Adds a status to deployment `id` once: a status is not idempotent (a repeat is a second
+/// status), so an ambiguous failure (a 5xx or a lost answer) is not retried blindly: the
+/// latest status is read and the write repeated (once) only when it did not land.
+pub async fn add_status(
+    gh: &GitHub,
+    repo: &RepoRef,
+    id: u64,
+    body: &Value,
+) -> Result<(), ReleaseError> {
+    let path = format!("{}/deployments/{id}/statuses", repo.api_path());
+    let first = gh
+        .post::<Value>(&path, body, Idempotency::NonIdempotent)
+        .await;
+    let e = match first {
+        Ok(_) => return Ok(()),
+        Err(e) if is_ambiguous(&e) => e,
+        Err(e) => return Err(e.into()),
+    };
+    let landed = latest_status(gh, repo, id).await?.is_some_and(|s| {
+        Some(s.state.as_str()) == body["state"].as_str()
+            && s.environment_url.as_deref().unwrap_or("")
+                == body["environment_url"].as_str().unwrap_or("")
+    });
+    if landed {
+        return Ok(());
+    }
+    tracing::debug!(error = %e, "deployment status not recorded; sending it again");
+    gh.post::<Value>(&path, body, Idempotency::NonIdempotent)
+        .await?;
+    Ok(())
+}
+
+/// A failure after which GitHub may or may not have applied the write.
+fn is_ambiguous(e: &gh_core::Error) -> bool {
+    match e {
+        gh_core::Error::Api { status, .. } => *status >= 500,
+        gh_core::Error::Transport { .. } => true,
+        _ => false,
+    }
+}
+
+/// The deployment a new record of `sha` in `environment` continues: the environment's newest
+/// deployment when it is of `sha` (the same deploy, re-run or moving on to its next state),
+/// else `None`: a deploy of a SHA that ran there before (a rollback) is a new deployment, so
+/// the newest deployment is always the newest deploy (`env status`, GitHub's Environments
+/// panel). One read.
+pub async fn current_deployment(
+    gh: &GitHub,
+    repo: &RepoRef,
+    environment: &str,
+    sha: &str,
+) -> Result<Option<Deployment>, ReleaseError> {
+    let v: Vec<Deployment> = gh
+        .get(&format!(
+            "{}/deployments?environment={}&per_page=1",
+            repo.api_path(),
+            encode_segment(environment)
+        ))
+        .await?;
+    Ok(v.into_iter()
+        .next()
+        .filter(|d| d.sha.eq_ignore_ascii_case(sha)))
+}
+
+/// Finds a deployment of (environment, SHA), the newest, if any.
+pub async fn find_deployment(
+    gh: &GitHub,
+    repo: &RepoRef,
+    environment: &str,
+    sha: &str,
+) -> Result<Option<Deployment>, ReleaseError> {
+    let v: Vec<Deployment> = gh
+        .get_all(
+            &format!(
+                "{}/deployments?environment={}&sha={sha}&per_page=100",
+                repo.api_path(),
+                encode_segment(environment)
+            ),
+            None,
+        )
+        .await?;
+    Ok(v.into_iter().find(|d| d.sha.eq_ignore_ascii_case(sha)))
+}
+
+/// Is this a production environment (`production`, `prod`, `production-eu`, ...)?
+pub fn is_production(environment: &str) -> bool {
+    let e = environment.to_ascii_lowercase();
+    e == "prod" || e == "production" || e.starts_with("production-") || e.starts_with("prod-")
+}
+
+/// Creates the deployment of (environment, SHA) with `payload` (`production_environment`
+/// set by [`is_production`]).
+pub async fn create_deployment(
+    gh: &GitHub,
+    repo: &RepoRef,
+    environment: &str,
+    sha: &str,
+    transient: bool,
+    payload: Value,
+) -> Result<Option<Deployment>, ReleaseError> {
+    Ok(gh
+        .post::<Deployment>(
+            &format!("{}/deployments", repo.api_path()),
+            &json!({
+                "ref": sha,
+                "environment": environment,
+                "auto_merge": false,
+                "required_contexts": [],
+                "transient_environment": transient,
+                "production_environment": is_production(environment),
+                "payload": payload,
+                "description": "ghops",
+            }),
+            Idempotency::NonIdempotent,
+        )
+        .await?)
+}

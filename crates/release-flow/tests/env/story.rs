@@ -1,0 +1,400 @@
+//! Whole-workflow stories against the stateful fake GitHub: what runs where after a sequence
+//! of events, with faults injected around every write.
+
+use ghops_test_support::fake::{FakeGitHub, Fault};
+use release_flow::env::{DeployState, EnvConfig, RecordRequest, SyncPlan, record, sync};
+
+use crate::*;
+
+pub(crate) async fn fake_client(gh: &FakeGitHub) -> gh_core::GitHub {
+    client(gh, false).await
+}
+
+/// The `pull_request` event GitHub would send now for PR `n`.
+pub(crate) fn event(
+    gh: &FakeGitHub,
+    n: u64,
+    action: &str,
+    label: Option<&str>,
+    sender: &str,
+) -> gh_core::events::PullRequestEvent {
+    serde_json::from_value(gh.pull_request_event(n, action, label, sender)).unwrap()
+}
+
+/// What the generated workflow does with a plan: each deploy job records `in_progress` then
+/// `success`; each undeploy job records `inactive` for the PR.
+pub(crate) async fn run_jobs(
+    c: &gh_core::GitHub,
+    plan: &SyncPlan,
+) -> Result<(), release_flow::ReleaseError> {
+    let r = repo(&plan.repo);
+    for t in &plan.deploy {
+        for state in [DeployState::InProgress, DeployState::Success] {
+            record(
+                c,
+                &r,
+                &RecordRequest {
+                    environment: t.environment.clone(),
+                    state,
+                    sha: t.sha.clone(),
+                    git_ref: t.git_ref.clone(),
+                    pr: Some(t.pr),
+                    actor: "dev".into(),
+                    transient: t.transient,
+                    url: Some(format!("https://{}.example.com", t.environment)),
+                    log_url: None,
+                },
+            )
+            .await?;
+        }
+    }
+    for t in &plan.undeploy {
+        record(
+            c,
+            &r,
+            &RecordRequest {
+                environment: t.environment.clone(),
+                state: DeployState::Inactive,
+                sha: t.sha.clone(),
+                git_ref: t.git_ref.clone(),
+                pr: Some(t.pr),
+                actor: "dev".into(),
+                transient: t.transient,
+                url: None,
+                log_url: None,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// One event through `env sync` and the jobs its plan starts.
+pub(crate) async fn step(
+    gh: &FakeGitHub,
+    c: &gh_core::GitHub,
+    n: u64,
+    action: &str,
+    label: Option<&str>,
+    sender: &str,
+) -> Result<SyncPlan, release_flow::ReleaseError> {
+    let ev = event(gh, n, action, label, sender);
+    let plan = sync(c, &repo("octo/app"), &EnvConfig::default(), &ev).await?;
+    run_jobs(c, &plan).await?;
+    Ok(plan)
+}
+
+/// The fake serves what `env sync` and `env record` need: a preview deployed by label and
+/// undeployed on close, recorded once however often the jobs re-run.
+#[tokio::test]
+async fn preview_lifecycle_on_the_fake() {
+    let gh = FakeGitHub::start("octo/app").await;
+    let c = fake_client(&gh).await;
+    gh.set_permission("maintainer", "write");
+    gh.add_pull(7, "feature/x", &sha('a'), "alice");
+    gh.label(7, "deploy", "maintainer");
+    let plan = step(&gh, &c, 7, "labeled", Some("deploy"), "maintainer")
+        .await
+        .unwrap();
+    assert_eq!(plan.deploy.len(), 1);
+    // The deploy job's last step re-run writes nothing.
+    let before = gh.write_count();
+    let t = &plan.deploy[0];
+    let again = RecordRequest {
+        environment: t.environment.clone(),
+        state: DeployState::Success,
+        sha: t.sha.clone(),
+        git_ref: t.git_ref.clone(),
+        pr: Some(7),
+        actor: "dev".into(),
+        transient: true,
+        url: Some(format!("https://{}.example.com", t.environment)),
+        log_url: None,
+    };
+    assert!(
+        !record(&c, &repo("octo/app"), &again)
+            .await
+            .unwrap()
+            .status_added
+    );
+    assert_eq!(gh.write_count(), before);
+    assert_eq!(
+        gh.active(),
+        [(
+            "preview-feature-x".to_owned(),
+            Some(7),
+            "success".to_owned()
+        )]
+    );
+    gh.set_open(7, false, "alice");
+    let plan = step(&gh, &c, 7, "closed", None, "alice").await.unwrap();
+    assert_eq!(plan.undeploy.len(), 1);
+    assert!(gh.active().is_empty());
+    gh.assert_no_unrouted();
+}
+
+/// Who holds `qa1` (PRs with an active deployment there); never more than one.
+fn qa1(gh: &FakeGitHub) -> Option<u64> {
+    let holders: Vec<Option<u64>> = gh
+        .active()
+        .into_iter()
+        .filter(|(e, _, _)| e == "qa1")
+        .map(|(_, pr, _)| pr)
+        .collect();
+    assert!(holders.len() <= 1, "two PRs in qa1: {holders:?}");
+    holders.first().copied().flatten()
+}
+
+fn undeploys(p: &SyncPlan) -> Vec<&str> {
+    p.undeploy.iter().map(|t| t.environment.as_str()).collect()
+}
+
+fn deploys(p: &SyncPlan) -> Vec<&str> {
+    p.deploy.iter().map(|t| t.environment.as_str()).collect()
+}
+
+/// Issue 23 #1 and #2: two PRs contend for `qa1` across labels, pushes, a refused label,
+/// close, reopen and unlabel; the slot never has two holders, a refused label never deploys,
+/// and only what a PR deployed is undeployed.
+#[tokio::test]
+async fn two_prs_contend_for_a_qa_slot() {
+    let gh = FakeGitHub::start("octo/app").await;
+    let c = fake_client(&gh).await;
+    gh.set_permission("maintainer", "write");
+    gh.set_permission("reader", "read");
+    gh.add_pull(10, "feature/a", &sha('a'), "alice");
+    gh.add_pull(11, "feature/b", &sha('b'), "bob");
+    gh.add_pull(12, "feature/c", &sha('c'), "carol");
+
+    // #10 takes the free slot.
+    gh.label(10, "deploy/qa1", "maintainer");
+    let p = step(&gh, &c, 10, "labeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    assert_eq!(deploys(&p), ["qa1"]);
+    assert_eq!(qa1(&gh), Some(10));
+
+    // #11 takes it from #10: evicted, label removed, told once.
+    gh.label(11, "deploy/qa1", "maintainer");
+    let p = step(&gh, &c, 11, "labeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    assert_eq!(deploys(&p), ["qa1"]);
+    assert_eq!(p.handovers.len(), 1);
+    assert_eq!(qa1(&gh), Some(11));
+    assert!(gh.labels(10).is_empty());
+    assert_eq!(gh.comments(10).len(), 1);
+
+    // #10 pushes: it no longer holds qa1 and never had a preview: nothing to undeploy
+    // (before: an undeploy of the preview that never existed).
+    gh.set_head(10, &sha('d'));
+    let p = step(&gh, &c, 10, "synchronize", None, "alice")
+        .await
+        .unwrap();
+    assert!(p.deploy.is_empty() && p.undeploy.is_empty(), "{p:?}");
+    // #11 pushes: it keeps its slot, evicting nobody.
+    let before = gh.write_count();
+    gh.set_head(11, &sha('e'));
+    let p = step(&gh, &c, 11, "synchronize", None, "bob").await.unwrap();
+    assert_eq!(deploys(&p), ["qa1"]);
+    assert!(p.handovers.is_empty());
+    assert_eq!(qa1(&gh), Some(11));
+    assert_eq!(
+        gh.write_count() - before,
+        3,
+        "a deployment and two statuses"
+    );
+
+    // A read-only user's label is refused and writes nothing; the author's next push does
+    // not deploy it either (before: deployed qa1 with no check, a second PR in the slot).
+    gh.label(12, "deploy/qa1", "reader");
+    let before = gh.write_count();
+    let e = step(&gh, &c, 12, "labeled", Some("deploy/qa1"), "reader")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        gh_core::ExitStatus::exit_code(&e),
+        gh_core::ExitCode::Refused
+    );
+    assert_eq!(gh.write_count(), before);
+    let p = step(&gh, &c, 12, "synchronize", None, "carol")
+        .await
+        .unwrap();
+    assert!(p.deploy.is_empty(), "{p:?}");
+    assert!(
+        p.skipped[0].contains("added to #12 by reader"),
+        "{:?}",
+        p.skipped
+    );
+    assert_eq!(qa1(&gh), Some(11));
+    // The unauthorised label does not block #11's pushes.
+    let p = step(&gh, &c, 11, "synchronize", None, "bob").await.unwrap();
+    assert_eq!(deploys(&p), ["qa1"]);
+
+    // #11 closes: its slot is undeployed; its label stays on the closed PR.
+    gh.set_open(11, false, "bob");
+    let p = step(&gh, &c, 11, "closed", None, "bob").await.unwrap();
+    assert_eq!(undeploys(&p), ["qa1"]);
+    assert_eq!(qa1(&gh), None);
+    // #10 takes the free slot again (#12's refused label is evicted with it).
+    gh.label(10, "deploy/qa1", "maintainer");
+    let p = step(&gh, &c, 10, "labeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    assert_eq!(deploys(&p), ["qa1"]);
+    assert_eq!(qa1(&gh), Some(10));
+    // #11 reopens with its older label: it does not deploy (before: two PRs in qa1).
+    gh.set_open(11, true, "bob");
+    let p = step(&gh, &c, 11, "reopened", None, "bob").await.unwrap();
+    assert!(p.deploy.is_empty(), "{p:?}");
+    assert_eq!(qa1(&gh), Some(10));
+
+    // Unlabelling a slot #11 does not hold undeploys nothing (before: ran the undeploy of
+    // #10's environment).
+    gh.unlabel(11, "deploy/qa1", "maintainer");
+    let p = step(&gh, &c, 11, "unlabeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    assert!(p.undeploy.is_empty(), "{p:?}");
+    assert_eq!(qa1(&gh), Some(10));
+    // Unlabelling the holder undeploys it.
+    gh.unlabel(10, "deploy/qa1", "maintainer");
+    let p = step(&gh, &c, 10, "unlabeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    assert_eq!(undeploys(&p), ["qa1"]);
+    assert_eq!(qa1(&gh), None);
+    gh.assert_no_unrouted();
+}
+
+/// No deployment recorded twice for one (environment, SHA), no two identical statuses in a
+/// row on one deployment.
+pub(crate) fn assert_no_duplicates(gh: &FakeGitHub) {
+    let deps = gh.deployments();
+    let mut keys: Vec<(String, String)> = deps
+        .iter()
+        .map(|d| {
+            (
+                d["environment"].as_str().unwrap().to_owned(),
+                d["sha"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "a deployment recorded twice: {deps:#?}");
+    for d in &deps {
+        let st = gh.statuses(d["id"].as_u64().unwrap());
+        for w in st.windows(2) {
+            assert!(
+                w[0]["state"] != w[1]["state"]
+                    || w[0]["environment_url"] != w[1]["environment_url"],
+                "a status recorded twice on {}: {st:#?}",
+                d["id"]
+            );
+        }
+    }
+}
+
+/// #10 holds qa1 and #11 is labelled: the state just before #11's `labeled` run.
+async fn contended(gh: &FakeGitHub, c: &gh_core::GitHub) {
+    gh.set_permission("maintainer", "write");
+    gh.add_pull(10, "feature/a", &sha('a'), "alice");
+    gh.add_pull(11, "feature/b", &sha('b'), "bob");
+    gh.label(10, "deploy/qa1", "maintainer");
+    step(gh, c, 10, "labeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    gh.label(11, "deploy/qa1", "maintainer");
+}
+
+/// A 502 before or after each write of the hand-over run (sync, then the deploy job), then a
+/// re-run: the same end state as without faults, nothing doubled, nothing missing.
+#[tokio::test]
+async fn slot_hand_over_survives_a_502_around_every_write() {
+    let clean = FakeGitHub::start("octo/app").await;
+    let c = fake_client(&clean).await;
+    contended(&clean, &c).await;
+    let before = clean.write_count();
+    step(&clean, &c, 11, "labeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    let writes = clean.write_count() - before;
+    assert_eq!(
+        writes, 6,
+        "inactive, comment, label, deployment, 2 statuses"
+    );
+    for k in 1..=writes {
+        for fault in [Fault::Before, Fault::After] {
+            let gh = FakeGitHub::start("octo/app").await;
+            let c = fake_client(&gh).await;
+            contended(&gh, &c).await;
+            gh.fail_write(k, fault);
+            let _ = step(&gh, &c, 11, "labeled", Some("deploy/qa1"), "maintainer").await;
+            step(&gh, &c, 11, "labeled", Some("deploy/qa1"), "maintainer")
+                .await
+                .unwrap_or_else(|e| panic!("re-run after {fault:?} write {k}: {e}"));
+            assert_eq!(qa1(&gh), Some(11), "{fault:?} write {k}");
+            assert!(gh.labels(10).is_empty(), "{fault:?} write {k}");
+            assert_eq!(gh.comments(10).len(), 1, "{fault:?} write {k}");
+            assert_no_duplicates(&gh);
+        }
+    }
+}
+
+fn deploy_req(env: &str, sha: &str, state: DeployState) -> RecordRequest {
+    RecordRequest {
+        environment: env.into(),
+        state,
+        sha: sha.into(),
+        git_ref: "main".into(),
+        pr: None,
+        actor: "dev".into(),
+        transient: false,
+        url: None,
+        log_url: None,
+    }
+}
+
+/// Issue 23 #7: s2 → s3 → back to s2 in staging: `env status` shows s2 (before: s3, as the
+/// redeploy of s2 reused s2's old deployment and s3's stayed the newest).
+#[tokio::test]
+async fn status_is_right_after_a_rollback() {
+    let gh = FakeGitHub::start("octo/app").await;
+    let c = fake_client(&gh).await;
+    let r = repo("octo/app");
+    let s2 = gh.push("main", "alice", "s2");
+    let s3 = gh.push("main", "bob", "s3");
+    for s in [&s2, &s3, &s2] {
+        for state in [DeployState::InProgress, DeployState::Success] {
+            record(&c, &r, &deploy_req("staging", s, state))
+                .await
+                .unwrap();
+        }
+        // The job re-run: nothing more.
+        let again = record(&c, &r, &deploy_req("staging", s, DeployState::Success))
+            .await
+            .unwrap();
+        assert!(!again.created && !again.status_added);
+    }
+    assert_eq!(gh.deployments().len(), 3, "one deployment per deploy");
+    let rows = release_flow::env::status(&c, &r).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].sha.as_deref(), Some(s2.as_str()));
+    assert_eq!(rows[0].state, "success");
+    // GitHub's auto_inactive left exactly one active deployment: the last deploy of s2.
+    assert_eq!(gh.active().len(), 1);
+    assert_no_duplicates_per_deploy(&gh);
+    gh.assert_no_unrouted();
+}
+
+/// No two identical statuses in a row on one deployment.
+fn assert_no_duplicates_per_deploy(gh: &FakeGitHub) {
+    for d in gh.deployments() {
+        let st = gh.statuses(d["id"].as_u64().unwrap());
+        for w in st.windows(2) {
+            assert!(w[0]["state"] != w[1]["state"], "{st:#?}");
+        }
+    }
+}
