@@ -3,8 +3,9 @@
 use std::os::unix::fs::PermissionsExt;
 
 use ghops_test_support::MockGitHub;
+use ghops_test_support::deployments::{Deployments, Fault};
 use serde_json::json;
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::util::{ghops, run, stderr};
@@ -14,24 +15,10 @@ const TOKEN: &str = "ghp_agentE2EtokenNEVERinHOOKS";
 #[tokio::test]
 async fn run_once_deploys_and_the_hook_cannot_see_the_token() {
     let gh = MockGitHub::start().await;
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/app/deployments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
-            "id": 11, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main", "task": "deploy",
-            "environment": "staging", "payload": {"x": 1}
-        }])))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/app/deployments/11/statuses"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path_regex("^/repos/octo/app/deployments/11/statuses$"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
-        .mount(&gh.server)
-        .await;
+    Deployments::mount(&gh, "octo/app").await.add(json!({
+        "id": 11, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main", "task": "deploy",
+        "environment": "staging", "payload": {"x": 1}
+    }));
     let d = tempfile::tempdir().unwrap();
     let hooks = d.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
@@ -92,27 +79,13 @@ async fn run_once_deploys_and_the_hook_cannot_see_the_token() {
 #[tokio::test]
 async fn config_targets_run_in_one_pass_and_bad_config_is_a_usage_error() {
     let gh = MockGitHub::start().await;
+    let fake = Deployments::mount(&gh, "octo/app").await;
     for (env, id) in [("staging", 21u64), ("production", 22)] {
-        Mock::given(method("GET"))
-            .and(path("/repos/octo/app/deployments"))
-            .and(wiremock::matchers::query_param("environment", env))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
-                "id": id, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
-                "task": "deploy", "environment": env, "payload": {}
-            }])))
-            .mount(&gh.server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path(format!("/repos/octo/app/deployments/{id}/statuses")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-            .mount(&gh.server)
-            .await;
+        fake.add(json!({
+            "id": id, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
+            "task": "deploy", "environment": env, "payload": {}
+        }));
     }
-    Mock::given(method("POST"))
-        .and(path_regex("^/repos/octo/app/deployments/2[12]/statuses$"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
-        .mount(&gh.server)
-        .await;
     let d = tempfile::tempdir().unwrap();
     let hooks = d.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
@@ -290,24 +263,10 @@ async fn status_lists_deployments_with_their_latest_status_and_agent() {
 #[tokio::test]
 async fn sigterm_mid_hook_stops_it_reports_and_exits_zero() {
     let gh = MockGitHub::start().await;
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/app/deployments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
-            "id": 13, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main", "task": "deploy",
-            "environment": "staging", "payload": {}
-        }])))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/app/deployments/13/statuses"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/octo/app/deployments/13/statuses"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
-        .mount(&gh.server)
-        .await;
+    Deployments::mount(&gh, "octo/app").await.add(json!({
+        "id": 13, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main", "task": "deploy",
+        "environment": "staging", "payload": {}
+    }));
     let d = tempfile::tempdir().unwrap();
     let hooks = d.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
@@ -386,4 +345,158 @@ async fn sigterm_mid_hook_stops_it_reports_and_exits_zero() {
     // Settled: a restart does not report it again.
     let journal = std::fs::read_to_string(d.path().join("state/journal.json")).unwrap();
     assert_eq!(journal.trim(), "{}");
+}
+
+// ---- #20: two real agents, and a crash at every phase ---------------------------------------
+
+/// A hooks dir whose `deploy` appends `$GHOPS_DEPLOYMENT_ID` to `runs`.
+fn counting_hooks(d: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let hooks = d.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let runs = d.join("runs");
+    std::fs::write(
+        hooks.join("deploy"),
+        format!(
+            "#!/bin/sh\necho \"$GHOPS_DEPLOYMENT_ID\" >> {}\n",
+            runs.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(hooks.join("deploy"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    (hooks, runs)
+}
+
+fn deployment(id: u64) -> serde_json::Value {
+    json!({"id": id, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
+           "task": "deploy", "environment": "production", "payload": {}})
+}
+
+/// `ghops agent run --once` as agent `name` with its own state and log dirs under `d`.
+fn agent_once(
+    gh: &MockGitHub,
+    d: &std::path::Path,
+    hooks: &std::path::Path,
+    name: &str,
+) -> std::process::Command {
+    let mut c = ghops();
+    c.args([
+        "agent",
+        "run",
+        "--once",
+        "--repo",
+        "octo/app",
+        "--environment",
+        "production",
+    ])
+    .args(["--agent-id", name, "--api-url", &gh.uri()])
+    .arg("--hooks-dir")
+    .arg(hooks)
+    .arg("--state-dir")
+    .arg(d.join(name).join("state"))
+    .arg("--log-dir")
+    .arg(d.join(name).join("logs"))
+    .env("GH_TOKEN", TOKEN);
+    c
+}
+
+#[tokio::test]
+async fn two_real_agents_on_one_target_never_both_run_a_hook() {
+    let gh = MockGitHub::start().await;
+    let fake = Deployments::mount(&gh, "octo/app").await;
+    // Each agent's look at the latest status predates the other's claim, and claims are
+    // answered late: both claim, the race the lock must settle.
+    let d = tempfile::tempdir().unwrap();
+    let (hooks, runs) = counting_hooks(d.path());
+    for id in [101u64, 102, 103] {
+        fake.add(deployment(id));
+        fake.stale_latest_reads(id, 2);
+        fake.delay_posts("in_progress", std::time::Duration::from_millis(300));
+        let (a, b) = tokio::join!(
+            run(agent_once(&gh, d.path(), &hooks, "agent-a")),
+            run(agent_once(&gh, d.path(), &hooks, "agent-b")),
+        );
+        assert!(a.status.success(), "{}", stderr(&a));
+        assert!(b.status.success(), "{}", stderr(&b));
+        let lines = std::fs::read_to_string(&runs).unwrap_or_default();
+        assert_eq!(
+            lines.lines().filter(|l| *l == id.to_string()).count(),
+            1,
+            "deployment {id} ran {lines:?}\n{}\n{}",
+            stderr(&a),
+            stderr(&b)
+        );
+        assert_eq!(fake.terminal_count(id), 1, "{:?}", fake.statuses(id));
+        assert_eq!(fake.states(id).last().map(String::as_str), Some("success"));
+        // Both claimed; the loser says why it ran nothing.
+        assert_eq!(fake.in_progress_count(id), 2, "{:?}", fake.statuses(id));
+        let both = stderr(&a) + &stderr(&b);
+        assert!(both.contains("claimed first by another agent"), "{both}");
+    }
+    // No later round touched an earlier deployment.
+    for id in [101u64, 102, 103] {
+        assert_eq!(fake.terminal_count(id), 1, "{:?}", fake.statuses(id));
+    }
+}
+
+#[tokio::test]
+async fn a_crash_at_any_phase_runs_the_hook_once_and_reports_once() {
+    const PHASES: &[&[&str]] = &[
+        &["claimed"],
+        &["hook_started"],
+        &["hooks_done"],
+        &["done_journalled"],
+        &["final_posted"],
+        &["hooks_done", "recovery_posted"],
+        &["done_journalled", "recovery_posted"],
+    ];
+    for crashes in PHASES {
+        for recovery_post_fails in [false, true] {
+            let case = format!("{crashes:?} recovery post fails: {recovery_post_fails}");
+            let gh = MockGitHub::start().await;
+            let fake = Deployments::mount(&gh, "octo/app").await;
+            fake.add(deployment(7));
+            let d = tempfile::tempdir().unwrap();
+            let (hooks, runs) = counting_hooks(d.path());
+            for phase in *crashes {
+                let mut c = agent_once(&gh, d.path(), &hooks, "agent-a");
+                c.env("GHOPS_TEST_CRASH_AT", phase);
+                let out = run(c).await;
+                assert!(
+                    !out.status.success(),
+                    "{case}: no crash at {phase}: {}",
+                    stderr(&out)
+                );
+            }
+            if recovery_post_fails {
+                // The next run's first status posts all fail (never applied).
+                for _ in 0..4 {
+                    fake.fault(Fault {
+                        state: None,
+                        applied: false,
+                    });
+                }
+            }
+            for _ in 0..2 {
+                let out = run(agent_once(&gh, d.path(), &hooks, "agent-a")).await;
+                let _ = out;
+            }
+            // A hook orphaned by the crash finishes on its own.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while !runs.exists() && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            let lines = std::fs::read_to_string(&runs).unwrap_or_default();
+            assert_eq!(lines, "7\n", "{case}: hook runs");
+            assert_eq!(fake.terminal_count(7), 1, "{case}: {:?}", fake.statuses(7));
+            assert_eq!(
+                fake.in_progress_count(7),
+                1,
+                "{case}: {:?}",
+                fake.statuses(7)
+            );
+            let journal =
+                std::fs::read_to_string(d.path().join("agent-a/state/journal.json")).unwrap();
+            assert_eq!(journal.trim(), "{}", "{case}");
+        }
+    }
 }

@@ -27,6 +27,7 @@
 //!     log_cap: 10 << 20,
 //!     log_url_template: None,
 //!     legacy_env: false,
+//!     legacy_cwd: None,
 //!     redeploy: None,
 //!     cancel,
 //!     run_as: None, // production: Some(gh_core::hardening::RunAs::resolve("deploy")?)

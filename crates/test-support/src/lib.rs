@@ -14,6 +14,8 @@
 //! # }
 //! ```
 
+pub mod deployments;
+
 use std::path::PathBuf;
 
 use serde_json::Value;

@@ -280,6 +280,7 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
             .clone()
             .or(section.log_url_template.clone()),
         legacy_env: a.legacy_env,
+        legacy_cwd: std::env::current_dir().ok(),
         redeploy: a.redeploy,
         cancel,
         run_as: hook_user(&section)?,
@@ -538,6 +539,7 @@ pub async fn spawn_agent_for_serve(
         log_cap: 10 * 1024 * 1024,
         log_url_template: section.log_url_template.clone(),
         legacy_env: false,
+        legacy_cwd: None,
         redeploy: None,
         cancel,
         run_as: hook_user(&section)?,
