@@ -500,3 +500,153 @@ async fn a_crash_at_any_phase_runs_the_hook_once_and_reports_once() {
         }
     }
 }
+
+// ---- #18: the documented first run ------------------------------------------------------------
+
+/// The `ghops …` lines of the docs block marked `<!-- e2e: first-run -->`, split into words
+/// (`''` is an empty word), and the folder its `cd` line names.
+fn first_run_block() -> (String, Vec<Vec<String>>) {
+    let docs =
+        std::fs::read_to_string(ghops_test_support::repo_root().join("docs/deploy-agent.md"))
+            .unwrap();
+    let block = docs
+        .split("<!-- e2e: first-run -->\n```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("the first-run block");
+    let mut dir = String::new();
+    let mut commands = Vec::new();
+    for line in block.lines() {
+        let words: Vec<String> = line
+            .split('#')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .map(|w| w.trim_matches('\'').to_owned())
+            .collect();
+        match words.first().map(String::as_str) {
+            Some("cd") => dir = words[1].clone(),
+            Some("ghops") => commands.push(words[1..].to_vec()),
+            _ => {}
+        }
+    }
+    (dir, commands)
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_documented_first_run_works() {
+    let (dir, commands) = first_run_block();
+    assert_eq!(dir, "examples/deploy-agent");
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    let gh = MockGitHub::start().await;
+    let fake = Deployments::mount(&gh, "octo-org/app").await;
+    // A copy of the example: the run writes .ghops-agent/ into its working directory.
+    let d = tempfile::tempdir().unwrap();
+    let work = d.path().join("deploy-agent");
+    copy_dir(&ghops_test_support::repo_root().join(&dir), &work);
+    let ghops_in = |args: &[String]| {
+        let mut c = ghops();
+        c.args(args)
+            .args(["--api-url", &gh.uri()])
+            .current_dir(&work)
+            .env("GH_TOKEN", TOKEN);
+        c
+    };
+    // 1. create: one staging deployment.
+    let out = run(ghops_in(&commands[0])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let staging = 1;
+    assert_eq!(fake.states(staging), Vec::<String>::new());
+    // 2. one pass over staging with `--hooks-dir hooks` and the default state and log dirs.
+    let out = run(ghops_in(&commands[1])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("octo-org/app staging: deployment 1 -> success"),
+        "{err}"
+    );
+    assert!(
+        err.contains("octo-org/app staging: pass: 1 ran, 0 superseded, 0 skipped"),
+        "{err}"
+    );
+    assert!(err.contains("--set replicas=2"), "{err}");
+    assert_eq!(fake.states(staging), ["in_progress", "success"]);
+    assert_eq!(
+        fake.statuses(staging)[1]["environment_url"],
+        "https://staging.app.example.org"
+    );
+    assert!(work.join(".ghops-agent/state/journal.json").is_file());
+    assert!(work.join(".ghops-agent/state/heartbeat").is_file());
+    assert!(work.join(".ghops-agent/logs/app-1/payload.json").is_file());
+    // 3. every target of the example's ghops.toml, with a JSON summary on stdout.
+    fake.add(
+        json!({"id": 2, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "v1.0.0",
+                    "task": "deploy", "environment": "production", "payload": {"replicas": 5}}),
+    );
+    let out = run(ghops_in(&commands[2])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--set replicas=5"),
+        "{}",
+        stderr(&out)
+    );
+    let summary: serde_json::Value = serde_json::from_str(&crate::util::stdout(&out)).unwrap();
+    assert_eq!(
+        summary,
+        json!([
+            {"repo": "octo-org/app", "environment": "staging", "ran": [], "superseded": [],
+             "skipped": [], "recovered": [], "retry": false, "error": null},
+            {"repo": "octo-org/app", "environment": "production",
+             "ran": [{"deployment": 2, "state": "success"}], "superseded": [],
+             "skipped": [], "recovered": [], "retry": false, "error": null}
+        ])
+    );
+    assert_eq!(
+        fake.statuses(2)[0]["description"],
+        "ghops-agent deploy-eu-1: deploying abcdef0"
+    );
+    assert_eq!(
+        fake.statuses(2)[1]["log_url"],
+        "https://ci.example/deploys/octo-org/app/2"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_hooks_dir_is_refused_at_start() {
+    let gh = MockGitHub::start().await;
+    let d = tempfile::tempdir().unwrap();
+    let mut c = ghops();
+    c.args([
+        "agent",
+        "run",
+        "--once",
+        "--repo",
+        "octo/app",
+        "--environment",
+        "staging",
+    ])
+    .args(["--hooks-dir", "hooks", "--api-url", &gh.uri()])
+    .current_dir(d.path())
+    .env("GH_TOKEN", TOKEN);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let want = format!(
+        "hooks dir {}/hooks (target octo/app staging): not a directory",
+        d.path().display()
+    );
+    assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+    assert!(gh.seen().await.is_empty());
+}

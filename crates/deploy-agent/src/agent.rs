@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use gh_core::client::Conditional;
-use gh_core::repo::encode_query;
 use gh_core::retry::Idempotency;
 use gh_core::{GitHub, RepoRef};
 use serde::{Deserialize, Serialize};
@@ -82,6 +81,8 @@ pub struct AgentOptions {
     /// Run hooks as this user (`[agent] user`): the production setting, so hook code cannot
     /// read the agent's key file or state. `None`: hooks run as the agent's user.
     pub run_as: Option<gh_core::hardening::RunAs>,
+    /// Touched after every completed pass (a liveness probe checks its age); `None`: none.
+    pub heartbeat_file: Option<PathBuf>,
 }
 
 /// A deployment, as the API (and the `deployment` webhook) carries it.
@@ -130,10 +131,6 @@ pub fn crash_point(phase: &str) {
     let _ = phase;
 }
 
-fn statuses_path(repo: &RepoRef, id: u64, n: u32) -> String {
-    format!("{}/deployments/{id}/statuses?per_page={n}", repo.api_path())
-}
-
 /// A deployment's statuses, newest first (at most 100: the claims since the last terminal
 /// status are what matters, and there are never that many).
 async fn statuses(
@@ -142,7 +139,7 @@ async fn statuses(
     id: u64,
     n: u32,
 ) -> Result<Vec<DeploymentStatus>, gh_core::Error> {
-    gh.get(&statuses_path(repo, id, n)).await
+    gh.get(&crate::config::statuses_path(repo, id, n)).await
 }
 
 /// The claim that holds a deployment: the earliest `in_progress` status since its latest
@@ -344,11 +341,7 @@ pub async fn run_once(
     // 2. Discovery: newest first, until the first finished deployment. The list's ETag is
     //    kept only once the whole pass succeeded: a pass that failed half-way must not be
     //    short-cut by a 304 next time.
-    let base = format!(
-        "{}/deployments?environment={}&per_page=100",
-        repo.api_path(),
-        encode_query(env)
-    );
+    let base = crate::config::deployments_path(repo, env, 100);
     let mut new_etag = state.etag.clone();
     let first: Vec<Deployment> = match gh
         .get_conditional::<Vec<Deployment>>(&base, state.etag.as_deref())

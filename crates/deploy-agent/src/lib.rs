@@ -31,6 +31,7 @@
 //!     redeploy: None,
 //!     cancel,
 //!     run_as: None, // production: Some(gh_core::hardening::RunAs::resolve("deploy")?)
+//!     heartbeat_file: None,
 //! };
 //! let journal = Journal::open("/var/lib/ghops".as_ref())?;
 //! let report = run_once(&gh, &target, &opts, &journal, &mut TargetState::default()).await?;
@@ -54,13 +55,16 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod agent;
+pub mod config;
 pub mod create;
 pub mod error;
 pub mod hooks;
 pub mod journal;
+pub mod manifests;
 pub mod service;
 
 pub use agent::{AgentOptions, Deployment, PassReport, Policy, Target, TargetState, run_once};
+pub use config::{AgentConfig, AgentSection, Flags};
 pub use error::AgentError;
 pub use journal::Journal;
-pub use service::{Agent, AgentHandle, Schedule};
+pub use service::{Agent, AgentHandle, Schedule, TargetSummary};

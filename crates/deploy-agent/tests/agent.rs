@@ -73,6 +73,7 @@ impl Env {
             redeploy: None,
             cancel,
             run_as: None,
+            heartbeat_file: None,
         }
     }
 

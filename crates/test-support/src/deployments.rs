@@ -147,13 +147,37 @@ impl Respond for Responder {
                     None => t,
                 }
             }
+            ("POST", false) => {
+                let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+                let id = s
+                    .deployments
+                    .iter()
+                    .filter_map(|d| d["id"].as_u64())
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
+                let d = json!({
+                    "id": id,
+                    "sha": "5ca1ab1e0123456789abcdef0123456789abcdef",
+                    "ref": body["ref"],
+                    "task": body["task"],
+                    "environment": body["environment"],
+                    "payload": body["payload"],
+                    "transient_environment": body["transient_environment"],
+                    "production_environment": body["production_environment"],
+                    "creator": {"login": "octocat", "id": 1},
+                });
+                s.deployments.push(d.clone());
+                ResponseTemplate::new(201).set_body_json(d)
+            }
             _ => ResponseTemplate::new(405),
         }
     }
 }
 
 impl Deployments {
-    /// Mounts the fake for `owner/name` on `gh` (deployments list, statuses list and POST), at
+    /// Mounts the fake for `owner/name` on `gh` (deployments: list and create; statuses: list
+    /// and create), at
     /// a low priority: a test's own mocks (default priority) answer first.
     pub async fn mount(gh: &MockGitHub, repo: &str) -> Self {
         let d = Self::default();
@@ -169,7 +193,7 @@ impl Deployments {
             .await;
         Mock::given(method("POST"))
             .and(path_regex(format!(
-                "^/repos/{repo}/deployments/[0-9]+/statuses$"
+                "^/repos/{repo}/deployments(/[0-9]+/statuses)?$"
             )))
             .respond_with(Responder {
                 state: d.state.clone(),
