@@ -650,3 +650,30 @@ async fn a_missing_hooks_dir_is_refused_at_start() {
     assert!(stderr(&out).contains(&want), "{}", stderr(&out));
     assert!(gh.seen().await.is_empty());
 }
+
+#[tokio::test]
+async fn github_deploy_agents_flag_names_are_accepted() {
+    // `github-deploy-agent --repository o/r --env e --sleep 60s --once`, hooks in ./hooks.
+    let gh = MockGitHub::start().await;
+    let fake = Deployments::mount(&gh, "octo/app").await;
+    fake.add(deployment(5));
+    let d = tempfile::tempdir().unwrap();
+    let (_hooks, runs) = counting_hooks(d.path());
+    let mut c = ghops();
+    c.args(["agent", "run", "--once", "--legacy-env"])
+        .args([
+            "--repository",
+            "octo/app",
+            "--env",
+            "production",
+            "--sleep",
+            "60s",
+        ])
+        .args(["--api-url", &gh.uri()])
+        .current_dir(d.path())
+        .env("GH_TOKEN", TOKEN);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&runs).unwrap(), "5\n");
+    assert_eq!(fake.states(5), ["in_progress", "success"]);
+}

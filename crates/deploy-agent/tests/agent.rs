@@ -1274,3 +1274,105 @@ async fn a_status_whose_answer_was_lost_is_not_posted_twice() {
     assert_eq!(e.fake.states(4), ["in_progress", "success"]);
     assert!(j.pending("").is_empty());
 }
+
+// ---- #22: github-deploy-agent compatibility (--legacy-env) ----------------------------------
+
+/// The ten variables github-deploy-agent (zeisss/github-deploy-agent, agent/deployer.go) gives
+/// its hooks, with its names, for `dep(7, …)` in `octo/app`.
+const LEGACY: [(&str, &str); 10] = [
+    ("GITHUB_ENV", "production"),
+    ("GITHUB_TASK", "deploy"),
+    ("GITHUB_DEPLOYMENT_ID", "7"),
+    (
+        "GITHUB_DEPLOYMENT_URL",
+        "https://api.github.com/repos/octo/app/deployments/7",
+    ),
+    ("GITHUB_OWNER", "octo"),
+    ("GITHUB_REPO", "app"),
+    ("GITHUB_REF", "main"),
+    ("GITHUB_SHA", "0000007abcdef0123456789abcdef0123456789ab"),
+    ("GITHUB_CREATOR", "octocat"),
+    ("GITHUB_CREATOR_AVATAR", "https://avatars.example/octocat"),
+];
+
+#[test]
+fn legacy_env_is_exactly_the_original_agents_ten_variables() {
+    let d: deploy_agent::Deployment = serde_json::from_value(dep(7, "deploy", false)).unwrap();
+    let repo: RepoRef = "octo/app".parse().unwrap();
+    let env = deploy_agent::agent::hook_env(&repo, &d, "deploy", Path::new("/p.json"), true);
+    let legacy: Vec<(&str, &str)> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with("GITHUB_"))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut want = LEGACY.to_vec();
+    want.sort();
+    assert_eq!(legacy, want);
+    let plain = deploy_agent::agent::hook_env(&repo, &d, "deploy", Path::new("/p.json"), false);
+    assert!(!plain.keys().any(|k| k.starts_with("GITHUB_")));
+}
+
+#[tokio::test]
+async fn legacy_mode_hooks_see_the_original_names_run_from_the_agents_folder_past_a_failed_pre_task()
+ {
+    let e = Env::new().await;
+    let seen = e.dir.path().join("seen.env");
+    let agent_dir = e.dir.path().join("agent-home");
+    std::fs::create_dir_all(&agent_dir).unwrap();
+    e.hook("pre_task", "exit 3");
+    e.hook(
+        "deploy",
+        &format!("env > {seen}\npwd > {seen}.pwd", seen = seen.display()),
+    );
+    e.deployments(vec![dep(7, "deploy", false)]).await;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let mut opts = e.opts(rx);
+    opts.legacy_env = true;
+    opts.legacy_cwd = Some(agent_dir.clone());
+    let gh = e.client().await;
+    let r = run_once(
+        &gh,
+        &e.target(Policy::Latest),
+        &opts,
+        &e.journal(),
+        &mut TargetState::default(),
+    )
+    .await
+    .unwrap();
+    // github-deploy-agent logs a failed pre_task and deploys anyway.
+    assert_eq!(r.ran, [(7, "success".to_owned())]);
+    let env = read(&seen);
+    for (k, v) in LEGACY {
+        assert!(
+            env.lines().any(|l| l == format!("{k}={v}")),
+            "{k}={v} missing from\n{env}"
+        );
+    }
+    for wrong in [
+        "GITHUB_ENVIRONMENT=",
+        "GITHUB_REPO_OWNER=",
+        "GITHUB_REPO_NAME=",
+    ] {
+        assert!(!env.contains(wrong), "{wrong} in\n{env}");
+    }
+    assert_eq!(
+        read(Path::new(&format!("{}.pwd", seen.display()))).trim(),
+        agent_dir.display().to_string()
+    );
+}
+
+#[tokio::test]
+async fn without_legacy_mode_a_failed_pre_task_fails_the_deploy() {
+    let e = Env::new().await;
+    let ran = e.dir.path().join("ran");
+    e.hook("pre_task", "exit 3");
+    e.hook("deploy", &format!("touch {}", ran.display()));
+    e.deployments(vec![dep(7, "deploy", false)]).await;
+    let r = e.pass(Policy::Latest, &e.journal()).await;
+    assert_eq!(r.ran, [(7, "failure".to_owned())]);
+    assert!(!ran.exists());
+    assert_eq!(
+        e.fake.statuses(7)[1]["description"],
+        "hook pre_task exited 3"
+    );
+}
