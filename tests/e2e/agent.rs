@@ -677,3 +677,38 @@ async fn github_deploy_agents_flag_names_are_accepted() {
     assert_eq!(std::fs::read_to_string(&runs).unwrap(), "5\n");
     assert_eq!(fake.states(5), ["in_progress", "success"]);
 }
+
+/// `[agent]` is resolved by one constructor for `agent run` and `ghops serve`: a target listed
+/// twice stops both at start with the same message (before, only `agent run` refused it).
+#[tokio::test]
+async fn serve_refuses_a_duplicate_agent_target_as_agent_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("hooks")).unwrap();
+    let path = dir.path().join("ghops.toml");
+    std::fs::write(
+        &path,
+        "[agent]\n[[agent.targets]]\nrepo = \"o/r\"\nenvironment = \"prod\"\n\
+         [[agent.targets]]\nrepo = \"O/R\"\nenvironment = \"prod\"\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["serve", "--bind", "127.0.0.1:0"],
+        vec!["agent", "run", "--once"],
+    ] {
+        let mut c = ghops();
+        c.args(&args)
+            .current_dir(dir.path())
+            .env("GHOPS_CONFIG", &path)
+            .env("GITHUB_API_URL", "http://127.0.0.1:9")
+            .env("GHOPS_APP_ID", "12")
+            .env("GHOPS_APP_PRIVATE_KEY", ghops_test_support::TEST_APP_KEY)
+            .env("GHOPS_WEBHOOK_SECRET", "e2e-secret");
+        let out = run(c).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("target O/R prod is listed twice (one deploy at a time per target)"),
+            "{args:?}: {err}"
+        );
+    }
+}

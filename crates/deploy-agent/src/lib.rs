@@ -62,6 +62,7 @@ pub mod hooks;
 pub mod journal;
 pub mod manifests;
 pub mod service;
+pub mod status;
 
 pub use agent::{AgentOptions, Deployment, PassReport, Policy, Target, TargetState, run_once};
 pub use config::{AgentConfig, AgentSection, Flags};

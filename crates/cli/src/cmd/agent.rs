@@ -96,26 +96,6 @@ pub struct RunArgs {
     redeploy: Option<u64>,
 }
 
-fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>, say: bool) {
-    tokio::spawn(async move {
-        let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        else {
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        if say {
-            eprintln!(
-                "ghops agent: shutting down (running hooks get TERM, then KILL after the grace period)"
-            );
-        }
-        let _ = stop.send(true);
-    });
-}
-
 /// `ghops agent create`.
 #[derive(Args, Debug)]
 pub struct CreateArgs {
@@ -195,7 +175,11 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         ));
     }
     let journal = cfg.journal()?;
-    shutdown_on_signal(stop, true);
+    deploy_agent::service::stop_on_signal(stop, || {
+        eprintln!(
+            "ghops agent: shutting down (running hooks get TERM, then KILL after the grace period)"
+        )
+    });
     let mut with_clients = Vec::new();
     for t in cfg.targets {
         with_clients.push((ctx.client(&t.repo).await?, t));
@@ -222,32 +206,17 @@ fn cwd() -> Result<PathBuf, Failure> {
 
 async fn create(a: CreateArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let repo: RepoRef = ctx.repo()?;
-    let payload = match &a.payload {
-        None => serde_json::json!({}),
-        Some(p) => {
-            let text = match p.strip_prefix('@') {
-                Some(f) => std::fs::read_to_string(f)
-                    .map_err(|e| Failure::usage(format!("--payload @{f}: {e}")))?,
-                None => p.clone(),
-            };
-            serde_json::from_str(&text)
-                .map_err(|e| Failure::usage(format!("--payload: not JSON: {e}")))?
-        }
-    };
     let d = NewDeployment {
         ref_name: a.ref_name,
         environment: a.environment,
         task: a.task,
-        payload,
+        payload: deploy_agent::create::payload_arg(a.payload.as_deref())?,
         transient_environment: a.transient,
         production_environment: a.production,
-        required_contexts: a.required_contexts.map(|c| {
-            c.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        }),
+        required_contexts: a
+            .required_contexts
+            .as_deref()
+            .map(deploy_agent::create::contexts_arg),
         auto_merge: false,
     };
     let gh = ctx.client(&repo).await?;
@@ -293,28 +262,7 @@ async fn create(a: CreateArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
 async fn status(ctx: &Ctx, environment: &str, limit: usize) -> Result<ExitCode, Failure> {
     let repo = ctx.repo()?;
     let gh = ctx.client(&repo).await?;
-    let list: Vec<serde_json::Value> = gh
-        .get(&deploy_agent::config::deployments_path(
-            &repo,
-            environment,
-            limit,
-        ))
-        .await?;
-    let mut rows = Vec::new();
-    for d in &list {
-        let id = d["id"].as_u64().unwrap_or_default();
-        let s: Vec<serde_json::Value> = gh
-            .get(&deploy_agent::config::statuses_path(&repo, id, 1))
-            .await?;
-        let latest = s.first().cloned().unwrap_or_default();
-        rows.push(serde_json::json!({
-            "id": id,
-            "ref": d["ref"], "sha": d["sha"], "task": d["task"],
-            "creator": d["creator"]["login"], "created_at": d["created_at"],
-            "state": latest["state"].as_str().unwrap_or("pending"),
-            "description": latest["description"],
-        }));
-    }
+    let rows = deploy_agent::status::recent(&gh, &repo, environment, limit).await?;
     if ctx.global.json {
         ctx.print_json(&rows)?;
     } else {
@@ -329,14 +277,14 @@ async fn status(ctx: &Ctx, environment: &str, limit: usize) -> Result<ExitCode, 
                 "Agent / description",
             ]);
         for r in &rows {
-            let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+            let s = |v: &Option<String>| v.clone().unwrap_or_default();
             t.add_row([
-                r["id"].to_string(),
-                s("ref"),
-                s("state"),
-                s("creator"),
-                s("created_at"),
-                s("description"),
+                r.id.to_string(),
+                r.ref_name.clone(),
+                r.state.clone(),
+                s(&r.creator),
+                s(&r.created_at),
+                s(&r.description),
             ]);
         }
         println!("{t}");
@@ -359,7 +307,7 @@ pub async fn spawn_agent_for_serve(
         return Ok(None);
     }
     let journal = cfg.journal()?;
-    shutdown_on_signal(stop, false);
+    deploy_agent::service::stop_on_signal(stop, || {});
     let mut with_clients = Vec::new();
     for target in cfg.targets {
         let mut c = base.clone();
