@@ -313,7 +313,7 @@ async fn target_loop(
                         last_heartbeat = Some(std::time::Instant::now());
                         tracing::info!(target: AGENT, %repo, %environment, outcome = "idle",
                             passes = *n, idle_secs = since.elapsed().as_secs(),
-                            "idle: nothing to deploy ({} passes in {}s)", n, since.elapsed().as_secs());
+                            "idle: nothing to deploy (polled {}x in {}s)", n, since.elapsed().as_secs());
                     }
                 }
                 let shutdown = rep.shutdown;
