@@ -407,6 +407,9 @@ async fn two_real_agents_on_one_target_never_both_run_a_hook() {
     // answered late: both claim, the race the lock must settle.
     let d = tempfile::tempdir().unwrap();
     let (hooks, runs) = counting_hooks(d.path());
+    // Round one also has an older deployment: only the agent holding the newest one's lock
+    // marks it superseded.
+    fake.add(deployment(100));
     for id in [101u64, 102, 103] {
         fake.add(deployment(id));
         fake.stale_latest_reads(id, 2);
@@ -436,6 +439,8 @@ async fn two_real_agents_on_one_target_never_both_run_a_hook() {
     for id in [101u64, 102, 103] {
         assert_eq!(fake.terminal_count(id), 1, "{:?}", fake.statuses(id));
     }
+    assert_eq!(fake.states(100), ["error"], "{:?}", fake.statuses(100));
+    assert_eq!(fake.statuses(100)[0]["description"], "superseded by #101");
 }
 
 #[tokio::test]

@@ -412,32 +412,14 @@ pub async fn run_once(
         }
     }
 
-    // 3. Policy.
-    let to_run: Vec<Pending> = match target.policy {
-        Policy::Queue => unhandled.into_iter().rev().collect(),
+    // 3. Policy. Under `latest` the older unhandled deployments are superseded by the agent
+    //    that wins the newest one's lock (so two agents never both mark them).
+    let (to_run, older): (Vec<Pending>, Vec<Deployment>) = match target.policy {
+        Policy::Queue => (unhandled.into_iter().rev().collect(), Vec::new()),
         Policy::Latest => {
             let mut it = unhandled.into_iter();
             let newest = it.next();
-            if let Some(n) = &newest {
-                for old in it {
-                    let old = old.d;
-                    let transient = old.transient_environment.unwrap_or(false);
-                    let st = NewStatus {
-                        state: if transient { "inactive" } else { "error" },
-                        description: format!("superseded by #{}", n.d.id),
-                        environment_url: None,
-                        log_url: None,
-                    };
-                    match post_status_once(gh, repo, old.id, &st).await {
-                        Ok(_) => report.superseded.push(old.id),
-                        Err(e) => {
-                            tracing::warn!(id = old.id, error = %e, "could not mark superseded");
-                            report.retry = true;
-                        }
-                    }
-                }
-            }
-            newest.into_iter().collect()
+            (newest.into_iter().collect(), it.map(|p| p.d).collect())
         }
     };
 
@@ -447,7 +429,11 @@ pub async fn run_once(
             report.shutdown = true;
             break;
         }
-        match deploy(gh, target, opts, journal, &p.d, p.claimed).await? {
+        let sup = Supersede {
+            older: &older,
+            report: &mut report,
+        };
+        match deploy(gh, target, opts, journal, &p.d, p.claimed, sup).await? {
             Deployed::Ran(st) => {
                 let shut = st == "shutdown";
                 report.ran.push((p.d.id, st));
@@ -486,7 +472,35 @@ enum Deployed {
     Lost(String),
 }
 
-/// Claims and runs one deployment.
+/// Older deployments that the one being deployed supersedes, and where to report them.
+struct Supersede<'a> {
+    older: &'a [Deployment],
+    report: &'a mut PassReport,
+}
+
+impl Supersede<'_> {
+    /// Marks each older deployment `inactive` (transient) or `error` "superseded by #N".
+    async fn post(self, gh: &GitHub, repo: &RepoRef, newest: u64) {
+        for old in self.older {
+            let transient = old.transient_environment.unwrap_or(false);
+            let st = NewStatus {
+                state: if transient { "inactive" } else { "error" },
+                description: format!("superseded by #{newest}"),
+                environment_url: None,
+                log_url: None,
+            };
+            match post_status_once(gh, repo, old.id, &st).await {
+                Ok(_) => self.report.superseded.push(old.id),
+                Err(e) => {
+                    tracing::warn!(id = old.id, error = %e, "could not mark superseded");
+                    self.report.retry = true;
+                }
+            }
+        }
+    }
+}
+
+/// Claims and runs one deployment; supersedes `sup.older` once it holds the deployment.
 async fn deploy(
     gh: &GitHub,
     target: &Target,
@@ -494,6 +508,7 @@ async fn deploy(
     journal: &Journal,
     d: &Deployment,
     claimed: bool,
+    sup: Supersede<'_>,
 ) -> Result<Deployed, AgentError> {
     let repo = &target.repo;
     let k = key(&repo.to_string(), &target.environment, d.id);
@@ -511,6 +526,7 @@ async fn deploy(
             log_url: log_url.as_deref(),
         };
         post_status_once(gh, repo, d.id, &st).await?;
+        sup.post(gh, repo, d.id).await;
         return Ok(Deployed::Ran("error".into()));
     }
     let claim = NewStatus {
@@ -525,6 +541,7 @@ async fn deploy(
     };
     if gh.is_dry_run() {
         // The claim is reported as a planned write; no hook runs and nothing is journalled.
+        sup.post(gh, repo, d.id).await;
         post_status_once(gh, repo, d.id, &claim).await?;
         return Ok(Deployed::Ran("dry-run (hooks not run)".into()));
     }
@@ -570,6 +587,7 @@ async fn deploy(
             return Ok(Deployed::Lost(desc));
         }
     }
+    sup.post(gh, repo, d.id).await;
     journal.set(&k, Phase::Running)?;
 
     let outcome = run_hooks(target, opts, d, &task).await;

@@ -232,16 +232,17 @@ async fn three_new_deployments_latest_policy_supersedes_older_ones() {
     let r = e.pass(Policy::Latest, &e.journal()).await;
     assert_eq!(r.superseded, [2, 1]);
     let posts = e.posts().await;
+    // The older ones are superseded once the newest is claimed and its lock held.
     assert_eq!(
         posts,
         [
-            (2, "inactive".into(), "superseded by #3".into()),
-            (1, "error".into(), "superseded by #3".into()),
             (
                 3,
                 "in_progress".into(),
                 "ghops-agent agent-a: deploying 0000003".into()
             ),
+            (2, "inactive".into(), "superseded by #3".into()),
+            (1, "error".into(), "superseded by #3".into()),
             (3, "success".into(), "deployed 0000003".into()),
         ]
     );
