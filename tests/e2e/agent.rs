@@ -719,3 +719,74 @@ async fn serve_refuses_a_duplicate_agent_target_as_agent_run_does() {
         );
     }
 }
+
+/// `[agent] legacy_env = true` is honoured under `ghops serve` (same constructor): the hook
+/// sees github-deploy-agent's names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_honours_legacy_env_from_the_config() {
+    let gh = MockGitHub::start().await;
+    crate::serve::mount_app(&gh).await;
+    let ok = |v: serde_json::Value| ResponseTemplate::new(200).set_body_json(v);
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/installation"))
+        .respond_with(ok(
+            json!({"id": 1, "app_id": 12, "account": {"login": "octo", "id": 1}}),
+        ))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/app/installations/1"))
+        .respond_with(ok(
+            json!({"id": 1, "app_slug": "ghops-e2e", "permissions": {
+            "deployments": "write", "metadata": "read"}}),
+        ))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/app/installations/1/access_tokens"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "token": "ghs_e2eAgentInstallationToken", "expires_at": "2999-01-01T00:00:00Z",
+            "permissions": {"deployments": "write", "metadata": "read"}
+        })))
+        .mount(&gh.server)
+        .await;
+    let fake = Deployments::mount(&gh, "octo/app").await;
+    fake.add(deployment(9));
+    let d = tempfile::tempdir().unwrap();
+    let hooks = d.path().join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let seen = d.path().join("seen.env");
+    std::fs::write(
+        hooks.join("deploy"),
+        format!("#!/bin/sh\nenv > {}\n", seen.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(hooks.join("deploy"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = format!(
+        "[agent]\nlegacy_env = true\nagent_id = \"in-serve\"\nstate_dir = \"{s}\"\nlog_dir = \"{l}\"\n\
+         [[agent.targets]]\nrepo = \"octo/app\"\nenvironment = \"production\"\nhooks_dir = \"{h}\"\n",
+        s = d.path().join("state").display(),
+        l = d.path().join("logs").display(),
+        h = hooks.display(),
+    );
+    let uri = gh.uri();
+    let (code, err) = tokio::task::spawn_blocking(move || {
+        let s = crate::serve::Serve::start(&uri, &config, &[]);
+        s.wait_for("the agent's first pass ran the hook", || {
+            std::fs::read_to_string(&seen).is_ok_and(|e| e.contains("GITHUB_ENV="))
+        });
+        let env = std::fs::read_to_string(&seen).unwrap();
+        for line in [
+            "GITHUB_ENV=production",
+            "GITHUB_OWNER=octo",
+            "GITHUB_REPO=app",
+            "GITHUB_DEPLOYMENT_ID=9",
+        ] {
+            assert!(env.lines().any(|l| l == line), "{line} missing:\n{env}");
+        }
+        s.stop()
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+}
