@@ -815,3 +815,58 @@ pub fn default_agent_id() -> String {
         .and_then(|h| h.into_string().ok())
         .unwrap_or_else(|| "ghops-agent".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Statuses newest first, from `(id, state, description)` oldest first.
+    fn list(oldest_first: &[(u64, &str, &str)]) -> Vec<DeploymentStatus> {
+        oldest_first
+            .iter()
+            .rev()
+            .map(|(id, state, d)| DeploymentStatus {
+                id: *id,
+                state: (*state).into(),
+                description: Some((*d).into()),
+                environment_url: None,
+                log_url: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_earliest_claim_since_the_last_terminal_status_holds_the_lock() {
+        let a = "ghops-agent a: deploying x";
+        let b = "ghops-agent b: deploying x";
+        assert!(lock_holder(&[]).is_none());
+        let two = list(&[(1, "in_progress", a), (2, "in_progress", b)]);
+        assert_eq!(lock_holder(&two).unwrap().id, 1);
+        // Only claims after the latest terminal status count (a redeploy's new round).
+        let redeploy = list(&[
+            (1, "in_progress", a),
+            (2, "success", "deployed x"),
+            (3, "in_progress", b),
+            (4, "in_progress", a),
+        ]);
+        assert_eq!(lock_holder(&redeploy).unwrap().id, 3);
+        // Finished: nobody holds it.
+        let done = list(&[
+            (1, "in_progress", a),
+            (2, "failure", "hook deploy exited 1"),
+        ]);
+        assert!(lock_holder(&done).is_none());
+        // Other states (queued, pending) are not claims.
+        let queued = list(&[(1, "queued", ""), (2, "in_progress", b)]);
+        assert_eq!(lock_holder(&queued).unwrap().id, 2);
+        // Ours by status id when known, else by the identity in the description.
+        let h = lock_holder(&two).unwrap();
+        assert!(is_ours(h, "a", None));
+        assert!(is_ours(h, "b", Some(1)));
+        assert!(!is_ours(h, "a", Some(2)));
+        assert!(
+            !is_ours(h, "ab", None),
+            "an id that extends another is not it"
+        );
+    }
+}
