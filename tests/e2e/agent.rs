@@ -3,8 +3,9 @@
 use std::os::unix::fs::PermissionsExt;
 
 use ghops_test_support::MockGitHub;
+use ghops_test_support::deployments::{Deployments, Fault};
 use serde_json::json;
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::util::{ghops, run, stderr};
@@ -14,24 +15,10 @@ const TOKEN: &str = "ghp_agentE2EtokenNEVERinHOOKS";
 #[tokio::test]
 async fn run_once_deploys_and_the_hook_cannot_see_the_token() {
     let gh = MockGitHub::start().await;
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/app/deployments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
-            "id": 11, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main", "task": "deploy",
-            "environment": "staging", "payload": {"x": 1}
-        }])))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/app/deployments/11/statuses"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path_regex("^/repos/octo/app/deployments/11/statuses$"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
-        .mount(&gh.server)
-        .await;
+    Deployments::mount(&gh, "octo/app").await.add(json!({
+        "id": 11, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main", "task": "deploy",
+        "environment": "staging", "payload": {"x": 1}
+    }));
     let d = tempfile::tempdir().unwrap();
     let hooks = d.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
@@ -92,27 +79,13 @@ async fn run_once_deploys_and_the_hook_cannot_see_the_token() {
 #[tokio::test]
 async fn config_targets_run_in_one_pass_and_bad_config_is_a_usage_error() {
     let gh = MockGitHub::start().await;
+    let fake = Deployments::mount(&gh, "octo/app").await;
     for (env, id) in [("staging", 21u64), ("production", 22)] {
-        Mock::given(method("GET"))
-            .and(path("/repos/octo/app/deployments"))
-            .and(wiremock::matchers::query_param("environment", env))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
-                "id": id, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
-                "task": "deploy", "environment": env, "payload": {}
-            }])))
-            .mount(&gh.server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path(format!("/repos/octo/app/deployments/{id}/statuses")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-            .mount(&gh.server)
-            .await;
+        fake.add(json!({
+            "id": id, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
+            "task": "deploy", "environment": env, "payload": {}
+        }));
     }
-    Mock::given(method("POST"))
-        .and(path_regex("^/repos/octo/app/deployments/2[12]/statuses$"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
-        .mount(&gh.server)
-        .await;
     let d = tempfile::tempdir().unwrap();
     let hooks = d.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
@@ -290,24 +263,10 @@ async fn status_lists_deployments_with_their_latest_status_and_agent() {
 #[tokio::test]
 async fn sigterm_mid_hook_stops_it_reports_and_exits_zero() {
     let gh = MockGitHub::start().await;
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/app/deployments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
-            "id": 13, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main", "task": "deploy",
-            "environment": "staging", "payload": {}
-        }])))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/app/deployments/13/statuses"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/octo/app/deployments/13/statuses"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
-        .mount(&gh.server)
-        .await;
+    Deployments::mount(&gh, "octo/app").await.add(json!({
+        "id": 13, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main", "task": "deploy",
+        "environment": "staging", "payload": {}
+    }));
     let d = tempfile::tempdir().unwrap();
     let hooks = d.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
@@ -386,4 +345,448 @@ async fn sigterm_mid_hook_stops_it_reports_and_exits_zero() {
     // Settled: a restart does not report it again.
     let journal = std::fs::read_to_string(d.path().join("state/journal.json")).unwrap();
     assert_eq!(journal.trim(), "{}");
+}
+
+// ---- #20: two real agents, and a crash at every phase ---------------------------------------
+
+/// A hooks dir whose `deploy` appends `$GHOPS_DEPLOYMENT_ID` to `runs`.
+fn counting_hooks(d: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let hooks = d.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let runs = d.join("runs");
+    std::fs::write(
+        hooks.join("deploy"),
+        format!(
+            "#!/bin/sh\necho \"$GHOPS_DEPLOYMENT_ID\" >> {}\n",
+            runs.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(hooks.join("deploy"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    (hooks, runs)
+}
+
+fn deployment(id: u64) -> serde_json::Value {
+    json!({"id": id, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
+           "task": "deploy", "environment": "production", "payload": {}})
+}
+
+/// `ghops agent run --once` as agent `name` with its own state and log dirs under `d`.
+fn agent_once(
+    gh: &MockGitHub,
+    d: &std::path::Path,
+    hooks: &std::path::Path,
+    name: &str,
+) -> std::process::Command {
+    let mut c = ghops();
+    c.args([
+        "agent",
+        "run",
+        "--once",
+        "--repo",
+        "octo/app",
+        "--environment",
+        "production",
+    ])
+    .args(["--agent-id", name, "--api-url", &gh.uri()])
+    .arg("--hooks-dir")
+    .arg(hooks)
+    .arg("--state-dir")
+    .arg(d.join(name).join("state"))
+    .arg("--log-dir")
+    .arg(d.join(name).join("logs"))
+    .env("GH_TOKEN", TOKEN);
+    c
+}
+
+#[tokio::test]
+async fn two_real_agents_on_one_target_never_both_run_a_hook() {
+    let gh = MockGitHub::start().await;
+    let fake = Deployments::mount(&gh, "octo/app").await;
+    // Each agent's look at the latest status predates the other's claim, and claims are
+    // answered late: both claim, the race the lock must settle.
+    let d = tempfile::tempdir().unwrap();
+    let (hooks, runs) = counting_hooks(d.path());
+    // Round one also has an older deployment: only the agent holding the newest one's lock
+    // marks it superseded.
+    fake.add(deployment(100));
+    for id in [101u64, 102, 103] {
+        fake.add(deployment(id));
+        fake.stale_latest_reads(id, 2);
+        fake.delay_posts("in_progress", std::time::Duration::from_millis(300));
+        let (a, b) = tokio::join!(
+            run(agent_once(&gh, d.path(), &hooks, "agent-a")),
+            run(agent_once(&gh, d.path(), &hooks, "agent-b")),
+        );
+        assert!(a.status.success(), "{}", stderr(&a));
+        assert!(b.status.success(), "{}", stderr(&b));
+        let lines = std::fs::read_to_string(&runs).unwrap_or_default();
+        assert_eq!(
+            lines.lines().filter(|l| *l == id.to_string()).count(),
+            1,
+            "deployment {id} ran {lines:?}\n{}\n{}",
+            stderr(&a),
+            stderr(&b)
+        );
+        assert_eq!(fake.terminal_count(id), 1, "{:?}", fake.statuses(id));
+        assert_eq!(fake.states(id).last().map(String::as_str), Some("success"));
+        // Both claimed; the loser says why it ran nothing.
+        assert_eq!(fake.in_progress_count(id), 2, "{:?}", fake.statuses(id));
+        let both = stderr(&a) + &stderr(&b);
+        assert!(both.contains("claimed first by another agent"), "{both}");
+    }
+    // No later round touched an earlier deployment.
+    for id in [101u64, 102, 103] {
+        assert_eq!(fake.terminal_count(id), 1, "{:?}", fake.statuses(id));
+    }
+    assert_eq!(fake.states(100), ["error"], "{:?}", fake.statuses(100));
+    assert_eq!(fake.statuses(100)[0]["description"], "superseded by #101");
+}
+
+#[tokio::test]
+async fn a_crash_at_any_phase_runs_the_hook_once_and_reports_once() {
+    const PHASES: &[&[&str]] = &[
+        &["claimed"],
+        &["hook_started"],
+        &["hooks_done"],
+        &["done_journalled"],
+        &["final_posted"],
+        &["hooks_done", "recovery_posted"],
+        &["done_journalled", "recovery_posted"],
+    ];
+    for crashes in PHASES {
+        for recovery_post_fails in [false, true] {
+            let case = format!("{crashes:?} recovery post fails: {recovery_post_fails}");
+            let gh = MockGitHub::start().await;
+            let fake = Deployments::mount(&gh, "octo/app").await;
+            fake.add(deployment(7));
+            let d = tempfile::tempdir().unwrap();
+            let (hooks, runs) = counting_hooks(d.path());
+            for phase in *crashes {
+                let mut c = agent_once(&gh, d.path(), &hooks, "agent-a");
+                c.env("GHOPS_TEST_CRASH_AT", phase);
+                let out = run(c).await;
+                assert!(
+                    !out.status.success(),
+                    "{case}: no crash at {phase}: {}",
+                    stderr(&out)
+                );
+            }
+            if recovery_post_fails {
+                // The next run's first status posts all fail (never applied).
+                for _ in 0..4 {
+                    fake.fault(Fault {
+                        state: None,
+                        applied: false,
+                    });
+                }
+            }
+            for _ in 0..2 {
+                let out = run(agent_once(&gh, d.path(), &hooks, "agent-a")).await;
+                let _ = out;
+            }
+            // A hook orphaned by the crash finishes on its own.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while !runs.exists() && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            let lines = std::fs::read_to_string(&runs).unwrap_or_default();
+            assert_eq!(lines, "7\n", "{case}: hook runs");
+            assert_eq!(fake.terminal_count(7), 1, "{case}: {:?}", fake.statuses(7));
+            assert_eq!(
+                fake.in_progress_count(7),
+                1,
+                "{case}: {:?}",
+                fake.statuses(7)
+            );
+            let journal =
+                std::fs::read_to_string(d.path().join("agent-a/state/journal.json")).unwrap();
+            assert_eq!(journal.trim(), "{}", "{case}");
+        }
+    }
+}
+
+// ---- #18: the documented first run ------------------------------------------------------------
+
+/// The `ghops …` lines of the docs block marked `<!-- e2e: first-run -->`, split into words
+/// (`''` is an empty word), and the folder its `cd` line names.
+fn first_run_block() -> (String, Vec<Vec<String>>) {
+    let docs =
+        std::fs::read_to_string(ghops_test_support::repo_root().join("docs/deploy-agent.md"))
+            .unwrap();
+    let block = docs
+        .split("<!-- e2e: first-run -->\n```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("the first-run block");
+    let mut dir = String::new();
+    let mut commands = Vec::new();
+    for line in block.lines() {
+        let words: Vec<String> = line
+            .split('#')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .map(|w| w.trim_matches('\'').to_owned())
+            .collect();
+        match words.first().map(String::as_str) {
+            Some("cd") => dir = words[1].clone(),
+            Some("ghops") => commands.push(words[1..].to_vec()),
+            _ => {}
+        }
+    }
+    (dir, commands)
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_documented_first_run_works() {
+    let (dir, commands) = first_run_block();
+    assert_eq!(dir, "examples/deploy-agent");
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    let gh = MockGitHub::start().await;
+    let fake = Deployments::mount(&gh, "octo-org/app").await;
+    // A copy of the example: the run writes .ghops-agent/ into its working directory.
+    let d = tempfile::tempdir().unwrap();
+    let work = d.path().join("deploy-agent");
+    copy_dir(&ghops_test_support::repo_root().join(&dir), &work);
+    let ghops_in = |args: &[String]| {
+        let mut c = ghops();
+        c.args(args)
+            .args(["--api-url", &gh.uri()])
+            .current_dir(&work)
+            .env("GH_TOKEN", TOKEN);
+        c
+    };
+    // 1. create: one staging deployment.
+    let out = run(ghops_in(&commands[0])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let staging = 1;
+    assert_eq!(fake.states(staging), Vec::<String>::new());
+    // 2. one pass over staging with `--hooks-dir hooks` and the default state and log dirs.
+    let out = run(ghops_in(&commands[1])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("octo-org/app staging: deployment 1 -> success"),
+        "{err}"
+    );
+    assert!(
+        err.contains("octo-org/app staging: pass: 1 ran, 0 superseded, 0 skipped"),
+        "{err}"
+    );
+    assert!(err.contains("--set replicas=2"), "{err}");
+    assert_eq!(fake.states(staging), ["in_progress", "success"]);
+    assert_eq!(
+        fake.statuses(staging)[1]["environment_url"],
+        "https://staging.app.example.org"
+    );
+    assert!(work.join(".ghops-agent/state/journal.json").is_file());
+    assert!(work.join(".ghops-agent/state/heartbeat").is_file());
+    assert!(work.join(".ghops-agent/logs/app-1/payload.json").is_file());
+    // 3. every target of the example's ghops.toml, with a JSON summary on stdout.
+    fake.add(
+        json!({"id": 2, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "v1.0.0",
+                    "task": "deploy", "environment": "production", "payload": {"replicas": 5}}),
+    );
+    let out = run(ghops_in(&commands[2])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("--set replicas=5"), "{err}");
+    // An idle target says so once (then every 10 minutes), not per poll.
+    assert!(
+        err.contains("octo-org/app staging: idle: nothing to deploy (polled 1x in 0s)"),
+        "{err}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(&crate::util::stdout(&out)).unwrap();
+    assert_eq!(
+        summary,
+        json!([
+            {"repo": "octo-org/app", "environment": "staging", "ran": [], "superseded": [],
+             "skipped": [], "recovered": [], "retry": false, "error": null},
+            {"repo": "octo-org/app", "environment": "production",
+             "ran": [{"deployment": 2, "state": "success"}], "superseded": [],
+             "skipped": [], "recovered": [], "retry": false, "error": null}
+        ])
+    );
+    assert_eq!(
+        fake.statuses(2)[0]["description"],
+        "ghops-agent deploy-eu-1: deploying abcdef0"
+    );
+    assert_eq!(
+        fake.statuses(2)[1]["log_url"],
+        "https://ci.example/deploys/octo-org/app/2"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_hooks_dir_is_refused_at_start() {
+    let gh = MockGitHub::start().await;
+    let d = tempfile::tempdir().unwrap();
+    let mut c = ghops();
+    c.args([
+        "agent",
+        "run",
+        "--once",
+        "--repo",
+        "octo/app",
+        "--environment",
+        "staging",
+    ])
+    .args(["--hooks-dir", "hooks", "--api-url", &gh.uri()])
+    .current_dir(d.path())
+    .env("GH_TOKEN", TOKEN);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let want = format!(
+        "hooks dir {}/hooks (target octo/app staging): not a directory",
+        d.path().display()
+    );
+    assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+    assert!(gh.seen().await.is_empty());
+}
+
+#[tokio::test]
+async fn github_deploy_agents_flag_names_are_accepted() {
+    // `github-deploy-agent --repository o/r --env e --sleep 60s --once`, hooks in ./hooks.
+    let gh = MockGitHub::start().await;
+    let fake = Deployments::mount(&gh, "octo/app").await;
+    fake.add(deployment(5));
+    let d = tempfile::tempdir().unwrap();
+    let (_hooks, runs) = counting_hooks(d.path());
+    let mut c = ghops();
+    c.args(["agent", "run", "--once", "--legacy-env"])
+        .args([
+            "--repository",
+            "octo/app",
+            "--env",
+            "production",
+            "--sleep",
+            "60s",
+        ])
+        .args(["--api-url", &gh.uri()])
+        .current_dir(d.path())
+        .env("GH_TOKEN", TOKEN);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&runs).unwrap(), "5\n");
+    assert_eq!(fake.states(5), ["in_progress", "success"]);
+}
+
+/// `[agent]` is resolved by one constructor for `agent run` and `ghops serve`: a target listed
+/// twice stops both at start with the same message (before, only `agent run` refused it).
+#[tokio::test]
+async fn serve_refuses_a_duplicate_agent_target_as_agent_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("hooks")).unwrap();
+    let path = dir.path().join("ghops.toml");
+    std::fs::write(
+        &path,
+        "[agent]\n[[agent.targets]]\nrepo = \"o/r\"\nenvironment = \"prod\"\n\
+         [[agent.targets]]\nrepo = \"O/R\"\nenvironment = \"prod\"\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["serve", "--bind", "127.0.0.1:0"],
+        vec!["agent", "run", "--once"],
+    ] {
+        let mut c = ghops();
+        c.args(&args)
+            .current_dir(dir.path())
+            .env("GHOPS_CONFIG", &path)
+            .env("GITHUB_API_URL", "http://127.0.0.1:9")
+            .env("GHOPS_APP_ID", "12")
+            .env("GHOPS_APP_PRIVATE_KEY", ghops_test_support::TEST_APP_KEY)
+            .env("GHOPS_WEBHOOK_SECRET", "e2e-secret");
+        let out = run(c).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("target O/R prod is listed twice (one deploy at a time per target)"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// `[agent] legacy_env = true` is honoured under `ghops serve` (same constructor): the hook
+/// sees github-deploy-agent's names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_honours_legacy_env_from_the_config() {
+    let gh = MockGitHub::start().await;
+    crate::serve::mount_app(&gh).await;
+    let ok = |v: serde_json::Value| ResponseTemplate::new(200).set_body_json(v);
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/installation"))
+        .respond_with(ok(
+            json!({"id": 1, "app_id": 12, "account": {"login": "octo", "id": 1}}),
+        ))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/app/installations/1"))
+        .respond_with(ok(
+            json!({"id": 1, "app_slug": "ghops-e2e", "permissions": {
+            "deployments": "write", "metadata": "read"}}),
+        ))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/app/installations/1/access_tokens"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "token": "ghs_e2eAgentInstallationToken", "expires_at": "2999-01-01T00:00:00Z",
+            "permissions": {"deployments": "write", "metadata": "read"}
+        })))
+        .mount(&gh.server)
+        .await;
+    let fake = Deployments::mount(&gh, "octo/app").await;
+    fake.add(deployment(9));
+    let d = tempfile::tempdir().unwrap();
+    let hooks = d.path().join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let seen = d.path().join("seen.env");
+    std::fs::write(
+        hooks.join("deploy"),
+        format!("#!/bin/sh\nenv > {}\n", seen.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(hooks.join("deploy"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = format!(
+        "[agent]\nlegacy_env = true\nagent_id = \"in-serve\"\nstate_dir = \"{s}\"\nlog_dir = \"{l}\"\n\
+         [[agent.targets]]\nrepo = \"octo/app\"\nenvironment = \"production\"\nhooks_dir = \"{h}\"\n",
+        s = d.path().join("state").display(),
+        l = d.path().join("logs").display(),
+        h = hooks.display(),
+    );
+    let uri = gh.uri();
+    let (code, err) = tokio::task::spawn_blocking(move || {
+        let s = crate::serve::Serve::start(&uri, &config, &[]);
+        s.wait_for("the agent's first pass ran the hook", || {
+            std::fs::read_to_string(&seen).is_ok_and(|e| e.contains("GITHUB_ENV="))
+        });
+        let env = std::fs::read_to_string(&seen).unwrap();
+        for line in [
+            "GITHUB_ENV=production",
+            "GITHUB_OWNER=octo",
+            "GITHUB_REPO=app",
+            "GITHUB_DEPLOYMENT_ID=9",
+        ] {
+            assert!(env.lines().any(|l| l == line), "{line} missing:\n{env}");
+        }
+        s.stop()
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{err}");
 }

@@ -117,24 +117,13 @@ async fn serve_keeps_no_credential_in_its_environment_and_is_not_dumpable() {
 }
 
 async fn one_deployment(gh: &MockGitHub, id: u64) {
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/app/deployments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+    // Statuses are stored: the agent reads its claim back before running anything.
+    ghops_test_support::deployments::Deployments::mount(gh, "octo/app")
+        .await
+        .add(json!({
             "id": id, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
             "task": "deploy", "environment": "staging", "payload": {}
-        }])))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/repos/octo/app/deployments/{id}/statuses")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(format!("/repos/octo/app/deployments/{id}/statuses")))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
-        .mount(&gh.server)
-        .await;
+        }));
 }
 
 /// Runs one agent pass whose `deploy` hook tries to read ghops's environment through

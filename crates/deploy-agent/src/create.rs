@@ -33,6 +33,28 @@ pub struct NewDeployment {
     pub auto_merge: bool,
 }
 
+/// `--payload`: JSON, or `@file` holding JSON.
+pub fn payload_arg(arg: Option<&str>) -> Result<Value, AgentError> {
+    let Some(p) = arg else {
+        return Ok(serde_json::json!({}));
+    };
+    let text = match p.strip_prefix('@') {
+        Some(f) => std::fs::read_to_string(f)
+            .map_err(|e| AgentError::Config(format!("--payload @{f}: {e}")))?,
+        None => p.to_owned(),
+    };
+    serde_json::from_str(&text).map_err(|e| AgentError::Config(format!("--payload: not JSON: {e}")))
+}
+
+/// `--required-contexts a,b`: the names (empty: none).
+pub fn contexts_arg(arg: &str) -> Vec<String> {
+    arg.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Creates a deployment; returns its id. A task the agent would refuse (a lifecycle hook
 /// name, an invalid name) is refused here, before any request.
 pub async fn create(

@@ -133,7 +133,18 @@ pub async fn run_hook(h: HookRun<'_>) -> std::io::Result<(HookEnd, HookOutput)> 
             cmd.env(k, v);
         }
     }
-    let mut child = cmd.spawn()?;
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        // Not executable, a bad interpreter line, …: the hook did not run, and says so.
+        Err(e) => {
+            tracing::warn!(target: gh_core::output::AGENT, hook = %h.path.display(), error = %e, "hook could not start");
+            return Ok((
+                HookEnd::Failure(format!("could not start ({})", e.kind())),
+                HookOutput::new(),
+            ));
+        }
+    };
+    crate::agent::crash_point("hook_started");
     let pid = child.id().unwrap_or(0);
     let log = tokio::fs::OpenOptions::new()
         .create(true)

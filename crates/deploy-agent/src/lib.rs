@@ -1,11 +1,19 @@
 //! # deploy-agent
 //!
 //! A pull-based deploy agent on GitHub Deployments: it watches a repository's deployments for
-//! an environment, claims one with an `in_progress` status before running anything, runs the
-//! hooks (`pre_task`, `<task>`, `post_success`/`post_failure`) as real processes with a
-//! timeout and a clean environment (no token), and reports the result — never dropping a
-//! deploy (a failed claim is retried next poll) and never repeating one (a journal on disk
-//! settles what a crash interrupted without re-running hooks).
+//! an environment, claims one with an `in_progress` status and reads the claims back before
+//! running anything (the earliest claim since the last terminal status holds the deployment,
+//! so two agents never both run it), runs the hooks (`pre_task`, `<task>`,
+//! `post_success`/`post_failure`) as real processes with a timeout and a clean environment (no
+//! token), and reports the result exactly once — never dropping a deploy (a failed claim is
+//! retried next poll) and never repeating one (a journal on disk settles what a crash
+//! interrupted without re-running hooks, after reading the deployment's latest status).
+//!
+//! [`AgentConfig::resolve`] turns the `[agent]` section of `ghops.toml` and command-line values
+//! into targets and options (defaults, absolute paths, no target twice): what `ghops agent run`
+//! and `ghops serve` both use. It does not create deployments for you beyond
+//! [`create::create`], and it serves no HTTP (`ghops serve` routes `deployment` webhooks to an
+//! [`AgentHandle`]).
 //!
 //! ```no_run
 //! use deploy_agent::{AgentOptions, Journal, Policy, Target, TargetState, run_once};
@@ -27,9 +35,11 @@
 //!     log_cap: 10 << 20,
 //!     log_url_template: None,
 //!     legacy_env: false,
+//!     legacy_cwd: None,
 //!     redeploy: None,
 //!     cancel,
 //!     run_as: None, // production: Some(gh_core::hardening::RunAs::resolve("deploy")?)
+//!     heartbeat_file: None,
 //! };
 //! let journal = Journal::open("/var/lib/ghops".as_ref())?;
 //! let report = run_once(&gh, &target, &opts, &journal, &mut TargetState::default()).await?;
@@ -53,13 +63,17 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod agent;
+pub mod config;
 pub mod create;
 pub mod error;
 pub mod hooks;
 pub mod journal;
+pub mod manifests;
 pub mod service;
+pub mod status;
 
 pub use agent::{AgentOptions, Deployment, PassReport, Policy, Target, TargetState, run_once};
+pub use config::{AgentConfig, AgentSection, Flags};
 pub use error::AgentError;
 pub use journal::Journal;
-pub use service::{Agent, AgentHandle, Schedule};
+pub use service::{Agent, AgentHandle, Schedule, TargetSummary};

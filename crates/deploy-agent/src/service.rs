@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use gh_core::GitHub;
 use gh_core::events::Event;
+use serde::Serialize;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -94,7 +95,76 @@ impl AgentHandle {
 #[derive(Debug)]
 pub struct Agent {
     handle: AgentHandle,
-    tasks: Vec<(String, JoinHandle<Result<(), AgentError>>)>,
+    tasks: Vec<(Target, JoinHandle<TargetEnd>)>,
+}
+
+/// How a target's task ended: its last pass (none when it never completed one), or its error.
+pub type TargetEnd = Result<Option<PassReport>, AgentError>;
+
+/// How one target's task ended: its last pass, or its error (`ghops agent run --once --json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetSummary {
+    /// `owner/name`.
+    pub repo: String,
+    /// Environment.
+    pub environment: String,
+    /// Deployments run, with their final state.
+    pub ran: Vec<Ran>,
+    /// Deployments marked superseded.
+    pub superseded: Vec<u64>,
+    /// Deployments left for another time, with why.
+    pub skipped: Vec<Skipped>,
+    /// Journal entries settled.
+    pub recovered: Vec<u64>,
+    /// Something must be retried next pass.
+    pub retry: bool,
+    /// Why the target's pass failed.
+    pub error: Option<String>,
+}
+
+/// A deployment that ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ran {
+    /// Deployment id.
+    pub deployment: u64,
+    /// Final state.
+    pub state: String,
+}
+
+/// A deployment left for another time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// Deployment id.
+    pub deployment: u64,
+    /// Why.
+    pub reason: String,
+}
+
+impl TargetSummary {
+    fn new(t: &Target, r: TargetEnd) -> Self {
+        let (r, error) = match r {
+            Ok(r) => (r.unwrap_or_default(), None),
+            Err(e) => (PassReport::default(), Some(e.to_string())),
+        };
+        TargetSummary {
+            repo: t.repo.to_string(),
+            environment: t.environment.clone(),
+            ran: r
+                .ran
+                .into_iter()
+                .map(|(deployment, state)| Ran { deployment, state })
+                .collect(),
+            superseded: r.superseded,
+            skipped: r
+                .skipped
+                .into_iter()
+                .map(|(deployment, reason)| Skipped { deployment, reason })
+                .collect(),
+            recovered: r.recovered,
+            retry: r.retry,
+            error,
+        }
+    }
 }
 
 impl Agent {
@@ -122,12 +192,12 @@ impl Agent {
             .into_iter()
             .enumerate()
             .map(|(i, (gh, t))| {
-                let name = format!("{} {}", t.repo, t.environment);
                 let (opts, journal, handle) = (opts.clone(), journal.clone(), handle.clone());
+                let target = t.clone();
                 let task = tokio::spawn(async move {
                     target_loop(gh, t, opts, journal, schedule, &handle.slots[i].wake).await
                 });
-                (name, task)
+                (target, task)
             })
             .collect();
         Agent { handle, tasks }
@@ -140,15 +210,36 @@ impl Agent {
 
     /// Waits for every target's task; the errors, named by target (`owner/name environment`).
     pub async fn join(self) -> Vec<(String, AgentError)> {
-        let mut errors = Vec::new();
-        for (name, t) in self.tasks {
-            match t.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => errors.push((name, e)),
-                Err(e) => errors.push((name, AgentError::Failed(format!("agent task: {e}")))),
-            }
+        self.finish()
+            .await
+            .into_iter()
+            .filter_map(|(t, r)| {
+                r.err()
+                    .map(|e| (format!("{} {}", t.repo, t.environment), e))
+            })
+            .collect()
+    }
+
+    /// Waits for every target's task; each target's last pass or error.
+    pub async fn finish(self) -> Vec<(Target, TargetEnd)> {
+        let mut out = Vec::new();
+        for (target, t) in self.tasks {
+            let r = match t.await {
+                Ok(r) => r,
+                Err(e) => Err(AgentError::Failed(format!("agent task: {e}"))),
+            };
+            out.push((target, r));
         }
-        errors
+        out
+    }
+
+    /// Waits for every target's task; a summary per target (errors included).
+    pub async fn summaries(self) -> Vec<TargetSummary> {
+        self.finish()
+            .await
+            .into_iter()
+            .map(|(t, r)| TargetSummary::new(&t, r))
+            .collect()
     }
 }
 
@@ -170,6 +261,17 @@ fn report_pass(t: &Target, r: &PassReport) {
     }
 }
 
+/// How often an idle target says it is alive (one INFO line; idle passes log nothing else).
+pub const HEARTBEAT: Duration = Duration::from_secs(10 * 60);
+
+fn active(r: &PassReport) -> bool {
+    !(r.ran.is_empty()
+        && r.superseded.is_empty()
+        && r.skipped.is_empty()
+        && r.recovered.is_empty()
+        && !r.retry)
+}
+
 async fn target_loop(
     gh: GitHub,
     target: Target,
@@ -177,32 +279,85 @@ async fn target_loop(
     journal: Journal,
     schedule: Schedule,
     wake: &Notify,
-) -> Result<(), AgentError> {
+) -> TargetEnd {
+    use gh_core::output::AGENT;
     let mut state = TargetState::default();
     let mut cancel = opts.cancel.clone();
+    let (repo, environment) = (&target.repo, &target.environment);
+    let mut last = None;
+    let mut idle_since: Option<(std::time::Instant, u64)> = None;
+    let mut last_heartbeat: Option<std::time::Instant> = None;
     loop {
         match run_once(&gh, &target, &opts, &journal, &mut state).await {
             Ok(rep) => {
                 report_pass(&target, &rep);
-                if rep.shutdown {
-                    return Ok(());
+                if let Some(f) = &opts.heartbeat_file {
+                    // Liveness: touched after every pass that completed.
+                    if let Err(e) = std::fs::write(f, b"") {
+                        tracing::warn!(file = %f.display(), error = %e, "heartbeat file not written");
+                    }
+                }
+                if active(&rep) {
+                    idle_since = None;
+                    tracing::info!(target: AGENT, %repo, %environment, outcome = "pass",
+                        ran = rep.ran.len(), superseded = rep.superseded.len(),
+                        skipped = rep.skipped.len(), recovered = rep.recovered.len(),
+                        retry = rep.retry,
+                        "pass: {} ran, {} superseded, {} skipped, {} settled from the journal{}",
+                        rep.ran.len(), rep.superseded.len(), rep.skipped.len(),
+                        rep.recovered.len(), if rep.retry { "; retried next pass" } else { "" });
+                } else {
+                    let (since, n) = idle_since.get_or_insert((std::time::Instant::now(), 0));
+                    *n += 1;
+                    if last_heartbeat.is_none_or(|t| t.elapsed() >= HEARTBEAT) {
+                        last_heartbeat = Some(std::time::Instant::now());
+                        tracing::info!(target: AGENT, %repo, %environment, outcome = "idle",
+                            passes = *n, idle_secs = since.elapsed().as_secs(),
+                            "idle: nothing to deploy (polled {}x in {}s)", n, since.elapsed().as_secs());
+                    }
+                }
+                let shutdown = rep.shutdown;
+                last = Some(rep);
+                if shutdown {
+                    return Ok(last);
                 }
             }
             Err(e) if schedule == Schedule::Once => return Err(e),
             Err(e) => {
-                tracing::warn!(target: gh_core::output::AGENT, repo = %target.repo, environment = %target.environment, outcome = "pass_failed", error = %e, "agent pass failed; retried next poll");
+                tracing::warn!(target: AGENT, %repo, %environment, outcome = "pass_failed", error = %e, "agent pass failed; retried next poll");
             }
         }
         let Schedule::Every(interval) = schedule else {
-            return Ok(());
+            return Ok(last);
         };
         if *cancel.borrow() {
-            return Ok(());
+            return Ok(last);
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = wake.notified() => {}
-            _ = cancel.changed() => return Ok(()),
+            _ = cancel.changed() => return Ok(last),
         }
     }
+}
+
+/// Turns `stop` true on SIGTERM or SIGINT (after calling `on_signal`): what shuts an agent
+/// down, running hooks getting TERM, then KILL after the grace period.
+pub fn stop_on_signal(
+    stop: tokio::sync::watch::Sender<bool>,
+    on_signal: impl FnOnce() + Send + 'static,
+) {
+    tokio::spawn(async move {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        on_signal();
+        let _ = stop.send(true);
+    });
 }

@@ -12,21 +12,28 @@ use gh_core::client::ClientConfig;
 use gh_core::retry::RetryPolicy;
 use gh_core::{GitHub, RepoRef};
 use ghops_test_support::MockGitHub;
+use ghops_test_support::deployments::{Deployments, Fault};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, path_regex, query_param};
+use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 const R: &str = "/repos/octo/app";
 
 struct Env {
     gh: MockGitHub,
+    /// Stored statuses (a claim is read back by the lock check): the fallback behind the
+    /// tests' own mocks.
+    fake: Deployments,
     dir: tempfile::TempDir,
 }
 
 impl Env {
     async fn new() -> Self {
+        let gh = MockGitHub::start().await;
+        let fake = Deployments::mount(&gh, "octo/app").await;
         let e = Self {
-            gh: MockGitHub::start().await,
+            gh,
+            fake,
             dir: tempfile::tempdir().unwrap(),
         };
         std::fs::create_dir_all(e.hooks()).unwrap();
@@ -62,9 +69,11 @@ impl Env {
             log_cap: 1 << 20,
             log_url_template: Some("https://logs.example/{repo}/{id}".into()),
             legacy_env: false,
+            legacy_cwd: None,
             redeploy: None,
             cancel,
             run_as: None,
+            heartbeat_file: None,
         }
     }
 
@@ -82,32 +91,22 @@ impl Env {
         GitHub::connect(c).await.unwrap()
     }
 
+    /// The deployments list (newest first), served by the fake.
     async fn deployments(&self, list: Vec<Value>) {
-        Mock::given(method("GET"))
-            .and(path(format!("{R}/deployments")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(list))
-            .mount(&self.gh.server)
-            .await;
+        for d in list.into_iter().rev() {
+            self.fake.add(d);
+        }
     }
 
+    /// A status the deployment already has (`None`: none).
     async fn latest_status(&self, id: u64, status: Option<Value>) {
-        Mock::given(method("GET"))
-            .and(path(format!("{R}/deployments/{id}/statuses")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(match status {
-                Some(s) => json!([s]),
-                None => json!([]),
-            }))
-            .mount(&self.gh.server)
-            .await;
+        if let Some(s) = status {
+            self.fake.preload(id, s);
+        }
     }
 
-    async fn accept_posts(&self) {
-        Mock::given(method("POST"))
-            .and(path_regex(format!("^{R}/deployments/[0-9]+/statuses$")))
-            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
-            .mount(&self.gh.server)
-            .await;
-    }
+    /// Status POSTs are stored by the fake; nothing to mount.
+    async fn accept_posts(&self) {}
 
     /// `(deployment id, state, description)` of every status POST, in order.
     async fn posts(&self) -> Vec<(u64, String, String)> {
@@ -233,16 +232,17 @@ async fn three_new_deployments_latest_policy_supersedes_older_ones() {
     let r = e.pass(Policy::Latest, &e.journal()).await;
     assert_eq!(r.superseded, [2, 1]);
     let posts = e.posts().await;
+    // The older ones are superseded once the newest is claimed and its lock held.
     assert_eq!(
         posts,
         [
-            (2, "inactive".into(), "superseded by #3".into()),
-            (1, "error".into(), "superseded by #3".into()),
             (
                 3,
                 "in_progress".into(),
                 "ghops-agent agent-a: deploying 0000003".into()
             ),
+            (2, "inactive".into(), "superseded by #3".into()),
+            (1, "error".into(), "superseded by #3".into()),
             (3, "success".into(), "deployed 0000003".into()),
         ]
     );
@@ -525,44 +525,28 @@ async fn a_lost_final_status_is_posted_after_restart_without_rerunning_the_hook(
     let ran = e.dir.path().join("ran");
     e.hook("deploy", &format!("echo x >> {}", ran.display()));
     e.deployments(vec![dep(4, "deploy", false)]).await;
-    e.latest_status(4, None).await;
-    // The claim succeeds; the final status fails through every retry.
-    Mock::given(method("POST"))
-        .and(path(format!("{R}/deployments/4/statuses")))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&e.gh.server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(format!("{R}/deployments/4/statuses")))
-        .respond_with(ResponseTemplate::new(502))
-        .up_to_n_times(4)
-        .with_priority(2)
-        .mount(&e.gh.server)
-        .await;
-    e.accept_posts().await;
+    // The claim lands; the final status fails through every attempt (never applied).
+    for _ in 0..4 {
+        e.fake.fault(Fault {
+            state: Some("success".into()),
+            applied: false,
+        });
+    }
     {
         let j = e.journal();
-        e.pass(Policy::Latest, &j).await;
+        let r = e.pass(Policy::Latest, &j).await;
+        assert_eq!(r.ran, [(4, "success".to_owned())]);
     }
-    // "Restart": a new process reads the journal from disk.
-    let e2_gh = MockGitHub::start().await;
-    let e2 = Env {
-        gh: e2_gh,
-        dir: e.dir,
-    };
-    e2.deployments(vec![dep(4, "deploy", false)]).await;
-    e2.latest_status(4, Some(json!({"state": "success"}))).await;
-    e2.accept_posts().await;
-    let j = e2.journal();
-    let r = e2.pass(Policy::Latest, &j).await;
+    assert_eq!(e.fake.states(4), ["in_progress"]);
+    // "Restart": a new journal read from disk; the recovery reads the latest status (still
+    // the claim) and posts the journalled one, without re-running the hook.
+    let j = e.journal();
+    let r = e.pass(Policy::Latest, &j).await;
     assert_eq!(r.recovered, [4]);
-    assert_eq!(
-        e2.posts().await,
-        [(4, "success".into(), "deployed 0000004".into())]
-    );
+    assert_eq!(e.fake.states(4), ["in_progress", "success"]);
+    assert_eq!(e.fake.statuses(4)[1]["description"], "deployed 0000004");
     assert_eq!(read(&ran), "x\n", "the hook ran once");
+    assert!(j.pending("").is_empty());
 }
 
 #[tokio::test]
@@ -576,7 +560,11 @@ async fn a_restart_during_a_hook_reports_an_error_and_never_reruns() {
     j.set(&key("octo/app", "production", 4), Phase::Running)
         .unwrap();
     e.deployments(vec![dep(4, "deploy", false)]).await;
-    e.latest_status(4, Some(json!({"state": "error"}))).await;
+    e.latest_status(
+        4,
+        Some(json!({"state": "in_progress", "description": "ghops-agent agent-a: deploying 0000004"})),
+    )
+    .await;
     e.accept_posts().await;
     let r = e.pass(Policy::Latest, &j).await;
     assert_eq!(r.recovered, [4]);
@@ -604,21 +592,9 @@ async fn another_agents_claim_is_respected() {
 async fn one_hundred_fifty_deployments_are_paged_through() {
     let e = Env::new().await;
     e.hook("deploy", "exit 0");
-    let all: Vec<Value> = (1..=150).rev().map(|i| dep(i, "deploy", true)).collect();
-    Mock::given(method("GET"))
-        .and(path(format!("{R}/deployments")))
-        .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(all[100..].to_vec()))
-        .with_priority(1)
-        .mount(&e.gh.server)
+    // The fake pages the list by `per_page` and `page`.
+    e.deployments((1..=150).rev().map(|i| dep(i, "deploy", true)).collect())
         .await;
-    e.deployments(all[..100].to_vec()).await;
-    Mock::given(method("GET"))
-        .and(path_regex(format!("^{R}/deployments/[0-9]+/statuses$")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&e.gh.server)
-        .await;
-    e.accept_posts().await;
     let r = e.pass(Policy::Latest, &e.journal()).await;
     assert_eq!(r.ran, [(150, "success".to_owned())]);
     assert_eq!(r.superseded.len(), 149);
@@ -683,15 +659,9 @@ async fn targets_run_in_parallel_one_deploy_each() {
             t = times.display()
         ),
     );
-    for (env, id) in [("production", 21u64), ("staging", 22)] {
-        Mock::given(method("GET"))
-            .and(path(format!("{R}/deployments")))
-            .and(query_param("environment", env))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([dep_in(id, env)])))
-            .mount(&e.gh.server)
-            .await;
-        e.latest_status(id, None).await;
-    }
+    // The fake serves each environment its own list.
+    e.deployments(vec![dep_in(22, "staging"), dep_in(21, "production")])
+        .await;
     e.accept_posts().await;
     let (_stop, cancel) = tokio::sync::watch::channel(false);
     let gh = e.client().await;
@@ -750,21 +720,9 @@ async fn a_deployment_webhook_wakes_only_its_target_early() {
         .up_to_n_times(1)
         .mount(&e.gh.server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{hw}/deployments")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([dep_in(31, "production")])))
-        .mount(&e.gh.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{hw}/deployments/31/statuses")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&e.gh.server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(format!("{hw}/deployments/31/statuses")))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
-        .mount(&e.gh.server)
-        .await;
+    Deployments::mount(&e.gh, "Codertocat/Hello-World")
+        .await
+        .add(dep_in(31, "production"));
     let (stop, cancel) = tokio::sync::watch::channel(false);
     let agent = deploy_agent::Agent::spawn(
         vec![(
@@ -865,6 +823,8 @@ async fn a_rate_limit_with_reset_neither_loses_nor_duplicates_a_deploy() {
             "GET /repos/octo/app/deployments/41/statuses?per_page=1",
             "POST /repos/octo/app/deployments/41/statuses",
             "POST /repos/octo/app/deployments/41/statuses",
+            // The lock: the claims read back after ours landed.
+            "GET /repos/octo/app/deployments/41/statuses?per_page=100",
             "POST /repos/octo/app/deployments/41/statuses",
         ]
     );
@@ -1093,4 +1053,327 @@ async fn dry_run_plans_the_claim_and_runs_no_hook() {
         ]
     );
     assert!(j.pending("").is_empty());
+}
+
+// ---- #20: exactly once under failures and crashes -------------------------------------------
+
+#[tokio::test]
+async fn a_failed_pass_keeps_no_etag_so_the_next_pass_still_deploys() {
+    let e = Env::new().await;
+    let ran = e.dir.path().join("ran");
+    e.hook("deploy", &format!("echo x >> {}", ran.display()));
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/deployments")))
+        .and(wiremock::matchers::header("if-none-match", "\"v1\""))
+        .respond_with(ResponseTemplate::new(304))
+        .with_priority(1)
+        .mount(&e.gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/deployments")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"v1\"")
+                .set_body_json(json!([dep(61, "deploy", false)])),
+        )
+        .with_priority(2)
+        .mount(&e.gh.server)
+        .await;
+    // The status read fails through every retry of the first pass.
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/deployments/61/statuses")))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(4)
+        .with_priority(1)
+        .mount(&e.gh.server)
+        .await;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let gh = e.client().await;
+    let (t, o, j) = (e.target(Policy::Latest), e.opts(rx), e.journal());
+    let mut st = TargetState::default();
+    assert!(run_once(&gh, &t, &o, &j, &mut st).await.is_err());
+    let second = run_once(&gh, &t, &o, &j, &mut st).await.unwrap();
+    assert_eq!(second.ran, [(61, "success".to_owned())]);
+    assert_eq!(read(&ran), "x\n");
+    // Now that a pass succeeded, its ETag short-cuts the next one.
+    let before = e.gh.seen().await.len();
+    assert_eq!(
+        run_once(&gh, &t, &o, &j, &mut st).await.unwrap(),
+        PassReport::default()
+    );
+    assert_eq!(e.gh.seen().await.len(), before + 1);
+}
+
+#[tokio::test]
+async fn a_journalled_deployment_is_never_started_again_when_recovery_cannot_post() {
+    let e = Env::new().await;
+    let ran = e.dir.path().join("ran");
+    e.hook("deploy", &format!("echo x >> {}", ran.display()));
+    let j = e.journal();
+    j.set(&key("octo/app", "production", 4), Phase::Running)
+        .unwrap();
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    e.latest_status(
+        4,
+        Some(json!({"state": "in_progress", "description": "ghops-agent agent-a: deploying 0000004"})),
+    )
+    .await;
+    for _ in 0..4 {
+        e.fake.fault(Fault {
+            state: Some("error".into()),
+            applied: false,
+        });
+    }
+    let r = e.pass(Policy::Latest, &j).await;
+    assert!(r.retry, "{r:?}");
+    assert!(r.ran.is_empty(), "{r:?}");
+    assert!(!ran.exists(), "the hook was started again");
+    assert_eq!(e.fake.states(4), ["in_progress"]);
+    // The next pass settles it.
+    let r = e.pass(Policy::Latest, &j).await;
+    assert_eq!(r.recovered, [4]);
+    assert_eq!(e.fake.states(4), ["in_progress", "error"]);
+    assert!(!ran.exists());
+}
+
+#[tokio::test]
+async fn recovery_reads_the_latest_status_and_never_posts_a_second_terminal_one() {
+    let e = Env::new().await;
+    e.hook("deploy", "true");
+    let j = e.journal();
+    // Crashed after the final status was applied, before the journal was cleared.
+    j.set(
+        &key("octo/app", "production", 4),
+        Phase::Done {
+            state: "success".into(),
+            description: "deployed 0000004".into(),
+            environment_url: None,
+            log_url: None,
+        },
+    )
+    .unwrap();
+    // Crashed after "agent restarted during deploy" was applied, before the clear.
+    j.set(&key("octo/app", "production", 5), Phase::Running)
+        .unwrap();
+    e.deployments(vec![dep(5, "deploy", false), dep(4, "deploy", false)])
+        .await;
+    let claim = |id: u64| json!({"state": "in_progress", "description": format!("ghops-agent agent-a: deploying {id:0>7}")});
+    e.latest_status(4, Some(claim(4))).await;
+    e.latest_status(
+        4,
+        Some(json!({"state": "success", "description": "deployed 0000004"})),
+    )
+    .await;
+    e.latest_status(5, Some(claim(5))).await;
+    e.latest_status(
+        5,
+        Some(json!({"state": "error", "description": "agent restarted during deploy"})),
+    )
+    .await;
+    let r = e.pass(Policy::Latest, &j).await;
+    assert_eq!(r.recovered, [4, 5]);
+    e.gh.assert_no_writes().await;
+    assert!(j.pending("").is_empty());
+}
+
+#[tokio::test]
+async fn a_deploy_hook_that_cannot_start_fails_and_runs_post_failure() {
+    let e = Env::new().await;
+    let post = e.dir.path().join("post_failure_ran");
+    e.hook("post_failure", &format!("touch {}", post.display()));
+    // Not executable.
+    std::fs::write(e.hooks().join("deploy"), "#!/bin/sh\ntrue\n").unwrap();
+    std::fs::set_permissions(
+        e.hooks().join("deploy"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    let j = e.journal();
+    let r = e.pass(Policy::Latest, &j).await;
+    assert_eq!(r.ran, [(4, "failure".to_owned())]);
+    assert!(post.exists(), "post_failure did not run");
+    assert_eq!(
+        e.posts().await[1],
+        (
+            4,
+            "failure".into(),
+            "hook deploy could not start (permission denied)".into()
+        )
+    );
+    assert!(j.pending("").is_empty());
+}
+
+#[tokio::test]
+async fn a_post_hook_that_cannot_start_leaves_the_outcome_standing() {
+    let e = Env::new().await;
+    e.hook("deploy", "true");
+    std::fs::write(e.hooks().join("post_success"), "#!/bin/sh\ntrue\n").unwrap();
+    std::fs::set_permissions(
+        e.hooks().join("post_success"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    let r = e.pass(Policy::Latest, &e.journal()).await;
+    assert_eq!(r.ran, [(4, "success".to_owned())]);
+    assert_eq!(e.fake.states(4), ["in_progress", "success"]);
+}
+
+#[tokio::test]
+async fn a_claim_that_lands_after_another_agents_runs_nothing() {
+    let e = Env::new().await;
+    let ran = e.dir.path().join("ran");
+    e.hook("deploy", &format!("echo x >> {}", ran.display()));
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    // agent-b claimed between our read of the latest status and our claim.
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/deployments/4/statuses")))
+        .and(query_param("per_page", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&e.gh.server)
+        .await;
+    e.latest_status(
+        4,
+        Some(json!({"state": "in_progress", "description": "ghops-agent agent-b: deploying 0000004"})),
+    )
+    .await;
+    let j = e.journal();
+    let r = e.pass(Policy::Latest, &j).await;
+    assert!(r.ran.is_empty(), "{r:?}");
+    assert_eq!(
+        r.skipped,
+        [(
+            4,
+            "claimed first by another agent: ghops-agent agent-b: deploying 0000004".to_owned()
+        )]
+    );
+    assert!(!ran.exists(), "both agents ran the hook");
+    assert!(j.pending("").is_empty());
+    // Our (losing) claim is not mistaken for ours to run on the next pass.
+    let r = e.pass(Policy::Latest, &j).await;
+    assert!(r.ran.is_empty(), "{r:?}");
+    assert!(!ran.exists());
+}
+
+#[tokio::test]
+async fn a_status_whose_answer_was_lost_is_not_posted_twice() {
+    let e = Env::new().await;
+    e.hook("deploy", "true");
+    e.deployments(vec![dep(4, "deploy", false)]).await;
+    for st in ["in_progress", "success"] {
+        e.fake.fault(Fault {
+            state: Some(st.into()),
+            applied: true,
+        });
+    }
+    let j = e.journal();
+    let r = e.pass(Policy::Latest, &j).await;
+    assert_eq!(r.ran, [(4, "success".to_owned())]);
+    assert_eq!(e.fake.states(4), ["in_progress", "success"]);
+    assert!(j.pending("").is_empty());
+}
+
+// ---- #22: github-deploy-agent compatibility (--legacy-env) ----------------------------------
+
+/// The ten variables github-deploy-agent (zeisss/github-deploy-agent, agent/deployer.go) gives
+/// its hooks, with its names, for `dep(7, …)` in `octo/app`.
+const LEGACY: [(&str, &str); 10] = [
+    ("GITHUB_ENV", "production"),
+    ("GITHUB_TASK", "deploy"),
+    ("GITHUB_DEPLOYMENT_ID", "7"),
+    (
+        "GITHUB_DEPLOYMENT_URL",
+        "https://api.github.com/repos/octo/app/deployments/7",
+    ),
+    ("GITHUB_OWNER", "octo"),
+    ("GITHUB_REPO", "app"),
+    ("GITHUB_REF", "main"),
+    ("GITHUB_SHA", "0000007abcdef0123456789abcdef0123456789ab"),
+    ("GITHUB_CREATOR", "octocat"),
+    ("GITHUB_CREATOR_AVATAR", "https://avatars.example/octocat"),
+];
+
+#[test]
+fn legacy_env_is_exactly_the_original_agents_ten_variables() {
+    let d: deploy_agent::Deployment = serde_json::from_value(dep(7, "deploy", false)).unwrap();
+    let repo: RepoRef = "octo/app".parse().unwrap();
+    let env = deploy_agent::agent::hook_env(&repo, &d, "deploy", Path::new("/p.json"), true);
+    let legacy: Vec<(&str, &str)> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with("GITHUB_"))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut want = LEGACY.to_vec();
+    want.sort();
+    assert_eq!(legacy, want);
+    let plain = deploy_agent::agent::hook_env(&repo, &d, "deploy", Path::new("/p.json"), false);
+    assert!(!plain.keys().any(|k| k.starts_with("GITHUB_")));
+}
+
+#[tokio::test]
+async fn legacy_mode_hooks_see_the_original_names_run_from_the_agents_folder_past_a_failed_pre_task()
+ {
+    let e = Env::new().await;
+    let seen = e.dir.path().join("seen.env");
+    let agent_dir = e.dir.path().join("agent-home");
+    std::fs::create_dir_all(&agent_dir).unwrap();
+    e.hook("pre_task", "exit 3");
+    e.hook(
+        "deploy",
+        &format!("env > {seen}\npwd > {seen}.pwd", seen = seen.display()),
+    );
+    e.deployments(vec![dep(7, "deploy", false)]).await;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let mut opts = e.opts(rx);
+    opts.legacy_env = true;
+    opts.legacy_cwd = Some(agent_dir.clone());
+    let gh = e.client().await;
+    let r = run_once(
+        &gh,
+        &e.target(Policy::Latest),
+        &opts,
+        &e.journal(),
+        &mut TargetState::default(),
+    )
+    .await
+    .unwrap();
+    // github-deploy-agent logs a failed pre_task and deploys anyway.
+    assert_eq!(r.ran, [(7, "success".to_owned())]);
+    let env = read(&seen);
+    for (k, v) in LEGACY {
+        assert!(
+            env.lines().any(|l| l == format!("{k}={v}")),
+            "{k}={v} missing from\n{env}"
+        );
+    }
+    for wrong in [
+        "GITHUB_ENVIRONMENT=",
+        "GITHUB_REPO_OWNER=",
+        "GITHUB_REPO_NAME=",
+    ] {
+        assert!(!env.contains(wrong), "{wrong} in\n{env}");
+    }
+    assert_eq!(
+        read(Path::new(&format!("{}.pwd", seen.display()))).trim(),
+        agent_dir.display().to_string()
+    );
+}
+
+#[tokio::test]
+async fn without_legacy_mode_a_failed_pre_task_fails_the_deploy() {
+    let e = Env::new().await;
+    let ran = e.dir.path().join("ran");
+    e.hook("pre_task", "exit 3");
+    e.hook("deploy", &format!("touch {}", ran.display()));
+    e.deployments(vec![dep(7, "deploy", false)]).await;
+    let r = e.pass(Policy::Latest, &e.journal()).await;
+    assert_eq!(r.ran, [(7, "failure".to_owned())]);
+    assert!(!ran.exists());
+    assert_eq!(
+        e.fake.statuses(7)[1]["description"],
+        "hook pre_task exited 3"
+    );
 }

@@ -14,6 +14,7 @@
 //! # }
 //! ```
 
+pub mod deployments;
 pub mod fake;
 
 use std::path::PathBuf;
