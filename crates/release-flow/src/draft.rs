@@ -278,10 +278,10 @@ pub async fn plan_draft(
 ) -> Result<DraftPlan, ReleaseError> {
     let mut warnings = Vec::new();
     let last = last_release(gh, repo, cfg, releases, target).await?;
+    // `filter-by-commitish` filters releases only: release-drafter (6.1.0 run, v7 source)
+    // keeps every merged PR associated with the range's commits, whatever its base.
     let fetch = Fetch {
-        base_branch: cfg
-            .filter_by_commitish
-            .then(|| short_ref(target).to_owned()),
+        base_branch: None,
         files: cfg.needs_files(),
         pr_limit: cfg.pull_request_limit,
     };
