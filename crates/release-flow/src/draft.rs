@@ -444,6 +444,10 @@ pub async fn draft_with(
         } else {
             plan.tag.clone()
         };
+        // What the draft says after this run (an empty template keeps the draft's own),
+        // hence the `name`/`tag_name` outputs, as release-drafter reads them back.
+        plan.name.clone_from(&name);
+        plan.tag.clone_from(&tag);
         let same = current.tag_name == tag
             && current.name.as_deref().unwrap_or("") == name
             && current.body.as_deref().unwrap_or("") == plan.body

@@ -246,11 +246,18 @@ async fn observe(case: &Case) -> Result<Observed, String> {
             "upload_url": "https://uploads.github.com/repos/octo/app/releases/900/assets{?name,label}"})))
         .mount(&gh.server)
         .await;
-    Mock::given(method("PATCH"))
-        .and(path_regex(format!("^{R}/releases/[0-9]+$")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
-        .mount(&gh.server)
-        .await;
+    // An update answers with the release (its id and URLs), as GitHub does.
+    for r in releases_json(&case.releases)
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        Mock::given(method("PATCH"))
+            .and(path(format!("{R}/releases/{}", r["id"])))
+            .respond_with(ResponseTemplate::new(200).set_body_json(r.clone()))
+            .mount(&gh.server)
+            .await;
+    }
     let mut keys = case.config.clone();
     keys.entry("template".into())
         .or_insert_with(|| json!("$CHANGES"));
@@ -439,6 +446,36 @@ fn oracle_diffs(o: &Observed, rd: &Value) -> Vec<String> {
             json!(o.plan.version),
             rd["outputs"]["resolved_version"].clone(),
         );
+    }
+    // The Actions outputs (GITHUB_OUTPUT). release-drafter skips major/minor/patch_version
+    // when they are 0 (a falsy check); ghops writes them (documented).
+    let ours: BTreeMap<&str, String> = o.plan.outputs(o.outcome).into_iter().collect();
+    let theirs_out: BTreeMap<String, String> = rd["outputs"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    for (k, v) in &ours {
+        let zero_skipped = k.ends_with("_version") && *k != "resolved_version" && v == "0";
+        let first_release_part = first_release && k.ends_with("_version");
+        if first_release_part || (zero_skipped && !theirs_out.contains_key(*k)) {
+            continue;
+        }
+        if theirs_out.get(*k) != Some(v) {
+            diffs.push(format!(
+                "output {k}: ghops {v:?} · release-drafter {:?}",
+                theirs_out.get(*k)
+            ));
+        }
+    }
+    for k in theirs_out.keys() {
+        if !(first_release && k.ends_with("_version")) && !ours.contains_key(k.as_str()) {
+            diffs.push(format!(
+                "output {k}: ghops none · release-drafter {:?}",
+                theirs_out[k]
+            ));
+        }
     }
     diffs
 }
