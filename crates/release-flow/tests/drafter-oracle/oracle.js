@@ -33,9 +33,11 @@ function prNode(p) {
     number: p.n,
     url: `https://github.com/octo/app/pull/${p.n}`,
     body: p.body ?? '',
-    author: p.bot
-      ? { login: author, __typename: 'Bot', url: `https://github.com/apps/${author}` }
-      : { login: author, __typename: 'User', url: `https://github.com/${author}` },
+    author: p.ghost
+      ? null
+      : p.bot
+        ? { login: author, __typename: 'Bot', url: `https://github.com/apps/${author}` }
+        : { login: author, __typename: 'User', url: `https://github.com/${author}` },
     baseRepository: { nameWithOwner: p.repo ?? 'octo/app' },
     mergedAt: `2026-11-${pad(Math.floor(day / 24) + 1)}T${pad(day % 24)}:00:00Z`,
     isCrossRepository: false,
@@ -54,7 +56,7 @@ function commitNode(p, index) {
     id: p.repo ? hex40(0xf000 + index) : hex40(p.n),
     committedDate: pr.mergedAt,
     message: p.title ?? '',
-    author: { name: login, user: { login } },
+    author: p.ghost ? { name: 'Ghost Writer', user: null } : { name: login, user: { login } },
     associatedPullRequests: { nodes: [pr] },
     files: p.files ?? [],
   }

@@ -46,6 +46,8 @@ struct Pr {
     files: Vec<String>,
     unmerged: bool,
     coauthors: Vec<String>,
+    /// A deleted account: no PR author; the commit has only a name ("Ghost Writer").
+    ghost: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -122,7 +124,9 @@ fn pr_json(p: &Pr) -> Value {
         "headRefName": p.head.clone().unwrap_or_else(|| format!("topic-{}", p.n)),
         "baseRepository": {"nameWithOwner": p.repo.clone().unwrap_or_else(|| "octo/app".into())},
         "mergeCommit": {"oid": format!("{:040x}", p.n)},
-        "author": if p.bot {
+        "author": if p.ghost {
+            Value::Null
+        } else if p.bot {
             json!({"__typename": "Bot", "login": author, "url": format!("https://github.com/apps/{author}")})
         } else {
             json!({"__typename": "User", "login": author, "url": format!("https://github.com/{author}")})
@@ -138,7 +142,9 @@ fn pr_json(p: &Pr) -> Value {
 
 fn commit_json(p: &Pr, index: usize) -> Value {
     let author = p.author.clone().unwrap_or_else(|| format!("dev{}", p.n));
-    let main = if p.bot {
+    let main = if p.ghost {
+        json!({"name": "Ghost Writer", "user": null})
+    } else if p.bot {
         json!({"name": format!("{author}[bot]"), "user": {"login": format!("{author}[bot]")}})
     } else {
         json!({"name": author, "user": {"login": author}})
