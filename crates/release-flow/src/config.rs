@@ -141,7 +141,9 @@ pub struct DrafterConfig {
     pub prerelease_identifier: String,
     /// Published prereleases count as the last release.
     pub include_pre_releases: bool,
-    /// `make_latest` sent with the release (`true`, `false`, `legacy`).
+    /// `make_latest` sent with the release (`true`, `false`, `legacy`); empty when neither the
+    /// config nor `--latest` sets it (then `true`; release-drafter v7 tells the two apart: an
+    /// explicit `true` on a prerelease becomes `false`, see [`DrafterConfig::make_latest`]).
     pub latest: String,
     /// Only releases (and PRs) of the target branch count.
     pub filter_by_commitish: bool,
@@ -194,7 +196,7 @@ impl Default for DrafterConfig {
             prerelease: false,
             prerelease_identifier: String::new(),
             include_pre_releases: false,
-            latest: "true".into(),
+            latest: String::new(),
             filter_by_commitish: false,
             filter_by_range: "*".into(),
             commitish: String::new(),
@@ -627,8 +629,9 @@ fn build(
             .map_err(|e| ReleaseError::Config(format!("{file}: replacers: {e}")))?;
     }
     let prerelease_identifier = raw.prerelease_identifier.unwrap_or_default();
-    // v7: an identifier from the same place turns `prerelease` on unless it is set.
-    let prerelease = raw.prerelease.unwrap_or(!prerelease_identifier.is_empty());
+    // v7 (merge-input-and-config): an identifier turns `prerelease` on, even over the
+    // config's own `prerelease: false` (only the action's `prerelease` input can keep it off).
+    let prerelease = raw.prerelease.unwrap_or(false) || !prerelease_identifier.is_empty();
     let template = format!(
         "{}{}{}",
         raw.header.unwrap_or_default(),
@@ -754,6 +757,17 @@ impl DrafterConfig {
             &self.name_template
         };
         t.replace("$RESOLVED_VERSION", version)
+    }
+
+    /// The `make_latest` sent, as release-drafter v7 resolves it: unset means `true`; an
+    /// explicit `true` on a prerelease becomes `false` (v7 checks before applying defaults, so
+    /// an unset `latest` stays `true` on a prerelease; GitHub never marks a prerelease latest).
+    pub fn make_latest(&self) -> String {
+        match self.latest.as_str() {
+            "" => "true".to_owned(),
+            "true" if self.prerelease => "false".to_owned(),
+            l => l.to_owned(),
+        }
     }
 
     /// True when some condition needs the PRs' changed files.
@@ -925,9 +939,16 @@ mod tests {
         );
         let (c, _) = DrafterConfig::from_yaml("prerelease-identifier: beta", "f").unwrap();
         assert!(c.prerelease);
+        // v7 turns it on even over the config's own `prerelease: false`.
         let (c, _) =
             DrafterConfig::from_yaml("prerelease-identifier: beta\nprerelease: false", "f")
                 .unwrap();
-        assert!(!c.prerelease);
+        assert!(c.prerelease);
+        let latest = |y: &str| DrafterConfig::from_yaml(y, "f").unwrap().0.make_latest();
+        assert_eq!(latest("prerelease: true"), "true");
+        assert_eq!(latest("prerelease: true\nlatest: true"), "false");
+        assert_eq!(latest("latest: legacy"), "legacy");
+        assert_eq!(latest("latest: false"), "false");
+        assert_eq!(latest(""), "true");
     }
 }

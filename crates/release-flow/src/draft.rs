@@ -381,12 +381,7 @@ pub async fn plan_draft(
         increment,
         prs: counted.into_iter().cloned().collect(),
         prerelease: cfg.prerelease,
-        // release-drafter (v6 and v7 alike): a prerelease is never the latest release.
-        make_latest: if cfg.prerelease {
-            "false".to_owned()
-        } else {
-            cfg.latest.clone()
-        },
+        make_latest: cfg.make_latest(),
         html_url: None,
         upload_url: None,
         warnings,
