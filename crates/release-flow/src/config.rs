@@ -157,6 +157,9 @@ pub struct DrafterConfig {
     pub no_contributors_template: String,
     /// How many PRs GitHub lists per commit.
     pub pull_request_limit: u64,
+    /// `initial-commits-since` (ISO 8601, UTC): a first release (no last release) lists only
+    /// PRs merged since then.
+    pub initial_commits_since: Option<chrono::DateTime<chrono::Utc>>,
     /// `_extends`: the config this one extends (resolved by [`load`]).
     pub extends: Option<String>,
     /// `autolabeler` rules are present (not applied by `draft`).
@@ -203,6 +206,7 @@ impl Default for DrafterConfig {
             exclude_contributors: Vec::new(),
             no_contributors_template: "No contributors".into(),
             pull_request_limit: 5,
+            initial_commits_since: None,
             extends: None,
             has_autolabeler: false,
             escape_mentions: false,
@@ -310,6 +314,7 @@ struct RawConfig {
     exclude_contributors: Vec<String>,
     no_contributors_template: Option<String>,
     pull_request_limit: Option<u64>,
+    initial_commits_since: Option<String>,
     #[serde(rename = "_extends")]
     extends: Option<String>,
     autolabeler: Option<Value>,
@@ -351,6 +356,7 @@ const KNOWN: &[&str] = &[
     "exclude-contributors",
     "no-contributors-template",
     "pull-request-limit",
+    "initial-commits-since",
     "history-limit",
     "_extends",
     "autolabeler",
@@ -371,6 +377,20 @@ const NOT_HONOURED: &[(&str, &str)] = &[
         "history-limit",
         "ghops pages commits 100 at a time and halves the page on 502/504 by itself",
     ),
+];
+
+/// Keys of release-drafter's main branch beyond the v7 behaviour ghops follows: accepted with
+/// a warning naming them, never silently.
+const BEYOND_V7: &[&str] = &[
+    "include-commits",
+    "pr-template",
+    "commit-template",
+    "change-author-template",
+    "change-authors-separator",
+    "change-authors-final-separator",
+    "new-contributor-template",
+    "no-new-contributor-template",
+    "group-changes",
 ];
 
 /// Where a configuration came from: decides the defaults of ghops's own safety options.
@@ -586,7 +606,15 @@ fn build(
     let mut warnings: Vec<String> = keys
         .keys()
         .filter(|k| !KNOWN.contains(&k.as_str()))
-        .map(|k| format!("{file}: unknown key `{k}` ignored"))
+        .map(|k| {
+            if BEYOND_V7.contains(&k.as_str()) {
+                format!(
+                    "{file}: `{k}` is not honoured: a release-drafter key newer than the v7 behaviour ghops follows"
+                )
+            } else {
+                format!("{file}: unknown key `{k}` ignored")
+            }
+        })
         .collect();
     for (k, why) in NOT_HONOURED {
         if keys.contains_key(*k) {
@@ -628,6 +656,18 @@ fn build(
         crate::template::compile_replacer(r)
             .map_err(|e| ReleaseError::Config(format!("{file}: replacers: {e}")))?;
     }
+    let initial_commits_since = match raw.initial_commits_since.as_deref() {
+        None | Some("") => None,
+        Some(t) => Some(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| {
+                    ReleaseError::Config(format!(
+                        "{file}: `initial-commits-since: {t}` is not an ISO 8601 date-time ({e})"
+                    ))
+                })?
+                .with_timezone(&chrono::Utc),
+        ),
+    };
     let prerelease_identifier = raw.prerelease_identifier.unwrap_or_default();
     // v7 (merge-input-and-config): an identifier turns `prerelease` on, even over the
     // config's own `prerelease: false` (only the action's `prerelease` input can keep it off).
@@ -664,6 +704,7 @@ fn build(
             .no_contributors_template
             .unwrap_or(d.no_contributors_template),
         pull_request_limit: raw.pull_request_limit.unwrap_or(5).clamp(1, 100),
+        initial_commits_since,
         extends: raw.extends,
         has_autolabeler: raw
             .autolabeler
@@ -950,5 +991,25 @@ mod tests {
         assert_eq!(latest("latest: legacy"), "legacy");
         assert_eq!(latest("latest: false"), "false");
         assert_eq!(latest(""), "true");
+        let (c, w) = DrafterConfig::from_yaml(
+            "template: x\ninitial-commits-since: '2024-03-01T12:00:00Z'\ngroup-changes: []\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            c.initial_commits_since.map(|t| t.to_rfc3339()),
+            Some("2024-03-01T12:00:00+00:00".to_owned())
+        );
+        assert_eq!(
+            w,
+            [
+                "f: `group-changes` is not honoured: a release-drafter key newer than the v7 behaviour ghops follows"
+            ]
+        );
+        let e = DrafterConfig::from_yaml("initial-commits-since: yesterday", "f").unwrap_err();
+        assert!(
+            e.to_string().contains("`initial-commits-since: yesterday`"),
+            "{e}"
+        );
     }
 }

@@ -293,6 +293,16 @@ pub async fn plan_draft(
         &fetch,
     )
     .await?;
+    // `initial-commits-since`: a first release lists only what was merged since then.
+    let mut merged = merged;
+    if let (None, Some(since)) = (last, cfg.initial_commits_since) {
+        merged.prs.retain(|p| {
+            p.merged_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_none_or(|t| t >= since)
+        });
+    }
     let counted = changelog::counted(cfg, &merged.prs);
     let increment = changelog::increment(cfg, &counted);
     let last_version =
