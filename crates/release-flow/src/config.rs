@@ -729,7 +729,47 @@ fn build(
     Ok((cfg, warnings))
 }
 
+/// release-drafter's action inputs that override the config file (`None`: not given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `prerelease`.
+    pub prerelease: Option<bool>,
+    /// `prerelease-identifier` (an empty one is ignored, as release-drafter does).
+    pub prerelease_identifier: Option<String>,
+    /// `include-pre-releases`.
+    pub include_pre_releases: Option<bool>,
+    /// `latest` (`true`, `false`, `legacy`).
+    pub latest: Option<String>,
+}
+
 impl DrafterConfig {
+    /// Applies the action inputs over the config as release-drafter v7 merges them
+    /// (`merge-input-and-config`): each given input wins; then an identifier (from either)
+    /// turns `prerelease` on, unless `prerelease: false` was given as an input without an
+    /// identifier input.
+    pub fn apply_overrides(&mut self, o: Overrides) {
+        let input_identifier = o.prerelease_identifier.filter(|i| !i.is_empty());
+        let has_input_identifier = input_identifier.is_some();
+        if let Some(id) = input_identifier {
+            self.prerelease_identifier = id;
+        }
+        if let Some(p) = o.prerelease {
+            self.prerelease = p;
+        }
+        if let Some(i) = o.include_pre_releases {
+            self.include_pre_releases = i;
+        }
+        if let Some(l) = o.latest {
+            self.latest = l;
+        }
+        if !self.prerelease_identifier.is_empty()
+            && !self.prerelease
+            && (o.prerelease.is_none() || has_input_identifier)
+        {
+            self.prerelease = true;
+        }
+    }
+
     /// ghops's defaults (the safety options on): what an absent `[release]` table means.
     pub fn ghops_default() -> Self {
         Self {
@@ -1006,6 +1046,37 @@ mod tests {
                 "f: `group-changes` is not honoured: a release-drafter key newer than the v7 behaviour ghops follows"
             ]
         );
+        // The action inputs, merged as v7 does.
+        let with = |y: &str, o: Overrides| {
+            let mut c = DrafterConfig::from_yaml(y, "f").unwrap().0;
+            c.apply_overrides(o);
+            (
+                c.prerelease,
+                c.prerelease_identifier.clone(),
+                c.make_latest(),
+            )
+        };
+        let off = Overrides {
+            prerelease: Some(false),
+            ..Overrides::default()
+        };
+        assert!(!with("prerelease-identifier: rc", off.clone()).0);
+        let both = Overrides {
+            prerelease_identifier: Some("beta".into()),
+            ..off.clone()
+        };
+        assert_eq!(with("", both), (true, "beta".into(), "true".into()));
+        let empty_id = Overrides {
+            prerelease_identifier: Some(String::new()),
+            ..Overrides::default()
+        };
+        assert_eq!(with("prerelease-identifier: rc", empty_id).1, "rc");
+        let latest = Overrides {
+            prerelease: Some(true),
+            latest: Some("true".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(with("", latest).2, "false");
         let e = DrafterConfig::from_yaml("initial-commits-since: yesterday", "f").unwrap_err();
         assert!(
             e.to_string().contains("`initial-commits-since: yesterday`"),
