@@ -123,8 +123,12 @@ pub struct DrafterConfig {
     pub change_title_escapes: String,
     /// `$CHANGES` when there are none.
     pub no_changes_template: String,
-    /// The body: `header` + `template` + `footer`.
+    /// The body template (`header` + `template` + `footer` is rendered).
     pub template: String,
+    /// Put before `template` (an action input can replace it).
+    pub header: String,
+    /// Put after `template` (an action input can replace it).
+    pub footer: String,
     /// Category heading.
     pub category_template: String,
     /// Categories (v7 model; older keys migrated into it).
@@ -191,6 +195,8 @@ impl Default for DrafterConfig {
             change_title_escapes: String::new(),
             no_changes_template: "* No changes".into(),
             template: String::new(),
+            header: String::new(),
+            footer: String::new(),
             category_template: "## $TITLE".into(),
             categories: Vec::new(),
             replacers: Vec::new(),
@@ -672,12 +678,7 @@ fn build(
     // v7 (merge-input-and-config): an identifier turns `prerelease` on, even over the
     // config's own `prerelease: false` (only the action's `prerelease` input can keep it off).
     let prerelease = raw.prerelease.unwrap_or(false) || !prerelease_identifier.is_empty();
-    let template = format!(
-        "{}{}{}",
-        raw.header.unwrap_or_default(),
-        raw.template.unwrap_or_default(),
-        raw.footer.unwrap_or_default()
-    );
+    let template = raw.template.unwrap_or_default();
     let cfg = DrafterConfig {
         name_template: raw.name_template.unwrap_or_default(),
         tag_template: raw.tag_template.unwrap_or_default(),
@@ -687,6 +688,8 @@ fn build(
         change_title_escapes: raw.change_title_escapes.unwrap_or_default(),
         no_changes_template: raw.no_changes_template.unwrap_or(d.no_changes_template),
         template,
+        header: raw.header.unwrap_or_default(),
+        footer: raw.footer.unwrap_or_default(),
         category_template: raw.category_template.unwrap_or(d.category_template),
         categories,
         replacers: raw.replacers,
@@ -740,6 +743,10 @@ pub struct Overrides {
     pub include_pre_releases: Option<bool>,
     /// `latest` (`true`, `false`, `legacy`).
     pub latest: Option<String>,
+    /// `header` (an empty one is ignored).
+    pub header: Option<String>,
+    /// `footer` (an empty one is ignored).
+    pub footer: Option<String>,
 }
 
 impl DrafterConfig {
@@ -761,6 +768,12 @@ impl DrafterConfig {
         }
         if let Some(l) = o.latest {
             self.latest = l;
+        }
+        if let Some(h) = o.header.filter(|h| !h.is_empty()) {
+            self.header = h;
+        }
+        if let Some(f) = o.footer.filter(|f| !f.is_empty()) {
+            self.footer = f;
         }
         if !self.prerelease_identifier.is_empty()
             && !self.prerelease
@@ -1077,6 +1090,19 @@ mod tests {
             ..Overrides::default()
         };
         assert_eq!(with("", latest).2, "false");
+        let mut c = DrafterConfig::from_yaml("header: \"H\\n\"\ntemplate: T\nfooter: F", "f")
+            .unwrap()
+            .0;
+        assert_eq!((c.header.as_str(), c.template.as_str()), ("H\n", "T"));
+        c.apply_overrides(Overrides {
+            footer: Some("\n-- input".into()),
+            header: Some(String::new()),
+            ..Overrides::default()
+        });
+        assert_eq!(
+            (c.header.as_str(), c.footer.as_str()),
+            ("H\n", "\n-- input")
+        );
         let e = DrafterConfig::from_yaml("initial-commits-since: yesterday", "f").unwrap_err();
         assert!(
             e.to_string().contains("`initial-commits-since: yesterday`"),

@@ -101,6 +101,12 @@ pub struct DraftInputs {
     /// `make_latest` of the release (`latest`: true, false or legacy).
     #[arg(long, value_name = "WHEN", value_parser = ["true", "false", "legacy"])]
     latest: Option<String>,
+    /// Text put before the body template (`header`; replaces the config's).
+    #[arg(long, value_name = "TEXT")]
+    header: Option<String>,
+    /// Text put after the body template (`footer`; replaces the config's).
+    #[arg(long, value_name = "TEXT")]
+    footer: Option<String>,
 }
 
 impl DraftInputs {
@@ -111,6 +117,8 @@ impl DraftInputs {
             prerelease_identifier: self.prerelease_identifier,
             include_pre_releases: self.include_pre_releases,
             latest: self.latest,
+            header: self.header,
+            footer: self.footer,
         });
     }
 }
