@@ -4,7 +4,8 @@
 //! expected name, tag, body, flags and `make_latest`. Expectations follow release-drafter v7's
 //! documentation and source (README, `categorize-pull-requests`, `generate-changelog`,
 //! `pull-request-to-string`, `generate-contributors-sentence`, `get-version-info`,
-//! `find-previous-releases`, `version-descriptor`).
+//! `find-previous-releases`, `version-descriptor`), and `release_drafter_oracle` checks each
+//! case against release-drafter's own code (`../drafter-oracle`).
 
 use std::collections::BTreeMap;
 
@@ -399,7 +400,8 @@ async fn release_drafter_cases() {
     );
 }
 
-/// The fields of a draft both sides send, as (name, ghops, release-drafter).
+/// What differs between ghops's draft and release-drafter's for one case (empty: equal):
+/// the write, its payload, the resolved version and the Actions outputs.
 fn oracle_diffs(o: &Observed, rd: &Value) -> Vec<String> {
     let mut diffs = Vec::new();
     let mut differ = |k: &str, ghops: Value, theirs: Value| {
