@@ -179,9 +179,11 @@ async function runCase(c, tmp) {
   if (c.ghops) return { skipped: 'a ghops.toml config (ghops-only options)' }
   const config = { ...(c.config ?? {}) }
   if (config.template === undefined) config.template = '$CHANGES'
-  // Fresh modules for every case: release-drafter keeps state in module scope
-  // (versions.js mutates its default version info).
-  for (const k of Object.keys(require.cache)) delete require.cache[k]
+  // Fresh release-drafter modules for every case: it keeps state in module scope
+  // (versions.js mutates its default version info). Its dependencies keep none that matters.
+  for (const k of Object.keys(require.cache)) {
+    if (k.includes(`${path.sep}${PKG}${path.sep}`)) delete require.cache[k]
+  }
   const outputFile = path.join(tmp, 'output')
   fs.writeFileSync(outputFile, '')
   const target = c.target ?? 'main'
