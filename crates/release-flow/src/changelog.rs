@@ -621,8 +621,9 @@ fn render_body(cfg: &DrafterConfig, v: &BodyVars<'_>, listed: usize) -> String {
     }
     // release-drafter fills the body in two passes: the changelog first (then the replacers),
     // then the version variables.
+    let whole = format!("{}{}{}", cfg.header, cfg.template, cfg.footer);
     let first = fill(
-        &cfg.template,
+        &whole,
         &[
             ("PREVIOUS_TAG", v.previous_tag.unwrap_or("")),
             ("CHANGES", &changes),

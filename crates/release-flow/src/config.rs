@@ -123,8 +123,12 @@ pub struct DrafterConfig {
     pub change_title_escapes: String,
     /// `$CHANGES` when there are none.
     pub no_changes_template: String,
-    /// The body: `header` + `template` + `footer`.
+    /// The body template (`header` + `template` + `footer` is rendered).
     pub template: String,
+    /// Put before `template` (an action input can replace it).
+    pub header: String,
+    /// Put after `template` (an action input can replace it).
+    pub footer: String,
     /// Category heading.
     pub category_template: String,
     /// Categories (v7 model; older keys migrated into it).
@@ -141,7 +145,9 @@ pub struct DrafterConfig {
     pub prerelease_identifier: String,
     /// Published prereleases count as the last release.
     pub include_pre_releases: bool,
-    /// `make_latest` sent with the release (`true`, `false`, `legacy`).
+    /// `make_latest` sent with the release (`true`, `false`, `legacy`); empty when neither the
+    /// config nor `--latest` sets it (then `true`; release-drafter v7 tells the two apart: an
+    /// explicit `true` on a prerelease becomes `false`, see [`DrafterConfig::make_latest`]).
     pub latest: String,
     /// Only releases (and PRs) of the target branch count.
     pub filter_by_commitish: bool,
@@ -155,6 +161,9 @@ pub struct DrafterConfig {
     pub no_contributors_template: String,
     /// How many PRs GitHub lists per commit.
     pub pull_request_limit: u64,
+    /// `initial-commits-since` (ISO 8601, UTC): a first release (no last release) lists only
+    /// PRs merged since then.
+    pub initial_commits_since: Option<chrono::DateTime<chrono::Utc>>,
     /// `_extends`: the config this one extends (resolved by [`load`]).
     pub extends: Option<String>,
     /// `autolabeler` rules are present (not applied by `draft`).
@@ -186,6 +195,8 @@ impl Default for DrafterConfig {
             change_title_escapes: String::new(),
             no_changes_template: "* No changes".into(),
             template: String::new(),
+            header: String::new(),
+            footer: String::new(),
             category_template: "## $TITLE".into(),
             categories: Vec::new(),
             replacers: Vec::new(),
@@ -194,13 +205,14 @@ impl Default for DrafterConfig {
             prerelease: false,
             prerelease_identifier: String::new(),
             include_pre_releases: false,
-            latest: "true".into(),
+            latest: String::new(),
             filter_by_commitish: false,
             filter_by_range: "*".into(),
             commitish: String::new(),
             exclude_contributors: Vec::new(),
             no_contributors_template: "No contributors".into(),
             pull_request_limit: 5,
+            initial_commits_since: None,
             extends: None,
             has_autolabeler: false,
             escape_mentions: false,
@@ -308,6 +320,7 @@ struct RawConfig {
     exclude_contributors: Vec<String>,
     no_contributors_template: Option<String>,
     pull_request_limit: Option<u64>,
+    initial_commits_since: Option<String>,
     #[serde(rename = "_extends")]
     extends: Option<String>,
     autolabeler: Option<Value>,
@@ -349,6 +362,7 @@ const KNOWN: &[&str] = &[
     "exclude-contributors",
     "no-contributors-template",
     "pull-request-limit",
+    "initial-commits-since",
     "history-limit",
     "_extends",
     "autolabeler",
@@ -369,6 +383,20 @@ const NOT_HONOURED: &[(&str, &str)] = &[
         "history-limit",
         "ghops pages commits 100 at a time and halves the page on 502/504 by itself",
     ),
+];
+
+/// Keys of release-drafter's main branch beyond the v7 behaviour ghops follows: accepted with
+/// a warning naming them, never silently.
+const BEYOND_V7: &[&str] = &[
+    "include-commits",
+    "pr-template",
+    "commit-template",
+    "change-author-template",
+    "change-authors-separator",
+    "change-authors-final-separator",
+    "new-contributor-template",
+    "no-new-contributor-template",
+    "group-changes",
 ];
 
 /// Where a configuration came from: decides the defaults of ghops's own safety options.
@@ -584,7 +612,15 @@ fn build(
     let mut warnings: Vec<String> = keys
         .keys()
         .filter(|k| !KNOWN.contains(&k.as_str()))
-        .map(|k| format!("{file}: unknown key `{k}` ignored"))
+        .map(|k| {
+            if BEYOND_V7.contains(&k.as_str()) {
+                format!(
+                    "{file}: `{k}` is not honoured: a release-drafter key newer than the v7 behaviour ghops follows"
+                )
+            } else {
+                format!("{file}: unknown key `{k}` ignored")
+            }
+        })
         .collect();
     for (k, why) in NOT_HONOURED {
         if keys.contains_key(*k) {
@@ -626,15 +662,23 @@ fn build(
         crate::template::compile_replacer(r)
             .map_err(|e| ReleaseError::Config(format!("{file}: replacers: {e}")))?;
     }
+    let initial_commits_since = match raw.initial_commits_since.as_deref() {
+        None | Some("") => None,
+        Some(t) => Some(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| {
+                    ReleaseError::Config(format!(
+                        "{file}: `initial-commits-since: {t}` is not an ISO 8601 date-time ({e})"
+                    ))
+                })?
+                .with_timezone(&chrono::Utc),
+        ),
+    };
     let prerelease_identifier = raw.prerelease_identifier.unwrap_or_default();
-    // v7: an identifier from the same place turns `prerelease` on unless it is set.
-    let prerelease = raw.prerelease.unwrap_or(!prerelease_identifier.is_empty());
-    let template = format!(
-        "{}{}{}",
-        raw.header.unwrap_or_default(),
-        raw.template.unwrap_or_default(),
-        raw.footer.unwrap_or_default()
-    );
+    // v7 (merge-input-and-config): an identifier turns `prerelease` on, even over the
+    // config's own `prerelease: false` (only the action's `prerelease` input can keep it off).
+    let prerelease = raw.prerelease.unwrap_or(false) || !prerelease_identifier.is_empty();
+    let template = raw.template.unwrap_or_default();
     let cfg = DrafterConfig {
         name_template: raw.name_template.unwrap_or_default(),
         tag_template: raw.tag_template.unwrap_or_default(),
@@ -644,6 +688,8 @@ fn build(
         change_title_escapes: raw.change_title_escapes.unwrap_or_default(),
         no_changes_template: raw.no_changes_template.unwrap_or(d.no_changes_template),
         template,
+        header: raw.header.unwrap_or_default(),
+        footer: raw.footer.unwrap_or_default(),
         category_template: raw.category_template.unwrap_or(d.category_template),
         categories,
         replacers: raw.replacers,
@@ -661,6 +707,7 @@ fn build(
             .no_contributors_template
             .unwrap_or(d.no_contributors_template),
         pull_request_limit: raw.pull_request_limit.unwrap_or(5).clamp(1, 100),
+        initial_commits_since,
         extends: raw.extends,
         has_autolabeler: raw
             .autolabeler
@@ -685,7 +732,57 @@ fn build(
     Ok((cfg, warnings))
 }
 
+/// release-drafter's action inputs that override the config file (`None`: not given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `prerelease`.
+    pub prerelease: Option<bool>,
+    /// `prerelease-identifier` (an empty one is ignored, as release-drafter does).
+    pub prerelease_identifier: Option<String>,
+    /// `include-pre-releases`.
+    pub include_pre_releases: Option<bool>,
+    /// `latest` (`true`, `false`, `legacy`).
+    pub latest: Option<String>,
+    /// `header` (an empty one is ignored).
+    pub header: Option<String>,
+    /// `footer` (an empty one is ignored).
+    pub footer: Option<String>,
+}
+
 impl DrafterConfig {
+    /// Applies the action inputs over the config as release-drafter v7 merges them
+    /// (`merge-input-and-config`): each given input wins; then an identifier (from either)
+    /// turns `prerelease` on, unless `prerelease: false` was given as an input without an
+    /// identifier input.
+    pub fn apply_overrides(&mut self, o: Overrides) {
+        let input_identifier = o.prerelease_identifier.filter(|i| !i.is_empty());
+        let has_input_identifier = input_identifier.is_some();
+        if let Some(id) = input_identifier {
+            self.prerelease_identifier = id;
+        }
+        if let Some(p) = o.prerelease {
+            self.prerelease = p;
+        }
+        if let Some(i) = o.include_pre_releases {
+            self.include_pre_releases = i;
+        }
+        if let Some(l) = o.latest {
+            self.latest = l;
+        }
+        if let Some(h) = o.header.filter(|h| !h.is_empty()) {
+            self.header = h;
+        }
+        if let Some(f) = o.footer.filter(|f| !f.is_empty()) {
+            self.footer = f;
+        }
+        if !self.prerelease_identifier.is_empty()
+            && !self.prerelease
+            && (o.prerelease.is_none() || has_input_identifier)
+        {
+            self.prerelease = true;
+        }
+    }
+
     /// ghops's defaults (the safety options on): what an absent `[release]` table means.
     pub fn ghops_default() -> Self {
         Self {
@@ -754,6 +851,17 @@ impl DrafterConfig {
             &self.name_template
         };
         t.replace("$RESOLVED_VERSION", version)
+    }
+
+    /// The `make_latest` sent, as release-drafter v7 resolves it: unset means `true`; an
+    /// explicit `true` on a prerelease becomes `false` (v7 checks before applying defaults, so
+    /// an unset `latest` stays `true` on a prerelease; GitHub never marks a prerelease latest).
+    pub fn make_latest(&self) -> String {
+        match self.latest.as_str() {
+            "" => "true".to_owned(),
+            "true" if self.prerelease => "false".to_owned(),
+            l => l.to_owned(),
+        }
     }
 
     /// True when some condition needs the PRs' changed files.
@@ -925,9 +1033,80 @@ mod tests {
         );
         let (c, _) = DrafterConfig::from_yaml("prerelease-identifier: beta", "f").unwrap();
         assert!(c.prerelease);
+        // v7 turns it on even over the config's own `prerelease: false`.
         let (c, _) =
             DrafterConfig::from_yaml("prerelease-identifier: beta\nprerelease: false", "f")
                 .unwrap();
-        assert!(!c.prerelease);
+        assert!(c.prerelease);
+        let latest = |y: &str| DrafterConfig::from_yaml(y, "f").unwrap().0.make_latest();
+        assert_eq!(latest("prerelease: true"), "true");
+        assert_eq!(latest("prerelease: true\nlatest: true"), "false");
+        assert_eq!(latest("latest: legacy"), "legacy");
+        assert_eq!(latest("latest: false"), "false");
+        assert_eq!(latest(""), "true");
+        let (c, w) = DrafterConfig::from_yaml(
+            "template: x\ninitial-commits-since: '2024-03-01T12:00:00Z'\ngroup-changes: []\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            c.initial_commits_since.map(|t| t.to_rfc3339()),
+            Some("2024-03-01T12:00:00+00:00".to_owned())
+        );
+        assert_eq!(
+            w,
+            [
+                "f: `group-changes` is not honoured: a release-drafter key newer than the v7 behaviour ghops follows"
+            ]
+        );
+        // The action inputs, merged as v7 does.
+        let with = |y: &str, o: Overrides| {
+            let mut c = DrafterConfig::from_yaml(y, "f").unwrap().0;
+            c.apply_overrides(o);
+            (
+                c.prerelease,
+                c.prerelease_identifier.clone(),
+                c.make_latest(),
+            )
+        };
+        let off = Overrides {
+            prerelease: Some(false),
+            ..Overrides::default()
+        };
+        assert!(!with("prerelease-identifier: rc", off.clone()).0);
+        let both = Overrides {
+            prerelease_identifier: Some("beta".into()),
+            ..off.clone()
+        };
+        assert_eq!(with("", both), (true, "beta".into(), "true".into()));
+        let empty_id = Overrides {
+            prerelease_identifier: Some(String::new()),
+            ..Overrides::default()
+        };
+        assert_eq!(with("prerelease-identifier: rc", empty_id).1, "rc");
+        let latest = Overrides {
+            prerelease: Some(true),
+            latest: Some("true".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(with("", latest).2, "false");
+        let mut c = DrafterConfig::from_yaml("header: \"H\\n\"\ntemplate: T\nfooter: F", "f")
+            .unwrap()
+            .0;
+        assert_eq!((c.header.as_str(), c.template.as_str()), ("H\n", "T"));
+        c.apply_overrides(Overrides {
+            footer: Some("\n-- input".into()),
+            header: Some(String::new()),
+            ..Overrides::default()
+        });
+        assert_eq!(
+            (c.header.as_str(), c.footer.as_str()),
+            ("H\n", "\n-- input")
+        );
+        let e = DrafterConfig::from_yaml("initial-commits-since: yesterday", "f").unwrap_err();
+        assert!(
+            e.to_string().contains("`initial-commits-since: yesterday`"),
+            "{e}"
+        );
     }
 }

@@ -80,22 +80,24 @@ pub struct DraftPlan {
 impl DraftPlan {
     /// release-drafter's Actions outputs: `id`, `name`, `tag_name`, `body`, `html_url`,
     /// `upload_url`, `resolved_version`, `major_version`, `minor_version`, `patch_version`.
+    /// Like release-drafter, the release's own outputs (`id`, URLs, `name`, `tag_name`) are
+    /// written only when there is a release (not on a dry run).
     pub fn outputs(&self, outcome: DraftOutcome) -> Vec<(&'static str, String)> {
         let mut v = Vec::new();
         if let Some(id) = outcome.id() {
             v.push(("id", id.to_string()));
-        }
-        if let Some(u) = &self.html_url {
-            v.push(("html_url", u.clone()));
-        }
-        if let Some(u) = &self.upload_url {
-            v.push(("upload_url", u.clone()));
-        }
-        if !self.tag.is_empty() {
-            v.push(("tag_name", self.tag.clone()));
-        }
-        if !self.name.is_empty() {
-            v.push(("name", self.name.clone()));
+            if let Some(u) = &self.html_url {
+                v.push(("html_url", u.clone()));
+            }
+            if let Some(u) = &self.upload_url {
+                v.push(("upload_url", u.clone()));
+            }
+            if !self.tag.is_empty() {
+                v.push(("tag_name", self.tag.clone()));
+            }
+            if !self.name.is_empty() {
+                v.push(("name", self.name.clone()));
+            }
         }
         v.push(("resolved_version", self.version.clone()));
         v.push(("major_version", self.major_version.to_string()));
@@ -278,10 +280,10 @@ pub async fn plan_draft(
 ) -> Result<DraftPlan, ReleaseError> {
     let mut warnings = Vec::new();
     let last = last_release(gh, repo, cfg, releases, target).await?;
+    // `filter-by-commitish` filters releases only: release-drafter (6.1.0 run, v7 source)
+    // keeps every merged PR associated with the range's commits, whatever its base.
     let fetch = Fetch {
-        base_branch: cfg
-            .filter_by_commitish
-            .then(|| short_ref(target).to_owned()),
+        base_branch: None,
         files: cfg.needs_files(),
         pr_limit: cfg.pull_request_limit,
     };
@@ -293,6 +295,16 @@ pub async fn plan_draft(
         &fetch,
     )
     .await?;
+    // `initial-commits-since`: a first release lists only what was merged since then.
+    let mut merged = merged;
+    if let (None, Some(since)) = (last, cfg.initial_commits_since) {
+        merged.prs.retain(|p| {
+            p.merged_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_none_or(|t| t >= since)
+        });
+    }
     let counted = changelog::counted(cfg, &merged.prs);
     let increment = changelog::increment(cfg, &counted);
     let last_version =
@@ -381,7 +393,7 @@ pub async fn plan_draft(
         increment,
         prs: counted.into_iter().cloned().collect(),
         prerelease: cfg.prerelease,
-        make_latest: cfg.latest.clone(),
+        make_latest: cfg.make_latest(),
         html_url: None,
         upload_url: None,
         warnings,
@@ -439,6 +451,10 @@ pub async fn draft_with(
         } else {
             plan.tag.clone()
         };
+        // What the draft says after this run (an empty template keeps the draft's own),
+        // hence the `name`/`tag_name` outputs, as release-drafter reads them back.
+        plan.name.clone_from(&name);
+        plan.tag.clone_from(&tag);
         let same = current.tag_name == tag
             && current.name.as_deref().unwrap_or("") == name
             && current.body.as_deref().unwrap_or("") == plan.body
@@ -499,4 +515,66 @@ pub async fn draft_with(
         }
     }
     Ok((plan, DraftOutcome::Created(kept)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> DraftPlan {
+        DraftPlan {
+            version: "1.2.0".into(),
+            major_version: 1,
+            minor_version: 2,
+            patch_version: 0,
+            tag: "v1.2.0".into(),
+            name: "Release 1.2.0".into(),
+            body: "* X (#1) @dev".into(),
+            target: "main".into(),
+            previous_tag: Some("v1.1.0".into()),
+            increment: Increment::Minor,
+            prs: Vec::new(),
+            prerelease: false,
+            make_latest: "true".into(),
+            html_url: Some("https://github.com/o/r/releases/tag/v1.2.0".into()),
+            upload_url: Some("https://uploads.github.com/repos/o/r/releases/7/assets".into()),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn outputs_are_release_drafters_and_a_dry_run_has_no_release_outputs() {
+        let keys = |o: DraftOutcome| -> Vec<&str> {
+            plan().outputs(o).into_iter().map(|(k, _)| k).collect()
+        };
+        assert_eq!(
+            keys(DraftOutcome::Updated(7)),
+            [
+                "id",
+                "html_url",
+                "upload_url",
+                "tag_name",
+                "name",
+                "resolved_version",
+                "major_version",
+                "minor_version",
+                "patch_version",
+                "body"
+            ]
+        );
+        // release-drafter writes the release's id, URLs, name and tag only for a release.
+        assert_eq!(
+            keys(DraftOutcome::DryRun),
+            [
+                "resolved_version",
+                "major_version",
+                "minor_version",
+                "patch_version",
+                "body"
+            ]
+        );
+        let out = plan().outputs(DraftOutcome::Created(9));
+        assert_eq!(out[0], ("id", "9".to_owned()));
+        assert_eq!(out[4], ("name", "Release 1.2.0".to_owned()));
+    }
 }

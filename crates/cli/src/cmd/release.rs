@@ -92,7 +92,8 @@ pub struct DraftInputs {
     /// Draft a prerelease (`prerelease`).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     prerelease: Option<bool>,
-    /// Prerelease identifier (`prerelease-identifier`); turns `--prerelease` on unless given.
+    /// Prerelease identifier (`prerelease-identifier`); turns `--prerelease` on, even with
+    /// `--prerelease=false` (release-drafter v7).
     #[arg(long, value_name = "ID")]
     prerelease_identifier: Option<String>,
     /// Count published prereleases as the last release (`include-pre-releases`).
@@ -101,24 +102,25 @@ pub struct DraftInputs {
     /// `make_latest` of the release (`latest`: true, false or legacy).
     #[arg(long, value_name = "WHEN", value_parser = ["true", "false", "legacy"])]
     latest: Option<String>,
+    /// Text put before the body template (`header`; replaces the config's).
+    #[arg(long, value_name = "TEXT")]
+    header: Option<String>,
+    /// Text put after the body template (`footer`; replaces the config's).
+    #[arg(long, value_name = "TEXT")]
+    footer: Option<String>,
 }
 
 impl DraftInputs {
     /// Applies the inputs over the config (inputs win, as in release-drafter).
     fn apply(self, cfg: &mut DrafterConfig) {
-        if let Some(id) = self.prerelease_identifier {
-            cfg.prerelease = !id.is_empty();
-            cfg.prerelease_identifier = id;
-        }
-        if let Some(p) = self.prerelease {
-            cfg.prerelease = p;
-        }
-        if let Some(i) = self.include_pre_releases {
-            cfg.include_pre_releases = i;
-        }
-        if let Some(l) = self.latest {
-            cfg.latest = l;
-        }
+        cfg.apply_overrides(release_flow::config::Overrides {
+            prerelease: self.prerelease,
+            prerelease_identifier: self.prerelease_identifier,
+            include_pre_releases: self.include_pre_releases,
+            latest: self.latest,
+            header: self.header,
+            footer: self.footer,
+        });
     }
 }
 

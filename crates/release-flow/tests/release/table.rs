@@ -4,12 +4,14 @@
 //! expected name, tag, body, flags and `make_latest`. Expectations follow release-drafter v7's
 //! documentation and source (README, `categorize-pull-requests`, `generate-changelog`,
 //! `pull-request-to-string`, `generate-contributors-sentence`, `get-version-info`,
-//! `find-previous-releases`, `version-descriptor`).
+//! `find-previous-releases`, `version-descriptor`), and `release_drafter_oracle` checks each
+//! case against release-drafter's own code (`../drafter-oracle`).
 
 use std::collections::BTreeMap;
 
+use ghops_test_support::Seen;
 use release_flow::config::{DrafterConfig, Source};
-use release_flow::draft::{DraftInput, DraftOutcome, draft_with};
+use release_flow::draft::{DraftInput, DraftOutcome, DraftPlan, draft_with};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
@@ -45,6 +47,8 @@ struct Pr {
     files: Vec<String>,
     unmerged: bool,
     coauthors: Vec<String>,
+    /// A deleted account: no PR author; the commit has only a name ("Ghost Writer").
+    ghost: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -104,6 +108,10 @@ struct Case {
     #[serde(default)]
     target: Option<String>,
     expect: Expect,
+    /// Why release-drafter's own code (../drafter-oracle/oracle.json) drafts something else
+    /// for this case; absent when it drafts exactly what ghops drafts.
+    #[serde(default)]
+    oracle: Option<String>,
 }
 
 fn pr_json(p: &Pr) -> Value {
@@ -117,7 +125,9 @@ fn pr_json(p: &Pr) -> Value {
         "headRefName": p.head.clone().unwrap_or_else(|| format!("topic-{}", p.n)),
         "baseRepository": {"nameWithOwner": p.repo.clone().unwrap_or_else(|| "octo/app".into())},
         "mergeCommit": {"oid": format!("{:040x}", p.n)},
-        "author": if p.bot {
+        "author": if p.ghost {
+            Value::Null
+        } else if p.bot {
             json!({"__typename": "Bot", "login": author, "url": format!("https://github.com/apps/{author}")})
         } else {
             json!({"__typename": "User", "login": author, "url": format!("https://github.com/{author}")})
@@ -133,7 +143,9 @@ fn pr_json(p: &Pr) -> Value {
 
 fn commit_json(p: &Pr, index: usize) -> Value {
     let author = p.author.clone().unwrap_or_else(|| format!("dev{}", p.n));
-    let main = if p.bot {
+    let main = if p.ghost {
+        json!({"name": "Ghost Writer", "user": null})
+    } else if p.bot {
         json!({"name": format!("{author}[bot]"), "user": {"login": format!("{author}[bot]")}})
     } else {
         json!({"name": author, "user": {"login": author}})
@@ -200,7 +212,17 @@ fn releases_json(list: &[Rel]) -> Value {
     )
 }
 
-async fn run(case: &Case) -> Result<(), String> {
+/// What ghops did for a case.
+struct Observed {
+    plan: DraftPlan,
+    outcome: DraftOutcome,
+    writes: Vec<Seen>,
+    reads: usize,
+    target: String,
+}
+
+/// Runs ghops's draft on a case against a wiremock GitHub.
+async fn observe(case: &Case) -> Result<Observed, String> {
     let gh = MockGitHub::start().await;
     Mock::given(method("GET"))
         .and(path(format!("{R}/releases")))
@@ -231,11 +253,18 @@ async fn run(case: &Case) -> Result<(), String> {
             "upload_url": "https://uploads.github.com/repos/octo/app/releases/900/assets{?name,label}"})))
         .mount(&gh.server)
         .await;
-    Mock::given(method("PATCH"))
-        .and(path_regex(format!("^{R}/releases/[0-9]+$")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
-        .mount(&gh.server)
-        .await;
+    // An update answers with the release (its id and URLs), as GitHub does.
+    for r in releases_json(&case.releases)
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        Mock::given(method("PATCH"))
+            .and(path(format!("{R}/releases/{}", r["id"])))
+            .respond_with(ResponseTemplate::new(200).set_body_json(r.clone()))
+            .mount(&gh.server)
+            .await;
+    }
     let mut keys = case.config.clone();
     keys.entry("template".into())
         .or_insert_with(|| json!("$CHANGES"));
@@ -255,6 +284,25 @@ async fn run(case: &Case) -> Result<(), String> {
     let (plan, outcome) = draft_with(&c, &repo(), &cfg, &target, &input)
         .await
         .map_err(|e| format!("draft failed: {e}"))?;
+    let writes = gh.writes().await;
+    let reads = gh.seen().await.len() - writes.len();
+    Ok(Observed {
+        plan,
+        outcome,
+        writes,
+        reads,
+        target,
+    })
+}
+
+async fn run(case: &Case) -> Result<(), String> {
+    let Observed {
+        plan,
+        outcome,
+        writes,
+        reads,
+        target,
+    } = observe(case).await?;
     let e = &case.expect;
     if let Some(v) = &e.version
         && plan.version != *v
@@ -266,8 +314,6 @@ async fn run(case: &Case) -> Result<(), String> {
     {
         return Err(format!("previous {:?}, expected {p:?}", plan.previous_tag));
     }
-    let writes = gh.writes().await;
-    let reads = gh.seen().await.len() - writes.len();
     if reads > 5 {
         return Err(format!("{reads} reads for one draft"));
     }
@@ -351,5 +397,159 @@ async fn release_drafter_cases() {
         failures.len(),
         cases.len(),
         failures.join("\n")
+    );
+}
+
+/// What differs between ghops's draft and release-drafter's for one case (empty: equal):
+/// the write, its payload, the resolved version and the Actions outputs.
+fn oracle_diffs(o: &Observed, rd: &Value) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let mut differ = |k: &str, ghops: Value, theirs: Value| {
+        if ghops != theirs {
+            diffs.push(format!("{k}: ghops {ghops} · release-drafter {theirs}"));
+        }
+    };
+    let write = o.writes.first();
+    let method = write.map_or("none", |w| w.method.as_str());
+    differ("write", json!(method), rd["write"].clone());
+    let id = write
+        .and_then(|w| w.path.rsplit('/').next()?.parse::<u64>().ok())
+        .map_or(Value::Null, |id| json!(id));
+    if method == "PATCH" {
+        differ("release id", id, rd["id"].clone());
+    }
+    let empty = Value::Null;
+    let ours = write.map_or(&empty, |w| &w.body);
+    let theirs = &rd["payload"];
+    for k in [
+        "name",
+        "tag_name",
+        "body",
+        "prerelease",
+        "make_latest",
+        "draft",
+    ] {
+        differ(k, ours[k].clone(), theirs[k].clone());
+    }
+    // release-drafter sends the ref (`refs/heads/main`), ghops the branch (documented).
+    let short = |v: &Value| {
+        json!(
+            v.as_str()
+                .map(|s| s.strip_prefix("refs/heads/").unwrap_or(s))
+        )
+    };
+    differ(
+        "target_commitish",
+        short(&ours["target_commitish"]),
+        short(&theirs["target_commitish"]),
+    );
+    // A first release: release-drafter 6.1.0 (and v7 before release-drafter#1630) resolves
+    // the fixed 0.1.0 whatever the bump; v7 now increments 0.0.0, as ghops does. Name, tag
+    // and body are still compared (a case with the version in them says so).
+    let first_release =
+        o.plan.previous_tag.is_none() && rd["outputs"]["resolved_version"] == "0.1.0";
+    if !first_release {
+        differ(
+            "resolved_version",
+            json!(o.plan.version),
+            rd["outputs"]["resolved_version"].clone(),
+        );
+    }
+    // The Actions outputs (GITHUB_OUTPUT). release-drafter skips major/minor/patch_version
+    // when they are 0 (a falsy check); ghops writes them (documented).
+    let ours: BTreeMap<&str, String> = o.plan.outputs(o.outcome).into_iter().collect();
+    let theirs_out: BTreeMap<String, String> = rd["outputs"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    for (k, v) in &ours {
+        let zero_skipped = k.ends_with("_version") && *k != "resolved_version" && v == "0";
+        let first_release_part = first_release && k.ends_with("_version");
+        if first_release_part || (zero_skipped && !theirs_out.contains_key(*k)) {
+            continue;
+        }
+        if theirs_out.get(*k) != Some(v) {
+            diffs.push(format!(
+                "output {k}: ghops {v:?} · release-drafter {:?}",
+                theirs_out.get(*k)
+            ));
+        }
+    }
+    for k in theirs_out.keys() {
+        let skipped = first_release && k.ends_with("_version");
+        if !skipped && !ours.contains_key(k.as_str()) {
+            diffs.push(format!(
+                "output {k}: ghops none · release-drafter {:?}",
+                theirs_out[k]
+            ));
+        }
+    }
+    diffs
+}
+
+/// The independent check: ghops's draft against what release-drafter's own code drafts for
+/// the same config and GitHub state (`../drafter-oracle/oracle.json`, produced by
+/// `oracle.js` from the pinned npm package). A case where they differ must say why
+/// (`oracle:`); a case whose reason no longer holds fails too, so the reasons stay true.
+#[tokio::test]
+async fn release_drafter_oracle() {
+    let cases: Vec<Case> =
+        gh_core::config::parse_yaml(include_str!("cases.yaml"), "cases.yaml").expect("cases.yaml");
+    let oracle: Value =
+        serde_json::from_str(include_str!("../drafter-oracle/oracle.json")).expect("oracle.json");
+    let by_name = oracle["cases"].as_object().expect("cases");
+    assert_eq!(
+        by_name.len(),
+        cases.len(),
+        "oracle.json is stale: run `node crates/release-flow/tests/drafter-oracle/oracle.js`"
+    );
+    let (mut failures, mut same) = (Vec::new(), 0);
+    for case in &cases {
+        let rd = by_name.get(&case.name).unwrap_or_else(|| {
+            panic!("{}: not in oracle.json (stale: rerun oracle.js)", case.name)
+        });
+        let diffs = if let Some(why) = rd.get("skipped") {
+            assert!(case.ghops, "{}: skipped by the oracle ({why})", case.name);
+            continue;
+        } else if let Some(why) = rd.get("rejected").or(rd.get("error")) {
+            vec![format!(
+                "release-drafter refuses the config: {}",
+                why.as_str().unwrap_or("")
+            )]
+        } else {
+            match observe(case).await {
+                Ok(o) => oracle_diffs(&o, rd),
+                Err(e) => vec![format!("ghops failed: {e}")],
+            }
+        };
+        match (&case.oracle, diffs.is_empty()) {
+            (None, true) => same += 1,
+            (Some(_), false) => {}
+            (None, false) => failures.push(format!(
+                "{}: differs from release-drafter (fix ghops, or say why with `oracle:`):\n    {}",
+                case.name,
+                diffs.join("\n    ")
+            )),
+            (Some(why), true) => failures.push(format!(
+                "{}: now equal to release-drafter; remove `oracle: {why}`",
+                case.name
+            )),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases (oracle: {}):\n{}",
+        failures.len(),
+        cases.len(),
+        oracle["package"],
+        failures.join("\n")
+    );
+    // Most cases must be equal, or the check says little.
+    assert!(
+        same * 2 > cases.len(),
+        "only {same} of {} cases equal",
+        cases.len()
     );
 }
