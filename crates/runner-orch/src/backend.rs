@@ -147,6 +147,12 @@ impl Backend {
         }
     }
 
+    /// Ends every local runner this process started (see [`ProcessBackend::shutdown`]);
+    /// Kubernetes Jobs are left running (they do not depend on ghops).
+    pub async fn shutdown(&self) {
+        self.process.shutdown().await;
+    }
+
     /// Removes a runner (404 counts as done).
     pub async fn delete(&self, pool: &PoolConfig, name: &str) -> Result<()> {
         match self.pick(pool)? {
@@ -493,15 +499,90 @@ struct Proc {
     pool: String,
     child: std::process::Child,
     created: DateTime<Utc>,
+    /// When the runner's process was seen to have exited (its group was ended then).
+    finished: Option<std::time::Instant>,
+}
+
+impl Proc {
+    /// The runner's process group (it leads its own: see [`ProcessBackend`]).
+    fn pgid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// True once the runner's own process exited. On the first sighting, whatever it left in
+    /// its group (the listener `run.sh` started, a job's background processes) is killed
+    /// while the exited process is still a zombie, so the group id cannot have been reused;
+    /// then the zombie is reaped.
+    fn poll_finished(&mut self) -> bool {
+        use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+        if self.finished.is_some() {
+            return true;
+        }
+        let exited = match waitid(
+            Id::Pid(self.pgid()),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+        ) {
+            Ok(WaitStatus::StillAlive) => false,
+            Ok(_) => true,
+            // Already reaped (ECHILD): it is gone.
+            Err(_) => true,
+        };
+        if exited {
+            signal_group(self.pgid(), nix::sys::signal::Signal::SIGKILL);
+            let _ = self.child.try_wait();
+            self.finished = Some(std::time::Instant::now());
+        }
+        exited
+    }
+
+    /// Kills the runner's whole process group and reaps the runner.
+    fn kill(&mut self) {
+        if self.finished.is_none() {
+            signal_group(self.pgid(), nix::sys::signal::Signal::SIGKILL);
+            let _ = self.child.wait();
+            self.finished = Some(std::time::Instant::now());
+        }
+    }
+}
+
+fn signal_group(pgid: nix::unistd::Pid, sig: nix::sys::signal::Signal) {
+    if let Err(e) = nix::sys::signal::killpg(pgid, sig)
+        && e != nix::errno::Errno::ESRCH
+    {
+        tracing::warn!(pgid = pgid.as_raw(), signal = %sig, error = %e, "cannot signal a runner's process group");
+    }
 }
 
 /// Local processes: the pool's command with the JIT config in `ACTIONS_RUNNER_INPUT_JITCONFIG`
 /// and a clean environment (only `PATH`, `HOME`, `LANG`, `TMPDIR`: no token is inherited), as
 /// the pool's `process.user` when set (`HOME`, `USER`, `LOGNAME` then that user's).
-#[derive(Default)]
+///
+/// Each runner leads a process group of its own, and everything it starts stays in it
+/// (actions/runner's `run.sh` starts the listener as a child, which starts the job's
+/// processes): deleting a runner (reaping, a cancelled job) kills the whole group, a runner
+/// whose process exited has its group's leftovers killed, and [`ProcessBackend::shutdown`]
+/// (also run on drop) ends every group. Being in groups of their own, runners do not get a
+/// terminal's Ctrl-C: ghops ends them.
 pub struct ProcessBackend {
     dry_run: bool,
     procs: Mutex<HashMap<String, Proc>>,
+    /// How long `shutdown` waits between SIGTERM and SIGKILL. Default 10 s.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ProcessBackend {
+    fn default() -> Self {
+        Self::new(false)
+    }
+}
+
+impl Drop for ProcessBackend {
+    fn drop(&mut self) {
+        let procs = self.procs.get_mut().unwrap_or_else(|e| e.into_inner());
+        for p in procs.values_mut() {
+            p.kill();
+        }
+    }
 }
 
 impl ProcessBackend {
@@ -510,21 +591,59 @@ impl ProcessBackend {
         Self {
             dry_run,
             procs: Mutex::new(HashMap::new()),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 
     fn reap(procs: &mut HashMap<String, Proc>) -> Vec<(String, bool)> {
         procs
             .iter_mut()
-            .map(|(n, p)| (n.clone(), matches!(p.child.try_wait(), Ok(Some(_)))))
+            .map(|(n, p)| (n.clone(), p.poll_finished()))
             .collect()
+    }
+
+    /// Ends every runner this backend started: SIGTERM to each runner's process group, up to
+    /// [`ProcessBackend::shutdown_grace`] for them to exit, then SIGKILL to what is left.
+    pub async fn shutdown(&self) {
+        let groups: Vec<nix::unistd::Pid> = {
+            let mut procs = self.procs.lock().expect("lock");
+            procs
+                .values_mut()
+                .filter_map(|p| (!p.poll_finished()).then(|| p.pgid()))
+                .collect()
+        };
+        if groups.is_empty() {
+            return;
+        }
+        tracing::info!(runners = groups.len(), "stopping local runners");
+        for g in &groups {
+            signal_group(*g, nix::sys::signal::Signal::SIGTERM);
+        }
+        let deadline = tokio::time::Instant::now() + self.shutdown_grace;
+        loop {
+            let alive = {
+                let mut procs = self.procs.lock().expect("lock");
+                procs
+                    .values_mut()
+                    .map(|p| !p.poll_finished())
+                    .filter(|alive| *alive)
+                    .count()
+            };
+            if alive == 0 || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut procs = self.procs.lock().expect("lock");
+        for p in procs.values_mut() {
+            p.kill();
+        }
     }
 
     fn get(&self, name: &str) -> Option<Live> {
         let mut procs = self.procs.lock().expect("lock");
-        let done = Self::reap(&mut procs);
-        let finished = done.iter().find(|(n, _)| n == name).map(|(_, f)| *f)?;
-        let p = procs.get(name)?;
+        let p = procs.get_mut(name)?;
+        let finished = p.poll_finished();
         Some(Live {
             name: name.to_owned(),
             created: Some(p.created),
@@ -593,6 +712,8 @@ impl ProcessBackend {
         if let Some(d) = &pool.process.workdir {
             c.current_dir(d);
         }
+        // A group of its own, so that reaping ends the listener and job processes too.
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
         c.stdin(std::process::Stdio::null());
         let child = c
             .spawn()
@@ -603,6 +724,7 @@ impl ProcessBackend {
                 pool: pool.name.clone(),
                 child,
                 created: Utc::now(),
+                finished: None,
             },
         );
         Ok(Launched::Created)
@@ -614,8 +736,7 @@ impl ProcessBackend {
             if self.dry_run {
                 return Ok(());
             }
-            let _ = p.child.kill();
-            let _ = p.child.wait();
+            p.kill();
         }
         Ok(())
     }

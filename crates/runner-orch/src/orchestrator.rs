@@ -214,6 +214,12 @@ impl Orchestrator {
         &self.backend
     }
 
+    /// Ends the local runners this process started (the whole process group of each); call
+    /// it when the process stops. Kubernetes runners are left to finish their jobs.
+    pub async fn shutdown(&self) {
+        self.backend.shutdown().await;
+    }
+
     /// Handles one `workflow_job` event: `queued` launches (after re-checking the job is still
     /// queued), `completed` removes the runner of a job that finished without it; other actions
     /// are ignored. Idempotent: duplicates and redeliveries never launch a second runner.

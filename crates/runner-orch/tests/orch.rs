@@ -1304,3 +1304,141 @@ namespace = "{NS}"
         ]
     );
 }
+
+// ------------------------------------------------------------------ process groups (issue 20 #6)
+
+/// A process pool whose runner is `sh -c script` (`$PIDFILE` is where the script writes the
+/// pid of the child it forks, as actions/runner's `run.sh` starts the listener).
+fn process_pool(script: &str) -> RunnersConfig {
+    let text = format!(
+        "[[runners.pools]]\nname = \"local\"\nrepos = [\"{REPO}\"]\nlabels = [\"self-hosted\", \"k8s\"]\nmax = 2\nbackend = \"process\"\n[runners.pools.process]\ncommand = [\"/bin/true\"]\n"
+    );
+    let mut cfg = RunnersConfig::from_file(&ConfigFile::parse(&text, None).unwrap()).unwrap();
+    cfg.pools[0].process.command = vec!["/bin/sh".into(), "-c".into(), script.into()];
+    cfg
+}
+
+/// The pid the runner stub wrote, once it did.
+async fn forked_pid(file: &std::path::Path) -> i32 {
+    for _ in 0..250 {
+        if let Ok(t) = std::fs::read_to_string(file)
+            && let Ok(p) = t.trim().parse()
+        {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the runner stub never wrote {}", file.display());
+}
+
+/// Gone: no such process, or a zombie (killed, waiting for a reaper that is not ours).
+fn gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+async fn wait_gone(pid: i32) -> bool {
+    for _ in 0..100 {
+        if gone(pid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn cancelled_job_kills_the_runners_whole_process_group() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    env.mock_runners(json!([])).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/runners")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"total_count": 0, "runners": []})),
+        )
+        .mount(&env.gh.server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("listener.pid");
+    let o = Orchestrator::new(
+        process_pool(&format!(
+            "sleep 300 & echo $! > {}; wait",
+            pidfile.display()
+        )),
+        Backend::default(),
+    );
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert!(matches!(d, Decision::Launched { .. }), "{d:?}");
+    let listener = forked_pid(&pidfile).await;
+    assert!(!gone(listener));
+    // Cancelled before it started: the runner is removed, and with it what run.sh started.
+    let d = o
+        .handle_event(&env.client, &event("completed"))
+        .await
+        .unwrap();
+    assert_eq!(d, Decision::Cleaned { name: name() });
+    assert!(
+        wait_gone(listener).await,
+        "the runner's child {listener} survived"
+    );
+}
+
+#[tokio::test]
+async fn a_runner_that_exits_leaves_no_process_behind() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("leftover.pid");
+    // run.sh's job left a background process and the runner exited.
+    let o = Orchestrator::new(
+        process_pool(&format!(
+            "sleep 300 & echo $! > {}; exit 0",
+            pidfile.display()
+        )),
+        Backend::default(),
+    );
+    o.handle_event(&env.client, &event("queued")).await.unwrap();
+    let leftover = forked_pid(&pidfile).await;
+    let pool = &o.config().pools[0];
+    let mut finished = false;
+    for _ in 0..100 {
+        finished = o.backend().list(pool).await.unwrap()[0].finished;
+        if finished {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(finished);
+    assert!(wait_gone(leftover).await, "{leftover} outlived its runner");
+}
+
+#[tokio::test]
+async fn shutdown_ends_every_runner_group_even_one_ignoring_sigterm() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("stubborn.pid");
+    let mut backend = runner_orch::backend::ProcessBackend::new(false);
+    backend.shutdown_grace = Duration::from_millis(200);
+    let o = Orchestrator::new(
+        process_pool(&format!(
+            "trap '' TERM; sleep 300 & echo $! > {}; wait",
+            pidfile.display()
+        )),
+        Backend::new(None, backend),
+    );
+    o.handle_event(&env.client, &event("queued")).await.unwrap();
+    let child = forked_pid(&pidfile).await;
+    o.shutdown().await;
+    assert!(wait_gone(child).await, "{child} survived shutdown");
+    let pool = &o.config().pools[0];
+    assert!(o.backend().list(pool).await.unwrap()[0].finished);
+}

@@ -270,6 +270,7 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 },
             )
             .await;
+            orch.shutdown().await;
             Ok(ExitCode::Success)
         }
     }
