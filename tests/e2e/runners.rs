@@ -302,3 +302,128 @@ async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
         "no Kubernetes writes"
     );
 }
+
+/// GitHub with nothing queued and no runners registered.
+async fn idle_github() -> MockGitHub {
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/runs")))
+        .respond_with(ok(json!({"total_count": 0, "workflow_runs": []})))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/runners")))
+        .respond_with(ok(json!({"total_count": 0, "runners": []})))
+        .mount(&gh.server)
+        .await;
+    gh
+}
+
+fn process_pool_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let p = dir.join("ghops.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"[runners]
+lock_file = "{}"
+[[runners.pools]]
+name = "local"
+repos = ["{REPO}"]
+labels = ["self-hosted", "k8s"]
+backend = "process"
+[runners.pools.process]
+command = ["/bin/sleep", "300"]
+"#,
+            dir.join("runners.lock").display()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// Issue 20 #7: a second ghops process with the same process pool launched twice and deleted
+/// the first's starting runners. Now one long-lived process owns the pools on the machine:
+/// a second daemon is refused with the holder's pid, one-shot commands are refused.
+#[tokio::test]
+async fn a_process_pool_has_one_owner_per_machine() {
+    let gh = idle_github().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = process_pool_config(dir.path());
+    let mut first = ghops();
+    first
+        .args([
+            "runners",
+            "reconcile",
+            "--watch",
+            "--interval",
+            "1s",
+            "--config",
+        ])
+        .arg(&cfg)
+        .args(["--api-url", &gh.uri()])
+        .env("GH_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut first = first.spawn().unwrap();
+    // Its first pass has run once GitHub saw its reads.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while gh.server.received_requests().await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no reconcile pass");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pid = first.id();
+    let second = |args: &[&str]| {
+        let mut c = ghops();
+        c.args(["runners"])
+            .args(args)
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--api-url", &gh.uri()])
+            .env("GH_TOKEN", TOKEN);
+        c
+    };
+    let o = run(second(&["reconcile", "--watch"])).await;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "another ghops process (pid {pid}) runs this machine's process pools"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    for args in [
+        &["reconcile"][..],
+        &[
+            "handle",
+            "--event",
+            fixture_path("workflow_job.queued.self-hosted.json")
+                .to_str()
+                .unwrap(),
+        ],
+    ] {
+        let o = run(second(args)).await;
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("pool local uses the process backend"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // Nothing was written to GitHub by anyone.
+    gh.assert_no_writes().await;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || first.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Released with its holder: the lock is free again.
+    let f = std::fs::File::open(dir.path().join("runners.lock")).unwrap();
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|(_, e)| e)
+        .unwrap();
+}

@@ -566,6 +566,7 @@ fn signal_group(pgid: nix::unistd::Pid, sig: nix::sys::signal::Signal) {
 pub struct ProcessBackend {
     dry_run: bool,
     procs: Mutex<HashMap<String, Proc>>,
+    machine_lock: Option<crate::lock::MachineLock>,
     /// How long `shutdown` waits between SIGTERM and SIGKILL. Default 10 s.
     pub shutdown_grace: Duration,
 }
@@ -591,8 +592,15 @@ impl ProcessBackend {
         Self {
             dry_run,
             procs: Mutex::new(HashMap::new()),
+            machine_lock: None,
             shutdown_grace: Duration::from_secs(10),
         }
+    }
+
+    /// Holds the machine's process-pool lock for this backend's lifetime (see
+    /// [`crate::lock`]).
+    pub fn hold(&mut self, lock: crate::lock::MachineLock) {
+        self.machine_lock = Some(lock);
     }
 
     fn reap(procs: &mut HashMap<String, Proc>) -> Vec<(String, bool)> {

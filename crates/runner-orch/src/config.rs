@@ -53,6 +53,10 @@ pub struct RunnersConfig {
     /// `[[runners.pools]]`.
     #[serde(default)]
     pub pools: Vec<PoolConfig>,
+    /// The file whose `flock` makes one ghops process per machine the owner of the process
+    /// pools ([`crate::lock`]); default [`crate::lock::DEFAULT_LOCK_FILE`].
+    #[serde(default)]
+    pub lock_file: Option<std::path::PathBuf>,
 }
 
 impl Default for RunnersConfig {
@@ -60,6 +64,7 @@ impl Default for RunnersConfig {
         Self {
             interval: default_interval(),
             pools: Vec::new(),
+            lock_file: None,
         }
     }
 }
@@ -570,6 +575,7 @@ mod props {
         ) {
             let cfg = RunnersConfig {
                 interval: Duration::from_secs(60),
+                lock_file: None,
                 pools: pools
                     .iter()
                     .enumerate()

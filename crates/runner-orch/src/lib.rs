@@ -42,6 +42,7 @@ pub mod config;
 pub mod error;
 pub mod github;
 pub mod leader;
+pub mod lock;
 pub mod manifests;
 pub mod naming;
 pub mod orchestrator;
@@ -55,17 +56,64 @@ pub use orchestrator::{Decision, Orchestrator, ReconcileReport};
 use backend::{Backend, KubeBackend, ProcessBackend};
 use config::BackendKind;
 
-/// Builds the orchestrator from `[runners]` of a `ghops.toml`. When a pool uses Kubernetes, the
-/// client comes from `kube_url` (no authentication: `kubectl proxy`, tests) or else from the
-/// environment (in-cluster service account, then `$KUBECONFIG` / `~/.kube/config`). In
-/// `dry_run`, Kubernetes reads are made and creates/deletes reported as [`gh_core::output::DRY_RUN`] events instead.
+/// What the process building an orchestrator does with it; decides how `process` pools are
+/// treated (their runners are children of one ghops process, see [`lock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A long-lived process that launches and reaps (`ghops serve`, `reconcile --watch`): it
+    /// takes the machine's process-pool lock, and fails when another process holds it.
+    Daemon,
+    /// One delivery or one pass, then exit (`runners handle`, `runners reconcile`): refused
+    /// when a pool uses the process backend (its runners would outlive their only owner),
+    /// except in `dry_run`.
+    OneShot,
+    /// Reads only (`runners status`): no lock; process pools show no local runners.
+    ReadOnly,
+}
+
+/// Builds the orchestrator from `[runners]` of a `ghops.toml` for a [`Role::Daemon`]; see
+/// [`from_config_as`].
 pub async fn from_config(
     file: &gh_core::config::ConfigFile,
     dry_run: bool,
     kube_url: Option<&str>,
 ) -> Result<Orchestrator> {
+    from_config_as(file, dry_run, kube_url, Role::Daemon).await
+}
+
+/// Builds the orchestrator from `[runners]` of a `ghops.toml`. When a pool uses Kubernetes, the
+/// client comes from `kube_url` (no authentication: `kubectl proxy`, tests) or else from the
+/// environment (in-cluster service account, then `$KUBECONFIG` / `~/.kube/config`). In
+/// `dry_run`, Kubernetes reads are made and creates/deletes reported as [`gh_core::output::DRY_RUN`] events instead.
+/// Process pools follow `role`.
+pub async fn from_config_as(
+    file: &gh_core::config::ConfigFile,
+    dry_run: bool,
+    kube_url: Option<&str>,
+    role: Role,
+) -> Result<Orchestrator> {
     let mut cfg = RunnersConfig::from_file(file)?;
     cfg.load_pod_templates()?;
+    let mut process = ProcessBackend::new(dry_run);
+    if let Some(p) = cfg.pools.iter().find(|p| p.backend == BackendKind::Process)
+        && !dry_run
+    {
+        match role {
+            Role::Daemon => {
+                let path = cfg
+                    .lock_file
+                    .clone()
+                    .unwrap_or_else(|| lock::DEFAULT_LOCK_FILE.into());
+                process.hold(lock::MachineLock::acquire(&path)?);
+            }
+            Role::OneShot => {
+                return Err(OrchError::ProcessPoolOneShot {
+                    pool: p.name.clone(),
+                });
+            }
+            Role::ReadOnly => {}
+        }
+    }
     let kube = if cfg
         .pools
         .iter()
@@ -78,10 +126,7 @@ pub async fn from_config(
     } else {
         None
     };
-    Ok(Orchestrator::new(
-        cfg,
-        Backend::new(kube, ProcessBackend::new(dry_run)),
-    ))
+    Ok(Orchestrator::new(cfg, Backend::new(kube, process)))
 }
 
 /// The entry point for a `workflow_job` webhook delivery body (what `ghops serve` calls):
