@@ -40,6 +40,7 @@ pub mod auth;
 pub mod client;
 pub mod comments;
 pub mod config;
+pub mod dedupe;
 pub mod dist;
 pub mod error;
 pub mod events;

@@ -101,6 +101,11 @@ impl Backend {
         Self::new(Some(kube), ProcessBackend::default())
     }
 
+    /// The local process backend.
+    pub fn process(&self) -> &ProcessBackend {
+        &self.process
+    }
+
     /// The Kubernetes backend, if configured.
     pub fn kube(&self) -> Option<&KubeBackend> {
         self.kube.as_ref()
@@ -569,6 +574,10 @@ pub struct ProcessBackend {
     machine_lock: Option<crate::lock::MachineLock>,
     /// How long `shutdown` waits between SIGTERM and SIGKILL. Default 10 s.
     pub shutdown_grace: Duration,
+    /// How long a finished runner stays listed (as a Job stays for its
+    /// `ttlSecondsAfterFinished`) before it is forgotten, so the list holds live runners and
+    /// the recently finished only. Default 5 minutes.
+    pub finished_retention: Duration,
 }
 
 impl Default for ProcessBackend {
@@ -594,6 +603,7 @@ impl ProcessBackend {
             procs: Mutex::new(HashMap::new()),
             machine_lock: None,
             shutdown_grace: Duration::from_secs(10),
+            finished_retention: Duration::from_secs(300),
         }
     }
 
@@ -603,11 +613,30 @@ impl ProcessBackend {
         self.machine_lock = Some(lock);
     }
 
-    fn reap(procs: &mut HashMap<String, Proc>) -> Vec<(String, bool)> {
+    /// Notes which runners finished (ending their groups) and forgets those finished for
+    /// longer than [`ProcessBackend::finished_retention`].
+    fn reap(&self, procs: &mut HashMap<String, Proc>) -> Vec<(String, bool)> {
+        let keep = self.finished_retention;
+        procs.retain(|_, p| {
+            p.poll_finished();
+            p.finished.is_none_or(|at| at.elapsed() < keep)
+        });
         procs
-            .iter_mut()
-            .map(|(n, p)| (n.clone(), p.poll_finished()))
+            .iter()
+            .map(|(n, p)| (n.clone(), p.finished.is_some()))
             .collect()
+    }
+
+    /// Runners held now, finished or not (at most the live ones plus those finished within
+    /// the retention).
+    pub fn len(&self) -> usize {
+        let mut procs = self.procs.lock().expect("lock");
+        self.reap(&mut procs).len()
+    }
+
+    /// True when no runner is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Ends every runner this backend started: SIGTERM to each runner's process group, up to
@@ -661,7 +690,7 @@ impl ProcessBackend {
 
     fn list(&self, pool: &str) -> Vec<Live> {
         let mut procs = self.procs.lock().expect("lock");
-        let done: HashMap<String, bool> = Self::reap(&mut procs).into_iter().collect();
+        let done: HashMap<String, bool> = self.reap(&mut procs).into_iter().collect();
         let mut v: Vec<Live> = procs
             .iter()
             .filter(|(_, p)| p.pool == pool)
@@ -677,6 +706,7 @@ impl ProcessBackend {
 
     fn launch(&self, pool: &PoolConfig, spec: &LaunchSpec, jit: &str) -> Result<Launched> {
         let mut procs = self.procs.lock().expect("lock");
+        self.reap(&mut procs);
         if procs.contains_key(&spec.name) {
             return Ok(Launched::AlreadyExists);
         }

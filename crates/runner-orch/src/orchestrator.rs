@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
+use gh_core::dedupe::Dedupe;
 use gh_core::events::WorkflowJobEvent;
 use gh_core::{GitHub, RepoRef};
 use serde::Serialize;
@@ -17,6 +18,11 @@ use crate::config::{PoolConfig, RunnersConfig};
 use crate::error::{OrchError, Result};
 use crate::github::{self, JitOutcome, Runner};
 use crate::naming::{self, ParsedName};
+
+/// Runner names the orchestrator remembers as launched (a duplicate delivery of one of them is
+/// answered from memory, without a call). Older names are forgotten first; a duplicate of a
+/// forgotten one finds the backend runner, or a job that is no longer queued.
+pub const LAUNCH_MEMORY: usize = 4096;
 
 /// What was decided for one job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -168,7 +174,7 @@ pub struct Orchestrator {
     config: RunnersConfig,
     backend: Backend,
     inflight: Mutex<HashSet<String>>,
-    launched: Mutex<HashSet<String>>,
+    launched: Dedupe,
     suspects: Mutex<BTreeMap<String, HashSet<String>>>,
     /// Counters.
     pub metrics: Metrics,
@@ -197,7 +203,7 @@ impl Orchestrator {
             config,
             backend,
             inflight: Mutex::new(HashSet::new()),
-            launched: Mutex::new(HashSet::new()),
+            launched: Dedupe::new(LAUNCH_MEMORY),
             suspects: Mutex::new(BTreeMap::new()),
             metrics: Metrics::default(),
             grace: Duration::from_secs(120),
@@ -207,6 +213,11 @@ impl Orchestrator {
     /// The configuration.
     pub fn config(&self) -> &RunnersConfig {
         &self.config
+    }
+
+    /// How many launched runner names are remembered (at most [`LAUNCH_MEMORY`]).
+    pub fn remembered(&self) -> usize {
+        self.launched.len()
     }
 
     /// The backend.
@@ -276,7 +287,7 @@ impl Orchestrator {
         if let Some(r) = runner {
             github::delete_runner(gh, &scope, r.id).await?;
         }
-        self.launched.lock().expect("lock").remove(name);
+        self.launched.remove(name);
         self.metrics.reaped.fetch_add(1, Ordering::Relaxed);
         Ok(Decision::Cleaned {
             name: name.to_owned(),
@@ -295,7 +306,7 @@ impl Orchestrator {
         attempt: u64,
     ) -> Result<Decision> {
         let name = naming::runner_name(&repo.to_string(), job_id, attempt);
-        if self.launched.lock().expect("lock").contains(&name) {
+        if self.launched.contains(&name) {
             self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
             return Ok(Decision::AlreadyLaunched { name });
         }
@@ -310,7 +321,7 @@ impl Orchestrator {
         };
         let live = self.backend.list(pool).await?;
         if live.iter().any(|l| l.name == name) {
-            self.launched.lock().expect("lock").insert(name.clone());
+            self.launched.insert(&name);
             self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
             return Ok(Decision::AlreadyLaunched { name });
         }
@@ -380,7 +391,7 @@ impl Orchestrator {
                     // path launched it; otherwise it is left by a crash between the JIT call
                     // and the launch: deregister it (never when busy) and try once more.
                     if self.backend.get(pool, &name).await?.is_some() {
-                        self.launched.lock().expect("lock").insert(name.clone());
+                        self.launched.insert(&name);
                         self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                         return Ok(Decision::AlreadyLaunched { name });
                     }
@@ -417,7 +428,7 @@ impl Orchestrator {
         let encoded = jit.as_ref().map(|j| j.encoded.as_str()).unwrap_or("");
         match self.backend.launch(pool, &spec, encoded).await {
             Ok(Launched::Created) => {
-                self.launched.lock().expect("lock").insert(name.clone());
+                self.launched.insert(&name);
                 self.metrics.launched.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(runner = %name, pool = %pool.name, "launched runner");
                 Ok(Decision::Launched {
@@ -430,7 +441,7 @@ impl Orchestrator {
                 // Another path created the Job between our check and our create. Its pod
                 // carries its own JIT config; if that registration is gone, the runner never
                 // comes online and the registration timeout replaces it.
-                self.launched.lock().expect("lock").insert(name.clone());
+                self.launched.insert(&name);
                 self.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                 Ok(Decision::AlreadyLaunched { name })
             }
@@ -467,10 +478,7 @@ impl Orchestrator {
         self.metrics.running.store(running, Ordering::Relaxed);
         // Bound the dedupe memory to what exists (duplicates of anything older find the
         // backend runner, or a job that is no longer queued).
-        self.launched
-            .lock()
-            .expect("lock")
-            .retain(|n| seen.contains(n));
+        self.launched.retain(|n| seen.contains(n));
         self.metrics.queued.store(queued_total, Ordering::Relaxed);
         self.metrics
             .waiting
@@ -573,7 +581,7 @@ impl Orchestrator {
             if let Some((scope, r)) = registered.remove(name) {
                 github::delete_runner(clients.for_scope(&scope), &scope, r.id).await?;
             }
-            self.launched.lock().expect("lock").remove(name);
+            self.launched.remove(name);
             self.metrics.reaped.fetch_add(1, Ordering::Relaxed);
             report.reaped.push((name.clone(), why.clone()));
         }
@@ -602,7 +610,7 @@ impl Orchestrator {
                 continue;
             }
             github::delete_runner(clients.for_scope(scope), scope, r.id).await?;
-            self.launched.lock().expect("lock").remove(name);
+            self.launched.remove(name);
             self.metrics.reaped.fetch_add(1, Ordering::Relaxed);
             report
                 .reaped

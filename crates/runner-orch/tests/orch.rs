@@ -1442,3 +1442,51 @@ async fn shutdown_ends_every_runner_group_even_one_ignoring_sigterm() {
     let pool = &o.config().pools[0];
     assert!(o.backend().list(pool).await.unwrap()[0].finished);
 }
+
+// ------------------------------------------------------------------ bounded memory (issue 20 #8)
+
+fn event_for(job: u64) -> WorkflowJobEvent {
+    let mut v = fixture_json("workflow_job.queued.self-hosted.json");
+    v["workflow_job"]["id"] = json!(job);
+    serde_json::from_value(v).unwrap()
+}
+
+#[tokio::test]
+async fn finished_process_runners_and_their_names_are_forgotten() {
+    let env = Env::new().await;
+    env.mock_jit().await;
+    env.mock_runs(&[]).await;
+    env.mock_runners(json!([])).await;
+    let jobs = [JOB, JOB + 1, JOB + 2];
+    for id in jobs {
+        env.mock_job(id, "queued").await;
+    }
+    let mut process = runner_orch::backend::ProcessBackend::new(false);
+    process.finished_retention = Duration::from_millis(300);
+    let o = Orchestrator::new(process_pool("exit 0"), Backend::new(None, process));
+    for id in jobs {
+        let d = o.handle_event(&env.client, &event_for(id)).await.unwrap();
+        assert!(matches!(d, Decision::Launched { .. }), "{d:?}");
+    }
+    assert_eq!(o.remembered(), 3);
+    let pool = o.config().pools[0].clone();
+    // Finished runners stay listed for the retention (a reconcile pass may relaunch a job
+    // whose runner died), then the list and the dedupe memory let go of them.
+    for _ in 0..100 {
+        if o.backend()
+            .list(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .all(|l| l.finished)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(o.backend().process().len(), 3);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    o.reconcile(&env.clients()).await.unwrap();
+    assert_eq!(o.backend().process().len(), 0);
+    assert_eq!(o.remembered(), 0);
+}
