@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::config::{BackendKind, PoolConfig};
+use crate::config::{BackendKind, DockerMode, PoolConfig};
 use crate::error::{OrchError, Result};
 use crate::naming;
 
@@ -247,6 +247,9 @@ pub fn job_manifest(pool: &PoolConfig, spec: &LaunchSpec, overlay: Option<&Value
         },
         "containers": [container],
     });
+    if k.docker == DockerMode::Dind {
+        add_dind(&mut pod, &k.image, &k.dind_image);
+    }
     if let Some(sa) = &k.service_account {
         pod["serviceAccountName"] = json!(sa);
     }
@@ -275,6 +278,73 @@ pub fn job_manifest(pool: &PoolConfig, spec: &LaunchSpec, overlay: Option<&Value
             },
         },
     })
+}
+
+/// The gid of the `docker` group in GitHub's actions-runner image: the socket's group, and a
+/// supplementary group of the runner.
+pub const DOCKER_GID: i64 = 123;
+/// Where the Docker socket is, in the runner and in the sidecar.
+pub const DOCKER_SOCK: &str = "/var/run/docker.sock";
+
+/// Docker-in-Docker ([`DockerMode::Dind`]): a native sidecar running `dockerd` privileged,
+/// its socket in an `emptyDir` shared with the runner (`DOCKER_HOST`), the runner's work
+/// folder shared too (job containers bind-mount paths under it), and the runner image's
+/// `externals` (the node binaries actions run with inside job containers) copied by an init
+/// container to where the daemon sees them. The runner container keeps its restricted
+/// security context.
+fn add_dind(pod: &mut Value, runner_image: &str, dind_image: &str) {
+    let restricted = json!({
+        "allowPrivilegeEscalation": false,
+        "capabilities": { "drop": ["ALL"] },
+    });
+    pod["initContainers"] = json!([
+        {
+            "name": "init-externals",
+            "image": runner_image,
+            "command": ["cp", "-r", "/home/runner/externals/.", "/home/runner/tmpDir/"],
+            "volumeMounts": [{ "name": "dind-externals", "mountPath": "/home/runner/tmpDir" }],
+            "securityContext": restricted,
+        },
+        {
+            "name": "dind",
+            "image": dind_image,
+            // A native sidecar: started before the runner, stopped after it, and not
+            // counted for the Job's completion.
+            "restartPolicy": "Always",
+            "args": [
+                "dockerd",
+                format!("--host=unix://{DOCKER_SOCK}"),
+                format!("--group={DOCKER_GID}"),
+            ],
+            "securityContext": { "privileged": true, "runAsNonRoot": false, "runAsUser": 0, "runAsGroup": 0 },
+            // The runner starts once the daemon answers.
+            "startupProbe": {
+                "exec": { "command": ["docker", "info"] },
+                "periodSeconds": 1,
+                "failureThreshold": 120,
+            },
+            "volumeMounts": [
+                { "name": "work", "mountPath": "/home/runner/_work" },
+                { "name": "dind-sock", "mountPath": "/var/run" },
+                { "name": "dind-externals", "mountPath": "/home/runner/externals" },
+            ],
+        },
+    ]);
+    let runner = &mut pod["containers"][0];
+    runner["env"]
+        .as_array_mut()
+        .expect("env list")
+        .push(json!({ "name": "DOCKER_HOST", "value": format!("unix://{DOCKER_SOCK}") }));
+    runner["volumeMounts"] = json!([
+        { "name": "work", "mountPath": "/home/runner/_work" },
+        { "name": "dind-sock", "mountPath": "/var/run" },
+    ]);
+    pod["securityContext"]["supplementalGroups"] = json!([DOCKER_GID]);
+    pod["volumes"] = json!([
+        { "name": "work", "emptyDir": {} },
+        { "name": "dind-sock", "emptyDir": {} },
+        { "name": "dind-externals", "emptyDir": {} },
+    ]);
 }
 
 /// The Secret holding the JIT config, owned by the Job (`ownerReferences`) so it is garbage

@@ -81,6 +81,14 @@ impl Clients {
         }
     }
 
+    /// The lowest rate-limit budget any of the clients saw (the one that runs out first).
+    pub fn lowest_rate_limit(&self) -> Option<gh_core::client::RateLimit> {
+        std::iter::once(&self.default)
+            .chain(self.by_owner.values())
+            .filter_map(GitHub::rate_limit)
+            .min_by_key(|r| r.remaining)
+    }
+
     /// The default client (the first account's, or the only one).
     pub fn default_client(&self) -> &GitHub {
         &self.default

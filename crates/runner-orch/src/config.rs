@@ -161,6 +161,30 @@ pub struct KubeSettings {
     /// `ttlSecondsAfterFinished` of the Job (default 300).
     #[serde(default = "default_ttl")]
     pub ttl_seconds_after_finished: i32,
+    /// Docker for jobs with `container:` or `services:`: `none` (default) or `dind`, a
+    /// privileged Docker-in-Docker sidecar (see [`DockerMode::Dind`]).
+    #[serde(default)]
+    pub docker: DockerMode,
+    /// The image of the `dind` sidecar (pin it).
+    #[serde(default = "default_dind_image")]
+    pub dind_image: String,
+}
+
+/// `docker` of a Kubernetes pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DockerMode {
+    /// No Docker: jobs with `container:` or `services:` fail. The pod meets Pod Security
+    /// `restricted`.
+    #[default]
+    None,
+    /// A Docker daemon in a privileged sidecar (a native sidecar: an init container with
+    /// `restartPolicy: Always`, Kubernetes 1.29 or later, so the Job completes when the
+    /// runner exits), reached by the runner over a Unix socket in a shared `emptyDir`. The
+    /// runner container itself stays unprivileged, but job code can ask that daemon for a
+    /// privileged container, i.e. root on the node: only for trusted code, on dedicated
+    /// nodes, in a namespace whose Pod Security level allows `privileged`.
+    Dind,
 }
 
 fn default_namespace() -> String {
@@ -171,6 +195,9 @@ fn default_image() -> String {
 }
 fn default_kube_command() -> Vec<String> {
     vec!["/home/runner/run.sh".into()]
+}
+fn default_dind_image() -> String {
+    "docker:27.5.1-dind".into()
 }
 fn default_deadline() -> i64 {
     6 * 3600
@@ -192,6 +219,8 @@ impl Default for KubeSettings {
             pod_overlay: None,
             active_deadline_seconds: default_deadline(),
             ttl_seconds_after_finished: default_ttl(),
+            docker: DockerMode::None,
+            dind_image: default_dind_image(),
         }
     }
 }

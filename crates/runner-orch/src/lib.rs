@@ -46,6 +46,7 @@ pub mod lock;
 pub mod manifests;
 pub mod naming;
 pub mod orchestrator;
+pub mod pace;
 pub mod webhook;
 
 pub use clients::Clients;

@@ -44,7 +44,7 @@ impl MachineLock {
                     let mut f: &File = &lock;
                     let _ = f
                         .set_len(0)
-                        .and_then(|()| write!(f, "{}\n", std::process::id()));
+                        .and_then(|()| writeln!(f, "{}", std::process::id()));
                 }
                 Ok(Self {
                     _lock: lock,

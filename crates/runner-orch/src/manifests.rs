@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::config::{BackendKind, RunnersConfig};
+use crate::config::{BackendKind, DockerMode, RunnersConfig};
 
 /// Options of `ghops runners manifests`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,8 +113,20 @@ pub fn manifests(cfg: &RunnersConfig, o: &ManifestOptions) -> Vec<Value> {
     })];
     for rns in runner_namespaces(cfg) {
         let mut ns_labels = labels(o);
+        // A dind pool's sidecar is privileged: its namespace can only enforce `privileged`
+        // (audit and warn stay `restricted`, so the exception stays visible).
+        let dind = cfg.pools.iter().any(|p| {
+            p.backend == BackendKind::Kubernetes
+                && p.kubernetes.namespace == rns
+                && p.kubernetes.docker == DockerMode::Dind
+        });
         for mode in ["enforce", "audit", "warn"] {
-            ns_labels[format!("pod-security.kubernetes.io/{mode}")] = json!("restricted");
+            let level = if dind && mode == "enforce" {
+                "privileged"
+            } else {
+                "restricted"
+            };
+            ns_labels[format!("pod-security.kubernetes.io/{mode}")] = json!(level);
             ns_labels[format!("pod-security.kubernetes.io/{mode}-version")] = json!("latest");
         }
         docs.push(json!({

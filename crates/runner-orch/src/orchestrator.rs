@@ -16,8 +16,44 @@ use crate::backend::{Backend, LaunchSpec, Launched, Live};
 use crate::clients::Clients;
 use crate::config::{PoolConfig, RunnersConfig};
 use crate::error::{OrchError, Result};
-use crate::github::{self, JitOutcome, Runner};
+use crate::github::{self, JitOutcome, ListCache, Runner};
 use crate::naming::{self, ParsedName};
+
+/// What re-checking a job came to.
+enum Recheck {
+    /// Not asked (the job was just listed as queued).
+    Skipped,
+    /// The job as GitHub has it now.
+    Found(github::Job),
+    /// No such job.
+    Gone,
+}
+
+/// A job created less than [`FRESH`] ago (and not in the future by more than that: clocks
+/// differ) is taken to be still queued when its `queued` event arrives: the event is news,
+/// not a redelivery of an old one, and the re-check call is skipped. Were it cancelled in
+/// that minute, its runner would be removed by the `completed` event or the next pass.
+pub const FRESH: Duration = Duration::from_secs(60);
+
+fn fresh(created_at: Option<&str>, now: chrono::DateTime<Utc>) -> bool {
+    let Some(t) = created_at.and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()) else {
+        return false;
+    };
+    let age = now.signed_duration_since(t.with_timezone(&Utc));
+    let fresh = chrono::Duration::from_std(FRESH).unwrap_or_default();
+    age < fresh && age > -fresh
+}
+
+/// `GET actions/jobs/{id}` when `recheck`.
+async fn recheck_job(gh: &GitHub, repo: &RepoRef, id: u64, recheck: bool) -> Result<Recheck> {
+    if !recheck {
+        return Ok(Recheck::Skipped);
+    }
+    Ok(match github::get_job(gh, repo, id).await? {
+        Some(j) => Recheck::Found(j),
+        None => Recheck::Gone,
+    })
+}
 
 /// Runner names the orchestrator remembers as launched (a duplicate delivery of one of them is
 /// answered from memory, without a call). Older names are forgotten first; a duplicate of a
@@ -91,6 +127,8 @@ pub struct Metrics {
     pub running: AtomicU64,
     /// Launches in progress right now.
     pub launching: AtomicU64,
+    /// Reconcile reads answered `304 Not Modified` (no rate-limit unit spent).
+    pub not_modified: AtomicU64,
 }
 
 impl Metrics {
@@ -135,6 +173,12 @@ impl Metrics {
                 "Queued jobs waiting for capacity.",
                 g(&self.waiting),
             ),
+            (
+                "ghops_runners_not_modified_total",
+                "counter",
+                "Reconcile reads answered 304 Not Modified (no rate-limit unit spent).",
+                g(&self.not_modified),
+            ),
         ] {
             s.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
@@ -176,6 +220,8 @@ pub struct Orchestrator {
     inflight: Mutex<HashSet<String>>,
     launched: Dedupe,
     suspects: Mutex<BTreeMap<String, HashSet<String>>>,
+    /// The reconcile pass's lists with their ETags (conditional reads).
+    cache: ListCache,
     /// Counters.
     pub metrics: Metrics,
     /// A runner launched less than this long ago is never reaped as unused (it may be
@@ -205,6 +251,7 @@ impl Orchestrator {
             inflight: Mutex::new(HashSet::new()),
             launched: Dedupe::new(LAUNCH_MEMORY),
             suspects: Mutex::new(BTreeMap::new()),
+            cache: ListCache::default(),
             metrics: Metrics::default(),
             grace: Duration::from_secs(120),
         }
@@ -232,7 +279,7 @@ impl Orchestrator {
     }
 
     /// Handles one `workflow_job` event: `queued` launches (after re-checking the job is still
-    /// queued), `completed` removes the runner of a job that finished without it; other actions
+    /// queued, unless the event is fresh: see [`FRESH`]), `completed` removes the runner of a job that finished without it; other actions
     /// are ignored. Idempotent: duplicates and redeliveries never launch a second runner.
     pub async fn handle_event(&self, gh: &GitHub, ev: &WorkflowJobEvent) -> Result<Decision> {
         let repo: RepoRef = ev.repository.full_name.parse()?;
@@ -244,7 +291,11 @@ impl Orchestrator {
         };
         let attempt = job.run_attempt.max(1);
         match ev.action.as_str() {
-            "queued" => self.launch_job(gh, pool, &repo, job.id, attempt).await,
+            "queued" => {
+                let recheck = !fresh(job.created_at.as_deref(), Utc::now());
+                self.launch_queued(gh, pool, &repo, job.id, attempt, recheck)
+                    .await
+            }
             "completed" => {
                 let name = naming::runner_name(&repo.to_string(), job.id, attempt);
                 if job.runner_name.as_deref() == Some(name.as_str()) {
@@ -295,8 +346,8 @@ impl Orchestrator {
     }
 
     /// Launches the runner of one queued job: dedupe (memory, then backend), capacity,
-    /// re-check the job is queued (`GET actions/jobs/{id}`), JIT config, backend launch.
-    /// GitHub calls per launch: 2.
+    /// re-check the job is queued (`GET actions/jobs/{id}`: a webhook may be an old
+    /// redelivery), JIT config, backend launch. GitHub calls per launch: 2.
     pub async fn launch_job(
         &self,
         gh: &GitHub,
@@ -304,6 +355,21 @@ impl Orchestrator {
         repo: &RepoRef,
         job_id: u64,
         attempt: u64,
+    ) -> Result<Decision> {
+        self.launch_queued(gh, pool, repo, job_id, attempt, true)
+            .await
+    }
+
+    /// [`Orchestrator::launch_job`]; without `recheck` (a reconcile pass has just listed the
+    /// job as queued) the launch costs the JIT call only.
+    async fn launch_queued(
+        &self,
+        gh: &GitHub,
+        pool: &PoolConfig,
+        repo: &RepoRef,
+        job_id: u64,
+        attempt: u64,
+        recheck: bool,
     ) -> Result<Decision> {
         let name = naming::runner_name(&repo.to_string(), job_id, attempt);
         if self.launched.contains(&name) {
@@ -332,9 +398,10 @@ impl Orchestrator {
                 pool: pool.name.clone(),
             });
         }
-        match github::get_job(gh, repo, job_id).await? {
-            Some(j) if j.status == "queued" && j.run_attempt.max(1) == attempt => {}
-            Some(j) => {
+        match recheck_job(gh, repo, job_id, recheck).await? {
+            Recheck::Skipped => {}
+            Recheck::Found(j) if j.status == "queued" && j.run_attempt.max(1) == attempt => {}
+            Recheck::Found(j) => {
                 return Ok(Decision::NotQueued {
                     status: if j.run_attempt.max(1) != attempt {
                         format!("superseded by attempt {}", j.run_attempt)
@@ -343,7 +410,7 @@ impl Orchestrator {
                     },
                 });
             }
-            None => {
+            Recheck::Gone => {
                 return Ok(Decision::NotQueued {
                     status: "not found".into(),
                 });
@@ -475,6 +542,11 @@ impl Orchestrator {
                 seen.insert(l.name);
             }
         }
+        self.cache.end_pass();
+        self.metrics.not_modified.store(
+            self.cache.not_modified.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
         self.metrics.running.store(running, Ordering::Relaxed);
         // Bound the dedupe memory to what exists (duplicates of anything older find the
         // backend runner, or a job that is no longer queued).
@@ -496,7 +568,7 @@ impl Orchestrator {
         // 1. Demand: queued jobs this pool serves, in job id order.
         let mut queued = Vec::new();
         for repo in pool.repo_refs() {
-            for j in github::queued_jobs(clients.for_repo(&repo), &repo).await? {
+            for j in github::queued_jobs(clients.for_repo(&repo), &repo, &self.cache).await? {
                 if self
                     .config
                     .select_pool(&repo, &j.labels)
@@ -514,7 +586,7 @@ impl Orchestrator {
         let mut live = self.backend.list(pool).await?;
         let mut registered: BTreeMap<String, (crate::config::Scope, Runner)> = BTreeMap::new();
         for scope in pool.scopes() {
-            for r in github::list_runners(clients.for_scope(&scope), &scope).await? {
+            for r in github::list_runners(clients.for_scope(&scope), &scope, &self.cache).await? {
                 if naming::parse_name(&r.name).is_some() {
                     registered.insert(r.name.clone(), (scope.clone(), r));
                 }
@@ -633,12 +705,13 @@ impl Orchestrator {
                 continue;
             }
             match self
-                .launch_job(
+                .launch_queued(
                     clients.for_repo(repo),
                     pool,
                     repo,
                     j.id,
                     j.run_attempt.max(1),
+                    false,
                 )
                 .await
             {
@@ -692,7 +765,8 @@ impl Orchestrator {
 
     /// Runs reconcile passes every `interval` until `shutdown` resolves. A failed pass is
     /// logged and retried at the next tick (the loop never dies on an API error). With a
-    /// `leader` check, passes run only while it answers true.
+    /// `leader` check, passes run only while it answers true. When a client's rate-limit
+    /// budget runs low, the next pass waits for the window's reset ([`crate::pace`]).
     pub async fn run_loop<F, L, LF>(
         &self,
         clients: &Clients,
@@ -705,13 +779,13 @@ impl Orchestrator {
         LF: std::future::Future<Output = bool>,
     {
         tokio::pin!(shutdown);
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut wait = Duration::ZERO;
         loop {
             tokio::select! {
                 _ = &mut shutdown => return,
-                _ = tick.tick() => {}
+                _ = tokio::time::sleep(wait) => {}
             }
+            wait = interval;
             if !is_leader().await {
                 continue;
             }
@@ -726,6 +800,19 @@ impl Orchestrator {
                     "reconcile pass done"
                 ),
                 Err(e) => tracing::error!(error = %e, "reconcile pass failed"),
+            }
+            let rate = clients.lowest_rate_limit();
+            let now = Utc::now().timestamp().max(0) as u64;
+            wait = crate::pace::next_wait(interval, rate, now);
+            if wait > interval
+                && let Some(r) = rate
+            {
+                tracing::warn!(
+                    remaining = r.remaining,
+                    limit = r.limit,
+                    wait_s = wait.as_secs(),
+                    "GitHub rate limit low: next reconcile pass after the window resets"
+                );
             }
         }
     }
@@ -760,10 +847,12 @@ impl Orchestrator {
     /// Pools, queued jobs and runners by state (reads only).
     pub async fn status(&self, clients: &Clients) -> Result<Vec<PoolStatus>> {
         let mut out = Vec::new();
+        // Plain reads: a status call must not disturb the reconcile pass's ETags.
+        let cache = ListCache::default();
         for pool in &self.config.pools {
             let mut queued = 0;
             for repo in pool.repo_refs() {
-                queued += github::queued_jobs(clients.for_repo(&repo), &repo)
+                queued += github::queued_jobs(clients.for_repo(&repo), &repo, &cache)
                     .await?
                     .iter()
                     .filter(|j| {
@@ -777,7 +866,7 @@ impl Orchestrator {
             let names: BTreeSet<&str> = live.iter().map(|l| l.name.as_str()).collect();
             let (mut busy, mut idle, mut offline) = (0, 0, 0);
             for scope in pool.scopes() {
-                for r in github::list_runners(clients.for_scope(&scope), &scope).await? {
+                for r in github::list_runners(clients.for_scope(&scope), &scope, &cache).await? {
                     if naming::parse_name(&r.name).is_none() {
                         continue;
                     }
@@ -807,5 +896,23 @@ impl Orchestrator {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_job_created_within_a_minute_skips_the_recheck() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-05T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert!(fresh(Some("2026-12-05T11:59:30Z"), now));
+        assert!(fresh(Some("2026-12-05T12:00:20Z"), now), "a clock ahead");
+        assert!(!fresh(Some("2026-12-05T11:58:59Z"), now));
+        assert!(!fresh(Some("2026-12-05T12:01:01Z"), now));
+        assert!(!fresh(Some("not a time"), now));
+        assert!(!fresh(None, now));
     }
 }

@@ -1490,3 +1490,213 @@ async fn finished_process_runners_and_their_names_are_forgotten() {
     assert_eq!(o.backend().process().len(), 0);
     assert_eq!(o.remembered(), 0);
 }
+
+// ------------------------------------------------------------------ cost at rest (issue 20 #9)
+
+/// A list endpoint with an ETag: answers 304 (no body) to a matching `If-None-Match`, as
+/// GitHub does (and then charges no rate-limit unit).
+struct Etagged(Value, Arc<std::sync::atomic::AtomicU64>);
+
+impl Respond for Etagged {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.0.to_string().hash(&mut h);
+        let tag = format!("W/\"{:x}\"", h.finish());
+        if req
+            .headers
+            .get("if-none-match")
+            .is_some_and(|v| v.to_str().unwrap() == tag)
+        {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return ResponseTemplate::new(304).insert_header("etag", tag.as_str());
+        }
+        ResponseTemplate::new(200)
+            .insert_header("etag", tag.as_str())
+            .set_body_json(&self.0)
+    }
+}
+
+async fn mock_etagged(env: &Env, jobs: &[u64]) -> Arc<std::sync::atomic::AtomicU64> {
+    let n = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let runs = if jobs.is_empty() {
+        json!([])
+    } else {
+        json!([{"id": 55}])
+    };
+    let lists = [
+        (
+            format!("/repos/{REPO}/actions/runs"),
+            Some("queued"),
+            json!({"total_count": runs.as_array().unwrap().len(), "workflow_runs": runs}),
+        ),
+        (
+            format!("/repos/{REPO}/actions/runs"),
+            Some("in_progress"),
+            json!({"total_count": 0, "workflow_runs": []}),
+        ),
+        (
+            format!("/repos/{REPO}/actions/runs/55/jobs"),
+            None,
+            json!({"total_count": jobs.len(), "jobs": jobs.iter().map(|id| json!({"id": id, "run_id": 55, "run_attempt": 1, "status": "queued", "labels": ["self-hosted", "k8s"]})).collect::<Vec<_>>()}),
+        ),
+        (
+            format!("/repos/{REPO}/actions/runners"),
+            None,
+            json!({"total_count": 0, "runners": []}),
+        ),
+    ];
+    for (p, status, body) in lists {
+        let m = Mock::given(method("GET")).and(path(p));
+        let m = match status {
+            Some(s) => m.and(wiremock::matchers::query_param("status", s)),
+            None => m,
+        };
+        m.respond_with(Etagged(body, n.clone()))
+            .mount(&env.gh.server)
+            .await;
+    }
+    n
+}
+
+#[tokio::test]
+async fn an_idle_pool_costs_no_rate_limit_after_the_first_pass() {
+    let env = Env::new().await;
+    let not_modified = mock_etagged(&env, &[]).await;
+    let o = env.orch(config(""));
+    o.reconcile(&env.clients()).await.unwrap();
+    let first = env.gh.lines().await;
+    assert_eq!(first.len(), 3, "{first:?}");
+    for _ in 0..3 {
+        o.reconcile(&env.clients()).await.unwrap();
+    }
+    let reqs = env.gh.server.received_requests().await.unwrap();
+    // Every later read was conditional, and every one was answered 304.
+    assert_eq!(reqs.len(), 12);
+    assert!(
+        reqs[3..]
+            .iter()
+            .all(|r| r.headers.contains_key("if-none-match"))
+    );
+    assert_eq!(not_modified.load(std::sync::atomic::Ordering::Relaxed), 9);
+    assert_eq!(
+        o.metrics
+            .not_modified
+            .load(std::sync::atomic::Ordering::Relaxed),
+        9
+    );
+}
+
+#[tokio::test]
+async fn a_runner_launched_by_reconcile_costs_one_call_and_unchanged_lists_are_reused() {
+    let env = Env::new().await;
+    env.mock_jit().await;
+    let not_modified = mock_etagged(&env, &[JOB]).await;
+    let o = env.orch(config(""));
+    let r = o.reconcile(&env.clients()).await.unwrap();
+    assert_eq!(
+        r.decisions,
+        vec![(
+            name(),
+            Decision::Launched {
+                name: name(),
+                pool: "k8s".into()
+            }
+        )]
+    );
+    // The pass had just listed the job as queued: no re-check, only the JIT call.
+    let lines = env.gh.lines().await;
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| !l.starts_with("GET ") || l.contains("/actions/jobs/"))
+            .collect::<Vec<_>>(),
+        vec![&jit_path()],
+        "{lines:?}"
+    );
+    // Unchanged lists: the stored answer (the job still queued) is used, the runner found.
+    let r = o.reconcile(&env.clients()).await.unwrap();
+    assert_eq!(r.decisions, vec![]);
+    assert_eq!(not_modified.load(std::sync::atomic::Ordering::Relaxed), 4);
+    assert_eq!(env.job_names(), vec![name()]);
+}
+
+#[tokio::test]
+async fn a_fresh_queued_event_launches_with_the_jit_call_only() {
+    let env = Env::new().await;
+    env.mock_jit().await;
+    let o = env.orch(config(""));
+    let mut ev = event("queued");
+    ev.workflow_job.created_at = Some(chrono::Utc::now().to_rfc3339());
+    let d = o.handle_event(&env.client, &ev).await.unwrap();
+    assert_eq!(
+        d,
+        Decision::Launched {
+            name: name(),
+            pool: "k8s".into()
+        }
+    );
+    assert_eq!(env.gh.lines().await, vec![jit_path()]);
+}
+
+// ------------------------------------------------------------------ dind (issue 20 #10)
+
+#[tokio::test]
+async fn dind_pool_launches_a_runner_with_a_privileged_native_sidecar() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    let mut cfg = config("");
+    cfg.pools[0].kubernetes.docker = runner_orch::config::DockerMode::Dind;
+    let o = env.orch(cfg);
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert!(matches!(d, Decision::Launched { .. }), "{d:?}");
+    let job = env.kube_bodies().await.remove(0);
+    ghops_test_support::insta_settings(None).bind(|| {
+        insta::assert_json_snapshot!("dind_job_manifest", job);
+    });
+    let pod = &job["spec"]["template"]["spec"];
+    // Only the sidecar is privileged; the runner keeps its restricted context.
+    assert_eq!(pod["containers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        pod["containers"][0]["securityContext"],
+        json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}})
+    );
+    assert_eq!(pod["initContainers"][1]["restartPolicy"], "Always");
+    assert_eq!(
+        pod["initContainers"][1]["securityContext"]["privileged"],
+        true
+    );
+    assert_eq!(pod["automountServiceAccountToken"], false);
+}
+
+#[test]
+fn a_dind_pools_namespace_enforces_privileged_and_still_audits_restricted() {
+    let text = format!(
+        "[[runners.pools]]\nname = \"plain\"\nrepos = [\"{REPO}\"]\nlabels = [\"self-hosted\"]\n[runners.pools.kubernetes]\nnamespace = \"plain\"\n\n[[runners.pools]]\nname = \"docker\"\nrepos = [\"{REPO}\"]\nlabels = [\"self-hosted\", \"docker\"]\n[runners.pools.kubernetes]\nnamespace = \"docker\"\ndocker = \"dind\"\n"
+    );
+    let cfg = RunnersConfig::from_file(&ConfigFile::parse(&text, None).unwrap()).unwrap();
+    let docs = runner_orch::manifests::manifests(&cfg, &Default::default());
+    let ns = |n: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == "Namespace" && d["metadata"]["name"] == n)
+            .unwrap()["metadata"]["labels"]
+            .clone()
+    };
+    assert_eq!(
+        ns("plain")["pod-security.kubernetes.io/enforce"],
+        "restricted"
+    );
+    assert_eq!(
+        ns("docker")["pod-security.kubernetes.io/enforce"],
+        "privileged"
+    );
+    assert_eq!(
+        ns("docker")["pod-security.kubernetes.io/audit"],
+        "restricted"
+    );
+    assert_eq!(
+        ns("docker")["pod-security.kubernetes.io/warn"],
+        "restricted"
+    );
+}
