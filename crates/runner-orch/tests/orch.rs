@@ -1700,3 +1700,78 @@ fn a_dind_pools_namespace_enforces_privileged_and_still_audits_restricted() {
         "restricted"
     );
 }
+
+// ------------------------------------------------------------------ replicas (issue 20)
+
+/// A Lease API with optimistic concurrency (a PUT of a stale resourceVersion gets 409).
+#[derive(Clone, Default)]
+struct LeaseFake(Arc<Mutex<(Option<Value>, u64)>>);
+
+impl Respond for LeaseFake {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut st = self.0.lock().unwrap();
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        match req.method.as_str() {
+            "GET" => match &st.0 {
+                Some(l) => ResponseTemplate::new(200).set_body_json(l),
+                None => status(404, "NotFound", "not found"),
+            },
+            "POST" if st.0.is_some() => status(409, "AlreadyExists", "exists"),
+            "PUT" if body["metadata"]["resourceVersion"] != json!(st.1.to_string()) => {
+                status(409, "Conflict", "the object has been modified")
+            }
+            "POST" | "PUT" => {
+                st.1 += 1;
+                let mut l = body;
+                l["metadata"]["resourceVersion"] = json!(st.1.to_string());
+                st.0 = Some(l.clone());
+                ResponseTemplate::new(if req.method.as_str() == "POST" {
+                    201
+                } else {
+                    200
+                })
+                .set_body_json(l)
+            }
+            _ => status(405, "MethodNotAllowed", "no"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn of_two_replicas_exactly_one_leads_and_the_other_takes_over_when_it_stops() {
+    use runner_orch::leader::{LeaderElector, Leadership};
+    let kube = MockServer::start().await;
+    Mock::given(wiremock::matchers::path_regex(
+        "^/apis/coordination.k8s.io/v1/namespaces/ghops/leases",
+    ))
+    .respond_with(LeaseFake::default())
+    .mount(&kube)
+    .await;
+    let client = KubeBackend::for_url(&kube.uri(), false).unwrap().client();
+    let elect = |id: &str| {
+        let mut e = LeaderElector::new(client.clone(), "ghops", "ghops-runners", id);
+        e.lease_duration = Duration::from_secs(1);
+        Leadership::elect(e)
+    };
+    let a = elect("replica-a");
+    let b = elect("replica-b");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !(a.is_leader() || b.is_leader()) {
+        assert!(std::time::Instant::now() < deadline, "nobody leads");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Over several renewals, never both.
+    for _ in 0..60 {
+        assert!(!(a.is_leader() && b.is_leader()), "two leaders");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let (leader, follower) = if a.is_leader() { (a, b) } else { (b, a) };
+    assert!(!follower.is_leader());
+    // The leader's replica dies: its Lease lapses and the other takes it.
+    drop(leader);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !follower.is_leader() {
+        assert!(std::time::Instant::now() < deadline, "no takeover");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
