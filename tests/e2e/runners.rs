@@ -290,7 +290,12 @@ async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
     let (out, err) = (stdout(&o), stderr(&o));
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["decisions"][0][1]["decision"], "dry_run", "{out}");
+    assert_eq!(v["decisions"][0]["decision"], "dry_run", "{out}");
+    assert_eq!(
+        v["decisions"][0]["runner"],
+        format!("ghops-65cf98e3-{JOB}-2"),
+        "{out}"
+    );
     assert!(err.contains(&format!("would POST {}/repos/lineville/elastic-machines-testing/actions/runners/generate-jitconfig", gh.base_path())), "{err}");
     assert!(err.contains("dry-run: would create {\n"), "{err}");
     assert!(err.contains("\"kind\": \"Job\""), "{err}");
@@ -363,6 +368,7 @@ async fn a_process_pool_has_one_owner_per_machine() {
         .arg(&cfg)
         .args(["--api-url", &gh.uri()])
         .env("GH_TOKEN", TOKEN)
+        .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     let mut first = first.spawn().unwrap();
@@ -420,7 +426,11 @@ async fn a_process_pool_has_one_owner_per_machine() {
     let out = tokio::task::spawn_blocking(move || first.wait_with_output().unwrap())
         .await
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // SIGTERM is handled like Ctrl-C: a clean stop, exit 0.
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("reconcile loop started"), "{err}");
+    assert!(err.contains("reconcile loop stopping"), "{err}");
     // Released with its holder: the lock is free again.
     let f = std::fs::File::open(dir.path().join("runners.lock")).unwrap();
     nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)

@@ -130,6 +130,38 @@ pub async fn from_config_as(
     Ok(Orchestrator::new(cfg, Backend::new(kube, process)))
 }
 
+/// The reconcile loop as `ghops runners reconcile --watch` runs it: passes every `interval`
+/// (default `[runners].interval`) while `leadership` says this replica leads, until
+/// `shutdown` resolves (give it SIGTERM and SIGINT alike); then the local runners this
+/// process started are ended ([`Orchestrator::shutdown`]). Logs a start and a stop line, and
+/// what [`Orchestrator::run_loop`] logs.
+pub async fn watch(
+    orch: &Orchestrator,
+    clients: &Clients,
+    interval: Option<std::time::Duration>,
+    leadership: leader::Leadership,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let interval = interval.unwrap_or(orch.config().interval);
+    tracing::info!(
+        pools = orch.config().pools.len(),
+        interval_s = interval.as_secs(),
+        "reconcile loop started"
+    );
+    orch.run_loop(
+        clients,
+        interval,
+        || {
+            let l = leadership.is_leader();
+            async move { l }
+        },
+        shutdown,
+    )
+    .await;
+    tracing::info!("reconcile loop stopping");
+    orch.shutdown().await;
+}
+
 /// The entry point for a `workflow_job` webhook delivery body (what `ghops serve` calls):
 /// decodes it (errors name the missing field) and hands it to
 /// [`Orchestrator::handle_event`].

@@ -200,15 +200,60 @@ impl Metrics {
     }
 }
 
-/// What a reconcile pass did.
+/// What a reconcile pass did. As JSON (`ghops runners reconcile --json`), objects like
+/// `runners handle`'s:
+/// `{"decisions": [{"runner": "ghops-…", "decision": "launched", "name": "ghops-…", "pool":
+/// "linux"}], "reaped": [{"runner": "ghops-…", "reason": "…"}], "waiting": {"linux": 3}}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ReconcileReport {
     /// Decisions for queued jobs and warm runners, as (runner name, decision).
+    #[serde(serialize_with = "ser_decisions")]
     pub decisions: Vec<(String, Decision)>,
     /// Runners removed, with the reason.
+    #[serde(serialize_with = "ser_reaped")]
     pub reaped: Vec<(String, String)>,
     /// Queued jobs beyond capacity, by pool.
     pub waiting: BTreeMap<String, u64>,
+}
+
+impl ReconcileReport {
+    /// Runners launched (or, in `--dry-run`, that would have been).
+    pub fn launched(&self) -> usize {
+        self.decisions
+            .iter()
+            .filter(|(_, d)| matches!(d, Decision::Launched { .. } | Decision::DryRun { .. }))
+            .count()
+    }
+
+    /// True when the pass changed nothing and nothing waits.
+    pub fn is_idle(&self) -> bool {
+        self.launched() == 0 && self.reaped.is_empty() && self.waiting.is_empty()
+    }
+}
+
+fn ser_decisions<S: serde::Serializer>(
+    v: &[(String, Decision)],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Item<'a> {
+        runner: &'a str,
+        #[serde(flatten)]
+        decision: &'a Decision,
+    }
+    s.collect_seq(v.iter().map(|(runner, decision)| Item { runner, decision }))
+}
+
+fn ser_reaped<S: serde::Serializer>(
+    v: &[(String, String)],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Item<'a> {
+        runner: &'a str,
+        reason: &'a str,
+    }
+    s.collect_seq(v.iter().map(|(runner, reason)| Item { runner, reason }))
 }
 
 /// The orchestrator: configuration, backend and the in-memory dedupe state. One per process;
@@ -767,6 +812,10 @@ impl Orchestrator {
     /// logged and retried at the next tick (the loop never dies on an API error). With a
     /// `leader` check, passes run only while it answers true. When a client's rate-limit
     /// budget runs low, the next pass waits for the window's reset ([`crate::pace`]).
+    ///
+    /// Logs (INFO) one line per pass that launched, reaped or left jobs waiting, with its
+    /// outcome and the rate-limit units it cost; idle passes log nothing but a heartbeat
+    /// every [`HEARTBEAT`]; a failed pass logs an ERROR line.
     pub async fn run_loop<F, L, LF>(
         &self,
         clients: &Clients,
@@ -780,6 +829,7 @@ impl Orchestrator {
     {
         tokio::pin!(shutdown);
         let mut wait = Duration::ZERO;
+        let mut quiet = Quiet::new();
         loop {
             tokio::select! {
                 _ = &mut shutdown => return,
@@ -787,19 +837,29 @@ impl Orchestrator {
             }
             wait = interval;
             if !is_leader().await {
+                quiet.follower();
                 continue;
             }
-            match self.reconcile(clients).await {
-                Ok(r) => tracing::info!(
-                    launched = r
-                        .decisions
-                        .iter()
-                        .filter(|(_, d)| matches!(d, Decision::Launched { .. }))
-                        .count(),
-                    reaped = r.reaped.len(),
-                    "reconcile pass done"
-                ),
-                Err(e) => tracing::error!(error = %e, "reconcile pass failed"),
+            let calls = clients.request_count();
+            let not_modified = self.cache.not_modified.load(Ordering::Relaxed);
+            let result = self.reconcile(clients).await;
+            let units = (clients.request_count() - calls)
+                .saturating_sub(self.cache.not_modified.load(Ordering::Relaxed) - not_modified);
+            match result {
+                Ok(r) if r.is_idle() => quiet.idle(units),
+                Ok(r) => {
+                    tracing::info!(
+                        launched = r.launched(),
+                        reaped = r.reaped.len(),
+                        waiting = r.waiting.values().sum::<u64>(),
+                        queued = self.metrics.queued.load(Ordering::Relaxed),
+                        running = self.metrics.running.load(Ordering::Relaxed),
+                        api_units = units,
+                        "reconcile pass"
+                    );
+                    quiet = Quiet::new();
+                }
+                Err(e) => tracing::error!(error = %e, api_units = units, "reconcile pass failed"),
             }
             let rate = clients.lowest_rate_limit();
             let now = Utc::now().timestamp().max(0) as u64;
@@ -814,6 +874,51 @@ impl Orchestrator {
                     "GitHub rate limit low: next reconcile pass after the window resets"
                 );
             }
+        }
+    }
+}
+
+/// How often an idle reconcile loop says it is alive.
+pub const HEARTBEAT: Duration = Duration::from_secs(600);
+
+/// Idle passes since the last line, for the heartbeat.
+struct Quiet {
+    since: std::time::Instant,
+    passes: u64,
+    units: u64,
+    follower: u64,
+}
+
+impl Quiet {
+    fn new() -> Self {
+        Self {
+            since: std::time::Instant::now(),
+            passes: 0,
+            units: 0,
+            follower: 0,
+        }
+    }
+
+    fn idle(&mut self, units: u64) {
+        self.passes += 1;
+        self.units += units;
+        self.beat();
+    }
+
+    fn follower(&mut self) {
+        self.follower += 1;
+        self.beat();
+    }
+
+    fn beat(&mut self) {
+        if self.since.elapsed() >= HEARTBEAT {
+            tracing::info!(
+                idle_passes = self.passes,
+                api_units = self.units,
+                follower_ticks = self.follower,
+                "reconcile loop alive: nothing to do"
+            );
+            *self = Self::new();
         }
     }
 }
@@ -902,6 +1007,62 @@ impl Orchestrator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `runners reconcile --json` gives objects like `runners handle` (issue 18).
+    #[test]
+    fn reconcile_report_json_is_objects() {
+        let r = ReconcileReport {
+            decisions: vec![
+                (
+                    "ghops-0123abcd-7-1".into(),
+                    Decision::Launched {
+                        name: "ghops-0123abcd-7-1".into(),
+                        pool: "linux".into(),
+                    },
+                ),
+                (
+                    "ghops-0123abcd-8-1".into(),
+                    Decision::NotQueued {
+                        status: "completed".into(),
+                    },
+                ),
+            ],
+            reaped: vec![(
+                "ghops-0123abcd-5-1".into(),
+                "not registered within 600s".into(),
+            )],
+            waiting: [("linux".to_owned(), 3)].into_iter().collect(),
+        };
+        insta::assert_json_snapshot!(r, @r#"
+        {
+          "decisions": [
+            {
+              "runner": "ghops-0123abcd-7-1",
+              "decision": "launched",
+              "name": "ghops-0123abcd-7-1",
+              "pool": "linux"
+            },
+            {
+              "runner": "ghops-0123abcd-8-1",
+              "decision": "not_queued",
+              "status": "completed"
+            }
+          ],
+          "reaped": [
+            {
+              "runner": "ghops-0123abcd-5-1",
+              "reason": "not registered within 600s"
+            }
+          ],
+          "waiting": {
+            "linux": 3
+          }
+        }
+        "#);
+        assert_eq!(r.launched(), 1);
+        assert!(!r.is_idle());
+        assert!(ReconcileReport::default().is_idle());
+    }
 
     #[test]
     fn only_a_job_created_within_a_minute_skips_the_recheck() {

@@ -237,44 +237,20 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 }
                 return Ok(ExitCode::Success);
             }
-            let interval = interval.unwrap_or(orch.config().interval);
-            let elector = if leader_election {
-                let client = orch.backend().kube().map(|k| k.client()).ok_or_else(|| {
-                    Failure::usage(
-                        "--leader-election needs a Kubernetes pool (the Lease lives there)",
-                    )
-                })?;
-                let id = runner_orch::leader::default_identity();
-                let mut e = runner_orch::leader::LeaderElector::new(
-                    client,
-                    &lease_namespace,
-                    runner_orch::leader::LEASE_NAME,
-                    &id,
-                );
-                // Renewed once per pass: the claim must outlive two intervals.
-                e.lease_duration = interval * 2 + Duration::from_secs(15);
-                Some(e)
+            let leadership = if leader_election {
+                runner_orch::leader::elect(&lease_namespace, kube.kube_url.as_deref()).await?
             } else {
-                None
+                runner_orch::leader::Leadership::always()
             };
-            let elector = &elector;
-            orch.run_loop(
+            // SIGTERM (Kubernetes, systemd) like Ctrl-C: finish cleanly, exit 0.
+            runner_orch::watch(
+                &orch,
                 &clients,
                 interval,
-                || async move {
-                    match elector {
-                        None => true,
-                        Some(e) => e.try_acquire().await.unwrap_or_else(|err| {
-                            tracing::warn!(error = %err, "leader election failed");
-                            false
-                        }),
-                    }
-                },
-                // SIGTERM (Kubernetes, systemd) like Ctrl-C: finish cleanly, exit 0.
+                leadership,
                 ghops_serve::shutdown_signal(),
             )
             .await;
-            orch.shutdown().await;
             Ok(ExitCode::Success)
         }
     }
