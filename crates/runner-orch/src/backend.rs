@@ -28,8 +28,7 @@ pub const JOB_LABEL: &str = "ghops.dev/job-id";
 pub const ATTEMPT_LABEL: &str = "ghops.dev/run-attempt";
 /// Annotation: `owner/name`.
 pub const REPO_ANNOTATION: &str = "ghops.dev/repository";
-/// The Secret key and the runner's environment variable holding the JIT config.
-pub const JIT_ENV: &str = "ACTIONS_RUNNER_INPUT_JITCONFIG";
+pub use crate::naming::JIT_ENV;
 /// The key of the JIT config in the Secret.
 pub const JIT_KEY: &str = "jitconfig";
 /// The uid (and gid) runner pods run as: the `runner` user of GitHub's actions-runner image.

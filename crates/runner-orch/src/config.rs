@@ -308,10 +308,10 @@ impl PoolConfig {
                 .into_iter()
                 .flatten();
             for e in envs {
-                if e.get("name").and_then(|n| n.as_str()) == Some(crate::backend::JIT_ENV) {
+                if e.get("name").and_then(|n| n.as_str()) == Some(crate::naming::JIT_ENV) {
                     return Err(bad(format!(
                         "{} is set by ghops from the Job's Secret",
-                        crate::backend::JIT_ENV
+                        crate::naming::JIT_ENV
                     )));
                 }
             }
