@@ -49,6 +49,7 @@ pub mod hardening;
 pub mod identity;
 pub mod output;
 pub mod permission;
+pub mod prometheus;
 pub mod repo;
 pub mod retry;
 pub mod webhook;

@@ -132,71 +132,75 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Prometheus text exposition.
+    /// Prometheus text exposition (gh-core's renderer); with `gh`, that client's request
+    /// count and remaining rate limit too (leave it out where the server reports its own).
     pub fn render(&self, gh: Option<&GitHub>) -> String {
+        use gh_core::prometheus::{Kind, Text};
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let mut s = String::new();
+        let mut t = Text::new();
         for (name, kind, help, v) in [
             (
                 "ghops_runners_launched_total",
-                "counter",
+                Kind::Counter,
                 "Runners launched.",
                 g(&self.launched),
             ),
             (
                 "ghops_runners_duplicate_total",
-                "counter",
+                Kind::Counter,
                 "Launches that found the runner already there.",
                 g(&self.duplicates),
             ),
             (
                 "ghops_runners_failures_total",
-                "counter",
+                Kind::Counter,
                 "Launch failures.",
                 g(&self.failures),
             ),
             (
                 "ghops_runners_reaped_total",
-                "counter",
+                Kind::Counter,
                 "Runners removed (never registered, unused, leftovers).",
                 g(&self.reaped),
             ),
             (
                 "ghops_runners_queued_jobs",
-                "gauge",
+                Kind::Gauge,
                 "Queued jobs at the last reconcile pass.",
                 g(&self.queued),
             ),
             (
                 "ghops_runners_waiting_jobs",
-                "gauge",
+                Kind::Gauge,
                 "Queued jobs waiting for capacity.",
                 g(&self.waiting),
             ),
             (
                 "ghops_runners_not_modified_total",
-                "counter",
+                Kind::Counter,
                 "Reconcile reads answered 304 Not Modified (no rate-limit unit spent).",
                 g(&self.not_modified),
             ),
         ] {
-            s.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
-            ));
+            t.single(name, kind, help, v);
         }
         if let Some(gh) = gh {
-            s.push_str(&format!(
-                "# HELP ghops_github_requests_total GitHub API requests sent.\n# TYPE ghops_github_requests_total counter\nghops_github_requests_total {}\n",
-                gh.request_count()
-            ));
+            t.single(
+                "ghops_github_requests_total",
+                Kind::Counter,
+                "GitHub API requests sent.",
+                gh.request_count(),
+            );
             if let Some(r) = gh.rate_limit() {
-                s.push_str(&format!(
-                    "# HELP ghops_github_rate_limit_remaining GitHub API budget left.\n# TYPE ghops_github_rate_limit_remaining gauge\nghops_github_rate_limit_remaining {}\n",
-                    r.remaining
-                ));
+                t.single(
+                    "ghops_github_rate_limit_remaining",
+                    Kind::Gauge,
+                    "GitHub API budget left.",
+                    r.remaining,
+                );
             }
         }
-        s
+        t.finish()
     }
 }
 

@@ -270,6 +270,11 @@ impl App {
                     .await;
                 }));
                 self.orchestrators.push(orch.clone());
+                // The runner figures on the server's /metrics (its own API figures are there).
+                let m = orch.clone();
+                self.config
+                    .metrics
+                    .add_source(Box::new(move || m.metrics.render(None)));
                 self.route(&runner_orch::webhook::WORKFLOW_JOB, move |gh, ev| {
                     let o = orch.clone();
                     async move { runner_orch::webhook::workflow_job(&gh, &ev, &o).await }
