@@ -15,7 +15,12 @@
 //! - `workflow_job` webhooks are hints ([`Orchestrator::handle_event`]); the reconcile loop is
 //!   the truth ([`Orchestrator::reconcile`], [`Orchestrator::run_loop`]): it recovers lost
 //!   webhooks, keeps `min_idle` warm runners within `max`, reaps runners that never register
-//!   and leftovers, and never touches a busy runner.
+//!   and leftovers, and never touches a busy runner. Its reads are conditional ([`github::ListCache`]):
+//!   an idle pass costs no rate-limit unit; it slows down when the budget runs low ([`pace`]);
+//!   with several replicas only the Lease holder runs it ([`leader::Leadership`]); [`watch`]
+//!   is the loop as `ghops runners reconcile --watch` runs it.
+//! - Local (process) runners each lead a process group that is ended as a whole; one
+//!   long-lived process per machine owns the process pools ([`lock`], [`Role`]).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
