@@ -243,8 +243,8 @@ async fn manifests_and_bad_config() {
     assert!(stderr(&o).contains("pools[0].repos[0]"), "{}", stderr(&o));
 }
 
-#[tokio::test]
-async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
+/// GitHub with one queued job (attempt 2) and no runners.
+async fn one_queued_job() -> MockGitHub {
     let gh = MockGitHub::start().await;
     let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
     Mock::given(method("GET"))
@@ -278,6 +278,12 @@ async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
         .respond_with(ok(json!({"total_count": 0, "runners": []})))
         .mount(&gh.server)
         .await;
+    gh
+}
+
+#[tokio::test]
+async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
+    let gh = one_queued_job().await;
     let k = kube().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path());
@@ -436,4 +442,88 @@ async fn a_process_pool_has_one_owner_per_machine() {
     nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)
         .map_err(|(_, e)| e)
         .unwrap();
+}
+
+/// The loop logs a start line, one line per pass that did something (with its outcome and
+/// rate-limit units) and a stop line; SIGTERM ends it with exit 0.
+#[tokio::test]
+async fn reconcile_watch_logs_each_pass_with_its_outcome_and_stops_on_sigterm() {
+    let gh = one_queued_job().await;
+    let k = kube().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let mut c = ghops();
+    c.args([
+        "runners",
+        "reconcile",
+        "--watch",
+        "--interval",
+        "1h",
+        "--dry-run",
+        "--config",
+    ])
+    .arg(&cfg)
+    .args(["--api-url", &gh.uri(), "--kube-url", &k.uri()])
+    .env("GH_TOKEN", TOKEN)
+    .env("RUST_LOG", "info")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    // stderr, read as it comes.
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let log = log.clone();
+        let mut pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                log.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !log.lock().unwrap().contains("reconcile pass") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pass line: {}",
+            log.lock().unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    reader.join().unwrap();
+    let err = log.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("INFO")).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("reconcile loop started")),
+        "{err}"
+    );
+    let pass: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("reconcile pass"))
+        .collect();
+    assert_eq!(pass.len(), 1, "{err}");
+    assert!(
+        pass[0].contains("launched=1") && pass[0].contains("api_units="),
+        "{err}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("reconcile loop stopping")),
+        "{err}"
+    );
+    gh.assert_no_writes().await;
 }
