@@ -377,7 +377,7 @@ async fn a_process_pool_has_one_owner_per_machine() {
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
-    let mut first = first.spawn().unwrap();
+    let first = first.spawn().unwrap();
     // Its first pass has run once GitHub saw its reads.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while gh.server.received_requests().await.unwrap().is_empty() {
