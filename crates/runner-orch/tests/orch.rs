@@ -1775,3 +1775,29 @@ async fn of_two_replicas_exactly_one_leads_and_the_other_takes_over_when_it_stop
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_follower_runs_no_reconcile_pass() {
+    let env = Env::new().await;
+    let o = env.orch(config(""));
+    let asked = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (a, b) = (asked.clone(), asked.clone());
+    o.run_loop(
+        &env.clients(),
+        Duration::from_millis(10),
+        move || {
+            a.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { false }
+        },
+        // Stops once the loop asked three times whether it leads.
+        async move {
+            while b.load(std::sync::atomic::Ordering::SeqCst) < 3 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        },
+    )
+    .await;
+    assert!(asked.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+    assert_eq!(env.gh.lines().await, Vec::<String>::new());
+    assert_eq!(env.kube_lines().await, Vec::<String>::new());
+}

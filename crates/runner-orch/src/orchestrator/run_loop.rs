@@ -40,6 +40,8 @@ impl Orchestrator {
             wait = interval;
             if !is_leader().await {
                 quiet.follower();
+                // A follower asks again soon, so that a new leader starts at once.
+                wait = interval.min(FOLLOWER_CHECK);
                 continue;
             }
             let calls = clients.request_count();
@@ -79,6 +81,9 @@ impl Orchestrator {
         }
     }
 }
+
+/// How often a follower asks whether it became the leader.
+pub const FOLLOWER_CHECK: Duration = Duration::from_secs(5);
 
 /// How often an idle reconcile loop says it is alive.
 pub const HEARTBEAT: Duration = Duration::from_secs(600);
