@@ -37,7 +37,6 @@ impl Orchestrator {
                 _ = &mut shutdown => return,
                 _ = tokio::time::sleep(wait) => {}
             }
-            wait = interval;
             if !is_leader().await {
                 quiet.follower();
                 // A follower asks again soon, so that a new leader starts at once.
