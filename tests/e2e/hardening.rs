@@ -328,7 +328,8 @@ async fn a_process_runner_finds_no_credential_in_ghops_proc_environ() {
         std::fs::write(
             &cfg,
             format!(
-                "[runners]\ninterval = \"1h\"\n[[runners.pools]]\nname = \"local\"\nrepos = [\"{REPO}\"]\nlabels = [\"self-hosted\", \"local\"]\nmax = 1\nbackend = \"process\"\n[runners.pools.process]\ncommand = [\"/bin/sh\", \"-c\", {script:?}]\n"
+                "[runners]\ninterval = \"1h\"\nlock_file = {lock:?}\n[[runners.pools]]\nname = \"local\"\nrepos = [\"{REPO}\"]\nlabels = [\"self-hosted\", \"local\"]\nmax = 1\nbackend = \"process\"\n[runners.pools.process]\ncommand = [\"/bin/sh\", \"-c\", {script:?}]\n",
+                lock = dir.path().join("runners.lock").display().to_string()
             ),
         )
         .unwrap();

@@ -243,8 +243,8 @@ async fn manifests_and_bad_config() {
     assert!(stderr(&o).contains("pools[0].repos[0]"), "{}", stderr(&o));
 }
 
-#[tokio::test]
-async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
+/// GitHub with one queued job (attempt 2) and no runners.
+async fn one_queued_job() -> MockGitHub {
     let gh = MockGitHub::start().await;
     let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
     Mock::given(method("GET"))
@@ -278,6 +278,12 @@ async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
         .respond_with(ok(json!({"total_count": 0, "runners": []})))
         .mount(&gh.server)
         .await;
+    gh
+}
+
+#[tokio::test]
+async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
+    let gh = one_queued_job().await;
     let k = kube().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path());
@@ -290,7 +296,12 @@ async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
     let (out, err) = (stdout(&o), stderr(&o));
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["decisions"][0][1]["decision"], "dry_run", "{out}");
+    assert_eq!(v["decisions"][0]["decision"], "dry_run", "{out}");
+    assert_eq!(
+        v["decisions"][0]["runner"],
+        format!("ghops-65cf98e3-{JOB}-2"),
+        "{out}"
+    );
     assert!(err.contains(&format!("would POST {}/repos/lineville/elastic-machines-testing/actions/runners/generate-jitconfig", gh.base_path())), "{err}");
     assert!(err.contains("dry-run: would create {\n"), "{err}");
     assert!(err.contains("\"kind\": \"Job\""), "{err}");
@@ -301,4 +312,218 @@ async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
         reqs.iter().all(|r| r.method.as_str() == "GET"),
         "no Kubernetes writes"
     );
+}
+
+/// GitHub with nothing queued and no runners registered.
+async fn idle_github() -> MockGitHub {
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/runs")))
+        .respond_with(ok(json!({"total_count": 0, "workflow_runs": []})))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/runners")))
+        .respond_with(ok(json!({"total_count": 0, "runners": []})))
+        .mount(&gh.server)
+        .await;
+    gh
+}
+
+fn process_pool_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let p = dir.join("ghops.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"[runners]
+lock_file = "{}"
+[[runners.pools]]
+name = "local"
+repos = ["{REPO}"]
+labels = ["self-hosted", "k8s"]
+backend = "process"
+[runners.pools.process]
+command = ["/bin/sleep", "300"]
+"#,
+            dir.join("runners.lock").display()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// Issue 20 #7: a second ghops process with the same process pool launched twice and deleted
+/// the first's starting runners. Now one long-lived process owns the pools on the machine:
+/// a second daemon is refused with the holder's pid, one-shot commands are refused.
+#[tokio::test]
+async fn a_process_pool_has_one_owner_per_machine() {
+    let gh = idle_github().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = process_pool_config(dir.path());
+    let mut first = ghops();
+    first
+        .args([
+            "runners",
+            "reconcile",
+            "--watch",
+            "--interval",
+            "1s",
+            "--config",
+        ])
+        .arg(&cfg)
+        .args(["--api-url", &gh.uri()])
+        .env("GH_TOKEN", TOKEN)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let first = first.spawn().unwrap();
+    // Its first pass has run once GitHub saw its reads.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while gh.server.received_requests().await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no reconcile pass");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pid = first.id();
+    let second = |args: &[&str]| {
+        let mut c = ghops();
+        c.args(["runners"])
+            .args(args)
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--api-url", &gh.uri()])
+            .env("GH_TOKEN", TOKEN);
+        c
+    };
+    let o = run(second(&["reconcile", "--watch"])).await;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "another ghops process (pid {pid}) runs this machine's process pools"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    for args in [
+        &["reconcile"][..],
+        &[
+            "handle",
+            "--event",
+            fixture_path("workflow_job.queued.self-hosted.json")
+                .to_str()
+                .unwrap(),
+        ],
+    ] {
+        let o = run(second(args)).await;
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("pool local uses the process backend"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // Nothing was written to GitHub by anyone.
+    gh.assert_no_writes().await;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || first.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    // SIGTERM is handled like Ctrl-C: a clean stop, exit 0.
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("reconcile loop started"), "{err}");
+    assert!(err.contains("reconcile loop stopping"), "{err}");
+    // Released with its holder: the lock is free again.
+    let f = std::fs::File::open(dir.path().join("runners.lock")).unwrap();
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|(_, e)| e)
+        .unwrap();
+}
+
+/// The loop logs a start line, one line per pass that did something (with its outcome and
+/// rate-limit units) and a stop line; SIGTERM ends it with exit 0.
+#[tokio::test]
+async fn reconcile_watch_logs_each_pass_with_its_outcome_and_stops_on_sigterm() {
+    let gh = one_queued_job().await;
+    let k = kube().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let mut c = ghops();
+    c.args([
+        "runners",
+        "reconcile",
+        "--watch",
+        "--interval",
+        "1h",
+        "--dry-run",
+        "--config",
+    ])
+    .arg(&cfg)
+    .args(["--api-url", &gh.uri(), "--kube-url", &k.uri()])
+    .env("GH_TOKEN", TOKEN)
+    .env("RUST_LOG", "info")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    // stderr, read as it comes.
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let log = log.clone();
+        let mut pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                log.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !log.lock().unwrap().contains("reconcile pass") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pass line: {}",
+            log.lock().unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    reader.join().unwrap();
+    let err = log.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("INFO")).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("reconcile loop started")),
+        "{err}"
+    );
+    let pass: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("reconcile pass"))
+        .collect();
+    assert_eq!(pass.len(), 1, "{err}");
+    assert!(
+        pass[0].contains("launched=1") && pass[0].contains("api_units="),
+        "{err}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("reconcile loop stopping")),
+        "{err}"
+    );
+    gh.assert_no_writes().await;
 }

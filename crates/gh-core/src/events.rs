@@ -238,6 +238,9 @@ pub struct WorkflowJob {
     /// Runner id.
     #[serde(default)]
     pub runner_id: Option<u64>,
+    /// When the job was created (RFC 3339), as GitHub sent it.
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 fn one() -> u64 {

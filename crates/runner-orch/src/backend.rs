@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::config::{BackendKind, PoolConfig};
+use crate::config::{BackendKind, DockerMode, PoolConfig};
 use crate::error::{OrchError, Result};
 use crate::naming;
 
@@ -28,8 +28,7 @@ pub const JOB_LABEL: &str = "ghops.dev/job-id";
 pub const ATTEMPT_LABEL: &str = "ghops.dev/run-attempt";
 /// Annotation: `owner/name`.
 pub const REPO_ANNOTATION: &str = "ghops.dev/repository";
-/// The Secret key and the runner's environment variable holding the JIT config.
-pub const JIT_ENV: &str = "ACTIONS_RUNNER_INPUT_JITCONFIG";
+pub use crate::naming::JIT_ENV;
 /// The key of the JIT config in the Secret.
 pub const JIT_KEY: &str = "jitconfig";
 /// The uid (and gid) runner pods run as: the `runner` user of GitHub's actions-runner image.
@@ -101,6 +100,11 @@ impl Backend {
         Self::new(Some(kube), ProcessBackend::default())
     }
 
+    /// The local process backend.
+    pub fn process(&self) -> &ProcessBackend {
+        &self.process
+    }
+
     /// The Kubernetes backend, if configured.
     pub fn kube(&self) -> Option<&KubeBackend> {
         self.kube.as_ref()
@@ -145,6 +149,12 @@ impl Backend {
             Which::Kube(k) => k.launch(pool, spec, jit).await,
             Which::Process(p) => p.launch(pool, spec, jit),
         }
+    }
+
+    /// Ends every local runner this process started (see [`ProcessBackend::shutdown`]);
+    /// Kubernetes Jobs are left running (they do not depend on ghops).
+    pub async fn shutdown(&self) {
+        self.process.shutdown().await;
     }
 
     /// Removes a runner (404 counts as done).
@@ -236,6 +246,9 @@ pub fn job_manifest(pool: &PoolConfig, spec: &LaunchSpec, overlay: Option<&Value
         },
         "containers": [container],
     });
+    if k.docker == DockerMode::Dind {
+        add_dind(&mut pod, &k.image, &k.dind_image);
+    }
     if let Some(sa) = &k.service_account {
         pod["serviceAccountName"] = json!(sa);
     }
@@ -264,6 +277,73 @@ pub fn job_manifest(pool: &PoolConfig, spec: &LaunchSpec, overlay: Option<&Value
             },
         },
     })
+}
+
+/// The gid of the `docker` group in GitHub's actions-runner image: the socket's group, and a
+/// supplementary group of the runner.
+pub const DOCKER_GID: i64 = 123;
+/// Where the Docker socket is, in the runner and in the sidecar.
+pub const DOCKER_SOCK: &str = "/var/run/docker.sock";
+
+/// Docker-in-Docker ([`DockerMode::Dind`]): a native sidecar running `dockerd` privileged,
+/// its socket in an `emptyDir` shared with the runner (`DOCKER_HOST`), the runner's work
+/// folder shared too (job containers bind-mount paths under it), and the runner image's
+/// `externals` (the node binaries actions run with inside job containers) copied by an init
+/// container to where the daemon sees them. The runner container keeps its restricted
+/// security context.
+fn add_dind(pod: &mut Value, runner_image: &str, dind_image: &str) {
+    let restricted = json!({
+        "allowPrivilegeEscalation": false,
+        "capabilities": { "drop": ["ALL"] },
+    });
+    pod["initContainers"] = json!([
+        {
+            "name": "init-externals",
+            "image": runner_image,
+            "command": ["cp", "-r", "/home/runner/externals/.", "/home/runner/tmpDir/"],
+            "volumeMounts": [{ "name": "dind-externals", "mountPath": "/home/runner/tmpDir" }],
+            "securityContext": restricted,
+        },
+        {
+            "name": "dind",
+            "image": dind_image,
+            // A native sidecar: started before the runner, stopped after it, and not
+            // counted for the Job's completion.
+            "restartPolicy": "Always",
+            "args": [
+                "dockerd",
+                format!("--host=unix://{DOCKER_SOCK}"),
+                format!("--group={DOCKER_GID}"),
+            ],
+            "securityContext": { "privileged": true, "runAsNonRoot": false, "runAsUser": 0, "runAsGroup": 0 },
+            // The runner starts once the daemon answers.
+            "startupProbe": {
+                "exec": { "command": ["docker", "info"] },
+                "periodSeconds": 1,
+                "failureThreshold": 120,
+            },
+            "volumeMounts": [
+                { "name": "work", "mountPath": "/home/runner/_work" },
+                { "name": "dind-sock", "mountPath": "/var/run" },
+                { "name": "dind-externals", "mountPath": "/home/runner/externals" },
+            ],
+        },
+    ]);
+    let runner = &mut pod["containers"][0];
+    runner["env"]
+        .as_array_mut()
+        .expect("env list")
+        .push(json!({ "name": "DOCKER_HOST", "value": format!("unix://{DOCKER_SOCK}") }));
+    runner["volumeMounts"] = json!([
+        { "name": "work", "mountPath": "/home/runner/_work" },
+        { "name": "dind-sock", "mountPath": "/var/run" },
+    ]);
+    pod["securityContext"]["supplementalGroups"] = json!([DOCKER_GID]);
+    pod["volumes"] = json!([
+        { "name": "work", "emptyDir": {} },
+        { "name": "dind-sock", "emptyDir": {} },
+        { "name": "dind-externals", "emptyDir": {} },
+    ]);
 }
 
 /// The Secret holding the JIT config, owned by the Job (`ownerReferences`) so it is garbage
@@ -493,15 +573,95 @@ struct Proc {
     pool: String,
     child: std::process::Child,
     created: DateTime<Utc>,
+    /// When the runner's process was seen to have exited (its group was ended then).
+    finished: Option<std::time::Instant>,
+}
+
+impl Proc {
+    /// The runner's process group (it leads its own: see [`ProcessBackend`]).
+    fn pgid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// True once the runner's own process exited. On the first sighting, whatever it left in
+    /// its group (the listener `run.sh` started, a job's background processes) is killed
+    /// while the exited process is still a zombie, so the group id cannot have been reused;
+    /// then the zombie is reaped.
+    fn poll_finished(&mut self) -> bool {
+        use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+        if self.finished.is_some() {
+            return true;
+        }
+        let exited = match waitid(
+            Id::Pid(self.pgid()),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+        ) {
+            Ok(WaitStatus::StillAlive) => false,
+            Ok(_) => true,
+            // Already reaped (ECHILD): it is gone.
+            Err(_) => true,
+        };
+        if exited {
+            signal_group(self.pgid(), nix::sys::signal::Signal::SIGKILL);
+            let _ = self.child.try_wait();
+            self.finished = Some(std::time::Instant::now());
+        }
+        exited
+    }
+
+    /// Kills the runner's whole process group and reaps the runner.
+    fn kill(&mut self) {
+        if self.finished.is_none() {
+            signal_group(self.pgid(), nix::sys::signal::Signal::SIGKILL);
+            let _ = self.child.wait();
+            self.finished = Some(std::time::Instant::now());
+        }
+    }
+}
+
+fn signal_group(pgid: nix::unistd::Pid, sig: nix::sys::signal::Signal) {
+    if let Err(e) = nix::sys::signal::killpg(pgid, sig)
+        && e != nix::errno::Errno::ESRCH
+    {
+        tracing::warn!(pgid = pgid.as_raw(), signal = %sig, error = %e, "cannot signal a runner's process group");
+    }
 }
 
 /// Local processes: the pool's command with the JIT config in `ACTIONS_RUNNER_INPUT_JITCONFIG`
 /// and a clean environment (only `PATH`, `HOME`, `LANG`, `TMPDIR`: no token is inherited), as
 /// the pool's `process.user` when set (`HOME`, `USER`, `LOGNAME` then that user's).
-#[derive(Default)]
+///
+/// Each runner leads a process group of its own, and everything it starts stays in it
+/// (actions/runner's `run.sh` starts the listener as a child, which starts the job's
+/// processes): deleting a runner (reaping, a cancelled job) kills the whole group, a runner
+/// whose process exited has its group's leftovers killed, and [`ProcessBackend::shutdown`]
+/// (also run on drop) ends every group. Being in groups of their own, runners do not get a
+/// terminal's Ctrl-C: ghops ends them.
 pub struct ProcessBackend {
     dry_run: bool,
     procs: Mutex<HashMap<String, Proc>>,
+    machine_lock: Option<crate::lock::MachineLock>,
+    /// How long `shutdown` waits between SIGTERM and SIGKILL. Default 10 s.
+    pub shutdown_grace: Duration,
+    /// How long a finished runner stays listed (as a Job stays for its
+    /// `ttlSecondsAfterFinished`) before it is forgotten, so the list holds live runners and
+    /// the recently finished only. Default 5 minutes.
+    pub finished_retention: Duration,
+}
+
+impl Default for ProcessBackend {
+    fn default() -> Self {
+        Self::new(false)
+    }
+}
+
+impl Drop for ProcessBackend {
+    fn drop(&mut self) {
+        let procs = self.procs.get_mut().unwrap_or_else(|e| e.into_inner());
+        for p in procs.values_mut() {
+            p.kill();
+        }
+    }
 }
 
 impl ProcessBackend {
@@ -510,21 +670,86 @@ impl ProcessBackend {
         Self {
             dry_run,
             procs: Mutex::new(HashMap::new()),
+            machine_lock: None,
+            shutdown_grace: Duration::from_secs(10),
+            finished_retention: Duration::from_secs(300),
         }
     }
 
-    fn reap(procs: &mut HashMap<String, Proc>) -> Vec<(String, bool)> {
+    /// Holds the machine's process-pool lock for this backend's lifetime (see
+    /// [`crate::lock`]).
+    pub fn hold(&mut self, lock: crate::lock::MachineLock) {
+        self.machine_lock = Some(lock);
+    }
+
+    /// Notes which runners finished (ending their groups) and forgets those finished for
+    /// longer than [`ProcessBackend::finished_retention`].
+    fn reap(&self, procs: &mut HashMap<String, Proc>) -> Vec<(String, bool)> {
+        let keep = self.finished_retention;
+        procs.retain(|_, p| {
+            p.poll_finished();
+            p.finished.is_none_or(|at| at.elapsed() < keep)
+        });
         procs
-            .iter_mut()
-            .map(|(n, p)| (n.clone(), matches!(p.child.try_wait(), Ok(Some(_)))))
+            .iter()
+            .map(|(n, p)| (n.clone(), p.finished.is_some()))
             .collect()
+    }
+
+    /// Runners held now, finished or not (at most the live ones plus those finished within
+    /// the retention).
+    pub fn len(&self) -> usize {
+        let mut procs = self.procs.lock().expect("lock");
+        self.reap(&mut procs).len()
+    }
+
+    /// True when no runner is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Ends every runner this backend started: SIGTERM to each runner's process group, up to
+    /// [`ProcessBackend::shutdown_grace`] for them to exit, then SIGKILL to what is left.
+    pub async fn shutdown(&self) {
+        let groups: Vec<nix::unistd::Pid> = {
+            let mut procs = self.procs.lock().expect("lock");
+            procs
+                .values_mut()
+                .filter_map(|p| (!p.poll_finished()).then(|| p.pgid()))
+                .collect()
+        };
+        if groups.is_empty() {
+            return;
+        }
+        tracing::info!(runners = groups.len(), "stopping local runners");
+        for g in &groups {
+            signal_group(*g, nix::sys::signal::Signal::SIGTERM);
+        }
+        let deadline = tokio::time::Instant::now() + self.shutdown_grace;
+        loop {
+            let alive = {
+                let mut procs = self.procs.lock().expect("lock");
+                procs
+                    .values_mut()
+                    .map(|p| !p.poll_finished())
+                    .filter(|alive| *alive)
+                    .count()
+            };
+            if alive == 0 || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut procs = self.procs.lock().expect("lock");
+        for p in procs.values_mut() {
+            p.kill();
+        }
     }
 
     fn get(&self, name: &str) -> Option<Live> {
         let mut procs = self.procs.lock().expect("lock");
-        let done = Self::reap(&mut procs);
-        let finished = done.iter().find(|(n, _)| n == name).map(|(_, f)| *f)?;
-        let p = procs.get(name)?;
+        let p = procs.get_mut(name)?;
+        let finished = p.poll_finished();
         Some(Live {
             name: name.to_owned(),
             created: Some(p.created),
@@ -534,7 +759,7 @@ impl ProcessBackend {
 
     fn list(&self, pool: &str) -> Vec<Live> {
         let mut procs = self.procs.lock().expect("lock");
-        let done: HashMap<String, bool> = Self::reap(&mut procs).into_iter().collect();
+        let done: HashMap<String, bool> = self.reap(&mut procs).into_iter().collect();
         let mut v: Vec<Live> = procs
             .iter()
             .filter(|(_, p)| p.pool == pool)
@@ -550,6 +775,7 @@ impl ProcessBackend {
 
     fn launch(&self, pool: &PoolConfig, spec: &LaunchSpec, jit: &str) -> Result<Launched> {
         let mut procs = self.procs.lock().expect("lock");
+        self.reap(&mut procs);
         if procs.contains_key(&spec.name) {
             return Ok(Launched::AlreadyExists);
         }
@@ -593,6 +819,8 @@ impl ProcessBackend {
         if let Some(d) = &pool.process.workdir {
             c.current_dir(d);
         }
+        // A group of its own, so that reaping ends the listener and job processes too.
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
         c.stdin(std::process::Stdio::null());
         let child = c
             .spawn()
@@ -603,6 +831,7 @@ impl ProcessBackend {
                 pool: pool.name.clone(),
                 child,
                 created: Utc::now(),
+                finished: None,
             },
         );
         Ok(Launched::Created)
@@ -614,8 +843,7 @@ impl ProcessBackend {
             if self.dry_run {
                 return Ok(());
             }
-            let _ = p.child.kill();
-            let _ = p.child.wait();
+            p.kill();
         }
         Ok(())
     }

@@ -81,6 +81,24 @@ impl Clients {
         }
     }
 
+    /// Requests sent so far by all the clients (each retry counts, a 304 too).
+    pub fn request_count(&self) -> u64 {
+        if self.by_owner.is_empty() {
+            self.default.request_count()
+        } else {
+            // The default is one of them.
+            self.by_owner.values().map(GitHub::request_count).sum()
+        }
+    }
+
+    /// The lowest rate-limit budget any of the clients saw (the one that runs out first).
+    pub fn lowest_rate_limit(&self) -> Option<gh_core::client::RateLimit> {
+        std::iter::once(&self.default)
+            .chain(self.by_owner.values())
+            .filter_map(GitHub::rate_limit)
+            .min_by_key(|r| r.remaining)
+    }
+
     /// The default client (the first account's, or the only one).
     pub fn default_client(&self) -> &GitHub {
         &self.default

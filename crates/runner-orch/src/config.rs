@@ -53,6 +53,10 @@ pub struct RunnersConfig {
     /// `[[runners.pools]]`.
     #[serde(default)]
     pub pools: Vec<PoolConfig>,
+    /// The file whose `flock` makes one ghops process per machine the owner of the process
+    /// pools ([`crate::lock`]); default [`crate::lock::DEFAULT_LOCK_FILE`].
+    #[serde(default)]
+    pub lock_file: Option<std::path::PathBuf>,
 }
 
 impl Default for RunnersConfig {
@@ -60,6 +64,7 @@ impl Default for RunnersConfig {
         Self {
             interval: default_interval(),
             pools: Vec::new(),
+            lock_file: None,
         }
     }
 }
@@ -156,6 +161,30 @@ pub struct KubeSettings {
     /// `ttlSecondsAfterFinished` of the Job (default 300).
     #[serde(default = "default_ttl")]
     pub ttl_seconds_after_finished: i32,
+    /// Docker for jobs with `container:` or `services:`: `none` (default) or `dind`, a
+    /// privileged Docker-in-Docker sidecar (see [`DockerMode::Dind`]).
+    #[serde(default)]
+    pub docker: DockerMode,
+    /// The image of the `dind` sidecar (pin it).
+    #[serde(default = "default_dind_image")]
+    pub dind_image: String,
+}
+
+/// `docker` of a Kubernetes pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DockerMode {
+    /// No Docker: jobs with `container:` or `services:` fail. The pod meets Pod Security
+    /// `restricted`.
+    #[default]
+    None,
+    /// A Docker daemon in a privileged sidecar (a native sidecar: an init container with
+    /// `restartPolicy: Always`, Kubernetes 1.29 or later, so the Job completes when the
+    /// runner exits), reached by the runner over a Unix socket in a shared `emptyDir`. The
+    /// runner container itself stays unprivileged, but job code can ask that daemon for a
+    /// privileged container, i.e. root on the node: only for trusted code, on dedicated
+    /// nodes, in a namespace whose Pod Security level allows `privileged`.
+    Dind,
 }
 
 fn default_namespace() -> String {
@@ -166,6 +195,9 @@ fn default_image() -> String {
 }
 fn default_kube_command() -> Vec<String> {
     vec!["/home/runner/run.sh".into()]
+}
+fn default_dind_image() -> String {
+    "docker:27.5.1-dind".into()
 }
 fn default_deadline() -> i64 {
     6 * 3600
@@ -187,6 +219,8 @@ impl Default for KubeSettings {
             pod_overlay: None,
             active_deadline_seconds: default_deadline(),
             ttl_seconds_after_finished: default_ttl(),
+            docker: DockerMode::None,
+            dind_image: default_dind_image(),
         }
     }
 }
@@ -274,10 +308,10 @@ impl PoolConfig {
                 .into_iter()
                 .flatten();
             for e in envs {
-                if e.get("name").and_then(|n| n.as_str()) == Some(crate::backend::JIT_ENV) {
+                if e.get("name").and_then(|n| n.as_str()) == Some(crate::naming::JIT_ENV) {
                     return Err(bad(format!(
                         "{} is set by ghops from the Job's Secret",
-                        crate::backend::JIT_ENV
+                        crate::naming::JIT_ENV
                     )));
                 }
             }
@@ -570,6 +604,7 @@ mod props {
         ) {
             let cfg = RunnersConfig {
                 interval: Duration::from_secs(60),
+                lock_file: None,
                 pools: pools
                     .iter()
                     .enumerate()

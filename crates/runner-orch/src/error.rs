@@ -45,6 +45,26 @@ pub enum OrchError {
     /// The process backend could not start or stop a runner command.
     #[error("process backend: {0}")]
     Process(String),
+    /// Another ghops process on this machine runs the process pools (see [`crate::lock`]).
+    #[error(
+        "another ghops process{} runs this machine's process pools (lock {}): one long-lived ghops process per machine runs them (`ghops serve` or `ghops runners reconcile --watch`); stop it, or use a Kubernetes pool for several processes",
+        holder.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        path.display()
+    )]
+    ProcessPoolsOwned {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// The holder's pid, when it could write it.
+        holder: Option<u32>,
+    },
+    /// A one-shot command was asked to launch process runners.
+    #[error(
+        "pool {pool} uses the process backend, which only a long-lived `ghops serve` or `ghops runners reconcile --watch` runs: a one-shot command would leave runners no ghops process reaps, and beside a running one could launch a job twice (use --dry-run to preview)"
+    )]
+    ProcessPoolOneShot {
+        /// The pool.
+        pool: String,
+    },
 }
 
 impl OrchError {
@@ -87,6 +107,9 @@ impl ExitStatus for OrchError {
             OrchError::Config { .. } | OrchError::KubeInvalid { .. } => ExitCode::Usage,
             OrchError::KubeForbidden { .. } | OrchError::Kube { .. } => ExitCode::Api,
             OrchError::Process(_) => ExitCode::Failed,
+            OrchError::ProcessPoolsOwned { .. } | OrchError::ProcessPoolOneShot { .. } => {
+                ExitCode::Refused
+            }
         }
     }
 }

@@ -1,10 +1,16 @@
 //! The GitHub calls runner orchestration makes, over gh-core's client (retries, rate limits,
 //! pagination and `--dry-run` come from there).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gh_core::client::Conditional;
 use gh_core::retry::Idempotency;
 use gh_core::{GitHub, RepoRef};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::config::Scope;
 use crate::error::Result;
@@ -86,10 +92,130 @@ pub async fn get_job(gh: &GitHub, repo: &RepoRef, id: u64) -> Result<Option<Job>
         .await?)
 }
 
+/// The last answer of each list endpoint a reconcile pass reads, with its ETag: the next read
+/// of the same list is a conditional request (`If-None-Match`, gh-core's
+/// [`GitHub::get_conditional`]), and a `304 Not Modified`, which costs no rate-limit unit,
+/// reuses the stored answer. An idle pool's pass is then all 304s. Lists longer than one page
+/// (100 items) are read in full, unconditionally. Entries not read during a pass are dropped
+/// at its end ([`ListCache::end_pass`]), so the cache holds one pass's lists at most.
+#[derive(Debug, Default)]
+pub struct ListCache {
+    entries: Mutex<HashMap<String, Entry>>,
+    /// Conditional reads answered 304 (no rate-limit unit spent).
+    pub not_modified: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    etag: String,
+    value: Value,
+    used: bool,
+}
+
+const PAGE: usize = 100;
+
+impl ListCache {
+    /// Every item of the list at `path` (the array in `field`).
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        gh: &GitHub,
+        path: &str,
+        field: &str,
+    ) -> Result<Vec<T>> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let first = format!("{path}{sep}per_page={PAGE}");
+        let etag = self
+            .entries
+            .lock()
+            .expect("lock")
+            .get(&first)
+            .map(|e| e.etag.clone());
+        let answer = gh.get_conditional::<Value>(&first, etag.as_deref()).await?;
+        // `None`: read the whole list unconditionally (more than one page may follow).
+        let value = self.store(&first, field, answer);
+        let Some(value) = value else {
+            return Ok(gh.get_all(path, Some(field)).await?);
+        };
+        let items = value
+            .get(field)
+            .cloned()
+            .unwrap_or(Value::Array(Vec::new()));
+        serde_json::from_value(items).map_err(|e| {
+            gh_core::Error::Decode {
+                method: "GET".into(),
+                path: first,
+                message: e.to_string(),
+            }
+            .into()
+        })
+    }
+
+    /// Records a conditional answer; the list's first page, or `None` when it must be read
+    /// in full.
+    fn store(&self, first: &str, field: &str, answer: Conditional<Value>) -> Option<Value> {
+        let mut entries = self.entries.lock().expect("lock");
+        match answer {
+            Conditional::NotModified => {
+                self.not_modified.fetch_add(1, Ordering::Relaxed);
+                // No ETag is sent without an entry, so there is one.
+                entries.get_mut(first).map(|e| {
+                    e.used = true;
+                    e.value.clone()
+                })
+            }
+            Conditional::Modified { value, etag } => {
+                let full = value
+                    .get(field)
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| a.len() >= PAGE);
+                match etag {
+                    _ if full => {
+                        entries.remove(first);
+                        None
+                    }
+                    Some(etag) => {
+                        entries.insert(
+                            first.to_owned(),
+                            Entry {
+                                etag,
+                                value: value.clone(),
+                                used: true,
+                            },
+                        );
+                        Some(value)
+                    }
+                    None => {
+                        entries.remove(first);
+                        Some(value)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops the lists not read since the last call (runs that ended, for instance).
+    pub fn end_pass(&self) {
+        let mut entries = self.entries.lock().expect("lock");
+        entries.retain(|_, e| std::mem::take(&mut e.used));
+    }
+
+    /// Lists held now.
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("lock").len()
+    }
+
+    /// True when no list is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Queued jobs of `repo`: the jobs with status `queued` in its queued and in-progress runs
 /// (a run with one job running and one waiting for a runner is `in_progress`), on any branch,
-/// re-runs included (the jobs endpoint returns the latest attempt).
-pub async fn queued_jobs(gh: &GitHub, repo: &RepoRef) -> Result<Vec<Job>> {
+/// re-runs included (the jobs endpoint returns the latest attempt). Every list is read through
+/// `cache` (conditional requests). No REST endpoint lists queued jobs for a whole
+/// organisation, so this is per repository.
+pub async fn queued_jobs(gh: &GitHub, repo: &RepoRef, cache: &ListCache) -> Result<Vec<Job>> {
     #[derive(Deserialize)]
     struct Run {
         id: u64,
@@ -97,20 +223,22 @@ pub async fn queued_jobs(gh: &GitHub, repo: &RepoRef) -> Result<Vec<Job>> {
     let mut jobs = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for status in ["queued", "in_progress"] {
-        let runs: Vec<Run> = gh
-            .get_all(
+        let runs: Vec<Run> = cache
+            .list(
+                gh,
                 &format!("{}/actions/runs?status={status}", repo.api_path()),
-                Some("workflow_runs"),
+                "workflow_runs",
             )
             .await?;
         for run in runs {
             if !seen.insert(run.id) {
                 continue;
             }
-            let js: Vec<Job> = gh
-                .get_all(
+            let js: Vec<Job> = cache
+                .list(
+                    gh,
                     &format!("{}/actions/runs/{}/jobs", repo.api_path(), run.id),
-                    Some("jobs"),
+                    "jobs",
                 )
                 .await?;
             jobs.extend(js.into_iter().filter(|j| j.status == "queued"));
@@ -121,14 +249,16 @@ pub async fn queued_jobs(gh: &GitHub, repo: &RepoRef) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
-/// Every self-hosted runner registered in `scope`.
-pub async fn list_runners(gh: &GitHub, scope: &Scope) -> Result<Vec<Runner>> {
-    Ok(gh
-        .get_all(
+/// Every self-hosted runner registered in `scope` (one organisation-level list for an `org`
+/// pool), read through `cache`.
+pub async fn list_runners(gh: &GitHub, scope: &Scope, cache: &ListCache) -> Result<Vec<Runner>> {
+    cache
+        .list(
+            gh,
             &format!("{}/actions/runners", scope.api_prefix()),
-            Some("runners"),
+            "runners",
         )
-        .await?)
+        .await
 }
 
 /// The runner called `name` in `scope`, if registered.

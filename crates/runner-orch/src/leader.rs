@@ -1,6 +1,7 @@
 //! Leader election over a `coordination.k8s.io/v1` Lease: with `--leader-election`, replicas
-//! take the Lease; only the holder launches and reaps. All replicas accept webhooks (which
-//! only launch through the same idempotent path).
+//! take the Lease; only the holder runs the reconcile loop (and, under `ghops serve`, the
+//! redelivery pass). All replicas accept webhooks (which only launch through the same
+//! idempotent path). [`Leadership`] keeps the answer current in the background.
 
 use std::time::Duration;
 
@@ -109,6 +110,18 @@ impl LeaderElector {
     }
 }
 
+/// [`Leadership::elect`] over the Lease [`LEASE_NAME`] in `namespace`, as
+/// [`default_identity`], with the Kubernetes client from `kube_url` (no authentication) or
+/// else the environment (in-cluster service account, then `$KUBECONFIG`).
+pub async fn elect(namespace: &str, kube_url: Option<&str>) -> Result<Leadership> {
+    let kube = match kube_url {
+        Some(u) => crate::backend::KubeBackend::for_url(u, false)?,
+        None => crate::backend::KubeBackend::infer(false).await?,
+    };
+    let elector = LeaderElector::new(kube.client(), namespace, LEASE_NAME, &default_identity());
+    Ok(Leadership::elect(elector))
+}
+
 /// This replica's identity: `$POD_NAME`, else the host name.
 pub fn default_identity() -> String {
     std::env::var("POD_NAME")
@@ -120,4 +133,78 @@ pub fn default_identity() -> String {
                 .map(|h| h.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "ghops".into())
+}
+
+/// Whether this replica may run the singleton work (reconcile passes, the redelivery pass):
+/// always ([`Leadership::always`], one replica), or while it holds the Lease
+/// ([`Leadership::elect`]). Cheap to clone and to ask.
+#[derive(Clone, Debug)]
+pub struct Leadership {
+    held: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    _renewal: Option<std::sync::Arc<Renewal>>,
+}
+
+#[derive(Debug)]
+struct Renewal(tokio::task::JoinHandle<()>);
+
+impl Drop for Renewal {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Leadership {
+    /// A single replica: always the leader.
+    pub fn always() -> Self {
+        Self::fixed(true)
+    }
+
+    /// A fixed answer (tests, or a replica told it is a follower).
+    pub fn fixed(leader: bool) -> Self {
+        Self {
+            held: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(leader)),
+            _renewal: None,
+        }
+    }
+
+    /// Takes and renews the Lease in the background, every third of its duration (so two
+    /// renewals may fail before it lapses). A failed renewal makes this replica a follower at
+    /// once; it is the leader again only after taking the Lease again. Stops when the last
+    /// clone is dropped.
+    pub fn elect(elector: LeaderElector) -> Self {
+        let held = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = held.clone();
+        let every = (elector.lease_duration / 3).max(Duration::from_secs(1));
+        let task = tokio::spawn(async move {
+            loop {
+                let now = match elector.try_acquire().await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "leader election failed");
+                        false
+                    }
+                };
+                let was = flag.swap(now, std::sync::atomic::Ordering::SeqCst);
+                if now != was {
+                    tracing::info!(
+                        lease = %elector.name,
+                        identity = %elector.identity,
+                        leader = now,
+                        "{}",
+                        if now { "became the leader" } else { "no longer the leader" }
+                    );
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+        Self {
+            held,
+            _renewal: Some(std::sync::Arc::new(Renewal(task))),
+        }
+    }
+
+    /// True while this replica may run the singleton work.
+    pub fn is_leader(&self) -> bool {
+        self.held.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }

@@ -15,7 +15,12 @@
 //! - `workflow_job` webhooks are hints ([`Orchestrator::handle_event`]); the reconcile loop is
 //!   the truth ([`Orchestrator::reconcile`], [`Orchestrator::run_loop`]): it recovers lost
 //!   webhooks, keeps `min_idle` warm runners within `max`, reaps runners that never register
-//!   and leftovers, and never touches a busy runner.
+//!   and leftovers, and never touches a busy runner. Its reads are conditional ([`github::ListCache`]):
+//!   an idle pass costs no rate-limit unit; it slows down when the budget runs low ([`pace`]);
+//!   with several replicas only the Lease holder runs it ([`leader::Leadership`]); [`watch`]
+//!   is the loop as `ghops runners reconcile --watch` runs it.
+//! - Local (process) runners each lead a process group that is ended as a whole; one
+//!   long-lived process per machine owns the process pools ([`lock`], [`Role`]).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,9 +47,11 @@ pub mod config;
 pub mod error;
 pub mod github;
 pub mod leader;
+pub mod lock;
 pub mod manifests;
 pub mod naming;
 pub mod orchestrator;
+pub mod pace;
 pub mod webhook;
 
 pub use clients::Clients;
@@ -55,17 +62,64 @@ pub use orchestrator::{Decision, Orchestrator, ReconcileReport};
 use backend::{Backend, KubeBackend, ProcessBackend};
 use config::BackendKind;
 
-/// Builds the orchestrator from `[runners]` of a `ghops.toml`. When a pool uses Kubernetes, the
-/// client comes from `kube_url` (no authentication: `kubectl proxy`, tests) or else from the
-/// environment (in-cluster service account, then `$KUBECONFIG` / `~/.kube/config`). In
-/// `dry_run`, Kubernetes reads are made and creates/deletes reported as [`gh_core::output::DRY_RUN`] events instead.
+/// What the process building an orchestrator does with it; decides how `process` pools are
+/// treated (their runners are children of one ghops process, see [`lock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A long-lived process that launches and reaps (`ghops serve`, `reconcile --watch`): it
+    /// takes the machine's process-pool lock, and fails when another process holds it.
+    Daemon,
+    /// One delivery or one pass, then exit (`runners handle`, `runners reconcile`): refused
+    /// when a pool uses the process backend (its runners would outlive their only owner),
+    /// except in `dry_run`.
+    OneShot,
+    /// Reads only (`runners status`): no lock; process pools show no local runners.
+    ReadOnly,
+}
+
+/// Builds the orchestrator from `[runners]` of a `ghops.toml` for a [`Role::Daemon`]; see
+/// [`from_config_as`].
 pub async fn from_config(
     file: &gh_core::config::ConfigFile,
     dry_run: bool,
     kube_url: Option<&str>,
 ) -> Result<Orchestrator> {
+    from_config_as(file, dry_run, kube_url, Role::Daemon).await
+}
+
+/// Builds the orchestrator from `[runners]` of a `ghops.toml`. When a pool uses Kubernetes, the
+/// client comes from `kube_url` (no authentication: `kubectl proxy`, tests) or else from the
+/// environment (in-cluster service account, then `$KUBECONFIG` / `~/.kube/config`). In
+/// `dry_run`, Kubernetes reads are made and creates/deletes reported as [`gh_core::output::DRY_RUN`] events instead.
+/// Process pools follow `role`.
+pub async fn from_config_as(
+    file: &gh_core::config::ConfigFile,
+    dry_run: bool,
+    kube_url: Option<&str>,
+    role: Role,
+) -> Result<Orchestrator> {
     let mut cfg = RunnersConfig::from_file(file)?;
     cfg.load_pod_templates()?;
+    let mut process = ProcessBackend::new(dry_run);
+    if let Some(p) = cfg.pools.iter().find(|p| p.backend == BackendKind::Process)
+        && !dry_run
+    {
+        match role {
+            Role::Daemon => {
+                let path = cfg
+                    .lock_file
+                    .clone()
+                    .unwrap_or_else(|| lock::DEFAULT_LOCK_FILE.into());
+                process.hold(lock::MachineLock::acquire(&path)?);
+            }
+            Role::OneShot => {
+                return Err(OrchError::ProcessPoolOneShot {
+                    pool: p.name.clone(),
+                });
+            }
+            Role::ReadOnly => {}
+        }
+    }
     let kube = if cfg
         .pools
         .iter()
@@ -78,10 +132,39 @@ pub async fn from_config(
     } else {
         None
     };
-    Ok(Orchestrator::new(
-        cfg,
-        Backend::new(kube, ProcessBackend::new(dry_run)),
-    ))
+    Ok(Orchestrator::new(cfg, Backend::new(kube, process)))
+}
+
+/// The reconcile loop as `ghops runners reconcile --watch` runs it: passes every `interval`
+/// (default `[runners].interval`) while `leadership` says this replica leads, until
+/// `shutdown` resolves (give it SIGTERM and SIGINT alike); then the local runners this
+/// process started are ended ([`Orchestrator::shutdown`]). Logs a start and a stop line, and
+/// what [`Orchestrator::run_loop`] logs.
+pub async fn watch(
+    orch: &Orchestrator,
+    clients: &Clients,
+    interval: Option<std::time::Duration>,
+    leadership: leader::Leadership,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let interval = interval.unwrap_or(orch.config().interval);
+    tracing::info!(
+        pools = orch.config().pools.len(),
+        interval_s = interval.as_secs(),
+        "reconcile loop started"
+    );
+    orch.run_loop(
+        clients,
+        interval,
+        || {
+            let l = leadership.is_leader();
+            async move { l }
+        },
+        shutdown,
+    )
+    .await;
+    tracing::info!("reconcile loop stopping");
+    orch.shutdown().await;
 }
 
 /// The entry point for a `workflow_job` webhook delivery body (what `ghops serve` calls):

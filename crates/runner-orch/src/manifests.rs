@@ -10,7 +10,8 @@
 //!   endpoint (169.254.169.254: node credentials on most clouds);
 //! - in the orchestrator's namespace, a Role for the leader-election Lease (get and update of
 //!   that one Lease by name; create, which RBAC cannot limit by name);
-//! - a Deployment running `ghops serve` and `ghops runners reconcile --watch --leader-election`;
+//! - a Deployment (2 replicas) running `ghops serve --leader-election`: every replica handles
+//!   deliveries, the Lease holder also runs the reconcile loop and the redelivery pass;
 //! - a ConfigMap with `ghops.toml`;
 //! - a Secret template for the GitHub App credentials and the webhook secret (empty values);
 //! - optionally a CronJob running `ghops runners reconcile` with `concurrencyPolicy: Forbid`,
@@ -22,7 +23,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::config::{BackendKind, RunnersConfig};
+use crate::config::{BackendKind, DockerMode, RunnersConfig};
 
 /// Options of `ghops runners manifests`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,8 +114,20 @@ pub fn manifests(cfg: &RunnersConfig, o: &ManifestOptions) -> Vec<Value> {
     })];
     for rns in runner_namespaces(cfg) {
         let mut ns_labels = labels(o);
+        // A dind pool's sidecar is privileged: its namespace can only enforce `privileged`
+        // (audit and warn stay `restricted`, so the exception stays visible).
+        let dind = cfg.pools.iter().any(|p| {
+            p.backend == BackendKind::Kubernetes
+                && p.kubernetes.namespace == rns
+                && p.kubernetes.docker == DockerMode::Dind
+        });
         for mode in ["enforce", "audit", "warn"] {
-            ns_labels[format!("pod-security.kubernetes.io/{mode}")] = json!("restricted");
+            let level = if dind && mode == "enforce" {
+                "privileged"
+            } else {
+                "restricted"
+            };
+            ns_labels[format!("pod-security.kubernetes.io/{mode}")] = json!(level);
             ns_labels[format!("pod-security.kubernetes.io/{mode}-version")] = json!("latest");
         }
         docs.push(json!({
@@ -221,23 +234,24 @@ pub fn manifests(cfg: &RunnersConfig, o: &ManifestOptions) -> Vec<Value> {
             },
         },
     }));
-    // Fill the two containers (json! has no struct update syntax).
+    // Fill the container (json! has no struct update syntax). Every replica handles
+    // deliveries; the holder of the Lease also runs the reconcile loop and the redelivery
+    // pass.
     if let Some(d) = docs.last_mut() {
-        let mut serve = container(o, "serve", &["serve", "--bind", "0.0.0.0:8080"]);
-        serve["ports"] = json!([{ "name": "http", "containerPort": 8080 }]);
-        serve["readinessProbe"] = json!({ "httpGet": { "path": "/readyz", "port": "http" } });
-        serve["livenessProbe"] = json!({ "httpGet": { "path": "/healthz", "port": "http" } });
-        let mut reconcile = container(
+        let mut serve = container(
             o,
-            "reconcile",
-            &["runners", "reconcile", "--watch", "--leader-election"],
+            "serve",
+            &["serve", "--bind", "0.0.0.0:8080", "--leader-election"],
         );
-        reconcile["env"] = json!([
+        serve["env"] = json!([
             { "name": "GHOPS_CONFIG", "value": "/etc/ghops/ghops.toml" },
             { "name": "POD_NAME", "valueFrom": { "fieldRef": { "fieldPath": "metadata.name" } } },
             { "name": "POD_NAMESPACE", "valueFrom": { "fieldRef": { "fieldPath": "metadata.namespace" } } },
         ]);
-        d["spec"]["template"]["spec"]["containers"] = json!([serve, reconcile]);
+        serve["ports"] = json!([{ "name": "http", "containerPort": 8080 }]);
+        serve["readinessProbe"] = json!({ "httpGet": { "path": "/readyz", "port": "http" } });
+        serve["livenessProbe"] = json!({ "httpGet": { "path": "/healthz", "port": "http" } });
+        d["spec"]["template"]["spec"]["containers"] = json!([serve]);
     }
     if o.cronjob {
         docs.push(json!({

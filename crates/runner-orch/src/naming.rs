@@ -4,6 +4,11 @@
 
 use sha2::{Digest, Sha256};
 
+/// The runner's environment variable holding the JIT config (what actions/runner's `run.sh`
+/// reads). Named here, below both the configuration (which forbids a pod template to set it)
+/// and the backends (which set it), so that neither imports the other.
+pub const JIT_ENV: &str = "ACTIONS_RUNNER_INPUT_JITCONFIG";
+
 /// The prefix of every runner and Job ghops creates.
 pub const PREFIX: &str = "ghops-";
 

@@ -1304,3 +1304,500 @@ namespace = "{NS}"
         ]
     );
 }
+
+// ------------------------------------------------------------------ process groups (issue 20 #6)
+
+/// A process pool whose runner is `sh -c script` (`$PIDFILE` is where the script writes the
+/// pid of the child it forks, as actions/runner's `run.sh` starts the listener).
+fn process_pool(script: &str) -> RunnersConfig {
+    let text = format!(
+        "[[runners.pools]]\nname = \"local\"\nrepos = [\"{REPO}\"]\nlabels = [\"self-hosted\", \"k8s\"]\nmax = 2\nbackend = \"process\"\n[runners.pools.process]\ncommand = [\"/bin/true\"]\n"
+    );
+    let mut cfg = RunnersConfig::from_file(&ConfigFile::parse(&text, None).unwrap()).unwrap();
+    cfg.pools[0].process.command = vec!["/bin/sh".into(), "-c".into(), script.into()];
+    cfg
+}
+
+/// The pid the runner stub wrote, once it did.
+async fn forked_pid(file: &std::path::Path) -> i32 {
+    for _ in 0..250 {
+        if let Ok(t) = std::fs::read_to_string(file)
+            && let Ok(p) = t.trim().parse()
+        {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the runner stub never wrote {}", file.display());
+}
+
+/// Gone: no such process, or a zombie (killed, waiting for a reaper that is not ours).
+fn gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(s) => s
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+async fn wait_gone(pid: i32) -> bool {
+    for _ in 0..100 {
+        if gone(pid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn cancelled_job_kills_the_runners_whole_process_group() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    env.mock_runners(json!([])).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/actions/runners")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"total_count": 0, "runners": []})),
+        )
+        .mount(&env.gh.server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("listener.pid");
+    let o = Orchestrator::new(
+        process_pool(&format!(
+            "sleep 300 & echo $! > {}; wait",
+            pidfile.display()
+        )),
+        Backend::default(),
+    );
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert!(matches!(d, Decision::Launched { .. }), "{d:?}");
+    let listener = forked_pid(&pidfile).await;
+    assert!(!gone(listener));
+    // Cancelled before it started: the runner is removed, and with it what run.sh started.
+    let d = o
+        .handle_event(&env.client, &event("completed"))
+        .await
+        .unwrap();
+    assert_eq!(d, Decision::Cleaned { name: name() });
+    assert!(
+        wait_gone(listener).await,
+        "the runner's child {listener} survived"
+    );
+}
+
+#[tokio::test]
+async fn a_runner_that_exits_leaves_no_process_behind() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("leftover.pid");
+    // run.sh's job left a background process and the runner exited.
+    let o = Orchestrator::new(
+        process_pool(&format!(
+            "sleep 300 & echo $! > {}; exit 0",
+            pidfile.display()
+        )),
+        Backend::default(),
+    );
+    o.handle_event(&env.client, &event("queued")).await.unwrap();
+    let leftover = forked_pid(&pidfile).await;
+    let pool = &o.config().pools[0];
+    let mut finished = false;
+    for _ in 0..100 {
+        finished = o.backend().list(pool).await.unwrap()[0].finished;
+        if finished {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(finished);
+    assert!(wait_gone(leftover).await, "{leftover} outlived its runner");
+}
+
+#[tokio::test]
+async fn shutdown_ends_every_runner_group_even_one_ignoring_sigterm() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("stubborn.pid");
+    let mut backend = runner_orch::backend::ProcessBackend::new(false);
+    backend.shutdown_grace = Duration::from_millis(200);
+    let o = Orchestrator::new(
+        process_pool(&format!(
+            "trap '' TERM; sleep 300 & echo $! > {}; wait",
+            pidfile.display()
+        )),
+        Backend::new(None, backend),
+    );
+    o.handle_event(&env.client, &event("queued")).await.unwrap();
+    let child = forked_pid(&pidfile).await;
+    o.shutdown().await;
+    assert!(wait_gone(child).await, "{child} survived shutdown");
+    let pool = &o.config().pools[0];
+    assert!(o.backend().list(pool).await.unwrap()[0].finished);
+}
+
+// ------------------------------------------------------------------ bounded memory (issue 20 #8)
+
+fn event_for(job: u64) -> WorkflowJobEvent {
+    let mut v = fixture_json("workflow_job.queued.self-hosted.json");
+    v["workflow_job"]["id"] = json!(job);
+    serde_json::from_value(v).unwrap()
+}
+
+#[tokio::test]
+async fn finished_process_runners_and_their_names_are_forgotten() {
+    let env = Env::new().await;
+    env.mock_jit().await;
+    env.mock_runs(&[]).await;
+    env.mock_runners(json!([])).await;
+    let jobs = [JOB, JOB + 1, JOB + 2];
+    for id in jobs {
+        env.mock_job(id, "queued").await;
+    }
+    let mut process = runner_orch::backend::ProcessBackend::new(false);
+    process.finished_retention = Duration::from_millis(300);
+    let o = Orchestrator::new(process_pool("exit 0"), Backend::new(None, process));
+    for id in jobs {
+        let d = o.handle_event(&env.client, &event_for(id)).await.unwrap();
+        assert!(matches!(d, Decision::Launched { .. }), "{d:?}");
+    }
+    assert_eq!(o.remembered(), 3);
+    let pool = o.config().pools[0].clone();
+    // Finished runners stay listed for the retention (a reconcile pass may relaunch a job
+    // whose runner died), then the list and the dedupe memory let go of them.
+    for _ in 0..100 {
+        if o.backend()
+            .list(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .all(|l| l.finished)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(o.backend().process().len(), 3);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    o.reconcile(&env.clients()).await.unwrap();
+    assert_eq!(o.backend().process().len(), 0);
+    assert_eq!(o.remembered(), 0);
+}
+
+// ------------------------------------------------------------------ cost at rest (issue 20 #9)
+
+/// A list endpoint with an ETag: answers 304 (no body) to a matching `If-None-Match`, as
+/// GitHub does (and then charges no rate-limit unit).
+struct Etagged(Value, Arc<std::sync::atomic::AtomicU64>);
+
+impl Respond for Etagged {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.0.to_string().hash(&mut h);
+        let tag = format!("W/\"{:x}\"", h.finish());
+        if req
+            .headers
+            .get("if-none-match")
+            .is_some_and(|v| v.to_str().unwrap() == tag)
+        {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return ResponseTemplate::new(304).insert_header("etag", tag.as_str());
+        }
+        ResponseTemplate::new(200)
+            .insert_header("etag", tag.as_str())
+            .set_body_json(&self.0)
+    }
+}
+
+async fn mock_etagged(env: &Env, jobs: &[u64]) -> Arc<std::sync::atomic::AtomicU64> {
+    let n = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let runs = if jobs.is_empty() {
+        json!([])
+    } else {
+        json!([{"id": 55}])
+    };
+    let lists = [
+        (
+            format!("/repos/{REPO}/actions/runs"),
+            Some("queued"),
+            json!({"total_count": runs.as_array().unwrap().len(), "workflow_runs": runs}),
+        ),
+        (
+            format!("/repos/{REPO}/actions/runs"),
+            Some("in_progress"),
+            json!({"total_count": 0, "workflow_runs": []}),
+        ),
+        (
+            format!("/repos/{REPO}/actions/runs/55/jobs"),
+            None,
+            json!({"total_count": jobs.len(), "jobs": jobs.iter().map(|id| json!({"id": id, "run_id": 55, "run_attempt": 1, "status": "queued", "labels": ["self-hosted", "k8s"]})).collect::<Vec<_>>()}),
+        ),
+        (
+            format!("/repos/{REPO}/actions/runners"),
+            None,
+            json!({"total_count": 0, "runners": []}),
+        ),
+    ];
+    for (p, status, body) in lists {
+        let m = Mock::given(method("GET")).and(path(p));
+        let m = match status {
+            Some(s) => m.and(wiremock::matchers::query_param("status", s)),
+            None => m,
+        };
+        m.respond_with(Etagged(body, n.clone()))
+            .mount(&env.gh.server)
+            .await;
+    }
+    n
+}
+
+#[tokio::test]
+async fn an_idle_pool_costs_no_rate_limit_after_the_first_pass() {
+    let env = Env::new().await;
+    let not_modified = mock_etagged(&env, &[]).await;
+    let o = env.orch(config(""));
+    o.reconcile(&env.clients()).await.unwrap();
+    let first = env.gh.lines().await;
+    assert_eq!(first.len(), 3, "{first:?}");
+    for _ in 0..3 {
+        o.reconcile(&env.clients()).await.unwrap();
+    }
+    let reqs = env.gh.server.received_requests().await.unwrap();
+    // Every later read was conditional, and every one was answered 304.
+    assert_eq!(reqs.len(), 12);
+    assert!(
+        reqs[3..]
+            .iter()
+            .all(|r| r.headers.contains_key("if-none-match"))
+    );
+    assert_eq!(not_modified.load(std::sync::atomic::Ordering::Relaxed), 9);
+    assert_eq!(
+        o.metrics
+            .not_modified
+            .load(std::sync::atomic::Ordering::Relaxed),
+        9
+    );
+}
+
+#[tokio::test]
+async fn a_runner_launched_by_reconcile_costs_one_call_and_unchanged_lists_are_reused() {
+    let env = Env::new().await;
+    env.mock_jit().await;
+    let not_modified = mock_etagged(&env, &[JOB]).await;
+    let o = env.orch(config(""));
+    let r = o.reconcile(&env.clients()).await.unwrap();
+    assert_eq!(
+        r.decisions,
+        vec![(
+            name(),
+            Decision::Launched {
+                name: name(),
+                pool: "k8s".into()
+            }
+        )]
+    );
+    // The pass had just listed the job as queued: no re-check, only the JIT call.
+    let lines = env.gh.lines().await;
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| !l.starts_with("GET ") || l.contains("/actions/jobs/"))
+            .collect::<Vec<_>>(),
+        vec![&jit_path()],
+        "{lines:?}"
+    );
+    // Unchanged lists: the stored answer (the job still queued) is used, the runner found.
+    let r = o.reconcile(&env.clients()).await.unwrap();
+    assert_eq!(r.decisions, vec![]);
+    assert_eq!(not_modified.load(std::sync::atomic::Ordering::Relaxed), 4);
+    assert_eq!(env.job_names(), vec![name()]);
+}
+
+#[tokio::test]
+async fn a_fresh_queued_event_launches_with_the_jit_call_only() {
+    let env = Env::new().await;
+    env.mock_jit().await;
+    let o = env.orch(config(""));
+    let mut ev = event("queued");
+    ev.workflow_job.created_at = Some(chrono::Utc::now().to_rfc3339());
+    let d = o.handle_event(&env.client, &ev).await.unwrap();
+    assert_eq!(
+        d,
+        Decision::Launched {
+            name: name(),
+            pool: "k8s".into()
+        }
+    );
+    assert_eq!(env.gh.lines().await, vec![jit_path()]);
+}
+
+// ------------------------------------------------------------------ dind (issue 20 #10)
+
+#[tokio::test]
+async fn dind_pool_launches_a_runner_with_a_privileged_native_sidecar() {
+    let env = Env::new().await;
+    env.mock_job(JOB, "queued").await;
+    env.mock_jit().await;
+    let mut cfg = config("");
+    cfg.pools[0].kubernetes.docker = runner_orch::config::DockerMode::Dind;
+    let o = env.orch(cfg);
+    let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
+    assert!(matches!(d, Decision::Launched { .. }), "{d:?}");
+    let job = env.kube_bodies().await.remove(0);
+    ghops_test_support::insta_settings(None).bind(|| {
+        insta::assert_json_snapshot!("dind_job_manifest", job);
+    });
+    let pod = &job["spec"]["template"]["spec"];
+    // Only the sidecar is privileged; the runner keeps its restricted context.
+    assert_eq!(pod["containers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        pod["containers"][0]["securityContext"],
+        json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}})
+    );
+    assert_eq!(pod["initContainers"][1]["restartPolicy"], "Always");
+    assert_eq!(
+        pod["initContainers"][1]["securityContext"]["privileged"],
+        true
+    );
+    assert_eq!(pod["automountServiceAccountToken"], false);
+}
+
+#[test]
+fn a_dind_pools_namespace_enforces_privileged_and_still_audits_restricted() {
+    let text = format!(
+        "[[runners.pools]]\nname = \"plain\"\nrepos = [\"{REPO}\"]\nlabels = [\"self-hosted\"]\n[runners.pools.kubernetes]\nnamespace = \"plain\"\n\n[[runners.pools]]\nname = \"docker\"\nrepos = [\"{REPO}\"]\nlabels = [\"self-hosted\", \"docker\"]\n[runners.pools.kubernetes]\nnamespace = \"docker\"\ndocker = \"dind\"\n"
+    );
+    let cfg = RunnersConfig::from_file(&ConfigFile::parse(&text, None).unwrap()).unwrap();
+    let docs = runner_orch::manifests::manifests(&cfg, &Default::default());
+    let ns = |n: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == "Namespace" && d["metadata"]["name"] == n)
+            .unwrap()["metadata"]["labels"]
+            .clone()
+    };
+    assert_eq!(
+        ns("plain")["pod-security.kubernetes.io/enforce"],
+        "restricted"
+    );
+    assert_eq!(
+        ns("docker")["pod-security.kubernetes.io/enforce"],
+        "privileged"
+    );
+    assert_eq!(
+        ns("docker")["pod-security.kubernetes.io/audit"],
+        "restricted"
+    );
+    assert_eq!(
+        ns("docker")["pod-security.kubernetes.io/warn"],
+        "restricted"
+    );
+}
+
+// ------------------------------------------------------------------ replicas (issue 20)
+
+/// A Lease API with optimistic concurrency (a PUT of a stale resourceVersion gets 409).
+#[derive(Clone, Default)]
+struct LeaseFake(Arc<Mutex<(Option<Value>, u64)>>);
+
+impl Respond for LeaseFake {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut st = self.0.lock().unwrap();
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        match req.method.as_str() {
+            "GET" => match &st.0 {
+                Some(l) => ResponseTemplate::new(200).set_body_json(l),
+                None => status(404, "NotFound", "not found"),
+            },
+            "POST" if st.0.is_some() => status(409, "AlreadyExists", "exists"),
+            "PUT" if body["metadata"]["resourceVersion"] != json!(st.1.to_string()) => {
+                status(409, "Conflict", "the object has been modified")
+            }
+            "POST" | "PUT" => {
+                st.1 += 1;
+                let mut l = body;
+                l["metadata"]["resourceVersion"] = json!(st.1.to_string());
+                st.0 = Some(l.clone());
+                ResponseTemplate::new(if req.method.as_str() == "POST" {
+                    201
+                } else {
+                    200
+                })
+                .set_body_json(l)
+            }
+            _ => status(405, "MethodNotAllowed", "no"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn of_two_replicas_exactly_one_leads_and_the_other_takes_over_when_it_stops() {
+    use runner_orch::leader::{LeaderElector, Leadership};
+    let kube = MockServer::start().await;
+    Mock::given(wiremock::matchers::path_regex(
+        "^/apis/coordination.k8s.io/v1/namespaces/ghops/leases",
+    ))
+    .respond_with(LeaseFake::default())
+    .mount(&kube)
+    .await;
+    let client = KubeBackend::for_url(&kube.uri(), false).unwrap().client();
+    let elect = |id: &str| {
+        let mut e = LeaderElector::new(client.clone(), "ghops", "ghops-runners", id);
+        e.lease_duration = Duration::from_secs(1);
+        Leadership::elect(e)
+    };
+    let a = elect("replica-a");
+    let b = elect("replica-b");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !(a.is_leader() || b.is_leader()) {
+        assert!(std::time::Instant::now() < deadline, "nobody leads");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Over several renewals, never both.
+    for _ in 0..60 {
+        assert!(!(a.is_leader() && b.is_leader()), "two leaders");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let (leader, follower) = if a.is_leader() { (a, b) } else { (b, a) };
+    assert!(!follower.is_leader());
+    // The leader's replica dies: its Lease lapses and the other takes it.
+    drop(leader);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !follower.is_leader() {
+        assert!(std::time::Instant::now() < deadline, "no takeover");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_follower_runs_no_reconcile_pass() {
+    let env = Env::new().await;
+    let o = env.orch(config(""));
+    let asked = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (a, b) = (asked.clone(), asked.clone());
+    o.run_loop(
+        &env.clients(),
+        Duration::from_millis(10),
+        move || {
+            a.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { false }
+        },
+        // Stops once the loop asked three times whether it leads.
+        async move {
+            while b.load(std::sync::atomic::Ordering::SeqCst) < 3 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        },
+    )
+    .await;
+    assert!(asked.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+    assert_eq!(env.gh.lines().await, Vec::<String>::new());
+    assert_eq!(env.kube_lines().await, Vec::<String>::new());
+}

@@ -27,6 +27,9 @@ use crate::{
 /// deliveries, which covers an outage of a busy App by several hours.
 pub const REDELIVERY_PAGES: usize = 3;
 
+/// How often a follower replica checks whether it became the leader.
+const FOLLOWER_CHECK: Duration = Duration::from_secs(5);
+
 /// Why the application could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -83,6 +86,9 @@ pub struct App {
     config: ServeConfig,
     installations: Arc<Installations>,
     redelivery: Option<Redelivery>,
+    leadership: runner_orch::leader::Leadership,
+    orchestrators: Vec<Arc<runner_orch::Orchestrator>>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl App {
@@ -93,7 +99,18 @@ impl App {
             config: ServeConfig::new(secret),
             installations: Arc::new(Installations::new(base)),
             redelivery: None,
+            leadership: runner_orch::leader::Leadership::always(),
+            orchestrators: Vec::new(),
+            background: Vec::new(),
         }
+    }
+
+    /// With several replicas: the redelivery pass and the runner reconcile loop run only
+    /// while `leadership` says this replica is the leader (every replica handles
+    /// deliveries). Set it before [`App::workflows`]. Default: always the leader.
+    pub fn leadership(&mut self, leadership: runner_orch::leader::Leadership) -> &mut Self {
+        self.leadership = leadership;
+        self
     }
 
     /// The server settings (limits, timeouts, workers), to adjust before [`App::run`].
@@ -239,15 +256,25 @@ impl App {
                         .await
                         .map_err(|e| AppError::Client(e.to_string()))?;
                 let (o, every) = (orch.clone(), orch.config().interval);
-                tokio::spawn(async move {
+                let leader = self.leadership.clone();
+                self.background.push(tokio::spawn(async move {
                     o.run_loop(
                         &reconcile,
                         every,
-                        || async { true },
+                        || {
+                            let l = leader.is_leader();
+                            async move { l }
+                        },
                         std::future::pending::<()>(),
                     )
                     .await;
-                });
+                }));
+                self.orchestrators.push(orch.clone());
+                // The runner figures on the server's /metrics (its own API figures are there).
+                let m = orch.clone();
+                self.config
+                    .metrics
+                    .add_source(Box::new(move || m.metrics.render(None)));
                 self.route(&runner_orch::webhook::WORKFLOW_JOB, move |gh, ev| {
                     let o = orch.clone();
                     async move { runner_orch::webhook::workflow_job(&gh, &ev, &o).await }
@@ -292,10 +319,16 @@ impl App {
                     ) =>
             {
                 let inst = self.installations.clone();
+                let leader = self.leadership.clone();
                 Some(tokio::spawn(async move {
                     loop {
-                        redelivery_pass(&inst, r.max).await;
-                        tokio::time::sleep(r.every).await;
+                        if leader.is_leader() {
+                            redelivery_pass(&inst, r.max).await;
+                            tokio::time::sleep(r.every).await;
+                        } else {
+                            // A follower checks often, so a new leader starts at once.
+                            tokio::time::sleep(r.every.min(FOLLOWER_CHECK)).await;
+                        }
                     }
                 }))
             }
@@ -305,6 +338,13 @@ impl App {
         readiness.abort();
         if let Some(r) = redelivery {
             r.abort();
+        }
+        for b in &self.background {
+            b.abort();
+        }
+        // Local (process) runners end with the server, their whole process groups.
+        for o in &self.orchestrators {
+            o.shutdown().await;
         }
         result
     }

@@ -42,14 +42,13 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod app;
-mod dedupe;
 mod installations;
 mod metrics;
 pub mod redeliver;
 mod server;
 
 pub use app::{App, AppError, Redelivery, Routes, shutdown_signal};
-pub use dedupe::Dedupe;
+pub use gh_core::dedupe::Dedupe;
 pub use installations::{Installations, Permissions, narrow, perms};
 pub use metrics::Metrics;
 pub use server::{

@@ -2,10 +2,11 @@
 //! counters and a latency histogram behind one mutex.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
+
+use gh_core::prometheus::{Kind, Text};
 
 /// The label counted for an `X-GitHub-Event` that is neither a GitHub event nor a route.
 pub const OTHER: &str = "other";
@@ -115,7 +116,12 @@ pub struct Metrics {
     queue_depth: AtomicI64,
     api_remaining: AtomicI64,
     api_calls: AtomicI64,
+    sources: Mutex<Vec<Source>>,
 }
+
+/// More figures for `/metrics` (a workflow's own, e.g. runner-orch's): renders an exposition
+/// whose families differ from the server's.
+pub type Source = Box<dyn Fn() -> String + Send + Sync>;
 
 impl Metrics {
     /// Counts a delivery of `event` with `outcome` (`accepted`, `duplicate`, `bad_signature`,
@@ -174,81 +180,94 @@ impl Metrics {
         }
     }
 
+    /// Adds a source of more figures, rendered after the server's.
+    pub fn add_source(&self, source: Source) {
+        self.sources.lock().expect("lock").push(source);
+    }
+
     /// Renders the Prometheus text format.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP ghops_webhook_deliveries_total Webhook deliveries by event and outcome.\n# TYPE ghops_webhook_deliveries_total counter\n");
+        let mut t = Text::new();
+        t.family(
+            "ghops_webhook_deliveries_total",
+            Kind::Counter,
+            "Webhook deliveries by event and outcome.",
+        );
         let deliveries = self.deliveries.lock().expect("lock");
         for (e, o, n) in deliveries
             .iter()
             .flat_map(|(e, m)| m.iter().map(move |(o, n)| (e, o, n)))
         {
-            let _ = writeln!(
-                out,
-                "ghops_webhook_deliveries_total{{event=\"{}\",outcome=\"{}\"}} {n}",
-                esc(e),
-                esc(o)
+            t.sample(
+                "ghops_webhook_deliveries_total",
+                &[("event", e), ("outcome", o)],
+                n,
             );
         }
-        out.push_str("# HELP ghops_queue_depth Deliveries waiting for a worker.\n# TYPE ghops_queue_depth gauge\n");
-        let _ = writeln!(
-            out,
-            "ghops_queue_depth {}",
-            self.queue_depth.load(Ordering::Relaxed)
+        drop(deliveries);
+        t.single(
+            "ghops_queue_depth",
+            Kind::Gauge,
+            "Deliveries waiting for a worker.",
+            self.queue_depth.load(Ordering::Relaxed),
         );
-        out.push_str("# HELP ghops_handler_seconds Handler latency by event.\n# TYPE ghops_handler_seconds histogram\n");
+        t.family(
+            "ghops_handler_seconds",
+            Kind::Histogram,
+            "Handler latency by event.",
+        );
         for (e, h) in self.latency.lock().expect("lock").iter() {
             for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "ghops_handler_seconds_bucket{{event=\"{}\",le=\"{b}\"}} {}",
-                    esc(e),
-                    h.counts[i]
+                t.sample(
+                    "ghops_handler_seconds_bucket",
+                    &[("event", e), ("le", &b.to_string())],
+                    h.counts[i],
                 );
             }
-            let _ = writeln!(
-                out,
-                "ghops_handler_seconds_bucket{{event=\"{}\",le=\"+Inf\"}} {}",
-                esc(e),
-                h.count
+            t.sample(
+                "ghops_handler_seconds_bucket",
+                &[("event", e), ("le", "+Inf")],
+                h.count,
             );
-            let _ = writeln!(
-                out,
-                "ghops_handler_seconds_sum{{event=\"{}\"}} {}",
-                esc(e),
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "ghops_handler_seconds_count{{event=\"{}\"}} {}",
-                esc(e),
-                h.count
-            );
+            t.sample("ghops_handler_seconds_sum", &[("event", e)], h.sum);
+            t.sample("ghops_handler_seconds_count", &[("event", e)], h.count);
         }
-        out.push_str("# HELP ghops_github_api_calls_total GitHub API requests made by handlers.\n# TYPE ghops_github_api_calls_total counter\n");
-        let _ = writeln!(
-            out,
-            "ghops_github_api_calls_total {}",
-            self.api_calls.load(Ordering::Relaxed)
+        t.single(
+            "ghops_github_api_calls_total",
+            Kind::Counter,
+            "GitHub API requests made by handlers.",
+            self.api_calls.load(Ordering::Relaxed),
         );
         let rem = self.api_remaining.load(Ordering::Relaxed);
         if rem > 0 {
-            out.push_str("# HELP ghops_github_rate_limit_remaining Last reported core rate-limit budget.\n# TYPE ghops_github_rate_limit_remaining gauge\n");
-            let _ = writeln!(out, "ghops_github_rate_limit_remaining {rem}");
+            t.single(
+                "ghops_github_rate_limit_remaining",
+                Kind::Gauge,
+                "Last reported core rate-limit budget.",
+                rem,
+            );
         }
-        out
+        for s in self.sources.lock().expect("lock").iter() {
+            t.append(&s());
+        }
+        t.finish()
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_follow_the_servers_figures() {
+        let m = Metrics::default();
+        m.add_source(Box::new(|| {
+            "# HELP ghops_runners_launched_total Runners launched.\n# TYPE ghops_runners_launched_total counter\nghops_runners_launched_total 2\n".into()
+        }));
+        let text = m.render();
+        assert!(text.starts_with("# HELP ghops_webhook_deliveries_total"));
+        assert!(text.ends_with("ghops_runners_launched_total 2\n"), "{text}");
+    }
 
     #[test]
     fn known_events_are_sorted_and_unique() {

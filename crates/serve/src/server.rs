@@ -24,8 +24,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tracing::Instrument;
 
-use crate::dedupe::Dedupe;
 use crate::metrics::Metrics;
+use gh_core::dedupe::Dedupe;
 
 /// What a handler returns: `Err` carries a message for the logs.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;

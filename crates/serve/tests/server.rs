@@ -546,3 +546,69 @@ async fn handlers_get_narrowed_per_installation_tokens_minted_once() {
     ])
     .await;
 }
+
+/// Two replicas: only the leader runs the redelivery pass (issue 20, serve with replicas).
+#[tokio::test]
+async fn only_the_leader_replica_runs_the_redelivery_pass() {
+    use gh_core::auth::Credentials;
+    use gh_core::client::ClientConfig;
+    use gh_core::retry::RetryPolicy;
+    use ghops_serve::{App, Redelivery};
+    use ghops_test_support::TEST_APP_KEY;
+    use runner_orch::leader::Leadership;
+    use serde_json::json;
+    use std::time::{Duration, Instant};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let mut replicas = Vec::new();
+    let mut stops = Vec::new();
+    for leader in [true, false] {
+        let gh = MockGitHub::start().await;
+        Mock::given(method("GET"))
+            .and(path("/app/hook/deliveries"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .mount(&gh.server)
+            .await;
+        let mut base = ClientConfig::new(Credentials::App {
+            app_id: 7,
+            private_key: gh_core::auth::SecretString::from(TEST_APP_KEY.to_owned()),
+        });
+        base.api_url = gh.uri();
+        base.retry = RetryPolicy::fast();
+        let mut app = App::new(b"secret".to_vec(), base);
+        app.leadership(Leadership::fixed(leader));
+        app.redelivery(Redelivery {
+            every: Duration::from_millis(20),
+            max: 10,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run(listener, async {
+            let _ = rx.await;
+        }));
+        replicas.push(gh);
+        stops.push((tx, task));
+    }
+    async fn passes(gh: &MockGitHub) -> usize {
+        gh.server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.url.path() == "/app/hook/deliveries")
+            .count()
+    }
+    // The follower checks as often as the leader passes (every 20 ms here): by the time the
+    // leader made three passes, the follower had as many chances.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while passes(&replicas[0]).await < 3 {
+        assert!(Instant::now() < deadline, "the leader never ran the pass");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(passes(&replicas[1]).await, 0, "a follower ran the pass");
+    for (tx, task) in stops {
+        let _ = tx.send(());
+        task.await.unwrap().unwrap();
+    }
+}

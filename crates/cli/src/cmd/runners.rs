@@ -7,7 +7,7 @@ use clap::Subcommand;
 use gh_core::ExitCode;
 use gh_core::client::{GitHub, InstallationTarget};
 use runner_orch::manifests::{ManifestOptions, manifests, render};
-use runner_orch::{Clients, Decision, Orchestrator, RunnersConfig};
+use runner_orch::{Clients, Decision, Orchestrator, Role, RunnersConfig};
 
 use crate::ctx::{Ctx, Failure};
 
@@ -36,7 +36,10 @@ pub enum RunnersCmd {
         #[command(flatten)]
         kube: KubeArgs,
     },
-    /// Handle one `workflow_job` event from a file (what `ghops serve` does per delivery).
+    /// Handle one `workflow_job` event from a file: launch or clean up its runner, with the
+    /// same decision `ghops serve` makes per delivery. Kubernetes pools only: a process pool's
+    /// runners belong to the one long-lived ghops process running them (serve or reconcile
+    /// --watch), so handle refuses them (exit 3) except with --dry-run.
     #[command(after_help = "Example:\n  ghops runners handle --event workflow_job.json --json")]
     Handle {
         /// The event payload [default: $GITHUB_EVENT_PATH].
@@ -81,10 +84,11 @@ pub struct KubeArgs {
     kube_url: Option<String>,
 }
 
-async fn setup(ctx: &Ctx, kube: &KubeArgs) -> Result<Orchestrator, Failure> {
+async fn setup(ctx: &Ctx, kube: &KubeArgs, role: Role) -> Result<Orchestrator, Failure> {
     let file = ctx.config()?;
     let orch =
-        runner_orch::from_config(&file, ctx.global.dry_run, kube.kube_url.as_deref()).await?;
+        runner_orch::from_config_as(&file, ctx.global.dry_run, kube.kube_url.as_deref(), role)
+            .await?;
     if orch.config().pools.is_empty() {
         return Err(Failure::usage(
             "no [[runners.pools]] in the configuration (see docs/runner-orch.md)",
@@ -153,7 +157,7 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
         RunnersCmd::Handle { event, kube } => {
             let ev: gh_core::events::WorkflowJobEvent =
                 gh_core::events::load_event(event.as_deref())?;
-            let orch = setup(ctx, &kube).await?;
+            let orch = setup(ctx, &kube, Role::OneShot).await?;
             // Only the event's account is needed: a GitHub App acts as its installation.
             let target = ev
                 .repository
@@ -177,7 +181,7 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             Ok(ExitCode::Success)
         }
         RunnersCmd::Status { kube } => {
-            let orch = setup(ctx, &kube).await?;
+            let orch = setup(ctx, &kube, Role::ReadOnly).await?;
             let st = orch.status(&all_clients(ctx, &orch).await?).await?;
             if ctx.global.json {
                 ctx.print_json(&st)?;
@@ -213,7 +217,8 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             lease_namespace,
             kube,
         } => {
-            let orch = setup(ctx, &kube).await?;
+            let role = if watch { Role::Daemon } else { Role::OneShot };
+            let orch = setup(ctx, &kube, role).await?;
             let clients = all_clients(ctx, &orch).await?;
             if !watch {
                 let r = orch.reconcile(&clients).await?;
@@ -232,42 +237,18 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 }
                 return Ok(ExitCode::Success);
             }
-            let interval = interval.unwrap_or(orch.config().interval);
-            let elector = if leader_election {
-                let client = orch.backend().kube().map(|k| k.client()).ok_or_else(|| {
-                    Failure::usage(
-                        "--leader-election needs a Kubernetes pool (the Lease lives there)",
-                    )
-                })?;
-                let id = runner_orch::leader::default_identity();
-                let mut e = runner_orch::leader::LeaderElector::new(
-                    client,
-                    &lease_namespace,
-                    runner_orch::leader::LEASE_NAME,
-                    &id,
-                );
-                // Renewed once per pass: the claim must outlive two intervals.
-                e.lease_duration = interval * 2 + Duration::from_secs(15);
-                Some(e)
+            let leadership = if leader_election {
+                runner_orch::leader::elect(&lease_namespace, kube.kube_url.as_deref()).await?
             } else {
-                None
+                runner_orch::leader::Leadership::always()
             };
-            let elector = &elector;
-            orch.run_loop(
+            // SIGTERM (Kubernetes, systemd) like Ctrl-C: finish cleanly, exit 0.
+            runner_orch::watch(
+                &orch,
                 &clients,
                 interval,
-                || async move {
-                    match elector {
-                        None => true,
-                        Some(e) => e.try_acquire().await.unwrap_or_else(|err| {
-                            tracing::warn!(error = %err, "leader election failed");
-                            false
-                        }),
-                    }
-                },
-                async {
-                    let _ = tokio::signal::ctrl_c().await;
-                },
+                leadership,
+                ghops_serve::shutdown_signal(),
             )
             .await;
             Ok(ExitCode::Success)

@@ -39,6 +39,14 @@ pub struct ServeArgs {
     /// Redeliveries requested per pass at most.
     #[arg(long, default_value_t = 50)]
     redeliver_max: usize,
+    /// Several replicas: only the holder of the Lease `ghops-runners` (in --lease-namespace,
+    /// identity $POD_NAME) runs the redelivery pass and the runner reconcile loop; every
+    /// replica handles deliveries.
+    #[arg(long)]
+    leader_election: bool,
+    /// Namespace of the leader-election Lease.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "ghops")]
+    lease_namespace: String,
     /// Seconds shutdown waits for open connections and queued and running work (connections
     /// still open then are closed).
     #[arg(long, default_value_t = 30)]
@@ -117,6 +125,10 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let kube_url = std::env::var("GHOPS_KUBE_URL")
         .ok()
         .filter(|u| !u.is_empty());
+    if args.leader_election {
+        let l = runner_orch::leader::elect(&args.lease_namespace, kube_url.as_deref()).await?;
+        app.leadership(l);
+    }
     app.workflows(&routes, &file, ctx.global.dry_run, kube_url.as_deref())
         .await
         .map_err(|e| match e {

@@ -1,9 +1,11 @@
-//! Bounded memory of recent delivery ids.
+//! Bounded memory of recent ids: webhook delivery ids (`ghops serve`), launched runner names
+//! (runner-orch). Past its capacity the oldest id is forgotten first, so a long-running
+//! process never grows by one entry per event.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
-/// Remembers the last `capacity` delivery ids; older ones are forgotten first.
+/// Remembers the last `capacity` ids; older ones are forgotten first.
 #[derive(Debug)]
 pub struct Dedupe {
     inner: Mutex<(HashSet<String>, VecDeque<String>)>,
@@ -45,6 +47,24 @@ impl Dedupe {
         }
     }
 
+    /// True when `id` is remembered.
+    pub fn contains(&self, id: &str) -> bool {
+        self.inner.lock().expect("lock").0.contains(id)
+    }
+
+    /// Keeps only the ids for which `keep` is true.
+    pub fn retain(&self, mut keep: impl FnMut(&str) -> bool) {
+        let mut g = self.inner.lock().expect("lock");
+        let (set, order) = &mut *g;
+        order.retain(|x| {
+            let k = keep(x);
+            if !k {
+                set.remove(x);
+            }
+            k
+        });
+    }
+
     /// Ids remembered now.
     pub fn len(&self) -> usize {
         self.inner.lock().expect("lock").1.len()
@@ -70,6 +90,11 @@ mod tests {
         assert_eq!(d.len(), 2);
         assert!(d.insert("a"), "the oldest was forgotten");
         d.remove("c");
+        assert!(!d.contains("c"));
         assert!(d.insert("c"));
+        assert!(d.contains("c"));
+        d.retain(|x| x != "a");
+        assert!(!d.contains("a") && d.contains("c"));
+        assert_eq!(d.len(), 1);
     }
 }

@@ -1,0 +1,170 @@
+//! What was decided for one job, and what a reconcile pass did.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// What was decided for one job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    /// A runner was launched.
+    Launched {
+        /// Runner and Job name.
+        name: String,
+        /// Pool.
+        pool: String,
+    },
+    /// `--dry-run`: the calls and manifests were reported (not sent).
+    DryRun {
+        /// Runner name.
+        name: String,
+    },
+    /// The runner exists already (duplicate delivery, or the other path launched it).
+    AlreadyLaunched {
+        /// Runner name.
+        name: String,
+    },
+    /// The pool is full: the job waits for a later reconcile pass (it is not lost).
+    AtCapacity {
+        /// Pool.
+        pool: String,
+    },
+    /// The job is no longer queued (completed, cancelled, taken): nothing launched.
+    NotQueued {
+        /// Its status now.
+        status: String,
+    },
+    /// No pool serves this repository with these labels: not ours.
+    NoPool {
+        /// Why.
+        reason: String,
+    },
+    /// The unused runner of a job that finished without it was removed.
+    Cleaned {
+        /// Runner name.
+        name: String,
+    },
+    /// Nothing to do for this event.
+    Ignored {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What a reconcile pass did. As JSON (`ghops runners reconcile --json`), objects like
+/// `runners handle`'s:
+/// `{"decisions": [{"runner": "ghops-…", "decision": "launched", "name": "ghops-…", "pool":
+/// "linux"}], "reaped": [{"runner": "ghops-…", "reason": "…"}], "waiting": {"linux": 3}}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReconcileReport {
+    /// Decisions for queued jobs and warm runners, as (runner name, decision).
+    #[serde(serialize_with = "ser_decisions")]
+    pub decisions: Vec<(String, Decision)>,
+    /// Runners removed, with the reason.
+    #[serde(serialize_with = "ser_reaped")]
+    pub reaped: Vec<(String, String)>,
+    /// Queued jobs beyond capacity, by pool.
+    pub waiting: BTreeMap<String, u64>,
+}
+
+impl ReconcileReport {
+    /// Runners launched (or, in `--dry-run`, that would have been).
+    pub fn launched(&self) -> usize {
+        self.decisions
+            .iter()
+            .filter(|(_, d)| matches!(d, Decision::Launched { .. } | Decision::DryRun { .. }))
+            .count()
+    }
+
+    /// True when the pass changed nothing and nothing waits.
+    pub fn is_idle(&self) -> bool {
+        self.launched() == 0 && self.reaped.is_empty() && self.waiting.is_empty()
+    }
+}
+
+fn ser_decisions<S: serde::Serializer>(
+    v: &[(String, Decision)],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Item<'a> {
+        runner: &'a str,
+        #[serde(flatten)]
+        decision: &'a Decision,
+    }
+    s.collect_seq(v.iter().map(|(runner, decision)| Item { runner, decision }))
+}
+
+fn ser_reaped<S: serde::Serializer>(
+    v: &[(String, String)],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Item<'a> {
+        runner: &'a str,
+        reason: &'a str,
+    }
+    s.collect_seq(v.iter().map(|(runner, reason)| Item { runner, reason }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `runners reconcile --json` gives objects like `runners handle` (issue 18).
+    #[test]
+    fn reconcile_report_json_is_objects() {
+        let r = ReconcileReport {
+            decisions: vec![
+                (
+                    "ghops-0123abcd-7-1".into(),
+                    Decision::Launched {
+                        name: "ghops-0123abcd-7-1".into(),
+                        pool: "linux".into(),
+                    },
+                ),
+                (
+                    "ghops-0123abcd-8-1".into(),
+                    Decision::NotQueued {
+                        status: "completed".into(),
+                    },
+                ),
+            ],
+            reaped: vec![(
+                "ghops-0123abcd-5-1".into(),
+                "not registered within 600s".into(),
+            )],
+            waiting: [("linux".to_owned(), 3)].into_iter().collect(),
+        };
+        insta::assert_json_snapshot!(r, @r#"
+        {
+          "decisions": [
+            {
+              "runner": "ghops-0123abcd-7-1",
+              "decision": "launched",
+              "name": "ghops-0123abcd-7-1",
+              "pool": "linux"
+            },
+            {
+              "runner": "ghops-0123abcd-8-1",
+              "decision": "not_queued",
+              "status": "completed"
+            }
+          ],
+          "reaped": [
+            {
+              "runner": "ghops-0123abcd-5-1",
+              "reason": "not registered within 600s"
+            }
+          ],
+          "waiting": {
+            "linux": 3
+          }
+        }
+        "#);
+        assert_eq!(r.launched(), 1);
+        assert!(!r.is_idle());
+        assert!(ReconcileReport::default().is_idle());
+    }
+}
