@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 use crate::prism::Prism;
 use crate::util::{ghops, run, stderr, stdout};
 
+#[path = "contract_flows.rs"]
+mod flows;
+
 async fn client(url: &str) -> GitHub {
     GitHub::connect(ClientConfig {
         api_url: url.to_owned(),
@@ -28,7 +31,8 @@ async fn client(url: &str) -> GitHub {
 
 #[tokio::test]
 async fn github_contract() {
-    let prism = Prism::start().await;
+    // Each workflow's requests are recorded (against wiremock) while Prism starts.
+    let (prism, recorded) = tokio::join!(Prism::start(), flows::record_all());
     // Prism answers list endpoints with the description's example `Link` header, which names
     // pages (`/repositories/1300192/issues?page=4` on api.github.com) that Prism does not
     // serve; ghops rightly refuses to treat page 1 as the whole list when it cannot follow a
@@ -54,6 +58,23 @@ async fn github_contract() {
         matches!(bad.status(), Some(400) | Some(422)),
         "an invalid body must be rejected by the contract server: {bad}"
     );
+
+    // The replay flags what the description does not allow: a body of the wrong shape, a
+    // path it does not have.
+    let bad = [
+        ghops_test_support::Seen {
+            method: "POST".into(),
+            path: "/repos/octo/hello/git/refs".into(),
+            body: json!({"ref": 5}),
+        },
+        ghops_test_support::Seen {
+            method: "GET".into(),
+            path: "/repos/octo/hello/no-such-endpoint".into(),
+            body: Value::Null,
+        },
+    ];
+    let r = replay(&url, "self-check", &bad).await;
+    assert_eq!(r.violations.len(), 2, "{:#?}", r.violations);
 
     // 1. `ghops auth status` (the binary): GET /user, GET /rate_limit.
     let mut c = ghops();
@@ -102,8 +123,157 @@ async fn github_contract() {
         d.reason
     );
 
-    // 4. Workflow contract steps are appended by each workflow below.
+    // 4. Workflow contract steps: each workflow's e2e request set, recorded against wiremock
+    //    with the real binary, replayed here.
     crate::pr_bridge_contract_steps(&url).await;
+    let mut violations = Vec::new();
+    let mut graphql = Vec::new();
+    for (workflow, seen) in recorded {
+        let r = replay(&url, workflow, &seen).await;
+        violations.extend(r.violations);
+        graphql.extend(r.graphql);
+    }
+    assert!(
+        violations.is_empty(),
+        "requests the contract server rejects:\n{}\n{}",
+        violations.join("\n"),
+        prism.log_tail()
+    );
+    graphql.sort();
+    graphql.dedup();
+    crate::validate_graphql(&graphql);
 
     drop(prism);
+}
+
+/// What one workflow's replay found.
+pub(crate) struct Replayed {
+    /// One line per request the contract server rejected.
+    pub violations: Vec<String>,
+    /// The GraphQL documents sent (validated against GitHub's schema by the caller).
+    pub graphql: Vec<String>,
+}
+
+/// The path as Prism matches it: the description's `{ref}` (`git/ref{,s}/…`) and
+/// `{basehead}` (`compare/…`) parameters are one segment each, while GitHub takes the
+/// branch names in them with their slashes as they are; only here those slashes are
+/// percent-encoded.
+pub(crate) fn prism_path(path: &str) -> String {
+    let (p, q) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
+    let mut out = p.to_owned();
+    for marker in ["/git/ref/", "/git/refs/", "/compare/"] {
+        if let Some(i) = p.find(marker) {
+            let (head, rest) = p.split_at(i + marker.len());
+            out = format!("{head}{}", rest.replace('/', "%2F"));
+        }
+    }
+    match q {
+        Some(q) => format!("{out}?{q}"),
+        None => out,
+    }
+}
+
+/// The entries of Prism's `sl-violations` header about the request. Those about the answer
+/// are Prism's: it serves the description's examples, a few of which its own schemas reject
+/// (a `requested_teams` entry without `type` ...).
+fn request_violations(header: Option<&str>) -> Option<String> {
+    let all: Vec<Value> = serde_json::from_str(header?).expect("sl-violations is JSON");
+    let ours: Vec<&Value> = all
+        .iter()
+        .filter(|v| v["location"][0] != "response")
+        .collect();
+    (!ours.is_empty()).then(|| format!("sl-violations: {}", json!(ours)))
+}
+
+/// Replays recorded requests (method, path with query, JSON body) against the contract
+/// server. A request is a violation when the server answers anything but 2xx (a 404 is a
+/// path the description does not have, a 400/422 a body or query it does not allow) or
+/// flags the request in `sl-violations`. GraphQL documents are collected, not sent: Prism serves no
+/// GraphQL.
+pub(crate) async fn replay(
+    url: &str,
+    workflow: &str,
+    seen: &[ghops_test_support::Seen],
+) -> Replayed {
+    use http::{HeaderMap, Method};
+    let gh = client(url).await;
+    let mut out = Replayed {
+        violations: Vec::new(),
+        graphql: Vec::new(),
+    };
+    assert!(!seen.is_empty(), "{workflow}: no requests recorded");
+    for s in seen {
+        if std::env::var_os("GHOPS_CONTRACT_TRACE").is_some() {
+            eprintln!("replay {workflow}: {} {} {}", s.method, s.path, s.body);
+        }
+        if s.path == "/graphql" {
+            out.graphql.push(
+                s.body["query"]
+                    .as_str()
+                    .expect("a GraphQL query")
+                    .to_owned(),
+            );
+            continue;
+        }
+        let p = prism_path(&s.path);
+        let method = Method::from_bytes(s.method.as_bytes()).expect("an HTTP method");
+        let body = (!s.body.is_null()).then_some(&s.body);
+        let r = gh
+            .request(
+                method,
+                &p,
+                body,
+                &HeaderMap::new(),
+                Idempotency::NonIdempotent,
+            )
+            .await;
+        let problem = match r {
+            Err(e) => Some(format!("no answer: {e}")),
+            Ok(r) if !(200..300).contains(&r.status) => Some(format!(
+                "{}: {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            )),
+            Ok(r) => request_violations(r.header("sl-violations")),
+        };
+        if let Some(problem) = problem {
+            out.violations.push(format!(
+                "{workflow}: {} {p} {}: {problem}",
+                s.method, s.body
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn only_request_violations_count() {
+    assert_eq!(request_violations(None), None);
+    let response_only = r#"[{"location":["response","body","user"],"severity":"Error","code":"required","message":"m"}]"#;
+    assert_eq!(request_violations(Some(response_only)), None);
+    let both = r#"[{"location":["request","body"],"message":"a"},{"location":["response","body"],"message":"b"}]"#;
+    assert_eq!(
+        request_violations(Some(both)).as_deref(),
+        Some(r#"sl-violations: [{"location":["request","body"],"message":"a"}]"#)
+    );
+}
+
+#[test]
+fn prism_path_encodes_only_the_one_segment_parameters() {
+    assert_eq!(
+        prism_path("/repos/o/r/git/ref/heads/release/1.4.0"),
+        "/repos/o/r/git/ref/heads%2Frelease%2F1.4.0"
+    );
+    assert_eq!(prism_path("/repos/o/r/git/refs"), "/repos/o/r/git/refs");
+    assert_eq!(
+        prism_path("/repos/o/r/compare/v1.4.0...release/1.4.0?per_page=1"),
+        "/repos/o/r/compare/v1.4.0...release%2F1.4.0?per_page=1"
+    );
+    assert_eq!(
+        prism_path("/repos/o/r/issues/1/comments?per_page=100"),
+        "/repos/o/r/issues/1/comments?per_page=100"
+    );
 }
