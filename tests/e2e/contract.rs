@@ -75,6 +75,13 @@ async fn github_contract() {
     ];
     let r = replay(&url, "self-check", &bad).await;
     assert_eq!(r.violations.len(), 2, "{:#?}", r.violations);
+    // ... and GraphQL variables of the wrong type.
+    let q =
+        "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { id } }";
+    validate_graphql(&[json!({"query": q, "variables": {"owner": "o", "name": "n"}})]).unwrap();
+    let e = validate_graphql(&[json!({"query": q, "variables": {"owner": "o", "name": 5}})])
+        .unwrap_err();
+    assert!(e.contains("$name"), "{e}");
 
     // 1. `ghops auth status` (the binary): GET /user, GET /rate_limit.
     let mut c = ghops();
@@ -125,7 +132,6 @@ async fn github_contract() {
 
     // 4. Workflow contract steps: each workflow's e2e request set, recorded against wiremock
     //    with the real binary, replayed here.
-    crate::pr_bridge_contract_steps(&url).await;
     let mut violations = Vec::new();
     let mut graphql = Vec::new();
     for (workflow, seen) in recorded {
@@ -139,9 +145,11 @@ async fn github_contract() {
         violations.join("\n"),
         prism.log_tail()
     );
-    graphql.sort();
+    graphql.sort_by_key(Value::to_string);
     graphql.dedup();
-    crate::validate_graphql(&graphql);
+    if let Err(e) = validate_graphql(&graphql) {
+        panic!("GraphQL rejected by GitHub's schema:\n{e}");
+    }
 
     drop(prism);
 }
@@ -150,8 +158,9 @@ async fn github_contract() {
 pub(crate) struct Replayed {
     /// One line per request the contract server rejected.
     pub violations: Vec<String>,
-    /// The GraphQL documents sent (validated against GitHub's schema by the caller).
-    pub graphql: Vec<String>,
+    /// The GraphQL requests sent, `{query, variables}` (validated against GitHub's schema by
+    /// [`validate_graphql`]).
+    pub graphql: Vec<Value>,
 }
 
 /// The path as Prism matches it: the description's `{ref}` (`git/ref{,s}/…`) and
@@ -210,12 +219,11 @@ pub(crate) async fn replay(
             eprintln!("replay {workflow}: {} {} {}", s.method, s.path, s.body);
         }
         if s.path == "/graphql" {
-            out.graphql.push(
-                s.body["query"]
-                    .as_str()
-                    .expect("a GraphQL query")
-                    .to_owned(),
-            );
+            assert!(s.body["query"].is_string(), "{workflow}: {s:?}");
+            out.graphql.push(json!({
+                "query": s.body["query"],
+                "variables": s.body.get("variables").cloned().unwrap_or(json!({})),
+            }));
             continue;
         }
         let p = prism_path(&s.path);
@@ -276,4 +284,40 @@ fn prism_path_encodes_only_the_one_segment_parameters() {
         prism_path("/repos/o/r/issues/1/comments?per_page=100"),
         "/repos/o/r/issues/1/comments?per_page=100"
     );
+}
+
+/// Validates GraphQL requests (`{query, variables}`) against GitHub's public schema
+/// (`contract/validate-graphql.mjs`): each document, then its variables against the
+/// operation's definitions. `Err` holds the validator's report.
+fn validate_graphql(requests: &[Value]) -> Result<(), String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = ghops_test_support::repo_root().join("contract");
+    assert!(
+        dir.join("node_modules/@octokit/graphql-schema").exists(),
+        "the contract harness is not installed: run `cd contract && npm ci` (./scripts/test does)"
+    );
+    let mut child = Command::new("node")
+        .arg("validate-graphql.mjs")
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run node");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&serde_json::to_vec(requests).unwrap())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    match out.status.code() {
+        Some(0) => Ok(()),
+        Some(1) => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+        _ => panic!(
+            "validate-graphql.mjs failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
 }

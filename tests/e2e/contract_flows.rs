@@ -18,7 +18,10 @@ const TOKEN: &str = "ghp_contractRecording";
 
 /// Every workflow's recorded requests, by workflow.
 pub(super) async fn record_all() -> Vec<(&'static str, Vec<Seen>)> {
+    let bridge = crate::pr_bridge::happy_path_requests().await;
+    assert!(bridge.len() >= 14, "{bridge:?}");
     vec![
+        ("pr-bridge", bridge),
         ("deploy-plan comment", plan_comment().await),
         ("release draft", release_draft().await),
         ("release publish-hook", release_publish().await),
