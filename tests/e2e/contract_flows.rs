@@ -569,7 +569,8 @@ async fn gate() -> Vec<Seen> {
 
 // ------------------------------------------------------------------------------ agent
 
-/// `ghops agent run --once`: a pending deployment deployed (in_progress, then success).
+/// `ghops agent run --once` (a pending deployment deployed: in_progress, then success),
+/// `agent create` and `agent status`.
 async fn agent() -> Vec<Seen> {
     use std::os::unix::fs::PermissionsExt;
     let gh = MockGitHub::start().await;
@@ -613,7 +614,59 @@ async fn agent() -> Vec<Seen> {
         .filter_map(|s| s.body["state"].as_str())
         .collect();
     assert_eq!(states, ["in_progress", "success"], "{seen:?}");
-    seen
+    let mut all = seen;
+
+    // create, then status
+    let gh = MockGitHub::start().await;
+    write(
+        &gh,
+        "POST",
+        "/repos/octo/app/deployments",
+        201,
+        json!({"id": 12, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
+            "task": "deploy", "environment": "staging"}),
+    )
+    .await;
+    get(
+        &gh,
+        "/repos/octo/app/deployments",
+        json!([{"id": 12, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
+            "task": "deploy", "environment": "staging", "created_at": "2026-12-01T09:00:00Z",
+            "creator": {"login": "dev"}, "payload": {}}]),
+    )
+    .await;
+    get(
+        &gh,
+        "/repos/octo/app/deployments/12/statuses",
+        json!([{"id": 1, "state": "success", "description": "ghops-agent contract: deployed",
+            "created_at": "2026-12-01T09:01:00Z"}]),
+    )
+    .await;
+    let mut c = cmd(&gh);
+    c.args([
+        "agent",
+        "create",
+        "--repo",
+        "octo/app",
+        "--environment",
+        "staging",
+    ])
+    .args(["--ref", "main", "--payload", r#"{"x": 1}"#, "--json"]);
+    ok_run("agent create", c).await;
+    let mut c = cmd(&gh);
+    c.args([
+        "agent",
+        "status",
+        "--repo",
+        "octo/app",
+        "--environment",
+        "staging",
+    ]);
+    ok_run("agent status", c).await;
+    let seen = gh.seen().await;
+    assert_eq!(writes(&seen), ["POST /repos/octo/app/deployments"]);
+    all.extend(seen);
+    all
 }
 
 // ---------------------------------------------------------------------------- runners
@@ -651,7 +704,8 @@ async fn kube() -> MockServer {
 
 /// `ghops runners handle` as a GitHub App (the installation's token minted, the job read, a
 /// JIT runner generated) and `runners reconcile` (queued runs and their jobs listed, the
-/// registered runners listed, a runner generated for the queued job).
+/// registered runners listed, a runner generated for the queued job), and `handle` for an
+/// organisation's pool (the runner generated at the organisation).
 async fn runners() -> Vec<Seen> {
     let r = format!("/repos/{RUNNER_REPO}");
     let d = tempfile::tempdir().unwrap();
@@ -768,6 +822,45 @@ async fn runners() -> Vec<Seen> {
     assert_eq!(
         writes(&seen),
         [format!("POST {r}/actions/runners/generate-jitconfig")]
+    );
+    all.extend(seen);
+
+    // handle, for a pool of the organisation's runners
+    let gh = MockGitHub::start().await;
+    let org_cfg = d.path().join("org.toml");
+    std::fs::write(
+        &org_cfg,
+        "[[runners.pools]]\nname = \"org\"\norg = \"lineville\"\nrepos = [\"elastic-machines-testing\"]\nlabels = [\"self-hosted\", \"k8s\"]\n[runners.pools.kubernetes]\nnamespace = \"runners\"\n",
+    )
+    .unwrap();
+    get(
+        &gh,
+        &format!("{r}/actions/jobs/{JOB}"),
+        json!({"id": JOB, "run_id": 1, "run_attempt": 1, "status": "queued", "labels": ["self-hosted", "k8s"]}),
+    )
+    .await;
+    write(
+        &gh,
+        "POST",
+        "/orgs/lineville/actions/runners/generate-jitconfig",
+        201,
+        json!({"runner": {"id": 6}, "encoded_jit_config": "CONTRACT-JIT"}),
+    )
+    .await;
+    let k = kube().await;
+    let mut c = ghops();
+    c.args(["runners", "handle", "--json", "--event"])
+        .arg(fixture_path("workflow_job.queued.self-hosted.json"))
+        .arg("--config")
+        .arg(&org_cfg)
+        .args(["--api-url", &gh.uri(), "--kube-url", &k.uri()])
+        .env("GH_TOKEN", TOKEN);
+    let out = ok_run("runners handle (organisation pool)", c).await;
+    assert!(out.contains("\"launched\""), "{out}");
+    let seen = gh.seen().await;
+    assert_eq!(
+        writes(&seen),
+        ["POST /orgs/lineville/actions/runners/generate-jitconfig"]
     );
     all.extend(seen);
     all
