@@ -75,6 +75,11 @@ async fn github_contract() {
     ];
     let r = replay(&url, "self-check", &bad).await;
     assert_eq!(r.violations.len(), 2, "{:#?}", r.violations);
+    // ... a body property the description does not define ...
+    let e = check_body_keys(&[json!({"method": "POST", "path": "/repos/o/r/git/refs",
+        "body": {"ref": "refs/heads/x", "sha": "0", "shaa": "0"}})])
+    .unwrap_err();
+    assert!(e.contains("`shaa`"), "{e}");
     // ... and GraphQL variables of the wrong type.
     let q =
         "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { id } }";
@@ -138,6 +143,9 @@ async fn github_contract() {
         let r = replay(&url, workflow, &seen).await;
         violations.extend(r.violations);
         graphql.extend(r.graphql);
+        if let Err(e) = check_body_keys(&r.bodies) {
+            violations.extend(e.lines().map(|l| format!("{workflow}: {l}")));
+        }
     }
     assert!(
         violations.is_empty(),
@@ -161,6 +169,9 @@ pub(crate) struct Replayed {
     /// The GraphQL requests sent, `{query, variables}` (validated against GitHub's schema by
     /// [`validate_graphql`]).
     pub graphql: Vec<Value>,
+    /// The REST requests with a body, `{method, path, body}` (path without the query, as
+    /// Prism matched it; checked by [`check_body_keys`]).
+    pub bodies: Vec<Value>,
 }
 
 /// The path as Prism matches it: the description's `{ref}` (`git/ref{,s}/…`) and
@@ -212,6 +223,7 @@ pub(crate) async fn replay(
     let mut out = Replayed {
         violations: Vec::new(),
         graphql: Vec::new(),
+        bodies: Vec::new(),
     };
     assert!(!seen.is_empty(), "{workflow}: no requests recorded");
     for s in seen {
@@ -227,6 +239,13 @@ pub(crate) async fn replay(
             continue;
         }
         let p = prism_path(&s.path);
+        if !s.body.is_null() {
+            out.bodies.push(json!({
+                "method": s.method,
+                "path": p.split('?').next().unwrap_or_default(),
+                "body": s.body,
+            }));
+        }
         let method = Method::from_bytes(s.method.as_bytes()).expect("an HTTP method");
         let body = (!s.body.is_null()).then_some(&s.body);
         let r = gh
@@ -290,6 +309,19 @@ fn prism_path_encodes_only_the_one_segment_parameters() {
 /// (`contract/validate-graphql.mjs`): each document, then its variables against the
 /// operation's definitions. `Err` holds the validator's report.
 fn validate_graphql(requests: &[Value]) -> Result<(), String> {
+    run_checker("validate-graphql.mjs", requests)
+}
+
+/// Flags body properties the description does not define for the operation
+/// (`contract/check-body-keys.mjs`; requests `{method, path, body}`): GitHub ignores an
+/// unknown field silently, and Prism lets it through unless the schema forbids extras.
+fn check_body_keys(requests: &[Value]) -> Result<(), String> {
+    run_checker("check-body-keys.mjs", requests)
+}
+
+/// Runs a checker script of `contract/` with `input` (JSON) on stdin: `Err(report)` when it
+/// exits 1; panics when it cannot run.
+fn run_checker(script: &str, input: &[Value]) -> Result<(), String> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let dir = ghops_test_support::repo_root().join("contract");
@@ -298,7 +330,7 @@ fn validate_graphql(requests: &[Value]) -> Result<(), String> {
         "the contract harness is not installed: run `cd contract && npm ci` (./scripts/test does)"
     );
     let mut child = Command::new("node")
-        .arg("validate-graphql.mjs")
+        .arg(script)
         .current_dir(&dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -309,15 +341,12 @@ fn validate_graphql(requests: &[Value]) -> Result<(), String> {
         .stdin
         .take()
         .unwrap()
-        .write_all(&serde_json::to_vec(requests).unwrap())
+        .write_all(&serde_json::to_vec(input).unwrap())
         .unwrap();
     let out = child.wait_with_output().unwrap();
     match out.status.code() {
         Some(0) => Ok(()),
         Some(1) => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
-        _ => panic!(
-            "validate-graphql.mjs failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
+        _ => panic!("{script} failed: {}", String::from_utf8_lossy(&out.stderr)),
     }
 }

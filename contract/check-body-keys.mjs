@@ -1,0 +1,69 @@
+// Flags request-body properties that GitHub's OpenAPI description does not define for the
+// operation: GitHub ignores unknown fields silently and the description rarely forbids them
+// (no `additionalProperties: false`), so Prism lets a misspelt or misplaced field through.
+// Reads a JSON array of {method, path, body} on stdin (path without query, as sent to
+// api.github.com); prints one line per unknown property; exits 1 when any.
+import { readFileSync } from "node:fs";
+
+const spec = JSON.parse(
+  readFileSync(
+    new URL("./node_modules/@octokit/openapi/generated/api.github.com.json", import.meta.url),
+    "utf8",
+  ),
+);
+
+const deref = (s) => {
+  while (s && s.$ref) {
+    s = s.$ref
+      .slice(2)
+      .split("/")
+      .reduce((o, k) => o[k.replace(/~1/g, "/").replace(/~0/g, "~")], spec);
+  }
+  return s;
+};
+
+// Every property name a schema allows at its top level (across allOf/oneOf/anyOf), or null
+// when it allows any (no properties listed, or additionalProperties not false and not typed).
+const allowed = (schema) => {
+  const s = deref(schema);
+  if (!s) return null;
+  let names = new Set(Object.keys(s.properties ?? {}));
+  for (const k of ["allOf", "oneOf", "anyOf"]) {
+    for (const sub of s[k] ?? []) {
+      const more = allowed(sub);
+      if (more === null) return null;
+      for (const n of more) names.add(n);
+    }
+  }
+  return names.size > 0 ? names : null;
+};
+
+const routes = Object.entries(spec.paths).map(([tmpl, ops]) => ({
+  re: new RegExp("^" + tmpl.replace(/\{[^}]+\}/g, "[^/]+") + "$"),
+  literal: (tmpl.match(/[^{}]/g) ?? []).length - (tmpl.match(/\{[^}]+\}/g) ?? []).join("").length,
+  tmpl,
+  ops,
+}));
+
+let input = "";
+for await (const chunk of process.stdin) input += chunk;
+let bad = 0;
+for (const { method, path, body } of JSON.parse(input)) {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) continue;
+  // The most specific template (most literal characters) wins: /git/refs over /git/{x}.
+  const hits = routes
+    .filter((r) => r.re.test(path) && r.ops[method.toLowerCase()])
+    .sort((a, b) => b.literal - a.literal);
+  if (hits.length === 0) continue; // Prism reports unknown paths.
+  const op = hits[0].ops[method.toLowerCase()];
+  const schema = op.requestBody && deref(op.requestBody).content?.["application/json"]?.schema;
+  const names = schema ? allowed(schema) : new Set();
+  if (names === null) continue;
+  for (const key of Object.keys(body)) {
+    if (!names.has(key)) {
+      bad += 1;
+      console.error(`${method} ${hits[0].tmpl}: unknown body property \`${key}\``);
+    }
+  }
+}
+process.exit(bad > 0 ? 1 : 0);
