@@ -1,8 +1,8 @@
 // Flags request-body properties that GitHub's OpenAPI description does not define for the
 // operation: GitHub ignores unknown fields silently and the description rarely forbids them
 // (no `additionalProperties: false`), so Prism lets a misspelt or misplaced field through.
-// Reads a JSON array of {method, path, body} on stdin (path without query, as sent to
-// api.github.com); prints one line per unknown property; exits 1 when any.
+// Reads a JSON array of {method, path, body, workflow?} on stdin (path without query, as sent
+// to api.github.com); prints one line per unknown property; exits 1 when any.
 import { readFileSync } from "node:fs";
 
 const spec = JSON.parse(
@@ -48,7 +48,7 @@ const routes = Object.entries(spec.paths).map(([tmpl, ops]) => ({
 let input = "";
 for await (const chunk of process.stdin) input += chunk;
 let bad = 0;
-for (const { method, path, body } of JSON.parse(input)) {
+for (const { method, path, body, workflow } of JSON.parse(input)) {
   if (body === null || typeof body !== "object" || Array.isArray(body)) continue;
   // The most specific template (most literal characters) wins: /git/refs over /git/{x}.
   const hits = routes
@@ -62,7 +62,8 @@ for (const { method, path, body } of JSON.parse(input)) {
   for (const key of Object.keys(body)) {
     if (!names.has(key)) {
       bad += 1;
-      console.error(`${method} ${hits[0].tmpl}: unknown body property \`${key}\``);
+      const who = workflow ? `${workflow}: ` : "";
+      console.error(`${who}${method} ${hits[0].tmpl}: unknown body property \`${key}\``);
     }
   }
 }

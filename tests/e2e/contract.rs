@@ -32,7 +32,19 @@ async fn client(url: &str) -> GitHub {
 #[tokio::test]
 async fn github_contract() {
     // Each workflow's requests are recorded (against wiremock) while Prism starts.
-    let (prism, recorded) = tokio::join!(Prism::start(), flows::record_all());
+    let t0 = std::time::Instant::now();
+    let (prism, recorded) = tokio::join!(
+        async {
+            let p = Prism::start().await;
+            trace(&format!("prism up after {:?}", t0.elapsed()));
+            p
+        },
+        async {
+            let r = flows::record_all().await;
+            trace(&format!("recorded after {:?}", t0.elapsed()));
+            r
+        }
+    );
     // Prism answers list endpoints with the description's example `Link` header, which names
     // pages (`/repositories/1300192/issues?page=4` on api.github.com) that Prism does not
     // serve; ghops rightly refuses to treat page 1 as the whole list when it cannot follow a
@@ -139,14 +151,40 @@ async fn github_contract() {
     //    with the real binary, replayed here.
     let mut violations = Vec::new();
     let mut graphql = Vec::new();
+    let mut bodies = Vec::new();
+    // The workflows' replays run side by side (each in order).
+    // A request the same in method, path and body is replayed once (the first workflow that
+    // sent it names it).
+    let mut replays = tokio::task::JoinSet::new();
+    let mut once = std::collections::HashSet::new();
     for (workflow, seen) in recorded {
-        let r = replay(&url, workflow, &seen).await;
+        assert!(!seen.is_empty(), "{workflow}: no requests recorded");
+        let seen: Vec<_> = seen
+            .into_iter()
+            .filter(|s| once.insert((s.method.clone(), s.path.clone(), s.body.to_string())))
+            .collect();
+        let url = url.clone();
+        replays.spawn(async move { (workflow, replay(&url, workflow, &seen).await) });
+    }
+    let mut done: Vec<(&str, Replayed)> = replays.join_all().await;
+    trace(&format!(
+        "replayed {} requests after {:?}",
+        once.len(),
+        t0.elapsed()
+    ));
+    done.sort_by_key(|(workflow, _)| *workflow);
+    for (workflow, r) in done {
         violations.extend(r.violations);
         graphql.extend(r.graphql);
-        if let Err(e) = check_body_keys(&r.bodies) {
-            violations.extend(e.lines().map(|l| format!("{workflow}: {l}")));
-        }
+        bodies.extend(r.bodies.into_iter().map(|mut b| {
+            b["workflow"] = json!(workflow);
+            b
+        }));
     }
+    if let Err(e) = check_body_keys(&bodies) {
+        violations.extend(e.lines().map(str::to_owned));
+    }
+    trace(&format!("body properties checked after {:?}", t0.elapsed()));
     assert!(
         violations.is_empty(),
         "requests the contract server rejects:\n{}\n{}",
@@ -159,7 +197,15 @@ async fn github_contract() {
         panic!("GraphQL rejected by GitHub's schema:\n{e}");
     }
 
+    trace(&format!("done after {:?}", t0.elapsed()));
     drop(prism);
+}
+
+/// With `GHOPS_CONTRACT_TRACE` set: a progress line on stderr (`--no-capture` shows it).
+fn trace(line: &str) {
+    if std::env::var_os("GHOPS_CONTRACT_TRACE").is_some() {
+        eprintln!("contract: {line}");
+    }
 }
 
 /// What one workflow's replay found.
@@ -225,11 +271,11 @@ pub(crate) async fn replay(
         graphql: Vec::new(),
         bodies: Vec::new(),
     };
-    assert!(!seen.is_empty(), "{workflow}: no requests recorded");
     for s in seen {
-        if std::env::var_os("GHOPS_CONTRACT_TRACE").is_some() {
-            eprintln!("replay {workflow}: {} {} {}", s.method, s.path, s.body);
-        }
+        trace(&format!(
+            "replay {workflow}: {} {} {}",
+            s.method, s.path, s.body
+        ));
         if s.path == "/graphql" {
             assert!(s.body["query"].is_string(), "{workflow}: {s:?}");
             out.graphql.push(json!({
