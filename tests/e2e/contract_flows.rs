@@ -704,8 +704,9 @@ async fn kube() -> MockServer {
 
 /// `ghops runners handle` as a GitHub App (the installation's token minted, the job read, a
 /// JIT runner generated) and `runners reconcile` (queued runs and their jobs listed, the
-/// registered runners listed, a runner generated for the queued job), and `handle` for an
-/// organisation's pool (the runner generated at the organisation).
+/// registered runners listed, a runner generated for the queued job; then a runner that never
+/// came up reaped), and `handle` for an organisation's pool (the runner generated at the
+/// organisation).
 async fn runners() -> Vec<Seen> {
     let r = format!("/repos/{RUNNER_REPO}");
     let d = tempfile::tempdir().unwrap();
@@ -822,6 +823,65 @@ async fn runners() -> Vec<Seen> {
     assert_eq!(
         writes(&seen),
         [format!("POST {r}/actions/runners/generate-jitconfig")]
+    );
+    all.extend(seen);
+
+    // reconcile reaps a runner that never came up (its Job is old, its registration offline)
+    let gh = MockGitHub::start().await;
+    let name = "ghops-65cf98e3-12877621891-1";
+    for status in ["queued", "in_progress"] {
+        Mock::given(method("GET"))
+            .and(path(format!("{r}/actions/runs")))
+            .and(query_param("status", status))
+            .respond_with(ok(json!({"total_count": 0, "workflow_runs": []})))
+            .mount(&gh.server)
+            .await;
+    }
+    get(
+        &gh,
+        &format!("{r}/actions/runners"),
+        json!({"total_count": 1, "runners": [{"id": 23, "name": name, "os": "linux",
+            "status": "offline", "busy": false, "labels": []}]}),
+    )
+    .await;
+    write(
+        &gh,
+        "DELETE",
+        &format!("{r}/actions/runners/23"),
+        204,
+        json!({}),
+    )
+    .await;
+    let k = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/apis/batch/v1/namespaces/runners/jobs"))
+        .respond_with(ok(json!({
+            "kind": "JobList", "apiVersion": "batch/v1", "metadata": {}, "items": [{
+                "kind": "Job", "apiVersion": "batch/v1",
+                "metadata": {"name": name, "namespace": "runners",
+                    "creationTimestamp": "2020-01-01T00:00:00Z"},
+                "spec": {"template": {"spec": {"containers": []}}}
+            }],
+        })))
+        .mount(&k)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ok(
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
+        ))
+        .mount(&k)
+        .await;
+    let mut c = ghops();
+    c.args(["runners", "reconcile", "--json", "--config"])
+        .arg(&cfg)
+        .args(["--api-url", &gh.uri(), "--kube-url", &k.uri()])
+        .env("GH_TOKEN", TOKEN);
+    let out = ok_run("runners reconcile (reap)", c).await;
+    let seen = gh.seen().await;
+    assert_eq!(
+        writes(&seen),
+        [format!("DELETE {r}/actions/runners/23")],
+        "{out}"
     );
     all.extend(seen);
 
