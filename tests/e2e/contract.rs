@@ -87,11 +87,15 @@ async fn github_contract() {
     ];
     let r = replay(&url, "self-check", &bad).await;
     assert_eq!(r.violations.len(), 2, "{:#?}", r.violations);
-    // ... a body property the description does not define ...
-    let e = check_body_keys(&[json!({"method": "POST", "path": "/repos/o/r/git/refs",
+    // ... a body property or query parameter the description does not define ...
+    let e = check_unknown_fields(&[json!({"method": "POST", "path": "/repos/o/r/git/refs",
         "body": {"ref": "refs/heads/x", "sha": "0", "shaa": "0"}})])
     .unwrap_err();
     assert!(e.contains("`shaa`"), "{e}");
+    let e = check_unknown_fields(&[json!({"method": "GET",
+        "path": "/repos/o/r/issues?state=open&stat=closed", "body": null})])
+    .unwrap_err();
+    assert!(e.contains("`stat`") && !e.contains("`state`"), "{e}");
     // ... and GraphQL variables of the wrong type.
     let q =
         "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { id } }";
@@ -181,10 +185,10 @@ async fn github_contract() {
             b
         }));
     }
-    if let Err(e) = check_body_keys(&bodies) {
+    if let Err(e) = check_unknown_fields(&bodies) {
         violations.extend(e.lines().map(str::to_owned));
     }
-    trace(&format!("body properties checked after {:?}", t0.elapsed()));
+    trace(&format!("unknown fields checked after {:?}", t0.elapsed()));
     assert!(
         violations.is_empty(),
         "requests the contract server rejects:\n{}\n{}",
@@ -215,8 +219,8 @@ pub(crate) struct Replayed {
     /// The GraphQL requests sent, `{query, variables}` (validated against GitHub's schema by
     /// [`validate_graphql`]).
     pub graphql: Vec<Value>,
-    /// The REST requests with a body, `{method, path, body}` (path without the query, as
-    /// Prism matched it; checked by [`check_body_keys`]).
+    /// The REST requests, `{method, path, body}` (path and query as Prism matched them;
+    /// checked by [`check_unknown_fields`]).
     pub bodies: Vec<Value>,
 }
 
@@ -285,13 +289,8 @@ pub(crate) async fn replay(
             continue;
         }
         let p = prism_path(&s.path);
-        if !s.body.is_null() {
-            out.bodies.push(json!({
-                "method": s.method,
-                "path": p.split('?').next().unwrap_or_default(),
-                "body": s.body,
-            }));
-        }
+        out.bodies
+            .push(json!({"method": s.method, "path": p, "body": s.body}));
         let method = Method::from_bytes(s.method.as_bytes()).expect("an HTTP method");
         let body = (!s.body.is_null()).then_some(&s.body);
         let r = gh
@@ -358,11 +357,11 @@ fn validate_graphql(requests: &[Value]) -> Result<(), String> {
     run_checker("validate-graphql.mjs", requests)
 }
 
-/// Flags body properties the description does not define for the operation
-/// (`contract/check-body-keys.mjs`; requests `{method, path, body}`): GitHub ignores an
-/// unknown field silently, and Prism lets it through unless the schema forbids extras.
-fn check_body_keys(requests: &[Value]) -> Result<(), String> {
-    run_checker("check-body-keys.mjs", requests)
+/// Flags body properties and query parameters the description does not define for the
+/// operation (`contract/check-unknown-fields.mjs`; requests `{method, path, body}`): GitHub
+/// ignores an unknown one silently, and Prism lets it through unless the schema forbids extras.
+fn check_unknown_fields(requests: &[Value]) -> Result<(), String> {
+    run_checker("check-unknown-fields.mjs", requests)
 }
 
 /// Runs a checker script of `contract/` with `input` (JSON) on stdin: `Err(report)` when it

@@ -1,8 +1,8 @@
-// Flags request-body properties that GitHub's OpenAPI description does not define for the
-// operation: GitHub ignores unknown fields silently and the description rarely forbids them
-// (no `additionalProperties: false`), so Prism lets a misspelt or misplaced field through.
-// Reads a JSON array of {method, path, body, workflow?} on stdin (path without query, as sent
-// to api.github.com); prints one line per unknown property; exits 1 when any.
+// Flags request-body properties and query parameters that GitHub's OpenAPI description does
+// not define for the operation: GitHub ignores unknown ones silently and the description rarely
+// forbids them (no `additionalProperties: false`), so Prism lets a misspelt or misplaced field
+// through. Reads a JSON array of {method, path, body, workflow?} on stdin (path as sent to
+// api.github.com, query included); prints one line per unknown name; exits 1 when any.
 import { readFileSync } from "node:fs";
 
 const spec = JSON.parse(
@@ -48,22 +48,31 @@ const routes = Object.entries(spec.paths).map(([tmpl, ops]) => ({
 let input = "";
 for await (const chunk of process.stdin) input += chunk;
 let bad = 0;
-for (const { method, path, body, workflow } of JSON.parse(input)) {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) continue;
+for (const { method, path: target, body, workflow } of JSON.parse(input)) {
+  const [path, query] = target.split("?");
   // The most specific template (most literal characters) wins: /git/refs over /git/{x}.
   const hits = routes
     .filter((r) => r.re.test(path) && r.ops[method.toLowerCase()])
     .sort((a, b) => b.literal - a.literal);
   if (hits.length === 0) continue; // Prism reports unknown paths.
   const op = hits[0].ops[method.toLowerCase()];
+  const who = `${workflow ? `${workflow}: ` : ""}${method} ${hits[0].tmpl}`;
+  const params = [...(hits[0].ops.parameters ?? []), ...(op.parameters ?? [])].map(deref);
+  const queryNames = new Set(params.filter((p) => p.in === "query").map((p) => p.name));
+  for (const key of new URLSearchParams(query ?? "").keys()) {
+    if (!queryNames.has(key)) {
+      bad += 1;
+      console.error(`${who}: unknown query parameter \`${key}\``);
+    }
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) continue;
   const schema = op.requestBody && deref(op.requestBody).content?.["application/json"]?.schema;
   const names = schema ? allowed(schema) : new Set();
   if (names === null) continue;
   for (const key of Object.keys(body)) {
     if (!names.has(key)) {
       bad += 1;
-      const who = workflow ? `${workflow}: ` : "";
-      console.error(`${who}${method} ${hits[0].tmpl}: unknown body property \`${key}\``);
+      console.error(`${who}: unknown body property \`${key}\``);
     }
   }
 }
