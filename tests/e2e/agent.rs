@@ -299,14 +299,7 @@ async fn sigterm_mid_hook_stops_it_reports_and_exits_zero() {
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped());
     let child = c.spawn().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !started.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the hook never started"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    ghops_test_support::wait_until("the hook to start", || started.exists()).await;
     let t0 = std::time::Instant::now();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

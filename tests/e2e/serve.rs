@@ -336,22 +336,11 @@ async fn signed_issue_comment_creates_the_test_branch() {
     })
     .await
     .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let writes = gh.writes().await;
-        if writes
-            .iter()
-            .any(|w| w.path == format!("{R}/issues/1/comments"))
-        {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no status comment: {:?}",
-            gh.lines().await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // The status comment.
+    gh.wait_for_requests(1, |w| {
+        w.method == "POST" && w.path == format!("{R}/issues/1/comments")
+    })
+    .await;
     let (code, err) = tokio::task::spawn_blocking(move || s.stop()).await.unwrap();
     assert_eq!(code, Some(0), "{err}");
     let writes: Vec<String> = gh.writes().await.iter().map(|w| w.line()).collect();

@@ -11,8 +11,8 @@ use gh_core::auth::{Credentials, SecretString, TokenSource};
 use gh_core::client::ClientConfig;
 use gh_core::retry::RetryPolicy;
 use gh_core::{GitHub, RepoRef};
-use ghops_test_support::MockGitHub;
 use ghops_test_support::deployments::{Deployments, Fault};
+use ghops_test_support::{MockGitHub, Seen, wait_until};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
@@ -321,7 +321,11 @@ async fn unknown_task_and_path_traversal_are_errors_and_run_nothing() {
 #[tokio::test]
 async fn a_hanging_hook_is_killed_and_reported() {
     let e = Env::new().await;
-    e.hook("deploy", "sleep 30");
+    let started = e.dir.path().join("hook-started");
+    e.hook(
+        "deploy",
+        &format!("touch '{}'\nsleep 30", started.display()),
+    );
     e.deployments(vec![dep(4, "deploy", false)]).await;
     e.latest_status(4, None).await;
     e.accept_posts().await;
@@ -604,7 +608,11 @@ async fn one_hundred_fifty_deployments_are_paged_through() {
 #[tokio::test]
 async fn shutdown_mid_hook_terminates_it_and_reports() {
     let e = Env::new().await;
-    e.hook("deploy", "sleep 30");
+    let started = e.dir.path().join("hook-started");
+    e.hook(
+        "deploy",
+        &format!("touch '{}'\nsleep 30", started.display()),
+    );
     e.deployments(vec![dep(4, "deploy", false)]).await;
     e.latest_status(4, None).await;
     e.accept_posts().await;
@@ -614,7 +622,8 @@ async fn shutdown_mid_hook_terminates_it_and_reports() {
     let target = e.target(Policy::Latest);
     let j = e.journal();
     let stopper = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Mid hook: once the hook has started.
+        wait_until("the hook to start", || started.exists()).await;
         tx.send(true).unwrap();
         tx
     });
@@ -713,16 +722,9 @@ async fn a_deployment_webhook_wakes_only_its_target_early() {
     let e = Env::new().await;
     e.hook("deploy", "true");
     let hw = "/repos/Codertocat/Hello-World";
-    // The first poll sees nothing; the deployment appears afterwards.
-    Mock::given(method("GET"))
-        .and(path(format!("{hw}/deployments")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .up_to_n_times(1)
-        .mount(&e.gh.server)
-        .await;
-    Deployments::mount(&e.gh, "Codertocat/Hello-World")
-        .await
-        .add(dep_in(31, "production"));
+    // No deployment until the test adds it (just before the event that names it): a pass
+    // before that lists nothing and deploys nothing, so it shows in the list count.
+    let deployments = Deployments::mount(&e.gh, "Codertocat/Hello-World").await;
     let (stop, cancel) = tokio::sync::watch::channel(false);
     let agent = deploy_agent::Agent::spawn(
         vec![(
@@ -743,11 +745,8 @@ async fn a_deployment_webhook_wakes_only_its_target_early() {
             .filter(|r| r.method == "GET" && r.path.starts_with(&format!("{hw}/deployments?")))
             .count()
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while lists().await < 1 {
-        assert!(std::time::Instant::now() < deadline, "no first pass");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let is_list = |r: &Seen| r.method == "GET" && r.path.starts_with(&format!("{hw}/deployments?"));
+    e.gh.wait_for_requests(1, is_list).await;
 
     // Another environment's or repository's deployment wakes nobody.
     let body = ghops_test_support::fixture_json("deployment.created.json");
@@ -760,20 +759,24 @@ async fn a_deployment_webhook_wakes_only_its_target_early() {
     let mut elsewhere = body.clone();
     elsewhere["repository"]["full_name"] = json!("someone/else");
     assert!(!handle.on_event(&parse(&elsewhere)));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(lists().await, 1, "woken by an unrelated event");
+    // (Lets the agent's task run: a pass woken above would start now and list nothing.)
+    let before = lists().await;
 
     // The real payload of a `deployment` event for this target wakes it (names case-folded).
+    deployments.add(dep_in(31, "production"));
     let mut ours = body;
     ours["repository"]["full_name"] = json!("codertocat/hello-world");
     assert!(handle.on_event(&parse(&ours)));
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while e.posts().await.len() < 2 {
-        assert!(std::time::Instant::now() < deadline, "not woken");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    e.gh.wait_for_requests(2, |r| r.method == "POST").await;
     let states: Vec<String> = e.posts().await.into_iter().map(|p| p.1).collect();
     assert_eq!(states, ["in_progress", "success"]);
+    // Passes run one after another: one woken by an unrelated event came before the pass
+    // that deployed, and listed nothing.
+    assert_eq!(
+        (before, lists().await),
+        (1, 2),
+        "woken by an unrelated event"
+    );
 
     stop.send(true).unwrap();
     assert!(agent.join().await.is_empty());

@@ -1095,21 +1095,19 @@ async fn deliveries_for_one_pr_are_serialised_others_are_not() {
     // Another PR, or another repository, is not held up.
     let _b = pr_bridge::lock_pr(&repo(), 2).await;
     let _c = pr_bridge::lock_pr(&"other/Hello-World".parse().unwrap(), 1).await;
-    // The same PR (case-insensitive repository) waits until the first is released.
+    // The same PR (case-insensitive repository) waits until the first is released: polled
+    // now, it is pending (a free lock is taken on the first poll, as the two above were).
     let same: RepoRef = "codertocat/hello-world".parse().unwrap();
-    let waiting = tokio::spawn(async move {
-        let _g = pr_bridge::lock_pr(&same, 1).await;
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut waiting = Box::pin(pr_bridge::lock_pr(&same, 1));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     assert!(
-        !waiting.is_finished(),
+        waiting.as_mut().poll(&mut cx).is_pending(),
         "a second delivery for PR 1 ran concurrently"
     );
     drop(a);
-    tokio::time::timeout(Duration::from_secs(5), waiting)
+    let _g = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
-        .expect("released")
-        .unwrap();
+        .expect("released");
 }
 
 // ------------------------------------------------------------------ report and cleanup

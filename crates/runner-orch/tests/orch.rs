@@ -938,14 +938,11 @@ command = ["/usr/bin/env"]
         json!({"name": name(), "runner_group_id": 1, "labels": ["self-hosted", "k8s"],
                "work_folder": format!("_work/{}", name())})
     );
-    let mut text = String::new();
-    for _ in 0..100 {
-        text = std::fs::read_to_string(&out).unwrap_or_default();
-        if text.contains("GHOPS_RUNNER_NAME") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    ghops_test_support::wait_until("the runner's environment dump", || {
+        std::fs::read_to_string(&out).is_ok_and(|t| t.contains("GHOPS_RUNNER_NAME"))
+    })
+    .await;
+    let text = std::fs::read_to_string(&out).unwrap();
     assert!(
         text.contains(&format!("ACTIONS_RUNNER_INPUT_JITCONFIG={JIT}")),
         "{text}"
@@ -1024,14 +1021,11 @@ async fn process_backend_runs_the_runner_as_the_pool_user() {
     let o = Orchestrator::new(cfg, Backend::default());
     let d = o.handle_event(&env.client, &event("queued")).await.unwrap();
     assert!(matches!(d, Decision::Launched { .. }), "{d:?}");
-    let mut text = String::new();
-    for _ in 0..200 {
-        text = std::fs::read_to_string(&out).unwrap_or_default();
-        if !text.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    ghops_test_support::wait_until("the runner's output", || {
+        std::fs::read_to_string(&out).is_ok_and(|t| !t.is_empty())
+    })
+    .await;
+    let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text, "65534\n65534\n65534\ndenied\n");
 }
 

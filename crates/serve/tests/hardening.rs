@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::http::{Request, StatusCode};
 use ghops_serve::{Delivery, Handler, HandlerFuture, ServeConfig, Server};
-use ghops_test_support::{fixture_bytes, sign};
+use ghops_test_support::{fixture_bytes, sign, wait_until};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -230,13 +230,27 @@ async fn in_flight_body_bytes_are_capped() {
     };
     // A 600-byte body whose bytes have not arrived yet holds 600 of the 1000.
     let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Bytes, std::io::Error>>();
+    // The server reserves a declared length before it reads a byte: once the body is polled,
+    // the 600 are held.
+    let slow_read = Arc::new(AtomicBool::new(false));
+    let flag = slow_read.clone();
+    let body = futures::StreamExt::chain(
+        futures::stream::once(async move {
+            flag.store(true, Ordering::SeqCst);
+            Ok(Bytes::new())
+        }),
+        rx,
+    );
     let slow = {
         let s = s.clone();
-        tokio::spawn(
-            async move { send(&s, post(&headers("slow", "600"), Body::from_stream(rx))).await },
-        )
+        tokio::spawn(async move {
+            send(&s, post(&headers("slow", "600"), Body::from_stream(body))).await
+        })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_until("the slow body being read", || {
+        slow_read.load(Ordering::SeqCst)
+    })
+    .await;
     let polled = Arc::new(AtomicBool::new(false));
     let (st, _) = send(
         &s,
@@ -305,17 +319,16 @@ async fn a_failed_delivery_is_handled_again_when_redelivered() {
     };
     assert_eq!(send(&s, deliver()).await.0, StatusCode::ACCEPTED);
     let m = s.metrics();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while m.count("workflow_job", "failed") == 0 {
-        assert!(Instant::now() < deadline, "handler never ran");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("the handler's failure", || {
+        m.count("workflow_job", "failed") > 0
+    })
+    .await;
     let (st, msg) = send(&s, deliver()).await;
     assert_eq!((st, msg.as_str()), (StatusCode::ACCEPTED, "accepted\n"));
-    while m.count("workflow_job", "handled") == 0 {
-        assert!(Instant::now() < deadline, "redelivery never handled");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("the redelivery handled", || {
+        m.count("workflow_job", "handled") > 0
+    })
+    .await;
     assert_eq!(flaky.calls.load(Ordering::SeqCst), 2);
     // Handled: now it is a duplicate.
     assert_eq!(send(&s, deliver()).await.0, StatusCode::OK);
@@ -459,7 +472,16 @@ async fn shutdown_closes_connections_at_the_drain_deadline() {
         s.write_all(part.as_bytes()).unwrap();
         stuck.push(s);
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A complete request on a later connection, answered: the server has accepted the stuck
+    // ones (connections are accepted in order) and is reading them.
+    let (answer, _) = blocking(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        read_until_closed(&mut s, Duration::from_secs(5))
+    })
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let start = Instant::now();
     r.stop.take().unwrap().send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), &mut r.done)
@@ -526,7 +548,9 @@ async fn slow_mints_block_only_their_own_installation_and_are_shared() {
             tokio::spawn(async move { inst.client_with(Some(1), &wanted).await.map(|_| ()) })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Installation 1's mint is under way (and held up by its 3 s answer).
+    gh.wait_for_requests(1, |r| r.path == "/app/installations/1/access_tokens")
+        .await;
     let start = Instant::now();
     inst.client_with(Some(2), &wanted).await.unwrap();
     let other = start.elapsed();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ghops_serve::{Delivery, Handler, HandlerFuture, ServeConfig, Server};
-use ghops_test_support::{MockGitHub, fixture_bytes, sign};
+use ghops_test_support::{MockGitHub, fixture_bytes, sign, wait_until};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -66,13 +66,25 @@ async fn send(s: &Server, r: Request<Body>) -> (StatusCode, String) {
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
+/// Waits (bounded) until the handler has been called `n` times.
 async fn settle(rec: &Recorder, n: usize) {
-    for _ in 0..200 {
-        if rec.seen.lock().unwrap().len() >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until(&format!("{n} handler calls"), || {
+        rec.seen.lock().unwrap().len() >= n
+    })
+    .await;
+}
+
+/// The delivery ids the handler saw, sorted (workers run deliveries concurrently).
+fn ids(rec: &Recorder) -> Vec<String> {
+    let mut v: Vec<String> = rec
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.1.clone())
+        .collect();
+    v.sort();
+    v
 }
 
 #[tokio::test]
@@ -127,8 +139,16 @@ async fn bad_signatures_are_401_and_run_nothing() {
         .await;
         assert_eq!(st, StatusCode::UNAUTHORIZED, "case {i}");
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(rec.seen.lock().unwrap().is_empty());
+    // A valid delivery after them: once the handler has run it, the refused ones would have
+    // run before it, had they been queued.
+    let (st, _) = send(
+        &s,
+        signed("valid", "issue_comment", "issue_comment.created.json"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    settle(&rec, 1).await;
+    assert_eq!(ids(&rec), ["valid"]);
     assert_eq!(s.metrics().count("issue_comment", "bad_signature"), 5);
 }
 
@@ -182,8 +202,16 @@ async fn duplicate_delivery_is_a_noop() {
     assert_eq!(a, StatusCode::ACCEPTED);
     assert_eq!(b, StatusCode::OK);
     assert!(body.contains("duplicate"));
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(rec.seen.lock().unwrap().len(), 1);
+    // Another delivery after the duplicate: once both accepted ones ran, a queued duplicate
+    // would have too.
+    let (c, _) = send(
+        &s,
+        signed("other", "workflow_job", "workflow_job.queued.json"),
+    )
+    .await;
+    assert_eq!(c, StatusCode::ACCEPTED);
+    settle(&rec, 2).await;
+    assert_eq!(ids(&rec), ["other", "same"]);
 }
 
 #[tokio::test]

@@ -241,9 +241,52 @@ impl MockGitHub {
         assert_eq!(got, expected, "writes differ");
     }
 
+    /// Waits until at least `n` received requests satisfy `pred` and returns those requests;
+    /// panics, naming every request received, when [`WAIT_DEADLINE`] passes first. Use it
+    /// instead of a fixed sleep: to wait for a side effect, and before asserting that
+    /// something did *not* happen, to wait for the positive signal (a later request) that
+    /// proves the input was processed.
+    pub async fn wait_for_requests(&self, n: usize, pred: impl Fn(&Seen) -> bool) -> Vec<Seen> {
+        let deadline = std::time::Instant::now() + WAIT_DEADLINE;
+        loop {
+            let seen = self.seen().await;
+            let matching: Vec<Seen> = seen.iter().filter(|s| pred(s)).cloned().collect();
+            if matching.len() >= n {
+                return matching;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited {WAIT_DEADLINE:?} for {n} matching requests, got {}: {:#?}",
+                matching.len(),
+                seen.iter().map(Seen::line).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+
     /// Asserts the full request sequence (`"METHOD /path?query"`), reads included.
     pub async fn assert_lines(&self, expected: &[&str]) {
         assert_eq!(self.lines().await, expected, "requests differ");
+    }
+}
+
+/// How long [`MockGitHub::wait_for_requests`] and [`wait_until`] wait before failing: far
+/// beyond what any condition needs on a loaded machine, so reaching it means "never".
+pub const WAIT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Polls `done` until it holds; panics with `what` when [`WAIT_DEADLINE`] passes first. For
+/// counts a test records itself (handler calls, metrics); see
+/// [`MockGitHub::wait_for_requests`] for requests to a mock.
+pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT_DEADLINE;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {WAIT_DEADLINE:?} for {what}"
+        );
+        tokio::time::sleep(POLL_EVERY).await;
     }
 }
 
