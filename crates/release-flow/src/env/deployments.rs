@@ -62,6 +62,9 @@ pub struct DeploymentStatus {
     /// Log URL.
     #[serde(default)]
     pub log_url: Option<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
     /// Creation time.
     #[serde(default)]
     pub created_at: Option<String>,

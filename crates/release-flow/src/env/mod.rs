@@ -31,8 +31,9 @@ mod table;
 
 pub use config::{EnvConfig, LabelRule};
 pub use deployments::{
-    Deployment, DeploymentStatus, create_deployment, current_deployment, deactivate,
-    find_deployment, is_production, latest_status, list_deployments, pr_deployed,
+    ACTIVE_STATES, Deployment, DeploymentStatus, add_status, create_deployment, current_deployment,
+    deactivate, find_deployment, is_production, latest_status, list_deployments, pr_deployed,
+    slot_holder,
 };
 pub use plan::{
     EnvTarget, Handover, NAMESPACE_PREFIX, SYNC_ACTIONS, SyncPlan, plan_open, preview_namespace,

@@ -398,3 +398,132 @@ fn assert_no_duplicates_per_deploy(gh: &FakeGitHub) {
         }
     }
 }
+
+fn gate_req(sha: &str, git_ref: &str, actor: &str, run: u64) -> release_flow::gate::GateRequest {
+    let mut r = release_flow::gate::GateRequest::now("production", sha, git_ref, actor);
+    r.run_id = Some(run);
+    r
+}
+
+fn refused(r: Result<release_flow::gate::GateOutcome, release_flow::ReleaseError>) -> String {
+    let e = r.unwrap_err();
+    assert_eq!(
+        gh_core::ExitStatus::exit_code(&e),
+        gh_core::ExitCode::Refused,
+        "{e}"
+    );
+    e.to_string()
+}
+
+/// Issue 23 #9, issue 22 (Cloud Posse gate): promotion through gates with the two-person
+/// rule. Production takes only a released commit that succeeded in staging; the approver is
+/// neither the requester nor an author of the promoted commits; a payload's `approved_by`
+/// counts for nothing; re-runs write nothing.
+#[tokio::test]
+async fn promotion_through_gates_with_two_person_rule() {
+    let gh = FakeGitHub::start("octo/app").await;
+    let c = fake_client(&gh).await;
+    let r = repo("octo/app");
+    let policy = EnvConfig::default().gate;
+    let rules = release_flow::gate::Promotion {
+        two_person: true,
+        ..Default::default()
+    };
+    for who in ["alice", "bob", "carol"] {
+        gh.set_permission(who, "maintain");
+    }
+    gh.set_permission("dave", "write");
+    let s1 = gh.push("main", "alice", "feature by alice");
+    gh.add_release("v1.0.0", &s1, false);
+    let check = |req: release_flow::gate::GateRequest| {
+        let (c, r, policy, rules) = (&c, &r, &policy, &rules);
+        async move { release_flow::gate::check(c, r, policy, rules, &req).await }
+    };
+
+    // Not yet in staging: refused, nothing written.
+    gh.add_run(100, "bob", &s1);
+    let w = gh.write_count();
+    let m = refused(check(gate_req(&s1, "v1.0.0", "bob", 100)).await);
+    assert!(m.contains("has not succeeded in staging"), "{m}");
+    assert_eq!(gh.write_count(), w);
+    for state in [DeployState::InProgress, DeployState::Success] {
+        record(&c, &r, &deploy_req("staging", &s1, state))
+            .await
+            .unwrap();
+    }
+
+    // bob asks: recorded as the request (once), refused until someone else approves.
+    let m = refused(check(gate_req(&s1, "v1.0.0", "bob", 100)).await);
+    assert!(m.contains("two-person rule: bob requested"), "{m}");
+    let w = gh.write_count();
+    gh.add_run(101, "bob", &s1);
+    refused(check(gate_req(&s1, "v1.0.0", "bob", 101)).await);
+    assert_eq!(
+        gh.write_count(),
+        w,
+        "a second ask by bob records nothing new"
+    );
+
+    // alice wrote the promoted commit: she may not approve.
+    gh.add_run(102, "alice", &s1);
+    let m = refused(check(gate_req(&s1, "v1.0.0", "alice", 102)).await);
+    assert!(m.contains("alice wrote commit"), "{m}");
+    assert_eq!(gh.write_count(), w);
+    // dave lacks the permission.
+    refused(check(gate_req(&s1, "v1.0.0", "dave", 103)).await);
+
+    // carol approves bob's request; the deploy job then continues the same deployment.
+    gh.add_run(104, "carol", &s1);
+    let o = check(gate_req(&s1, "v1.0.0", "carol", 104)).await.unwrap();
+    assert_eq!(o.approved_by, "carol");
+    assert_eq!(o.requested_by.as_deref(), Some("bob"));
+    assert_eq!(o.release.as_deref(), Some("v1.0.0"));
+    assert_eq!(o.succeeded_in.as_deref(), Some("staging"));
+    assert!(o.recorded && !o.created);
+    let w = gh.write_count();
+    let again = check(gate_req(&s1, "v1.0.0", "carol", 104)).await.unwrap();
+    assert!(!again.recorded);
+    assert_eq!(gh.write_count(), w, "a re-run writes nothing");
+    for state in [DeployState::InProgress, DeployState::Success] {
+        let out = record(&c, &r, &deploy_req("production", &s1, state))
+            .await
+            .unwrap();
+        assert_eq!(out.deployment_id, o.deployment_id);
+    }
+
+    // A commit that is not a release is refused for production.
+    let s2 = gh.push("main", "bob", "fix by bob");
+    for state in [DeployState::InProgress, DeployState::Success] {
+        record(&c, &r, &deploy_req("staging", &s2, state))
+            .await
+            .unwrap();
+    }
+    gh.add_run(105, "carol", &s2);
+    let m = refused(check(gate_req(&s2, "main", "carol", 105)).await);
+    assert!(m.contains("not the commit of a published release"), "{m}");
+
+    // Released; a forged approval in a payload and a forged request naming a run of another
+    // commit count for nothing: carol's run is only a request.
+    gh.add_release("v1.0.1", &s2, false);
+    let forged = gh.add_deployment(
+        "production",
+        &s2,
+        serde_json::json!({"approved_by": "alice", "requested_by": "alice"}),
+    );
+    let now = gh.now();
+    gh.state().statuses.entry(forged).or_default().push(serde_json::json!({
+        "id": 9999, "state": "queued", "description": "promotion requested by @alice in run 102",
+        "environment_url": "", "log_url": "", "created_at": now,
+    }));
+    let m = refused(check(gate_req(&s2, "v1.0.1", "carol", 105)).await);
+    assert!(m.contains("carol requested"), "{m}");
+    // bob wrote s2: he may not approve carol's request; alice (who did not) may.
+    gh.add_run(106, "bob", &s2);
+    let m = refused(check(gate_req(&s2, "v1.0.1", "bob", 106)).await);
+    assert!(m.contains("bob wrote commit"), "{m}");
+    gh.add_run(107, "alice", &s2);
+    let o = check(gate_req(&s2, "v1.0.1", "alice", 107)).await.unwrap();
+    assert_eq!(o.requested_by.as_deref(), Some("carol"));
+    assert_eq!(o.deployment_id, Some(forged));
+    gh.assert_no_unrouted();
+}
