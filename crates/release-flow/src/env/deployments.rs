@@ -206,6 +206,7 @@ pub async fn add_status(
         Some(s.state.as_str()) == body["state"].as_str()
             && s.environment_url.as_deref().unwrap_or("")
                 == body["environment_url"].as_str().unwrap_or("")
+            && s.description.as_deref().unwrap_or("") == body["description"].as_str().unwrap_or("")
     });
     if landed {
         return Ok(());

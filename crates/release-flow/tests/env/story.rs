@@ -527,3 +527,92 @@ async fn promotion_through_gates_with_two_person_rule() {
     assert_eq!(o.deployment_id, Some(forged));
     gh.assert_no_unrouted();
 }
+
+/// A 502 before and after each write of a two-person request and of its approval, then a
+/// re-run: one deployment, one request, one approval.
+#[tokio::test]
+async fn gate_survives_a_502_around_every_write() {
+    let rules = release_flow::gate::Promotion {
+        two_person: true,
+        ..Default::default()
+    };
+    let policy = EnvConfig::default().gate;
+    for (k, fault) in [
+        (1, Fault::Before),
+        (1, Fault::After),
+        (2, Fault::Before),
+        (2, Fault::After),
+        (3, Fault::Before),
+        (3, Fault::After),
+    ] {
+        let gh = FakeGitHub::start("octo/app").await;
+        let c = fake_client(&gh).await;
+        let r = repo("octo/app");
+        gh.set_permission("bob", "maintain");
+        gh.set_permission("carol", "maintain");
+        let s1 = gh.push("main", "alice", "feature");
+        gh.add_release("v1.0.0", &s1, false);
+        for state in [DeployState::InProgress, DeployState::Success] {
+            record(&c, &r, &deploy_req("staging", &s1, state))
+                .await
+                .unwrap();
+        }
+        gh.add_run(100, "bob", &s1);
+        gh.add_run(101, "carol", &s1);
+        // Writes: 1 the deployment, 2 the request, 3 the approval.
+        gh.fail_write(k, fault);
+        for _ in 0..2 {
+            let _ = release_flow::gate::check(
+                &c,
+                &r,
+                &policy,
+                &rules,
+                &gate_req(&s1, "v1.0.0", "bob", 100),
+            )
+            .await;
+        }
+        let mut o = release_flow::gate::check(
+            &c,
+            &r,
+            &policy,
+            &rules,
+            &gate_req(&s1, "v1.0.0", "carol", 101),
+        )
+        .await;
+        if o.is_err() {
+            o = release_flow::gate::check(
+                &c,
+                &r,
+                &policy,
+                &rules,
+                &gate_req(&s1, "v1.0.0", "carol", 101),
+            )
+            .await;
+        }
+        let o = o.unwrap_or_else(|e| panic!("{fault:?} write {k}: {e}"));
+        assert_eq!(
+            o.requested_by.as_deref(),
+            Some("bob"),
+            "{fault:?} write {k}"
+        );
+        let prod: Vec<_> = gh
+            .deployments()
+            .into_iter()
+            .filter(|d| d["environment"] == "production")
+            .collect();
+        assert_eq!(prod.len(), 1, "{fault:?} write {k}");
+        let descs: Vec<String> = gh
+            .statuses(prod[0]["id"].as_u64().unwrap())
+            .iter()
+            .map(|s| s["description"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            descs,
+            [
+                "promotion requested by @bob in run 100",
+                "approved by @carol"
+            ],
+            "{fault:?} write {k}"
+        );
+    }
+}
