@@ -616,3 +616,39 @@ async fn gate_survives_a_502_around_every_write() {
         );
     }
 }
+
+/// Issue 23 #10: taking a slot from two PRs looks ghops's identity up once (before: two
+/// calls, `/user` and `/rate_limit`, per evicted PR).
+#[tokio::test]
+async fn evicting_two_prs_looks_identity_up_once() {
+    let gh = FakeGitHub::start("octo/app").await;
+    let c = fake_client(&gh).await;
+    gh.set_permission("maintainer", "write");
+    for (n, b, s) in [
+        (10, "feature/a", 'a'),
+        (11, "feature/b", 'b'),
+        (12, "feature/c", 'c'),
+    ] {
+        gh.add_pull(n, b, &sha(s), "dev");
+    }
+    gh.label(10, "deploy/qa1", "maintainer");
+    step(&gh, &c, 10, "labeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    // #11 reopened with an old label never deployed; #12 takes the slot from both.
+    gh.label(11, "deploy/qa1", "maintainer");
+    gh.label(12, "deploy/qa1", "maintainer");
+    let p = step(&gh, &c, 12, "labeled", Some("deploy/qa1"), "maintainer")
+        .await
+        .unwrap();
+    assert_eq!(p.handovers.len(), 2, "{p:?}");
+    let lines = gh.lines().await;
+    assert_eq!(
+        lines.iter().filter(|l| *l == "GET /user").count(),
+        1,
+        "{lines:#?}"
+    );
+    assert!(!lines.iter().any(|l| l.starts_with("GET /rate_limit")));
+    assert_eq!(qa1(&gh), Some(12));
+    assert!(gh.labels(10).is_empty() && gh.labels(11).is_empty());
+}
