@@ -1,8 +1,9 @@
 //! Approval gates for promotions (issue #6).
 //!
 //! - [`check`]: for teams without Environment required reviewers, in a `workflow_dispatch`:
-//!   the actor is authorised by a gh-core [`Policy`] BEFORE any write; on approval the
-//!   deployment of (environment, SHA) carries `approved_by` / `approved_at` in its payload.
+//!   the actor is authorised by a gh-core [`Policy`] BEFORE any write, the [`Promotion`]
+//!   rules are verified (a released commit, succeeded in the previous environment first, an
+//!   optional two-person rule), and the approval is recorded as a `queued` status.
 //! - [`approve`]: with Environment protection, approve or reject a run's pending deployments
 //!   (`pending_deployments` API) for an authorised caller.
 //!
@@ -12,15 +13,14 @@
 //! # async fn run(gh: gh_core::GitHub) -> Result<(), release_flow::ReleaseError> {
 //! let repo: gh_core::RepoRef = "octo-org/hello".parse()?;
 //! let cfg = release_flow::env::EnvConfig::default();
-//! let req = GateRequest {
-//!     environment: "production".into(),
-//!     sha: "0123456789abcdef0123456789abcdef01234567".into(),
-//!     git_ref: "release/1.4.0".into(),
-//!     actor: "octocat".into(),
-//!     actor_type: None,
-//!     now: chrono::Utc::now(),
-//! };
-//! let outcome = check(&gh, &repo, &cfg.gate, &req).await?;
+//! let mut req = GateRequest::now(
+//!     "production",
+//!     "0123456789abcdef0123456789abcdef01234567",
+//!     "v1.4.0",
+//!     "octocat",
+//! );
+//! req.run_id = Some(123456); // this workflow run: names a two-person request
+//! let outcome = check(&gh, &repo, &cfg.gate, &cfg.promote, &req).await?;
 //! println!("approved by {} (deployment {:?})", outcome.approved_by, outcome.deployment_id);
 //! # Ok(()) }
 //! ```
