@@ -652,3 +652,121 @@ async fn evicting_two_prs_looks_identity_up_once() {
     assert_eq!(qa1(&gh), Some(12));
     assert!(gh.labels(10).is_empty() && gh.labels(11).is_empty());
 }
+
+/// One thing a person does to one of three PRs.
+#[derive(Debug, Clone)]
+enum Act {
+    Label(u64, bool),
+    Unlabel(u64),
+    Push(u64),
+    Close(u64),
+    Reopen(u64),
+}
+
+fn act() -> impl proptest::strategy::Strategy<Value = Act> {
+    use proptest::prelude::*;
+    let pr = 10u64..13;
+    prop_oneof![
+        (pr.clone(), any::<bool>()).prop_map(|(n, m)| Act::Label(n, m)),
+        pr.clone().prop_map(Act::Unlabel),
+        pr.clone().prop_map(Act::Push),
+        pr.clone().prop_map(Act::Close),
+        pr.prop_map(Act::Reopen),
+    ]
+}
+
+/// Plays `acts` (skipping those GitHub would send no event for) through `env sync` and the
+/// jobs; after each, at most one PR holds qa1, and it is open, carries the label, and got it
+/// from someone authorised.
+async fn play(acts: Vec<Act>) {
+    let gh = FakeGitHub::start("octo/app").await;
+    let c = fake_client(&gh).await;
+    gh.set_permission("maintainer", "write");
+    gh.set_permission("reader", "read");
+    for n in 10..13u64 {
+        gh.add_pull(n, &format!("feature/{n}"), &sha('a'), "dev");
+    }
+    let label = "deploy/qa1";
+    let mut pushes = 0u64;
+    for a in acts {
+        let open = |n: u64| gh.state().issues[&n].state == "open";
+        let has = |n: u64| gh.labels(n).iter().any(|l| l == label);
+        let r = match a {
+            Act::Label(n, m) if open(n) && !has(n) => {
+                let who = if m { "maintainer" } else { "reader" };
+                gh.label(n, label, who);
+                match step(&gh, &c, n, "labeled", Some(label), who).await {
+                    Err(e) if !m => {
+                        assert_eq!(
+                            gh_core::ExitStatus::exit_code(&e),
+                            gh_core::ExitCode::Refused
+                        );
+                        Ok(())
+                    }
+                    r => r.map(|_| ()),
+                }
+            }
+            Act::Unlabel(n) if open(n) && has(n) => {
+                gh.unlabel(n, label, "maintainer");
+                step(&gh, &c, n, "unlabeled", Some(label), "maintainer")
+                    .await
+                    .map(|_| ())
+            }
+            Act::Push(n) if open(n) => {
+                pushes += 1;
+                let s = format!("{:040x}", 0xabc0_0000 + pushes);
+                gh.set_head(n, &s);
+                step(&gh, &c, n, "synchronize", None, "dev")
+                    .await
+                    .map(|_| ())
+            }
+            Act::Close(n) if open(n) => {
+                gh.set_open(n, false, "dev");
+                step(&gh, &c, n, "closed", None, "dev").await.map(|_| ())
+            }
+            Act::Reopen(n) if !open(n) => {
+                gh.set_open(n, true, "dev");
+                step(&gh, &c, n, "reopened", None, "dev").await.map(|_| ())
+            }
+            _ => continue,
+        };
+        r.unwrap_or_else(|e| panic!("{e}"));
+        if let Some(h) = qa1(&gh) {
+            let s = gh.state();
+            let i = &s.issues[&h];
+            assert_eq!(i.state, "open", "#{h} holds qa1 closed");
+            assert!(
+                i.labels.iter().any(|l| l == label),
+                "#{h} holds qa1 without the label"
+            );
+            let by = i
+                .events
+                .iter()
+                .rev()
+                .find(|e| e["event"] == "labeled" && e["label"]["name"] == label)
+                .map(|e| e["actor"]["login"].as_str().unwrap_or("").to_owned());
+            assert_eq!(
+                by.as_deref(),
+                Some("maintainer"),
+                "#{h} holds qa1 by a refused label"
+            );
+        }
+        assert_no_duplicates_per_deploy(&gh);
+    }
+    gh.assert_no_unrouted();
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    /// Whatever the order of labels (authorised or not), unlabels, pushes, closes and reopens
+    /// over three PRs, qa1 never has two holders, and its holder is open, labelled, and
+    /// labelled by someone authorised.
+    #[test]
+    fn qa_slot_invariants_hold_for_any_sequence(acts in proptest::collection::vec(act(), 1..14)) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(play(acts));
+    }
+}
