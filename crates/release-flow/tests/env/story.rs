@@ -770,3 +770,34 @@ proptest::proptest! {
             .block_on(play(acts));
     }
 }
+
+/// The fake pages like GitHub (`per_page`, `Link: rel="next"`): deactivation finds all 150
+/// deployments of an environment, and a second pass writes nothing.
+#[tokio::test]
+async fn the_fake_pages_like_github() {
+    let gh = FakeGitHub::start("octo/app").await;
+    let c = fake_client(&gh).await;
+    for i in 0..150u64 {
+        let id = gh.add_deployment("qa1", &sha('a'), serde_json::json!({"pr": 7 + i % 2}));
+        gh.add_status(id, "in_progress");
+    }
+    let r = repo("octo/app");
+    let done = release_flow::env::deactivate(&c, &r, "qa1", Some(7))
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 75);
+    let lines = gh.lines().await;
+    assert!(
+        lines.iter().any(|l| l.ends_with("&page=2")),
+        "{:?}",
+        &lines[..3]
+    );
+    let before = gh.write_count();
+    assert!(
+        release_flow::env::deactivate(&c, &r, "qa1", Some(7))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(gh.write_count(), before);
+}
