@@ -190,7 +190,8 @@ pub async fn check(
         }
         out.succeeded_in = Some(prev.clone());
     }
-    let dep = current_deployment(gh, repo, &req.environment, &req.sha).await?;
+    // Gate deployments carry no PR (a promotion is of a commit).
+    let dep = current_deployment(gh, repo, &req.environment, &req.sha, None).await?;
     let statuses = match &dep {
         Some(d) => all_statuses(gh, repo, d.id).await?,
         None => Vec::new(),
