@@ -78,9 +78,12 @@ pub struct RecordArgs {
 #[derive(Subcommand, Debug)]
 pub enum GateCmd {
     /// Approval gate without Environment reviewers: authorise the actor ([env.gate] policy,
-    /// default maintain) before any write, then record approver and time in the deployment.
+    /// default maintain) before any write, verify [env.promote] (production: the commit of a
+    /// published release that succeeded in staging first; optional two-person rule), then
+    /// record the approval as a `queued` status.
     ///
-    /// Refusal exits 3 with the reason in the step summary. Needs: deployments: write.
+    /// Refusal exits 3 with the reason in the step summary. Needs: deployments: write,
+    /// contents: read (releases, tags, commits), actions: read (two-person rule).
     #[command(
         after_help = "Examples:\n  ghops gate check --environment production --sha \"$GITHUB_SHA\""
     )]
@@ -97,6 +100,9 @@ pub enum GateCmd {
         /// Who asks [default: $GITHUB_TRIGGERING_ACTOR, else $GITHUB_ACTOR].
         #[arg(long)]
         actor: Option<String>,
+        /// This workflow run, named by a two-person request [default: $GITHUB_RUN_ID].
+        #[arg(long)]
+        run_id: Option<u64>,
     },
     /// Approve (or reject) a run's deployment waiting on a protected Environment, for an
     /// authorised caller. Needs a token of a required reviewer.
@@ -263,8 +269,9 @@ pub async fn run_gate(cmd: GateCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             sha: s,
             git_ref,
             actor: a,
+            run_id,
         } => {
-            let req = GateRequest::now(
+            let mut req = GateRequest::now(
                 &environment,
                 &sha(s)?,
                 &git_ref
@@ -272,8 +279,12 @@ pub async fn run_gate(cmd: GateCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     .unwrap_or_default(),
                 &actor(a)?,
             );
+            req.run_id = match run_id {
+                Some(r) => Some(r),
+                None => env_var("GITHUB_RUN_ID").and_then(|r| r.parse().ok()),
+            };
             let gh = ctx.client(&repo).await?;
-            let r = release_flow::gate::check(&gh, &repo, &cfg.gate, &req).await;
+            let r = release_flow::gate::check(&gh, &repo, &cfg.gate, &cfg.promote, &req).await;
             ActionsFiles::from_env()
                 .append_summary(&release_flow::gate::summary(&environment, &r))?;
             let o = r?;

@@ -33,6 +33,8 @@ pub struct EnvConfig {
     pub policy: Policy,
     /// Who may pass `ghops gate check` / `gate approve` (default: maintain permission).
     pub gate: Policy,
+    /// What a promotion must prove besides the approver's permission (`[env.promote]`).
+    pub promote: crate::gate::Promotion,
 }
 
 impl Default for EnvConfig {
@@ -58,6 +60,7 @@ impl Default for EnvConfig {
                 min_permission: Some(Permission::Maintain),
                 ..Policy::default()
             },
+            promote: crate::gate::Promotion::default(),
         }
     }
 }

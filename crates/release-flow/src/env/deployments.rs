@@ -62,6 +62,9 @@ pub struct DeploymentStatus {
     /// Log URL.
     #[serde(default)]
     pub log_url: Option<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
     /// Creation time.
     #[serde(default)]
     pub created_at: Option<String>,
@@ -203,6 +206,7 @@ pub async fn add_status(
         Some(s.state.as_str()) == body["state"].as_str()
             && s.environment_url.as_deref().unwrap_or("")
                 == body["environment_url"].as_str().unwrap_or("")
+            && s.description.as_deref().unwrap_or("") == body["description"].as_str().unwrap_or("")
     });
     if landed {
         return Ok(());
@@ -222,16 +226,18 @@ fn is_ambiguous(e: &gh_core::Error) -> bool {
     }
 }
 
-/// The deployment a new record of `sha` in `environment` continues: the environment's newest
-/// deployment when it is of `sha` (the same deploy, re-run or moving on to its next state),
-/// else `None`: a deploy of a SHA that ran there before (a rollback) is a new deployment, so
+/// The deployment a new record of `sha` (by PR `pr`) in `environment` continues: the
+/// environment's newest deployment when it is of `sha` and of the same PR (the same deploy,
+/// re-run or moving on to its next state), else `None`: a deploy of a SHA that ran there
+/// before (a rollback), or another PR's deploy of the same commit, is a new deployment, so
 /// the newest deployment is always the newest deploy (`env status`, GitHub's Environments
-/// panel). One read.
+/// panel) and names the PR that made it. One read.
 pub async fn current_deployment(
     gh: &GitHub,
     repo: &RepoRef,
     environment: &str,
     sha: &str,
+    pr: Option<u64>,
 ) -> Result<Option<Deployment>, ReleaseError> {
     let v: Vec<Deployment> = gh
         .get(&format!(
@@ -242,7 +248,7 @@ pub async fn current_deployment(
         .await?;
     Ok(v.into_iter()
         .next()
-        .filter(|d| d.sha.eq_ignore_ascii_case(sha)))
+        .filter(|d| d.sha.eq_ignore_ascii_case(sha) && d.pr() == pr))
 }
 
 /// Finds a deployment of (environment, SHA), the newest, if any.

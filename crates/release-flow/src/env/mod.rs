@@ -4,11 +4,15 @@
 //!   environment (default `deploy` → `preview-<branch>`, transient; `deploy/qa{N}` → `qa{N}`,
 //!   shared and exclusive).
 //! - [`sync`] / [`on_pull_request`]: on a `pull_request` event, which environments to deploy
-//!   and undeploy, QA slot hand-over (the previous holder's deployment made `inactive`, its
-//!   label removed, its author told why).
-//! - [`record`]: one Deployment per (environment, SHA) and its statuses, idempotently;
+//!   and undeploy (only what the PR deployed), QA slot exclusivity on every event (the holder
+//!   from the recorded Deployments, the labeller authorised), hand-over (the previous
+//!   holder's deployment made `inactive`, its author told why, its label removed).
+//! - [`record`]: one Deployment per deploy and its statuses, idempotently;
 //!   [`deactivate`] pages through every deployment of an environment.
-//! - [`status`]: what runs where.
+//! - [`status`]: what runs where; [`table`] / [`render_table`] its table.
+//!
+//! Files: `config` (the `[env]` section), `plan` (labels → targets, pure), `deployments`
+//! (the Deployments API), `sync`, `record`, `status`, `table`.
 //!
 //! ```no_run
 //! use release_flow::env::{EnvConfig, on_pull_request};
@@ -31,8 +35,9 @@ mod table;
 
 pub use config::{EnvConfig, LabelRule};
 pub use deployments::{
-    Deployment, DeploymentStatus, create_deployment, current_deployment, deactivate,
-    find_deployment, is_production, latest_status, list_deployments, pr_deployed,
+    ACTIVE_STATES, Deployment, DeploymentStatus, add_status, create_deployment, current_deployment,
+    deactivate, find_deployment, is_production, latest_status, list_deployments, pr_deployed,
+    slot_holder,
 };
 pub use plan::{
     EnvTarget, Handover, NAMESPACE_PREFIX, SYNC_ACTIONS, SyncPlan, plan_open, preview_namespace,

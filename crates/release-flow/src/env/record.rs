@@ -135,7 +135,7 @@ pub async fn record(
         out.deactivated = deactivate(gh, repo, &req.environment, req.pr).await?;
         return Ok(out);
     }
-    let existing = current_deployment(gh, repo, &req.environment, &req.sha).await?;
+    let existing = current_deployment(gh, repo, &req.environment, &req.sha, req.pr).await?;
     let dep = match existing {
         Some(d) => d,
         None => {

@@ -2,7 +2,7 @@
 
 use ghops_test_support::MockGitHub;
 use release_flow::env::EnvConfig;
-use release_flow::gate::{GateRequest, approve, check, summary};
+use release_flow::gate::{GateRequest, Promotion, approve, check, summary};
 use serde_json::json;
 
 use crate::*;
@@ -17,6 +17,17 @@ fn req(actor: &str) -> GateRequest {
         now: chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
             .unwrap()
             .with_timezone(&chrono::Utc),
+        run_id: None,
+    }
+}
+
+/// Only the approver's permission (no release, previous-environment or two-person rule):
+/// what these tests are about; the rules have their story on the fake.
+fn plain() -> Promotion {
+    Promotion {
+        two_person: false,
+        after: Default::default(),
+        releases_only: Vec::new(),
     }
 }
 
@@ -29,6 +40,7 @@ async fn read_only_actor_is_refused_with_zero_writes() {
         &c,
         &repo("octo/app"),
         &EnvConfig::default().gate,
+        &plain(),
         &req("reader"),
     )
     .await;
@@ -52,6 +64,7 @@ async fn writer_is_refused_by_the_default_maintain_gate() {
             &c,
             &repo("octo/app"),
             &EnvConfig::default().gate,
+            &plain(),
             &req("dev")
         )
         .await
@@ -74,48 +87,101 @@ async fn maintainer_is_approved_and_recorded() {
         json!({"id": 77, "sha": sha('f')}),
     )
     .await;
+    write(
+        &gh,
+        "POST",
+        "/repos/octo/app/deployments/77/statuses",
+        201,
+        json!({"id": 1, "state": "queued"}),
+    )
+    .await;
     let o = check(
         &c,
         &repo("octo/app"),
         &EnvConfig::default().gate,
+        &plain(),
         &req("lead"),
     )
     .await
     .unwrap();
     assert_eq!(o.deployment_id, Some(77));
     assert_eq!(o.approved_at, "2026-01-02T03:04:05Z");
+    assert!(o.created && o.recorded);
     gh.assert_lines(&[
         "GET /repos/octo/app/collaborators/lead/permission",
-        &format!(
-            "GET /repos/octo/app/deployments?environment=production&sha={}&per_page=100",
-            sha('f')
-        ),
+        "GET /repos/octo/app/deployments?environment=production&per_page=1",
         "POST /repos/octo/app/deployments",
+        "POST /repos/octo/app/deployments/77/statuses",
     ])
     .await;
     let w = gh.writes().await;
+    // No approval in the payload: anyone with deployments write could write one.
     assert_eq!(
         w[0].body["payload"],
-        json!({"sha": sha('f'), "ref": "release/1.4.0", "actor": "lead", "approved_by": "lead", "approved_at": "2026-01-02T03:04:05Z"})
+        json!({"sha": sha('f'), "ref": "release/1.4.0", "actor": "lead"})
     );
     assert_eq!(w[0].body["production_environment"], json!(true));
+    assert_eq!(
+        w[1].body,
+        json!({"state": "queued", "description": "approved by @lead"})
+    );
 }
 
+/// Issue 23 #9: `approved_by` in a payload is not trusted (anyone with deployments write can
+/// write one): the actor of this run is authorised, and a writer is not.
 #[tokio::test]
-async fn already_approved_deployment_is_reused() {
+async fn payload_approval_is_not_trusted() {
+    let gh = MockGitHub::start().await;
+    let c = client(&gh, false).await;
+    permission(&gh, "octo/app", "dev", "write").await;
+    get(&gh, "/repos/octo/app/deployments", json!([{"id": 77, "sha": sha('f'), "payload": {"approved_by": "lead", "approved_at": "2026-01-01T00:00:00Z"}}])).await;
+    let e = check(
+        &c,
+        &repo("octo/app"),
+        &EnvConfig::default().gate,
+        &plain(),
+        &req("dev"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        gh_core::ExitStatus::exit_code(&e),
+        gh_core::ExitCode::Refused
+    );
+    gh.assert_no_writes().await;
+}
+
+/// Issue 23 #9: re-running `gate check` on a deployment this approver already approved
+/// writes nothing (before: a `queued` status each time).
+#[tokio::test]
+async fn rerun_on_an_approved_deployment_writes_nothing() {
     let gh = MockGitHub::start().await;
     let c = client(&gh, false).await;
     permission(&gh, "octo/app", "lead", "admin").await;
-    get(&gh, "/repos/octo/app/deployments", json!([{"id": 77, "sha": sha('f'), "payload": {"approved_by": "other", "approved_at": "2026-01-01T00:00:00Z"}}])).await;
+    get(
+        &gh,
+        "/repos/octo/app/deployments",
+        json!([{"id": 77, "sha": sha('f'), "payload": {}}]),
+    )
+    .await;
+    get(&gh, "/repos/octo/app/deployments/77/statuses", json!([
+        {"id": 3, "state": "success", "description": ""},
+        {"id": 2, "state": "queued", "description": "approved by @lead", "created_at": "2026-01-01T10:00:00Z"},
+    ])).await;
     let o = check(
         &c,
         &repo("octo/app"),
         &EnvConfig::default().gate,
+        &plain(),
         &req("lead"),
     )
     .await
     .unwrap();
-    assert_eq!((o.approved_by.as_str(), o.created), ("other", false));
+    assert_eq!(
+        (o.approved_by.as_str(), o.created, o.recorded),
+        ("lead", false, false)
+    );
+    assert_eq!(o.approved_at, "2026-01-01T10:00:00Z");
     gh.assert_no_writes().await;
 }
 
@@ -215,6 +281,7 @@ async fn dry_run_gate_authorises_and_writes_nothing() {
         &c,
         &repo("octo/app"),
         &EnvConfig::default().gate,
+        &plain(),
         &req("lead"),
     )
     .await
