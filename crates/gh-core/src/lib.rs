@@ -46,6 +46,7 @@ pub mod events;
 pub mod git;
 pub mod hardening;
 pub mod identity;
+pub mod metrics;
 pub mod output;
 pub mod permission;
 pub mod repo;

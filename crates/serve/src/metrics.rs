@@ -2,10 +2,11 @@
 //! counters and a latency histogram behind one mutex.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
+
+use gh_core::metrics::Exposition;
 
 /// The label counted for an `X-GitHub-Event` that is neither a GitHub event nor a route.
 pub const OTHER: &str = "other";
@@ -176,74 +177,73 @@ impl Metrics {
 
     /// Renders the Prometheus text format.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP ghops_webhook_deliveries_total Webhook deliveries by event and outcome.\n# TYPE ghops_webhook_deliveries_total counter\n");
-        let deliveries = self.deliveries.lock().expect("lock");
-        for (e, o, n) in deliveries
-            .iter()
-            .flat_map(|(e, m)| m.iter().map(move |(o, n)| (e, o, n)))
-        {
-            let _ = writeln!(
-                out,
-                "ghops_webhook_deliveries_total{{event=\"{}\",outcome=\"{}\"}} {n}",
-                esc(e),
-                esc(o)
-            );
-        }
-        out.push_str("# HELP ghops_queue_depth Deliveries waiting for a worker.\n# TYPE ghops_queue_depth gauge\n");
-        let _ = writeln!(
-            out,
-            "ghops_queue_depth {}",
-            self.queue_depth.load(Ordering::Relaxed)
+        let mut out = Exposition::default();
+        out.family(
+            "ghops_webhook_deliveries_total",
+            "counter",
+            "Webhook deliveries by event and outcome.",
         );
-        out.push_str("# HELP ghops_handler_seconds Handler latency by event.\n# TYPE ghops_handler_seconds histogram\n");
-        for (e, h) in self.latency.lock().expect("lock").iter() {
-            for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "ghops_handler_seconds_bucket{{event=\"{}\",le=\"{b}\"}} {}",
-                    esc(e),
-                    h.counts[i]
+        for (e, m) in self.deliveries.lock().expect("lock").iter() {
+            for (o, n) in m {
+                out.sample(
+                    "ghops_webhook_deliveries_total",
+                    &[("event", e), ("outcome", o)],
+                    n,
                 );
             }
-            let _ = writeln!(
-                out,
-                "ghops_handler_seconds_bucket{{event=\"{}\",le=\"+Inf\"}} {}",
-                esc(e),
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "ghops_handler_seconds_sum{{event=\"{}\"}} {}",
-                esc(e),
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "ghops_handler_seconds_count{{event=\"{}\"}} {}",
-                esc(e),
-                h.count
-            );
         }
-        out.push_str("# HELP ghops_github_api_calls_total GitHub API requests made by handlers.\n# TYPE ghops_github_api_calls_total counter\n");
-        let _ = writeln!(
-            out,
-            "ghops_github_api_calls_total {}",
-            self.api_calls.load(Ordering::Relaxed)
+        out.family(
+            "ghops_queue_depth",
+            "gauge",
+            "Deliveries waiting for a worker.",
+        );
+        out.sample(
+            "ghops_queue_depth",
+            &[],
+            self.queue_depth.load(Ordering::Relaxed),
+        );
+        out.family(
+            "ghops_handler_seconds",
+            "histogram",
+            "Handler latency by event.",
+        );
+        for (e, h) in self.latency.lock().expect("lock").iter() {
+            for (i, b) in BUCKETS.iter().enumerate() {
+                out.sample(
+                    "ghops_handler_seconds_bucket",
+                    &[("event", e), ("le", &b.to_string())],
+                    h.counts[i],
+                );
+            }
+            out.sample(
+                "ghops_handler_seconds_bucket",
+                &[("event", e), ("le", "+Inf")],
+                h.count,
+            );
+            out.sample("ghops_handler_seconds_sum", &[("event", e)], h.sum);
+            out.sample("ghops_handler_seconds_count", &[("event", e)], h.count);
+        }
+        out.family(
+            "ghops_github_api_calls_total",
+            "counter",
+            "GitHub API requests made by handlers.",
+        );
+        out.sample(
+            "ghops_github_api_calls_total",
+            &[],
+            self.api_calls.load(Ordering::Relaxed),
         );
         let rem = self.api_remaining.load(Ordering::Relaxed);
         if rem > 0 {
-            out.push_str("# HELP ghops_github_rate_limit_remaining Last reported core rate-limit budget.\n# TYPE ghops_github_rate_limit_remaining gauge\n");
-            let _ = writeln!(out, "ghops_github_rate_limit_remaining {rem}");
+            out.family(
+                "ghops_github_rate_limit_remaining",
+                "gauge",
+                "Last reported core rate-limit budget.",
+            );
+            out.sample("ghops_github_rate_limit_remaining", &[], rem);
         }
-        out
+        out.finish()
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

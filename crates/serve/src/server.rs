@@ -229,10 +229,8 @@ impl Server {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/webhook", post(webhook))
-            .route("/healthz", get(|| async { "ok\n" }))
-            .route("/readyz", get(readyz))
-            .route("/metrics", get(metrics))
             .with_state(self.state.clone())
+            .merge(crate::health::router(self.state.clone()))
     }
 
     /// Starts the workers; the returned task ends when the queue is closed and drained.
@@ -598,18 +596,11 @@ async fn webhook(State(s): State<Arc<AppState>>, req: Request) -> Response {
     }
 }
 
-async fn readyz(State(s): State<Arc<AppState>>) -> Response {
-    if s.ready.load(Ordering::Relaxed) {
-        text(StatusCode::OK, "ready\n")
-    } else {
-        text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+impl gh_core::metrics::Probe for AppState {
+    fn metrics(&self) -> String {
+        self.metrics.render()
     }
-}
-
-async fn metrics(State(s): State<Arc<AppState>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(),
-    )
-        .into_response()
+    fn ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
 }
