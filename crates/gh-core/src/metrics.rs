@@ -10,12 +10,11 @@
 //! let mut out = Exposition::default();
 //! out.family("ghops_agent_passes_total", "counter", "Passes by outcome.");
 //! out.sample("ghops_agent_passes_total", &[("outcome", "ok")], 3);
-//! assert_eq!(
-//!     out.finish(),
-//!     "# HELP ghops_agent_passes_total Passes by outcome.\n\
-//!      # TYPE ghops_agent_passes_total counter\n\
-//!      ghops_agent_passes_total{outcome=\"ok\"} 3\n"
-//! );
+//! let text = out.finish();
+//! let lines: Vec<&str> = text.lines().collect();
+//! assert_eq!(lines[0], "# HELP ghops_agent_passes_total Passes by outcome.");
+//! assert_eq!(lines[1], "# TYPE ghops_agent_passes_total counter");
+//! assert_eq!(lines[2], r#"ghops_agent_passes_total{outcome="ok"} 3"#);
 //! ```
 
 use std::fmt::{Display, Write};
