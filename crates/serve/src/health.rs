@@ -18,11 +18,11 @@
 //! }
 //!
 //! # async fn run() -> std::io::Result<()> {
-//! let (_stop, mut stopped) = tokio::sync::watch::channel(false);
+//! let (_stop, stopped) = tokio::sync::watch::channel(false);
 //! let listening = ghops_serve::health::listen(
 //!     "127.0.0.1:9090".parse().unwrap(),
 //!     Arc::new(Loop),
-//!     async move { let _ = stopped.wait_for(|s| *s).await; },
+//!     ghops_serve::health::on_stop(stopped),
 //! )
 //! .await?;
 //! println!("metrics on http://{}/metrics", listening.addr);
@@ -66,6 +66,16 @@ pub async fn listen(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<Listening> {
     let listener = tokio::net::TcpListener::bind(bind).await?;
+    serve(listener, probe, shutdown)
+}
+
+/// Serves [`router`] on a listener bound beforehand (bind first, so that a taken port fails
+/// before the daemon starts working; then build the probe) until `shutdown` resolves.
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    probe: Arc<dyn Probe>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<Listening> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "health and metrics listening (/metrics, /healthz, /readyz)");
     let task = tokio::spawn(async move {
@@ -74,6 +84,12 @@ pub async fn listen(
             .await
     });
     Ok(Listening { addr, task })
+}
+
+/// A shutdown future for [`listen`]/[`serve`]: resolves when `stop` turns true (or its sender
+/// is dropped) — the same watch channel that stops the daemon's loop.
+pub async fn on_stop(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 fn text(ok: bool, yes: &'static str, no: &'static str) -> Response {
@@ -136,12 +152,10 @@ mod tests {
     #[tokio::test]
     async fn answers_from_the_probe_and_stops_on_shutdown() {
         let p = Arc::new(Flags::default());
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let l = listen("127.0.0.1:0".parse().unwrap(), p.clone(), async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await
-        .unwrap();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let l = listen("127.0.0.1:0".parse().unwrap(), p.clone(), on_stop(stopped))
+            .await
+            .unwrap();
         assert_eq!(get(l.addr, "/readyz").await.0, 503);
         assert_eq!(get(l.addr, "/healthz").await.0, 503);
         p.ready.store(true, Ordering::Relaxed);

@@ -94,6 +94,10 @@ pub struct RunArgs {
     /// Run this deployment again even though it finished.
     #[arg(long, value_name = "ID")]
     redeploy: Option<u64>,
+    /// Serve /metrics, /healthz (loop making progress) and /readyz (after each target's first
+    /// successful pass) on this address, e.g. 0.0.0.0:9090.
+    #[arg(long, value_name = "ADDR")]
+    metrics_bind: Option<std::net::SocketAddr>,
 }
 
 /// `ghops agent create`.
@@ -175,6 +179,14 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         ));
     }
     let journal = cfg.journal()?;
+    // Bound before anything runs: a taken port fails the start, not a deploy.
+    let health = match a.metrics_bind {
+        Some(bind) => Some(tokio::net::TcpListener::bind(bind).await.map_err(|e| {
+            Failure::usage(format!("--metrics-bind: cannot listen on {bind}: {e}"))
+        })?),
+        None => None,
+    };
+    let stopped = cfg.options.cancel.clone();
     deploy_agent::service::stop_on_signal(stop, || {
         eprintln!(
             "ghops agent: shutting down (running hooks get TERM, then KILL after the grace period)"
@@ -185,6 +197,12 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         with_clients.push((ctx.client(&t.repo).await?, t));
     }
     let agent = Agent::spawn(with_clients, cfg.options, journal, cfg.schedule);
+    if let Some(listener) = health {
+        let stop = ghops_serve::health::on_stop(stopped);
+        let l = ghops_serve::health::serve(listener, agent.metrics(), stop)
+            .map_err(|e| Failure::usage(format!("--metrics-bind: {e}")))?;
+        eprintln!("ghops agent: metrics and health on http://{}", l.addr);
+    }
     let summaries = agent.summaries().await;
     let mut code = ExitCode::Success;
     for s in &summaries {
