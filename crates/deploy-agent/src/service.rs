@@ -238,6 +238,18 @@ impl Agent {
         self.handle.clone()
     }
 
+    /// Leaves the agent running in the background (its targets' errors are logged when their
+    /// tasks end) and returns the handle that wakes it: what a webhook server keeps.
+    pub fn detach(self) -> AgentHandle {
+        let handle = self.handle();
+        tokio::spawn(async move {
+            for (target, e) in self.join().await {
+                tracing::error!(%target, error = %e, "deploy agent stopped");
+            }
+        });
+        handle
+    }
+
     /// Waits for every target's task; the errors, named by target (`owner/name environment`).
     pub async fn join(self) -> Vec<(String, AgentError)> {
         self.finish()

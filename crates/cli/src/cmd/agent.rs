@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use deploy_agent::config::Flags;
 use deploy_agent::create::NewDeployment;
-use deploy_agent::{Agent, AgentConfig, AgentHandle, AgentSection, Policy};
+use deploy_agent::{AgentConfig, AgentHandle, AgentSection, Policy};
 use gh_core::config::parse_duration;
 use gh_core::{ExitCode, RepoRef};
 
@@ -178,7 +178,6 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
             "no target: pass --repo and --environment, or [[agent.targets]] in ghops.toml",
         ));
     }
-    let journal = cfg.journal()?;
     // Bound before anything runs: a taken port fails the start, not a deploy.
     let health = match a.metrics_bind {
         Some(bind) => Some(tokio::net::TcpListener::bind(bind).await.map_err(|e| {
@@ -192,11 +191,11 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
             "ghops agent: shutting down (running hooks get TERM, then KILL after the grace period)"
         )
     });
-    let mut with_clients = Vec::new();
-    for t in cfg.targets {
-        with_clients.push((ctx.client(&t.repo).await?, t));
+    let base = ctx.client_config(None)?;
+    if base.dry_run {
+        eprintln!("dry-run: reads are performed, writes are printed and not sent");
     }
-    let agent = Agent::spawn(with_clients, cfg.options, journal, cfg.schedule);
+    let agent = cfg.start(&base).await?;
     if let Some(listener) = health {
         let stop = ghops_serve::health::on_stop(stopped);
         let l = ghops_serve::health::serve(listener, agent.metrics(), stop)
@@ -324,24 +323,6 @@ pub async fn spawn_agent_for_serve(
     if cfg.targets.is_empty() {
         return Ok(None);
     }
-    let journal = cfg.journal()?;
     deploy_agent::service::stop_on_signal(stop, || {});
-    let mut with_clients = Vec::new();
-    for target in cfg.targets {
-        let mut c = base.clone();
-        if matches!(c.credentials, gh_core::auth::Credentials::App { .. }) {
-            c.installation = Some(gh_core::client::InstallationTarget::Repo(
-                target.repo.clone(),
-            ));
-        }
-        with_clients.push((gh_core::GitHub::connect(c).await?, target));
-    }
-    let agent = Agent::spawn(with_clients, cfg.options, journal, cfg.schedule);
-    let handle = agent.handle();
-    tokio::spawn(async move {
-        for (target, e) in agent.join().await {
-            tracing::error!(%target, error = %e, "deploy agent stopped");
-        }
-    });
-    Ok(Some(handle))
+    Ok(Some(cfg.start(base).await?.detach()))
 }
