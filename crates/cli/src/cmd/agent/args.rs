@@ -17,7 +17,7 @@ use crate::ctx::Failure;
 pub enum AgentCmd {
     /// Watch deployments of one or more (repo, environment) targets and run hooks.
     #[command(
-        after_help = "Examples:\n  ghops agent run --repo org/app --environment production --hooks-dir /etc/ghops/hooks\n  ghops agent run --once --repo org/app --environment staging --environment qa --policy queue\n  ghops agent run --config /etc/ghops/ghops.toml      # [[agent.targets]]"
+        after_help = "Examples:\n  ghops agent run --repo org/app --environment production --hooks-dir /etc/ghops/hooks\n  ghops agent run --once --repo org/app --environment staging --environment qa --policy queue\n  ghops agent run --config /etc/ghops/ghops.toml      # [[agent.targets]]\n  ghops agent run --config /etc/ghops/ghops.toml --metrics-bind 0.0.0.0:9090"
     )]
     Run(RunArgs),
     /// Create a deployment (and optionally follow it to the end).
