@@ -8,7 +8,7 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::util::{ghops, run, stderr};
+use crate::util::{ghops, run, stderr, terminate};
 
 const TOKEN: &str = "ghp_agentE2EtokenNEVERinHOOKS";
 
@@ -308,14 +308,7 @@ async fn sigterm_mid_hook_stops_it_reports_and_exits_zero() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let t0 = std::time::Instant::now();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = terminate(child).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         t0.elapsed() < std::time::Duration::from_secs(15),
@@ -378,11 +371,23 @@ fn agent_once(
     hooks: &std::path::Path,
     name: &str,
 ) -> std::process::Command {
+    let mut c = agent_run(gh, d, hooks, name);
+    c.arg("--once");
+    c
+}
+
+/// `ghops agent run` (polling) on octo/app production as agent `name` with its own state and
+/// log dirs under `d`.
+fn agent_run(
+    gh: &MockGitHub,
+    d: &std::path::Path,
+    hooks: &std::path::Path,
+    name: &str,
+) -> std::process::Command {
     let mut c = ghops();
     c.args([
         "agent",
         "run",
-        "--once",
         "--repo",
         "octo/app",
         "--environment",
@@ -831,33 +836,10 @@ async fn metrics_bind_serves_health_readiness_and_agent_metrics() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let mut c = ghops();
-    c.args([
-        "agent",
-        "run",
-        "--repo",
-        "octo/app",
-        "--environment",
-        "production",
-    ])
-    .args([
-        "--agent-id",
-        "e2e",
-        "--interval",
-        "1h",
-        "--api-url",
-        &gh.uri(),
-    ])
-    .args(["--metrics-bind", &addr.to_string()])
-    .arg("--hooks-dir")
-    .arg(&hooks)
-    .arg("--state-dir")
-    .arg(d.path().join("state"))
-    .arg("--log-dir")
-    .arg(d.path().join("logs"))
-    .env("GH_TOKEN", TOKEN)
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
+    let mut c = agent_run(&gh, d.path(), &hooks, "e2e");
+    c.args(["--interval", "1h", "--metrics-bind", &addr.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let child = c.spawn().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let wait = |what: &str| {
@@ -891,14 +873,7 @@ async fn metrics_bind_serves_health_readiness_and_agent_metrics() {
         )),
         "{text}"
     );
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = terminate(child).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&format!("metrics and health on http://{addr}")),
