@@ -225,6 +225,12 @@ impl Server {
         self.state.metrics.clone()
     }
 
+    /// Readiness and metrics as a [`gh_core::metrics::Probe`]: serve them on a separate port
+    /// with [`crate::health::listen`] (e.g. a `--metrics-bind` kept off the public webhook port).
+    pub fn probe(&self) -> Arc<dyn gh_core::metrics::Probe> {
+        self.state.clone()
+    }
+
     /// The HTTP routes (without the connection limits and timeouts of [`Server::run`]).
     pub fn router(&self) -> Router {
         Router::new()
