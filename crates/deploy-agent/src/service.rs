@@ -390,22 +390,6 @@ async fn target_loop(
 }
 
 /// Turns `stop` true on SIGTERM or SIGINT (after calling `on_signal`): what shuts an agent
-/// down, running hooks getting TERM, then KILL after the grace period.
-pub fn stop_on_signal(
-    stop: tokio::sync::watch::Sender<bool>,
-    on_signal: impl FnOnce() + Send + 'static,
-) {
-    tokio::spawn(async move {
-        let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        else {
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        on_signal();
-        let _ = stop.send(true);
-    });
-}
+/// down, running hooks getting TERM, then KILL after the grace period. The daemons' one
+/// signal helper, [`gh_core::shutdown::stop_on_signal`].
+pub use gh_core::shutdown::stop_on_signal;

@@ -51,6 +51,7 @@ pub mod output;
 pub mod permission;
 pub mod repo;
 pub mod retry;
+pub mod shutdown;
 pub mod webhook;
 
 pub use client::GitHub;
