@@ -8,7 +8,7 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::util::{ghops, run, stderr};
+use crate::util::{ghops, run, stderr, terminate};
 
 const TOKEN: &str = "ghp_agentE2EtokenNEVERinHOOKS";
 
@@ -301,14 +301,7 @@ async fn sigterm_mid_hook_stops_it_reports_and_exits_zero() {
     let child = c.spawn().unwrap();
     ghops_test_support::wait_until("the hook to start", || started.exists()).await;
     let t0 = std::time::Instant::now();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = terminate(child).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         t0.elapsed() < std::time::Duration::from_secs(15),
@@ -371,11 +364,23 @@ fn agent_once(
     hooks: &std::path::Path,
     name: &str,
 ) -> std::process::Command {
+    let mut c = agent_run(gh, d, hooks, name);
+    c.arg("--once");
+    c
+}
+
+/// `ghops agent run` (polling) on octo/app production as agent `name` with its own state and
+/// log dirs under `d`.
+fn agent_run(
+    gh: &MockGitHub,
+    d: &std::path::Path,
+    hooks: &std::path::Path,
+    name: &str,
+) -> std::process::Command {
     let mut c = ghops();
     c.args([
         "agent",
         "run",
-        "--once",
         "--repo",
         "octo/app",
         "--environment",
@@ -782,4 +787,114 @@ async fn serve_honours_legacy_env_from_the_config() {
     .await
     .unwrap();
     assert_eq!(code, Some(0), "{err}");
+}
+
+/// `GET path` on `addr`: (status, body); status 0 when nothing listens.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+        return (0, String::new());
+    };
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
+    (status, body.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn metrics_bind_serves_health_readiness_and_agent_metrics() {
+    let gh = MockGitHub::start().await;
+    Deployments::mount(&gh, "octo/app")
+        .await
+        .add(deployment(21));
+    let d = tempfile::tempdir().unwrap();
+    let hooks = d.path().join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let (started, go) = (d.path().join("started"), d.path().join("go"));
+    // The first pass holds in its hook until the test says go.
+    std::fs::write(
+        hooks.join("deploy"),
+        format!(
+            "#!/bin/sh\ntouch {}\nwhile [ ! -e {} ]; do sleep 0.05; done\n",
+            started.display(),
+            go.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(hooks.join("deploy"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut c = agent_run(&gh, d.path(), &hooks, "e2e");
+    c.args(["--interval", "1h", "--metrics-bind", &addr.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let wait = |what: &str| {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+    };
+    while !started.exists() {
+        wait("the hook never started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Mid-pass: alive, not ready (no pass completed yet).
+    assert_eq!(http_get(addr, "/healthz").await, (200, "ok\n".into()));
+    assert_eq!(http_get(addr, "/readyz").await, (503, "not ready\n".into()));
+    std::fs::write(&go, "").unwrap();
+    while http_get(addr, "/readyz").await.0 != 200 {
+        wait("never ready");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (status, text) = http_get(addr, "/metrics").await;
+    assert_eq!(status, 200);
+    let labels = r#"repo="octo/app",environment="production""#;
+    for line in [
+        format!(r#"ghops_agent_passes_total{{{labels},outcome="ok"}} 1"#),
+        format!(r#"ghops_agent_passes_total{{{labels},outcome="failed"}} 0"#),
+        format!(r#"ghops_agent_deployments_total{{{labels},outcome="success"}} 1"#),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+    }
+    assert!(
+        text.contains(&format!(
+            "ghops_agent_last_successful_pass_timestamp_seconds{{{labels}}} "
+        )),
+        "{text}"
+    );
+    let out = terminate(child).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("metrics and health on http://{addr}")),
+        "{}",
+        stderr(&out)
+    );
+    // The listener stopped with the agent.
+    assert_eq!(http_get(addr, "/healthz").await.0, 0);
+}
+
+#[tokio::test]
+async fn a_taken_metrics_address_is_refused_before_any_deploy() {
+    let gh = MockGitHub::start().await;
+    Deployments::mount(&gh, "octo/app")
+        .await
+        .add(deployment(22));
+    let d = tempfile::tempdir().unwrap();
+    let (hooks, runs) = counting_hooks(d.path());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut c = agent_once(&gh, d.path(), &hooks, "a");
+    c.args(["--metrics-bind", &taken.local_addr().unwrap().to_string()]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--metrics-bind: cannot listen on"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!runs.exists(), "a hook ran");
+    assert!(gh.writes().await.is_empty());
 }

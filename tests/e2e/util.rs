@@ -52,6 +52,18 @@ pub async fn run(mut c: Command) -> Output {
         .expect("join")
 }
 
+/// Sends SIGTERM to `child` (started with piped output) and waits for it: its output.
+pub async fn terminate(child: std::process::Child) -> Output {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"))
+        .await
+        .expect("join")
+}
+
 /// stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -252,6 +252,23 @@ fn truncate(s: &str, n: usize) -> String {
 pub struct TargetState {
     etag: Option<String>,
     retry: bool,
+    progress: Option<std::sync::Arc<crate::metrics::TargetMetrics>>,
+}
+
+impl TargetState {
+    /// A fresh state whose passes report progress (pass and deployment starts) to `metrics`.
+    pub fn observed(metrics: std::sync::Arc<crate::metrics::TargetMetrics>) -> Self {
+        TargetState {
+            progress: Some(metrics),
+            ..Default::default()
+        }
+    }
+
+    fn touch(&self) {
+        if let Some(p) = &self.progress {
+            p.touch();
+        }
+    }
 }
 
 /// Settles one journal entry: reads the deployment's latest status first, so a status that
@@ -314,6 +331,7 @@ pub async fn run_once(
     let repo = &target.repo;
     let env = &target.environment;
     let mut report = PassReport::default();
+    state.touch();
     let prefix = key(&repo.to_string(), env, 0);
     let prefix = prefix.trim_end_matches('0');
 
@@ -429,6 +447,7 @@ pub async fn run_once(
             report.shutdown = true;
             break;
         }
+        state.touch();
         let sup = Supersede {
             older: &older,
             report: &mut report,

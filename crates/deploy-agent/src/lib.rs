@@ -12,8 +12,9 @@
 //! [`AgentConfig::resolve`] turns the `[agent]` section of `ghops.toml` and command-line values
 //! into targets and options (defaults, absolute paths, no target twice): what `ghops agent run`
 //! and `ghops serve` both use. It does not create deployments for you beyond
-//! [`create::create`], and it serves no HTTP (`ghops serve` routes `deployment` webhooks to an
-//! [`AgentHandle`]).
+//! [`create::create`], and it serves no HTTP itself (`ghops serve` routes `deployment` webhooks
+//! to an [`AgentHandle`]; [`Agent::metrics`] is a [`gh_core::metrics::Probe`] that
+//! `ghops_serve::health` serves on `--metrics-bind`).
 //!
 //! ```no_run
 //! use deploy_agent::{AgentOptions, Journal, Policy, Target, TargetState, run_once};
@@ -69,6 +70,7 @@ pub mod error;
 pub mod hooks;
 pub mod journal;
 pub mod manifests;
+pub mod metrics;
 pub mod service;
 pub mod status;
 
@@ -76,4 +78,5 @@ pub use agent::{AgentOptions, Deployment, PassReport, Policy, Target, TargetStat
 pub use config::{AgentConfig, AgentSection, Flags};
 pub use error::AgentError;
 pub use journal::Journal;
+pub use metrics::AgentMetrics;
 pub use service::{Agent, AgentHandle, Schedule, TargetSummary};

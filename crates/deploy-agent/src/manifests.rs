@@ -6,13 +6,13 @@ pub const CONFIG_DIR: &str = "/etc/ghops/config";
 pub const HOOKS_DIR: &str = "/etc/ghops/hooks";
 /// The state volume (journal, heartbeat, hook logs).
 pub const STATE_DIR: &str = "/var/lib/ghops";
-/// How old the heartbeat file may get before the liveness probe fails: longer than a pass
-/// with the default 30m hook timeout (the file is touched after each pass).
-pub const LIVENESS_SECS: u64 = 3600;
+/// The port of `--metrics-bind` (`/metrics`, `/healthz`, `/readyz`), which the probes use.
+pub const METRICS_PORT: u16 = 9090;
 
 /// A working set: ServiceAccount (no token), Secret template (the token), ConfigMap with
 /// `ghops.toml`, ConfigMap with the hooks (mounted at `--hooks-dir`, executable), the journal's
-/// PersistentVolumeClaim, and a one-replica Deployment with a liveness probe.
+/// PersistentVolumeClaim, and a one-replica Deployment with HTTP liveness and readiness probes on
+/// `--metrics-bind` (and Prometheus scrape annotations).
 pub fn kubernetes(namespace: &str, image: &str) -> String {
     format!(
         r#"# ghops agent: pull-based deploy agent. One replica: the journal on the volume keeps a crash from repeating a deploy.
@@ -88,6 +88,7 @@ spec:
   template:
     metadata:
       labels: {{app.kubernetes.io/name: ghops-agent}}
+      annotations: {{prometheus.io/scrape: "true", prometheus.io/port: "{METRICS_PORT}", prometheus.io/path: /metrics}}
     spec:
       serviceAccountName: ghops-agent
       # The agent talks to GitHub only; hooks that need the cluster get their own credentials.
@@ -97,18 +98,24 @@ spec:
       containers:
         - name: agent
           image: {image}
-          args: ["agent", "run", "--config", "{CONFIG_DIR}/ghops.toml", "--state-dir", "{STATE_DIR}/state", "--log-dir", "{STATE_DIR}/logs", "--hooks-dir", "{HOOKS_DIR}"]
+          args: ["agent", "run", "--config", "{CONFIG_DIR}/ghops.toml", "--state-dir", "{STATE_DIR}/state", "--log-dir", "{STATE_DIR}/logs", "--hooks-dir", "{HOOKS_DIR}", "--metrics-bind", "0.0.0.0:{METRICS_PORT}"]
+          ports:
+            - {{name: metrics, containerPort: {METRICS_PORT}}}
           env:
             - name: GH_TOKEN
               valueFrom: {{secretKeyRef: {{name: ghops-agent, key: token}}}}
-          # The agent serves no traffic (no readiness probe). It touches state/heartbeat after
-          # every pass; a pass includes its hooks, so allow more than hook_timeout + interval.
+          # /healthz fails when a target's loop made no progress (no pass or deployment started)
+          # within the poll interval plus one deployment's worst case (three hooks, each up to
+          # its timeout and the grace); /readyz turns ready after every target's first
+          # successful pass.
           livenessProbe:
-            exec:
-              command: ["sh", "-c", "test $(( $(date +%s) - $(stat -c %Y {STATE_DIR}/state/heartbeat) )) -lt {LIVENESS_SECS}"]
-            initialDelaySeconds: 60
-            periodSeconds: 60
-            failureThreshold: 2
+            httpGet: {{path: /healthz, port: metrics}}
+            initialDelaySeconds: 10
+            periodSeconds: 30
+            failureThreshold: 3
+          readinessProbe:
+            httpGet: {{path: /readyz, port: metrics}}
+            periodSeconds: 10
           volumeMounts:
             - {{name: state, mountPath: {STATE_DIR}}}
             - {{name: config, mountPath: {CONFIG_DIR}, readOnly: true}}
@@ -194,12 +201,14 @@ mod tests {
                 .starts_with("#!/bin/sh")
         );
         assert!(flag("--state-dir").starts_with(&mount("state")));
-        assert!(
-            c["livenessProbe"]["exec"]["command"][2]
-                .as_str()
-                .unwrap()
-                .contains(&format!("{}/heartbeat", flag("--state-dir")))
-        );
+        // The probes reach the --metrics-bind port.
+        let port = c["ports"][0]["containerPort"].as_u64().unwrap();
+        assert_eq!(flag("--metrics-bind"), format!("0.0.0.0:{port}"));
+        assert_eq!(c["ports"][0]["name"], "metrics");
+        for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+            assert_eq!(c[probe]["httpGet"]["path"], path);
+            assert_eq!(c[probe]["httpGet"]["port"], "metrics");
+        }
         // The full text is snapshotted by the e2e test of `ghops agent manifests`.
     }
 }

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use crate::agent::{AgentOptions, PassReport, Target, TargetState, run_once};
 use crate::error::AgentError;
 use crate::journal::Journal;
+use crate::metrics::{AgentMetrics, TargetMetrics, stall_budget};
 
 /// When passes happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +95,7 @@ impl AgentHandle {
 /// A running agent: one task per target.
 #[derive(Debug)]
 pub struct Agent {
+    metrics: Arc<AgentMetrics>,
     handle: AgentHandle,
     tasks: Vec<(Target, JoinHandle<TargetEnd>)>,
 }
@@ -188,24 +190,64 @@ impl Agent {
                 .collect(),
         );
         let handle = AgentHandle { slots };
+        let interval = match schedule {
+            Schedule::Once => Duration::ZERO,
+            Schedule::Every(i) => i,
+        };
+        let per_target: Vec<Arc<TargetMetrics>> = targets
+            .iter()
+            .map(|(_, t)| {
+                let hook_timeout = t.hook_timeout.unwrap_or(opts.hook_timeout);
+                let stall = stall_budget(interval, hook_timeout, opts.grace);
+                Arc::new(TargetMetrics::new(
+                    &t.repo.to_string(),
+                    &t.environment,
+                    stall,
+                ))
+            })
+            .collect();
         let tasks = targets
             .into_iter()
+            .zip(per_target.iter().cloned())
             .enumerate()
-            .map(|(i, (gh, t))| {
+            .map(|(i, ((gh, t), m))| {
                 let (opts, journal, handle) = (opts.clone(), journal.clone(), handle.clone());
                 let target = t.clone();
                 let task = tokio::spawn(async move {
-                    target_loop(gh, t, opts, journal, schedule, &handle.slots[i].wake).await
+                    target_loop(gh, t, opts, journal, schedule, &handle.slots[i].wake, m).await
                 });
                 (target, task)
             })
             .collect();
-        Agent { handle, tasks }
+        let metrics = Arc::new(AgentMetrics::new(per_target));
+        Agent {
+            metrics,
+            handle,
+            tasks,
+        }
+    }
+
+    /// Metrics and health (a [`gh_core::metrics::Probe`]: serve it with
+    /// `ghops_serve::health::listen`).
+    pub fn metrics(&self) -> Arc<AgentMetrics> {
+        self.metrics.clone()
     }
 
     /// The handle that wakes targets.
     pub fn handle(&self) -> AgentHandle {
         self.handle.clone()
+    }
+
+    /// Leaves the agent running in the background (its targets' errors are logged when their
+    /// tasks end) and returns the handle that wakes it: what a webhook server keeps.
+    pub fn detach(self) -> AgentHandle {
+        let handle = self.handle();
+        tokio::spawn(async move {
+            for (target, e) in self.join().await {
+                tracing::error!(%target, error = %e, "deploy agent stopped");
+            }
+        });
+        handle
     }
 
     /// Waits for every target's task; the errors, named by target (`owner/name environment`).
@@ -279,9 +321,10 @@ async fn target_loop(
     journal: Journal,
     schedule: Schedule,
     wake: &Notify,
+    metrics: Arc<TargetMetrics>,
 ) -> TargetEnd {
     use gh_core::output::AGENT;
-    let mut state = TargetState::default();
+    let mut state = TargetState::observed(metrics.clone());
     let mut cancel = opts.cancel.clone();
     let (repo, environment) = (&target.repo, &target.environment);
     let mut last = None;
@@ -290,6 +333,7 @@ async fn target_loop(
     loop {
         match run_once(&gh, &target, &opts, &journal, &mut state).await {
             Ok(rep) => {
+                metrics.pass_ok(&rep);
                 report_pass(&target, &rep);
                 if let Some(f) = &opts.heartbeat_file {
                     // Liveness: touched after every pass that completed.
@@ -322,8 +366,12 @@ async fn target_loop(
                     return Ok(last);
                 }
             }
-            Err(e) if schedule == Schedule::Once => return Err(e),
+            Err(e) if schedule == Schedule::Once => {
+                metrics.pass_failed();
+                return Err(e);
+            }
             Err(e) => {
+                metrics.pass_failed();
                 tracing::warn!(target: AGENT, %repo, %environment, outcome = "pass_failed", error = %e, "agent pass failed; retried next poll");
             }
         }
@@ -342,22 +390,6 @@ async fn target_loop(
 }
 
 /// Turns `stop` true on SIGTERM or SIGINT (after calling `on_signal`): what shuts an agent
-/// down, running hooks getting TERM, then KILL after the grace period.
-pub fn stop_on_signal(
-    stop: tokio::sync::watch::Sender<bool>,
-    on_signal: impl FnOnce() + Send + 'static,
-) {
-    tokio::spawn(async move {
-        let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        else {
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        on_signal();
-        let _ = stop.send(true);
-    });
-}
+/// down, running hooks getting TERM, then KILL after the grace period. The daemons' one
+/// signal helper, [`gh_core::shutdown::stop_on_signal`].
+pub use gh_core::shutdown::stop_on_signal;

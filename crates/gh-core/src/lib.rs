@@ -47,11 +47,13 @@ pub mod events;
 pub mod git;
 pub mod hardening;
 pub mod identity;
+pub mod metrics;
 pub mod output;
 pub mod permission;
 pub mod prometheus;
 pub mod repo;
 pub mod retry;
+pub mod shutdown;
 pub mod webhook;
 
 pub use client::GitHub;

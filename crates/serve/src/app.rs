@@ -367,21 +367,7 @@ async fn redelivery_pass(inst: &Installations, max: usize) {
 /// Resolves on SIGTERM or SIGINT (Ctrl-C), whichever comes first: the one shutdown signal
 /// every ghops daemon uses.
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
+    gh_core::shutdown::signal().await;
     tracing::info!("shutting down: draining the queue");
 }
 

@@ -15,7 +15,8 @@
 //! - Workers route each delivery to the [`Handler`] registered for its event. A handler may
 //!   look at the raw body first ([`Handler::wants`]) so that deliveries needing no work are
 //!   answered 202 without the full decode, the queue or a token.
-//! - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text).
+//! - `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text); [`health`] serves the
+//!   same three routes for any daemon's [`gh_core::metrics::Probe`] (`--metrics-bind`).
 //! - [`redeliver`]: asks GitHub to redeliver failed deliveries it has not redelivered yet.
 //! - Graceful shutdown drains connections and the queue within one deadline.
 //!
@@ -42,6 +43,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod app;
+pub mod health;
 mod installations;
 mod metrics;
 pub mod redeliver;

@@ -12,7 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use bytes::BytesMut;
 use gh_core::events::Event;
 use http_body_util::BodyExt;
@@ -225,14 +225,18 @@ impl Server {
         self.state.metrics.clone()
     }
 
+    /// Readiness and metrics as a [`gh_core::metrics::Probe`]: serve them on a separate port
+    /// with [`crate::health::listen`] (e.g. a `--metrics-bind` kept off the public webhook port).
+    pub fn probe(&self) -> Arc<dyn gh_core::metrics::Probe> {
+        self.state.clone()
+    }
+
     /// The HTTP routes (without the connection limits and timeouts of [`Server::run`]).
     pub fn router(&self) -> Router {
         Router::new()
             .route("/webhook", post(webhook))
-            .route("/healthz", get(|| async { "ok\n" }))
-            .route("/readyz", get(readyz))
-            .route("/metrics", get(metrics))
             .with_state(self.state.clone())
+            .merge(crate::health::router(self.state.clone()))
     }
 
     /// Starts the workers; the returned task ends when the queue is closed and drained.
@@ -598,18 +602,11 @@ async fn webhook(State(s): State<Arc<AppState>>, req: Request) -> Response {
     }
 }
 
-async fn readyz(State(s): State<Arc<AppState>>) -> Response {
-    if s.ready.load(Ordering::Relaxed) {
-        text(StatusCode::OK, "ready\n")
-    } else {
-        text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+impl gh_core::metrics::Probe for AppState {
+    fn metrics(&self) -> String {
+        self.metrics.render()
     }
-}
-
-async fn metrics(State(s): State<Arc<AppState>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(),
-    )
-        .into_response()
+    fn ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
 }

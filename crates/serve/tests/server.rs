@@ -420,6 +420,10 @@ async fn health_ready_and_metrics() {
         "{text}"
     );
     assert!(text.contains("ghops_queue_depth 1"), "{text}");
+    // The same answers through the probe a separate health listener serves.
+    let probe = s.probe();
+    assert!(probe.ready());
+    assert_eq!(probe.metrics(), text);
 }
 
 #[tokio::test]

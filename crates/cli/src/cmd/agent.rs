@@ -1,132 +1,15 @@
 //! `ghops agent`: a pull-based deploy agent on GitHub Deployments.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::{Args, Subcommand};
 use deploy_agent::config::Flags;
-use deploy_agent::create::NewDeployment;
-use deploy_agent::{Agent, AgentConfig, AgentHandle, AgentSection, Policy};
-use gh_core::config::parse_duration;
+use deploy_agent::{AgentConfig, AgentHandle, AgentSection};
 use gh_core::{ExitCode, RepoRef};
 
 use crate::ctx::{Ctx, Failure};
 
-/// `ghops agent` subcommands.
-#[derive(Subcommand, Debug)]
-pub enum AgentCmd {
-    /// Watch deployments of one or more (repo, environment) targets and run hooks.
-    #[command(
-        after_help = "Examples:\n  ghops agent run --repo org/app --environment production --hooks-dir /etc/ghops/hooks\n  ghops agent run --once --repo org/app --environment staging --environment qa --policy queue\n  ghops agent run --config /etc/ghops/ghops.toml      # [[agent.targets]]"
-    )]
-    Run(RunArgs),
-    /// Create a deployment (and optionally follow it to the end).
-    #[command(
-        after_help = "Examples:\n  ghops agent create --repo org/app --ref v1.2.0 --environment production --payload '{\"replicas\": 3}' --wait"
-    )]
-    Create(CreateArgs),
-    /// Recent deployments of a target with their latest status.
-    Status {
-        /// Environment.
-        #[arg(long)]
-        environment: String,
-        /// How many.
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-    },
-    /// Print Kubernetes manifests for running the agent.
-    Manifests {
-        /// Namespace.
-        #[arg(long, default_value = "ghops")]
-        namespace: String,
-        /// Image (default: this version's agent image, with a shell for hooks; never `latest`).
-        #[arg(long, default_value_t = gh_core::dist::default_agent_image())]
-        image: String,
-    },
-}
-
-/// `ghops agent run`. github-deploy-agent's flag names are accepted too: `--repository`,
-/// `--env`, `--sleep`.
-#[derive(Args, Debug)]
-pub struct RunArgs {
-    /// Environment of --repo to serve (repeatable: one target each); other repositories go in
-    /// `[[agent.targets]]`.
-    #[arg(long, alias = "env")]
-    environment: Vec<String>,
-    /// Repository (github-deploy-agent's name for --repo).
-    #[arg(long, value_name = "OWNER/REPO", hide = true)]
-    repository: Option<String>,
-    /// Hooks directory, relative to the working directory or absolute [default: hooks].
-    #[arg(long)]
-    hooks_dir: Option<PathBuf>,
-    /// latest (newest runs, older superseded) or queue (all, oldest first) [default: latest].
-    #[arg(long)]
-    policy: Option<Policy>,
-    /// Poll interval (alias --sleep) [default: `[agent] interval`, else 30s].
-    #[arg(long, alias = "sleep", value_parser = parse_duration)]
-    interval: Option<Duration>,
-    /// One pass, then exit.
-    #[arg(long)]
-    once: bool,
-    /// Identity written in statuses [default: host name].
-    #[arg(long)]
-    agent_id: Option<String>,
-    /// Per-hook timeout [default: `[agent] hook_timeout`, else 30m].
-    #[arg(long, value_parser = parse_duration)]
-    hook_timeout: Option<Duration>,
-    /// Between TERM and KILL [default: 10s].
-    #[arg(long, value_parser = parse_duration)]
-    grace: Option<Duration>,
-    /// Journal directory (crash safety) [default: `[agent] state_dir`, else .ghops-agent/state].
-    #[arg(long)]
-    state_dir: Option<PathBuf>,
-    /// Per-deployment hook logs [default: `[agent] log_dir`, else .ghops-agent/logs].
-    #[arg(long)]
-    log_dir: Option<PathBuf>,
-    /// Status log_url: {id}, {repo}, {environment} are replaced.
-    #[arg(long)]
-    log_url_template: Option<String>,
-    /// github-deploy-agent compatibility: its ten GITHUB_* hook variables (they clash with
-    /// Actions' reserved names), hooks run from the agent's directory, a failing pre_task does
-    /// not stop the deploy [default: `[agent] legacy_env`].
-    #[arg(long)]
-    legacy_env: bool,
-    /// Run this deployment again even though it finished.
-    #[arg(long, value_name = "ID")]
-    redeploy: Option<u64>,
-}
-
-/// `ghops agent create`.
-#[derive(Args, Debug)]
-pub struct CreateArgs {
-    /// Ref to deploy.
-    #[arg(long = "ref")]
-    ref_name: String,
-    /// Environment.
-    #[arg(long)]
-    environment: String,
-    /// Task.
-    #[arg(long, default_value = "deploy")]
-    task: String,
-    /// Payload: JSON, or @file.
-    #[arg(long)]
-    payload: Option<String>,
-    /// Transient environment.
-    #[arg(long)]
-    transient: bool,
-    /// Production environment.
-    #[arg(long)]
-    production: bool,
-    /// Required status contexts (comma-separated; empty = none).
-    #[arg(long)]
-    required_contexts: Option<String>,
-    /// Follow the deployment to a terminal status.
-    #[arg(long)]
-    wait: bool,
-    /// Bound for --wait.
-    #[arg(long, default_value = "30m", value_parser = parse_duration)]
-    timeout: Duration,
-}
+mod args;
+pub use args::{AgentCmd, CreateArgs, RunArgs};
 
 /// Runs `ghops agent`.
 pub async fn run(cmd: AgentCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
@@ -151,22 +34,8 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         (None, false) => Some(ctx.repo()?),
         (None, true) => None,
     };
-    let flags = Flags {
-        repo,
-        environments: a.environment,
-        hooks_dir: a.hooks_dir,
-        policy: a.policy,
-        interval: a.interval,
-        once: a.once,
-        agent_id: a.agent_id,
-        hook_timeout: a.hook_timeout,
-        grace: a.grace,
-        state_dir: a.state_dir,
-        log_dir: a.log_dir,
-        log_url_template: a.log_url_template,
-        legacy_env: a.legacy_env,
-        redeploy: a.redeploy,
-    };
+    let metrics_bind = a.metrics_bind;
+    let flags = a.flags(repo);
     let (stop, cancel) = tokio::sync::watch::channel(false);
     let cfg = AgentConfig::resolve(&section, &flags, &cwd()?, cancel)?;
     if cfg.targets.is_empty() {
@@ -174,17 +43,30 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
             "no target: pass --repo and --environment, or [[agent.targets]] in ghops.toml",
         ));
     }
-    let journal = cfg.journal()?;
+    // Bound before anything runs: a taken port fails the start, not a deploy.
+    let health = match metrics_bind {
+        Some(bind) => Some(tokio::net::TcpListener::bind(bind).await.map_err(|e| {
+            Failure::usage(format!("--metrics-bind: cannot listen on {bind}: {e}"))
+        })?),
+        None => None,
+    };
+    let stopped = cfg.options.cancel.clone();
     deploy_agent::service::stop_on_signal(stop, || {
         eprintln!(
             "ghops agent: shutting down (running hooks get TERM, then KILL after the grace period)"
         )
     });
-    let mut with_clients = Vec::new();
-    for t in cfg.targets {
-        with_clients.push((ctx.client(&t.repo).await?, t));
+    let base = ctx.client_config(None)?;
+    if base.dry_run {
+        eprintln!("dry-run: reads are performed, writes are printed and not sent");
     }
-    let agent = Agent::spawn(with_clients, cfg.options, journal, cfg.schedule);
+    let agent = cfg.start(&base).await?;
+    if let Some(listener) = health {
+        let stop = ghops_serve::health::on_stop(stopped);
+        let l = ghops_serve::health::serve(listener, agent.metrics(), stop)
+            .map_err(|e| Failure::usage(format!("--metrics-bind: {e}")))?;
+        eprintln!("ghops agent: metrics and health on http://{}", l.addr);
+    }
     let summaries = agent.summaries().await;
     let mut code = ExitCode::Success;
     for s in &summaries {
@@ -206,19 +88,7 @@ fn cwd() -> Result<PathBuf, Failure> {
 
 async fn create(a: CreateArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let repo: RepoRef = ctx.repo()?;
-    let d = NewDeployment {
-        ref_name: a.ref_name,
-        environment: a.environment,
-        task: a.task,
-        payload: deploy_agent::create::payload_arg(a.payload.as_deref())?,
-        transient_environment: a.transient,
-        production_environment: a.production,
-        required_contexts: a
-            .required_contexts
-            .as_deref()
-            .map(deploy_agent::create::contexts_arg),
-        auto_merge: false,
-    };
+    let d = a.deployment()?;
     let gh = ctx.client(&repo).await?;
     let id = deploy_agent::create::create(
         &gh,
@@ -306,24 +176,6 @@ pub async fn spawn_agent_for_serve(
     if cfg.targets.is_empty() {
         return Ok(None);
     }
-    let journal = cfg.journal()?;
     deploy_agent::service::stop_on_signal(stop, || {});
-    let mut with_clients = Vec::new();
-    for target in cfg.targets {
-        let mut c = base.clone();
-        if matches!(c.credentials, gh_core::auth::Credentials::App { .. }) {
-            c.installation = Some(gh_core::client::InstallationTarget::Repo(
-                target.repo.clone(),
-            ));
-        }
-        with_clients.push((gh_core::GitHub::connect(c).await?, target));
-    }
-    let agent = Agent::spawn(with_clients, cfg.options, journal, cfg.schedule);
-    let handle = agent.handle();
-    tokio::spawn(async move {
-        for (target, e) in agent.join().await {
-            tracing::error!(%target, error = %e, "deploy agent stopped");
-        }
-    });
-    Ok(Some(handle))
+    Ok(Some(cfg.start(base).await?.detach()))
 }
