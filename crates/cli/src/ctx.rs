@@ -9,6 +9,8 @@ use gh_core::client::{ClientConfig, GitHub, InstallationTarget};
 use gh_core::config::ConfigFile;
 use gh_core::{ExitCode, ExitStatus, RepoRef};
 
+use crate::output::outln;
+
 /// Colour choice.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ColorChoice {
@@ -285,7 +287,7 @@ impl Ctx {
             code: ExitCode::Failed,
             message: e.to_string(),
         })?;
-        println!("{s}");
+        outln!("{s}");
         Ok(())
     }
 }

@@ -5,6 +5,7 @@ mod cmd;
 mod ctx;
 mod output;
 
+use std::io::Write;
 use std::process::ExitCode as ProcessExit;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -112,7 +113,8 @@ fn main() -> ProcessExit {
     match result {
         Ok(code) => ProcessExit::from(code.code()),
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            // Not eprintln!: a closed stderr must not turn a failure into a panic.
+            let _ = writeln!(std::io::stderr(), "error: {}", f.message);
             ProcessExit::from(f.code.code())
         }
     }
@@ -131,7 +133,10 @@ async fn run(command: Command, ctx: &Ctx) -> Result<ExitCode, Failure> {
         Command::Runners(c) => cmd::runners::run(c, ctx).await,
         Command::Serve(a) => cmd::serve::run(a, ctx).await,
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "ghops", &mut std::io::stdout());
+            // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ghops", &mut script);
+            output::out!("{}", String::from_utf8_lossy(&script));
             Ok(ExitCode::Success)
         }
     }

@@ -13,6 +13,41 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
+/// Writes `args` to stdout. When the reader has gone away (`ghops … | head -c 1`: a closed
+/// pipe) the process ends quietly with exit 0, as `cat` and `grep` do, instead of the panic of
+/// `println!`. Use it through [`outln!`] and [`out!`]: every stdout line of the CLI does.
+pub fn write_stdout(args: fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        exit_on_closed_pipe(&e);
+        // Any other failure (disk full behind a redirect): say so once, like a failed write.
+        let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {e}");
+        std::process::exit(gh_core::ExitCode::Failed.code().into());
+    }
+}
+
+/// Ends the process quietly (exit 0) when `e` is a closed pipe; returns otherwise.
+pub fn exit_on_closed_pipe(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+}
+
+/// `println!` on stdout without the panic on a closed pipe (see [`write_stdout`]).
+macro_rules! outln {
+    () => { $crate::output::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+/// `print!` on stdout without the panic on a closed pipe (see [`write_stdout`]).
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*)) };
+}
+pub(crate) use out;
+
 /// Whether `target` is one of the report targets.
 pub fn is_report(target: &str) -> bool {
     ALL.contains(&target)

@@ -11,6 +11,7 @@ use gh_core::{ExitCode, RepoRef};
 use serde::Deserialize;
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::{out, outln};
 
 /// `ghops agent` subcommands.
 #[derive(Subcommand, Debug)]
@@ -222,7 +223,7 @@ pub async fn run(cmd: AgentCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
         AgentCmd::Create(a) => create(a, ctx).await,
         AgentCmd::Status { environment, limit } => status(ctx, &environment, limit).await,
         AgentCmd::Manifests { namespace, image } => {
-            print!("{}", manifests(&namespace, &image));
+            out!("{}", manifests(&namespace, &image));
             Ok(ExitCode::Success)
         }
     }
@@ -354,7 +355,7 @@ async fn create(a: CreateArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         if ctx.global.json {
             ctx.print_json(&serde_json::json!({"id": id}))?;
         } else {
-            println!("deployment {id} created");
+            outln!("deployment {id} created");
         }
         return Ok(ExitCode::Success);
     }
@@ -363,7 +364,7 @@ async fn create(a: CreateArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     if ctx.global.json {
         ctx.print_json(&serde_json::json!({"id": id, "state": state}))?;
     } else {
-        println!("deployment {id}: {state}");
+        outln!("deployment {id}: {state}");
     }
     Ok(if state == "success" {
         ExitCode::Success
@@ -425,7 +426,7 @@ async fn status(ctx: &Ctx, environment: &str, limit: usize) -> Result<ExitCode, 
                 s("description"),
             ]);
         }
-        println!("{t}");
+        outln!("{t}");
     }
     Ok(ExitCode::Success)
 }

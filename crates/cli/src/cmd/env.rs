@@ -12,6 +12,7 @@ use release_flow::gate::GateRequest;
 use release_flow::init::{InitOptions, WriteResult};
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::{out, outln};
 
 /// `ghops env` subcommands.
 #[derive(Subcommand, Debug)]
@@ -185,7 +186,7 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             let repo: gh_core::RepoRef = ev.repository.full_name.parse()?;
             let gh = ctx.client(&repo).await?;
             let Some(plan) = release_flow::env::on_pull_request(&gh, &cfg, &ev).await? else {
-                println!("ignored: pull_request {}", ev.action);
+                outln!("ignored: pull_request {}", ev.action);
                 return Ok(ExitCode::Success);
             };
             let files = ActionsFiles::from_env();
@@ -196,16 +197,18 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 ctx.print_json(&plan)?;
             } else {
                 for t in &plan.deploy {
-                    println!(
+                    outln!(
                         "deploy   {} (namespace {}, {})",
-                        t.environment, t.namespace, t.sha
+                        t.environment,
+                        t.namespace,
+                        t.sha
                     );
                 }
                 for t in &plan.undeploy {
-                    println!("undeploy {} (namespace {})", t.environment, t.namespace);
+                    outln!("undeploy {} (namespace {})", t.environment, t.namespace);
                 }
                 for h in &plan.handovers {
-                    println!(
+                    outln!(
                         "{}: taken from #{} by #{} ({} deployment(s) made inactive)",
                         h.environment,
                         h.from_pr,
@@ -214,10 +217,10 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     );
                 }
                 for s in &plan.skipped {
-                    println!("skipped: {s}");
+                    outln!("skipped: {s}");
                 }
                 if plan.deploy.is_empty() && plan.undeploy.is_empty() {
-                    println!("nothing to deploy or undeploy for #{}", plan.pr);
+                    outln!("nothing to deploy or undeploy for #{}", plan.pr);
                 }
             }
             Ok(ExitCode::Success)
@@ -244,13 +247,13 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             if ctx.global.json {
                 ctx.print_json(&out)?;
             } else if req.state == DeployState::Inactive {
-                println!(
+                outln!(
                     "{}: {} deployment(s) made inactive",
                     req.environment,
                     out.deactivated.len()
                 );
             } else {
-                println!(
+                outln!(
                     "{}: deployment {} {}{}",
                     req.environment,
                     out.deployment_id
@@ -272,7 +275,7 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             if ctx.global.json {
                 ctx.print_json(&rows)?;
             } else {
-                print!("{}", release_flow::env::render_table(&rows));
+                out!("{}", release_flow::env::render_table(&rows));
             }
             Ok(ExitCode::Success)
         }
@@ -306,9 +309,11 @@ pub async fn run_gate(cmd: GateCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             if ctx.global.json {
                 ctx.print_json(&o)?;
             } else {
-                println!(
+                outln!(
                     "{environment}: approved by {} at {} ({})",
-                    o.approved_by, o.approved_at, o.reason
+                    o.approved_by,
+                    o.approved_at,
+                    o.reason
                 );
             }
             Ok(ExitCode::Success)
@@ -336,7 +341,7 @@ pub async fn run_gate(cmd: GateCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             if ctx.global.json {
                 ctx.print_json(&o)?;
             } else {
-                println!("run {run_id} {environment}: {}", o.result);
+                outln!("run {run_id} {environment}: {}", o.result);
             }
             Ok(ExitCode::Success)
         }
@@ -375,7 +380,7 @@ pub async fn run_init(args: InitArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
             ctx.print_json(&files)?;
         } else {
             for f in &files {
-                println!("# ---- {} ----\n{}", f.path, f.contents);
+                outln!("# ---- {} ----\n{}", f.path, f.contents);
             }
         }
         return Ok(ExitCode::Success);
@@ -400,7 +405,7 @@ pub async fn run_init(args: InitArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 WriteResult::Unchanged => "unchanged",
                 WriteResult::Kept => "exists and differs: kept (use --force to overwrite)",
             };
-            println!("{p}: {what}");
+            outln!("{p}: {what}");
         }
     }
     Ok(if kept > 0 {

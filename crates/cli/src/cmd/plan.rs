@@ -12,6 +12,7 @@ use gh_core::ExitCode;
 use gh_core::actions::{ActionsFiles, Level, annotation, in_actions};
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::{out, outln};
 
 /// Arguments of `ghops plan`.
 #[derive(Args, Debug)]
@@ -276,9 +277,9 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
         Format::Table
     });
     match format {
-        Format::Table => print!("{}", render::to_tables(&plan)),
-        Format::Json => println!("{}", render::to_json(&plan)),
-        Format::Markdown => print!("{}", render::to_markdown(&plan)),
+        Format::Table => out!("{}", render::to_tables(&plan)),
+        Format::Json => outln!("{}", render::to_json(&plan)),
+        Format::Markdown => out!("{}", render::to_markdown(&plan)),
         Format::Matrix => {
             let (outputs, warnings) = render::matrix_outputs(&plan, a.compat, cfg.max_matrix_jobs);
             for w in &warnings {
@@ -286,7 +287,7 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
             }
             for (k, v) in &outputs {
                 if !actions.set_output(k, v).map_err(PlanError::from)? {
-                    println!("{k}={v}");
+                    outln!("{k}={v}");
                 }
             }
         }
@@ -389,13 +390,13 @@ async fn run_filter(
     }
     let out = serde_json::Value::Array(keep).to_string();
     match format {
-        FilterFormat::Json => println!("{out}"),
+        FilterFormat::Json => outln!("{out}"),
         FilterFormat::Matrix => {
             if !ActionsFiles::from_env()
                 .set_output(output_name, &out)
                 .map_err(PlanError::from)?
             {
-                println!("{output_name}={out}");
+                outln!("{output_name}={out}");
             }
         }
     }

@@ -13,6 +13,7 @@ use pr_bridge::render::Verdict;
 use pr_bridge::{Options, RunOutcome, TriggerOutcome, Wait};
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::outln;
 
 /// `ghops pr-bridge` subcommands.
 #[derive(Subcommand, Debug)]
@@ -163,7 +164,7 @@ async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         if ctx.global.json {
             ctx.print_json(&TriggerOutcome::Ignored { reason })?;
         } else {
-            println!("ignored: {reason}");
+            outln!("ignored: {reason}");
         }
         return Ok(ExitCode::Success);
     }
@@ -183,8 +184,8 @@ async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         ctx.print_json(&outcome)?;
     } else {
         match &outcome {
-            TriggerOutcome::Ignored { reason } => println!("ignored: {reason}"),
-            TriggerOutcome::SameRepo { pr } => println!(
+            TriggerOutcome::Ignored { reason } => outln!("ignored: {reason}"),
+            TriggerOutcome::SameRepo { pr } => outln!(
                 "ignored: PR #{pr} comes from this repository, whose CI already runs with secrets (--allow-same-repo to act anyway)"
             ),
             TriggerOutcome::Started {
@@ -195,9 +196,9 @@ async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 runs,
                 ..
             } => {
-                println!("PR #{pr}: {branch} at {merge_sha} ({branch_action:?})");
+                outln!("PR #{pr}: {branch} at {merge_sha} ({branch_action:?})");
                 for r in runs {
-                    println!("  run: {}", r.html_url.as_deref().unwrap_or("?"));
+                    outln!("  run: {}", r.html_url.as_deref().unwrap_or("?"));
                 }
             }
         }
@@ -209,7 +210,7 @@ fn render_report(ctx: &Ctx, out: &pr_bridge::ReportOutcome) -> Result<ExitCode, 
     if ctx.global.json {
         ctx.print_json(out)?;
     } else {
-        println!("{}", out.message);
+        outln!("{}", out.message);
     }
     Ok(match out.verdict {
         Some(Verdict::Passed) | None => ExitCode::Success,
@@ -286,7 +287,7 @@ fn ignored_run(ctx: &Ctx, reason: String) -> Result<ExitCode, Failure> {
     if ctx.global.json {
         ctx.print_json(&RunOutcome::Ignored { reason })?;
     } else {
-        println!("ignored: {reason}");
+        outln!("ignored: {reason}");
     }
     Ok(ExitCode::Success)
 }
@@ -300,10 +301,10 @@ async fn run_cleanup(a: CleanupArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         ctx.print_json(&items)?;
     } else {
         for i in &items {
-            println!("{:8} {}: {}", i.action, i.branch, i.reason);
+            outln!("{:8} {}: {}", i.action, i.branch, i.reason);
         }
         if items.is_empty() {
-            println!("no {}/* branches", opts.branch_prefix);
+            outln!("no {}/* branches", opts.branch_prefix);
         }
     }
     Ok(ExitCode::Success)

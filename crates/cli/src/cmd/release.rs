@@ -12,6 +12,7 @@ use release_flow::push::{PushOutcome, PushTarget};
 use serde::Deserialize;
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::outln;
 
 /// `ghops release` subcommands.
 #[derive(Subcommand, Debug)]
@@ -260,7 +261,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                         s.to_owned()
                     }
                 };
-                println!(
+                outln!(
                     "{}: tag {}, name {} ({} PRs since {}): {}",
                     plan.version,
                     or_none(&plan.tag),
@@ -270,7 +271,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     outcome_text(outcome)
                 );
                 if ctx.global.dry_run {
-                    println!("\n{}", plan.body);
+                    outln!("\n{}", plan.body);
                 }
             }
             Ok(ExitCode::Success)
@@ -284,7 +285,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     match release_flow::push::release_target(&ev)? {
                         Ok(target) => target,
                         Err(why) => {
-                            println!("ignored: {why}");
+                            outln!("ignored: {why}");
                             return Ok(ExitCode::Success);
                         }
                     }
@@ -296,7 +297,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             if ctx.global.json {
                 ctx.print_json(&r)?;
             } else {
-                println!("{} at {}: {}", r.branch, r.sha, r.action);
+                outln!("{} at {}: {}", r.branch, r.sha, r.action);
             }
             Ok(ExitCode::Success)
         }
@@ -319,11 +320,11 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                             main: m,
                         } => (repo, branch, main.or(Some(m))),
                         PushTarget::Draft { branch, .. } => {
-                            println!("ignored: push to {branch}, not a release/* branch");
+                            outln!("ignored: push to {branch}, not a release/* branch");
                             return Ok(ExitCode::Success);
                         }
                         PushTarget::Ignored(why) => {
-                            println!("ignored: {why}");
+                            outln!("ignored: {why}");
                             return Ok(ExitCode::Success);
                         }
                     }
@@ -350,7 +351,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 return Ok(ExitCode::Success);
             };
             if let Some(t) = &r.tag {
-                println!(
+                outln!(
                     "{branch}: published {t}; reintegration PR #{} ({})",
                     r.reintegration_pr
                         .map(|n| n.to_string())
@@ -358,10 +359,10 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     r.pr_action.as_deref().unwrap_or("-")
                 );
             } else {
-                println!("{branch}: nothing new since the last tag of its line");
+                outln!("{branch}: nothing new since the last tag of its line");
             }
             if let Some(d) = main_draft {
-                println!(
+                outln!(
                     "{main}: draft {} ({} PRs): {}",
                     d.tag,
                     d.prs.len(),

@@ -10,6 +10,7 @@ use runner_orch::manifests::{ManifestOptions, manifests, render};
 use runner_orch::{Clients, Decision, Orchestrator, RunnersConfig};
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::{out, outln};
 
 /// Runner orchestration commands.
 #[derive(Subcommand, Debug)]
@@ -146,7 +147,7 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             if ctx.global.json {
                 ctx.print_json(&docs)?;
             } else {
-                print!("{}", render(&docs));
+                out!("{}", render(&docs));
             }
             Ok(ExitCode::Success)
         }
@@ -172,7 +173,7 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     ev.workflow_job.id,
                     ev.workflow_job.run_attempt.max(1),
                 );
-                println!("{}", decision_line(&name, &d));
+                outln!("{}", decision_line(&name, &d));
             }
             Ok(ExitCode::Success)
         }
@@ -202,7 +203,7 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                         p.finished.to_string(),
                     ]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
             Ok(ExitCode::Success)
         }
@@ -221,13 +222,13 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     ctx.print_json(&r)?;
                 } else {
                     for (name, d) in &r.decisions {
-                        println!("{}", decision_line(name, d));
+                        outln!("{}", decision_line(name, d));
                     }
                     for (name, why) in &r.reaped {
-                        println!("reaped     {name}: {why}");
+                        outln!("reaped     {name}: {why}");
                     }
                     for (pool, n) in &r.waiting {
-                        println!("waiting    {n} queued job(s) in pool {pool} (at max)");
+                        outln!("waiting    {n} queued job(s) in pool {pool} (at max)");
                     }
                 }
                 return Ok(ExitCode::Success);

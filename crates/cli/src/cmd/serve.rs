@@ -11,6 +11,7 @@ use gh_core::webhook::{Handled, RouteSpec};
 use ghops_serve::{App, AppError, Redelivery, Routes, shutdown_signal};
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::out;
 
 /// Arguments of `ghops serve`.
 #[derive(Args, Debug)]
@@ -94,7 +95,7 @@ fn secret(args: &ServeArgs) -> Result<Vec<u8>, Failure> {
 /// Runs `ghops serve`.
 pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     if let Some(ServeCmd::Manifests { namespace, image }) = &args.cmd {
-        print!("{}", manifests(namespace, image));
+        out!("{}", manifests(namespace, image));
         return Ok(ExitCode::Success);
     }
     let secret = secret(&args)?;

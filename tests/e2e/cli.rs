@@ -1,0 +1,63 @@
+//! CLI behaviour shared by every command: closed pipes, help text, error rendering.
+
+use std::process::Stdio;
+
+use ghops_test_support::repo_root;
+
+use crate::util::{ghops, run, stderr};
+
+/// Runs `ghops args…` with stdout a pipe whose reading end is already closed (`| head -c 0`
+/// after the reader went away): every write fails with EPIPE, deterministically.
+async fn with_closed_stdout(args: &[&str]) -> std::process::Output {
+    let (read, write) = nix::unistd::pipe().expect("pipe");
+    drop(read);
+    let mut c = ghops();
+    c.args(args)
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped());
+    run(c).await
+}
+
+#[tokio::test]
+async fn a_closed_pipe_ends_completions_quietly() {
+    let out = with_closed_stdout(&["completions", "zsh"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
+
+#[tokio::test]
+async fn a_closed_pipe_ends_plan_json_and_filter_quietly() {
+    let root = repo_root().join("examples/infrastructure");
+    let (cr, cf) = (
+        root.display().to_string(),
+        root.join("changed-files.txt").display().to_string(),
+    );
+    let out = with_closed_stdout(&[
+        "plan",
+        "--config-root",
+        &cr,
+        "--changed-files",
+        &cf,
+        "--json",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+
+    let d = tempfile::tempdir().unwrap();
+    let jobs = d.path().join("jobs.json");
+    std::fs::write(&jobs, r#"[{"cluster_name":"a","hub_name":"h"}]"#).unwrap();
+    let failed = d.path().join("failed.txt");
+    std::fs::write(&failed, "b\n").unwrap();
+    let out = with_closed_stdout(&[
+        "plan",
+        "filter",
+        "--jobs",
+        &jobs.display().to_string(),
+        "--failed",
+        &failed.display().to_string(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
