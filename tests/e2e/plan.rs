@@ -147,17 +147,21 @@ async fn comment_upserts_and_dry_run_sends_nothing() {
     let d = tempfile::tempdir().unwrap();
     let f = d.path().join("plan.md");
     std::fs::write(&f, body).unwrap();
-    let args = |dry: bool| {
+    let command = |dry: bool, json: bool| {
         let mut c = ghops();
         c.args(["plan", "comment", "--pr", "3", "--body"])
             .arg(&f)
-            .args(["--repo", "org/infra", "--api-url", &gh.uri(), "--json"])
+            .args(["--repo", "org/infra", "--api-url", &gh.uri()])
             .env("GH_TOKEN", "ghp_e2e");
+        if json {
+            c.arg("--json");
+        }
         if dry {
             c.arg("--dry-run");
         }
         c
     };
+    let args = |dry: bool| command(dry, true);
     let out = run(args(true)).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -175,6 +179,14 @@ async fn comment_upserts_and_dry_run_sends_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("dry-run: would POST "),
+        "{}",
+        stderr(&out)
+    );
+    // Human output: the outcome in words, not a Rust `Debug` name (`DryRun`, `Created(77)`).
+    let out = run(command(true, false)).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("plan comment: dry run: nothing written"),
         "{}",
         stderr(&out)
     );

@@ -157,6 +157,15 @@ async fn unauthorised_is_exit_3_and_missing_token_exit_2() {
 /// A maintainer's pinned trigger, run with `--dry-run --json` against a mock that answers the
 /// trigger's reads; `env` sets the credentials. Returns the mock and the output.
 async fn dry_run_trigger(env: &[(&str, &str)]) -> (MockGitHub, std::process::Output) {
+    dry_run_trigger_as(env, "--json").await
+}
+
+/// [`dry_run_trigger`] with `output` as the output flag (`--json`, or `--color=never` for the
+/// human lines).
+async fn dry_run_trigger_as(
+    env: &[(&str, &str)],
+    output: &str,
+) -> (MockGitHub, std::process::Output) {
     let gh = MockGitHub::start().await;
     let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
     Mock::given(method("GET"))
@@ -168,7 +177,7 @@ async fn dry_run_trigger(env: &[(&str, &str)]) -> (MockGitHub, std::process::Out
     let d = tempfile::tempdir().unwrap();
     let ev = event_file(&d, &format!("/test-this-pr sha={HEAD}"), "maintainer");
     let mut c = ghops();
-    c.args(["pr-bridge", "trigger", "--dry-run", "--json", "--event"])
+    c.args(["pr-bridge", "trigger", "--dry-run", output, "--event"])
         .arg(&ev)
         .arg("--config")
         .arg(config(&d))
@@ -187,6 +196,16 @@ async fn dry_run_prints_the_writes_and_sends_none() {
     assert_eq!(v["branch_action"], "dry_run");
     let e = stderr(&out);
     assert!(e.contains(&format!("dry-run: would POST {}{R}/git/refs {{\"ref\":\"refs/heads/test-this-pr/1\",\"sha\":\"{MERGE}\"}}", gh.base_path())), "{e}");
+    gh.assert_no_writes().await;
+}
+
+/// The human line names the branch action in words, not as a Rust `Debug` name (`(DryRun)`).
+#[tokio::test]
+async fn dry_run_human_output_has_no_debug_names() {
+    let (gh, out) =
+        dry_run_trigger_as(&[("GH_TOKEN", "ghp_e2e_bridge_token")], "--color=never").await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out), @"PR #1: test-this-pr/1 at 9049f1265b7d61be4a8904a9a27120d2064dab3b, branch not written (dry run)");
     gh.assert_no_writes().await;
 }
 

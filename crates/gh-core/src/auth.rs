@@ -43,6 +43,20 @@ pub enum TokenKind {
     Unknown,
 }
 
+/// For people: `classic personal access token (ghp_)`, the form `ghops auth status` shows.
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenKind::ClassicPat => "classic personal access token (ghp_)",
+            TokenKind::FineGrainedPat => "fine-grained personal access token (github_pat_)",
+            TokenKind::OAuth => "OAuth app token (gho_)",
+            TokenKind::AppUser => "GitHub App user-to-server token (ghu_)",
+            TokenKind::Installation => "installation token (ghs_)",
+            TokenKind::Unknown => "unrecognised token format",
+        })
+    }
+}
+
 impl TokenKind {
     /// Classifies a token by its prefix, without keeping it.
     pub fn of(token: &str) -> Self {
@@ -203,7 +217,7 @@ impl Credentials {
         match self {
             Credentials::Token { token, source } => {
                 format!(
-                    "token from {} ({:?})",
+                    "token from {} ({})",
                     match source {
                         TokenSource::Flag => "--token",
                         TokenSource::GhToken => "GH_TOKEN",

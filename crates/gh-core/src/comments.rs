@@ -35,6 +35,18 @@ pub enum Upserted {
     DryRun,
 }
 
+/// For people: `created comment 9006`, `comment 9006 unchanged`, `dry run: nothing written`.
+impl std::fmt::Display for Upserted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Upserted::Created(id) => write!(f, "created comment {id}"),
+            Upserted::Updated(id) => write!(f, "updated comment {id}"),
+            Upserted::Unchanged(id) => write!(f, "comment {id} unchanged (same body)"),
+            Upserted::DryRun => f.write_str("dry run: nothing written"),
+        }
+    }
+}
+
 /// Lists every comment on issue/PR `number` (all pages).
 pub async fn list_comments(gh: &GitHub, repo: &RepoRef, number: u64) -> Result<Vec<IssueComment>> {
     gh.get_all(
@@ -209,6 +221,28 @@ mod tests {
         assert_eq!(
             strip_foreign_markers(&format!("{m}\nx {m}"), &m),
             format!("{m}\nx {m}")
+        );
+    }
+
+    #[test]
+    fn upserted_reads_as_words() {
+        let shown: Vec<String> = [
+            Upserted::Created(9006),
+            Upserted::Updated(9006),
+            Upserted::Unchanged(9006),
+            Upserted::DryRun,
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(
+            shown,
+            [
+                "created comment 9006",
+                "updated comment 9006",
+                "comment 9006 unchanged (same body)",
+                "dry run: nothing written"
+            ]
         );
     }
 }

@@ -45,7 +45,7 @@ pub async fn run(cmd: AuthCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 outln!("API:          {}", gh.api_url());
                 outln!("Logged in as: {} ({})", id.login, id.kind);
                 if let Some(k) = id.token_kind {
-                    outln!("Token kind:   {k:?}");
+                    outln!("Token kind:   {k}");
                 }
                 if let Some(i) = id.installation_id {
                     outln!("Installation: {i}");

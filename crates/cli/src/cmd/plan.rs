@@ -348,7 +348,7 @@ async fn run_comment(
     if ctx.global.json {
         ctx.print_json(&outcome)?;
     } else {
-        eprintln!("plan comment: {outcome:?}");
+        eprintln!("plan comment: {outcome}");
     }
     Ok(ExitCode::Success)
 }

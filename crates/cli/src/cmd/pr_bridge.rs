@@ -196,7 +196,7 @@ async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 runs,
                 ..
             } => {
-                outln!("PR #{pr}: {branch} at {merge_sha} ({branch_action:?})");
+                outln!("PR #{pr}: {branch} at {merge_sha}, branch {branch_action}");
                 for r in runs {
                     outln!("  run: {}", r.html_url.as_deref().unwrap_or("?"));
                 }
