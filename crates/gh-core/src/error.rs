@@ -72,7 +72,7 @@ pub enum Error {
         message: String,
     },
     /// GitHub answered with an error status (after retries where retrying was allowed).
-    #[error("GitHub API {method} {path} failed with {status}: {message}")]
+    #[error("GitHub API {method} {path} failed with {status}: {message}{}", hint_suffix(.hint.as_deref()))]
     Api {
         /// HTTP method.
         method: String,
@@ -82,6 +82,9 @@ pub enum Error {
         status: u16,
         /// GitHub's `message`, or the start of the body.
         message: String,
+        /// The likely cause, for people (bad credentials, the missing permission, wrong
+        /// repository): set by [`crate::client::GitHub::check`] from the status and headers.
+        hint: Option<String>,
     },
     /// The request never got an answer (connection refused, DNS, TLS) after retries.
     #[error("GitHub API {method} {path} could not be sent: {message}")]
@@ -145,6 +148,11 @@ impl Error {
             message: message.into(),
         }
     }
+}
+
+/// ` (likely cause: …)` after an API error's message, or nothing.
+fn hint_suffix(hint: Option<&str>) -> String {
+    hint.map(|h| format!(" ({h})")).unwrap_or_default()
 }
 
 /// gh-core's result type.
