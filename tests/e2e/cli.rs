@@ -61,3 +61,49 @@ async fn a_closed_pipe_ends_plan_json_and_filter_quietly() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stderr(&out), "");
 }
+
+/// Under Actions an error is also an `::error` annotation, on the file and line when the error
+/// names them (a config mistake); `[plann]` is refused with a did-you-mean (it was accepted
+/// silently).
+#[tokio::test]
+async fn errors_become_annotations_under_actions_with_file_and_line() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("ghops.toml");
+    std::fs::write(&cfg, "[plan]\nstrict = true\n\n[plann]\nx = 1\n").unwrap();
+    let root = repo_root().join("examples/infrastructure");
+    let mut c = ghops();
+    c.args(["plan", "--config"])
+        .arg(&cfg)
+        .arg("--config-root")
+        .arg(&root)
+        .arg("--changed-files")
+        .arg(root.join("changed-files.txt"))
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let f = cfg.display().to_string();
+    let msg = format!(
+        "{f}:4: unknown top-level table `[plann]` (did you mean `[plan]`?); ghops.toml has the \
+         tables [pr_bridge], [plan], [release], [env], [agent], [runners], [serve]"
+    );
+    let annotation = gh_core::actions::annotation(
+        gh_core::actions::Level::Error,
+        &msg,
+        Some(&f),
+        Some(4),
+    );
+    assert_eq!(stderr(&out), format!("error: {msg}\n{annotation}\n"));
+
+    // Without a place: a plain `::error::`; outside Actions: no annotation.
+    let mut c = ghops();
+    c.args(["auth", "status", "--repo", "o/r"])
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("\n::error::no GitHub credentials"), "{e}");
+    let mut c = ghops();
+    c.args(["auth", "status", "--repo", "o/r"]);
+    let out = run(c).await;
+    assert!(!stderr(&out).contains("::error"), "{}", stderr(&out));
+}

@@ -133,21 +133,54 @@ pub fn use_color(c: ColorChoice) -> bool {
     }
 }
 
-/// A failure to report: message and exit code.
+/// A failure to report: message, exit code, and the file and line it is about when known.
 #[derive(Debug)]
 pub struct Failure {
     /// Exit code.
     pub code: ExitCode,
     /// Message for stderr.
     pub message: String,
+    /// The file (and 1-based line) at fault, for the `::error` annotation under Actions.
+    pub location: Option<(String, Option<u64>)>,
 }
 
 impl Failure {
+    /// A failure with this exit code and message, about no file in particular.
+    pub fn new(code: ExitCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            location: None,
+        }
+    }
+
     /// A usage failure (exit 2).
     pub fn usage(message: impl Into<String>) -> Self {
-        Self {
-            code: ExitCode::Usage,
-            message: message.into(),
+        Self::new(ExitCode::Usage, message)
+    }
+
+    /// Reports the failure on stderr: `error: …`, and under GitHub Actions also an `::error`
+    /// annotation (on the file and line when known), as warnings are. Never panics (a closed
+    /// stderr is ignored).
+    pub fn report(&self) {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "error: {}", self.message);
+        if gh_core::actions::in_actions() {
+            let (file, line) = match &self.location {
+                Some((f, l)) => (Some(f.as_str()), *l),
+                None => (None, None),
+            };
+            let _ = writeln!(
+                err,
+                "{}",
+                gh_core::actions::annotation(
+                    gh_core::actions::Level::Error,
+                    &self.message,
+                    file,
+                    line
+                )
+            );
         }
     }
 }
@@ -157,6 +190,7 @@ impl<E: ExitStatus> From<E> for Failure {
         Self {
             code: e.exit_code(),
             message: e.to_string(),
+            location: e.location(),
         }
     }
 }
@@ -283,10 +317,8 @@ impl Ctx {
 
     /// Prints a value as pretty JSON on stdout.
     pub fn print_json<T: serde::Serialize>(&self, v: &T) -> Result<(), Failure> {
-        let s = serde_json::to_string_pretty(v).map_err(|e| Failure {
-            code: ExitCode::Failed,
-            message: e.to_string(),
-        })?;
+        let s = serde_json::to_string_pretty(v)
+            .map_err(|e| Failure::new(ExitCode::Failed, e.to_string()))?;
         outln!("{s}");
         Ok(())
     }

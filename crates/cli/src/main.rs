@@ -5,7 +5,6 @@ mod cmd;
 mod ctx;
 mod output;
 
-use std::io::Write;
 use std::process::ExitCode as ProcessExit;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -113,8 +112,7 @@ fn main() -> ProcessExit {
     match result {
         Ok(code) => ProcessExit::from(code.code()),
         Err(f) => {
-            // Not eprintln!: a closed stderr must not turn a failure into a panic.
-            let _ = writeln!(std::io::stderr(), "error: {}", f.message);
+            f.report();
             ProcessExit::from(f.code.code())
         }
     }

@@ -55,6 +55,17 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// The configuration file is wrong at a known place: a TOML syntax error, an unknown
+    /// table or key (with a did-you-mean), a value of the wrong type.
+    #[error("{file}{}: {message}", .line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Config {
+        /// The file, as named (`ghops.toml`, `--config` value).
+        file: String,
+        /// 1-based line, when known.
+        line: Option<u64>,
+        /// What is wrong.
+        message: String,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -120,6 +131,7 @@ impl Error {
         match self {
             Error::MissingToken
             | Error::InvalidInput { .. }
+            | Error::Config { .. }
             | Error::Io { .. }
             | Error::BadEvent { .. } => ExitCode::Usage,
             Error::Api { .. } | Error::Transport { .. } | Error::Decode { .. } => ExitCode::Api,
@@ -139,6 +151,16 @@ impl Error {
     /// True when this is an API error with the given HTTP status.
     pub fn is_status(&self, code: u16) -> bool {
         self.status() == Some(code)
+    }
+
+    /// The file and line this error is about, when it names one (config errors): the CLI
+    /// puts them on the `::error` annotation under Actions.
+    pub fn location(&self) -> Option<(String, Option<u64>)> {
+        match self {
+            Error::Config { file, line, .. } => Some((file.clone(), *line)),
+            Error::Io { path, .. } => Some((path.display().to_string(), None)),
+            _ => None,
+        }
     }
 
     /// Shorthand for [`Error::InvalidInput`].
@@ -163,10 +185,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub trait ExitStatus: std::error::Error {
     /// The exit code for this error.
     fn exit_code(&self) -> ExitCode;
+
+    /// The file and 1-based line the error is about, when known (for `::error file=…,line=…`
+    /// annotations under Actions).
+    fn location(&self) -> Option<(String, Option<u64>)> {
+        None
+    }
 }
 
 impl ExitStatus for Error {
     fn exit_code(&self) -> ExitCode {
         Error::exit_code(self)
+    }
+
+    fn location(&self) -> Option<(String, Option<u64>)> {
+        Error::location(self)
     }
 }

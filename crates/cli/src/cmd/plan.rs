@@ -163,24 +163,17 @@ fn plan_config(ctx: &Ctx, allow_unknown: bool, strict: bool) -> Result<PlanConfi
     Ok(cfg)
 }
 
-/// Reports a planning error: in Actions also as an `::error` annotation on the file and
-/// line it names; the message is escaped (paths and names come from the PR).
+/// A planning error as a failure naming the file and line it is about (the `::error`
+/// annotation under Actions); the message is escaped (paths and names come from the PR).
 fn plan_failure(e: PlanError) -> Failure {
-    let located = match &e {
-        PlanError::Yaml { file, line, .. } => Some((file.as_str(), (*line > 0).then_some(*line))),
-        PlanError::Invalid { file, .. } => Some((file.as_str(), None)),
+    let location = match &e {
+        PlanError::Yaml { file, line, .. } => Some((file.clone(), (*line > 0).then_some(*line))),
+        PlanError::Invalid { file, .. } => Some((file.clone(), None)),
         _ => None,
     };
-    if let Some((file, line)) = located
-        && in_actions()
-    {
-        eprintln!(
-            "{}",
-            annotation(Level::Error, &e.to_string(), Some(file), line)
-        );
-    }
     let mut f = Failure::from(e);
     f.message = render::log_escape(&f.message);
+    f.location = location.or(f.location);
     f
 }
 

@@ -122,10 +122,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         .await
         .map_err(|e| match e {
             AppError::Config(m) => Failure::usage(m),
-            AppError::Client(m) => Failure {
-                code: ExitCode::Api,
-                message: m,
-            },
+            AppError::Client(m) => Failure::new(ExitCode::Api, m),
         })?;
     if routes.deployments
         && let Some(agent) =
@@ -149,10 +146,9 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         shutdown_signal().await;
         eprintln!("ghops serve: shutting down, draining the queue");
     };
-    app.run(listener, shutdown).await.map_err(|e| Failure {
-        code: ExitCode::Failed,
-        message: format!("server error: {e}"),
-    })?;
+    app.run(listener, shutdown)
+        .await
+        .map_err(|e| Failure::new(ExitCode::Failed, format!("server error: {e}")))?;
     Ok(ExitCode::Success)
 }
 
