@@ -86,12 +86,8 @@ async fn errors_become_annotations_under_actions_with_file_and_line() {
         "{f}:4: unknown top-level table `[plann]` (did you mean `[plan]`?); ghops.toml has the \
          tables [pr_bridge], [plan], [release], [env], [agent], [runners], [serve]"
     );
-    let annotation = gh_core::actions::annotation(
-        gh_core::actions::Level::Error,
-        &msg,
-        Some(&f),
-        Some(4),
-    );
+    let annotation =
+        gh_core::actions::annotation(gh_core::actions::Level::Error, &msg, Some(&f), Some(4));
     assert_eq!(stderr(&out), format!("error: {msg}\n{annotation}\n"));
 
     // Without a place: a plain `::error::`; outside Actions: no annotation.

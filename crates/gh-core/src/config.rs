@@ -357,33 +357,94 @@ mod tests {
     }
 }
 
-/// Parses a duration as flags and config give it: `500ms`, `30s`, `10m`, `2h`, `7d`, or bare
-/// seconds (`30`).
+/// Parses a duration as flags and config give it: bare seconds (`30`), or one or more
+/// number-unit parts with the units `ms`, `s`, `m`, `h`, `d`, largest first and each at most
+/// once: `500ms`, `90s`, `10m`, `2m30s`, `1h30m`, `7d`, `1d12h`.
 pub fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
+    use std::time::Duration;
+    const UNITS: [(&str, u64); 5] = [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ];
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (e.g. 30s, 10m, 2h, 7d)"))?;
-    let secs = |m: u64| {
-        n.checked_mul(m)
-            .map(std::time::Duration::from_secs)
-            .ok_or_else(|| format!("{s:?} is too long"))
-    };
-    match unit {
-        "ms" => Ok(std::time::Duration::from_millis(n)),
-        "" | "s" => secs(1),
-        "m" => secs(60),
-        "h" => secs(3600),
-        "d" => secs(86_400),
-        _ => Err(format!("{s:?}: unknown unit {unit:?} (ms, s, m, h, d)")),
+    let bad = || format!("{s:?} is not a duration (e.g. 30s, 10m, 1h30m, 2h, 7d)");
+    if t.is_empty() {
+        return Err(bad());
     }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse().map(Duration::from_secs).map_err(|_| bad());
+    }
+    let mut rest = t;
+    let mut total_ms: u64 = 0;
+    // The index in UNITS of the last unit seen: each later part must be a smaller unit.
+    let mut last: Option<usize> = None;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("{s:?} is too long"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let Some(i) = UNITS.iter().position(|(u, _)| *u == unit) else {
+            return Err(if unit.is_empty() {
+                format!("{s:?}: a number without a unit (ms, s, m, h, d) after the first part")
+            } else {
+                format!("{s:?}: unknown unit {unit:?} (ms, s, m, h, d)")
+            });
+        };
+        if last.is_some_and(|l| i <= l) {
+            return Err(format!(
+                "{s:?}: units must go from largest to smallest, each once (e.g. 1h30m)"
+            ));
+        }
+        last = Some(i);
+        total_ms = n
+            .checked_mul(UNITS[i].1)
+            .and_then(|v| total_ms.checked_add(v))
+            .ok_or_else(|| format!("{s:?} is too long"))?;
+    }
+    Ok(Duration::from_millis(total_ms))
+}
+
+/// Shows a duration the way [`parse_duration`] reads it: `1h30m`, `2m30s`, `5s`, `250ms`,
+/// `0s` (whole milliseconds; what error messages and progress lines print).
+pub fn format_duration(d: std::time::Duration) -> String {
+    let mut ms = d.as_millis();
+    if ms == 0 {
+        return "0s".to_owned();
+    }
+    let mut out = String::new();
+    for (unit, size) in [
+        ("d", 86_400_000u128),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        if ms >= size {
+            out.push_str(&format!("{}{unit}", ms / size));
+            ms %= size;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod duration_tests {
-    use super::parse_duration;
+    use super::{format_duration, parse_duration};
+    use proptest::prelude::*;
     use std::time::Duration;
 
     #[test]
@@ -395,6 +456,54 @@ mod duration_tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5w").is_err());
+    }
+
+    #[test]
+    fn compound_durations() {
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2m30s"), Ok(Duration::from_secs(150)));
+        assert_eq!(parse_duration(" 1d12h "), Ok(Duration::from_secs(129_600)));
+        assert_eq!(parse_duration("1s500ms"), Ok(Duration::from_millis(1500)));
+        for bad in [
+            "",
+            "1h30",
+            "30m1h",
+            "1m1m",
+            "h",
+            "1.5h",
+            "-1s",
+            "1h 30m",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(
+            parse_duration("30m1h").unwrap_err(),
+            "\"30m1h\": units must go from largest to smallest, each once (e.g. 1h30m)"
+        );
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1s500ms");
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+    }
+
+    proptest! {
+        /// Parts compose: `XdYhZmWs` is their sum, and what format_duration prints parses
+        /// back to the same duration.
+        #[test]
+        fn parts_add_up_and_round_trip(d in 0u64..400, h in 0u64..24, m in 0u64..60, sec in 0u64..60, ms in 0u64..1000) {
+            let mut text = String::new();
+            for (n, u) in [(d, "d"), (h, "h"), (m, "m"), (sec, "s"), (ms, "ms")] {
+                if n > 0 {
+                    text.push_str(&format!("{n}{u}"));
+                }
+            }
+            prop_assume!(!text.is_empty());
+            let want = Duration::from_millis(((d * 24 + h) * 60 + m) * 60_000 + sec * 1000 + ms);
+            prop_assert_eq!(parse_duration(&text), Ok(want));
+            prop_assert_eq!(format_duration(want), text.clone());
+            prop_assert_eq!(parse_duration(&format_duration(want)), Ok(want));
+        }
     }
 }
 

@@ -95,7 +95,7 @@ pub struct ReportArgs {
     /// A workflow_run event (its head branch names the PR).
     #[arg(long, value_name = "FILE")]
     event: Option<PathBuf>,
-    /// Give up waiting for the runs to complete after this long.
+    /// Give up waiting for the runs to complete after this long (e.g. 90s, 1h30m).
     #[arg(long, default_value = "2h", value_parser = parse_duration)]
     timeout: Duration,
     /// Report "no workflow ran" when no run appears within this long.
