@@ -103,3 +103,28 @@ async fn errors_become_annotations_under_actions_with_file_and_line() {
     let out = run(c).await;
     assert!(!stderr(&out).contains("::error"), "{}", stderr(&out));
 }
+
+/// Piped (and with `--color never`), tables are plain aligned columns; `--color always` keeps
+/// the boxes in a pipe.
+#[tokio::test]
+async fn tables_are_plain_when_piped_and_boxed_on_request() {
+    let root = repo_root().join("examples/infrastructure");
+    let plan = |extra: &[&str]| {
+        let mut c = ghops();
+        c.args(["plan", "--config-root"])
+            .arg(&root)
+            .arg("--changed-files")
+            .arg(root.join("changed-files.txt"))
+            .args(extra);
+        c
+    };
+    let out = run(plan(&[])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plain = crate::util::stdout(&out);
+    insta::assert_snapshot!("plan_tables_piped", plain);
+    let out = run(plan(&["--color", "never"])).await;
+    assert_eq!(crate::util::stdout(&out), plain);
+    let out = run(plan(&["--color", "always"])).await;
+    let boxed = crate::util::stdout(&out);
+    assert!(boxed.contains("┌") && boxed.contains("┆"), "{boxed}");
+}

@@ -48,6 +48,63 @@ macro_rules! out {
 }
 pub(crate) use out;
 
+/// How a table is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableMode {
+    /// Unicode boxes fitted to `width` columns (long cells wrap), for a terminal.
+    Boxed {
+        /// The terminal's width; `None` lets comfy-table ask the terminal.
+        width: Option<u16>,
+    },
+    /// Plain columns aligned with two spaces, no borders, no trailing blanks: for pipes,
+    /// files, `--color never` and scripts that `awk` the output.
+    Plain,
+}
+
+impl TableMode {
+    /// Boxes on a terminal (stdout) unless `--color never`; plain text when piped or with
+    /// `--color never`; `--color always` keeps the boxes in a pipe.
+    pub fn for_stdout(color: crate::ctx::ColorChoice) -> Self {
+        use crate::ctx::ColorChoice;
+        use std::io::IsTerminal;
+        match color {
+            ColorChoice::Never => TableMode::Plain,
+            ColorChoice::Always => TableMode::Boxed { width: None },
+            ColorChoice::Auto if std::io::stdout().is_terminal() => {
+                TableMode::Boxed { width: None }
+            }
+            ColorChoice::Auto => TableMode::Plain,
+        }
+    }
+}
+
+/// Renders `t` as every table of the CLI is drawn (see [`TableMode`]). The one place table
+/// presets, widths and padding are set: commands build the rows, this draws them.
+pub fn render_table(mut t: comfy_table::Table, mode: TableMode) -> String {
+    use comfy_table::{ContentArrangement, presets};
+    match mode {
+        TableMode::Boxed { width } => {
+            t.load_preset(presets::UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+            if let Some(w) = width {
+                t.set_width(w);
+            }
+            t.to_string()
+        }
+        TableMode::Plain => {
+            t.load_preset(presets::NOTHING)
+                .set_content_arrangement(ContentArrangement::Disabled);
+            for c in t.column_iter_mut() {
+                c.set_padding((0, 2));
+            }
+            t.lines()
+                .map(|l| l.trim_end().to_owned())
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    }
+}
+
 /// Whether `target` is one of the report targets.
 pub fn is_report(target: &str) -> bool {
     ALL.contains(&target)
@@ -207,5 +264,42 @@ mod tests {
         assert!(ALL.iter().all(|t| is_report(t)));
         assert!(!is_report("ghops::cmd::agent"));
         assert!(!is_report("ghops::dry_run::x"));
+    }
+
+    fn sample() -> comfy_table::Table {
+        let mut t = comfy_table::Table::new();
+        t.set_header(["pool", "backend", "description"]);
+        t.add_row([
+            "linux-x64",
+            "kubernetes",
+            "ephemeral runners for the main CI workflows of every repository",
+        ]);
+        t.add_row(["gpu", "process", "-"]);
+        t
+    }
+
+    #[test]
+    fn piped_tables_are_plain_aligned_text() {
+        insta::assert_snapshot!(render_table(sample(), TableMode::Plain), @r"
+        pool       backend     description
+        linux-x64  kubernetes  ephemeral runners for the main CI workflows of every repository
+        gpu        process     -
+        ");
+    }
+
+    #[test]
+    fn terminal_tables_fit_the_width() {
+        let shown = render_table(sample(), TableMode::Boxed { width: Some(60) });
+        assert!(shown.lines().all(|l| l.chars().count() <= 60), "{shown}");
+        insta::assert_snapshot!(shown, @r"
+        ┌───────────┬────────────┬─────────────────────────────────┐
+        │ pool      ┆ backend    ┆ description                     │
+        ╞═══════════╪════════════╪═════════════════════════════════╡
+        │ linux-x64 ┆ kubernetes ┆ ephemeral runners for the main  │
+        │           ┆            ┆ CI workflows of every           │
+        │           ┆            ┆ repository                      │
+        │ gpu       ┆ process    ┆ -                               │
+        └───────────┴────────────┴─────────────────────────────────┘
+        ");
     }
 }

@@ -406,15 +406,14 @@ async fn status(ctx: &Ctx, environment: &str, limit: usize) -> Result<ExitCode, 
         ctx.print_json(&rows)?;
     } else {
         let mut t = comfy_table::Table::new();
-        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-            .set_header([
-                "Id",
-                "Ref",
-                "State",
-                "Creator",
-                "Created",
-                "Agent / description",
-            ]);
+        t.set_header([
+            "Id",
+            "Ref",
+            "State",
+            "Creator",
+            "Created",
+            "Agent / description",
+        ]);
         for r in &rows {
             let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
             t.add_row([
@@ -426,7 +425,10 @@ async fn status(ctx: &Ctx, environment: &str, limit: usize) -> Result<ExitCode, 
                 s("description"),
             ]);
         }
-        outln!("{t}");
+        outln!(
+            "{}",
+            crate::output::render_table(t, crate::output::TableMode::for_stdout(ctx.global.color))
+        );
     }
     Ok(ExitCode::Success)
 }

@@ -12,7 +12,7 @@ use gh_core::ExitCode;
 use gh_core::actions::{ActionsFiles, Level, annotation, in_actions};
 
 use crate::ctx::{Ctx, Failure};
-use crate::output::{out, outln};
+use crate::output::{TableMode, out, outln, render_table};
 
 /// Arguments of `ghops plan`.
 #[derive(Args, Debug)]
@@ -270,7 +270,13 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
         Format::Table
     });
     match format {
-        Format::Table => out!("{}", render::to_tables(&plan)),
+        Format::Table => {
+            let mode = TableMode::for_stdout(ctx.global.color);
+            out!(
+                "{}",
+                render::to_tables_with(&plan, &|t| render_table(t, mode))
+            )
+        }
         Format::Json => outln!("{}", render::to_json(&plan)),
         Format::Markdown => out!("{}", render::to_markdown(&plan)),
         Format::Matrix => {

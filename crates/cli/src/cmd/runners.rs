@@ -184,7 +184,6 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 ctx.print_json(&st)?;
             } else {
                 let mut t = comfy_table::Table::new();
-                t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
                 t.set_header([
                     "pool", "backend", "queued", "live", "max", "min idle", "busy", "idle",
                     "offline", "finished",
@@ -203,7 +202,13 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                         p.finished.to_string(),
                     ]);
                 }
-                outln!("{t}");
+                outln!(
+                    "{}",
+                    crate::output::render_table(
+                        t,
+                        crate::output::TableMode::for_stdout(ctx.global.color)
+                    )
+                );
             }
             Ok(ExitCode::Success)
         }
