@@ -438,3 +438,75 @@ async fn the_library_happy_path_and_its_report_make_exactly_these_requests() {
     let seen = happy_path_requests().await;
     assert_eq!(seen.iter().filter(|s| s.is_write()).count(), 7);
 }
+
+/// `report --pr` while a run is still in progress, stderr not a terminal: one progress line
+/// when the wait starts (then one per change or per minute; none repeats within the 1 s
+/// wait), the timeout honoured (1 s with a 30 s poll; exit 5), nothing written. With
+/// `GHOPS_LOG_FORMAT=json` the same progress is a JSON event.
+#[tokio::test]
+async fn report_prints_progress_when_stderr_is_not_a_terminal() {
+    let gh = MockGitHub::start().await;
+    let st = pr_bridge::render::State {
+        branch: "test-this-pr/1".into(),
+        head_sha: HEAD.into(),
+        merge_sha: MERGE.into(),
+        base: "main".into(),
+    };
+    let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
+    graphql(&gh, "comments", comments_data(&[&body]), None).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/actions/runs")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"total_count": 1,
+            "workflow_runs": [{"id": 7, "name": "CI", "status": "in_progress", "conclusion": null,
+                "repository": {"full_name": "Codertocat/Hello-World"}}]})),
+        )
+        .mount(&gh.server)
+        .await;
+    let report = |json_logs: bool| {
+        let mut c = ghops();
+        c.args([
+            "pr-bridge",
+            "report",
+            "--pr",
+            "1",
+            "--repo",
+            "Codertocat/Hello-World",
+        ])
+        .args(["--timeout", "1s", "--poll", "30s", "--api-url", &gh.uri()])
+        .env("GH_TOKEN", "ghp_e2e_bridge_token");
+        if json_logs {
+            c.env("GHOPS_LOG_FORMAT", "json");
+        }
+        c
+    };
+    let out = run(report(false)).await;
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let e = stderr(&out);
+    let progress: Vec<&str> = e.lines().filter(|l| l.starts_with("PR #1: ")).collect();
+    assert_eq!(progress.len(), 1, "{e}");
+    assert!(
+        progress[0]
+            .starts_with("PR #1: 0/1 runs completed (CI in_progress); waited 0s, next check in "),
+        "{e}"
+    );
+    assert!(!e.contains('\r'), "{e}");
+    assert!(
+        e.contains("timed out: runs for test-this-pr/1 at") && e.contains("within 1s"),
+        "{e}"
+    );
+
+    let out = run(report(true)).await;
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let events: Vec<Value> = stderr(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "ghops::progress")
+        .collect();
+    assert_eq!(events.len(), 1, "{}", stderr(&out));
+    assert_eq!(
+        events[0]["fields"]["state"],
+        "0/1 runs completed (CI in_progress)"
+    );
+    gh.assert_no_writes().await;
+}

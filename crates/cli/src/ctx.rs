@@ -86,11 +86,14 @@ pub fn init_tracing(g: &GlobalArgs) {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     // GHOPS_LOG_FORMAT=json: one JSON object per line, with span fields (the webhook
     // server's delivery id) on every line; report events included whatever the level.
-    let json = std::env::var("GHOPS_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let json = json_logs();
     let reports = if json { "info" } else { "off" };
-    let filter = gh_core::output::ALL.iter().fold(filter, |f, t| {
-        f.add_directive(format!("{t}={reports}").parse().expect("valid directive"))
-    });
+    let filter = gh_core::output::ALL
+        .iter()
+        .chain([&crate::output::PROGRESS])
+        .fold(filter, |f, t| {
+            f.add_directive(format!("{t}={reports}").parse().expect("valid directive"))
+        });
     if json {
         let _ = tracing_subscriber::registry()
             .with(
@@ -118,6 +121,11 @@ pub fn init_tracing(g: &GlobalArgs) {
             })),
         )
         .try_init();
+}
+
+/// `GHOPS_LOG_FORMAT=json`: every stderr line is a JSON event.
+pub fn json_logs() -> bool {
+    std::env::var("GHOPS_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"))
 }
 
 /// Whether to colour output.

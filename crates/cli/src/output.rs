@@ -105,6 +105,108 @@ pub fn render_table(mut t: comfy_table::Table, mode: TableMode) -> String {
     }
 }
 
+/// The `tracing` target of progress lines with `GHOPS_LOG_FORMAT=json` (level INFO; fields
+/// `state`, the stable summary that changes when something happens, and `message`).
+pub const PROGRESS: &str = "ghops::progress";
+
+/// How progress of a long wait is shown on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// `-q`: nothing.
+    Off,
+    /// A terminal: one line, rewritten in place at every poll.
+    Terminal,
+    /// Not a terminal (Actions logs, files): one line per state change, and one at least
+    /// every [`PROGRESS_EVERY`] while nothing changes.
+    Lines,
+    /// `GHOPS_LOG_FORMAT=json`: the [`ProgressMode::Lines`] cadence, as JSON events on
+    /// [`PROGRESS`].
+    Json,
+}
+
+/// How often a non-terminal progress line repeats while nothing changes.
+pub const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Progress of one long wait (`pr-bridge report`'s poll): the libraries report each poll
+/// through a callback; this decides what to print and when.
+pub struct Progress {
+    mode: ProgressMode,
+    /// The last state printed and when (for the non-terminal cadence).
+    last: std::sync::Mutex<Option<(String, std::time::Instant)>>,
+}
+
+impl Progress {
+    /// The mode for this invocation: off with `-q`, JSON with `GHOPS_LOG_FORMAT=json`, one
+    /// updating line when stderr is a terminal, lines otherwise.
+    pub fn new(quiet: bool) -> Self {
+        use std::io::IsTerminal;
+        let mode = if quiet {
+            ProgressMode::Off
+        } else if crate::ctx::json_logs() {
+            ProgressMode::Json
+        } else if std::io::stderr().is_terminal() {
+            ProgressMode::Terminal
+        } else {
+            ProgressMode::Lines
+        };
+        Self::with_mode(mode)
+    }
+
+    /// A progress reporter in `mode`.
+    pub fn with_mode(mode: ProgressMode) -> Self {
+        Self {
+            mode,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Whether a line is due at `now` for `state` (and records it): always on a terminal;
+    /// otherwise when the state changed or [`PROGRESS_EVERY`] passed since the last line.
+    pub fn due(&self, state: &str, now: std::time::Instant) -> bool {
+        if self.mode == ProgressMode::Off {
+            return false;
+        }
+        let mut last = self.last.lock().expect("progress lock");
+        let due = self.mode == ProgressMode::Terminal
+            || match &*last {
+                None => true,
+                Some((s, at)) => s != state || now.duration_since(*at) >= PROGRESS_EVERY,
+            };
+        if due {
+            *last = Some((state.to_owned(), now));
+        }
+        due
+    }
+
+    /// Shows `line` if due (see [`Progress::due`]); `state` is the part of it that matters
+    /// for the cadence (counts and statuses, not the time waited).
+    pub fn update(&self, state: &str, line: &str) {
+        if !self.due(state, std::time::Instant::now()) {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        match self.mode {
+            ProgressMode::Off => {}
+            ProgressMode::Terminal => {
+                let _ = write!(err, "\r\x1b[2K{line}");
+                let _ = err.flush();
+            }
+            ProgressMode::Lines => {
+                let _ = writeln!(err, "{line}");
+            }
+            ProgressMode::Json => tracing::info!(target: PROGRESS, state, "{line}"),
+        }
+    }
+
+    /// Ends the updating line on a terminal (the next output starts on a line of its own).
+    pub fn finish(&self) {
+        if self.mode == ProgressMode::Terminal && self.last.lock().expect("progress lock").is_some()
+        {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}
+
 /// Whether `target` is one of the report targets.
 pub fn is_report(target: &str) -> bool {
     ALL.contains(&target)
@@ -301,5 +403,29 @@ mod tests {
         │ gpu       ┆ process    ┆ -                               │
         └───────────┴────────────┴─────────────────────────────────┘
         ");
+    }
+
+    #[test]
+    fn progress_lines_follow_state_changes_and_a_minute_cadence() {
+        use std::time::{Duration, Instant};
+        let p = Progress::with_mode(ProgressMode::Lines);
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let shown: Vec<bool> = [
+            ("0/2", t0),          // first: shown
+            ("0/2", t0 + s(10)),  // same state, 10 s later: quiet
+            ("0/2", t0 + s(59)),  // still under a minute: quiet
+            ("1/2", t0 + s(70)),  // changed: shown
+            ("1/2", t0 + s(129)), // 59 s since the last line: quiet
+            ("1/2", t0 + s(130)), // a minute: shown again
+        ]
+        .iter()
+        .map(|(state, at)| p.due(state, *at))
+        .collect();
+        assert_eq!(shown, [true, false, false, true, false, true]);
+        let term = Progress::with_mode(ProgressMode::Terminal);
+        assert!(term.due("0/2", t0) && term.due("0/2", t0 + s(1)));
+        let off = Progress::with_mode(ProgressMode::Off);
+        assert!(!off.due("0/2", t0));
     }
 }

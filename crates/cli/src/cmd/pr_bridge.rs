@@ -1,11 +1,10 @@
 //! `ghops pr-bridge`: authorised "test this PR" for fork pull requests.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use gh_core::config::parse_duration;
+use gh_core::config::{format_duration, parse_duration};
 use gh_core::events::{IssueCommentEvent, WorkflowRunEvent, load_event};
 use gh_core::permission::{Permission, Team};
 use gh_core::{ExitCode, RepoRef};
@@ -218,22 +217,48 @@ fn render_report(ctx: &Ctx, out: &pr_bridge::ReportOutcome) -> Result<ExitCode, 
     })
 }
 
-/// A one-line progress indicator on a terminal (stderr), nothing otherwise.
-fn progress_line(show: bool) -> impl Fn(&pr_bridge::Progress<'_>) + Sync {
+/// Progress of the wait for PR `pr`'s runs, through [`crate::output::Progress`]: an updating
+/// line on a terminal, a line per change (or per minute) otherwise.
+fn report_progress(
+    progress: &crate::output::Progress,
+    pr: u64,
+) -> impl Fn(&pr_bridge::Progress<'_>) + Sync + '_ {
     move |p: &pr_bridge::Progress<'_>| {
-        if !show {
-            return;
-        }
         let done = p
             .runs
             .iter()
             .filter(|r| r.status.as_deref() == Some("completed"))
             .count();
-        eprint!(
-            "\r\x1b[2Kwaiting: {done}/{} runs completed after {}s, next check in {}s",
-            p.runs.len(),
-            p.waited.as_secs(),
-            p.next_poll.as_secs()
+        let state = if p.runs.is_empty() {
+            "no run yet".to_owned()
+        } else {
+            let runs: Vec<String> = p
+                .runs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        r.name.as_deref().unwrap_or("run"),
+                        r.status.as_deref().unwrap_or("queued")
+                    )
+                })
+                .collect();
+            format!(
+                "{done}/{} runs completed ({})",
+                p.runs.len(),
+                runs.join(", ")
+            )
+        };
+        progress.update(
+            &state,
+            &format!(
+                "PR #{pr}: {state}; waited {}, next check in {}",
+                format_duration(Duration::from_secs(p.waited.as_secs())),
+                // Whole seconds (at least 1): a deadline-shortened wait is not `995ms`.
+                format_duration(Duration::from_secs(
+                    p.next_poll.as_secs_f64().round().max(1.0) as u64
+                ))
+            ),
         );
     }
 }
@@ -274,12 +299,17 @@ async fn run_report(a: ReportArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         return Err(Failure::usage("pass --pr N, --branch B or --event FILE"));
     };
     let gh = ctx.client(&repo).await?;
-    let show = !ctx.global.json && !ctx.global.quiet && std::io::stderr().is_terminal();
-    let progress = progress_line(show);
-    let out = pr_bridge::report_with_progress(&gh, &repo, pr, &opts, wait, &progress).await;
-    if show {
-        eprintln!();
-    }
+    let progress = crate::output::Progress::new(ctx.global.quiet);
+    let out = pr_bridge::report_with_progress(
+        &gh,
+        &repo,
+        pr,
+        &opts,
+        wait,
+        &report_progress(&progress, pr),
+    )
+    .await;
+    progress.finish();
     render_report(ctx, &out?)
 }
 
