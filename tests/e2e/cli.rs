@@ -128,3 +128,49 @@ async fn tables_are_plain_when_piped_and_boxed_on_request() {
     let boxed = crate::util::stdout(&out);
     assert!(boxed.contains("┌") && boxed.contains("┆"), "{boxed}");
 }
+
+/// `GHOPS_LOG_FORMAT=json`: every stderr line is a JSON object with stable fields, the final
+/// error included (it was a plain `error: …` line); under Actions only the `::error`
+/// workflow command stays raw, since the runner reads it.
+#[tokio::test]
+async fn json_logs_make_every_stderr_line_json() {
+    let mut c = ghops();
+    c.args(["auth", "status", "--repo", "o/r"])
+        .env("GHOPS_LOG_FORMAT", "json");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<serde_json::Value> = stderr(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", stderr(&out));
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert_eq!(lines[0]["target"], "ghops::message");
+    assert_eq!(lines[0]["fields"]["kind"], "error");
+    assert!(
+        lines[0]["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no GitHub credentials"),
+        "{}",
+        lines[0]
+    );
+
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("ghops.toml");
+    std::fs::write(&cfg, "[plann]\n").unwrap();
+    let mut c = ghops();
+    c.args(["plan", "--changed-files", "-", "--config"])
+        .arg(&cfg)
+        .env("GHOPS_LOG_FORMAT", "json")
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    let (raw, json): (Vec<&str>, Vec<&str>) = e.lines().partition(|l| l.starts_with("::"));
+    assert_eq!(raw.len(), 1, "{e}");
+    assert!(raw[0].starts_with("::error file="), "{e}");
+    for l in json {
+        serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|_| panic!("not JSON: {l}"));
+    }
+}

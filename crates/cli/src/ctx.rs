@@ -90,7 +90,7 @@ pub fn init_tracing(g: &GlobalArgs) {
     let reports = if json { "info" } else { "off" };
     let filter = gh_core::output::ALL
         .iter()
-        .chain([&crate::output::PROGRESS])
+        .chain([&crate::output::PROGRESS, &crate::output::MESSAGE])
         .fold(filter, |f, t| {
             f.add_directive(format!("{t}={reports}").parse().expect("valid directive"))
         });
@@ -173,7 +173,7 @@ impl Failure {
     pub fn report(&self) {
         use std::io::Write;
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "error: {}", self.message);
+        crate::output::say(crate::output::Kind::Error, &self.message);
         if gh_core::actions::in_actions() {
             let (file, line) = match &self.location {
                 Some((f, l)) => (Some(f.as_str()), *l),
@@ -207,9 +207,11 @@ impl<E: ExitStatus> From<E> for Failure {
 /// well: the runner reads workflow commands there, and stdout may be `--json`). `message` is
 /// escaped for the workflow-command syntax by [`gh_core::actions::annotation`].
 pub fn warn(message: &str, file: Option<&str>, line: Option<u64>) {
-    eprintln!("warning: {message}");
+    crate::output::say(crate::output::Kind::Warning, message);
     if gh_core::actions::in_actions() {
-        eprintln!(
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr().lock(),
             "{}",
             gh_core::actions::annotation(gh_core::actions::Level::Warning, message, file, line)
         );
@@ -286,7 +288,10 @@ impl Ctx {
         let cfg = self.client_config(Some(InstallationTarget::Repo(repo.clone())))?;
         let gh = GitHub::connect(cfg).await?;
         if gh.is_dry_run() {
-            eprintln!("dry-run: reads are performed, writes are printed and not sent");
+            crate::output::say(
+                crate::output::Kind::Info,
+                "dry-run: reads are performed, writes are printed and not sent",
+            );
         }
         Ok(gh)
     }

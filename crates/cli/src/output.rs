@@ -105,6 +105,47 @@ pub fn render_table(mut t: comfy_table::Table, mode: TableMode) -> String {
     }
 }
 
+/// The `tracing` target of the CLI's own stderr messages with `GHOPS_LOG_FORMAT=json`
+/// (errors, warnings, notes; fields `kind` = `error` | `warning` | `note` | `info`, and
+/// `message`).
+pub const MESSAGE: &str = "ghops::message";
+
+/// The kind of a stderr message, its `error:` / `warning:` / `note:` prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `error: …` (level ERROR).
+    Error,
+    /// `warning: …` (level WARN).
+    Warning,
+    /// `note: …` (level INFO).
+    Note,
+    /// A plain line (level INFO).
+    Info,
+}
+
+/// One message on stderr: `error: …`, `warning: …`, `note: …` or a plain line; with
+/// `GHOPS_LOG_FORMAT=json` a JSON event on [`MESSAGE`] instead, so that every stderr line is
+/// JSON. Never panics (a closed stderr is ignored). Workflow-command annotations (`::error`,
+/// `::warning`) are not messages: the Actions runner reads them raw.
+pub fn say(kind: Kind, message: &str) {
+    if crate::ctx::json_logs() {
+        match kind {
+            Kind::Error => tracing::error!(target: MESSAGE, kind = "error", "{message}"),
+            Kind::Warning => tracing::warn!(target: MESSAGE, kind = "warning", "{message}"),
+            Kind::Note => tracing::info!(target: MESSAGE, kind = "note", "{message}"),
+            Kind::Info => tracing::info!(target: MESSAGE, kind = "info", "{message}"),
+        }
+        return;
+    }
+    let prefix = match kind {
+        Kind::Error => "error: ",
+        Kind::Warning => "warning: ",
+        Kind::Note => "note: ",
+        Kind::Info => "",
+    };
+    let _ = writeln!(std::io::stderr().lock(), "{prefix}{message}");
+}
+
 /// The `tracing` target of progress lines with `GHOPS_LOG_FORMAT=json` (level INFO; fields
 /// `state`, the stable summary that changes when something happens, and `message`).
 pub const PROGRESS: &str = "ghops::progress";

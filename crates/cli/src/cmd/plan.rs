@@ -12,7 +12,7 @@ use gh_core::ExitCode;
 use gh_core::actions::{ActionsFiles, Level, annotation, in_actions};
 
 use crate::ctx::{Ctx, Failure};
-use crate::output::{TableMode, out, outln, render_table};
+use crate::output::{Kind, TableMode, out, outln, render_table, say};
 
 /// Arguments of `ghops plan`.
 #[derive(Args, Debug)]
@@ -257,11 +257,11 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 annotation(Level::Warning, &w.to_string(), Some(&w.file), line)
             );
         } else {
-            eprintln!("warning: {}", render::log_escape(&w.to_string()));
+            say(Kind::Warning, &render::log_escape(&w.to_string()));
         }
     }
     for n in &plan.notes {
-        eprintln!("note: {}", render::log_escape(n));
+        say(Kind::Note, &render::log_escape(n));
     }
     let actions = ActionsFiles::from_env();
     let format = a.format.unwrap_or(if ctx.global.json {
@@ -347,7 +347,7 @@ async fn run_comment(
     if ctx.global.json {
         ctx.print_json(&outcome)?;
     } else {
-        eprintln!("plan comment: {outcome}");
+        say(Kind::Info, &format!("plan comment: {outcome}"));
     }
     Ok(ExitCode::Success)
 }
@@ -377,14 +377,17 @@ async fn run_filter(
     };
     let (keep, dropped) = filter::filter_jobs(&jobs_v, &failed, jobs)?;
     for d in &dropped {
-        eprintln!(
-            "skipping {} {}: a support or staging job of this cluster failed",
-            render::log_escape(d["cluster_name"].as_str().unwrap_or_default()),
-            render::log_escape(
-                d.get("hub_name")
-                    .and_then(|h| h.as_str())
-                    .unwrap_or_default()
-            )
+        say(
+            Kind::Info,
+            &format!(
+                "skipping {} {}: a support or staging job of this cluster failed",
+                render::log_escape(d["cluster_name"].as_str().unwrap_or_default()),
+                render::log_escape(
+                    d.get("hub_name")
+                        .and_then(|h| h.as_str())
+                        .unwrap_or_default()
+                )
+            ),
         );
     }
     let out = serde_json::Value::Array(keep).to_string();

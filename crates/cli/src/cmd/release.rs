@@ -176,7 +176,7 @@ fn drafter_config(ctx: &Ctx, a: &ConfigArgs) -> Result<DrafterConfig, Failure> {
     }
     let (cfg, warnings) = DrafterConfig::from_ghops_toml(&ctx.config()?)?;
     for w in warnings {
-        eprintln!("warning: {w}");
+        crate::output::say(crate::output::Kind::Warning, &w.to_string());
     }
     Ok(cfg)
 }
@@ -369,7 +369,10 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     outcome_text(d.result)
                 );
             } else if let Some(n) = note.filter(|_| r.tag.is_some()) {
-                eprintln!("warning: {main}'s draft not refreshed: {n}");
+                crate::output::say(
+                    crate::output::Kind::Warning,
+                    &format!("{main}'s draft not refreshed: {n}"),
+                );
             }
             Ok(ExitCode::Success)
         }
