@@ -32,17 +32,22 @@ pub struct GlobalArgs {
     /// GitHub API base URL (GitHub Enterprise Server: https://HOST/api/v3).
     #[arg(long, global = true, env = "GITHUB_API_URL", value_name = "URL")]
     pub api_url: Option<String>,
-    /// GitHub token. Prefer GH_TOKEN / GITHUB_TOKEN: a flag is visible in the process list.
+    /// GitHub token. Prefer the environment: a flag is visible in the process list.
+    ///
+    /// [env: GH_TOKEN, GITHUB_TOKEN]
     #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true, value_parser = secret)]
     pub token: Option<SecretString>,
     /// GitHub App id (with --app-key); installation tokens are minted for the target repo.
     #[arg(long, global = true, env = "GHOPS_APP_ID", value_name = "ID")]
     pub app_id: Option<String>,
-    /// GitHub App private key, a PEM file [or the PEM itself in $GHOPS_APP_PRIVATE_KEY].
+    /// GitHub App private key, a PEM file. `GHOPS_APP_SLUG` (the App's slug, for its
+    /// `SLUG[bot]` login) saves a lookup.
+    ///
+    /// [env: GHOPS_APP_PRIVATE_KEY (the PEM itself)]
     #[arg(long, global = true, value_name = "FILE")]
     pub app_key: Option<PathBuf>,
-    /// Configuration file [default: $GHOPS_CONFIG, else ./ghops.toml when present].
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Configuration file [default: ./ghops.toml when present].
+    #[arg(long, global = true, env = "GHOPS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Machine-readable output on stdout (logs stay on stderr).
     #[arg(long, global = true)]

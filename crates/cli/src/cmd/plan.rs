@@ -18,7 +18,7 @@ use crate::output::{Kind, TableMode, out, outln, render_table, say};
 #[derive(Args, Debug)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  ghops plan --config-root examples/infrastructure --changed-files examples/infrastructure/changed-files.txt\n  git diff --name-only origin/main... | ghops plan --changed-files - --format json\n  ghops plan --base origin/main --head HEAD --format matrix          # in Actions: writes $GITHUB_OUTPUT\n  ghops plan --pr 123 --repo org/infrastructure --format markdown\n  ghops plan filter --jobs prod.json --failed failed-clusters.txt\n  ghops plan comment --pr 123 --body plan.md"
+    after_help = "Examples:\n  ghops plan --config-root examples/infrastructure \\\n      --changed-files examples/infrastructure/changed-files.txt\n  git diff --name-only origin/main... | ghops plan --changed-files - --format json\n  ghops plan --base origin/main --head HEAD --format matrix   # in Actions: $GITHUB_OUTPUT\n  ghops plan --pr 123 --repo org/infrastructure --format markdown\n  ghops plan filter --jobs prod.json --failed failed-clusters.txt\n  ghops plan comment --pr 123 --body plan.md"
 )]
 pub struct PlanArgs {
     #[command(subcommand)]
@@ -37,8 +37,8 @@ struct PlanInput {
     #[arg(long, value_name = "FILE|-", conflicts_with_all = ["base", "pr"])]
     changed_files: Option<String>,
     /// Format of --changed-files.
-    #[arg(long, default_value = "auto", value_parser = parse_list_format)]
-    changed_files_format: ListFormat,
+    #[arg(long, value_enum, default_value_t = ChangedFilesFormat::Auto)]
+    changed_files_format: ChangedFilesFormat,
     /// Base revision for a local git diff (merge base with --head; no API call, no file cap).
     #[arg(long, requires = "head", value_name = "REV")]
     base: Option<String>,
@@ -55,8 +55,8 @@ struct PlanInput {
     #[arg(long, value_enum)]
     format: Option<Format>,
     /// Matrix shape: ghops's own, or 2i2c's 2024 output names and rows.
-    #[arg(long, default_value = "ghops", value_parser = parse_compat)]
-    compat: Compat,
+    #[arg(long, value_enum, default_value_t = CompatArg::Ghops)]
+    compat: CompatArg,
     /// Accept unknown keys in cluster.yaml files without a warning.
     #[arg(long, conflicts_with = "strict")]
     allow_unknown_fields: bool,
@@ -73,19 +73,54 @@ enum Format {
     Matrix,
 }
 
-fn parse_list_format(s: &str) -> Result<ListFormat, String> {
-    s.parse()
+/// `--changed-files-format` (the library's [`ListFormat`], listed in `--help`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ChangedFilesFormat {
+    /// Detected from the content.
+    Auto,
+    /// One path per line.
+    Lines,
+    /// A JSON array of paths.
+    Json,
+    /// dorny/paths-filter's CSV (`list-files: csv`).
+    Csv,
 }
 
-fn parse_compat(s: &str) -> Result<Compat, String> {
-    s.parse()
+impl From<ChangedFilesFormat> for ListFormat {
+    fn from(f: ChangedFilesFormat) -> Self {
+        match f {
+            ChangedFilesFormat::Auto => ListFormat::Auto,
+            ChangedFilesFormat::Lines => ListFormat::Lines,
+            ChangedFilesFormat::Json => ListFormat::Json,
+            ChangedFilesFormat::Csv => ListFormat::Csv,
+        }
+    }
+}
+
+/// `--compat` (the library's [`Compat`], listed in `--help`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum CompatArg {
+    /// ghops's own output names and rows.
+    Ghops,
+    /// 2i2c's 2024 workflow: its output names and rows.
+    #[value(name = "2i2c-v2024")]
+    TwoI2cV2024,
+}
+
+impl From<CompatArg> for Compat {
+    fn from(c: CompatArg) -> Self {
+        match c {
+            CompatArg::Ghops => Compat::Ghops,
+            CompatArg::TwoI2cV2024 => Compat::TwoI2cV2024,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
 enum PlanCmd {
     /// Upsert the plan as the PR's one deployment-plan comment.
     #[command(
-        after_help = "Examples:\n  ghops plan comment --pr 123 --body plan.md\n  ghops plan comment --from-artifact ./plan-artifact --event \"$GITHUB_EVENT_PATH\"   # workflow_run job"
+        after_help = "Examples:\n  ghops plan comment --pr 123 --body plan.md\n  # in a workflow_run job:\n  ghops plan comment --from-artifact ./plan-artifact --event \"$GITHUB_EVENT_PATH\""
     )]
     Comment {
         /// The PR number.
@@ -229,7 +264,7 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let paths = if let Some(f) = &a.changed_files {
         parse_list(
             &read_input(f, "--changed-files")?,
-            a.changed_files_format,
+            a.changed_files_format.into(),
             f,
         )
         .map_err(plan_failure)?
@@ -280,7 +315,8 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
         Format::Json => outln!("{}", render::to_json(&plan)),
         Format::Markdown => out!("{}", render::to_markdown(&plan)),
         Format::Matrix => {
-            let (outputs, warnings) = render::matrix_outputs(&plan, a.compat, cfg.max_matrix_jobs);
+            let (outputs, warnings) =
+                render::matrix_outputs(&plan, a.compat.into(), cfg.max_matrix_jobs);
             for w in &warnings {
                 crate::ctx::warn(&render::log_escape(w), None, None);
             }

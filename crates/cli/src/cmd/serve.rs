@@ -17,7 +17,7 @@ use crate::output::out;
 #[derive(Args, Debug)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "The webhook secret comes from $GHOPS_WEBHOOK_SECRET or --webhook-secret-file.\n\nExamples:\n  GHOPS_APP_ID=123 GHOPS_APP_PRIVATE_KEY=\"$(cat app.pem)\" GHOPS_WEBHOOK_SECRET=... ghops serve --bind 0.0.0.0:8080\n  ghops serve manifests --namespace ghops > serve.yaml"
+    after_help = "The webhook secret comes from $GHOPS_WEBHOOK_SECRET or --webhook-secret-file.\n\nExamples:\n  GHOPS_APP_ID=123 GHOPS_APP_PRIVATE_KEY=\"$(cat app.pem)\" GHOPS_WEBHOOK_SECRET=... \\\n      ghops serve --bind 0.0.0.0:8080\n  ghops serve manifests --namespace ghops > serve.yaml"
 )]
 pub struct ServeArgs {
     #[command(subcommand)]
@@ -25,7 +25,9 @@ pub struct ServeArgs {
     /// Address to listen on (TLS is the ingress's job).
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
-    /// File holding the webhook secret (instead of $GHOPS_WEBHOOK_SECRET).
+    /// File holding the webhook secret.
+    ///
+    /// [env: GHOPS_WEBHOOK_SECRET (the secret itself)]
     #[arg(long, value_name = "FILE")]
     webhook_secret_file: Option<PathBuf>,
     /// Deliveries that may wait for a worker before new ones get 503.
