@@ -46,6 +46,8 @@ async fn json_and_matrix_outputs() {
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["support"][0]["cluster_name"], "hhmi");
     assert_eq!(v["prod"].as_array().unwrap().len(), 10);
+    // The tables' "no staging hub gates prod" note is in the JSON too (it was dropped).
+    assert_eq!(v["ungated"], json!(["catalystproject-latam"]));
 
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("output");

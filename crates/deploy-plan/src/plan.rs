@@ -34,11 +34,12 @@ pub struct Plan {
     pub staging: Vec<Job>,
     /// Prod hub upgrades.
     pub prod: Vec<Job>,
-    /// Clusters with prod jobs but no staging hub: their prod goes ungated.
-    #[serde(skip)]
+    /// Clusters with prod jobs but no staging hub: their prod goes ungated (in the JSON
+    /// when any: the tables' and the comment's "no staging hub gates prod" note).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ungated: Vec<String>,
-    /// Notes for the user (deleted clusters, skipped by label).
-    #[serde(skip)]
+    /// Notes for the user (deleted clusters, skipped by label); in the JSON when any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
