@@ -174,3 +174,23 @@ async fn json_logs_make_every_stderr_line_json() {
         serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|_| panic!("not JSON: {l}"));
     }
 }
+
+/// A closed stderr never turns a failure into a panic (exit 101): the error's exit code
+/// stands, under Actions (annotation) and with JSON logs too.
+#[tokio::test]
+async fn a_closed_stderr_keeps_the_exit_code() {
+    for env in [
+        &[][..],
+        &[("GITHUB_ACTIONS", "true")],
+        &[("GHOPS_LOG_FORMAT", "json")],
+    ] {
+        let (read, write) = nix::unistd::pipe().expect("pipe");
+        drop(read);
+        let mut c = ghops();
+        c.args(["auth", "status", "--repo", "o/r"])
+            .envs(env.iter().copied())
+            .stderr(Stdio::from(write));
+        let out = run(c).await;
+        assert_eq!(out.status.code(), Some(2), "{env:?}");
+    }
+}

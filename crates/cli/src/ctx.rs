@@ -176,24 +176,18 @@ impl Failure {
     /// annotation (on the file and line when known), as warnings are. Never panics (a closed
     /// stderr is ignored).
     pub fn report(&self) {
-        use std::io::Write;
-        let mut err = std::io::stderr().lock();
         crate::output::say(crate::output::Kind::Error, &self.message);
         if gh_core::actions::in_actions() {
             let (file, line) = match &self.location {
                 Some((f, l)) => (Some(f.as_str()), *l),
                 None => (None, None),
             };
-            let _ = writeln!(
-                err,
-                "{}",
-                gh_core::actions::annotation(
-                    gh_core::actions::Level::Error,
-                    &self.message,
-                    file,
-                    line
-                )
-            );
+            crate::output::annotate(&gh_core::actions::annotation(
+                gh_core::actions::Level::Error,
+                &self.message,
+                file,
+                line,
+            ));
         }
     }
 }
@@ -214,12 +208,12 @@ impl<E: ExitStatus> From<E> for Failure {
 pub fn warn(message: &str, file: Option<&str>, line: Option<u64>) {
     crate::output::say(crate::output::Kind::Warning, message);
     if gh_core::actions::in_actions() {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "{}",
-            gh_core::actions::annotation(gh_core::actions::Level::Warning, message, file, line)
-        );
+        crate::output::annotate(&gh_core::actions::annotation(
+            gh_core::actions::Level::Warning,
+            message,
+            file,
+            line,
+        ));
     }
 }
 

@@ -146,6 +146,12 @@ pub fn say(kind: Kind, message: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{prefix}{message}");
 }
 
+/// Writes an Actions workflow command (`::warning …`, `::error …`) on stderr as it is (the
+/// runner reads it raw, whatever `GHOPS_LOG_FORMAT` says); never panics.
+pub fn annotate(command: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{command}");
+}
+
 /// The `tracing` target of progress lines with `GHOPS_LOG_FORMAT=json` (level INFO; fields
 /// `state`, the stable summary that changes when something happens, and `message`).
 pub const PROGRESS: &str = "ghops::progress";

@@ -287,10 +287,12 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
     for w in &warnings {
         if annotations {
             let line = (w.line > 0).then_some(w.line);
-            eprintln!(
-                "{}",
-                annotation(Level::Warning, &w.to_string(), Some(&w.file), line)
-            );
+            crate::output::annotate(&annotation(
+                Level::Warning,
+                &w.to_string(),
+                Some(&w.file),
+                line,
+            ));
         } else {
             say(Kind::Warning, &render::log_escape(&w.to_string()));
         }
