@@ -98,6 +98,8 @@ enum Command {
     Runners(cmd::runners::RunnersCmd),
     /// One GitHub App webhook server for every workflow.
     Serve(cmd::serve::ServeArgs),
+    /// Print the JSON Schema of a command's --json output.
+    Schema(cmd::schema::SchemaArgs),
     /// Print shell completions.
     #[command(
         after_help = "Examples:\n  ghops completions bash > /etc/bash_completion.d/ghops\n  ghops completions zsh > \"${fpath[1]}/_ghops\""
@@ -155,6 +157,7 @@ async fn run(command: Command, ctx: &Ctx) -> Result<ExitCode, Failure> {
         Command::Agent(c) => cmd::agent::run(c, ctx).await,
         Command::Runners(c) => cmd::runners::run(c, ctx).await,
         Command::Serve(a) => cmd::serve::run(a, ctx).await,
+        Command::Schema(a) => cmd::schema::run(a, ctx).await,
         Command::Completions { shell } => {
             // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
             let mut script = Vec::new();

@@ -9,7 +9,9 @@ use crate::error::PlanError;
 use crate::inventory::{Inventory, Scope};
 
 /// One Helm upgrade: a cluster's support chart (no hub) or one hub.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, schemars::JsonSchema,
+)]
 pub struct Job {
     /// Cluster name.
     pub cluster_name: String,
@@ -26,7 +28,7 @@ pub struct Job {
 }
 
 /// The plan: support first, then staging, then prod (gated per cluster on its staging jobs).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     /// Support chart upgrades.
     pub support: Vec<Job>,
