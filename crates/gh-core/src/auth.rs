@@ -26,7 +26,7 @@ pub enum TokenSource {
 }
 
 /// What kind of token this is, read from its prefix (GitHub's documented token formats).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenKind {
     /// `ghp_`: classic personal access token.

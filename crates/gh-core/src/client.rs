@@ -94,7 +94,7 @@ impl std::fmt::Display for PlannedWrite {
 }
 
 /// The last rate-limit figures GitHub reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, schemars::JsonSchema)]
 pub struct RateLimit {
     /// Requests allowed per window.
     pub limit: u64,

@@ -22,7 +22,7 @@ pub fn marker(purpose: &str) -> String {
 pub use crate::events::Comment as IssueComment;
 
 /// What an upsert did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "outcome", content = "comment_id", rename_all = "snake_case")]
 pub enum Upserted {
     /// A new comment was created.

@@ -25,6 +25,15 @@ pub enum AuthCmd {
     },
 }
 
+/// `ghops auth status --json`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct AuthStatus {
+    /// The API base ghops talks to.
+    pub api_url: String,
+    /// Who the credentials act as.
+    pub identity: gh_core::identity::Identity,
+}
+
 /// Runs `ghops auth`.
 pub async fn run(cmd: AuthCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
     match cmd {
@@ -37,10 +46,10 @@ pub async fn run(cmd: AuthCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             let gh = GitHub::connect(ctx.client_config(target)?).await?;
             let id = gh.identity().await?;
             if ctx.global.json {
-                ctx.print_json(&serde_json::json!({
-                    "api_url": gh.api_url(),
-                    "identity": id,
-                }))?;
+                ctx.print_json(&AuthStatus {
+                    api_url: gh.api_url().to_owned(),
+                    identity: id,
+                })?;
             } else {
                 outln!("API:          {}", gh.api_url());
                 outln!("Logged in as: {} ({})", id.login, id.kind);

@@ -9,7 +9,9 @@ use crate::output::outln;
 
 /// Arguments of `ghops schema`.
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:\n  ghops schema plan\n  ghops schema plan > plan.schema.json")]
+#[command(
+    after_help = "Examples:\n  ghops schema plan\n  ghops schema auth-status > auth-status.schema.json"
+)]
 pub struct SchemaArgs {
     /// The command whose `--json` output to describe.
     #[arg(value_enum)]
@@ -21,6 +23,10 @@ pub struct SchemaArgs {
 enum SchemaOf {
     /// `ghops plan --json` (and `--format json`).
     Plan,
+    /// `ghops plan comment --json`.
+    PlanComment,
+    /// `ghops auth status --json`.
+    AuthStatus,
 }
 
 /// The JSON Schema (draft 2020-12) of what `of` prints with `--json`: the serialised form
@@ -31,6 +37,8 @@ fn schema(of: SchemaOf) -> serde_json::Value {
         .into_generator();
     let s = match of {
         SchemaOf::Plan => generator.into_root_schema_for::<deploy_plan::Plan>(),
+        SchemaOf::PlanComment => generator.into_root_schema_for::<gh_core::comments::Upserted>(),
+        SchemaOf::AuthStatus => generator.into_root_schema_for::<super::auth::AuthStatus>(),
     };
     s.to_value()
 }
@@ -83,5 +91,28 @@ mod tests {
         for k in v.as_object().unwrap().keys() {
             assert!(props.contains_key(k), "{k} is not in the schema");
         }
+    }
+
+    /// Every schema is an object schema generated from its type; the auth status's names
+    /// the token kinds as the JSON spells them.
+    #[test]
+    fn every_schema_generates() {
+        for of in SchemaOf::value_variants() {
+            let s = schema(*of);
+            assert_eq!(
+                s["$schema"], "https://json-schema.org/draft/2020-12/schema",
+                "{of:?}"
+            );
+        }
+        let auth = schema(SchemaOf::AuthStatus).to_string();
+        assert!(
+            auth.contains("classic_pat") && auth.contains("rate_limit"),
+            "{auth}"
+        );
+        let comment = schema(SchemaOf::PlanComment).to_string();
+        assert!(
+            comment.contains("comment_id") && comment.contains("dry_run"),
+            "{comment}"
+        );
     }
 }
