@@ -260,7 +260,12 @@ async fn labels_steer_the_plan_and_null_means_none() {
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(v, json!({"support": [], "staging": [], "prod": []}));
+    // The note the tables print is in the JSON too.
+    assert_eq!(
+        v,
+        json!({"support": [], "staging": [], "prod": [],
+               "notes": ["deployer:skip-deploy label detected: nothing will be deployed"]})
+    );
     assert!(
         stderr(&out).contains("deployer:skip-deploy label detected"),
         "{}",
