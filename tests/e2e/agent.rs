@@ -246,15 +246,13 @@ async fn status_lists_deployments_with_their_latest_status_and_agent() {
     let out = run(status(false)).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let table = crate::util::stdout(&out);
+    // Piped: plain aligned columns (boxes only on a terminal).
     assert_eq!(
         table,
         "\
-┌────┬────────┬─────────────┬─────────┬──────────────────────┬────────────────────────────────────────────┐
-│ Id ┆ Ref    ┆ State       ┆ Creator ┆ Created              ┆ Agent / description                        │
-╞════╪════════╪═════════════╪═════════╪══════════════════════╪════════════════════════════════════════════╡
-│ 12 ┆ v1.3.0 ┆ in_progress ┆ octocat ┆ 2026-11-24T10:00:00Z ┆ ghops-agent deploy-eu-1: deploying bbbbbbb │
-│ 11 ┆ v1.2.0 ┆ error       ┆ hubot   ┆ 2026-11-23T10:00:00Z ┆ superseded by #12                          │
-└────┴────────┴─────────────┴─────────┴──────────────────────┴────────────────────────────────────────────┘
+Id  Ref     State        Creator  Created               Agent / description
+12  v1.3.0  in_progress  octocat  2026-11-24T10:00:00Z  ghops-agent deploy-eu-1: deploying bbbbbbb
+11  v1.2.0  error        hubot    2026-11-23T10:00:00Z  superseded by #12
 "
     );
     gh.assert_no_writes().await;

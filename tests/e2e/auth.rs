@@ -56,6 +56,34 @@ async fn status_with_a_user_token() {
     gh.assert_lines(&["GET /user", "GET /rate_limit"]).await;
 }
 
+/// The human lines: the token kind in words (it printed the Rust name `ClassicPat`).
+#[tokio::test]
+async fn status_human_output() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/user"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-oauth-scopes", "repo, workflow")
+                .set_body_json(json!({"login": "octocat", "id": 1, "type": "User"})),
+        )
+        .mount(&gh.server)
+        .await;
+    mount_rate_limit(&gh).await;
+    let mut c = ghops();
+    c.args(["auth", "status", "--repo", "o/r", "--api-url", &gh.uri()])
+        .env("GH_TOKEN", TOKEN);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out).replace(&gh.uri(), "http://MOCK"), @r"
+    API:          http://MOCK
+    Logged in as: octocat (user)
+    Token kind:   classic personal access token (ghp_)
+    Scopes:       repo, workflow
+    Rate limit:   4999/5000 remaining, resets at 1900000000 (unix)
+    ");
+}
+
 #[tokio::test]
 async fn status_as_a_github_app_installation() {
     let gh = MockGitHub::start().await;

@@ -447,8 +447,8 @@ async fn env() -> Vec<Seen> {
         writes(&seen),
         [
             format!("POST {r}/deployments/100/statuses"),
-            format!("DELETE {r}/issues/10/labels/deploy%2Fqa1"),
             format!("POST {r}/issues/10/comments"),
+            format!("DELETE {r}/issues/10/labels/deploy%2Fqa1"),
         ]
     );
     all.extend(seen);
@@ -480,13 +480,14 @@ async fn env() -> Vec<Seen> {
     all
 }
 
-/// `ghops gate check` (a maintainer: the deployment created with the approval; an existing
+/// `ghops gate check` on staging (no promotion rule: production's need a release that
+/// succeeded in staging first, covered by release-flow's gate story) (a maintainer: the deployment created with the approval; an existing
 /// unapproved one gets a `queued` status; a reader refused, exit 3) and `gate approve`.
 async fn gate() -> Vec<Seen> {
     let sha = "f".repeat(40);
     let mut all = Vec::new();
     let existing =
-        json!([{"id": 31, "sha": sha, "ref": "main", "environment": "production", "payload": {}}]);
+        json!([{"id": 31, "sha": sha, "ref": "main", "environment": "staging", "payload": {}}]);
     for deployments in [json!([]), existing] {
         let gh = MockGitHub::start().await;
         for (who, perm, role) in [
@@ -501,6 +502,7 @@ async fn gate() -> Vec<Seen> {
             .await;
         }
         get(&gh, "/repos/octo/app/deployments", deployments).await;
+        get(&gh, "/repos/octo/app/deployments/31/statuses", json!([])).await;
         write(
             &gh,
             "POST",
@@ -520,7 +522,7 @@ async fn gate() -> Vec<Seen> {
         for (who, code) in [("maintainer", 0), ("reader", 3)] {
             let mut c = cmd(&gh);
             c.args(["gate", "check", "--repo", "octo/app"])
-                .args(["--environment", "production", "--sha", &sha])
+                .args(["--environment", "staging", "--sha", &sha])
                 .env("GITHUB_ACTOR", who);
             let out = run(c).await;
             assert_eq!(out.status.code(), Some(code), "{who}: {}", stderr(&out));
@@ -560,6 +562,9 @@ async fn gate() -> Vec<Seen> {
         writes(&all),
         [
             "POST /repos/octo/app/deployments",
+            // the approval, recorded as a `queued` status "approved by @maintainer"
+            "POST /repos/octo/app/deployments/31/statuses",
+            // the existing deployment's approval
             "POST /repos/octo/app/deployments/31/statuses",
             "POST /repos/octo/app/actions/runs/55/pending_deployments",
         ]
@@ -574,24 +579,13 @@ async fn gate() -> Vec<Seen> {
 async fn agent() -> Vec<Seen> {
     use std::os::unix::fs::PermissionsExt;
     let gh = MockGitHub::start().await;
-    get(
-        &gh,
-        "/repos/octo/app/deployments",
-        json!([{
+    // Stateful: the agent reads its claim back before it runs the hook (the claim lock).
+    ghops_test_support::deployments::Deployments::mount(&gh, "octo/app")
+        .await
+        .add(json!({
             "id": 11, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
             "task": "deploy", "environment": "staging", "payload": {"x": 1}
-        }]),
-    )
-    .await;
-    get(&gh, "/repos/octo/app/deployments/11/statuses", json!([])).await;
-    write(
-        &gh,
-        "POST",
-        "/repos/octo/app/deployments/11/statuses",
-        201,
-        json!({"id": 1}),
-    )
-    .await;
+        }));
     let d = tempfile::tempdir().unwrap();
     let hooks = d.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();

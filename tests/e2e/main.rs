@@ -7,6 +7,7 @@ mod util;
 
 mod agent;
 mod auth;
+mod cli;
 mod contract;
 mod docs;
 mod env;

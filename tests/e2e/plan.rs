@@ -46,6 +46,8 @@ async fn json_and_matrix_outputs() {
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["support"][0]["cluster_name"], "hhmi");
     assert_eq!(v["prod"].as_array().unwrap().len(), 10);
+    // The tables' "no staging hub gates prod" note is in the JSON too (it was dropped).
+    assert_eq!(v["ungated"], json!(["catalystproject-latam"]));
 
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("output");
@@ -147,17 +149,21 @@ async fn comment_upserts_and_dry_run_sends_nothing() {
     let d = tempfile::tempdir().unwrap();
     let f = d.path().join("plan.md");
     std::fs::write(&f, body).unwrap();
-    let args = |dry: bool| {
+    let command = |dry: bool, json: bool| {
         let mut c = ghops();
         c.args(["plan", "comment", "--pr", "3", "--body"])
             .arg(&f)
-            .args(["--repo", "org/infra", "--api-url", &gh.uri(), "--json"])
+            .args(["--repo", "org/infra", "--api-url", &gh.uri()])
             .env("GH_TOKEN", "ghp_e2e");
+        if json {
+            c.arg("--json");
+        }
         if dry {
             c.arg("--dry-run");
         }
         c
     };
+    let args = |dry: bool| command(dry, true);
     let out = run(args(true)).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -175,6 +181,14 @@ async fn comment_upserts_and_dry_run_sends_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("dry-run: would POST "),
+        "{}",
+        stderr(&out)
+    );
+    // Human output: the outcome in words, not a Rust `Debug` name (`DryRun`, `Created(77)`).
+    let out = run(command(true, false)).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("plan comment: dry run: nothing written"),
         "{}",
         stderr(&out)
     );
@@ -246,7 +260,12 @@ async fn labels_steer_the_plan_and_null_means_none() {
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(v, json!({"support": [], "staging": [], "prod": []}));
+    // The note the tables print is in the JSON too.
+    assert_eq!(
+        v,
+        json!({"support": [], "staging": [], "prod": [],
+               "notes": ["deployer:skip-deploy label detected: nothing will be deployed"]})
+    );
     assert!(
         stderr(&out).contains("deployer:skip-deploy label detected"),
         "{}",

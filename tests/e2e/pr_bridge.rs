@@ -157,6 +157,15 @@ async fn unauthorised_is_exit_3_and_missing_token_exit_2() {
 /// A maintainer's pinned trigger, run with `--dry-run --json` against a mock that answers the
 /// trigger's reads; `env` sets the credentials. Returns the mock and the output.
 async fn dry_run_trigger(env: &[(&str, &str)]) -> (MockGitHub, std::process::Output) {
+    dry_run_trigger_as(env, "--json").await
+}
+
+/// [`dry_run_trigger`] with `output` as the output flag (`--json`, or `--color=never` for the
+/// human lines).
+async fn dry_run_trigger_as(
+    env: &[(&str, &str)],
+    output: &str,
+) -> (MockGitHub, std::process::Output) {
     let gh = MockGitHub::start().await;
     let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
     Mock::given(method("GET"))
@@ -168,7 +177,7 @@ async fn dry_run_trigger(env: &[(&str, &str)]) -> (MockGitHub, std::process::Out
     let d = tempfile::tempdir().unwrap();
     let ev = event_file(&d, &format!("/test-this-pr sha={HEAD}"), "maintainer");
     let mut c = ghops();
-    c.args(["pr-bridge", "trigger", "--dry-run", "--json", "--event"])
+    c.args(["pr-bridge", "trigger", "--dry-run", output, "--event"])
         .arg(&ev)
         .arg("--config")
         .arg(config(&d))
@@ -187,6 +196,16 @@ async fn dry_run_prints_the_writes_and_sends_none() {
     assert_eq!(v["branch_action"], "dry_run");
     let e = stderr(&out);
     assert!(e.contains(&format!("dry-run: would POST {}{R}/git/refs {{\"ref\":\"refs/heads/test-this-pr/1\",\"sha\":\"{MERGE}\"}}", gh.base_path())), "{e}");
+    gh.assert_no_writes().await;
+}
+
+/// The human line names the branch action in words, not as a Rust `Debug` name (`(DryRun)`).
+#[tokio::test]
+async fn dry_run_human_output_has_no_debug_names() {
+    let (gh, out) =
+        dry_run_trigger_as(&[("GH_TOKEN", "ghp_e2e_bridge_token")], "--color=never").await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out), @"PR #1: test-this-pr/1 at 9049f1265b7d61be4a8904a9a27120d2064dab3b, branch not written (dry run)");
     gh.assert_no_writes().await;
 }
 
@@ -487,4 +506,76 @@ pub(crate) async fn happy_path_requests() -> Vec<Seen> {
 async fn the_library_happy_path_and_its_report_make_exactly_these_requests() {
     let seen = happy_path_requests().await;
     assert_eq!(seen.iter().filter(|s| s.is_write()).count(), 7);
+}
+
+/// `report --pr` while a run is still in progress, stderr not a terminal: one progress line
+/// when the wait starts (then one per change or per minute; none repeats within the 1 s
+/// wait), the timeout honoured (1 s with a 30 s poll; exit 5), nothing written. With
+/// `GHOPS_LOG_FORMAT=json` the same progress is a JSON event.
+#[tokio::test]
+async fn report_prints_progress_when_stderr_is_not_a_terminal() {
+    let gh = MockGitHub::start().await;
+    let st = pr_bridge::render::State {
+        branch: "test-this-pr/1".into(),
+        head_sha: HEAD.into(),
+        merge_sha: MERGE.into(),
+        base: "main".into(),
+    };
+    let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
+    graphql(&gh, "comments", comments_data(&[&body]), None).await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/actions/runs")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"total_count": 1,
+            "workflow_runs": [{"id": 7, "name": "CI", "status": "in_progress", "conclusion": null,
+                "repository": {"full_name": "Codertocat/Hello-World"}}]})),
+        )
+        .mount(&gh.server)
+        .await;
+    let report = |json_logs: bool| {
+        let mut c = ghops();
+        c.args([
+            "pr-bridge",
+            "report",
+            "--pr",
+            "1",
+            "--repo",
+            "Codertocat/Hello-World",
+        ])
+        .args(["--timeout", "1s", "--poll", "30s", "--api-url", &gh.uri()])
+        .env("GH_TOKEN", "ghp_e2e_bridge_token");
+        if json_logs {
+            c.env("GHOPS_LOG_FORMAT", "json");
+        }
+        c
+    };
+    let out = run(report(false)).await;
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let e = stderr(&out);
+    let progress: Vec<&str> = e.lines().filter(|l| l.starts_with("PR #1: ")).collect();
+    assert_eq!(progress.len(), 1, "{e}");
+    assert!(
+        progress[0]
+            .starts_with("PR #1: 0/1 runs completed (CI in_progress); waited 0s, next check in "),
+        "{e}"
+    );
+    assert!(!e.contains('\r'), "{e}");
+    assert!(
+        e.contains("timed out: runs for test-this-pr/1 at") && e.contains("within 1s"),
+        "{e}"
+    );
+
+    let out = run(report(true)).await;
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let events: Vec<Value> = stderr(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "ghops::progress")
+        .collect();
+    assert_eq!(events.len(), 1, "{}", stderr(&out));
+    assert_eq!(
+        events[0]["fields"]["state"],
+        "0/1 runs completed (CI in_progress)"
+    );
+    gh.assert_no_writes().await;
 }

@@ -9,6 +9,8 @@ use gh_core::client::{ClientConfig, GitHub, InstallationTarget};
 use gh_core::config::ConfigFile;
 use gh_core::{ExitCode, ExitStatus, RepoRef};
 
+use crate::output::outln;
+
 /// Colour choice.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ColorChoice {
@@ -30,17 +32,22 @@ pub struct GlobalArgs {
     /// GitHub API base URL (GitHub Enterprise Server: https://HOST/api/v3).
     #[arg(long, global = true, env = "GITHUB_API_URL", value_name = "URL")]
     pub api_url: Option<String>,
-    /// GitHub token. Prefer GH_TOKEN / GITHUB_TOKEN: a flag is visible in the process list.
+    /// GitHub token. Prefer the environment: a flag is visible in the process list.
+    ///
+    /// [env: GH_TOKEN, GITHUB_TOKEN]
     #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true, value_parser = secret)]
     pub token: Option<SecretString>,
     /// GitHub App id (with --app-key); installation tokens are minted for the target repo.
     #[arg(long, global = true, env = "GHOPS_APP_ID", value_name = "ID")]
     pub app_id: Option<String>,
-    /// GitHub App private key, a PEM file [or the PEM itself in $GHOPS_APP_PRIVATE_KEY].
+    /// GitHub App private key, a PEM file. `GHOPS_APP_SLUG` (the App's slug, for its
+    /// `SLUG[bot]` login) saves a lookup.
+    ///
+    /// [env: GHOPS_APP_PRIVATE_KEY (the PEM itself)]
     #[arg(long, global = true, value_name = "FILE")]
     pub app_key: Option<PathBuf>,
-    /// Configuration file [default: $GHOPS_CONFIG, else ./ghops.toml when present].
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Configuration file [default: ./ghops.toml when present].
+    #[arg(long, global = true, env = "GHOPS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Machine-readable output on stdout (logs stay on stderr).
     #[arg(long, global = true)]
@@ -84,11 +91,14 @@ pub fn init_tracing(g: &GlobalArgs) {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     // GHOPS_LOG_FORMAT=json: one JSON object per line, with span fields (the webhook
     // server's delivery id) on every line; report events included whatever the level.
-    let json = std::env::var("GHOPS_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let json = json_logs();
     let reports = if json { "info" } else { "off" };
-    let filter = gh_core::output::ALL.iter().fold(filter, |f, t| {
-        f.add_directive(format!("{t}={reports}").parse().expect("valid directive"))
-    });
+    let filter = gh_core::output::ALL
+        .iter()
+        .chain([&crate::output::PROGRESS, &crate::output::MESSAGE])
+        .fold(filter, |f, t| {
+            f.add_directive(format!("{t}={reports}").parse().expect("valid directive"))
+        });
     if json {
         let _ = tracing_subscriber::registry()
             .with(
@@ -118,6 +128,11 @@ pub fn init_tracing(g: &GlobalArgs) {
         .try_init();
 }
 
+/// `GHOPS_LOG_FORMAT=json`: every stderr line is a JSON event.
+pub fn json_logs() -> bool {
+    std::env::var("GHOPS_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"))
+}
+
 /// Whether to colour output.
 pub fn use_color(c: ColorChoice) -> bool {
     use std::io::IsTerminal;
@@ -131,21 +146,48 @@ pub fn use_color(c: ColorChoice) -> bool {
     }
 }
 
-/// A failure to report: message and exit code.
+/// A failure to report: message, exit code, and the file and line it is about when known.
 #[derive(Debug)]
 pub struct Failure {
     /// Exit code.
     pub code: ExitCode,
     /// Message for stderr.
     pub message: String,
+    /// The file (and 1-based line) at fault, for the `::error` annotation under Actions.
+    pub location: Option<(String, Option<u64>)>,
 }
 
 impl Failure {
+    /// A failure with this exit code and message, about no file in particular.
+    pub fn new(code: ExitCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            location: None,
+        }
+    }
+
     /// A usage failure (exit 2).
     pub fn usage(message: impl Into<String>) -> Self {
-        Self {
-            code: ExitCode::Usage,
-            message: message.into(),
+        Self::new(ExitCode::Usage, message)
+    }
+
+    /// Reports the failure on stderr: `error: …`, and under GitHub Actions also an `::error`
+    /// annotation (on the file and line when known), as warnings are. Never panics (a closed
+    /// stderr is ignored).
+    pub fn report(&self) {
+        crate::output::say(crate::output::Kind::Error, &self.message);
+        if gh_core::actions::in_actions() {
+            let (file, line) = match &self.location {
+                Some((f, l)) => (Some(f.as_str()), *l),
+                None => (None, None),
+            };
+            crate::output::annotate(&gh_core::actions::annotation(
+                gh_core::actions::Level::Error,
+                &self.message,
+                file,
+                line,
+            ));
         }
     }
 }
@@ -155,6 +197,7 @@ impl<E: ExitStatus> From<E> for Failure {
         Self {
             code: e.exit_code(),
             message: e.to_string(),
+            location: e.location(),
         }
     }
 }
@@ -163,12 +206,14 @@ impl<E: ExitStatus> From<E> for Failure {
 /// well: the runner reads workflow commands there, and stdout may be `--json`). `message` is
 /// escaped for the workflow-command syntax by [`gh_core::actions::annotation`].
 pub fn warn(message: &str, file: Option<&str>, line: Option<u64>) {
-    eprintln!("warning: {message}");
+    crate::output::say(crate::output::Kind::Warning, message);
     if gh_core::actions::in_actions() {
-        eprintln!(
-            "{}",
-            gh_core::actions::annotation(gh_core::actions::Level::Warning, message, file, line)
-        );
+        crate::output::annotate(&gh_core::actions::annotation(
+            gh_core::actions::Level::Warning,
+            message,
+            file,
+            line,
+        ));
     }
 }
 
@@ -242,7 +287,10 @@ impl Ctx {
         let cfg = self.client_config(Some(InstallationTarget::Repo(repo.clone())))?;
         let gh = GitHub::connect(cfg).await?;
         if gh.is_dry_run() {
-            eprintln!("dry-run: reads are performed, writes are printed and not sent");
+            crate::output::say(
+                crate::output::Kind::Info,
+                "dry-run: reads are performed, writes are printed and not sent",
+            );
         }
         Ok(gh)
     }
@@ -281,11 +329,9 @@ impl Ctx {
 
     /// Prints a value as pretty JSON on stdout.
     pub fn print_json<T: serde::Serialize>(&self, v: &T) -> Result<(), Failure> {
-        let s = serde_json::to_string_pretty(v).map_err(|e| Failure {
-            code: ExitCode::Failed,
-            message: e.to_string(),
-        })?;
-        println!("{s}");
+        let s = serde_json::to_string_pretty(v)
+            .map_err(|e| Failure::new(ExitCode::Failed, e.to_string()))?;
+        outln!("{s}");
         Ok(())
     }
 }

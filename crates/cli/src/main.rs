@@ -38,7 +38,7 @@ const VERSION: &str = concat!(
     max_term_width = 100
 )]
 #[command(
-    after_help = "Examples:\n  ghops auth status\n  ghops plan --config-root examples/infrastructure --changed-files examples/infrastructure/changed-files.txt\n  ghops completions bash > /etc/bash_completion.d/ghops"
+    after_help = "Examples:\n  ghops auth status\n  ghops plan --config-root examples/infrastructure \\\n      --changed-files examples/infrastructure/changed-files.txt\n  ghops completions bash > /etc/bash_completion.d/ghops\n\nEnvironment (besides the [env: …] of each flag):\n  GHOPS_LOG_FORMAT=json  every stderr line a JSON event (logs, reports, progress, errors)\n  GHOPS_APP_SLUG         the GitHub App's slug: its bot login without an API call\n  NO_COLOR, RUST_LOG     no colour; log filter (overrides -v/-q)\n  GHOPS_RETRY_MAX_ATTEMPTS, GHOPS_RETRY_BASE_MS, GHOPS_RETRY_MAX_DELAY_MS,\n  GHOPS_RETRY_MAX_TOTAL_MS  retry bounds of API calls"
 )]
 struct Cli {
     #[command(flatten)]
@@ -50,33 +50,60 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Show who ghops acts as: identity, token kind, scopes or permissions, rate-limit budget.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  GH_TOKEN=... ghops auth status\n  ghops auth status --repo octo-org/hello --json"
+    )]
     Auth(cmd::auth::AuthCmd),
     /// "Test this PR": authorised maintainers run CI with secrets on fork PRs (pinned, reported, cleaned up).
-    #[command(subcommand, name = "pr-bridge")]
+    #[command(
+        subcommand,
+        name = "pr-bridge",
+        after_help = "Examples:\n  ghops pr-bridge trigger                  # issue_comment workflow\n  ghops pr-bridge report --pr 42 --timeout 1h30m\n  ghops pr-bridge cleanup --older-than 7d --dry-run"
+    )]
     PrBridge(cmd::pr_bridge::PrBridgeCmd),
     /// Path-to-job planning for multi-cluster Helm deployments.
     Plan(cmd::plan::PlanArgs),
     /// Draft releases, semver from labels, release branches and hotfixes.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ghops release draft --dry-run\n  ghops release publish-hook --tag v1.4.0\n  ghops release hotfix --branch release/1.4.0"
+    )]
     Release(cmd::release::ReleaseCmd),
     /// Label-driven preview/QA environments recorded as GitHub Deployments.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ghops env sync --event \"$GITHUB_EVENT_PATH\" --json\n  ghops env record --environment qa1 --state success --url https://qa1.example.com\n  ghops env status"
+    )]
     Env(cmd::env::EnvCmd),
     /// Approval gates for production promotion.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ghops gate check --environment production --sha \"$GITHUB_SHA\"\n  ghops gate approve --help"
+    )]
     Gate(cmd::env::GateCmd),
     /// Write least-privilege workflows into .github/workflows/.
     Init(cmd::init::InitArgs),
     /// A pull-based deploy agent on GitHub Deployments.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ghops agent run --repo org/app --environment production --hooks-dir hooks\n  ghops agent create --repo org/app --ref v1.2.0 --environment production --wait\n  ghops agent status --repo org/app --environment production"
+    )]
     Agent(cmd::agent::AgentCmd),
     /// Ephemeral self-hosted Actions runners, one per queued job.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ghops runners reconcile --dry-run\n  ghops runners reconcile --watch --interval 30s\n  ghops runners status --json"
+    )]
     Runners(cmd::runners::RunnersCmd),
     /// One GitHub App webhook server for every workflow.
     Serve(cmd::serve::ServeArgs),
+    /// Print the JSON Schema of a command's --json output.
+    Schema(cmd::schema::SchemaArgs),
     /// Print shell completions.
+    #[command(
+        after_help = "Examples:\n  ghops completions bash > /etc/bash_completion.d/ghops\n  ghops completions zsh > \"${fpath[1]}/_ghops\""
+    )]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -112,7 +139,7 @@ fn main() -> ProcessExit {
     match result {
         Ok(code) => ProcessExit::from(code.code()),
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            f.report();
             ProcessExit::from(f.code.code())
         }
     }
@@ -130,8 +157,12 @@ async fn run(command: Command, ctx: &Ctx) -> Result<ExitCode, Failure> {
         Command::Agent(c) => cmd::agent::run(c, ctx).await,
         Command::Runners(c) => cmd::runners::run(c, ctx).await,
         Command::Serve(a) => cmd::serve::run(a, ctx).await,
+        Command::Schema(a) => cmd::schema::run(a, ctx).await,
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "ghops", &mut std::io::stdout());
+            // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ghops", &mut script);
+            output::out!("{}", String::from_utf8_lossy(&script));
             Ok(ExitCode::Success)
         }
     }
@@ -222,5 +253,86 @@ mod tests {
             seen > 10,
             "the check found only {seen} mentions: is it looking?"
         );
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+
+    /// Every command group's `--help` has examples, and every line of every command's help
+    /// fits 100 columns (example lines wrapped mid-command).
+    #[test]
+    fn every_group_has_examples_that_fit_100_columns() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut missing = Vec::new();
+        let mut wide = Vec::new();
+        // clap wraps help at 100 columns (max_term_width): an example line longer than that
+        // would be broken mid-command, so the unwrapped text is what is checked.
+        fn walk(c: &mut clap::Command, path: String, wide: &mut Vec<String>) {
+            let texts = [c.get_after_help(), c.get_after_long_help()];
+            for t in texts.into_iter().flatten() {
+                for l in t.to_string().lines() {
+                    if l.chars().count() > 100 {
+                        wide.push(format!("{path}: {l}"));
+                    }
+                }
+            }
+            for s in c.get_subcommands_mut() {
+                let p = format!("{path} {}", s.get_name());
+                walk(s, p, wide);
+            }
+        }
+        for g in cmd.get_subcommands_mut() {
+            if g.get_name() == "help" {
+                continue;
+            }
+            let help = g.render_long_help().to_string();
+            if !help.contains("Examples:") {
+                missing.push(g.get_name().to_owned());
+            }
+        }
+        walk(&mut cmd, "ghops".into(), &mut wide);
+        assert!(missing.is_empty(), "groups without examples: {missing:?}");
+        assert!(
+            wide.is_empty(),
+            "help lines over 100 columns:\n{}",
+            wide.join("\n")
+        );
+    }
+
+    /// Every environment variable a flag reads is named in `--help` as `[env: …]` (the
+    /// credentials are read by gh-core, not clap, so their flags say it in words), the others
+    /// in the top-level Environment section; enumerated values are listed.
+    #[test]
+    fn help_names_every_environment_variable_and_value() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let top = cmd.render_long_help().to_string();
+        for want in [
+            "[env: GH_TOKEN, GITHUB_TOKEN]",
+            "[env: GHOPS_APP_PRIVATE_KEY",
+            "[env: GHOPS_APP_ID=]",
+            "[env: GITHUB_API_URL=]",
+            "[env: GHOPS_CONFIG=]",
+            "GHOPS_LOG_FORMAT=json",
+            "GHOPS_APP_SLUG",
+        ] {
+            assert!(top.contains(want), "ghops --help lacks {want}:\n{top}");
+        }
+        let sub = |path: &[&str]| {
+            let mut c = cmd.clone();
+            let mut cur = &mut c;
+            for p in path {
+                cur = cur.find_subcommand_mut(p).unwrap();
+            }
+            cur.render_long_help().to_string()
+        };
+        assert!(sub(&["serve"]).contains("[env: GHOPS_WEBHOOK_SECRET"));
+        let plan = sub(&["plan"]);
+        for v in ["- csv:", "- lines:", "- 2i2c-v2024:"] {
+            assert!(plan.contains(v), "plan --help lacks {v}:\n{plan}");
+        }
     }
 }

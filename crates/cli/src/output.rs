@@ -13,6 +13,247 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
+/// Writes `args` to stdout. When the reader has gone away (`ghops … | head -c 1`: a closed
+/// pipe) the process ends quietly with exit 0, as `cat` and `grep` do, instead of the panic of
+/// `println!`. Use it through [`outln!`] and [`out!`]: every stdout line of the CLI does.
+pub fn write_stdout(args: fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        exit_on_closed_pipe(&e);
+        // Any other failure (disk full behind a redirect): say so once, like a failed write.
+        let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {e}");
+        std::process::exit(gh_core::ExitCode::Failed.code().into());
+    }
+}
+
+/// Ends the process quietly (exit 0) when `e` is a closed pipe; returns otherwise.
+pub fn exit_on_closed_pipe(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+}
+
+/// `println!` on stdout without the panic on a closed pipe (see [`write_stdout`]).
+macro_rules! outln {
+    () => { $crate::output::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+/// `print!` on stdout without the panic on a closed pipe (see [`write_stdout`]).
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*)) };
+}
+pub(crate) use out;
+
+/// How a table is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableMode {
+    /// Unicode boxes fitted to `width` columns (long cells wrap), for a terminal.
+    Boxed {
+        /// The terminal's width; `None` lets comfy-table ask the terminal.
+        width: Option<u16>,
+    },
+    /// Plain columns aligned with two spaces, no borders, no trailing blanks: for pipes,
+    /// files, `--color never` and scripts that `awk` the output.
+    Plain,
+}
+
+impl TableMode {
+    /// Boxes on a terminal (stdout) unless `--color never`; plain text when piped or with
+    /// `--color never`; `--color always` keeps the boxes in a pipe.
+    pub fn for_stdout(color: crate::ctx::ColorChoice) -> Self {
+        use crate::ctx::ColorChoice;
+        use std::io::IsTerminal;
+        match color {
+            ColorChoice::Never => TableMode::Plain,
+            ColorChoice::Always => TableMode::Boxed { width: None },
+            ColorChoice::Auto if std::io::stdout().is_terminal() => {
+                TableMode::Boxed { width: None }
+            }
+            ColorChoice::Auto => TableMode::Plain,
+        }
+    }
+}
+
+/// Renders `t` as every table of the CLI is drawn (see [`TableMode`]). The one place table
+/// presets, widths and padding are set: commands build the rows, this draws them.
+pub fn render_table(mut t: comfy_table::Table, mode: TableMode) -> String {
+    use comfy_table::{ContentArrangement, presets};
+    match mode {
+        TableMode::Boxed { width } => {
+            t.load_preset(presets::UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+            if let Some(w) = width {
+                t.set_width(w);
+            }
+            t.to_string()
+        }
+        TableMode::Plain => {
+            t.load_preset(presets::NOTHING)
+                .set_content_arrangement(ContentArrangement::Disabled);
+            for c in t.column_iter_mut() {
+                c.set_padding((0, 2));
+            }
+            t.lines()
+                .map(|l| l.trim_end().to_owned())
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    }
+}
+
+/// The `tracing` target of the CLI's own stderr messages with `GHOPS_LOG_FORMAT=json`
+/// (errors, warnings, notes; fields `kind` = `error` | `warning` | `note` | `info`, and
+/// `message`).
+pub const MESSAGE: &str = "ghops::message";
+
+/// The kind of a stderr message, its `error:` / `warning:` / `note:` prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `error: …` (level ERROR).
+    Error,
+    /// `warning: …` (level WARN).
+    Warning,
+    /// `note: …` (level INFO).
+    Note,
+    /// A plain line (level INFO).
+    Info,
+}
+
+/// One message on stderr: `error: …`, `warning: …`, `note: …` or a plain line; with
+/// `GHOPS_LOG_FORMAT=json` a JSON event on [`MESSAGE`] instead, so that every stderr line is
+/// JSON. Never panics (a closed stderr is ignored). Workflow-command annotations (`::error`,
+/// `::warning`) are not messages: the Actions runner reads them raw.
+pub fn say(kind: Kind, message: &str) {
+    if crate::ctx::json_logs() {
+        match kind {
+            Kind::Error => tracing::error!(target: MESSAGE, kind = "error", "{message}"),
+            Kind::Warning => tracing::warn!(target: MESSAGE, kind = "warning", "{message}"),
+            Kind::Note => tracing::info!(target: MESSAGE, kind = "note", "{message}"),
+            Kind::Info => tracing::info!(target: MESSAGE, kind = "info", "{message}"),
+        }
+        return;
+    }
+    let prefix = match kind {
+        Kind::Error => "error: ",
+        Kind::Warning => "warning: ",
+        Kind::Note => "note: ",
+        Kind::Info => "",
+    };
+    let _ = writeln!(std::io::stderr().lock(), "{prefix}{message}");
+}
+
+/// Writes an Actions workflow command (`::warning …`, `::error …`) on stderr as it is (the
+/// runner reads it raw, whatever `GHOPS_LOG_FORMAT` says); never panics.
+pub fn annotate(command: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{command}");
+}
+
+/// The `tracing` target of progress lines with `GHOPS_LOG_FORMAT=json` (level INFO; fields
+/// `state`, the stable summary that changes when something happens, and `message`).
+pub const PROGRESS: &str = "ghops::progress";
+
+/// How progress of a long wait is shown on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// `-q`: nothing.
+    Off,
+    /// A terminal: one line, rewritten in place at every poll.
+    Terminal,
+    /// Not a terminal (Actions logs, files): one line per state change, and one at least
+    /// every [`PROGRESS_EVERY`] while nothing changes.
+    Lines,
+    /// `GHOPS_LOG_FORMAT=json`: the [`ProgressMode::Lines`] cadence, as JSON events on
+    /// [`PROGRESS`].
+    Json,
+}
+
+/// How often a non-terminal progress line repeats while nothing changes.
+pub const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Progress of one long wait (`pr-bridge report`'s poll): the libraries report each poll
+/// through a callback; this decides what to print and when.
+pub struct Progress {
+    mode: ProgressMode,
+    /// The last state printed and when (for the non-terminal cadence).
+    last: std::sync::Mutex<Option<(String, std::time::Instant)>>,
+}
+
+impl Progress {
+    /// The mode for this invocation: off with `-q`, JSON with `GHOPS_LOG_FORMAT=json`, one
+    /// updating line when stderr is a terminal, lines otherwise.
+    pub fn new(quiet: bool) -> Self {
+        use std::io::IsTerminal;
+        let mode = if quiet {
+            ProgressMode::Off
+        } else if crate::ctx::json_logs() {
+            ProgressMode::Json
+        } else if std::io::stderr().is_terminal() {
+            ProgressMode::Terminal
+        } else {
+            ProgressMode::Lines
+        };
+        Self::with_mode(mode)
+    }
+
+    /// A progress reporter in `mode`.
+    pub fn with_mode(mode: ProgressMode) -> Self {
+        Self {
+            mode,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Whether a line is due at `now` for `state` (and records it): always on a terminal;
+    /// otherwise when the state changed or [`PROGRESS_EVERY`] passed since the last line.
+    pub fn due(&self, state: &str, now: std::time::Instant) -> bool {
+        if self.mode == ProgressMode::Off {
+            return false;
+        }
+        let mut last = self.last.lock().expect("progress lock");
+        let due = self.mode == ProgressMode::Terminal
+            || match &*last {
+                None => true,
+                Some((s, at)) => s != state || now.duration_since(*at) >= PROGRESS_EVERY,
+            };
+        if due {
+            *last = Some((state.to_owned(), now));
+        }
+        due
+    }
+
+    /// Shows `line` if due (see [`Progress::due`]); `state` is the part of it that matters
+    /// for the cadence (counts and statuses, not the time waited).
+    pub fn update(&self, state: &str, line: &str) {
+        if !self.due(state, std::time::Instant::now()) {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        match self.mode {
+            ProgressMode::Off => {}
+            ProgressMode::Terminal => {
+                let _ = write!(err, "\r\x1b[2K{line}");
+                let _ = err.flush();
+            }
+            ProgressMode::Lines => {
+                let _ = writeln!(err, "{line}");
+            }
+            ProgressMode::Json => tracing::info!(target: PROGRESS, state, "{line}"),
+        }
+    }
+
+    /// Ends the updating line on a terminal (the next output starts on a line of its own).
+    pub fn finish(&self) {
+        if self.mode == ProgressMode::Terminal && self.last.lock().expect("progress lock").is_some()
+        {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}
+
 /// Whether `target` is one of the report targets.
 pub fn is_report(target: &str) -> bool {
     ALL.contains(&target)
@@ -172,5 +413,66 @@ mod tests {
         assert!(ALL.iter().all(|t| is_report(t)));
         assert!(!is_report("ghops::cmd::agent"));
         assert!(!is_report("ghops::dry_run::x"));
+    }
+
+    fn sample() -> comfy_table::Table {
+        let mut t = comfy_table::Table::new();
+        t.set_header(["pool", "backend", "description"]);
+        t.add_row([
+            "linux-x64",
+            "kubernetes",
+            "ephemeral runners for the main CI workflows of every repository",
+        ]);
+        t.add_row(["gpu", "process", "-"]);
+        t
+    }
+
+    #[test]
+    fn piped_tables_are_plain_aligned_text() {
+        insta::assert_snapshot!(render_table(sample(), TableMode::Plain), @r"
+        pool       backend     description
+        linux-x64  kubernetes  ephemeral runners for the main CI workflows of every repository
+        gpu        process     -
+        ");
+    }
+
+    #[test]
+    fn terminal_tables_fit_the_width() {
+        let shown = render_table(sample(), TableMode::Boxed { width: Some(60) });
+        assert!(shown.lines().all(|l| l.chars().count() <= 60), "{shown}");
+        insta::assert_snapshot!(shown, @r"
+        ┌───────────┬────────────┬─────────────────────────────────┐
+        │ pool      ┆ backend    ┆ description                     │
+        ╞═══════════╪════════════╪═════════════════════════════════╡
+        │ linux-x64 ┆ kubernetes ┆ ephemeral runners for the main  │
+        │           ┆            ┆ CI workflows of every           │
+        │           ┆            ┆ repository                      │
+        │ gpu       ┆ process    ┆ -                               │
+        └───────────┴────────────┴─────────────────────────────────┘
+        ");
+    }
+
+    #[test]
+    fn progress_lines_follow_state_changes_and_a_minute_cadence() {
+        use std::time::{Duration, Instant};
+        let p = Progress::with_mode(ProgressMode::Lines);
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let shown: Vec<bool> = [
+            ("0/2", t0),          // first: shown
+            ("0/2", t0 + s(10)),  // same state, 10 s later: quiet
+            ("0/2", t0 + s(59)),  // still under a minute: quiet
+            ("1/2", t0 + s(70)),  // changed: shown
+            ("1/2", t0 + s(129)), // 59 s since the last line: quiet
+            ("1/2", t0 + s(130)), // a minute: shown again
+        ]
+        .iter()
+        .map(|(state, at)| p.due(state, *at))
+        .collect();
+        assert_eq!(shown, [true, false, false, true, false, true]);
+        let term = Progress::with_mode(ProgressMode::Terminal);
+        assert!(term.due("0/2", t0) && term.due("0/2", t0 + s(1)));
+        let off = Progress::with_mode(ProgressMode::Off);
+        assert!(!off.due("0/2", t0));
     }
 }

@@ -134,12 +134,14 @@ pub async fn wait(
         {
             return Ok(state.to_owned());
         }
-        if start.elapsed() >= timeout {
+        let waited = start.elapsed();
+        if waited >= timeout {
             return Err(AgentError::Timeout(format!(
-                "deployment {id} did not finish within {}s",
-                timeout.as_secs()
+                "deployment {id} did not finish within {}",
+                gh_core::config::format_duration(timeout)
             )));
         }
-        tokio::time::sleep(poll).await;
+        // Never sleep past the deadline.
+        tokio::time::sleep(poll.min(timeout - waited)).await;
     }
 }

@@ -154,33 +154,9 @@ mod schema {
     ];
 }
 
-/// The known key nearest to `key` when it is close enough to be a typo.
-pub fn did_you_mean<'a>(key: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    fn distance(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut prev: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut cur = vec![i + 1; b.len() + 1];
-            for (j, cb) in b.iter().enumerate() {
-                let sub = prev[j] + usize::from(ca != *cb);
-                cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-            }
-            prev = cur;
-        }
-        prev[b.len()]
-    }
-    known
-        .into_iter()
-        .map(|k| {
-            (
-                distance(&key.to_ascii_lowercase(), &k.to_ascii_lowercase()),
-                k,
-            )
-        })
-        .filter(|(d, k)| *d <= 2 || *d * 4 <= k.len())
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
+/// The known key nearest to `key` when it is close enough to be a typo (gh-core's, shared
+/// with `ghops.toml`'s checks).
+pub use gh_core::config::did_you_mean;
 
 /// The raw file, as read by the visitors below (one pass; unknown keys recorded with their
 /// place, their values skipped).

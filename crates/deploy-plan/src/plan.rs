@@ -10,7 +10,9 @@ use crate::error::PlanError;
 use crate::inventory::{Inventory, Scope};
 
 /// One Helm upgrade: a cluster's support chart (no hub) or one hub.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, schemars::JsonSchema,
+)]
 pub struct Job {
     /// Cluster name.
     pub cluster_name: String,
@@ -27,7 +29,7 @@ pub struct Job {
 }
 
 /// The plan: support first, then staging, then prod (gated per cluster on its staging jobs).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     /// Support chart upgrades.
     pub support: Vec<Job>,
@@ -35,11 +37,12 @@ pub struct Plan {
     pub staging: Vec<Job>,
     /// Prod hub upgrades.
     pub prod: Vec<Job>,
-    /// Clusters with prod jobs but no staging hub: their prod goes ungated.
-    #[serde(skip)]
+    /// Clusters with prod jobs but no staging hub: their prod goes ungated (in the JSON
+    /// when any: the tables' and the comment's "no staging hub gates prod" note).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ungated: Vec<String>,
-    /// Notes for the user (deleted clusters, skipped by label).
-    #[serde(skip)]
+    /// Notes for the user (deleted clusters, skipped by label); in the JSON when any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 

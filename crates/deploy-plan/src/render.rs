@@ -187,6 +187,15 @@ fn cells(j: &Job, hubs: bool) -> Vec<String> {
 
 /// Terminal tables, one per section, titled; fixed layout (no terminal-width dependence).
 pub fn to_tables(plan: &Plan) -> String {
+    to_tables_with(plan, &|mut t: Table| {
+        t.load_preset(presets::UTF8_FULL_CONDENSED);
+        t.to_string()
+    })
+}
+
+/// [`to_tables`], each table drawn by `draw` (the CLI's one table style: boxes fitted to the
+/// terminal, plain aligned columns when piped).
+pub fn to_tables_with(plan: &Plan, draw: &dyn Fn(Table) -> String) -> String {
     let mut out = String::new();
     for s in sections(plan) {
         out.push_str(s.title);
@@ -197,12 +206,11 @@ pub fn to_tables(plan: &Plan) -> String {
             continue;
         }
         let mut t = Table::new();
-        t.load_preset(presets::UTF8_FULL_CONDENSED)
-            .set_header(header(s.hubs));
+        t.set_header(header(s.hubs));
         for j in s.jobs {
             t.add_row(cells(j, s.hubs));
         }
-        out.push_str(&t.to_string());
+        out.push_str(&draw(t));
         out.push_str("\n\n");
     }
     for n in notes(plan) {

@@ -26,7 +26,7 @@ pub enum TokenSource {
 }
 
 /// What kind of token this is, read from its prefix (GitHub's documented token formats).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenKind {
     /// `ghp_`: classic personal access token.
@@ -41,6 +41,20 @@ pub enum TokenKind {
     Installation,
     /// Anything else (GHES legacy tokens, test tokens).
     Unknown,
+}
+
+/// For people: `classic personal access token (ghp_)`, the form `ghops auth status` shows.
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenKind::ClassicPat => "classic personal access token (ghp_)",
+            TokenKind::FineGrainedPat => "fine-grained personal access token (github_pat_)",
+            TokenKind::OAuth => "OAuth app token (gho_)",
+            TokenKind::AppUser => "GitHub App user-to-server token (ghu_)",
+            TokenKind::Installation => "installation token (ghs_)",
+            TokenKind::Unknown => "unrecognised token format",
+        })
+    }
 }
 
 impl TokenKind {
@@ -203,7 +217,7 @@ impl Credentials {
         match self {
             Credentials::Token { token, source } => {
                 format!(
-                    "token from {} ({:?})",
+                    "token from {} ({})",
                     match source {
                         TokenSource::Flag => "--token",
                         TokenSource::GhToken => "GH_TOKEN",

@@ -94,7 +94,7 @@ impl std::fmt::Display for PlannedWrite {
 }
 
 /// The last rate-limit figures GitHub reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, schemars::JsonSchema)]
 pub struct RateLimit {
     /// Requests allowed per window.
     pub limit: u64,
@@ -337,12 +337,119 @@ fn octo_err(method: &Method, path: &str, e: octocrab::Error) -> Error {
     // octocrab's Display can include a request URI but never the Authorization header.
     let message = match &e {
         octocrab::Error::GitHub { source, .. } => source.message.clone(),
-        other => other.to_string(),
+        other => transport_cause(other),
     };
     Error::Transport {
         method: method.to_string(),
         path: path.to_owned(),
         message,
+    }
+}
+
+/// What actually went wrong under a transport error: octocrab's own message is the generic
+/// `Service Error: client error (Connect)`; the cause is at the bottom of its source chain
+/// (`tcp connect error: Connection refused (os error 111)`, `dns error: failed to lookup
+/// address information: …`, `invalid peer certificate: UnknownIssuer`). Returns the last two
+/// distinct messages of the chain.
+fn transport_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain: Vec<String> = Vec::new();
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let m = err.to_string();
+        if !m.is_empty() && chain.last() != Some(&m) {
+            chain.push(m);
+        }
+        cur = err.source();
+    }
+    match chain.len() {
+        0 => "unknown transport error".to_owned(),
+        1 => chain.remove(0),
+        n if chain[n - 2].contains(&chain[n - 1]) => chain.remove(n - 2),
+        n => format!("{}: {}", chain[n - 2], chain[n - 1]),
+    }
+}
+
+/// The likely cause of an error status, for people: the one place ghops explains a 401, 403
+/// or 404 (the missing permission when GitHub names it in `x-accepted-github-permissions` or
+/// `x-accepted-oauth-scopes`, a rate limit, SAML SSO; a wrong repository or no access).
+/// `None` for statuses whose message says it all (422, 409, 5xx).
+fn api_hint(status: u16, path: &str, message: &str, headers: &HeaderMap) -> Option<String> {
+    let header = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let repo = path
+        .split('?')
+        .next()
+        .and_then(|p| p.strip_prefix("/repos/"))
+        .and_then(|rest| {
+            let mut it = rest.split('/');
+            Some(format!("{}/{}", it.next()?, it.next()?))
+        });
+    let lower = message.to_ascii_lowercase();
+    match status {
+        401 => Some(
+            "the credentials are invalid, expired or revoked: check GH_TOKEN / GITHUB_TOKEN / \
+             --token, or the GitHub App id and key"
+                .to_owned(),
+        ),
+        403 | 429 if header("x-ratelimit-remaining") == Some("0") => {
+            let reset = header("x-ratelimit-reset").and_then(|r| r.parse::<u64>().ok());
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            Some(match reset {
+                Some(r) if r > now => format!(
+                    "the rate limit is used up; it resets in {} min, `ghops auth status` \
+                     shows the budget",
+                    (r - now).div_ceil(60)
+                ),
+                _ => "the rate limit is used up; `ghops auth status` shows the budget".to_owned(),
+            })
+        }
+        403 | 429 if lower.contains("secondary rate limit") || lower.contains("abuse") => Some(
+            "GitHub's secondary rate limit: too many requests too fast; retry later".to_owned(),
+        ),
+        403 if header("x-github-sso").is_some_and(|v| v.starts_with("required")) => {
+            let url = header("x-github-sso")
+                .and_then(|v| v.split_once("url="))
+                .map(|(_, u)| format!(" at {u}"))
+                .unwrap_or_default();
+            Some(format!(
+                "the organisation uses SAML single sign-on: authorise this token for it{url}"
+            ))
+        }
+        403 => {
+            let needs = if let Some(p) = header("x-accepted-github-permissions") {
+                let sets: Vec<String> = p
+                    .split(';')
+                    .map(|set| set.trim().replace(',', ", "))
+                    .filter(|set| !set.is_empty())
+                    .collect();
+                format!("; it needs the permission {}", sets.join(" or "))
+            } else if let Some(s) = header("x-accepted-oauth-scopes") {
+                let has = header("x-oauth-scopes").unwrap_or("none");
+                format!("; it accepts the scopes {s}, the token has {has}")
+            } else {
+                String::new()
+            };
+            Some(format!(
+                "the credentials lack a permission for this{}{needs}",
+                repo.map(|r| format!(" on {r}")).unwrap_or_default()
+            ))
+        }
+        404 => Some(match repo {
+            Some(r) => format!(
+                "wrong repository ({r}) or resource, or the credentials cannot see it; check \
+                 --repo and the token's or App installation's access to {r}"
+            ),
+            None => "it does not exist, or the credentials cannot see it".to_owned(),
+        }),
+        _ => None,
     }
 }
 
@@ -701,15 +808,17 @@ impl GitHub {
                 path,
                 status: 404,
                 message,
+                hint,
             }) if self.inner.web_url_hint => Err(Error::Api {
                 method,
                 path,
                 status: 404,
-                message: format!(
-                    "{message} (is {} the API base? GitHub Enterprise Server's is \
-                     https://HOST/api/v3)",
-                    self.inner.api_url
-                ),
+                message,
+                hint: Some(format!(
+                    "is {} the API base? GitHub Enterprise Server's is https://HOST/api/v3{}",
+                    self.inner.api_url,
+                    hint.map(|h| format!("; else {h}")).unwrap_or_default()
+                )),
             }),
             other => other,
         }
@@ -749,11 +858,13 @@ impl GitHub {
             .unwrap_or_else(|| {
                 String::from_utf8_lossy(&resp.body[..resp.body.len().min(200)]).into_owned()
             });
+        let hint = api_hint(resp.status, path, &message, &resp.headers);
         Err(Error::Api {
             method: method.to_string(),
             path: path.to_owned(),
             status: resp.status,
             message,
+            hint,
         })
     }
 
@@ -958,6 +1069,7 @@ impl GitHub {
                     .and_then(|m| m.as_str())
                     .unwrap_or("GraphQL error")
                     .to_owned(),
+                hint: None,
             });
         }
         serde_json::from_value(v.get("data").cloned().unwrap_or(Value::Null)).map_err(|e| {

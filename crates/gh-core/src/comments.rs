@@ -22,7 +22,7 @@ pub fn marker(purpose: &str) -> String {
 pub use crate::events::Comment as IssueComment;
 
 /// What an upsert did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "outcome", content = "comment_id", rename_all = "snake_case")]
 pub enum Upserted {
     /// A new comment was created.
@@ -33,6 +33,18 @@ pub enum Upserted {
     Unchanged(u64),
     /// `--dry-run`: the write was reported, not sent.
     DryRun,
+}
+
+/// For people: `created comment 9006`, `comment 9006 unchanged`, `dry run: nothing written`.
+impl std::fmt::Display for Upserted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Upserted::Created(id) => write!(f, "created comment {id}"),
+            Upserted::Updated(id) => write!(f, "updated comment {id}"),
+            Upserted::Unchanged(id) => write!(f, "comment {id} unchanged (same body)"),
+            Upserted::DryRun => f.write_str("dry run: nothing written"),
+        }
+    }
 }
 
 /// Lists every comment on issue/PR `number` (all pages).
@@ -209,6 +221,28 @@ mod tests {
         assert_eq!(
             strip_foreign_markers(&format!("{m}\nx {m}"), &m),
             format!("{m}\nx {m}")
+        );
+    }
+
+    #[test]
+    fn upserted_reads_as_words() {
+        let shown: Vec<String> = [
+            Upserted::Created(9006),
+            Upserted::Updated(9006),
+            Upserted::Unchanged(9006),
+            Upserted::DryRun,
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(
+            shown,
+            [
+                "created comment 9006",
+                "updated comment 9006",
+                "comment 9006 unchanged (same body)",
+                "dry run: nothing written"
+            ]
         );
     }
 }

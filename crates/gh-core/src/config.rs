@@ -18,6 +18,8 @@ pub struct ConfigFile {
     /// The file, when one was read.
     pub path: Option<PathBuf>,
     table: toml::Table,
+    /// The text, for the lines errors name.
+    text: String,
 }
 
 impl ConfigFile {
@@ -44,15 +46,58 @@ impl ConfigFile {
         Self::parse(&text, Some(path))
     }
 
-    /// Parses config text (`path` only names it in errors).
+    /// Parses config text (`path` only names it in errors). A syntax error, or a top-level
+    /// table or key that is not one of [`SECTIONS`] (`[plann]`), is an [`Error::Config`]
+    /// naming the file and line, with a did-you-mean for a near miss.
     pub fn parse(text: &str, path: Option<PathBuf>) -> Result<Self> {
         let name = path
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| DEFAULT_CONFIG.to_owned());
-        let table: toml::Table = toml::from_str(text)
-            .map_err(|e| Error::invalid(name, e.to_string().trim_end().to_owned()))?;
-        Ok(Self { path, table })
+        let table: toml::Table = toml::from_str(text).map_err(|e| Error::Config {
+            file: name.clone(),
+            line: e.span().map(|r| line_at(text, r.start)),
+            message: e.message().trim_end().to_owned(),
+        })?;
+        let mut unknown: Vec<(Option<u64>, String)> = table
+            .iter()
+            .filter(|(k, _)| !SECTIONS.contains(&k.as_str()))
+            .map(|(k, v)| {
+                let shown = if v.is_table() || v.is_array() {
+                    format!("table `[{k}]`")
+                } else {
+                    format!("key `{k}`")
+                };
+                let hint = match did_you_mean(k, SECTIONS.iter().copied()) {
+                    Some(s) => format!(" (did you mean `[{s}]`?)"),
+                    None => String::new(),
+                };
+                (
+                    header_line(text, k),
+                    format!(
+                        "unknown top-level {shown}{hint}; ghops.toml has the tables {}",
+                        SECTIONS
+                            .iter()
+                            .map(|s| format!("[{s}]"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })
+            .collect();
+        unknown.sort();
+        if let Some((line, message)) = unknown.into_iter().next() {
+            return Err(Error::Config {
+                file: name,
+                line,
+                message,
+            });
+        }
+        Ok(Self {
+            path,
+            table,
+            text: text.to_owned(),
+        })
     }
 
     fn name(&self) -> String {
@@ -62,7 +107,8 @@ impl ConfigFile {
             .unwrap_or_else(|| DEFAULT_CONFIG.to_owned())
     }
 
-    /// Decodes table `[section]`; `None` when absent. Errors name the file and the field path.
+    /// Decodes table `[section]`; `None` when absent. Errors name the file, the line and the
+    /// field path; an unknown key gets a did-you-mean when one of the known keys is near.
     pub fn section<T: DeserializeOwned>(&self, section: &str) -> Result<Option<T>> {
         let Some(value) = self.table.get(section) else {
             return Ok(None);
@@ -76,12 +122,147 @@ impl ConfigFile {
                 } else {
                     format!("[{section}].{path}")
                 };
-                Error::invalid(
-                    format!("{} {field}", self.name()),
-                    e.into_inner().to_string(),
-                )
+                let mut message = e.into_inner().to_string().trim_end().to_owned();
+                // serde: "unknown field `trigerr`, expected one of `trigger`, `teams`".
+                let unknown = message
+                    .strip_prefix("unknown field `")
+                    .and_then(|r| r.split_once('`'))
+                    .map(|(k, rest)| (k.to_owned(), backticked(rest)));
+                let key = match &unknown {
+                    Some((k, known)) => {
+                        if let Some(s) = did_you_mean(k, known.iter().map(String::as_str)) {
+                            message.push_str(&format!(" (did you mean `{s}`?)"));
+                        }
+                        Some(k.clone())
+                    }
+                    None => path
+                        .split(['.', '['])
+                        .next()
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_owned),
+                };
+                Error::Config {
+                    file: self.name(),
+                    line: key
+                        .and_then(|k| key_line(&self.text, section, &k))
+                        .or_else(|| header_line(&self.text, section)),
+                    message: format!("{field}: {message}"),
+                }
             })
     }
+}
+
+/// The top-level tables of `ghops.toml`, one per workflow.
+pub const SECTIONS: &[&str] = &[
+    "pr_bridge",
+    "plan",
+    "release",
+    "env",
+    "agent",
+    "runners",
+    "serve",
+];
+
+/// The names between backticks in `s` (serde's "expected one of `a`, `b`").
+fn backticked(s: &str) -> Vec<String> {
+    s.split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, w)| w.to_owned())
+        .collect()
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_at(text: &str, offset: usize) -> u64 {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+        + 1
+}
+
+/// A line's key (before `=`) or table header name (`[a.b]`, `[[a.b]]`), split at dots,
+/// quotes removed; empty for other lines.
+fn line_key(line: &str) -> (bool, Vec<String>) {
+    let t = line.trim();
+    let (header, name) = if let Some(h) = t.strip_prefix('[') {
+        let h = h.trim_start_matches('[');
+        (true, h.split(']').next().unwrap_or_default())
+    } else if let Some((k, _)) = t.split_once('=') {
+        (false, k)
+    } else {
+        return (false, Vec::new());
+    };
+    let parts = name
+        .split('.')
+        .map(|p| p.trim().trim_matches(['"', '\'']).to_owned())
+        .collect();
+    (header, parts)
+}
+
+/// The line of the top-level table or key `name` (`[name]`, `[name.x]`, `name = …`).
+fn header_line(text: &str, name: &str) -> Option<u64> {
+    let mut in_table = false;
+    for (i, l) in text.lines().enumerate() {
+        let (header, parts) = line_key(l);
+        in_table |= header;
+        if parts.first().map(String::as_str) == Some(name) && (header || !in_table) {
+            return Some(i as u64 + 1);
+        }
+    }
+    None
+}
+
+/// The line of `key` directly in table `[section]` (a best effort: the first `key = …` under
+/// a `[section]` header, or `section.key = …` at the top level).
+fn key_line(text: &str, section: &str, key: &str) -> Option<u64> {
+    let mut current: Vec<String> = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let (header, parts) = line_key(l);
+        if header {
+            current = parts;
+            continue;
+        }
+        let full: Vec<&str> = current
+            .iter()
+            .chain(parts.iter())
+            .map(String::as_str)
+            .collect();
+        if full.len() >= 2 && full[0] == section && full[1] == key {
+            return Some(i as u64 + 1);
+        }
+    }
+    None
+}
+
+/// The known name nearest to `key` when it is close enough to be a typo (edit distance at
+/// most 2, or a quarter of the name), for did-you-mean hints.
+pub fn did_you_mean<'a>(key: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1; b.len() + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let sub = prev[j] + usize::from(ca != *cb);
+                cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+    known
+        .into_iter()
+        .map(|k| {
+            (
+                distance(&key.to_ascii_lowercase(), &k.to_ascii_lowercase()),
+                k,
+            )
+        })
+        .filter(|(d, k)| *d <= 2 || *d * 4 <= k.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
 }
 
 #[cfg(test)]
@@ -98,56 +279,172 @@ mod tests {
 
     #[test]
     fn sections_and_errors() {
-        let c = ConfigFile::parse("[a]\ntrigger = \"/go\"\n", None).unwrap();
+        let c = ConfigFile::parse("[plan]\ntrigger = \"/go\"\n", None).unwrap();
         assert_eq!(
-            c.section::<S>("a").unwrap(),
+            c.section::<S>("plan").unwrap(),
             Some(S {
                 trigger: "/go".into(),
                 n: 0
             })
         );
-        assert_eq!(c.section::<S>("b").unwrap(), None);
+        assert_eq!(c.section::<S>("env").unwrap(), None);
         let c = ConfigFile::parse(
-            "[a]\ntrigger = \"/go\"\nn = \"x\"\n",
+            "[plan]\ntrigger = \"/go\"\nn = \"x\"\n",
             Some("x/ghops.toml".into()),
         )
         .unwrap();
-        let e = c.section::<S>("a").unwrap_err().to_string();
-        assert!(e.contains("x/ghops.toml") && e.contains("[a].n"), "{e}");
-        let c = ConfigFile::parse("[a]\ntriger = \"/go\"\n", None).unwrap();
-        let e = c.section::<S>("a").unwrap_err().to_string();
-        assert!(e.contains("triger"), "{e}");
+        let e = c.section::<S>("plan").unwrap_err();
+        assert_eq!(e.location(), Some(("x/ghops.toml".into(), Some(3))));
+        let e = e.to_string();
+        assert!(e.starts_with("x/ghops.toml:3: [plan].n: "), "{e}");
         assert!(ConfigFile::parse("[a\n", None).is_err());
+    }
+
+    #[test]
+    fn unknown_keys_name_file_line_and_the_near_miss() {
+        let text = "# ghops\n\n[plan]\ntriger = \"/go\"\n\n[[agent.targets]]\nx = 1\n";
+        let c = ConfigFile::parse(text, Some("ghops.toml".into())).unwrap();
+        let e = c.section::<S>("plan").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ghops.toml:4: [plan].triger: unknown field `triger`, expected `trigger` or `n` \
+             (did you mean `trigger`?)"
+        );
+        assert_eq!(e.exit_code(), crate::ExitCode::Usage);
+
+        let e = ConfigFile::parse("[plan]\n\n[plann]\nx = 1\n", Some("c.toml".into())).unwrap_err();
+        assert_eq!(e.location(), Some(("c.toml".into(), Some(3))));
+        assert_eq!(
+            e.to_string(),
+            "c.toml:3: unknown top-level table `[plann]` (did you mean `[plan]`?); ghops.toml \
+             has the tables [pr_bridge], [plan], [release], [env], [agent], [runners], [serve]"
+        );
+        // A dotted header, a top-level key, and a name far from every table.
+        let e = ConfigFile::parse("[pr-bridge.x]\n", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "ghops.toml:1: unknown top-level table `[pr-bridge]` (did you mean `[pr_bridge]`?)"
+            ),
+            "{e}"
+        );
+        let e = ConfigFile::parse("trigger = 1\n[plan]\n", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("ghops.toml:1: unknown top-level key `trigger`;"),
+            "{e}"
+        );
+        let e = ConfigFile::parse("[plan]\n[zzzzzzzz]\n", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("ghops.toml:2: unknown top-level table `[zzzzzzzz]`; "),
+            "{e}"
+        );
+        // Every workflow's table is accepted.
+        let all: String = SECTIONS.iter().map(|s| format!("[{s}]\n")).collect();
+        ConfigFile::parse(&all, None).unwrap();
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let e = ConfigFile::parse("[plan]\nstrict = true\nx = = 1\n", Some("g.toml".into()))
+            .unwrap_err();
+        assert_eq!(e.location(), Some(("g.toml".into(), Some(3))));
+        assert!(e.to_string().starts_with("g.toml:3: "), "{e}");
     }
 }
 
-/// Parses a duration as flags and config give it: `500ms`, `30s`, `10m`, `2h`, `7d`, or bare
-/// seconds (`30`).
+/// Parses a duration as flags and config give it: bare seconds (`30`), or one or more
+/// number-unit parts with the units `ms`, `s`, `m`, `h`, `d`, largest first and each at most
+/// once: `500ms`, `90s`, `10m`, `2m30s`, `1h30m`, `7d`, `1d12h`.
 pub fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
+    use std::time::Duration;
+    const UNITS: [(&str, u64); 5] = [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ];
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (e.g. 30s, 10m, 2h, 7d)"))?;
-    let secs = |m: u64| {
-        n.checked_mul(m)
-            .map(std::time::Duration::from_secs)
-            .ok_or_else(|| format!("{s:?} is too long"))
-    };
-    match unit {
-        "ms" => Ok(std::time::Duration::from_millis(n)),
-        "" | "s" => secs(1),
-        "m" => secs(60),
-        "h" => secs(3600),
-        "d" => secs(86_400),
-        _ => Err(format!("{s:?}: unknown unit {unit:?} (ms, s, m, h, d)")),
+    let bad = || format!("{s:?} is not a duration (e.g. 30s, 10m, 1h30m, 2h, 7d)");
+    if t.is_empty() {
+        return Err(bad());
     }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse().map(Duration::from_secs).map_err(|_| bad());
+    }
+    let mut rest = t;
+    let mut total_ms: u64 = 0;
+    // The index in UNITS of the last unit seen: each later part must be a smaller unit.
+    let mut last: Option<usize> = None;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("{s:?} is too long"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let Some(i) = UNITS.iter().position(|(u, _)| *u == unit) else {
+            return Err(if unit.is_empty() {
+                format!("{s:?}: a number without a unit (ms, s, m, h, d) after the first part")
+            } else {
+                format!("{s:?}: unknown unit {unit:?} (ms, s, m, h, d)")
+            });
+        };
+        if last.is_some_and(|l| i <= l) {
+            return Err(format!(
+                "{s:?}: units must go from largest to smallest, each once (e.g. 1h30m)"
+            ));
+        }
+        last = Some(i);
+        total_ms = n
+            .checked_mul(UNITS[i].1)
+            .and_then(|v| total_ms.checked_add(v))
+            .ok_or_else(|| format!("{s:?} is too long"))?;
+    }
+    Ok(Duration::from_millis(total_ms))
+}
+
+/// Shows a duration the way [`parse_duration`] reads it: `1h30m`, `2m30s`, `5s`, `250ms`,
+/// `0s` (whole milliseconds; what error messages and progress lines print).
+pub fn format_duration(d: std::time::Duration) -> String {
+    let mut ms = d.as_millis();
+    if ms == 0 {
+        return "0s".to_owned();
+    }
+    let mut out = String::new();
+    for (unit, size) in [
+        ("d", 86_400_000u128),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        if ms >= size {
+            out.push_str(&format!("{}{unit}", ms / size));
+            ms %= size;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod duration_tests {
-    use super::parse_duration;
+    use super::{format_duration, parse_duration};
+    use proptest::prelude::*;
     use std::time::Duration;
 
     #[test]
@@ -159,6 +456,54 @@ mod duration_tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5w").is_err());
+    }
+
+    #[test]
+    fn compound_durations() {
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2m30s"), Ok(Duration::from_secs(150)));
+        assert_eq!(parse_duration(" 1d12h "), Ok(Duration::from_secs(129_600)));
+        assert_eq!(parse_duration("1s500ms"), Ok(Duration::from_millis(1500)));
+        for bad in [
+            "",
+            "1h30",
+            "30m1h",
+            "1m1m",
+            "h",
+            "1.5h",
+            "-1s",
+            "1h 30m",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(
+            parse_duration("30m1h").unwrap_err(),
+            "\"30m1h\": units must go from largest to smallest, each once (e.g. 1h30m)"
+        );
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1s500ms");
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+    }
+
+    proptest! {
+        /// Parts compose: `XdYhZmWs` is their sum, and what format_duration prints parses
+        /// back to the same duration.
+        #[test]
+        fn parts_add_up_and_round_trip(d in 0u64..400, h in 0u64..24, m in 0u64..60, sec in 0u64..60, ms in 0u64..1000) {
+            let mut text = String::new();
+            for (n, u) in [(d, "d"), (h, "h"), (m, "m"), (sec, "s"), (ms, "ms")] {
+                if n > 0 {
+                    text.push_str(&format!("{n}{u}"));
+                }
+            }
+            prop_assume!(!text.is_empty());
+            let want = Duration::from_millis(((d * 24 + h) * 60 + m) * 60_000 + sec * 1000 + ms);
+            prop_assert_eq!(parse_duration(&text), Ok(want));
+            prop_assert_eq!(format_duration(want), text.clone());
+            prop_assert_eq!(parse_duration(&format_duration(want)), Ok(want));
+        }
     }
 }
 

@@ -55,6 +55,17 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// The configuration file is wrong at a known place: a TOML syntax error, an unknown
+    /// table or key (with a did-you-mean), a value of the wrong type.
+    #[error("{file}{}: {message}", .line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Config {
+        /// The file, as named (`ghops.toml`, `--config` value).
+        file: String,
+        /// 1-based line, when known.
+        line: Option<u64>,
+        /// What is wrong.
+        message: String,
+    },
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -72,7 +83,7 @@ pub enum Error {
         message: String,
     },
     /// GitHub answered with an error status (after retries where retrying was allowed).
-    #[error("GitHub API {method} {path} failed with {status}: {message}")]
+    #[error("GitHub API {method} {path} failed with {status}: {message}{}", hint_suffix(.hint.as_deref()))]
     Api {
         /// HTTP method.
         method: String,
@@ -82,6 +93,9 @@ pub enum Error {
         status: u16,
         /// GitHub's `message`, or the start of the body.
         message: String,
+        /// The likely cause, for people (bad credentials, the missing permission, wrong
+        /// repository): set by [`crate::client::GitHub::check`] from the status and headers.
+        hint: Option<String>,
     },
     /// The request never got an answer (connection refused, DNS, TLS) after retries.
     #[error("GitHub API {method} {path} could not be sent: {message}")]
@@ -117,6 +131,7 @@ impl Error {
         match self {
             Error::MissingToken
             | Error::InvalidInput { .. }
+            | Error::Config { .. }
             | Error::Io { .. }
             | Error::BadEvent { .. } => ExitCode::Usage,
             Error::Api { .. } | Error::Transport { .. } | Error::Decode { .. } => ExitCode::Api,
@@ -138,6 +153,16 @@ impl Error {
         self.status() == Some(code)
     }
 
+    /// The file and line this error is about, when it names one (config errors): the CLI
+    /// puts them on the `::error` annotation under Actions.
+    pub fn location(&self) -> Option<(String, Option<u64>)> {
+        match self {
+            Error::Config { file, line, .. } => Some((file.clone(), *line)),
+            Error::Io { path, .. } => Some((path.display().to_string(), None)),
+            _ => None,
+        }
+    }
+
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid(source_name: impl Into<String>, message: impl Into<String>) -> Self {
         Error::InvalidInput {
@@ -145,6 +170,11 @@ impl Error {
             message: message.into(),
         }
     }
+}
+
+/// ` (likely cause: …)` after an API error's message, or nothing.
+fn hint_suffix(hint: Option<&str>) -> String {
+    hint.map(|h| format!(" ({h})")).unwrap_or_default()
 }
 
 /// gh-core's result type.
@@ -155,10 +185,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub trait ExitStatus: std::error::Error {
     /// The exit code for this error.
     fn exit_code(&self) -> ExitCode;
+
+    /// The file and 1-based line the error is about, when known (for `::error file=…,line=…`
+    /// annotations under Actions).
+    fn location(&self) -> Option<(String, Option<u64>)> {
+        None
+    }
 }
 
 impl ExitStatus for Error {
     fn exit_code(&self) -> ExitCode {
         Error::exit_code(self)
+    }
+
+    fn location(&self) -> Option<(String, Option<u64>)> {
+        Error::location(self)
     }
 }

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::retry::Idempotency;
 
 /// The identity behind the credentials.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Identity {
     /// The login that appears on comments and statuses (`octocat`, `my-app[bot]`,
     /// `github-actions[bot]`).

@@ -1164,3 +1164,125 @@ async fn concurrent_creates_converge_the_later_writer_deletes_its_duplicate() {
     let w = gh.writes().await;
     assert_eq!(w[2].body, json!({"body": format!("{m}\nmy plan")}));
 }
+
+// ---------------------------------------------------------------- error hints
+
+/// The error for one GET of `p` answered by `resp`, shown as users see it.
+async fn error_shown(p: &str, resp: ResponseTemplate) -> String {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path(p))
+        .respond_with(resp)
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    let c = client_with(&gh, RetryPolicy::none(), false).await;
+    let e = c.get::<Value>(p).await.unwrap_err();
+    assert_eq!(e.exit_code(), gh_core::ExitCode::Api);
+    gh.assert_no_writes().await;
+    e.to_string()
+}
+
+#[tokio::test]
+async fn api_errors_name_the_likely_cause() {
+    let msg = |m: &str| json!({"message": m, "documentation_url": "https://docs.github.com"});
+    let shown = [
+        error_shown(
+            "/user",
+            ResponseTemplate::new(401).set_body_json(msg("Bad credentials")),
+        )
+        .await,
+        error_shown(
+            "/repos/o/r/actions/runs",
+            ResponseTemplate::new(403)
+                .insert_header("x-accepted-github-permissions", "actions=read")
+                .set_body_json(msg("Resource not accessible by integration")),
+        )
+        .await,
+        error_shown(
+            "/repos/o/r/projects",
+            ResponseTemplate::new(403)
+                .insert_header(
+                    "x-accepted-github-permissions",
+                    "repository_projects=write; organization_projects=admin",
+                )
+                .set_body_json(msg("Resource not accessible by personal access token")),
+        )
+        .await,
+        error_shown(
+            "/repos/o/r/hooks",
+            ResponseTemplate::new(403)
+                .insert_header("x-accepted-oauth-scopes", "admin:repo_hook, repo")
+                .insert_header("x-oauth-scopes", "read:org")
+                .set_body_json(msg("Must have admin rights to Repository.")),
+        )
+        .await,
+        error_shown(
+            "/repos/o/r",
+            ResponseTemplate::new(403)
+                .insert_header(
+                    "x-github-sso",
+                    "required; url=https://github.com/orgs/o/sso?authorization_request=X",
+                )
+                .set_body_json(msg("Resource protected by organization SAML enforcement.")),
+        )
+        .await,
+        error_shown(
+            "/repos/o/r/pulls",
+            ResponseTemplate::new(403)
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", "1")
+                .set_body_json(msg("API rate limit exceeded for user ID 1.")),
+        )
+        .await,
+        error_shown(
+            "/repos/o/nope",
+            ResponseTemplate::new(404).set_body_json(msg("Not Found")),
+        )
+        .await,
+        error_shown(
+            "/repos/o/r/pulls/1",
+            ResponseTemplate::new(422).set_body_json(msg("Validation Failed")),
+        )
+        .await,
+    ];
+    insta::assert_snapshot!(shown.join("\n"), @r"
+    GitHub API GET /user failed with 401: Bad credentials (the credentials are invalid, expired or revoked: check GH_TOKEN / GITHUB_TOKEN / --token, or the GitHub App id and key)
+    GitHub API GET /repos/o/r/actions/runs failed with 403: Resource not accessible by integration (the credentials lack a permission for this on o/r; it needs the permission actions=read)
+    GitHub API GET /repos/o/r/projects failed with 403: Resource not accessible by personal access token (the credentials lack a permission for this on o/r; it needs the permission repository_projects=write or organization_projects=admin)
+    GitHub API GET /repos/o/r/hooks failed with 403: Must have admin rights to Repository. (the credentials lack a permission for this on o/r; it accepts the scopes admin:repo_hook, repo, the token has read:org)
+    GitHub API GET /repos/o/r failed with 403: Resource protected by organization SAML enforcement. (the organisation uses SAML single sign-on: authorise this token for it at https://github.com/orgs/o/sso?authorization_request=X)
+    GitHub API GET /repos/o/r/pulls failed with 403: API rate limit exceeded for user ID 1. (the rate limit is used up; `ghops auth status` shows the budget)
+    GitHub API GET /repos/o/nope failed with 404: Not Found (wrong repository (o/nope) or resource, or the credentials cannot see it; check --repo and the token's or App installation's access to o/nope)
+    GitHub API GET /repos/o/r/pulls/1 failed with 422: Validation Failed
+    ");
+}
+
+/// A connection that never gets an answer names the host and the cause, not octocrab's
+/// `Service Error: client error (Connect)`.
+#[tokio::test]
+async fn connection_errors_name_host_and_cause() {
+    // A port nothing listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let c = GitHub::connect(ClientConfig {
+        api_url: format!("http://127.0.0.1:{port}"),
+        retry: RetryPolicy::none(),
+        ..ClientConfig::new(token_creds())
+    })
+    .await
+    .unwrap();
+    let e = c.get::<Value>("/user").await.unwrap_err();
+    let shown = e.to_string();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert!(
+        shown.starts_with(&format!(
+            "GitHub API GET /user could not be sent: no answer from http://127.0.0.1:{port} (tcp connect error: Connection refused"
+        )),
+        "{shown}"
+    );
+    assert!(!shown.contains("Service Error"), "{shown}");
+}

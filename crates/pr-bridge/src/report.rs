@@ -261,17 +261,27 @@ pub async fn report_in_run(
         }
         if waited >= wait.timeout {
             return Err(BridgeError::Timeout(format!(
-                "runs for {} at {} did not complete within {:?}",
-                state.branch, state.merge_sha, wait.timeout
+                "runs for {} at {} did not complete within {}",
+                state.branch,
+                state.merge_sha,
+                gh_core::config::format_duration(wait.timeout)
             )));
         }
+        // Never sleep past a deadline: the next check is at the poll interval or at the
+        // deadline that comes first (`--timeout 5s` with a 10 s poll returns after 5 s).
+        let deadline = if runs.is_empty() {
+            wait.timeout.min(wait.no_run_timeout)
+        } else {
+            wait.timeout
+        };
+        let next = poll.min(deadline.saturating_sub(waited));
         tracing::debug!(runs = runs.len(), "waiting for runs to complete");
         progress(&Progress {
             runs: &runs,
             waited,
-            next_poll: poll,
+            next_poll: next,
         });
-        tokio::time::sleep(poll).await;
+        tokio::time::sleep(next).await;
         poll = (poll * 2).min(Duration::from_secs(60));
     };
     finish(gh, repo, pr, opts, state, verdict, runs).await

@@ -31,6 +31,18 @@ pub enum BranchAction {
     DryRun,
 }
 
+/// For people: `created`, `force-updated`, `unchanged`, `dry run` (`ghops pr-bridge trigger`).
+impl std::fmt::Display for BranchAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BranchAction::Created => "created",
+            BranchAction::Updated => "force-updated",
+            BranchAction::Unchanged => "unchanged",
+            BranchAction::DryRun => "not written (dry run)",
+        })
+    }
+}
+
 /// The result of a trigger.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]

@@ -1690,3 +1690,42 @@ async fn a_planted_state_line_never_names_another_branch_or_a_short_sha() {
         w.gh.assert_no_writes().await;
     }
 }
+
+/// A wait never sleeps past its deadline: with a 30 s poll interval, `timeout` 300 ms
+/// returns a timeout after about 300 ms (it returned at the first poll after it: 30 s), and
+/// the progress callback is told the shortened wait. A bound, not a performance figure.
+#[tokio::test]
+async fn report_honours_a_timeout_shorter_than_the_poll() {
+    let w = World::new().await;
+    with_state_comment(&w, MERGE).await;
+    w.runs(json!([run77("in_progress", None)])).await;
+    let c = client(&w.gh, false).await;
+    let wait = Wait {
+        timeout: Duration::from_millis(300),
+        no_run_timeout: Duration::from_secs(600),
+        poll: Duration::from_secs(30),
+    };
+    let next_polls = std::sync::Mutex::new(Vec::new());
+    let start = std::time::Instant::now();
+    let e = pr_bridge::report_with_progress(&c, &repo(), 1, &opts(), wait, &|p| {
+        next_polls.lock().unwrap().push(p.next_poll);
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(matches!(e, BridgeError::Timeout(_)), "{e}");
+    assert!(
+        e.to_string().ends_with("did not complete within 300ms"),
+        "{e}"
+    );
+    let next_polls = next_polls.into_inner().unwrap();
+    assert!(
+        !next_polls.is_empty() && next_polls.iter().all(|d| *d <= Duration::from_millis(300)),
+        "{next_polls:?}"
+    );
+    w.gh.assert_no_writes().await;
+}

@@ -7,6 +7,7 @@ use deploy_agent::{AgentConfig, AgentHandle, AgentSection};
 use gh_core::{ExitCode, RepoRef};
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::{Kind, out, outln, say};
 
 mod args;
 pub use args::{AgentCmd, CreateArgs, RunArgs};
@@ -18,7 +19,7 @@ pub async fn run(cmd: AgentCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
         AgentCmd::Create(a) => create(a, ctx).await,
         AgentCmd::Status { environment, limit } => status(ctx, &environment, limit).await,
         AgentCmd::Manifests { namespace, image } => {
-            print!(
+            out!(
                 "{}",
                 deploy_agent::manifests::kubernetes(&namespace, &image)
             );
@@ -52,26 +53,33 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     };
     let stopped = cfg.options.cancel.clone();
     deploy_agent::service::stop_on_signal(stop, || {
-        eprintln!(
-            "ghops agent: shutting down (running hooks get TERM, then KILL after the grace period)"
+        say(
+            Kind::Info,
+            "ghops agent: shutting down (running hooks get TERM, then KILL after the grace period)",
         )
     });
     let base = ctx.client_config(None)?;
     if base.dry_run {
-        eprintln!("dry-run: reads are performed, writes are printed and not sent");
+        say(
+            Kind::Info,
+            "dry-run: reads are performed, writes are printed and not sent",
+        );
     }
     let agent = cfg.start(&base).await?;
     if let Some(listener) = health {
         let stop = ghops_serve::health::on_stop(stopped);
         let l = ghops_serve::health::serve(listener, agent.metrics(), stop)
             .map_err(|e| Failure::usage(format!("--metrics-bind: {e}")))?;
-        eprintln!("ghops agent: metrics and health on http://{}", l.addr);
+        say(
+            Kind::Info,
+            &format!("ghops agent: metrics and health on http://{}", l.addr),
+        );
     }
     let summaries = agent.summaries().await;
     let mut code = ExitCode::Success;
     for s in &summaries {
         if let Some(e) = &s.error {
-            eprintln!("error: {} {}: {e}", s.repo, s.environment);
+            say(Kind::Error, &format!("{} {}: {e}", s.repo, s.environment));
             code = ExitCode::Failed;
         }
     }
@@ -105,7 +113,7 @@ async fn create(a: CreateArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         if ctx.global.json {
             ctx.print_json(&serde_json::json!({"id": id}))?;
         } else {
-            println!("deployment {id} created");
+            outln!("deployment {id} created");
         }
         return Ok(ExitCode::Success);
     }
@@ -120,7 +128,7 @@ async fn create(a: CreateArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     if ctx.global.json {
         ctx.print_json(&serde_json::json!({"id": id, "state": state}))?;
     } else {
-        println!("deployment {id}: {state}");
+        outln!("deployment {id}: {state}");
     }
     Ok(if state == "success" {
         ExitCode::Success
@@ -137,15 +145,14 @@ async fn status(ctx: &Ctx, environment: &str, limit: usize) -> Result<ExitCode, 
         ctx.print_json(&rows)?;
     } else {
         let mut t = comfy_table::Table::new();
-        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-            .set_header([
-                "Id",
-                "Ref",
-                "State",
-                "Creator",
-                "Created",
-                "Agent / description",
-            ]);
+        t.set_header([
+            "Id",
+            "Ref",
+            "State",
+            "Creator",
+            "Created",
+            "Agent / description",
+        ]);
         for r in &rows {
             let s = |v: &Option<String>| v.clone().unwrap_or_default();
             t.add_row([
@@ -157,7 +164,10 @@ async fn status(ctx: &Ctx, environment: &str, limit: usize) -> Result<ExitCode, 
                 s(&r.description),
             ]);
         }
-        println!("{t}");
+        outln!(
+            "{}",
+            crate::output::render_table(t, crate::output::TableMode::for_stdout(ctx.global.color))
+        );
     }
     Ok(ExitCode::Success)
 }

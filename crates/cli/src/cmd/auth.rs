@@ -5,6 +5,7 @@ use gh_core::ExitCode;
 use gh_core::client::{GitHub, InstallationTarget};
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::outln;
 
 /// Authentication commands.
 #[derive(Subcommand, Debug)]
@@ -24,6 +25,15 @@ pub enum AuthCmd {
     },
 }
 
+/// `ghops auth status --json`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct AuthStatus {
+    /// The API base ghops talks to.
+    pub api_url: String,
+    /// Who the credentials act as.
+    pub identity: gh_core::identity::Identity,
+}
+
 /// Runs `ghops auth`.
 pub async fn run(cmd: AuthCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
     match cmd {
@@ -36,21 +46,21 @@ pub async fn run(cmd: AuthCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             let gh = GitHub::connect(ctx.client_config(target)?).await?;
             let id = gh.identity().await?;
             if ctx.global.json {
-                ctx.print_json(&serde_json::json!({
-                    "api_url": gh.api_url(),
-                    "identity": id,
-                }))?;
+                ctx.print_json(&AuthStatus {
+                    api_url: gh.api_url().to_owned(),
+                    identity: id,
+                })?;
             } else {
-                println!("API:          {}", gh.api_url());
-                println!("Logged in as: {} ({})", id.login, id.kind);
+                outln!("API:          {}", gh.api_url());
+                outln!("Logged in as: {} ({})", id.login, id.kind);
                 if let Some(k) = id.token_kind {
-                    println!("Token kind:   {k:?}");
+                    outln!("Token kind:   {k}");
                 }
                 if let Some(i) = id.installation_id {
-                    println!("Installation: {i}");
+                    outln!("Installation: {i}");
                 }
                 if let Some(s) = &id.scopes {
-                    println!(
+                    outln!(
                         "Scopes:       {}",
                         if s.is_empty() {
                             "(none reported)".to_owned()
@@ -65,17 +75,19 @@ pub async fn run(cmd: AuthCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                         .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or("?")))
                         .collect();
                     v.sort();
-                    println!("Permissions:  {}", v.join(", "));
+                    outln!("Permissions:  {}", v.join(", "));
                 }
                 if let Some(r) = id.rate_limit {
-                    println!(
+                    outln!(
                         "Rate limit:   {}/{} remaining, resets at {} (unix)",
-                        r.remaining, r.limit, r.reset
+                        r.remaining,
+                        r.limit,
+                        r.reset
                     );
                 } else if id.rate_limiting_disabled {
-                    println!("Rate limit:   off (the server does not limit requests)");
+                    outln!("Rate limit:   off (the server does not limit requests)");
                 } else {
-                    println!("Rate limit:   not reported");
+                    outln!("Rate limit:   not reported");
                 }
             }
             Ok(ExitCode::Success)

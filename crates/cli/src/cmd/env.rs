@@ -10,6 +10,7 @@ use release_flow::env::{DeployState, EnvConfig, RecordRequest};
 use release_flow::gate::GateRequest;
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::outln;
 
 /// `ghops env` subcommands.
 #[derive(Subcommand, Debug)]
@@ -165,7 +166,7 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             let repo: gh_core::RepoRef = ev.repository.full_name.parse()?;
             let gh = ctx.client(&repo).await?;
             let Some(plan) = release_flow::env::on_pull_request(&gh, &cfg, &ev).await? else {
-                println!("ignored: pull_request {}", ev.action);
+                outln!("ignored: pull_request {}", ev.action);
                 return Ok(ExitCode::Success);
             };
             let files = ActionsFiles::from_env();
@@ -176,16 +177,18 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 ctx.print_json(&plan)?;
             } else {
                 for t in &plan.deploy {
-                    println!(
+                    outln!(
                         "deploy   {} (namespace {}, {})",
-                        t.environment, t.namespace, t.sha
+                        t.environment,
+                        t.namespace,
+                        t.sha
                     );
                 }
                 for t in &plan.undeploy {
-                    println!("undeploy {} (namespace {})", t.environment, t.namespace);
+                    outln!("undeploy {} (namespace {})", t.environment, t.namespace);
                 }
                 for h in &plan.handovers {
-                    println!(
+                    outln!(
                         "{}: taken from #{} by #{} ({} deployment(s) made inactive)",
                         h.environment,
                         h.from_pr,
@@ -194,10 +197,10 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     );
                 }
                 for s in &plan.skipped {
-                    println!("skipped: {s}");
+                    outln!("skipped: {s}");
                 }
                 if plan.deploy.is_empty() && plan.undeploy.is_empty() {
-                    println!("nothing to deploy or undeploy for #{}", plan.pr);
+                    outln!("nothing to deploy or undeploy for #{}", plan.pr);
                 }
             }
             Ok(ExitCode::Success)
@@ -224,13 +227,13 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             if ctx.global.json {
                 ctx.print_json(&out)?;
             } else if req.state == DeployState::Inactive {
-                println!(
+                outln!(
                     "{}: {} deployment(s) made inactive",
                     req.environment,
                     out.deactivated.len()
                 );
             } else {
-                println!(
+                outln!(
                     "{}: deployment {} {}{}",
                     req.environment,
                     out.deployment_id
@@ -252,7 +255,13 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             if ctx.global.json {
                 ctx.print_json(&rows)?;
             } else {
-                print!("{}", release_flow::env::render_table_now(&rows));
+                outln!(
+                    "{}",
+                    crate::output::render_table(
+                        release_flow::env::table_now(&rows),
+                        crate::output::TableMode::for_stdout(ctx.global.color)
+                    )
+                );
             }
             Ok(ExitCode::Success)
         }
@@ -291,9 +300,11 @@ pub async fn run_gate(cmd: GateCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             if ctx.global.json {
                 ctx.print_json(&o)?;
             } else {
-                println!(
+                outln!(
                     "{environment}: approved by {} at {} ({})",
-                    o.approved_by, o.approved_at, o.reason
+                    o.approved_by,
+                    o.approved_at,
+                    o.reason
                 );
             }
             Ok(ExitCode::Success)
@@ -321,7 +332,7 @@ pub async fn run_gate(cmd: GateCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             if ctx.global.json {
                 ctx.print_json(&o)?;
             } else {
-                println!("run {run_id} {environment}: {}", o.result);
+                outln!("run {run_id} {environment}: {}", o.result);
             }
             Ok(ExitCode::Success)
         }

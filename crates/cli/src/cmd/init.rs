@@ -7,6 +7,7 @@ use gh_core::ExitCode;
 use release_flow::init::{CONFIG_PATH, InitOptions, WORKFLOWS, WriteResult};
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::outln;
 
 /// Arguments of `ghops init`.
 #[derive(Args, Debug)]
@@ -45,13 +46,13 @@ fn list(ctx: &Ctx) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::Success);
     }
     for w in WORKFLOWS {
-        println!("{}", w.name);
-        println!("    files:   {}", w.files.join(", "));
-        println!("    trigger: {}", w.trigger);
-        println!("    does:    {}", w.summary);
+        outln!("{}", w.name);
+        outln!("    files:   {}", w.files.join(", "));
+        outln!("    trigger: {}", w.trigger);
+        outln!("    does:    {}", w.summary);
     }
-    println!("\npipeline = feature main release hotfix-pr hotfix-release; all = every workflow");
-    println!("Each selection also writes {CONFIG_PATH} (kept when it exists).");
+    outln!("\npipeline = feature main release hotfix-pr hotfix-release; all = every workflow");
+    outln!("Each selection also writes {CONFIG_PATH} (kept when it exists).");
     Ok(ExitCode::Success)
 }
 
@@ -69,10 +70,14 @@ pub async fn run(args: InitArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     };
     let files = release_flow::init::generate_selected(&opts, &args.workflows)?;
     if opts.setup_action_is_placeholder() {
-        eprintln!(
-            "warning: this ghops build pins the setup action ({}) at a placeholder commit (no \
-             release yet): pass --setup-action-sha SHA, the commit of the release you install",
-            gh_core::dist::repository()
+        crate::ctx::warn(
+            &format!(
+                "this ghops build pins the setup action ({}) at a placeholder commit (no \
+                 release yet): pass --setup-action-sha SHA, the commit of the release you install",
+                gh_core::dist::repository()
+            ),
+            None,
+            None,
         );
     }
     if ctx.targets_ghes() {
@@ -90,7 +95,7 @@ pub async fn run(args: InitArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
             ctx.print_json(&files)?;
         } else {
             for f in &files {
-                println!("# ---- {} ----\n{}", f.path, f.contents);
+                outln!("# ---- {} ----\n{}", f.path, f.contents);
             }
         }
         return Ok(ExitCode::Success);
@@ -122,7 +127,7 @@ pub async fn run(args: InitArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 }
                 WriteResult::Kept => "exists and differs: kept (use --force to overwrite)",
             };
-            println!("{p}: {what}");
+            outln!("{p}: {what}");
         }
     }
     Ok(if kept > 0 {

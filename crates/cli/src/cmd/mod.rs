@@ -9,4 +9,5 @@ pub mod plan;
 pub mod pr_bridge;
 pub mod release;
 pub mod runners;
+pub mod schema;
 pub mod serve;

@@ -12,12 +12,13 @@ use gh_core::ExitCode;
 use gh_core::actions::{ActionsFiles, Level, annotation, in_actions};
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::{Kind, TableMode, out, outln, render_table, say};
 
 /// Arguments of `ghops plan`.
 #[derive(Args, Debug)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  ghops plan --config-root examples/infrastructure --changed-files examples/infrastructure/changed-files.txt\n  git diff --name-only origin/main... | ghops plan --changed-files - --format json\n  ghops plan --base origin/main --head HEAD --format matrix          # in Actions: writes $GITHUB_OUTPUT\n  ghops plan --pr 123 --repo org/infrastructure --format markdown\n  ghops plan filter --jobs prod.json --failed failed-clusters.txt\n  ghops plan comment --pr 123 --body plan.md"
+    after_help = "Examples:\n  ghops plan --config-root examples/infrastructure \\\n      --changed-files examples/infrastructure/changed-files.txt\n  git diff --name-only origin/main... | ghops plan --changed-files - --format json\n  ghops plan --base origin/main --head HEAD --format matrix   # in Actions: $GITHUB_OUTPUT\n  ghops plan --pr 123 --repo org/infrastructure --format markdown\n  ghops plan filter --jobs prod.json --failed failed-clusters.txt\n  ghops plan comment --pr 123 --body plan.md"
 )]
 pub struct PlanArgs {
     #[command(subcommand)]
@@ -36,8 +37,8 @@ struct PlanInput {
     #[arg(long, value_name = "FILE|-", conflicts_with_all = ["base", "pr"])]
     changed_files: Option<String>,
     /// Format of --changed-files.
-    #[arg(long, default_value = "auto", value_parser = parse_list_format)]
-    changed_files_format: ListFormat,
+    #[arg(long, value_enum, default_value_t = ChangedFilesFormat::Auto)]
+    changed_files_format: ChangedFilesFormat,
     /// Base revision for a local git diff (merge base with --head; no API call, no file cap).
     #[arg(long, requires = "head", value_name = "REV")]
     base: Option<String>,
@@ -59,8 +60,8 @@ struct PlanInput {
     #[arg(long, value_enum)]
     format: Option<Format>,
     /// Matrix shape: ghops's own, or 2i2c's 2024 output names and rows.
-    #[arg(long, default_value = "ghops", value_parser = parse_compat)]
-    compat: Compat,
+    #[arg(long, value_enum, default_value_t = CompatArg::Ghops)]
+    compat: CompatArg,
     /// Accept unknown keys in cluster.yaml files without a warning.
     #[arg(long, conflicts_with = "strict")]
     allow_unknown_fields: bool,
@@ -77,19 +78,54 @@ enum Format {
     Matrix,
 }
 
-fn parse_list_format(s: &str) -> Result<ListFormat, String> {
-    s.parse()
+/// `--changed-files-format` (the library's [`ListFormat`], listed in `--help`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ChangedFilesFormat {
+    /// Detected from the content.
+    Auto,
+    /// One path per line.
+    Lines,
+    /// A JSON array of paths.
+    Json,
+    /// dorny/paths-filter's CSV (`list-files: csv`).
+    Csv,
 }
 
-fn parse_compat(s: &str) -> Result<Compat, String> {
-    s.parse()
+impl From<ChangedFilesFormat> for ListFormat {
+    fn from(f: ChangedFilesFormat) -> Self {
+        match f {
+            ChangedFilesFormat::Auto => ListFormat::Auto,
+            ChangedFilesFormat::Lines => ListFormat::Lines,
+            ChangedFilesFormat::Json => ListFormat::Json,
+            ChangedFilesFormat::Csv => ListFormat::Csv,
+        }
+    }
+}
+
+/// `--compat` (the library's [`Compat`], listed in `--help`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum CompatArg {
+    /// ghops's own output names and rows.
+    Ghops,
+    /// 2i2c's 2024 workflow: its output names and rows.
+    #[value(name = "2i2c-v2024")]
+    TwoI2cV2024,
+}
+
+impl From<CompatArg> for Compat {
+    fn from(c: CompatArg) -> Self {
+        match c {
+            CompatArg::Ghops => Compat::Ghops,
+            CompatArg::TwoI2cV2024 => Compat::TwoI2cV2024,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
 enum PlanCmd {
     /// Upsert the plan as the PR's one deployment-plan comment.
     #[command(
-        after_help = "Examples:\n  ghops plan comment --pr 123 --body plan.md\n  ghops plan comment --from-artifact ./plan-artifact --event \"$GITHUB_EVENT_PATH\"   # workflow_run job"
+        after_help = "Examples:\n  ghops plan comment --pr 123 --body plan.md\n  # in a workflow_run job:\n  ghops plan comment --from-artifact ./plan-artifact --event \"$GITHUB_EVENT_PATH\""
     )]
     Comment {
         /// The PR number.
@@ -167,24 +203,17 @@ fn plan_config(ctx: &Ctx, allow_unknown: bool, strict: bool) -> Result<PlanConfi
     Ok(cfg)
 }
 
-/// Reports a planning error: in Actions also as an `::error` annotation on the file and
-/// line it names; the message is escaped (paths and names come from the PR).
+/// A planning error as a failure naming the file and line it is about (the `::error`
+/// annotation under Actions); the message is escaped (paths and names come from the PR).
 fn plan_failure(e: PlanError) -> Failure {
-    let located = match &e {
-        PlanError::Yaml { file, line, .. } => Some((file.as_str(), (*line > 0).then_some(*line))),
-        PlanError::Invalid { file, .. } => Some((file.as_str(), None)),
+    let location = match &e {
+        PlanError::Yaml { file, line, .. } => Some((file.clone(), (*line > 0).then_some(*line))),
+        PlanError::Invalid { file, .. } => Some((file.clone(), None)),
         _ => None,
     };
-    if let Some((file, line)) = located
-        && in_actions()
-    {
-        eprintln!(
-            "{}",
-            annotation(Level::Error, &e.to_string(), Some(file), line)
-        );
-    }
     let mut f = Failure::from(e);
     f.message = render::log_escape(&f.message);
+    f.location = location.or(f.location);
     f
 }
 
@@ -240,7 +269,7 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let paths = if let Some(f) = &a.changed_files {
         parse_list(
             &read_input(f, "--changed-files")?,
-            a.changed_files_format,
+            a.changed_files_format.into(),
             f,
         )
         .map_err(plan_failure)?
@@ -276,16 +305,18 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
     for w in &warnings {
         if annotations {
             let line = (w.line > 0).then_some(w.line);
-            eprintln!(
-                "{}",
-                annotation(Level::Warning, &w.to_string(), Some(&w.file), line)
-            );
+            crate::output::annotate(&annotation(
+                Level::Warning,
+                &w.to_string(),
+                Some(&w.file),
+                line,
+            ));
         } else {
-            eprintln!("warning: {}", render::log_escape(&w.to_string()));
+            say(Kind::Warning, &render::log_escape(&w.to_string()));
         }
     }
     for n in &plan.notes {
-        eprintln!("note: {}", render::log_escape(n));
+        say(Kind::Note, &render::log_escape(n));
     }
     let actions = ActionsFiles::from_env();
     let format = a.format.unwrap_or(if ctx.global.json {
@@ -294,17 +325,24 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
         Format::Table
     });
     match format {
-        Format::Table => print!("{}", render::to_tables(&plan)),
-        Format::Json => println!("{}", render::to_json(&plan)),
-        Format::Markdown => print!("{}", render::to_markdown(&plan)),
+        Format::Table => {
+            let mode = TableMode::for_stdout(ctx.global.color);
+            out!(
+                "{}",
+                render::to_tables_with(&plan, &|t| render_table(t, mode))
+            )
+        }
+        Format::Json => outln!("{}", render::to_json(&plan)),
+        Format::Markdown => out!("{}", render::to_markdown(&plan)),
         Format::Matrix => {
-            let (outputs, warnings) = render::matrix_outputs(&plan, a.compat, cfg.max_matrix_jobs);
+            let (outputs, warnings) =
+                render::matrix_outputs(&plan, a.compat.into(), cfg.max_matrix_jobs);
             for w in &warnings {
                 crate::ctx::warn(&render::log_escape(w), None, None);
             }
             for (k, v) in &outputs {
                 if !actions.set_output(k, v).map_err(PlanError::from)? {
-                    println!("{k}={v}");
+                    outln!("{k}={v}");
                 }
             }
         }
@@ -365,7 +403,7 @@ async fn run_comment(
     if ctx.global.json {
         ctx.print_json(&outcome)?;
     } else {
-        eprintln!("plan comment: {outcome:?}");
+        say(Kind::Info, &format!("plan comment: {outcome}"));
     }
     Ok(ExitCode::Success)
 }
@@ -395,25 +433,28 @@ async fn run_filter(
     };
     let (keep, dropped) = filter::filter_jobs(&jobs_v, &failed, jobs)?;
     for d in &dropped {
-        eprintln!(
-            "skipping {} {}: a support or staging job of this cluster failed",
-            render::log_escape(d["cluster_name"].as_str().unwrap_or_default()),
-            render::log_escape(
-                d.get("hub_name")
-                    .and_then(|h| h.as_str())
-                    .unwrap_or_default()
-            )
+        say(
+            Kind::Info,
+            &format!(
+                "skipping {} {}: a support or staging job of this cluster failed",
+                render::log_escape(d["cluster_name"].as_str().unwrap_or_default()),
+                render::log_escape(
+                    d.get("hub_name")
+                        .and_then(|h| h.as_str())
+                        .unwrap_or_default()
+                )
+            ),
         );
     }
     let out = serde_json::Value::Array(keep).to_string();
     match format {
-        FilterFormat::Json => println!("{out}"),
+        FilterFormat::Json => outln!("{out}"),
         FilterFormat::Matrix => {
             if !ActionsFiles::from_env()
                 .set_output(output_name, &out)
                 .map_err(PlanError::from)?
             {
-                println!("{output_name}={out}");
+                outln!("{output_name}={out}");
             }
         }
     }

@@ -1,11 +1,10 @@
 //! `ghops pr-bridge`: authorised "test this PR" for fork pull requests.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use gh_core::config::parse_duration;
+use gh_core::config::{format_duration, parse_duration};
 use gh_core::events::{IssueCommentEvent, WorkflowRunEvent, load_event};
 use gh_core::permission::{Permission, Team};
 use gh_core::{ExitCode, RepoRef};
@@ -13,6 +12,7 @@ use pr_bridge::render::Verdict;
 use pr_bridge::{Options, RunOutcome, TriggerOutcome, Wait};
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::outln;
 
 /// `ghops pr-bridge` subcommands.
 #[derive(Subcommand, Debug)]
@@ -24,7 +24,7 @@ pub enum PrBridgeCmd {
     Trigger(TriggerArgs),
     /// Wait for the test run of a PR, report it on the PR, delete the branch.
     #[command(
-        after_help = "Examples:\n  ghops pr-bridge report --pr 42\n  ghops pr-bridge report --event \"$GITHUB_EVENT_PATH\"   # on workflow_run completed\n  ghops pr-bridge report --branch \"$GITHUB_REF_NAME\" --this-run-result \"$RESULT\"   # last job of the tested run"
+        after_help = "Examples:\n  ghops pr-bridge report --pr 42\n  ghops pr-bridge report --event \"$GITHUB_EVENT_PATH\"   # on workflow_run completed\n  # last job of the tested run:\n  ghops pr-bridge report --branch \"$GITHUB_REF_NAME\" --this-run-result \"$RESULT\""
     )]
     Report(ReportArgs),
     /// Delete test branches of closed or idle PRs (only those ghops's status comment vouches for).
@@ -94,7 +94,7 @@ pub struct ReportArgs {
     /// A workflow_run event (its head branch names the PR).
     #[arg(long, value_name = "FILE")]
     event: Option<PathBuf>,
-    /// Give up waiting for the runs to complete after this long.
+    /// Give up waiting for the runs to complete after this long (e.g. 90s, 1h30m).
     #[arg(long, default_value = "2h", value_parser = parse_duration)]
     timeout: Duration,
     /// Report "no workflow ran" when no run appears within this long.
@@ -168,7 +168,7 @@ async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         if ctx.global.json {
             ctx.print_json(&TriggerOutcome::Ignored { reason })?;
         } else {
-            println!("ignored: {reason}");
+            outln!("ignored: {reason}");
         }
         return Ok(ExitCode::Success);
     }
@@ -188,8 +188,8 @@ async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         ctx.print_json(&outcome)?;
     } else {
         match &outcome {
-            TriggerOutcome::Ignored { reason } => println!("ignored: {reason}"),
-            TriggerOutcome::SameRepo { pr } => println!(
+            TriggerOutcome::Ignored { reason } => outln!("ignored: {reason}"),
+            TriggerOutcome::SameRepo { pr } => outln!(
                 "ignored: PR #{pr} comes from this repository, whose CI already runs with secrets (--allow-same-repo to act anyway)"
             ),
             TriggerOutcome::Started {
@@ -200,9 +200,9 @@ async fn run_trigger(a: TriggerArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 runs,
                 ..
             } => {
-                println!("PR #{pr}: {branch} at {merge_sha} ({branch_action:?})");
+                outln!("PR #{pr}: {branch} at {merge_sha}, branch {branch_action}");
                 for r in runs {
-                    println!("  run: {}", r.html_url.as_deref().unwrap_or("?"));
+                    outln!("  run: {}", r.html_url.as_deref().unwrap_or("?"));
                 }
             }
         }
@@ -214,7 +214,7 @@ fn render_report(ctx: &Ctx, out: &pr_bridge::ReportOutcome) -> Result<ExitCode, 
     if ctx.global.json {
         ctx.print_json(out)?;
     } else {
-        println!("{}", out.message);
+        outln!("{}", out.message);
     }
     Ok(match out.verdict {
         Some(Verdict::Passed) | None => ExitCode::Success,
@@ -222,22 +222,48 @@ fn render_report(ctx: &Ctx, out: &pr_bridge::ReportOutcome) -> Result<ExitCode, 
     })
 }
 
-/// A one-line progress indicator on a terminal (stderr), nothing otherwise.
-fn progress_line(show: bool) -> impl Fn(&pr_bridge::Progress<'_>) + Sync {
+/// Progress of the wait for PR `pr`'s runs, through [`crate::output::Progress`]: an updating
+/// line on a terminal, a line per change (or per minute) otherwise.
+fn report_progress(
+    progress: &crate::output::Progress,
+    pr: u64,
+) -> impl Fn(&pr_bridge::Progress<'_>) + Sync + '_ {
     move |p: &pr_bridge::Progress<'_>| {
-        if !show {
-            return;
-        }
         let done = p
             .runs
             .iter()
             .filter(|r| r.status.as_deref() == Some("completed"))
             .count();
-        eprint!(
-            "\r\x1b[2Kwaiting: {done}/{} runs completed after {}s, next check in {}s",
-            p.runs.len(),
-            p.waited.as_secs(),
-            p.next_poll.as_secs()
+        let state = if p.runs.is_empty() {
+            "no run yet".to_owned()
+        } else {
+            let runs: Vec<String> = p
+                .runs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        r.name.as_deref().unwrap_or("run"),
+                        r.status.as_deref().unwrap_or("queued")
+                    )
+                })
+                .collect();
+            format!(
+                "{done}/{} runs completed ({})",
+                p.runs.len(),
+                runs.join(", ")
+            )
+        };
+        progress.update(
+            &state,
+            &format!(
+                "PR #{pr}: {state}; waited {}, next check in {}",
+                format_duration(Duration::from_secs(p.waited.as_secs())),
+                // Whole seconds (at least 1): a deadline-shortened wait is not `995ms`.
+                format_duration(Duration::from_secs(
+                    p.next_poll.as_secs_f64().round().max(1.0) as u64
+                ))
+            ),
         );
     }
 }
@@ -278,8 +304,7 @@ async fn run_report(a: ReportArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         return Err(Failure::usage("pass --pr N, --branch B or --event FILE"));
     };
     let gh = ctx.client(&repo).await?;
-    let show = !ctx.global.json && !ctx.global.quiet && std::io::stderr().is_terminal();
-    let progress = progress_line(show);
+    let progress = crate::output::Progress::new(ctx.global.quiet);
     // In Actions, the run this job belongs to (it may be one of the runs being reported).
     let this_run = std::env::var("GITHUB_RUN_ID")
         .ok()
@@ -288,11 +313,17 @@ async fn run_report(a: ReportArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
             id,
             result: a.this_run_result.clone(),
         });
-    let out =
-        pr_bridge::report_in_run(&gh, &repo, pr, &opts, wait, this_run.as_ref(), &progress).await;
-    if show {
-        eprintln!();
-    }
+    let out = pr_bridge::report_in_run(
+        &gh,
+        &repo,
+        pr,
+        &opts,
+        wait,
+        this_run.as_ref(),
+        &report_progress(&progress, pr),
+    )
+    .await;
+    progress.finish();
     render_report(ctx, &out?)
 }
 
@@ -300,7 +331,7 @@ fn ignored_run(ctx: &Ctx, reason: String) -> Result<ExitCode, Failure> {
     if ctx.global.json {
         ctx.print_json(&RunOutcome::Ignored { reason })?;
     } else {
-        println!("ignored: {reason}");
+        outln!("ignored: {reason}");
     }
     Ok(ExitCode::Success)
 }
@@ -314,10 +345,10 @@ async fn run_cleanup(a: CleanupArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         ctx.print_json(&items)?;
     } else {
         for i in &items {
-            println!("{:8} {}: {}", i.action, i.branch, i.reason);
+            outln!("{:8} {}: {}", i.action, i.branch, i.reason);
         }
         if items.is_empty() {
-            println!("no {}/* branches", opts.branch_prefix);
+            outln!("no {}/* branches", opts.branch_prefix);
         }
     }
     Ok(ExitCode::Success)

@@ -12,6 +12,7 @@ use release_flow::push::{PushOutcome, PushTarget};
 use serde::Deserialize;
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::outln;
 
 /// `ghops release` subcommands.
 #[derive(Subcommand, Debug)]
@@ -178,7 +179,7 @@ fn drafter_config(ctx: &Ctx, a: &ConfigArgs) -> Result<DrafterConfig, Failure> {
     }
     let (cfg, warnings) = DrafterConfig::from_ghops_toml(&ctx.config()?)?;
     for w in warnings {
-        eprintln!("warning: {w}");
+        crate::output::say(crate::output::Kind::Warning, &w.to_string());
     }
     Ok(cfg)
 }
@@ -263,7 +264,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                         s.to_owned()
                     }
                 };
-                println!(
+                outln!(
                     "{}: tag {}, name {} ({} PRs since {}): {}",
                     plan.version,
                     or_none(&plan.tag),
@@ -273,7 +274,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     outcome_text(outcome)
                 );
                 if ctx.global.dry_run {
-                    println!("\n{}", plan.body);
+                    outln!("\n{}", plan.body);
                 }
             }
             Ok(ExitCode::Success)
@@ -287,7 +288,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     match release_flow::push::release_target(&ev)? {
                         Ok(target) => target,
                         Err(why) => {
-                            println!("ignored: {why}");
+                            outln!("ignored: {why}");
                             return Ok(ExitCode::Success);
                         }
                     }
@@ -301,9 +302,9 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             } else {
                 match &r.cut_from {
                     Some(from) => {
-                        println!("{tag} was cut from {from}: a hotfix gets no branch of its own")
+                        outln!("{tag} was cut from {from}: a hotfix gets no branch of its own")
                     }
-                    None => println!("{} at {}: {}", r.branch, r.sha, r.action),
+                    None => outln!("{} at {}: {}", r.branch, r.sha, r.action),
                 }
             }
             Ok(ExitCode::Success)
@@ -327,11 +328,11 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                             main: m,
                         } => (repo, branch, main.or(Some(m))),
                         PushTarget::Draft { branch, .. } => {
-                            println!("ignored: push to {branch}, not a release/* branch");
+                            outln!("ignored: push to {branch}, not a release/* branch");
                             return Ok(ExitCode::Success);
                         }
                         PushTarget::Ignored(why) => {
-                            println!("ignored: {why}");
+                            outln!("ignored: {why}");
                             return Ok(ExitCode::Success);
                         }
                     }
@@ -358,7 +359,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 return Ok(ExitCode::Success);
             };
             if let Some(t) = &r.tag {
-                println!(
+                outln!(
                     "{branch}: published {t}; reintegration PR #{} ({})",
                     r.reintegration_pr
                         .map(|n| n.to_string())
@@ -366,20 +367,23 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     r.pr_action.as_deref().unwrap_or("-")
                 );
             } else {
-                println!("{branch}: nothing new since the last tag of its line");
+                outln!("{branch}: nothing new since the last tag of its line");
             }
             if let Some(n) = &r.note {
-                println!("{branch}: {n}");
+                outln!("{branch}: {n}");
             }
             if let Some(d) = main_draft {
-                println!(
+                outln!(
                     "{main}: draft {} ({} PRs): {}",
                     d.tag,
                     d.prs.len(),
                     outcome_text(d.result)
                 );
             } else if let Some(n) = note.filter(|_| r.tag.is_some()) {
-                eprintln!("warning: {main}'s draft not refreshed: {n}");
+                crate::output::say(
+                    crate::output::Kind::Warning,
+                    &format!("{main}'s draft not refreshed: {n}"),
+                );
             }
             Ok(ExitCode::Success)
         }

@@ -10,6 +10,7 @@ use runner_orch::manifests::{ManifestOptions, manifests, render};
 use runner_orch::{Clients, Decision, Orchestrator, Role, RunnersConfig};
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::{out, outln};
 
 /// Runner orchestration commands.
 #[derive(Subcommand, Debug)]
@@ -99,7 +100,10 @@ async fn setup(ctx: &Ctx, kube: &KubeArgs, role: Role) -> Result<Orchestrator, F
 
 fn note_dry_run(gh: &GitHub) {
     if gh.is_dry_run() {
-        eprintln!("dry-run: reads are performed, writes are printed and not sent");
+        crate::output::say(
+            crate::output::Kind::Info,
+            "dry-run: reads are performed, writes are printed and not sent",
+        );
     }
 }
 
@@ -150,7 +154,7 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             if ctx.global.json {
                 ctx.print_json(&docs)?;
             } else {
-                print!("{}", render(&docs));
+                out!("{}", render(&docs));
             }
             Ok(ExitCode::Success)
         }
@@ -176,7 +180,7 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     ev.workflow_job.id,
                     ev.workflow_job.run_attempt.max(1),
                 );
-                println!("{}", decision_line(&name, &d));
+                outln!("{}", decision_line(&name, &d));
             }
             Ok(ExitCode::Success)
         }
@@ -187,7 +191,6 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 ctx.print_json(&st)?;
             } else {
                 let mut t = comfy_table::Table::new();
-                t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
                 t.set_header([
                     "pool", "backend", "queued", "live", "max", "min idle", "busy", "idle",
                     "offline", "finished",
@@ -206,7 +209,13 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                         p.finished.to_string(),
                     ]);
                 }
-                println!("{t}");
+                outln!(
+                    "{}",
+                    crate::output::render_table(
+                        t,
+                        crate::output::TableMode::for_stdout(ctx.global.color)
+                    )
+                );
             }
             Ok(ExitCode::Success)
         }
@@ -226,13 +235,13 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     ctx.print_json(&r)?;
                 } else {
                     for (name, d) in &r.decisions {
-                        println!("{}", decision_line(name, d));
+                        outln!("{}", decision_line(name, d));
                     }
                     for (name, why) in &r.reaped {
-                        println!("reaped     {name}: {why}");
+                        outln!("reaped     {name}: {why}");
                     }
                     for (pool, n) in &r.waiting {
-                        println!("waiting    {n} queued job(s) in pool {pool} (at max)");
+                        outln!("waiting    {n} queued job(s) in pool {pool} (at max)");
                     }
                 }
                 return Ok(ExitCode::Success);

@@ -11,12 +11,13 @@ use gh_core::webhook::{Handled, RouteSpec};
 use ghops_serve::{App, AppError, Redelivery, Routes, shutdown_signal};
 
 use crate::ctx::{Ctx, Failure};
+use crate::output::{Kind, out, say};
 
 /// Arguments of `ghops serve`.
 #[derive(Args, Debug)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "The webhook secret comes from $GHOPS_WEBHOOK_SECRET or --webhook-secret-file.\n\nExamples:\n  GHOPS_APP_ID=123 GHOPS_APP_PRIVATE_KEY=\"$(cat app.pem)\" GHOPS_WEBHOOK_SECRET=... ghops serve --bind 0.0.0.0:8080\n  ghops serve manifests --namespace ghops > serve.yaml"
+    after_help = "The webhook secret comes from $GHOPS_WEBHOOK_SECRET or --webhook-secret-file.\n\nExamples:\n  GHOPS_APP_ID=123 GHOPS_APP_PRIVATE_KEY=\"$(cat app.pem)\" GHOPS_WEBHOOK_SECRET=... \\\n      ghops serve --bind 0.0.0.0:8080\n  ghops serve manifests --namespace ghops > serve.yaml"
 )]
 pub struct ServeArgs {
     #[command(subcommand)]
@@ -24,7 +25,9 @@ pub struct ServeArgs {
     /// Address to listen on (TLS is the ingress's job).
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
-    /// File holding the webhook secret (instead of $GHOPS_WEBHOOK_SECRET).
+    /// File holding the webhook secret.
+    ///
+    /// [env: GHOPS_WEBHOOK_SECRET (the secret itself)]
     #[arg(long, value_name = "FILE")]
     webhook_secret_file: Option<PathBuf>,
     /// Deliveries that may wait for a worker before new ones get 503.
@@ -102,7 +105,7 @@ fn secret(args: &ServeArgs) -> Result<Vec<u8>, Failure> {
 /// Runs `ghops serve`.
 pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     if let Some(ServeCmd::Manifests { namespace, image }) = &args.cmd {
-        print!("{}", manifests(namespace, image));
+        out!("{}", manifests(namespace, image));
         return Ok(ExitCode::Success);
     }
     let secret = secret(&args)?;
@@ -133,10 +136,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         .await
         .map_err(|e| match e {
             AppError::Config(m) => Failure::usage(m),
-            AppError::Client(m) => Failure {
-                code: ExitCode::Api,
-                message: m,
-            },
+            AppError::Client(m) => Failure::new(ExitCode::Api, m),
         })?;
     if routes.deployments
         && let Some(agent) =
@@ -155,15 +155,17 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.bind)))?;
-    eprintln!("ghops serve: listening on http://{}", args.bind);
+    say(
+        Kind::Info,
+        &format!("ghops serve: listening on http://{}", args.bind),
+    );
     let shutdown = async {
         shutdown_signal().await;
-        eprintln!("ghops serve: shutting down, draining the queue");
+        say(Kind::Info, "ghops serve: shutting down, draining the queue");
     };
-    app.run(listener, shutdown).await.map_err(|e| Failure {
-        code: ExitCode::Failed,
-        message: format!("server error: {e}"),
-    })?;
+    app.run(listener, shutdown)
+        .await
+        .map_err(|e| Failure::new(ExitCode::Failed, format!("server error: {e}")))?;
     Ok(ExitCode::Success)
 }
 

@@ -46,7 +46,7 @@ pub use plan::{
 pub use record::{DeployState, RecordOutcome, RecordRequest, record, validate_sha};
 pub use status::{EnvRow, age, status};
 pub use sync::{on_pull_request, sync};
-pub use table::{render_table, render_table_now, table};
+pub use table::{render_table, table, table_now};
 
 #[cfg(test)]
 mod tests {

@@ -42,7 +42,7 @@ pub fn render_table(rows: &[EnvRow], now: DateTime<Utc>) -> String {
         .collect()
 }
 
-/// [`render_table`] with ages as of now.
-pub fn render_table_now(rows: &[EnvRow]) -> String {
-    render_table(rows, Utc::now())
+/// [`table`] with ages as of now (a caller may restyle it: preset, width).
+pub fn table_now(rows: &[EnvRow]) -> Table {
+    table(rows, Utc::now())
 }

@@ -258,6 +258,7 @@ impl Orchestrator {
                         message: format!(
                             "runner name {name} still taken after removing the stale registration"
                         ),
+                        hint: None,
                     }
                     .into());
                 }

@@ -22,7 +22,7 @@ pub enum AgentCmd {
     Run(RunArgs),
     /// Create a deployment (and optionally follow it to the end).
     #[command(
-        after_help = "Examples:\n  ghops agent create --repo org/app --ref v1.2.0 --environment production --payload '{\"replicas\": 3}' --wait"
+        after_help = "Examples:\n  ghops agent create --repo org/app --ref v1.2.0 --environment production \\\n      --payload '{\"replicas\": 3}' --wait"
     )]
     Create(CreateArgs),
     /// Recent deployments of a target with their latest status.

@@ -1,0 +1,196 @@
+//! CLI behaviour shared by every command: closed pipes, help text, error rendering.
+
+use std::process::Stdio;
+
+use ghops_test_support::repo_root;
+
+use crate::util::{ghops, run, stderr};
+
+/// Runs `ghops args…` with stdout a pipe whose reading end is already closed (`| head -c 0`
+/// after the reader went away): every write fails with EPIPE, deterministically.
+async fn with_closed_stdout(args: &[&str]) -> std::process::Output {
+    let (read, write) = nix::unistd::pipe().expect("pipe");
+    drop(read);
+    let mut c = ghops();
+    c.args(args)
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped());
+    run(c).await
+}
+
+#[tokio::test]
+async fn a_closed_pipe_ends_completions_quietly() {
+    let out = with_closed_stdout(&["completions", "zsh"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
+
+#[tokio::test]
+async fn a_closed_pipe_ends_plan_json_and_filter_quietly() {
+    let root = repo_root().join("examples/infrastructure");
+    let (cr, cf) = (
+        root.display().to_string(),
+        root.join("changed-files.txt").display().to_string(),
+    );
+    let out = with_closed_stdout(&[
+        "plan",
+        "--config-root",
+        &cr,
+        "--changed-files",
+        &cf,
+        "--json",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+
+    let d = tempfile::tempdir().unwrap();
+    let jobs = d.path().join("jobs.json");
+    std::fs::write(&jobs, r#"[{"cluster_name":"a","hub_name":"h"}]"#).unwrap();
+    let failed = d.path().join("failed.txt");
+    std::fs::write(&failed, "b\n").unwrap();
+    let out = with_closed_stdout(&[
+        "plan",
+        "filter",
+        "--jobs",
+        &jobs.display().to_string(),
+        "--failed",
+        &failed.display().to_string(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
+
+/// Under Actions an error is also an `::error` annotation, on the file and line when the error
+/// names them (a config mistake); `[plann]` is refused with a did-you-mean (it was accepted
+/// silently).
+#[tokio::test]
+async fn errors_become_annotations_under_actions_with_file_and_line() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("ghops.toml");
+    std::fs::write(&cfg, "[plan]\nstrict = true\n\n[plann]\nx = 1\n").unwrap();
+    let root = repo_root().join("examples/infrastructure");
+    let mut c = ghops();
+    c.args(["plan", "--config"])
+        .arg(&cfg)
+        .arg("--config-root")
+        .arg(&root)
+        .arg("--changed-files")
+        .arg(root.join("changed-files.txt"))
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let f = cfg.display().to_string();
+    let msg = format!(
+        "{f}:4: unknown top-level table `[plann]` (did you mean `[plan]`?); ghops.toml has the \
+         tables [pr_bridge], [plan], [release], [env], [agent], [runners], [serve]"
+    );
+    let annotation =
+        gh_core::actions::annotation(gh_core::actions::Level::Error, &msg, Some(&f), Some(4));
+    assert_eq!(stderr(&out), format!("error: {msg}\n{annotation}\n"));
+
+    // Without a place: a plain `::error::`; outside Actions: no annotation.
+    let mut c = ghops();
+    c.args(["auth", "status", "--repo", "o/r"])
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("\n::error::no GitHub credentials"), "{e}");
+    let mut c = ghops();
+    c.args(["auth", "status", "--repo", "o/r"]);
+    let out = run(c).await;
+    assert!(!stderr(&out).contains("::error"), "{}", stderr(&out));
+}
+
+/// Piped (and with `--color never`), tables are plain aligned columns; `--color always` keeps
+/// the boxes in a pipe.
+#[tokio::test]
+async fn tables_are_plain_when_piped_and_boxed_on_request() {
+    let root = repo_root().join("examples/infrastructure");
+    let plan = |extra: &[&str]| {
+        let mut c = ghops();
+        c.args(["plan", "--config-root"])
+            .arg(&root)
+            .arg("--changed-files")
+            .arg(root.join("changed-files.txt"))
+            .args(extra);
+        c
+    };
+    let out = run(plan(&[])).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plain = crate::util::stdout(&out);
+    insta::assert_snapshot!("plan_tables_piped", plain);
+    let out = run(plan(&["--color", "never"])).await;
+    assert_eq!(crate::util::stdout(&out), plain);
+    let out = run(plan(&["--color", "always"])).await;
+    let boxed = crate::util::stdout(&out);
+    assert!(boxed.contains("┌") && boxed.contains("┆"), "{boxed}");
+}
+
+/// `GHOPS_LOG_FORMAT=json`: every stderr line is a JSON object with stable fields, the final
+/// error included (it was a plain `error: …` line); under Actions only the `::error`
+/// workflow command stays raw, since the runner reads it.
+#[tokio::test]
+async fn json_logs_make_every_stderr_line_json() {
+    let mut c = ghops();
+    c.args(["auth", "status", "--repo", "o/r"])
+        .env("GHOPS_LOG_FORMAT", "json");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<serde_json::Value> = stderr(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", stderr(&out));
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert_eq!(lines[0]["target"], "ghops::message");
+    assert_eq!(lines[0]["fields"]["kind"], "error");
+    assert!(
+        lines[0]["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no GitHub credentials"),
+        "{}",
+        lines[0]
+    );
+
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("ghops.toml");
+    std::fs::write(&cfg, "[plann]\n").unwrap();
+    let mut c = ghops();
+    c.args(["plan", "--changed-files", "-", "--config"])
+        .arg(&cfg)
+        .env("GHOPS_LOG_FORMAT", "json")
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    let (raw, json): (Vec<&str>, Vec<&str>) = e.lines().partition(|l| l.starts_with("::"));
+    assert_eq!(raw.len(), 1, "{e}");
+    assert!(raw[0].starts_with("::error file="), "{e}");
+    for l in json {
+        serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|_| panic!("not JSON: {l}"));
+    }
+}
+
+/// A closed stderr never turns a failure into a panic (exit 101): the error's exit code
+/// stands, under Actions (annotation) and with JSON logs too.
+#[tokio::test]
+async fn a_closed_stderr_keeps_the_exit_code() {
+    for env in [
+        &[][..],
+        &[("GITHUB_ACTIONS", "true")],
+        &[("GHOPS_LOG_FORMAT", "json")],
+    ] {
+        let (read, write) = nix::unistd::pipe().expect("pipe");
+        drop(read);
+        let mut c = ghops();
+        c.args(["auth", "status", "--repo", "o/r"])
+            .envs(env.iter().copied())
+            .stderr(Stdio::from(write));
+        let out = run(c).await;
+        assert_eq!(out.status.code(), Some(2), "{env:?}");
+    }
+}
