@@ -348,15 +348,7 @@ pub fn stop_on_signal(
     on_signal: impl FnOnce() + Send + 'static,
 ) {
     tokio::spawn(async move {
-        let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        else {
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
+        gh_core::signal::shutdown_signal().await;
         on_signal();
         let _ = stop.send(true);
     });

@@ -52,6 +52,7 @@ pub mod permission;
 pub mod prometheus;
 pub mod repo;
 pub mod retry;
+pub mod signal;
 pub mod webhook;
 
 pub use client::GitHub;

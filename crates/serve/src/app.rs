@@ -364,24 +364,10 @@ async fn redelivery_pass(inst: &Installations, max: usize) {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT (Ctrl-C), whichever comes first: the one shutdown signal
-/// every ghops daemon uses.
+/// Resolves on SIGTERM or SIGINT (Ctrl-C), whichever comes first
+/// ([`gh_core::signal::shutdown_signal`]), then logs that the server drains its queue.
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
+    gh_core::signal::shutdown_signal().await;
     tracing::info!("shutting down: draining the queue");
 }
 

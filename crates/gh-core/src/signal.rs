@@ -1,0 +1,106 @@
+//! Unix signals, one place for the whole workspace: the shutdown signal every ghops daemon
+//! waits for, and signalling a child's process group.
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C), whichever comes first: the one shutdown signal
+/// every ghops daemon (webhook server, agent, runner loop) uses.
+///
+/// If the SIGTERM handler cannot be installed, only SIGINT ends the wait (and the other way
+/// round); if neither can, the future never resolves.
+pub async fn shutdown_signal() {
+    let int = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = int => {},
+        _ = term => {},
+    }
+}
+
+/// Sends `sig` to every process of the group `pgid` (`killpg`). A group that no longer exists
+/// (`ESRCH`: everything in it already exited) is not an error.
+///
+/// Fails closed: a `pgid` of 0 or 1 (the caller's own group, init) is refused with `EINVAL`
+/// instead of signalling it.
+pub fn signal_group(pgid: Pid, sig: Signal) -> Result<(), Errno> {
+    if pgid.as_raw() <= 1 {
+        return Err(Errno::EINVAL);
+    }
+    match nix::sys::signal::killpg(pgid, sig) {
+        Ok(()) | Err(Errno::ESRCH) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    #[test]
+    fn refuses_own_group_and_init() {
+        assert_eq!(
+            signal_group(Pid::from_raw(0), Signal::SIGTERM),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            signal_group(Pid::from_raw(1), Signal::SIGTERM),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            signal_group(Pid::from_raw(-5), Signal::SIGTERM),
+            Err(Errno::EINVAL)
+        );
+    }
+
+    #[test]
+    fn a_gone_group_is_not_an_error() {
+        // A group leader that has exited and been reaped: its group is gone.
+        let mut child = std::process::Command::new("true")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = Pid::from_raw(child.id() as i32);
+        child.wait().unwrap();
+        assert_eq!(signal_group(pgid, Signal::SIGTERM), Ok(()));
+    }
+
+    #[test]
+    fn kills_every_process_of_the_group() {
+        use std::os::unix::process::ExitStatusExt;
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = Pid::from_raw(child.id() as i32);
+        signal_group(pgid, Signal::SIGKILL).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(Signal::SIGKILL as i32));
+    }
+
+    #[tokio::test]
+    async fn shutdown_signal_resolves_on_sigterm() {
+        let wait = tokio::spawn(shutdown_signal());
+        // Let the handler install before the signal is sent.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        nix::sys::signal::raise(Signal::SIGTERM).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+            .await
+            .expect("SIGTERM ends the wait")
+            .unwrap();
+    }
+}
