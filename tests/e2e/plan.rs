@@ -522,3 +522,69 @@ async fn a_basehub_change_redeploys_daskhub_hubs_through_the_charts_chart_yaml()
     );
     assert!(!charts.contains("binderhub"), "{v}");
 }
+
+/// `plan comment --from-artifact` takes the triggering run's head SHA from the workflow_run
+/// event (`--event`, else `$GITHUB_EVENT_PATH`): a PR whose head differs is refused before
+/// any write; an event without `workflow_run.head_sha`, or none at all, is a usage error.
+#[tokio::test]
+async fn comment_from_artifact_reads_the_head_sha_from_the_event() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/org/infra/pulls/7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"head": {"sha": "def456"}})))
+        .mount(&gh.server)
+        .await;
+    let d = tempfile::tempdir().unwrap();
+    let art = d.path().join("artifact");
+    std::fs::create_dir(&art).unwrap();
+    std::fs::write(art.join("pr-number"), "7\n").unwrap();
+    std::fs::write(art.join("plan.json"), "{}").unwrap();
+    let event = d.path().join("event.json");
+    std::fs::write(&event, r#"{"workflow_run": {"head_sha": "abc123"}}"#).unwrap();
+    let not_a_run = d.path().join("push.json");
+    std::fs::write(&not_a_run, r#"{"ref": "refs/heads/main"}"#).unwrap();
+    let cmd = || {
+        let mut c = ghops();
+        c.args(["plan", "comment", "--from-artifact"])
+            .arg(&art)
+            .args(["--repo", "org/infra", "--api-url", &gh.uri()])
+            .env("GH_TOKEN", "ghp_e2e");
+        c
+    };
+    for via_env in [false, true] {
+        let mut c = cmd();
+        if via_env {
+            c.env("GITHUB_EVENT_PATH", &event);
+        } else {
+            c.arg("--event").arg(&event);
+        }
+        let out = run(c).await;
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("whose head is def456, but the triggering run built abc123"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let mut c = cmd();
+    c.arg("--event").arg(&not_a_run);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("workflow_run.head_sha is missing"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(cmd()).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--from-artifact needs --head-sha"),
+        "{}",
+        stderr(&out)
+    );
+    let mut c = cmd();
+    c.arg("--event").arg(d.path().join("missing.json"));
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    gh.assert_no_writes().await;
+}

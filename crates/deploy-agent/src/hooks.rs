@@ -12,6 +12,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::watch;
 
+use gh_core::signal::signal_group;
+
 /// Environment variables never passed to a hook (the agent's credentials).
 pub use gh_core::hardening::SECRET_VARS;
 
@@ -81,10 +83,6 @@ pub struct HookRun<'a> {
     pub run_as: Option<&'a gh_core::hardening::RunAs>,
 }
 
-fn signal_group(pid: u32, sig: nix::sys::signal::Signal) {
-    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), sig);
-}
-
 /// Runs a hook to its end; returns how it ended and what it reported.
 pub async fn run_hook(h: HookRun<'_>) -> std::io::Result<(HookEnd, HookOutput)> {
     let dir = h
@@ -146,6 +144,8 @@ pub async fn run_hook(h: HookRun<'_>) -> std::io::Result<(HookEnd, HookOutput)> 
     };
     crate::agent::crash_point("hook_started");
     let pid = child.id().unwrap_or(0);
+    // The hook's process group (it leads it); 0 if unknown, which signal_group refuses.
+    let group = nix::unistd::Pid::from_raw(pid as i32);
     let log = tokio::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -198,17 +198,17 @@ pub async fn run_hook(h: HookRun<'_>) -> std::io::Result<(HookEnd, HookOutput)> 
             }
         }
         _ = tokio::time::sleep(h.timeout) => {
-            signal_group(pid, nix::sys::signal::Signal::SIGTERM);
+            let _ = signal_group(group, nix::sys::signal::Signal::SIGTERM);
             if tokio::time::timeout(h.grace, child.wait()).await.is_err() {
-                signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = signal_group(group, nix::sys::signal::Signal::SIGKILL);
                 let _ = child.wait().await;
             }
             HookEnd::TimedOut(h.timeout)
         }
         _ = async { while !*cancel.borrow_and_update() { if cancel.changed().await.is_err() { std::future::pending::<()>().await } } } => {
-            signal_group(pid, nix::sys::signal::Signal::SIGTERM);
+            let _ = signal_group(group, nix::sys::signal::Signal::SIGTERM);
             if tokio::time::timeout(h.grace, child.wait()).await.is_err() {
-                signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = signal_group(group, nix::sys::signal::Signal::SIGKILL);
                 let _ = child.wait().await;
             }
             HookEnd::Cancelled

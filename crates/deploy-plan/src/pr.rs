@@ -17,14 +17,9 @@ struct Pull {
     #[serde(default)]
     changed_files: Option<u64>,
     #[serde(default)]
-    labels: Vec<Label>,
+    labels: Vec<gh_core::events::Label>,
     base: Sha,
     head: Sha,
-}
-
-#[derive(Deserialize)]
-struct Label {
-    name: String,
 }
 
 #[derive(Deserialize)]

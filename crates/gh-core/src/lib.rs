@@ -54,6 +54,7 @@ pub mod prometheus;
 pub mod repo;
 pub mod retry;
 pub mod shutdown;
+pub mod signal;
 pub mod webhook;
 
 pub use client::GitHub;

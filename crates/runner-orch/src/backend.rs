@@ -602,7 +602,7 @@ impl Proc {
             Err(_) => true,
         };
         if exited {
-            signal_group(self.pgid(), nix::sys::signal::Signal::SIGKILL);
+            signal_runner_group(self.pgid(), nix::sys::signal::Signal::SIGKILL);
             let _ = self.child.try_wait();
             self.finished = Some(std::time::Instant::now());
         }
@@ -612,17 +612,16 @@ impl Proc {
     /// Kills the runner's whole process group and reaps the runner.
     fn kill(&mut self) {
         if self.finished.is_none() {
-            signal_group(self.pgid(), nix::sys::signal::Signal::SIGKILL);
+            signal_runner_group(self.pgid(), nix::sys::signal::Signal::SIGKILL);
             let _ = self.child.wait();
             self.finished = Some(std::time::Instant::now());
         }
     }
 }
 
-fn signal_group(pgid: nix::unistd::Pid, sig: nix::sys::signal::Signal) {
-    if let Err(e) = nix::sys::signal::killpg(pgid, sig)
-        && e != nix::errno::Errno::ESRCH
-    {
+/// [`gh_core::signal::signal_group`], logging a failure (a group already gone is none).
+fn signal_runner_group(pgid: nix::unistd::Pid, sig: nix::sys::signal::Signal) {
+    if let Err(e) = gh_core::signal::signal_group(pgid, sig) {
         tracing::warn!(pgid = pgid.as_raw(), signal = %sig, error = %e, "cannot signal a runner's process group");
     }
 }
@@ -723,7 +722,7 @@ impl ProcessBackend {
         }
         tracing::info!(runners = groups.len(), "stopping local runners");
         for g in &groups {
-            signal_group(*g, nix::sys::signal::Signal::SIGTERM);
+            signal_runner_group(*g, nix::sys::signal::Signal::SIGTERM);
         }
         let deadline = tokio::time::Instant::now() + self.shutdown_grace;
         loop {

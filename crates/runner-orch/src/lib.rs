@@ -137,7 +137,7 @@ pub async fn from_config_as(
 
 /// The reconcile loop as `ghops runners reconcile --watch` runs it: passes every `interval`
 /// (default `[runners].interval`) while `leadership` says this replica leads, until
-/// `shutdown` resolves (give it SIGTERM and SIGINT alike); then the local runners this
+/// `shutdown` resolves (give it [`gh_core::shutdown::signal`]: SIGTERM and SIGINT alike); then the local runners this
 /// process started are ended ([`Orchestrator::shutdown`]). Logs a start and a stop line, and
 /// what [`Orchestrator::run_loop`] logs.
 pub async fn watch(

@@ -364,8 +364,8 @@ async fn redelivery_pass(inst: &Installations, max: usize) {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT (Ctrl-C), whichever comes first: the one shutdown signal
-/// every ghops daemon uses.
+/// Resolves on SIGTERM or SIGINT (Ctrl-C), whichever comes first
+/// ([`gh_core::shutdown::signal`]), then logs that the server drains its queue.
 pub async fn shutdown_signal() {
     gh_core::shutdown::signal().await;
     tracing::info!("shutting down: draining the queue");

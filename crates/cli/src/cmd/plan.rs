@@ -354,24 +354,17 @@ async fn run_plan(a: PlanInput, ctx: &Ctx) -> Result<ExitCode, Failure> {
 }
 
 fn head_sha_from_event(event: Option<&Path>) -> Result<String, Failure> {
-    let path = match event {
-        Some(p) => p.to_path_buf(),
-        None => std::env::var_os("GITHUB_EVENT_PATH")
-            .map(PathBuf::from)
-            .ok_or_else(|| Failure::usage("--from-artifact needs --head-sha or the workflow_run event (--event / $GITHUB_EVENT_PATH)"))?,
-    };
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Failure::usage(format!("--event {}: {e}", path.display())))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Failure::usage(format!("--event {}: not JSON: {e}", path.display())))?;
+    if event.is_none() && std::env::var_os("GITHUB_EVENT_PATH").is_none() {
+        return Err(Failure::usage(
+            "--from-artifact needs --head-sha or the workflow_run event (--event / $GITHUB_EVENT_PATH)",
+        ));
+    }
+    let v: serde_json::Value = gh_core::events::load_event(event)?;
     v.pointer("/workflow_run/head_sha")
         .and_then(|s| s.as_str())
         .map(str::to_owned)
         .ok_or_else(|| {
-            Failure::usage(format!(
-                "--event {}: workflow_run.head_sha is missing (not a workflow_run event?)",
-                path.display()
-            ))
+            Failure::usage("--event: workflow_run.head_sha is missing (not a workflow_run event?)")
         })
 }
 
