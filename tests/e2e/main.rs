@@ -9,6 +9,7 @@ mod agent;
 mod auth;
 mod contract;
 mod docs;
+mod docs_runnable;
 mod env;
 mod ghes;
 mod hardening;
