@@ -363,9 +363,11 @@ async fn every_runnable_docs_block_runs_as_documented() {
                         tokio::task::spawn_blocking(move || run_line(&line, &dir, &env2))
                             .await
                             .unwrap();
-                    if code != Some(want) || err.contains("panicked at") {
+                    // Not a terminal: no colour or cursor codes, whatever the command.
+                    let escapes = out.contains('\x1b') || err.contains('\x1b');
+                    if code != Some(want) || err.contains("panicked at") || escapes {
                         failures.push(format!(
-                            "{} ({mode}): `{cmd}` exited {code:?}, want {want}\n--- stdout\n{}\n--- stderr\n{}",
+                            "{} ({mode}): `{cmd}` exited {code:?}, want {want} (escape codes: {escapes})\n--- stdout\n{}\n--- stderr\n{}",
                             b.at,
                             out.chars().take(2000).collect::<String>(),
                             err.chars().take(2000).collect::<String>(),

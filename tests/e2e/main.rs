@@ -13,6 +13,7 @@ mod docs_runnable;
 mod env;
 mod ghes;
 mod hardening;
+mod human_output;
 mod plan;
 mod pr_bridge;
 mod release;
