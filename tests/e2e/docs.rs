@@ -4,43 +4,75 @@
 
 use ghops_test_support::repo_root;
 
-/// `(line number, the file it names or None for a "before", the block's lines)`.
-fn yaml_blocks(doc: &str) -> Vec<(usize, Option<String>, Vec<String>)> {
+/// A fenced code block of a Markdown file.
+pub(crate) struct Fence {
+    /// 1-based number of the block's first content line.
+    pub line: usize,
+    /// The info string after the opening fence (`sh`, `yaml`, or empty).
+    pub info: String,
+    /// The trimmed line just above the opening fence (where markers such as
+    /// `<!-- runnable -->` go), empty at the top of the file.
+    pub above: String,
+    /// The block's lines, the fence's indentation removed.
+    pub lines: Vec<String>,
+}
+
+/// Every fenced (```) code block of a Markdown document, in order.
+pub(crate) fn fenced_blocks(doc: &str) -> Vec<Fence> {
     let lines: Vec<&str> = doc.lines().collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        if lines[i].trim_start().starts_with("```yaml") {
-            let marker = i
+        let trimmed = lines[i].trim_start();
+        if let Some(info) = trimmed.strip_prefix("```") {
+            let indent = lines[i].len() - trimmed.len();
+            let above = i
                 .checked_sub(1)
                 .map(|p| lines[p].trim())
                 .unwrap_or_default();
-            let source = if marker == "<!-- before -->" {
-                None
-            } else if let Some(p) = marker
-                .strip_prefix("<!-- after: ")
-                .and_then(|r| r.strip_suffix(" -->"))
-            {
-                Some(p.to_owned())
-            } else {
-                panic!(
-                    "docs/migrating.md:{}: a yaml block needs `<!-- before -->` or `<!-- after: examples/FILE -->` on the line above",
-                    i + 1
-                );
-            };
             let start = i + 1;
             let mut end = start;
-            while !lines[end].trim_start().starts_with("```") {
+            while end < lines.len() && !lines[end].trim_start().starts_with("```") {
                 end += 1;
             }
-            out.push((
-                start,
-                source,
-                lines[start..end].iter().map(|l| (*l).to_owned()).collect(),
-            ));
+            out.push(Fence {
+                line: start + 1,
+                info: info.trim().to_owned(),
+                above: above.to_owned(),
+                lines: lines[start..end]
+                    .iter()
+                    .map(|l| l.get(indent..).unwrap_or(l.trim_start()).to_owned())
+                    .collect(),
+            });
             i = end;
         }
         i += 1;
+    }
+    out
+}
+
+/// `(line number, the file it names or None for a "before", the block's lines)`.
+fn yaml_blocks(doc: &str) -> Vec<(usize, Option<String>, Vec<String>)> {
+    let mut out = Vec::new();
+    for f in fenced_blocks(doc) {
+        if !f.info.starts_with("yaml") {
+            continue;
+        }
+        let source = if f.above == "<!-- before -->" {
+            None
+        } else if let Some(p) = f
+            .above
+            .strip_prefix("<!-- after: ")
+            .and_then(|r| r.strip_suffix(" -->"))
+        {
+            Some(p.to_owned())
+        } else {
+            panic!(
+                "docs/migrating.md:{}: a yaml block needs `<!-- before -->` or `<!-- after: examples/FILE -->` on the line above",
+                f.line - 1
+            );
+        };
+        out.push((f.line - 1, source, f.lines));
     }
     out
 }

@@ -108,7 +108,7 @@ pub enum GateCmd {
     /// Approve (or reject) a run's deployment waiting on a protected Environment, for an
     /// authorised caller. Needs a token of a required reviewer.
     #[command(
-        after_help = "Examples:\n  ghops gate approve --run-id 123456 --environment production --actor octocat\n  ghops gate approve --run-id 123456 --environment production --reject --comment 'not today'"
+        after_help = "Examples:\n  ghops gate approve --run-id 123456 --environment production --actor octocat\n  ghops gate approve --run-id 123456 --environment production --actor octocat --reject"
     )]
     Approve {
         /// Workflow run id.

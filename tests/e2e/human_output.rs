@@ -1,0 +1,411 @@
+//! Snapshots of the human output (stdout and stderr, not a terminal, no colour) of every command
+//! that runs offline or against the fake GitHub and whose output is not snapshot-tested
+//! elsewhere. Volatile values (the fake's port, temporary paths, times) are redacted.
+//!
+//! Elsewhere: `init --list` (env.rs), `agent manifests` (hardening.rs), the plan's tables (what
+//! `ghops plan` prints), JSON, Markdown and matrices (deploy-plan), the `env status` table and JSON, the `init`
+//! files, release bodies (release-flow), pr-bridge comments (pr-bridge), runner manifests and
+//! status (runner-orch).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use ghops_test_support::fake::FakeGitHub;
+use ghops_test_support::insta_settings;
+
+use crate::util::{ghops, run, stderr, stdout};
+
+const TOKEN: &str = "ghp_humanOutput0123456789SECRET";
+
+/// `ghops ARGS` in `dir`, as a local user with a token for `gh` (when given).
+fn cmd(gh: Option<&FakeGitHub>, dir: &Path, args: &[&str]) -> Command {
+    let mut c = ghops();
+    for k in [
+        "GITHUB_ACTOR",
+        "GITHUB_TRIGGERING_ACTOR",
+        "GITHUB_SHA",
+        "GITHUB_HEAD_REF",
+        "GITHUB_REF",
+        "GITHUB_REF_NAME",
+        "GITHUB_EVENT_NAME",
+        "GITHUB_SERVER_URL",
+        "GITHUB_WORKSPACE",
+        "CI",
+    ] {
+        c.env_remove(k);
+    }
+    if let Some(gh) = gh {
+        c.env("GH_TOKEN", TOKEN).env("GITHUB_API_URL", gh.uri());
+    }
+    c.current_dir(dir).args(args);
+    c
+}
+
+/// Runs `ghops ARGS` and snapshots its exit code, stdout and stderr as `name`.
+async fn snap(name: &str, gh: Option<&FakeGitHub>, dir: &Path, args: &[&str], exit: i32) {
+    snap_cmd(name, gh, dir, cmd(gh, dir, args), args, exit).await;
+}
+
+async fn snap_cmd(
+    name: &str,
+    gh: Option<&FakeGitHub>,
+    dir: &Path,
+    c: Command,
+    args: &[&str],
+    exit: i32,
+) -> Output {
+    let out = run(c).await;
+    let (o, e) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(exit), "{name}:\n{o}\n{e}");
+    assert!(
+        !o.contains(TOKEN) && !e.contains(TOKEN),
+        "{name}: token printed"
+    );
+    assert!(
+        !o.contains('\x1b') && !e.contains('\x1b'),
+        "{name}: escape codes"
+    );
+    let text = format!(
+        "$ ghops {}\nexit: {exit}\n--- stdout\n{o}--- stderr\n{e}",
+        args.join(" ")
+    );
+    let mut s = insta_settings(gh.map(|g| g.uri()).as_deref());
+    s.set_snapshot_path("snapshots/human_output");
+    s.add_filter(&regex_escape(&dir.display().to_string()), "[DIR]");
+    if let Ok(canon) = dir.canonicalize() {
+        s.add_filter(&regex_escape(&canon.display().to_string()), "[DIR]");
+    }
+    s.add_filter(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
+        "[TIME]",
+    );
+    // The image of the running version (a release bumps it).
+    s.add_filter(
+        &regex_escape(&format!("ghops:{}", env!("CARGO_PKG_VERSION"))),
+        "ghops:[VERSION]",
+    );
+    s.bind(|| insta::assert_snapshot!(name, text));
+    out
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[tokio::test]
+async fn auth_status() {
+    let gh = FakeGitHub::start("octo/hello").await;
+    let d = tempfile::tempdir().unwrap();
+    snap(
+        "auth_status",
+        Some(&gh),
+        d.path(),
+        &["auth", "status", "--repo", "octo/hello"],
+        0,
+    )
+    .await;
+    gh.assert_no_unrouted();
+}
+
+#[tokio::test]
+async fn plan_filter_offline() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("prod.json"),
+        r#"[{"cluster_name": "2i2c", "hub_name": "a"}, {"cluster_name": "2i2c-uk", "hub_name": "b"}]"#,
+    )
+    .unwrap();
+    std::fs::write(d.path().join("failed.txt"), "2i2c-uk\n").unwrap();
+    snap(
+        "plan_filter",
+        None,
+        d.path(),
+        &[
+            "plan",
+            "filter",
+            "--jobs",
+            "prod.json",
+            "--failed",
+            "failed.txt",
+        ],
+        0,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn plan_comment_dry_run() {
+    let gh = FakeGitHub::start("octo/hello").await;
+    gh.add_pull(7, "feature-x", &"a".repeat(40), "alice");
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("plan.md"),
+        "<!-- deployment-plan -->\n## Deployment plan\n\nNothing to deploy.\n",
+    )
+    .unwrap();
+    snap(
+        "plan_comment_dry_run",
+        Some(&gh),
+        d.path(),
+        &[
+            "plan",
+            "comment",
+            "--repo",
+            "octo/hello",
+            "--pr",
+            "7",
+            "--body",
+            "plan.md",
+            "--dry-run",
+        ],
+        0,
+    )
+    .await;
+    assert_eq!(gh.write_count(), 0);
+    gh.assert_no_unrouted();
+}
+
+#[tokio::test]
+async fn env_sync_record_and_gates() {
+    let gh = FakeGitHub::start("octo/hello").await;
+    let d = tempfile::tempdir().unwrap();
+    gh.set_permission("maintainer", "maintain");
+    gh.set_permission("reader", "read");
+    gh.add_environment("production");
+    let sha = "a".repeat(40);
+    gh.add_pull(7, "feature-x", &sha, "alice");
+    gh.label(7, "deploy", "maintainer");
+    let event = gh.pull_request_event(7, "labeled", Some("deploy"), "maintainer");
+    std::fs::write(d.path().join("event.json"), event.to_string()).unwrap();
+    snap(
+        "env_sync",
+        Some(&gh),
+        d.path(),
+        &[
+            "env",
+            "sync",
+            "--repo",
+            "octo/hello",
+            "--event",
+            "event.json",
+        ],
+        0,
+    )
+    .await;
+    for (name, state) in [
+        ("env_record_in_progress", "in_progress"),
+        ("env_record_success", "success"),
+    ] {
+        snap(
+            name,
+            Some(&gh),
+            d.path(),
+            &[
+                "env",
+                "record",
+                "--repo",
+                "octo/hello",
+                "--environment",
+                "preview-feature-x",
+                "--state",
+                state,
+                "--pr",
+                "7",
+                "--sha",
+                &sha,
+                "--actor",
+                "maintainer",
+                "--url",
+                "https://feature-x.preview.example.com",
+                "--transient",
+            ],
+            0,
+        )
+        .await;
+    }
+    snap(
+        "env_record_inactive",
+        Some(&gh),
+        d.path(),
+        &[
+            "env",
+            "record",
+            "--repo",
+            "octo/hello",
+            "--environment",
+            "preview-feature-x",
+            "--state",
+            "inactive",
+            "--pr",
+            "7",
+            "--sha",
+            &sha,
+            "--actor",
+            "maintainer",
+        ],
+        0,
+    )
+    .await;
+    let main = gh.state().refs["heads/main"].clone();
+    snap(
+        "gate_check_approved",
+        Some(&gh),
+        d.path(),
+        &[
+            "gate",
+            "check",
+            "--repo",
+            "octo/hello",
+            "--environment",
+            "production",
+            "--sha",
+            &main,
+            "--actor",
+            "maintainer",
+        ],
+        0,
+    )
+    .await;
+    snap(
+        "gate_check_refused",
+        Some(&gh),
+        d.path(),
+        &[
+            "gate",
+            "check",
+            "--repo",
+            "octo/hello",
+            "--environment",
+            "production",
+            "--sha",
+            &main,
+            "--actor",
+            "reader",
+        ],
+        3,
+    )
+    .await;
+    gh.add_pending(123_456, "production", true);
+    for (name, extra) in [
+        ("gate_approve", &[][..]),
+        ("gate_approve_nothing_pending", &["--reject"][..]),
+    ] {
+        let mut args = vec![
+            "gate",
+            "approve",
+            "--repo",
+            "octo/hello",
+            "--run-id",
+            "123456",
+            "--environment",
+            "production",
+            "--actor",
+            "maintainer",
+        ];
+        args.extend(extra);
+        snap(name, Some(&gh), d.path(), &args, 0).await;
+    }
+    gh.assert_no_unrouted();
+}
+
+#[tokio::test]
+async fn init_writes_then_keeps() {
+    let d = tempfile::tempdir().unwrap();
+    snap("init_pipeline", None, d.path(), &["init", "pipeline"], 0).await;
+    std::fs::write(d.path().join(".github/workflows/main.yml"), "# mine\n").unwrap();
+    snap(
+        "init_pipeline_again",
+        None,
+        d.path(),
+        &["init", "pipeline"],
+        1,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn agent_create_and_status() {
+    let gh = FakeGitHub::start("org/app").await;
+    let d = tempfile::tempdir().unwrap();
+    gh.add_environment("production");
+    let main = gh.state().refs["heads/main"].clone();
+    gh.set_ref("tags/v1.2.0", &main);
+    snap(
+        "agent_create",
+        Some(&gh),
+        d.path(),
+        &[
+            "agent",
+            "create",
+            "--repo",
+            "org/app",
+            "--ref",
+            "v1.2.0",
+            "--environment",
+            "production",
+            "--payload",
+            r#"{"replicas": 3}"#,
+        ],
+        0,
+    )
+    .await;
+    snap(
+        "agent_status",
+        Some(&gh),
+        d.path(),
+        &[
+            "agent",
+            "status",
+            "--repo",
+            "org/app",
+            "--environment",
+            "production",
+        ],
+        0,
+    )
+    .await;
+    gh.assert_no_unrouted();
+}
+
+#[tokio::test]
+async fn serve_manifests_offline() {
+    let d = tempfile::tempdir().unwrap();
+    snap(
+        "serve_manifests",
+        None,
+        d.path(),
+        &["serve", "manifests", "--namespace", "ghops"],
+        0,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn pr_bridge_cleanup_dry_run() {
+    let gh = FakeGitHub::start("octo/hello").await;
+    let d = tempfile::tempdir().unwrap();
+    snap(
+        "pr_bridge_cleanup_dry_run",
+        Some(&gh),
+        d.path(),
+        &[
+            "pr-bridge",
+            "cleanup",
+            "--repo",
+            "octo/hello",
+            "--older-than",
+            "7d",
+            "--dry-run",
+        ],
+        0,
+    )
+    .await;
+    gh.assert_no_unrouted();
+}
