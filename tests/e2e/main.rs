@@ -12,6 +12,7 @@ mod docs;
 mod env;
 mod ghes;
 mod hardening;
+mod parity;
 mod plan;
 mod pr_bridge;
 mod release;
