@@ -10,8 +10,8 @@
 //! points at the SHA ghops recorded.
 //!
 //! Webhook servers (`ghops serve`) call [`on_issue_comment`] and [`on_workflow_run`] (see
-//! [`hooks`] and the ready-made routes in [`webhook`]); the CLI calls [`trigger`], [`report`]
-//! and [`cleanup`]. The merge-ref branch creation inside [`trigger`] is two reusable steps in
+//! [`hooks`] and the ready-made routes in [`webhook`]); the CLI calls [`trigger()`], [`report()`]
+//! and [`cleanup`]. The merge-ref branch creation inside [`trigger()`] is two reusable steps in
 //! [`merge_ref`]: [`merge_ref::verify_pinned_merge`] (pure: is GitHub's test merge commit the
 //! one the reviewer pinned?) and [`merge_ref::push_test_branch`] (point the test branch at it,
 //! idempotently).

@@ -1,4 +1,4 @@
-//! Merge-ref branch creation, the two steps [`crate::trigger`] composes and another tool can
+//! Merge-ref branch creation, the two steps [`crate::trigger()`] composes and another tool can
 //! reuse: [`verify_pinned_merge`] decides, without an API call, whether GitHub's test merge
 //! commit of a PR is the one a reviewer approved (open PR, head at the pinned SHA, mergeable,
 //! a merge commit joining exactly the base's tip and that head); [`push_test_branch`] points
