@@ -453,3 +453,40 @@ async fn workflow_run_on_another_branch_is_ignored_alike_without_a_call() {
     );
     assert!(w.is_empty(), "{w:?}");
 }
+
+/// GitHub where PR #1 carries no pr-bridge status comment.
+async fn no_status_comment(gh: MockGitHub) -> MockGitHub {
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": {"repository": {
+                "pullRequest": {"comments": {
+                    "pageInfo": {"hasPreviousPage": false, "startCursor": null}, "nodes": []
+                }}
+            }}})),
+        )
+        .mount(&gh.server)
+        .await;
+    gh
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflow_run_on_a_test_branch_without_a_status_comment_is_ignored_alike() {
+    let mut ev = fixture_json("workflow_run.completed.json");
+    ev["workflow_run"]["head_branch"] = json!("test-this-pr/1");
+    let (decision, w) = parity(
+        Case {
+            event: "workflow_run",
+            payload: ev,
+            cli: &["pr-bridge", "report"],
+            config: "",
+        },
+        no_status_comment,
+    )
+    .await;
+    let Decision::Ignored(Some(reason)) = decision else {
+        panic!("{decision:?}")
+    };
+    assert_eq!(reason, "PR #1 has no pr-bridge status comment");
+    assert!(w.is_empty(), "{w:?}");
+}
