@@ -34,6 +34,20 @@ fn free_port() -> u16 {
 impl Serve {
     /// Starts `ghops serve` as GitHub App 12 against `api_url`, with `config` as ghops.toml.
     pub fn start(api_url: &str, config: &str, extra: &[&str]) -> Serve {
+        Serve::start_with(
+            api_url,
+            config,
+            extra,
+            &[
+                ("GHOPS_APP_ID", "12"),
+                ("GHOPS_APP_PRIVATE_KEY", TEST_APP_KEY),
+            ],
+        )
+    }
+
+    /// Like [`Serve::start`], with `env` as the credentials (and any other variables) instead
+    /// of App 12's.
+    pub fn start_with(api_url: &str, config: &str, extra: &[&str], env: &[(&str, &str)]) -> Serve {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("ghops.toml");
         std::fs::write(&cfg, config).unwrap();
@@ -49,8 +63,7 @@ impl Serve {
         .args(extra)
         .env("GHOPS_CONFIG", &cfg)
         .env("GITHUB_API_URL", api_url)
-        .env("GHOPS_APP_ID", "12")
-        .env("GHOPS_APP_PRIVATE_KEY", TEST_APP_KEY)
+        .envs(env.iter().copied())
         .env("GHOPS_WEBHOOK_SECRET", SECRET)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

@@ -60,6 +60,9 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! It does **not** build or ship artefacts (the hooks do), decide what to deploy (whoever
+//! creates the deployment does) or hold credentials for the hooks: they run without the token.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 

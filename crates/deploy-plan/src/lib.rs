@@ -29,6 +29,26 @@
 //! [`paths`] (normalisation, list formats, git diff), [`plan`] (the rules), [`render`] (and
 //! the escaping of PR text for Markdown and log lines), [`filter`] (staging-failure filter),
 //! [`comment`] (upsert and the untrusted-artifact path).
+//!
+//! What it does **not** do: run Helm, kubectl or anything against a cluster, read cluster
+//! credentials, or deploy: it decides and renders, and the workflow's deploy jobs run what the
+//! plan's matrices list. Its API calls are all in [`comment`] (the PR comment upsert and the
+//! untrusted-artifact path).
+//!
+//! Planning is pure and needs no client, as this (compiled and run) example shows:
+//!
+//! ```
+//! use deploy_plan::{PlanConfig, paths};
+//!
+//! let changed = paths::parse_list(
+//!     "config/clusters/uk/prod.values.yaml\n",
+//!     paths::ListFormat::Auto,
+//!     "--changed-files",
+//! )?;
+//! assert_eq!(changed.len(), 1);
+//! let _defaults = PlanConfig::default();
+//! # Ok::<(), deploy_plan::PlanError>(())
+//! ```
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 

@@ -32,6 +32,12 @@
 //! upsert_comment(&gh, &repo, 42, &marker("deployment-plan"), "Plan: nothing to do", &me).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! What it does **not** do: hold any workflow's policy (which PR to test, what to deploy,
+//! which version comes next: those live in the workflow crates), write to a local clone (refs,
+//! comments and statuses go through the REST and GraphQL APIs; [`repo`] only reads the
+//! current checkout's `origin` to find the repository), print (it reports through `tracing`
+//! and return values) or log a credential.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 

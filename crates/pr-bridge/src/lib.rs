@@ -10,7 +10,32 @@
 //! points at the SHA ghops recorded.
 //!
 //! Webhook servers (`ghops serve`) call [`on_issue_comment`] and [`on_workflow_run`] (see
-//! [`hooks`]); the CLI calls [`trigger`], [`report`] and [`cleanup`].
+//! [`hooks`] and the ready-made routes in [`webhook`]); the CLI calls [`trigger()`], [`report()`]
+//! and [`cleanup`]. The merge-ref branch creation inside [`trigger()`] is two reusable steps in
+//! [`merge_ref`]: [`merge_ref::verify_pinned_merge`] (pure: is GitHub's test merge commit the
+//! one the reviewer pinned?) and [`merge_ref::push_test_branch`] (point the test branch at it,
+//! idempotently).
+//!
+//! What it does **not** do: run CI (the repository's own workflows run on the pushed branch,
+//! with its secrets), merge or approve the PR, review code, or decide who may trigger beyond
+//! gh-core's authorisation policy. It never pushes anything but GitHub's own merge commit.
+//!
+//! ```
+//! use pr_bridge::merge_ref::{PinnedMerge, verify_pinned_merge};
+//!
+//! let (base, head, merge) = ("a".repeat(40), "b".repeat(40), "c".repeat(40));
+//! let verified = verify_pinned_merge(&PinnedMerge {
+//!     head: &head,
+//!     base: &base,
+//!     pin: Some(&head),
+//!     require_pin: true,
+//!     mergeable: Some("MERGEABLE"),
+//!     merge: Some(&merge),
+//!     parents: &[&base, &head],
+//! })
+//! .expect("the reviewed head, merged cleanly");
+//! assert_eq!(verified.merge_sha, merge);
+//! ```
 //!
 //! ```no_run
 //! use gh_core::{GitHub, RepoRef, events::{IssueCommentEvent, load_event}};
@@ -30,6 +55,7 @@ pub mod error;
 pub mod gate;
 pub mod github;
 pub mod hooks;
+pub mod merge_ref;
 pub mod options;
 pub mod render;
 pub mod report;
@@ -38,6 +64,9 @@ pub mod webhook;
 
 pub use error::BridgeError;
 pub use hooks::{RunOutcome, lock_pr, on_issue_comment, on_workflow_run};
+pub use merge_ref::{
+    MergeProblem, PinnedMerge, VerifiedMerge, push_test_branch, verify_pinned_merge,
+};
 pub use options::Options;
 pub use report::{
     CleanupItem, Progress, ReportOutcome, ThisRun, Wait, cleanup, report, report_in_run,

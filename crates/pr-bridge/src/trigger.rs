@@ -5,15 +5,18 @@ use std::time::{Duration, Instant};
 
 use gh_core::comments::Upserted;
 use gh_core::events::IssueCommentEvent;
-use gh_core::repo::{encode_query, encode_ref, encode_segment};
+use gh_core::repo::{encode_query, encode_segment};
 use gh_core::retry::Idempotency;
-use gh_core::{GitHub, RepoRef, git};
+use gh_core::{GitHub, RepoRef};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::BridgeError;
 use crate::gate::{Gate, Triggered, gate};
 use crate::github::{self, Own, Pr};
+use crate::merge_ref::{
+    MergeProblem, PinnedMerge, VerifiedMerge, push_test_branch, verify_pinned_merge,
+};
 use crate::options::Options;
 use crate::render::{self, RunLink, State};
 
@@ -152,57 +155,6 @@ pub(crate) async fn runs_for(
     Ok(r.of_repo(repo))
 }
 
-/// Points `branch` at `sha`, knowing where it pointed when the PR was read (`current`):
-/// absent → created (a create that races another writer, "Reference already exists", reads
-/// the ref and settles); at `sha` → nothing written; elsewhere → force-moved.
-async fn ensure_branch(
-    gh: &GitHub,
-    repo: &RepoRef,
-    branch: &str,
-    sha: &str,
-    current: Option<&str>,
-) -> Result<BranchAction, gh_core::Error> {
-    let name = format!("heads/{branch}");
-    let settle = |existing: Option<String>| async move {
-        match existing {
-            Some(e) if e.eq_ignore_ascii_case(sha) => Ok(BranchAction::Unchanged),
-            _ => Ok(
-                match gh
-                    .patch::<Value>(
-                        &format!("{}/git/refs/{}", repo.api_path(), encode_ref(&name)),
-                        &json!({"sha": sha, "force": true}),
-                    )
-                    .await?
-                {
-                    Some(_) => BranchAction::Updated,
-                    None => BranchAction::DryRun,
-                },
-            ),
-        }
-    };
-    if current.is_some() {
-        return settle(current.map(str::to_owned)).await;
-    }
-    match gh
-        .post::<Value>(
-            &format!("{}/git/refs", repo.api_path()),
-            &json!({"ref": format!("refs/heads/{branch}"), "sha": sha}),
-            Idempotency::Idempotent,
-        )
-        .await
-    {
-        Ok(Some(_)) => Ok(BranchAction::Created),
-        Ok(None) => Ok(BranchAction::DryRun),
-        Err(e) if e.is_status(422) && e.to_string().contains("already exists") => {
-            match git::get_ref(gh, repo, &format!("heads/{branch}")).await? {
-                Some(existing) => settle(Some(existing.sha)).await,
-                None => Err(e),
-            }
-        }
-        Err(e) => Err(e),
-    }
-}
-
 fn is_workflow_scope_error(e: &gh_core::Error) -> bool {
     let m = e.to_string().to_ascii_lowercase();
     (e.is_status(422) || e.is_status(403) || e.is_status(404))
@@ -225,6 +177,61 @@ async fn react(gh: &GitHub, repo: &RepoRef, comment_id: u64, content: &str) {
 /// Whether `s` is a full lowercase-or-uppercase hex SHA-1.
 pub(crate) fn is_full_sha(s: &str) -> bool {
     s.len() == crate::gate::PIN_LEN && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The reply and the error for a [`MergeProblem`]; `Err` for a problem that gets no reply.
+fn refusal_of(
+    problem: MergeProblem,
+    pr: u64,
+    base_ref_name: &str,
+    base_ref_oid: &str,
+    head_ref_oid: &str,
+    opts: &Options,
+) -> Result<(String, BridgeError), BridgeError> {
+    Ok(match problem {
+        MergeProblem::PinMismatch { pin, head } => (
+            format!(
+                "The PR's head is now `{head}`, not the `sha={pin}` that was reviewed. Review the new commits, then trigger again with `sha=` set to the new head."
+            ),
+            BridgeError::Refused(format!(
+                "pinned sha {pin} does not match head {head}"
+            )),
+        ),
+        // The exact line to paste, with the head's full SHA (read from the API, so nothing
+        // from the comment is echoed), in a code block of its own.
+        MergeProblem::PinMissing { head } => (
+            format!(
+                "A bare `{t}` is not enough: pin the commit you reviewed by its full SHA, so that nothing pushed after your review is tested. If you reviewed the PR's current head, comment:\n\n```\n{t} sha={head}\n```\n\nIf the PR has changed since, review the new commits and pin the new head instead.",
+                t = opts.trigger
+            ),
+            BridgeError::Input("sha= is required".into()),
+        ),
+        MergeProblem::Conflicting => (
+            format!("This PR conflicts with `{base_ref_name}`: please rebase; nothing was tested."),
+            BridgeError::Refused(format!(
+                "PR #{pr} does not merge cleanly"
+            )),
+        ),
+        MergeProblem::MergeableUnknown => (
+            "GitHub has not finished checking whether this PR merges cleanly; nothing was tested. Try again in a minute.".into(),
+            BridgeError::Timeout(format!(
+                "mergeable still unknown after {} reads",
+                opts.mergeable_attempts
+            )),
+        ),
+        MergeProblem::NoMergeCommit => {
+            return Err(BridgeError::Refused(format!(
+                "PR #{pr} has no merge commit"
+            )));
+        }
+        MergeProblem::Unjoined { merge, parents } => (
+            "The PR or its base changed while the test was being prepared (the merge commit does not join the reviewed head and the base's tip); nothing was tested. Trigger again.".into(),
+            BridgeError::Refused(format!(
+                "merge commit {merge} parents {parents:?} != [base {base_ref_oid}, head {}]",
+                head_ref_oid.to_ascii_lowercase()
+            )),
+        ),
+    })
 }
 
 /// Handles an `issue_comment` event: the gate, authorisation of the comment's author, the PR
@@ -349,93 +356,40 @@ pub async fn trigger(
         );
         return Ok(TriggerOutcome::SameRepo { pr });
     }
-    let head = head_ref_oid.to_ascii_lowercase();
-    match &t.args.sha {
-        Some(pin) if *pin != head => {
-            return refuse(
-                gh,
-                repo,
+    // The pinned merge: the head is the reviewed one, and GitHub's merge commit joins it and
+    // the base's tip (merge_ref).
+    let parents: Vec<&str> = potential_merge_commit
+        .as_ref()
+        .map(|m| m.parents.nodes.iter().map(|p| p.oid.as_str()).collect())
+        .unwrap_or_default();
+    let verified = verify_pinned_merge(&PinnedMerge {
+        head: &head_ref_oid,
+        base: &base_ref_oid,
+        pin: t.args.sha.as_deref(),
+        require_pin: opts.require_sha,
+        mergeable: mergeable.as_deref(),
+        merge: potential_merge_commit.as_ref().map(|m| m.oid.as_str()),
+        parents: &parents,
+    });
+    let VerifiedMerge { head, merge_sha } = match verified {
+        Ok(v) => v,
+        Err(problem) => {
+            let (reply, err) = refusal_of(
+                problem,
                 pr,
-                Some(own),
-                format!(
-                    "The PR's head is now `{head}`, not the `sha={pin}` that was reviewed. Review the new commits, then trigger again with `sha=` set to the new head."
-                ),
-                BridgeError::Refused(format!("pinned sha {pin} does not match head {head}")),
-            )
-            .await;
+                &base_ref_name,
+                &base_ref_oid,
+                &head_ref_oid,
+                opts,
+            )?;
+            return refuse(gh, repo, pr, Some(own), reply, err).await;
         }
-        None if opts.require_sha => {
-            return refuse(
-                gh,
-                repo,
-                pr,
-                Some(own),
-                // The exact line to paste, with the head's full SHA (read from the API, so
-                // nothing from the comment is echoed), in a code block of its own.
-                format!(
-                    "A bare `{t}` is not enough: pin the commit you reviewed by its full SHA, so that nothing pushed after your review is tested. If you reviewed the PR's current head, comment:\n\n```\n{t} sha={head}\n```\n\nIf the PR has changed since, review the new commits and pin the new head instead.",
-                    t = opts.trigger
-                ),
-                BridgeError::Input("sha= is required".into()),
-            )
-            .await;
-        }
-        _ => {}
-    }
-    match mergeable.as_deref() {
-        Some("MERGEABLE") => {}
-        Some("CONFLICTING") => {
-            return refuse(
-                gh,
-                repo,
-                pr,
-                Some(own),
-                format!(
-                    "This PR conflicts with `{base_ref_name}`: please rebase; nothing was tested."
-                ),
-                BridgeError::Refused(format!("PR #{pr} does not merge cleanly")),
-            )
-            .await;
-        }
-        _ => {
-            return refuse(
-                gh,
-                repo,
-                pr,
-                Some(own),
-                "GitHub has not finished checking whether this PR merges cleanly; nothing was tested. Try again in a minute.".into(),
-                BridgeError::Timeout(format!(
-                    "mergeable still unknown after {} reads",
-                    opts.mergeable_attempts
-                )),
-            )
-            .await;
-        }
-    }
+    };
     let Some(merge) = potential_merge_commit else {
         return Err(BridgeError::Refused(format!(
             "PR #{pr} has no merge commit"
         )));
     };
-    let merge_sha = merge.oid.to_ascii_lowercase();
-    let parents: Vec<&str> = merge.parents.nodes.iter().map(|p| p.oid.as_str()).collect();
-    if parents.len() != 2
-        || !parents[1].eq_ignore_ascii_case(&head)
-        || !parents[0].eq_ignore_ascii_case(&base_ref_oid)
-        || !is_full_sha(&merge_sha)
-    {
-        return refuse(
-            gh,
-            repo,
-            pr,
-            Some(own),
-            "The PR or its base changed while the test was being prepared (the merge commit does not join the reviewed head and the base's tip); nothing was tested. Trigger again.".into(),
-            BridgeError::Refused(format!(
-                "merge commit {merge_sha} parents {parents:?} != [base {base_ref_oid}, head {head}]"
-            )),
-        )
-        .await;
-    }
 
     // Workflow files: the branch runs the merge commit's workflows with secrets. Comparing the
     // `.github/workflows` tree of the merge commit with the base's is exact, however many
@@ -460,7 +414,8 @@ pub async fn trigger(
         );
     }
 
-    let branch_action = match ensure_branch(gh, repo, &branch, &merge_sha, current.as_deref()).await
+    let branch_action = match push_test_branch(gh, repo, &branch, &merge_sha, current.as_deref())
+        .await
     {
         Ok(a) => a,
         Err(e) if is_workflow_scope_error(&e) => {

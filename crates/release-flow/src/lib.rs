@@ -21,6 +21,11 @@
 //! println!("{} {:?} {warnings:?}", plan.version, outcome);
 //! # Ok(()) }
 //! ```
+//!
+//! What it does **not** do: build, sign or upload artefacts, publish packages, or merge the
+//! reintegration PR it opens; for environments it records GitHub Deployments and plans
+//! deploy/undeploy matrices, while the deploy itself is your workflow's (or deploy-agent's)
+//! job. It never rewrites a published release or moves an existing `release/*` branch.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 

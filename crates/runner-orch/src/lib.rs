@@ -38,6 +38,11 @@
 //! println!("{} decisions", report.decisions.len());
 //! # Ok(()) }
 //! ```
+//!
+//! What it does **not** do: build runner images, run jobs itself, provision or scale the
+//! cluster's nodes, or serve HTTP (`ghops serve` routes `workflow_job` deliveries to
+//! [`webhook::workflow_job`]). It only ever creates runners for allowlisted repositories and
+//! deletes the ones it named.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 

@@ -39,6 +39,11 @@
 //! server.run(listener, async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }
 //! ```
+//!
+//! What it does **not** do: terminate TLS (the ingress does), hold workflow logic (each
+//! workflow crate exports its routes and their permissions; [`App::workflows`] wires them), or
+//! persist deliveries: a delivery refused or lost in a crash is recovered by GitHub's
+//! redelivery ([`redeliver`]), and the workflows' reconcile loops stay the truth.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 

@@ -13,6 +13,10 @@
 //! gh.assert_no_writes().await;
 //! # }
 //! ```
+//!
+//! It is for tests only: not a complete GitHub fake (unmatched requests answer 404, so a test
+//! mounts exactly the endpoints the code under test may call), and no part of the ghops
+//! binary.
 
 pub mod deployments;
 pub mod fake;
