@@ -31,6 +31,7 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+#[cfg(feature = "github")]
 pub mod comment;
 pub mod config;
 pub mod error;
@@ -38,6 +39,7 @@ pub mod filter;
 pub mod inventory;
 pub mod paths;
 pub mod plan;
+#[cfg(feature = "github")]
 pub mod pr;
 pub mod render;
 pub mod synth;

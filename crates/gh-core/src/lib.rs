@@ -36,22 +36,30 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod actions;
+#[cfg(feature = "client")]
 pub mod auth;
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
 pub mod comments;
 pub mod config;
 pub mod dist;
 pub mod error;
 pub mod events;
+#[cfg(feature = "client")]
 pub mod git;
+#[cfg(feature = "client")]
 pub mod hardening;
+#[cfg(feature = "client")]
 pub mod identity;
 pub mod output;
+#[cfg(feature = "client")]
 pub mod permission;
 pub mod repo;
 pub mod retry;
 pub mod webhook;
 
+#[cfg(feature = "client")]
 pub use client::GitHub;
 pub use error::{Error, ExitCode, ExitStatus, Result};
 pub use repo::RepoRef;
