@@ -3,7 +3,7 @@
 //! equal the distinct queued jobs), GitHub API calls per launched runner (target <= 3), and
 //! p50/p99 decision latency from event to Job create.
 //!
-//! `cargo bench -p runner-orch --bench decisions` (add `--profile dev` for a quick run).
+//! `cargo bench -p ghops-runner-orch --bench decisions` (add `--profile dev` for a quick run).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
