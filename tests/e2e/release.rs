@@ -206,8 +206,7 @@ async fn hotfix_from_a_push_event_publishes_reintegrates_refreshes_main_and_warn
         "[release]\nsort-by = 'title'\nfrobnicate = 1\n[release.version-resolver]\ndefault = 'minor'\n",
     )
     .unwrap();
-    let event = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/release/push.release-1.4.0.json");
+    let event = ghops_test_support::repo_root().join("testdata/release/push.release-1.4.0.json");
     let token = "ghs_actionsTokenForReleaseE2e0000000000";
     let mut c = ghops();
     c.args(["release", "hotfix", "--json", "--config"])
@@ -318,8 +317,7 @@ async fn event_paths_skip_prereleases_drafts_and_deleted_branches() {
     };
     let mut push = serde_json::from_slice::<Value>(
         &std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../testdata/release/push.release-1.4.0.json"),
+            ghops_test_support::repo_root().join("testdata/release/push.release-1.4.0.json"),
         )
         .unwrap(),
     )

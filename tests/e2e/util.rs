@@ -5,17 +5,11 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// The `ghops` binary built alongside this test (`target/<profile>/ghops`).
+/// The `ghops` binary cargo built for this test run (`CARGO_BIN_EXE_ghops`: these tests are
+/// integration tests of the `ghops` package, so cargo builds its binary first and they can
+/// never run a stale one).
 pub fn ghops_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin = dir.join(format!("ghops{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} not found: build it first (`cargo build -p ghops`; `cargo nextest run --workspace` does)",
-        bin.display()
-    );
-    bin
+    PathBuf::from(env!("CARGO_BIN_EXE_ghops"))
 }
 
 /// A `ghops` command with a clean environment: no inherited GitHub variables, fast retries.

@@ -69,13 +69,20 @@ impl TableMode {
         use std::io::IsTerminal;
         match color {
             ColorChoice::Never => TableMode::Plain,
-            ColorChoice::Always => TableMode::Boxed { width: None },
-            ColorChoice::Auto if std::io::stdout().is_terminal() => {
-                TableMode::Boxed { width: None }
-            }
+            ColorChoice::Always => TableMode::Boxed {
+                width: terminal_width(),
+            },
+            ColorChoice::Auto if std::io::stdout().is_terminal() => TableMode::Boxed {
+                width: terminal_width(),
+            },
             ColorChoice::Auto => TableMode::Plain,
         }
     }
+}
+
+/// The width of the terminal on stdout (comfy-table is built without its terminal feature).
+fn terminal_width() -> Option<u16> {
+    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| w.0)
 }
 
 /// Renders `t` as every table of the CLI is drawn (see [`TableMode`]). The one place table

@@ -1,4 +1,4 @@
-//! Benchmark (not a test): `cargo bench -p deploy-plan --bench plan`.
+//! Benchmark (not a test): `cargo bench -p ghops-deploy-plan --bench plan`.
 //!
 //! Runs the release `ghops` binary (`cargo build --release -p ghops`, or `$GHOPS_BIN`) as a
 //! whole process, `ghops plan --json`, on generated trees (30, 300 and 3,000 clusters × 10

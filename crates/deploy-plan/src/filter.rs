@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
+#[cfg(feature = "github")]
 use gh_core::{GitHub, RepoRef};
+#[cfg(feature = "github")]
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -54,6 +56,7 @@ pub fn filter_jobs(
     Ok((keep, drop))
 }
 
+#[cfg(feature = "github")]
 #[derive(Deserialize)]
 struct RunJob {
     name: String,
@@ -76,6 +79,7 @@ pub fn cluster_of_job_name(name: &str) -> Option<&str> {
 
 /// Clusters whose support or staging job in run `run_id` concluded in failure, cancellation
 /// or timeout (latest attempt; all pages).
+#[cfg(feature = "github")]
 pub async fn failed_from_run(
     gh: &GitHub,
     repo: &RepoRef,

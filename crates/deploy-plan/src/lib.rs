@@ -53,6 +53,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod charts;
+#[cfg(feature = "github")]
 pub mod comment;
 pub mod config;
 pub mod error;
@@ -60,6 +61,7 @@ pub mod filter;
 pub mod inventory;
 pub mod paths;
 pub mod plan;
+#[cfg(feature = "github")]
 pub mod pr;
 pub mod render;
 pub mod synth;

@@ -133,8 +133,9 @@ pub fn is_null_rev(rev: &str) -> bool {
 
 /// Paths changed between the merge base of `base` and `head`, and `head`, in the git
 /// repository at `repo_dir`: added, modified, deleted, and both sides of renames. No API call,
-/// no cap on the number of files. A `base` of all zeros (a push that created the branch) is
-/// the default branch as `origin/HEAD` names it: see [`git_changed_or_default`].
+/// no cap on the number of files; runs the `git` CLI (which must be on `PATH`). A `base` of
+/// all zeros (a push that created the branch) is the default branch as `origin/HEAD` names
+/// it: see [`git_changed_or_default`].
 pub fn git_changed(repo_dir: &Path, base: &str, head: &str) -> Result<Vec<String>, PlanError> {
     git_changed_or_default(repo_dir, base, head, None)
 }
@@ -150,41 +151,41 @@ pub fn git_changed_or_default(
     head: &str,
     default_branch: Option<&str>,
 ) -> Result<Vec<String>, PlanError> {
-    let g = |e: git2::Error| PlanError::Git(e.message().to_owned());
-    let repo = git2::Repository::discover(repo_dir).map_err(g)?;
-    let resolve = |r: &str, flag: &str| -> Result<git2::Oid, PlanError> {
-        repo.revparse_single(r)
-            .and_then(|o| o.peel_to_commit())
-            .map(|c| c.id())
-            .map_err(|e| PlanError::input(flag, format!("{r:?}: {}", e.message())))
+    use gh_core::repo::git_cli;
+    let g = |e: gh_core::repo::GitCliError| PlanError::Git(e.to_string());
+    let resolve = |r: &str, flag: &str| -> Result<String, PlanError> {
+        commit_of(repo_dir, r).map_err(|e| PlanError::input(flag, format!("{r:?}: {e}")))
     };
     let base_id = if is_null_rev(base) {
-        default_branch_commit(&repo, default_branch)?
+        default_branch_commit(repo_dir, default_branch)?
     } else {
         resolve(base, "--base")?
     };
     let head_id = resolve(head, "--head")?;
-    let mb = repo.merge_base(base_id, head_id).map_err(g)?;
-    let old_tree = repo.find_commit(mb).and_then(|c| c.tree()).map_err(g)?;
-    let new_tree = repo
-        .find_commit(head_id)
-        .and_then(|c| c.tree())
-        .map_err(g)?;
-    let mut diff = repo
-        .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)
-        .map_err(g)?;
-    let mut find = git2::DiffFindOptions::new();
-    find.renames(true);
-    diff.find_similar(Some(&mut find)).map_err(g)?;
+    let mb = git_cli(repo_dir, &["merge-base", &base_id, &head_id]).map_err(g)?;
+    let mb = String::from_utf8_lossy(&mb).trim().to_owned();
+    // Both sides of a rename are listed, so rename detection changes nothing: off, and the
+    // paths NUL-separated, verbatim (no quoting of unusual names).
+    let diff = git_cli(
+        repo_dir,
+        &[
+            "diff",
+            "--name-only",
+            "--no-renames",
+            "-z",
+            &mb,
+            &head_id,
+            "--",
+        ],
+    )
+    .map_err(g)?;
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for d in diff.deltas() {
-        for f in [d.old_file(), d.new_file()] {
-            if let Some(p) = f.path().and_then(|p| p.to_str()) {
-                let p = normalize(p);
-                if !p.is_empty() && seen.insert(p.clone()) {
-                    out.push(p);
-                }
+    for p in diff.split(|b| *b == 0) {
+        if let Ok(p) = std::str::from_utf8(p) {
+            let p = normalize(p);
+            if !p.is_empty() && seen.insert(p.clone()) {
+                out.push(p);
             }
         }
     }
@@ -192,16 +193,18 @@ pub fn git_changed_or_default(
 }
 
 /// The commit of the default branch, for a `--base` of all zeros.
-fn default_branch_commit(
-    repo: &git2::Repository,
-    name: Option<&str>,
-) -> Result<git2::Oid, PlanError> {
-    let commit = |r: &str| {
-        repo.find_reference(r)
-            .and_then(|r| r.resolve())
-            .and_then(|r| r.peel_to_commit())
-            .map(|c| c.id())
-    };
+/// The commit `rev` names (`rev^{commit}`), through the `git` CLI.
+fn commit_of(repo_dir: &Path, rev: &str) -> Result<String, gh_core::repo::GitCliError> {
+    let rev = format!("{rev}^{{commit}}");
+    let out = gh_core::repo::git_cli(
+        repo_dir,
+        &["rev-parse", "--verify", "--end-of-options", &rev],
+    )?;
+    Ok(String::from_utf8_lossy(&out).trim().to_owned())
+}
+
+fn default_branch_commit(repo_dir: &Path, name: Option<&str>) -> Result<String, PlanError> {
+    let commit = |r: &str| commit_of(repo_dir, r);
     let why = "is all zeros (GitHub's `before` of a push that created the branch): ghops diffs \
                against the merge base with the default branch";
     match name {

@@ -42,27 +42,37 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod actions;
+#[cfg(feature = "client")]
 pub mod auth;
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
 pub mod comments;
 pub mod config;
 pub mod dedupe;
 pub mod dist;
 pub mod error;
 pub mod events;
+#[cfg(feature = "client")]
 pub mod git;
+#[cfg(feature = "client")]
 pub mod hardening;
+#[cfg(feature = "client")]
 pub mod identity;
 pub mod metrics;
 pub mod output;
+#[cfg(feature = "client")]
 pub mod permission;
 pub mod prometheus;
 pub mod repo;
 pub mod retry;
+#[cfg(feature = "client")]
 pub mod shutdown;
+#[cfg(feature = "client")]
 pub mod signal;
 pub mod webhook;
 
+#[cfg(feature = "client")]
 pub use client::GitHub;
 pub use error::{Error, ExitCode, ExitStatus, Result};
 pub use repo::RepoRef;

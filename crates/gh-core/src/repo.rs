@@ -111,21 +111,58 @@ impl RepoRef {
     }
 }
 
-/// The URL of the `origin` remote of the git repository containing `cwd`.
+/// The URL of the `origin` remote of the git repository containing `cwd` (the `git` CLI's
+/// `remote get-url`, so `url.*.insteadOf` rewrites apply as they do for `git push`).
 fn origin_url(cwd: &Path) -> Result<String> {
-    let repo = git2::Repository::discover(cwd).map_err(|_| {
-        Error::invalid(
-            "--repo",
-            "not given, GITHUB_REPOSITORY is unset and the current directory is not a git repository",
-        )
-    })?;
-    let remote = repo.find_remote("origin").map_err(|_| {
-        Error::invalid(
+    match git_cli(cwd, &["remote", "get-url", "origin"]) {
+        Ok(out) => Ok(String::from_utf8_lossy(&out).trim().to_owned()),
+        // `git remote get-url` exits 2 when the remote does not exist.
+        Err(GitCliError::Failed { code: Some(2), .. }) => Err(Error::invalid(
             "--repo",
             "not given and the git repository has no `origin` remote",
-        )
-    })?;
-    Ok(remote.url().unwrap_or_default().to_owned())
+        )),
+        Err(_) => Err(Error::invalid(
+            "--repo",
+            "not given, GITHUB_REPOSITORY is unset and the current directory is not a git repository",
+        )),
+    }
+}
+
+/// Why [`git_cli`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GitCliError {
+    /// `git` could not be started (not installed, not on `PATH`).
+    #[error("cannot run git: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// `git` ran and exited unsuccessfully; `message` is its standard error, trimmed.
+    #[error("{message}")]
+    Failed {
+        /// The exit code (none when killed by a signal).
+        code: Option<i32>,
+        /// What git wrote to standard error.
+        message: String,
+    },
+}
+
+/// Runs the `git` CLI in `dir` (`git -C DIR ARGS…`, standard input closed) and returns its
+/// standard output. Local reads only (ghops links no git library): callers pass revisions
+/// after `--end-of-options` where they come from users.
+pub fn git_cli(dir: &Path, args: &[&str]) -> std::result::Result<Vec<u8>, GitCliError> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(GitCliError::Spawn)?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(GitCliError::Failed {
+            code: out.status.code(),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
+    }
 }
 
 /// A repository and the host it was named on (see [`RepoRef::locate`]).
@@ -318,6 +355,28 @@ mod tests {
         );
         let e = RepoRef::resolve(Some("bad"), None, &dir).unwrap_err();
         assert!(e.to_string().contains("--repo"));
+    }
+
+    #[test]
+    fn origin_remote_is_read_with_the_git_cli() {
+        let d = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| git_cli(d.path(), args).unwrap();
+        // Not a repository yet.
+        let e = RepoRef::locate(None, None, d.path()).unwrap_err();
+        assert!(e.to_string().contains("not a git repository"), "{e}");
+        git(&["init", "-q"]);
+        let e = RepoRef::locate(None, None, d.path()).unwrap_err();
+        assert!(e.to_string().contains("no `origin` remote"), "{e}");
+        git(&[
+            "remote",
+            "add",
+            "origin",
+            "git@ghe.example.com:octo-org/hello.git",
+        ]);
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        let l = RepoRef::locate(None, None, &d.path().join("sub")).unwrap();
+        assert_eq!(l.repo.to_string(), "octo-org/hello");
+        assert_eq!(l.host.as_deref(), Some("ghe.example.com"));
     }
 
     #[test]

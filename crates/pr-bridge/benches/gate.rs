@@ -1,4 +1,4 @@
-//! Benchmark (not a test): `cargo bench -p pr-bridge --bench gate`.
+//! Benchmark (not a test): `cargo bench -p ghops-pr-bridge --bench gate`.
 //!
 //! Prints the median time to decide on one real 16 KB `issue_comment` delivery (a comment on a
 //! plain issue, a comment without the trigger on a PR, and a trigger comment, whose body is

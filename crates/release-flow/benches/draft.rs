@@ -1,4 +1,4 @@
-//! Benchmark (not a test): `cargo bench -p release-flow --bench draft`.
+//! Benchmark (not a test): `cargo bench -p ghops-release-flow --bench draft`.
 //!
 //! Prints the median time of (1) rendering a release body for 500 and 5,000 merged PRs with
 //! categories, escapes and collapsing, (2) resolving the next version against 10,000 published

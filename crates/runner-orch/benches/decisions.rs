@@ -8,7 +8,7 @@
 //! units per idle pass (target 0), and GitHub calls (units) per launched runner including the
 //! reconcile traffic, for webhook launches and for reconcile-only launches (target <= 2).
 //!
-//! `cargo bench -p runner-orch --bench decisions` (add `--profile dev` for a quick run).
+//! `cargo bench -p ghops-runner-orch --bench decisions` (add `--profile dev` for a quick run).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};

@@ -4,11 +4,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+#[cfg(feature = "kubernetes")]
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+#[cfg(feature = "kubernetes")]
 use k8s_openapi::api::batch::v1::Job;
+#[cfg(feature = "kubernetes")]
 use k8s_openapi::api::core::v1::Secret;
+#[cfg(feature = "kubernetes")]
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::{Value, json};
 
@@ -374,6 +378,7 @@ pub fn secret_manifest(pool: &PoolConfig, name: &str, job_uid: &str, jit: &str) 
 }
 
 /// Kubernetes Jobs through the `kube` client.
+#[cfg(feature = "kubernetes")]
 pub struct KubeBackend {
     client: kube::Client,
     dry_run: bool,
@@ -382,6 +387,7 @@ pub struct KubeBackend {
     planned: Mutex<Vec<Value>>,
 }
 
+#[cfg(feature = "kubernetes")]
 impl KubeBackend {
     /// Wraps a client. In `dry_run`, reads are made and creates/deletes reported instead.
     pub fn new(client: kube::Client, dry_run: bool) -> Self {
@@ -566,6 +572,37 @@ impl KubeBackend {
             Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
             Err(e) => Err(OrchError::from_kube(format!("delete Job {name}"), e)),
         }
+    }
+}
+
+/// Built without the `kubernetes` feature: there is no Kubernetes client, so no value of this
+/// type exists ([`crate::from_config`] refuses `kubernetes` pools) and only the process backend
+/// runs.
+#[cfg(not(feature = "kubernetes"))]
+#[derive(Debug)]
+pub enum KubeBackend {}
+
+#[cfg(not(feature = "kubernetes"))]
+impl KubeBackend {
+    /// The manifests `--dry-run` reported instead of creating (never any: no value exists).
+    pub fn planned(&self) -> Vec<Value> {
+        match *self {}
+    }
+
+    async fn get(&self, _: &PoolConfig, _: &str) -> Result<Option<Live>> {
+        match *self {}
+    }
+
+    async fn list(&self, _: &PoolConfig) -> Result<Vec<Live>> {
+        match *self {}
+    }
+
+    async fn launch(&self, _: &PoolConfig, _: &LaunchSpec, _: &str) -> Result<Launched> {
+        match *self {}
+    }
+
+    async fn delete(&self, _: &PoolConfig, _: &str) -> Result<()> {
+        match *self {}
     }
 }
 

@@ -77,6 +77,7 @@ impl OrchError {
     }
 
     /// Maps a kube error for `action`.
+    #[cfg(feature = "kubernetes")]
     pub fn from_kube(action: impl Into<String>, e: kube::Error) -> Self {
         let action = action.into();
         match e {

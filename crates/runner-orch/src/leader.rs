@@ -3,13 +3,19 @@
 //! redelivery pass). All replicas accept webhooks (which only launch through the same
 //! idempotent path). [`Leadership`] keeps the answer current in the background.
 
+#[cfg(feature = "kubernetes")]
 use std::time::Duration;
 
+#[cfg(feature = "kubernetes")]
 use chrono::Utc;
+#[cfg(feature = "kubernetes")]
 use k8s_openapi::api::coordination::v1::Lease;
+#[cfg(feature = "kubernetes")]
 use kube::api::{Api, PostParams};
+#[cfg(feature = "kubernetes")]
 use serde_json::json;
 
+#[cfg(feature = "kubernetes")]
 use crate::error::{OrchError, Result};
 
 /// The name of the leader-election Lease (`ghops runners reconcile --leader-election`); the
@@ -17,6 +23,7 @@ use crate::error::{OrchError, Result};
 pub const LEASE_NAME: &str = "ghops-runners";
 
 /// One replica's view of a Lease.
+#[cfg(feature = "kubernetes")]
 pub struct LeaderElector {
     api: Api<Lease>,
     name: String,
@@ -25,6 +32,7 @@ pub struct LeaderElector {
     pub lease_duration: Duration,
 }
 
+#[cfg(feature = "kubernetes")]
 impl LeaderElector {
     /// A candidate `identity` (e.g. the pod name) for Lease `name` in `namespace`.
     pub fn new(client: kube::Client, namespace: &str, name: &str, identity: &str) -> Self {
@@ -123,6 +131,7 @@ pub async fn elect(namespace: &str, kube_url: Option<&str>) -> Result<Leadership
 }
 
 /// This replica's identity: `$POD_NAME`, else the host name.
+#[cfg(feature = "kubernetes")]
 pub fn default_identity() -> String {
     std::env::var("POD_NAME")
         .ok()

@@ -64,7 +64,9 @@ pub use config::RunnersConfig;
 pub use error::{OrchError, Result};
 pub use orchestrator::{Decision, Orchestrator, ReconcileReport};
 
-use backend::{Backend, KubeBackend, ProcessBackend};
+#[cfg(feature = "kubernetes")]
+use backend::KubeBackend;
+use backend::{Backend, ProcessBackend};
 use config::BackendKind;
 
 /// What the process building an orchestrator does with it; decides how `process` pools are
@@ -130,6 +132,15 @@ pub async fn from_config_as(
         .iter()
         .any(|p| p.backend == BackendKind::Kubernetes)
     {
+        #[cfg(not(feature = "kubernetes"))]
+        {
+            let _ = kube_url;
+            return Err(OrchError::config(
+                "runners.pools.backend",
+                "kubernetes: this build has no Kubernetes backend (runner-orch's `kubernetes` feature is off)",
+            ));
+        }
+        #[cfg(feature = "kubernetes")]
         Some(match kube_url {
             Some(u) => KubeBackend::for_url(u, dry_run)?,
             None => KubeBackend::infer(dry_run).await?,
