@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-#[cfg(feature = "kubernetes")]
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};

@@ -121,6 +121,7 @@ impl LeaderElector {
 /// [`Leadership::elect`] over the Lease [`LEASE_NAME`] in `namespace`, as
 /// [`default_identity`], with the Kubernetes client from `kube_url` (no authentication) or
 /// else the environment (in-cluster service account, then `$KUBECONFIG`).
+#[cfg(feature = "kubernetes")]
 pub async fn elect(namespace: &str, kube_url: Option<&str>) -> Result<Leadership> {
     let kube = match kube_url {
         Some(u) => crate::backend::KubeBackend::for_url(u, false)?,
@@ -180,6 +181,7 @@ impl Leadership {
     /// renewals may fail before it lapses). A failed renewal makes this replica a follower at
     /// once; it is the leader again only after taking the Lease again. Stops when the last
     /// clone is dropped.
+    #[cfg(feature = "kubernetes")]
     pub fn elect(elector: LeaderElector) -> Self {
         let held = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = held.clone();
