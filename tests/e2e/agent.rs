@@ -8,7 +8,7 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::util::{ghops, run, stderr, terminate};
+use crate::util::{ghops, http_get, run, stderr, terminate};
 
 const TOKEN: &str = "ghp_agentE2EtokenNEVERinHOOKS";
 
@@ -785,21 +785,6 @@ async fn serve_honours_legacy_env_from_the_config() {
     .await
     .unwrap();
     assert_eq!(code, Some(0), "{err}");
-}
-
-/// `GET path` on `addr`: (status, body); status 0 when nothing listens.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
-        return (0, String::new());
-    };
-    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
-    (status, body.unwrap_or_default())
 }
 
 #[tokio::test]

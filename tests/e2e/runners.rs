@@ -444,14 +444,19 @@ async fn a_process_pool_has_one_owner_per_machine() {
         .unwrap();
 }
 
-/// The loop logs a start line, one line per pass that did something (with its outcome and
-/// rate-limit units) and a stop line; SIGTERM ends it with exit 0.
+/// The loop logs (at INFO by default: it is a daemon) a start line, one line per pass that did
+/// something (with its outcome and rate-limit units) and a stop line; `--metrics-bind` serves
+/// the runner figures; SIGTERM ends it with exit 0.
 #[tokio::test]
 async fn reconcile_watch_logs_each_pass_with_its_outcome_and_stops_on_sigterm() {
     let gh = one_queued_job().await;
     let k = kube().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path());
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let mut c = ghops();
     c.args([
         "runners",
@@ -464,8 +469,9 @@ async fn reconcile_watch_logs_each_pass_with_its_outcome_and_stops_on_sigterm() 
     ])
     .arg(&cfg)
     .args(["--api-url", &gh.uri(), "--kube-url", &k.uri()])
+    .args(["--metrics-bind", &addr.to_string()])
     .env("GH_TOKEN", TOKEN)
-    .env("RUST_LOG", "info")
+    .env_remove("RUST_LOG")
     .stdout(std::process::Stdio::null())
     .stderr(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
@@ -496,6 +502,16 @@ async fn reconcile_watch_logs_each_pass_with_its_outcome_and_stops_on_sigterm() 
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    assert_eq!(
+        crate::util::http_get(addr, "/healthz").await,
+        (200, "ok\n".into())
+    );
+    let (code, metrics) = crate::util::http_get(addr, "/metrics").await;
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("# TYPE ghops_runners_launched_total counter"),
+        "{metrics}"
+    );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,

@@ -75,7 +75,11 @@ fn secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
 /// ([`gh_core::output`]: dry-run writes, agent decisions, hook output) are not diagnostics:
 /// they are printed as plain lines by [`crate::output::ReportLayer`] at any level, or carried
 /// as JSON events with `GHOPS_LOG_FORMAT=json`.
-pub fn init_tracing(g: &GlobalArgs) {
+///
+/// A daemon (`serve`, `agent run`, `runners reconcile --watch`) logs ghops's own INFO lines
+/// by default (start-up, each delivery, pass, launch and deploy, a heartbeat when idle);
+/// dependencies stay at WARN.
+pub fn init_tracing(g: &GlobalArgs, daemon: bool) {
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::prelude::*;
     let level = if g.quiet {
@@ -83,6 +87,10 @@ pub fn init_tracing(g: &GlobalArgs) {
     } else {
         // octocrab logs transport errors at ERROR that ghops already reports (and retries).
         match g.verbose {
+            0 if daemon => {
+                "warn,octocrab=off,ghops=info,gh_core=info,ghops_serve=info,deploy_agent=info,\
+                 runner_orch=info,pr_bridge=info,release_flow=info,deploy_plan=info"
+            }
             0 => "warn,octocrab=off",
             1 => "debug,octocrab=warn,hyper=warn,hyper_util=warn,h2=warn,rustls=warn,tower=warn",
             _ => "trace",

@@ -122,7 +122,15 @@ fn main() -> ProcessExit {
         }
     };
     let cli = Cli::parse();
-    ctx::init_tracing(&cli.global);
+    // Daemons log what they do (start-up, one line per delivery, pass, launch or deploy) at
+    // INFO by default; one-shot commands only warnings.
+    let daemon = match &cli.command {
+        Command::Serve(a) => a.is_daemon(),
+        Command::Agent(c) => c.is_daemon(),
+        Command::Runners(c) => c.is_daemon(),
+        _ => false,
+    };
+    ctx::init_tracing(&cli.global, daemon);
     tracing::debug!(?startup, "process hardening");
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

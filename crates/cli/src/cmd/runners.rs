@@ -34,6 +34,9 @@ pub enum RunnersCmd {
         /// Namespace of the leader-election Lease.
         #[arg(long, env = "POD_NAMESPACE", default_value = "ghops")]
         lease_namespace: String,
+        /// With --watch: serve /metrics, /healthz and /readyz on this address.
+        #[arg(long, value_name = "ADDR")]
+        metrics_bind: Option<std::net::SocketAddr>,
         #[command(flatten)]
         kube: KubeArgs,
     },
@@ -224,6 +227,7 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             interval,
             leader_election,
             lease_namespace,
+            metrics_bind,
             kube,
         } => {
             let role = if watch { Role::Daemon } else { Role::OneShot };
@@ -252,15 +256,39 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 runner_orch::leader::Leadership::always()
             };
             // SIGTERM (Kubernetes, systemd) like Ctrl-C: finish cleanly, exit 0.
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            gh_core::shutdown::stop_on_signal(stop, || {});
+            if let Some(bind) = metrics_bind {
+                let l = ghops_serve::health::listen(
+                    bind,
+                    orch.metrics.clone(),
+                    ghops_serve::health::on_stop(stopped.clone()),
+                )
+                .await
+                .map_err(|e| {
+                    Failure::usage(format!("--metrics-bind: cannot listen on {bind}: {e}"))
+                })?;
+                crate::output::say(
+                    crate::output::Kind::Info,
+                    &format!("ghops runners: metrics and health on http://{}", l.addr),
+                );
+            }
             runner_orch::watch(
                 &orch,
                 &clients,
                 interval,
                 leadership,
-                ghops_serve::shutdown_signal(),
+                ghops_serve::health::on_stop(stopped),
             )
             .await;
             Ok(ExitCode::Success)
         }
+    }
+}
+
+impl RunnersCmd {
+    /// `runners reconcile --watch`: a daemon.
+    pub fn is_daemon(&self) -> bool {
+        matches!(self, RunnersCmd::Reconcile { watch: true, .. })
     }
 }

@@ -84,6 +84,13 @@ enum ServeCmd {
     },
 }
 
+impl ServeArgs {
+    /// The webhook server (a daemon), not `serve manifests`.
+    pub fn is_daemon(&self) -> bool {
+        self.cmd.is_none()
+    }
+}
+
 fn secret(args: &ServeArgs) -> Result<Vec<u8>, Failure> {
     let s = match &args.webhook_secret_file {
         Some(p) => std::fs::read_to_string(p)

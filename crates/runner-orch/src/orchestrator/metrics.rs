@@ -27,6 +27,17 @@ pub struct Metrics {
     pub not_modified: AtomicU64,
 }
 
+/// What `runners reconcile --watch --metrics-bind` serves: the runner figures on `/metrics`;
+/// ready and alive while the process runs (the loop logs and retries its own failures).
+impl gh_core::metrics::Probe for Metrics {
+    fn metrics(&self) -> String {
+        self.render(None)
+    }
+    fn ready(&self) -> bool {
+        true
+    }
+}
+
 impl Metrics {
     /// Prometheus text exposition (gh-core's renderer); with `gh`, that client's request
     /// count and remaining rate limit too (leave it out where the server reports its own).

@@ -46,7 +46,7 @@ pub struct Orchestrator {
     /// The reconcile pass's lists with their ETags (conditional reads).
     cache: ListCache,
     /// Counters.
-    pub metrics: Metrics,
+    pub metrics: std::sync::Arc<Metrics>,
     /// A runner launched less than this long ago is never reaped as unused (it may be
     /// serving a job queued after the pass listed jobs). Default 2 minutes.
     pub grace: Duration,
@@ -75,7 +75,7 @@ impl Orchestrator {
             launched: Dedupe::new(LAUNCH_MEMORY),
             suspects: Mutex::new(BTreeMap::new()),
             cache: ListCache::default(),
-            metrics: Metrics::default(),
+            metrics: std::sync::Arc::default(),
             grace: Duration::from_secs(120),
         }
     }

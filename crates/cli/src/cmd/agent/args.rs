@@ -173,3 +173,10 @@ impl CreateArgs {
         })
     }
 }
+
+impl AgentCmd {
+    /// `agent run` without `--once`: a daemon.
+    pub fn is_daemon(&self) -> bool {
+        matches!(self, AgentCmd::Run(a) if !a.once)
+    }
+}
