@@ -75,6 +75,10 @@ async fn snap_cmd(
     if let Ok(canon) = dir.canonicalize() {
         s.add_filter(&regex_escape(&canon.display().to_string()), "[DIR]");
     }
+    // Behind the GHES front (GHOPS_TEST_GHES=1) dry-run lines show the API base path first.
+    if let Some(base) = gh.map(|g| g.base_path()).filter(|b| !b.is_empty()) {
+        s.add_filter(&format!(" {}/", regex_escape(base)), " /");
+    }
     s.add_filter(
         r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
         "[TIME]",
