@@ -881,3 +881,46 @@ async fn a_taken_metrics_address_is_refused_before_any_deploy() {
     assert!(!runs.exists(), "a hook ran");
     assert!(gh.writes().await.is_empty());
 }
+
+/// `agent create --wait` while the agent is still deploying, stderr not a terminal: one
+/// progress line (the latest status and its description, time waited, next check), the
+/// timeout honoured (1 s with the 5 s poll: exit 5).
+#[tokio::test]
+async fn create_wait_prints_progress_when_stderr_is_not_a_terminal() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/octo/app/deployments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": 12, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
+            "task": "deploy", "environment": "staging"
+        })))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/deployments/12/statuses"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+            "id": 1, "state": "in_progress", "description": "ghops-agent a: deploying abcdef0"
+        }])))
+        .mount(&gh.server)
+        .await;
+    let mut c = ghops();
+    c.args(["agent", "create", "--repo", "octo/app", "--ref", "main"])
+        .args(["--environment", "staging", "--wait", "--timeout", "1s"])
+        .args(["--api-url", &gh.uri()])
+        .env("GH_TOKEN", "ghp_e2e_agent_token");
+    let out = run(c).await;
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(5), "{e}");
+    let progress: Vec<&str> = e
+        .lines()
+        .filter(|l| l.starts_with("deployment 12: "))
+        .collect();
+    assert_eq!(progress.len(), 1, "{e}");
+    assert!(
+        progress[0].starts_with(
+            "deployment 12: in_progress (ghops-agent a: deploying abcdef0); waited 0s, next check in 1s"
+        ),
+        "{e}"
+    );
+    assert!(e.contains("did not finish within 1s"), "{e}");
+}

@@ -121,6 +121,33 @@ pub async fn wait(
     timeout: Duration,
     poll: Duration,
 ) -> Result<String, AgentError> {
+    wait_with_progress(gh, repo, id, timeout, poll, &|_| {}).await
+}
+
+/// Where a [`wait_with_progress`] stands after each check (for a progress line).
+#[derive(Debug, Clone, Copy)]
+pub struct WaitProgress<'a> {
+    /// The deployment.
+    pub id: u64,
+    /// Its latest status (`None`: no status yet).
+    pub state: Option<&'a str>,
+    /// That status's description, when it has one.
+    pub description: Option<&'a str>,
+    /// Time waited so far.
+    pub waited: Duration,
+    /// Time until the next check (never past the deadline).
+    pub next_poll: Duration,
+}
+
+/// [`wait`], calling `progress` after every check that does not end the wait.
+pub async fn wait_with_progress(
+    gh: &GitHub,
+    repo: &RepoRef,
+    id: u64,
+    timeout: Duration,
+    poll: Duration,
+    progress: &(dyn Fn(&WaitProgress<'_>) + Sync),
+) -> Result<String, AgentError> {
     let start = Instant::now();
     loop {
         let s: Vec<Value> = gh
@@ -129,7 +156,9 @@ pub async fn wait(
                 repo.api_path()
             ))
             .await?;
-        if let Some(state) = s.first().and_then(|s| s["state"].as_str())
+        let latest = s.first();
+        let state = latest.and_then(|s| s["state"].as_str());
+        if let Some(state) = state
             && matches!(state, "success" | "failure" | "error" | "inactive")
         {
             return Ok(state.to_owned());
@@ -142,6 +171,16 @@ pub async fn wait(
             )));
         }
         // Never sleep past the deadline.
-        tokio::time::sleep(poll.min(timeout - waited)).await;
+        let next_poll = poll.min(timeout - waited);
+        progress(&WaitProgress {
+            id,
+            state,
+            description: latest
+                .and_then(|s| s["description"].as_str())
+                .filter(|d| !d.is_empty()),
+            waited,
+            next_poll,
+        });
+        tokio::time::sleep(next_poll).await;
     }
 }

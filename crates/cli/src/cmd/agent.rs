@@ -117,14 +117,36 @@ async fn create(a: CreateArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         }
         return Ok(ExitCode::Success);
     }
-    let state = deploy_agent::create::wait(
+    let progress = crate::output::Progress::new(ctx.global.quiet);
+    let state = deploy_agent::create::wait_with_progress(
         &gh,
         &repo,
         id,
         a.timeout,
         deploy_agent::config::CREATE_WAIT_POLL,
+        &|p| {
+            use gh_core::config::format_duration;
+            let state = match (p.state, p.description) {
+                (None, _) => "no status yet".to_owned(),
+                (Some(s), None) => s.to_owned(),
+                (Some(s), Some(d)) => format!("{s} ({d})"),
+            };
+            progress.update(
+                &state,
+                &format!(
+                    "deployment {}: {state}; waited {}, next check in {}",
+                    p.id,
+                    format_duration(std::time::Duration::from_secs(p.waited.as_secs())),
+                    format_duration(std::time::Duration::from_secs(
+                        p.next_poll.as_secs_f64().round().max(1.0) as u64
+                    ))
+                ),
+            );
+        },
     )
-    .await?;
+    .await;
+    progress.finish();
+    let state = state?;
     if ctx.global.json {
         ctx.print_json(&serde_json::json!({"id": id, "state": state}))?;
     } else {
