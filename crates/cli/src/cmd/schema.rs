@@ -27,6 +27,8 @@ enum SchemaOf {
     PlanComment,
     /// `ghops auth status --json`.
     AuthStatus,
+    /// `ghops env status --json` (an array of rows).
+    EnvStatus,
 }
 
 /// The JSON Schema (draft 2020-12) of what `of` prints with `--json`: the serialised form
@@ -39,6 +41,7 @@ fn schema(of: SchemaOf) -> serde_json::Value {
         SchemaOf::Plan => generator.into_root_schema_for::<deploy_plan::Plan>(),
         SchemaOf::PlanComment => generator.into_root_schema_for::<gh_core::comments::Upserted>(),
         SchemaOf::AuthStatus => generator.into_root_schema_for::<super::auth::AuthStatus>(),
+        SchemaOf::EnvStatus => generator.into_root_schema_for::<Vec<release_flow::env::EnvRow>>(),
     };
     s.to_value()
 }
@@ -114,5 +117,30 @@ mod tests {
             comment.contains("comment_id") && comment.contains("dry_run"),
             "{comment}"
         );
+    }
+
+    /// `env status --json` is an array of rows whose keys are exactly the row's fields, with
+    /// full SHAs and RFC 3339 times as strings.
+    #[test]
+    fn env_status_schema_matches_a_row() {
+        let s = schema(SchemaOf::EnvStatus);
+        assert_eq!(s["type"], "array", "{s}");
+        let row = &s["$defs"]["EnvRow"];
+        let props = row["properties"].as_object().unwrap();
+        let r = release_flow::env::EnvRow {
+            environment: "qa1".into(),
+            pr: Some(7),
+            sha: Some("a".repeat(40)),
+            state: "success".into(),
+            url: None,
+            deployment_id: Some(3),
+            updated_at: Some("2026-12-05T08:00:00Z".into()),
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut described: Vec<&str> = props.keys().map(String::as_str).collect();
+        keys.sort();
+        described.sort();
+        assert_eq!(keys, described);
     }
 }

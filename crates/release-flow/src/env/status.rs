@@ -9,7 +9,7 @@ use super::deployments::{Deployment, latest_status};
 use crate::error::ReleaseError;
 
 /// One row of `ghops env status` (its `--json` shape: full SHAs, RFC 3339 times).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct EnvRow {
     /// Environment.
     pub environment: String,
