@@ -22,8 +22,8 @@ const R: &str = "/repos/Codertocat/Hello-World";
 /// What one path decided.
 #[derive(Debug, Clone)]
 enum Decision {
-    /// Nothing to do: the reason when the path gives one. The CLI prints `ignored: <reason>`;
-    /// the server logs the library's outcome (`{"kind"|"outcome": "ignored", "reason"}`, or
+    /// Nothing to do: the reason when the path gives one. The CLI prints
+    /// `{"outcome": "ignored", "reason"}` with --json; the server logs the library's outcome (`{"kind"|"outcome": "ignored", "reason"}`, or
     /// `null` for handlers that return `None`).
     Ignored(Option<String>),
     /// Acted (or chose to do nothing) and said so: the library's outcome, as JSON.
@@ -100,17 +100,14 @@ where
     let decision = match out.status.code() {
         Some(0) => {
             let text = stdout(&out);
-            match text.trim().strip_prefix("ignored: ") {
-                // Some `--event` paths print their "ignored" line as text even with --json.
-                Some(reason) => Decision::Ignored(Some(reason.to_owned())),
-                None => Decision::of(serde_json::from_str(&text).unwrap_or_else(|e| {
-                    panic!(
-                        "CLI {:?}: not JSON ({e}): {text}\n{}",
-                        case.cli,
-                        stderr(&out)
-                    )
-                })),
-            }
+            // With --json every path prints JSON, an ignored event included.
+            Decision::of(serde_json::from_str(&text).unwrap_or_else(|e| {
+                panic!(
+                    "CLI {:?}: not JSON ({e}): {text}\n{}",
+                    case.cli,
+                    stderr(&out)
+                )
+            }))
         }
         Some(3) => Decision::Refused,
         other => panic!("CLI {:?} exited {other:?}: {}", case.cli, stderr(&out)),

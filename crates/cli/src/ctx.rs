@@ -335,6 +335,17 @@ impl Ctx {
         }
     }
 
+    /// An event this command has nothing to do for: `ignored: <why>`, or with `--json`
+    /// `{"outcome": "ignored", "reason": "<why>"}` (the shape `ghops serve` logs).
+    pub fn print_ignored(&self, why: &str) -> Result<(), Failure> {
+        if self.global.json {
+            self.print_json(&serde_json::json!({"outcome": "ignored", "reason": why}))
+        } else {
+            outln!("ignored: {why}");
+            Ok(())
+        }
+    }
+
     /// Prints a value as pretty JSON on stdout.
     pub fn print_json<T: serde::Serialize>(&self, v: &T) -> Result<(), Failure> {
         let s = serde_json::to_string_pretty(v)

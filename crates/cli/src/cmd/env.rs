@@ -166,7 +166,7 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             let repo: gh_core::RepoRef = ev.repository.full_name.parse()?;
             let gh = ctx.client(&repo).await?;
             let Some(plan) = release_flow::env::on_pull_request(&gh, &cfg, &ev).await? else {
-                outln!("ignored: pull_request {}", ev.action);
+                ctx.print_ignored(&format!("pull_request {}", ev.action))?;
                 return Ok(ExitCode::Success);
             };
             let files = ActionsFiles::from_env();

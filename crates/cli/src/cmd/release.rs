@@ -288,7 +288,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     match release_flow::push::release_target(&ev)? {
                         Ok(target) => target,
                         Err(why) => {
-                            outln!("ignored: {why}");
+                            ctx.print_ignored(&why.to_string())?;
                             return Ok(ExitCode::Success);
                         }
                     }
@@ -328,11 +328,13 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                             main: m,
                         } => (repo, branch, main.or(Some(m))),
                         PushTarget::Draft { branch, .. } => {
-                            outln!("ignored: push to {branch}, not a release/* branch");
+                            ctx.print_ignored(&format!(
+                                "push to {branch}, not a release/* branch"
+                            ))?;
                             return Ok(ExitCode::Success);
                         }
                         PushTarget::Ignored(why) => {
-                            outln!("ignored: {why}");
+                            ctx.print_ignored(&why.to_string())?;
                             return Ok(ExitCode::Success);
                         }
                     }
