@@ -1456,30 +1456,37 @@ async fn finished_process_runners_and_their_names_are_forgotten() {
         env.mock_job(id, "queued").await;
     }
     let mut process = runner_orch::backend::ProcessBackend::new(false);
-    process.finished_retention = Duration::from_millis(300);
+    // Long enough that no runner is forgotten before all three ran, even on a loaded machine.
+    process.finished_retention = Duration::from_secs(3);
     let o = Orchestrator::new(process_pool("exit 0"), Backend::new(None, process));
+    let pool = o.config().pools[0].clone();
+    // Each runner exits at once; the next job is launched once it has (max = 2: a third
+    // launch while two still run would wait at capacity).
+    let all_finished = || async {
+        for _ in 0..500 {
+            if o.backend()
+                .list(&pool)
+                .await
+                .unwrap()
+                .iter()
+                .all(|l| l.finished)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the runners never finished");
+    };
     for id in jobs {
         let d = o.handle_event(&env.client, &event_for(id)).await.unwrap();
         assert!(matches!(d, Decision::Launched { .. }), "{d:?}");
+        all_finished().await;
     }
     assert_eq!(o.remembered(), 3);
-    let pool = o.config().pools[0].clone();
     // Finished runners stay listed for the retention (a reconcile pass may relaunch a job
     // whose runner died), then the list and the dedupe memory let go of them.
-    for _ in 0..100 {
-        if o.backend()
-            .list(&pool)
-            .await
-            .unwrap()
-            .iter()
-            .all(|l| l.finished)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
     assert_eq!(o.backend().process().len(), 3);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     o.reconcile(&env.clients()).await.unwrap();
     assert_eq!(o.backend().process().len(), 0);
     assert_eq!(o.remembered(), 0);
