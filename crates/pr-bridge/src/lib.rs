@@ -70,6 +70,5 @@ pub use merge_ref::{
 pub use options::Options;
 pub use report::{
     CleanupItem, Progress, ReportOutcome, ThisRun, Wait, cleanup, report, report_in_run,
-    report_with_progress,
 };
 pub use trigger::{BranchAction, TriggerOutcome, trigger};

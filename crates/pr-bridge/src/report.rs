@@ -137,10 +137,10 @@ pub async fn report(
     opts: &Options,
     wait: Wait,
 ) -> Result<ReportOutcome, BridgeError> {
-    report_with_progress(gh, repo, pr, opts, wait, &|_: &Progress<'_>| {}).await
+    report_in_run(gh, repo, pr, opts, wait, None, &|_: &Progress<'_>| {}).await
 }
 
-/// One poll of [`report_with_progress`]: what the runs look like so far.
+/// One poll of [`report_in_run`]: what the runs look like so far.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress<'a> {
     /// The runs found for the merge commit (may be empty).
@@ -149,18 +149,6 @@ pub struct Progress<'a> {
     pub waited: Duration,
     /// Time until the next poll.
     pub next_poll: Duration,
-}
-
-/// [`report`], calling `progress` before each wait (e.g. a progress line on a terminal).
-pub async fn report_with_progress(
-    gh: &GitHub,
-    repo: &RepoRef,
-    pr: u64,
-    opts: &Options,
-    wait: Wait,
-    progress: &(dyn Fn(&Progress<'_>) + Sync),
-) -> Result<ReportOutcome, BridgeError> {
-    report_in_run(gh, repo, pr, opts, wait, None, progress).await
 }
 
 /// The workflow run the reporting job belongs to (`GITHUB_RUN_ID`), when `report` runs in a
@@ -207,7 +195,8 @@ impl ThisRun {
     }
 }
 
-/// [`report_with_progress`] from a job of a workflow run ([`ThisRun`]): when that run is one of
+/// [`report`] with a `progress` callback (called before each wait, e.g. for a progress line),
+/// and, from a job of a workflow run ([`ThisRun`]): when that run is one of
 /// the runs for the merge commit, it counts as completed with the result the job passes, and
 /// only the other runs are waited for (no result: refused at once, exit 2). A run that is not
 /// one of them (a `workflow_run` workflow on the default branch) changes nothing.

@@ -1707,7 +1707,7 @@ async fn report_honours_a_timeout_shorter_than_the_poll() {
     };
     let next_polls = std::sync::Mutex::new(Vec::new());
     let start = std::time::Instant::now();
-    let e = pr_bridge::report_with_progress(&c, &repo(), 1, &opts(), wait, &|p| {
+    let e = pr_bridge::report_in_run(&c, &repo(), 1, &opts(), wait, None, &|p| {
         next_polls.lock().unwrap().push(p.next_poll);
     })
     .await

@@ -48,7 +48,8 @@ pub async fn reachable(
 /// What to read about the PRs of a range.
 #[derive(Debug, Clone)]
 pub struct Fetch {
-    /// Only PRs into this branch (release-drafter's `filter-by-commitish`; hotfixes always).
+    /// Only PRs into this branch (hotfixes: a release line's own PRs; drafts never set it —
+    /// release-drafter's `filter-by-commitish` filters releases, not PRs).
     pub base_branch: Option<String>,
     /// Read each PR's changed files (a category matches on paths).
     pub files: bool,
