@@ -138,9 +138,132 @@ pub fn mask_command(secret: &str) -> String {
         .join("\n")
 }
 
+/// The workflow run's `GITHUB_*` variables that commands take their defaults from (an empty
+/// variable counts as unset). [`RunEnv::from_env`] reads the process environment; tests build
+/// one with [`RunEnv::from_lookup`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunEnv {
+    /// `GITHUB_ACTIONS=true`.
+    pub in_actions: bool,
+    /// `GITHUB_ACTOR`.
+    pub actor: Option<String>,
+    /// `GITHUB_TRIGGERING_ACTOR` (who re-ran the workflow, when someone did).
+    pub triggering_actor: Option<String>,
+    /// `GITHUB_SHA`.
+    pub sha: Option<String>,
+    /// `GITHUB_REF` (`refs/heads/…`, `refs/tags/…`, `refs/pull/…`).
+    pub git_ref: Option<String>,
+    /// `GITHUB_REF_NAME`.
+    pub ref_name: Option<String>,
+    /// `GITHUB_HEAD_REF` (the PR's branch on `pull_request` events).
+    pub head_ref: Option<String>,
+    /// `GITHUB_SERVER_URL`.
+    pub server_url: Option<String>,
+    /// `GITHUB_REPOSITORY`.
+    pub repository: Option<String>,
+    /// `GITHUB_RUN_ID`.
+    pub run_id: Option<String>,
+}
+
+impl RunEnv {
+    /// Reads the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the variables through `var` (empty values are dropped).
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
+        let v = |k: &str| var(k).filter(|v| !v.is_empty());
+        Self {
+            in_actions: var("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+            actor: v("GITHUB_ACTOR"),
+            triggering_actor: v("GITHUB_TRIGGERING_ACTOR"),
+            sha: v("GITHUB_SHA"),
+            git_ref: v("GITHUB_REF"),
+            ref_name: v("GITHUB_REF_NAME"),
+            head_ref: v("GITHUB_HEAD_REF"),
+            server_url: v("GITHUB_SERVER_URL"),
+            repository: v("GITHUB_REPOSITORY"),
+            run_id: v("GITHUB_RUN_ID"),
+        }
+    }
+
+    /// Who runs: `GITHUB_TRIGGERING_ACTOR`, else `GITHUB_ACTOR`.
+    pub fn actor(&self) -> Option<&str> {
+        self.triggering_actor.as_deref().or(self.actor.as_deref())
+    }
+
+    /// The branch the run is for, under Actions only: `GITHUB_REF` when it names a branch.
+    pub fn branch(&self) -> Option<&str> {
+        self.git_ref
+            .as_deref()
+            .filter(|_| self.in_actions)?
+            .strip_prefix("refs/heads/")
+    }
+
+    /// `GITHUB_RUN_ID` as a number.
+    pub fn run_id(&self) -> Option<u64> {
+        self.run_id.as_deref()?.parse().ok()
+    }
+
+    /// This run's page: `{GITHUB_SERVER_URL}/{GITHUB_REPOSITORY}/actions/runs/{GITHUB_RUN_ID}`.
+    pub fn run_url(&self) -> Option<String> {
+        Some(format!(
+            "{}/{}/actions/runs/{}",
+            self.server_url.as_deref()?,
+            self.repository.as_deref()?,
+            self.run_id.as_deref()?
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_env_defaults() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            RunEnv::from_lookup(move |k| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        let r = vars(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_ACTOR", "alice"),
+            ("GITHUB_TRIGGERING_ACTOR", ""),
+            ("GITHUB_REF", "refs/heads/develop"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "o/r"),
+            ("GITHUB_RUN_ID", "42"),
+        ]);
+        assert_eq!(r.actor(), Some("alice"));
+        assert_eq!(r.branch(), Some("develop"));
+        assert_eq!(r.run_id(), Some(42));
+        assert_eq!(
+            r.run_url().as_deref(),
+            Some("https://github.com/o/r/actions/runs/42")
+        );
+        let r = vars(&[
+            ("GITHUB_ACTOR", "alice"),
+            ("GITHUB_TRIGGERING_ACTOR", "bob"),
+            ("GITHUB_REF", "refs/heads/develop"),
+            ("GITHUB_RUN_ID", "x"),
+        ]);
+        assert_eq!(r.actor(), Some("bob"));
+        // Outside Actions, GITHUB_REF names no branch to draft for.
+        assert_eq!(r.branch(), None);
+        assert_eq!((r.run_id(), r.run_url()), (None, None));
+        let tag = RunEnv {
+            in_actions: true,
+            git_ref: Some("refs/tags/v1".into()),
+            ..RunEnv::default()
+        };
+        assert_eq!(tag.branch(), None);
+    }
 
     #[test]
     fn outputs_are_heredocs_that_cannot_inject() {

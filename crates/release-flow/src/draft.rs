@@ -166,6 +166,19 @@ impl DraftOutcome {
     }
 }
 
+/// `draft 12 created`, `draft 12 updated`, `draft 12 already current`, or
+/// `dry-run, nothing written`.
+impl std::fmt::Display for DraftOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DraftOutcome::Created(id) => write!(f, "draft {id} created"),
+            DraftOutcome::Updated(id) => write!(f, "draft {id} updated"),
+            DraftOutcome::Unchanged(id) => write!(f, "draft {id} already current"),
+            DraftOutcome::DryRun => f.write_str("dry-run, nothing written"),
+        }
+    }
+}
+
 /// The releases release-drafter considers: of the target when `filter-by-commitish`, with
 /// the tag prefix when one is set.
 fn considered<'a>(cfg: &DrafterConfig, releases: &'a [Release], target: &str) -> Vec<&'a Release> {
@@ -520,6 +533,15 @@ pub async fn draft_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outcome_text() {
+        let t = |o: DraftOutcome| o.to_string();
+        assert_eq!(t(DraftOutcome::Created(7)), "draft 7 created");
+        assert_eq!(t(DraftOutcome::Updated(7)), "draft 7 updated");
+        assert_eq!(t(DraftOutcome::Unchanged(7)), "draft 7 already current");
+        assert_eq!(t(DraftOutcome::DryRun), "dry-run, nothing written");
+    }
 
     fn plan() -> DraftPlan {
         DraftPlan {

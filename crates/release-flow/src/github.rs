@@ -22,6 +22,16 @@ pub async fn list_releases(gh: &GitHub, repo: &RepoRef) -> Result<Vec<Release>, 
 }
 
 #[derive(Deserialize)]
+struct RepoInfo {
+    default_branch: String,
+}
+
+/// The repository's default branch (one read).
+pub async fn default_branch(gh: &GitHub, repo: &RepoRef) -> Result<String, ReleaseError> {
+    Ok(gh.get::<RepoInfo>(&repo.api_path()).await?.default_branch)
+}
+
+#[derive(Deserialize)]
 struct Compare {
     status: String,
 }

@@ -39,6 +39,7 @@ pub mod github;
 pub mod hotfix;
 pub mod init;
 pub mod push;
+pub mod resolve;
 pub mod template;
 pub mod version;
 pub mod webhook;

@@ -1857,3 +1857,49 @@ async fn a_forks_pr_named_like_the_release_branch_is_not_the_reintegration_pr() 
     ])
     .await;
 }
+
+/// A local release-drafter file with `_extends`: the base is read once through GraphQL, the
+/// local keys win, and warnings already shown for the local file are not returned again.
+#[tokio::test]
+async fn extends_is_resolved_once_and_warns_once() {
+    let gh = MockGitHub::start().await;
+    let c = client(&gh, false).await;
+    let base = "template: base $CHANGES\ntag-template: 'b$RESOLVED_VERSION'\nzzz-base-only: 1\n";
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_partial_json(json!({"variables": {
+            "owner": "octo", "name": ".github", "expr": "HEAD:.github/release-drafter.yml"
+        }})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"repository": {"object": {"text": base}}}})),
+        )
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("drafter.yml");
+    std::fs::write(
+        &f,
+        "_extends: .github\ntemplate: local $CHANGES\nfrobnicate: 1\n",
+    )
+    .unwrap();
+    let mut local = release_flow::resolve::LocalConfig::read(Some(&f), || {
+        Err::<gh_core::config::ConfigFile, release_flow::ReleaseError>(
+            release_flow::ReleaseError::Config("ghops.toml must not be read".into()),
+        )
+    })
+    .unwrap();
+    assert_eq!(local.source, release_flow::config::Source::ReleaseDrafter);
+    assert_eq!(local.warnings.len(), 1, "{:?}", local.warnings);
+    assert!(local.warnings[0].contains("frobnicate"));
+    let new = local.resolve_extends(&c, &repo()).await.unwrap();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert!(new[0].contains("zzz-base-only"), "{new:?}");
+    assert_eq!(local.warnings.len(), 2);
+    assert_eq!(local.config.template, "local $CHANGES");
+    assert_eq!(local.config.tag_template, "b$RESOLVED_VERSION");
+    // Resolved: a second call sends nothing.
+    assert!(local.resolve_extends(&c, &repo()).await.unwrap().is_empty());
+    gh.assert_no_writes().await;
+}
