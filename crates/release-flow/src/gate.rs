@@ -550,7 +550,8 @@ pub struct ApproveOutcome {
 }
 
 /// `ghops gate approve`: authorise `actor`, then approve (or reject) the deployment of `run_id`
-/// waiting on `environment`. Nothing pending (already decided) is not an error.
+/// waiting on `environment`. Nothing pending (already decided) is not an error. The recorded
+/// comment is `COMMENT (by @ACTOR via ghops)`, or `by @ACTOR via ghops` when `comment` is blank.
 #[allow(clippy::too_many_arguments)]
 pub async fn approve(
     gh: &GitHub,
@@ -588,12 +589,16 @@ pub async fn approve(
         )));
     }
     let state = if approve { "approved" } else { "rejected" };
+    let comment = match comment.trim() {
+        "" => format!("by @{actor} via ghops"),
+        c => format!("{c} (by @{actor} via ghops)"),
+    };
     gh.post::<Value>(
         &path,
         &json!({
             "environment_ids": [p.environment.id],
             "state": state,
-            "comment": truncate(&format!("{comment} (by @{actor} via ghops)"), 1000),
+            "comment": truncate(&comment, 1000),
         }),
         Idempotency::Idempotent,
     )

@@ -228,6 +228,57 @@ async fn approve_pending_deployment() {
     );
 }
 
+/// `ghops gate approve` without `--comment` (an empty comment): the recorded comment names who
+/// decided, with no leading space (it was " (by @lead via ghops)").
+#[tokio::test]
+async fn approve_without_a_comment_records_who_decided() {
+    let gh = MockGitHub::start().await;
+    let c = client(&gh, false).await;
+    permission(&gh, "octo/app", "lead", "maintain").await;
+    get(
+        &gh,
+        "/repos/octo/app/actions/runs/555/pending_deployments",
+        json!([{"environment": {"id": 2, "name": "production"}, "current_user_can_approve": true}]),
+    )
+    .await;
+    write(
+        &gh,
+        "POST",
+        "/repos/octo/app/actions/runs/555/pending_deployments",
+        200,
+        json!([]),
+    )
+    .await;
+    let gate = EnvConfig::default().gate;
+    for (comment, approve_it) in [("", false), ("  ", true)] {
+        approve(
+            &c,
+            &repo("octo/app"),
+            &gate,
+            555,
+            "production",
+            approve_it,
+            "lead",
+            comment,
+        )
+        .await
+        .unwrap();
+    }
+    let bodies: Vec<_> = gh.writes().await.into_iter().map(|w| w.body).collect();
+    assert_eq!(
+        bodies,
+        [
+            json!({"environment_ids": [2], "state": "rejected", "comment": "by @lead via ghops"}),
+            json!({"environment_ids": [2], "state": "approved", "comment": "by @lead via ghops"}),
+        ]
+    );
+    gh.assert_writes(&[
+        "POST /repos/octo/app/actions/runs/555/pending_deployments",
+        "POST /repos/octo/app/actions/runs/555/pending_deployments",
+    ])
+    .await;
+}
+
 #[tokio::test]
 async fn approve_refuses_unauthorised_caller_and_tolerates_nothing_pending() {
     let gh = MockGitHub::start().await;
