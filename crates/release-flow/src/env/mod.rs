@@ -10,8 +10,10 @@
 //! - [`record`]: one Deployment per deploy and its statuses, idempotently;
 //!   [`deactivate`] pages through every deployment of an environment.
 //! - [`status`]: what runs where; [`table`] / [`render_table`] its table.
+//! - [`RecordInputs`] / [`GateInputs`]: a command's flags with the workflow run's defaults
+//!   (`GITHUB_SHA`, `GITHUB_TRIGGERING_ACTOR` / `GITHUB_ACTOR`, the run's log URL) filled in.
 //!
-//! Files: `config` (the `[env]` section), `plan` (labels → targets, pure), `deployments`
+//! Files: `config` (the `[env]` section), `inputs` (flags and the run's defaults), `plan` (labels → targets, pure), `deployments`
 //! (the Deployments API), `sync`, `record`, `status`, `table`.
 //!
 //! ```no_run
@@ -27,6 +29,7 @@
 
 mod config;
 mod deployments;
+mod inputs;
 mod plan;
 mod record;
 mod status;
@@ -39,6 +42,7 @@ pub use deployments::{
     deactivate, find_deployment, is_production, latest_status, list_deployments, pr_deployed,
     slot_holder,
 };
+pub use inputs::{GateInputs, RecordInputs, actor, sha};
 pub use plan::{
     EnvTarget, Handover, NAMESPACE_PREFIX, SYNC_ACTIONS, SyncPlan, plan_open, preview_namespace,
     sanitise_branch,
