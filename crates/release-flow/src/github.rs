@@ -31,9 +31,51 @@ pub async fn default_branch(gh: &GitHub, repo: &RepoRef) -> Result<String, Relea
     Ok(gh.get::<RepoInfo>(&repo.api_path()).await?.default_branch)
 }
 
+/// How a head relates to a base (`GET /compare/{base}...{head}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareStatus {
+    /// The head has commits the base lacks, and every commit of the base.
+    Ahead,
+    /// The base has commits the head lacks, and every commit of the head.
+    Behind,
+    /// The same commit.
+    Identical,
+    /// Each has commits the other lacks.
+    Diverged,
+    /// A status this version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl CompareStatus {
+    /// The base is an ancestor of, or equal to, the head.
+    pub fn contains_base(self) -> bool {
+        matches!(self, CompareStatus::Ahead | CompareStatus::Identical)
+    }
+}
+
 #[derive(Deserialize)]
 struct Compare {
-    status: String,
+    status: CompareStatus,
+}
+
+/// How `head` relates to `base` (tags or branches); `None` when GitHub knows either not (404).
+pub async fn compare(
+    gh: &GitHub,
+    repo: &RepoRef,
+    base: &str,
+    head: &str,
+) -> Result<Option<CompareStatus>, ReleaseError> {
+    let c: Option<Compare> = gh
+        .get_opt(&format!(
+            "{}/compare/{}...{}?per_page=1",
+            repo.api_path(),
+            encode_ref(base),
+            encode_ref(head)
+        ))
+        .await?;
+    Ok(c.map(|c| c.status))
 }
 
 /// Is `tag` reachable from `branch` (the tag's commit is an ancestor of, or equal to, the
@@ -44,15 +86,9 @@ pub async fn reachable(
     tag: &str,
     branch: &str,
 ) -> Result<bool, ReleaseError> {
-    let c: Option<Compare> = gh
-        .get_opt(&format!(
-            "{}/compare/{}...{}?per_page=1",
-            repo.api_path(),
-            encode_ref(tag),
-            encode_ref(branch)
-        ))
-        .await?;
-    Ok(c.is_some_and(|c| c.status == "ahead" || c.status == "identical"))
+    Ok(compare(gh, repo, tag, branch)
+        .await?
+        .is_some_and(CompareStatus::contains_base))
 }
 
 /// What to read about the PRs of a range.
@@ -521,4 +557,18 @@ async fn rest_commits(
         commits.reverse();
     }
     Ok((oids, commits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_statuses() {
+        let s = |v: &str| serde_json::from_value::<CompareStatus>(json!(v)).unwrap();
+        assert!(s("ahead").contains_base() && s("identical").contains_base());
+        assert!(!s("behind").contains_base() && !s("diverged").contains_base());
+        assert_eq!(s("sideways"), CompareStatus::Unknown);
+        assert!(!CompareStatus::Unknown.contains_base());
+    }
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::changelog::{self, BodyVars};
 use crate::config::DrafterConfig;
 use crate::error::ReleaseError;
-use crate::github::{list_releases, merged_prs, reachable};
+use crate::github::{CompareStatus, compare, list_releases, merged_prs, reachable};
 use crate::version::{Increment, next_hotfix, parse_tag, render_version, version_info};
 
 /// The commit a tag points at (annotated tags peeled).
@@ -179,11 +179,6 @@ pub struct HotfixResult {
 }
 
 #[derive(Deserialize)]
-struct Compare {
-    status: String,
-}
-
-#[derive(Deserialize)]
 struct Pull {
     number: u64,
 }
@@ -217,18 +212,13 @@ pub async fn hotfix(
     line_tags.sort_by(|a, b| b.0.cmp(&a.0));
     // The branch's previous tag: the highest of its line reachable from it (a patch of the
     // same line published from main or another branch is not this branch's baseline).
-    let mut prev: Option<(semver::Version, String, String)> = None;
+    let mut prev: Option<(semver::Version, String, CompareStatus)> = None;
     for (v, t) in line_tags.iter().take(20) {
-        let c: Option<Compare> = gh
-            .get_opt(&format!(
-                "{}/compare/{}...{}?per_page=1",
-                repo.api_path(),
-                encode_ref(t),
-                encode_ref(branch)
-            ))
-            .await?;
-        if let Some(c) = c.filter(|c| c.status == "ahead" || c.status == "identical") {
-            prev = Some((v.clone(), (*t).to_owned(), c.status));
+        if let Some(status) = compare(gh, repo, t, branch)
+            .await?
+            .filter(|s| s.contains_base())
+        {
+            prev = Some((v.clone(), (*t).to_owned(), status));
             break;
         }
     }
@@ -240,7 +230,7 @@ pub async fn hotfix(
             branch,
             "no tag of the line is reachable from the branch"
         );
-        prev = Some((v.clone(), (*t).to_owned(), "diverged".into()));
+        prev = Some((v.clone(), (*t).to_owned(), CompareStatus::Diverged));
     }
     let prev_tag = prev.as_ref().map(|(_, t, _)| t.clone());
     let mut result = HotfixResult {
@@ -255,20 +245,14 @@ pub async fn hotfix(
     };
     // Nothing since the branch's previous tag: nothing to publish (replay-safe).
     if let Some((v, t, status)) = &prev
-        && status == "identical"
+        && *status == CompareStatus::Identical
     {
         // A replay after a run that published the hotfix but failed before its PR: open
         // (or update) it when the branch still has commits main lacks.
         if v.patch > 0 {
-            let m: Option<Compare> = gh
-                .get_opt(&format!(
-                    "{}/compare/{}...{}?per_page=1",
-                    repo.api_path(),
-                    encode_ref(main_branch),
-                    encode_ref(branch)
-                ))
-                .await?;
-            if m.is_some_and(|m| m.status == "ahead" || m.status == "diverged") {
+            // The branch has commits main lacks.
+            let m = compare(gh, repo, main_branch, branch).await?;
+            if m.is_some_and(|m| matches!(m, CompareStatus::Ahead | CompareStatus::Diverged)) {
                 ensure_reintegration(
                     gh,
                     repo,

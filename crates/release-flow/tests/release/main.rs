@@ -1271,6 +1271,17 @@ async fn a_replay_after_a_failed_pr_opens_the_missing_reintegration_pr_and_publi
     .unwrap();
     assert_eq!(r.tag, None);
     assert_eq!(r.reintegration_pr, Some(78));
+    // Every request, reads included: one compare finds the baseline, one asks whether the
+    // branch has commits main lacks.
+    w.gh.assert_lines(&[
+        &format!("GET {R}/releases?per_page=100"),
+        &format!("GET {R}/compare/v1.4.1...release/1.4.0?per_page=1"),
+        &format!("GET {R}/compare/main...release/1.4.0?per_page=1"),
+        &format!("GET {R}/pulls?state=open&base=main&sort=created&direction=asc&per_page=100"),
+        &format!("POST {R}/pulls"),
+        &format!("POST {R}/issues/78/labels"),
+    ])
+    .await;
     w.gh.assert_writes(&[
         &format!("POST {R}/pulls"),
         &format!("POST {R}/issues/78/labels"),
@@ -1401,6 +1412,20 @@ async fn a_patch_of_the_line_published_elsewhere_is_not_the_branchs_baseline_but
     let body = release["body"].as_str().unwrap();
     assert!(body.starts_with("## Changes since v1.4.0"), "{body}");
     assert!(body.contains("Hotfix the crash (#40)"), "{body}");
+    // The line's tags are compared newest first until one is reachable.
+    let compares: Vec<String> =
+        w.gh.lines()
+            .await
+            .into_iter()
+            .filter(|l| l.contains("/compare/"))
+            .collect();
+    assert_eq!(
+        compares,
+        [
+            format!("GET {R}/compare/v1.4.1...release/1.4.0?per_page=1"),
+            format!("GET {R}/compare/v1.4.0...release/1.4.0?per_page=1"),
+        ]
+    );
     w.gh.assert_writes(&[
         &format!("POST {R}/releases"),
         &format!("PATCH {R}/pulls/77"),
