@@ -417,3 +417,124 @@ async fn pr_bridge_cleanup_dry_run() {
     .await;
     gh.assert_no_unrouted();
 }
+
+/// GraphQL (not served by the fake): the commits of `base...head` with one merged PR each.
+async fn graphql_compare(gh: &FakeGitHub, head: &str, prs: &[(u64, &str, &str, &str)]) {
+    use wiremock::matchers::{body_partial_json, method, path};
+    let nodes: Vec<serde_json::Value> = prs
+        .iter()
+        .map(|(n, title, base, label)| {
+            serde_json::json!({"oid": format!("{n:040x}"), "associatedPullRequests": {"nodes": [{
+                "number": n, "title": title, "merged": true, "baseRefName": base,
+                "baseRepository": {"nameWithOwner": "octo/hello"},
+                "mergedAt": "2026-01-01T00:00:00Z", "author": {"login": "dev"},
+                "labels": {"nodes": [{"name": label}]}
+            }]}})
+        })
+        .collect();
+    wiremock::Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_partial_json(
+            serde_json::json!({"variables": {"head": format!("refs/heads/{head}")}}),
+        ))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"data": {"repository": {"ref": {"compare": {"commits": {
+                "pageInfo": {"hasNextPage": false}, "nodes": nodes
+            }}}}}}),
+        ))
+        .mount(&gh.server)
+        .await;
+}
+
+/// The release workflow: a draft (dry run, created, already current; a key ghops does not
+/// honour warned about), the release branch of a published release, a hotfix on it
+/// (published, reintegration PR, main's draft kept), and a replay of each.
+#[tokio::test]
+async fn release_draft_publish_hook_and_hotfix() {
+    let gh = FakeGitHub::start("octo/hello").await;
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join(".github")).unwrap();
+    std::fs::write(
+        d.path().join(".github/release-drafter.yml"),
+        "name-template: 'v$RESOLVED_VERSION'\ntag-template: 'v$RESOLVED_VERSION'\ncategories:\n  - title: Features\n    labels: [feature]\n  - title: Fixes\n    labels: [bug]\nversion-resolver:\n  minor: {labels: [feature]}\n  default: patch\ntemplate: |\n  ## Changes\n\n  $CHANGES\nfrobnicate: 1\n",
+    )
+    .unwrap();
+    let v1 = gh.state().refs["heads/main"].clone();
+    gh.add_release("v1.0.0", &v1, false);
+    gh.push("main", "dev", "Add export (#9)");
+    graphql_compare(&gh, "main", &[(9, "Add export", "main", "feature")]).await;
+    let draft = ["release", "draft", "--repo", "octo/hello", "--target", "main"];
+    let dry: Vec<&str> = draft.iter().copied().chain(["--dry-run"]).collect();
+    snap("release_draft_dry_run", Some(&gh), d.path(), &dry, 0).await;
+    assert_eq!(gh.write_count(), 0);
+    snap("release_draft_created", Some(&gh), d.path(), &draft, 0).await;
+    snap("release_draft_current", Some(&gh), d.path(), &draft, 0).await;
+    snap(
+        "release_publish_hook",
+        Some(&gh),
+        d.path(),
+        &[
+            "release",
+            "publish-hook",
+            "--repo",
+            "octo/hello",
+            "--tag",
+            "v1.0.0",
+        ],
+        0,
+    )
+    .await;
+    gh.push("release/1.0.0", "dev", "Fix the crash (#12)");
+    graphql_compare(
+        &gh,
+        "release/1.0.0",
+        &[(12, "Fix the crash", "release/1.0.0", "bug")],
+    )
+    .await;
+    let hotfix = [
+        "release",
+        "hotfix",
+        "--repo",
+        "octo/hello",
+        "--branch",
+        "release/1.0.0",
+        "--main",
+        "main",
+    ];
+    snap("release_hotfix", Some(&gh), d.path(), &hotfix, 0).await;
+    snap("release_hotfix_again", Some(&gh), d.path(), &hotfix, 0).await;
+    // The hotfix release gets no branch of its own; a branch that is no release line is refused.
+    snap(
+        "release_publish_hook_hotfix",
+        Some(&gh),
+        d.path(),
+        &[
+            "release",
+            "publish-hook",
+            "--repo",
+            "octo/hello",
+            "--tag",
+            "v1.0.1",
+        ],
+        0,
+    )
+    .await;
+    snap(
+        "release_hotfix_not_a_release_branch",
+        Some(&gh),
+        d.path(),
+        &[
+            "release",
+            "hotfix",
+            "--repo",
+            "octo/hello",
+            "--branch",
+            "feature-x",
+            "--main",
+            "main",
+        ],
+        2,
+    )
+    .await;
+    gh.assert_no_unrouted();
+}
