@@ -463,7 +463,14 @@ async fn release_draft_publish_hook_and_hotfix() {
     gh.add_release("v1.0.0", &v1, false);
     gh.push("main", "dev", "Add export (#9)");
     graphql_compare(&gh, "main", &[(9, "Add export", "main", "feature")]).await;
-    let draft = ["release", "draft", "--repo", "octo/hello", "--target", "main"];
+    let draft = [
+        "release",
+        "draft",
+        "--repo",
+        "octo/hello",
+        "--target",
+        "main",
+    ];
     let dry: Vec<&str> = draft.iter().copied().chain(["--dry-run"]).collect();
     snap("release_draft_dry_run", Some(&gh), d.path(), &dry, 0).await;
     assert_eq!(gh.write_count(), 0);
