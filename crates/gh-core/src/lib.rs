@@ -12,7 +12,8 @@
 //! - [`webhook`]: constant-time `X-Hub-Signature-256` verification.
 //! - [`events`]: tolerant typed webhook payloads with errors naming the missing field.
 //! - [`comments`]: one comment per purpose, upserted by a hidden marker.
-//! - [`actions`]: `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`, annotations, `::add-mask::`.
+//! - [`actions`]: `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`, annotations, `::add-mask::`, and the
+//!   run's `GITHUB_*` defaults ([`actions::RunEnv`]).
 //! - [`config`]: `ghops.toml` sections.
 //! - [`hardening`]: the binary's start-up hardening (non-dumpable, credentials out of its
 //!   environment) and [`hardening::RunAs`] for children run as another user.

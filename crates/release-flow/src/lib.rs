@@ -7,6 +7,8 @@
 //! Deployments, approval gates and generated least-privilege workflows (issue #6).
 //!
 //! Webhook entry points for `ghops serve`: [`push::on_push`] and [`push::on_release`].
+//! What a command settles before it acts (which config file, its `_extends`, the draft's
+//! branch, a hotfix's branches): [`resolve`].
 //!
 //! ```no_run
 //! use release_flow::{config::DrafterConfig, draft::draft};
