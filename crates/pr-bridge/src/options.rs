@@ -259,5 +259,9 @@ mod tests {
             ..Overrides::default()
         };
         assert!(Options::from_config_with(&file(""), &no_prefix).is_err());
+        // A bad key keeps the file and line gh-core names (the `::error` annotation's).
+        let e = Options::from_config(&file("[pr_bridge]\ntrigerr = \"/x\"\n")).unwrap_err();
+        let (f, line) = gh_core::ExitStatus::location(&e).expect("a location");
+        assert_eq!((f.as_str(), line), ("ghops.toml", Some(2)));
     }
 }
