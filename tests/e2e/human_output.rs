@@ -1,24 +1,29 @@
 //! Snapshots of the human output (stdout and stderr, not a terminal, no colour) of every command
-//! that runs offline or against the fake GitHub and whose output is not snapshot-tested
-//! elsewhere. Volatile values (the fake's port, temporary paths, times) are redacted.
+//! that runs offline or against the fake GitHub (or, for pr-bridge's GraphQL reads, a mock
+//! answering them) and whose output is not snapshot-tested elsewhere. Volatile values (the
+//! fake's port, temporary paths, times) are redacted.
 //!
-//! Elsewhere: `init --list` (env.rs), `agent manifests` (hardening.rs), the plan's tables (what
-//! `ghops plan` prints), JSON, Markdown and matrices (deploy-plan), the `env status` table and JSON, the `init`
-//! files, release bodies (release-flow), pr-bridge comments (pr-bridge), runner manifests and
-//! status (runner-orch).
+//! Elsewhere: `init --list` (env.rs), `agent manifests` (hardening.rs), the plan's tables alone
+//! (cli.rs; here as the README's main job prints them), JSON, Markdown and matrices
+//! (deploy-plan), the `env status` table and JSON, the `init` files, release bodies
+//! (release-flow), pr-bridge comments (pr-bridge), runner manifests and status (runner-orch).
 
 use std::path::Path;
 use std::process::{Command, Output};
 
 use ghops_test_support::fake::FakeGitHub;
-use ghops_test_support::insta_settings;
+use ghops_test_support::{MockGitHub, insta_settings, repo_root};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
 
 use crate::util::{ghops, run, stderr, stdout};
 
 const TOKEN: &str = "ghp_humanOutput0123456789SECRET";
 
-/// `ghops ARGS` in `dir`, as a local user with a token for `gh` (when given).
-fn cmd(gh: Option<&FakeGitHub>, dir: &Path, args: &[&str]) -> Command {
+/// `ghops ARGS` in `dir`, as a local user with a token for `gh` (when given: the fake GitHub,
+/// or a bare mock with the routes a test mounts).
+fn cmd(gh: Option<&MockGitHub>, dir: &Path, args: &[&str]) -> Command {
     let mut c = ghops();
     for k in [
         "GITHUB_ACTOR",
@@ -42,13 +47,13 @@ fn cmd(gh: Option<&FakeGitHub>, dir: &Path, args: &[&str]) -> Command {
 }
 
 /// Runs `ghops ARGS` and snapshots its exit code, stdout and stderr as `name`.
-async fn snap(name: &str, gh: Option<&FakeGitHub>, dir: &Path, args: &[&str], exit: i32) {
+async fn snap(name: &str, gh: Option<&MockGitHub>, dir: &Path, args: &[&str], exit: i32) {
     snap_cmd(name, gh, dir, cmd(gh, dir, args), args, exit).await;
 }
 
 async fn snap_cmd(
     name: &str,
-    gh: Option<&FakeGitHub>,
+    gh: Option<&MockGitHub>,
     dir: &Path,
     c: Command,
     args: &[&str],
@@ -544,4 +549,151 @@ async fn release_draft_publish_hook_and_hotfix() {
     )
     .await;
     gh.assert_no_unrouted();
+}
+
+/// `ghops plan` on the bundled example, as the README's main job runs it: the three tables on
+/// stdout, the notes on stderr.
+#[tokio::test]
+async fn plan_example_tables() {
+    let root = repo_root();
+    snap(
+        "plan_example",
+        None,
+        &root,
+        &[
+            "plan",
+            "--config-root",
+            "examples/infrastructure",
+            "--changed-files",
+            "examples/infrastructure/changed-files.txt",
+        ],
+        0,
+    )
+    .await;
+}
+
+/// A mock answering pr-bridge's reads of PR #1 of Codertocat/Hello-World (the webhook
+/// fixtures' repository) and accepting the writes of a trigger; `permission` is the
+/// commenter's.
+async fn bridge_mock(permission: &str) -> MockGitHub {
+    use crate::pr_bridge::{R, comments_data, graphql, pr_data};
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{R}/collaborators/maintainer/permission")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"permission": permission, "role_name": permission})),
+        )
+        .mount(&gh.server)
+        .await;
+    graphql(&gh, "pr", pr_data(&[]), None).await;
+    graphql(&gh, "comments", comments_data(&[]), None).await;
+    for p in [
+        format!("{R}/git/refs"),
+        format!("{R}/issues/comments/492700400/reactions"),
+        format!("{R}/issues/1/comments"),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+                "id": 5000, "body": "x", "user": {"login": "ghops-bot", "id": 3},
+                "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+            })))
+            .mount(&gh.server)
+            .await;
+    }
+    gh
+}
+
+/// `pr-bridge trigger` on a maintainer's pinned `/test-this-pr`, and on the same comment by a
+/// reader (refused, exit 3, with a reply).
+#[tokio::test]
+async fn pr_bridge_trigger_authorised_and_refused() {
+    use crate::pr_bridge::{HEAD, R, config, event_file};
+    let d = tempfile::tempdir().unwrap();
+    let ev = event_file(&d, &format!("/test-this-pr sha={HEAD}"), "maintainer");
+    let (ev, cfg) = (ev.display().to_string(), config(&d).display().to_string());
+    let args = ["pr-bridge", "trigger", "--event", &ev, "--config", &cfg];
+
+    let gh = bridge_mock("write").await;
+    snap("pr_bridge_trigger", Some(&gh), d.path(), &args, 0).await;
+    gh.assert_writes(&[
+        &format!("POST {R}/git/refs"),
+        &format!("POST {R}/issues/comments/492700400/reactions"),
+        &format!("POST {R}/issues/1/comments"),
+    ])
+    .await;
+
+    let gh = bridge_mock("read").await;
+    snap("pr_bridge_trigger_refused", Some(&gh), d.path(), &args, 3).await;
+    gh.assert_writes(&[&format!("POST {R}/issues/1/comments")])
+        .await;
+}
+
+/// `pr-bridge report --pr 1` once the test branch's run completed with `conclusion`.
+async fn report(name: &str, conclusion: &str, exit: i32) {
+    use crate::pr_bridge::{HEAD, MERGE, R, comments_data, graphql};
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    let st = pr_bridge::render::State {
+        branch: "test-this-pr/1".into(),
+        head_sha: HEAD.into(),
+        merge_sha: MERGE.into(),
+        base: "main".into(),
+    };
+    let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
+    graphql(&gh, "comments", comments_data(&[&body]), None).await;
+    for (p, v) in [
+        (
+            format!("{R}/actions/runs"),
+            json!({"total_count": 1, "workflow_runs": [{"id": 77, "name": "CI",
+                "html_url": "https://github.com/Codertocat/Hello-World/actions/runs/77",
+                "status": "completed", "conclusion": conclusion}]}),
+        ),
+        (
+            format!("{R}/git/ref/heads/test-this-pr/1"),
+            json!({"ref": "refs/heads/test-this-pr/1", "object": {"sha": MERGE}}),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ok(v))
+            .mount(&gh.server)
+            .await;
+    }
+    Mock::given(method("DELETE"))
+        .and(path(format!("{R}/git/refs/heads/test-this-pr/1")))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{R}/issues/comments/5000")))
+        .respond_with(ok(json!({"id": 5000})))
+        .mount(&gh.server)
+        .await;
+    let d = tempfile::tempdir().unwrap();
+    let args = [
+        "pr-bridge",
+        "report",
+        "--pr",
+        "1",
+        "--repo",
+        "Codertocat/Hello-World",
+    ];
+    snap(name, Some(&gh), d.path(), &args, exit).await;
+    gh.assert_writes(&[
+        &format!("DELETE {R}/git/refs/heads/test-this-pr/1"),
+        &format!("PATCH {R}/issues/comments/5000"),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn pr_bridge_report_passed() {
+    report("pr_bridge_report_passed", "success", 0).await;
+}
+
+#[tokio::test]
+async fn pr_bridge_report_failed() {
+    report("pr_bridge_report_failed", "failure", 1).await;
 }

@@ -7,16 +7,16 @@ use wiremock::{Mock, ResponseTemplate};
 
 use crate::util::{ghops, run, stderr, stdout};
 
-const R: &str = "/repos/Codertocat/Hello-World";
-const HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+pub(crate) const R: &str = "/repos/Codertocat/Hello-World";
+pub(crate) const HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 const BASE: &str = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e";
-const MERGE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
+pub(crate) const MERGE: &str = "9049f1265b7d61be4a8904a9a27120d2064dab3b";
 const WF: &str = "1111111111111111111111111111111111111111";
 
 /// The trigger's GraphQL read: an open, mergeable fork PR whose test merge commit joins the
 /// base's tip and the head, with the base's workflows; no test branch yet; `comments` are
 /// ghops's own (`viewerDidAuthor`) comment bodies.
-fn pr_data(comments: &[&str]) -> Value {
+pub(crate) fn pr_data(comments: &[&str]) -> Value {
     json!({"data": {"repository": {"ref": null, "pullRequest": {
         "state": "OPEN", "headRefOid": HEAD, "baseRefOid": BASE, "baseRefName": "main",
         "isCrossRepository": true, "headRepository": {"nameWithOwner": "forker/Hello-World"},
@@ -36,12 +36,12 @@ fn comments_conn(bodies: &[&str]) -> Value {
     json!({"pageInfo": {"hasPreviousPage": false, "startCursor": null}, "nodes": nodes})
 }
 
-fn comments_data(bodies: &[&str]) -> Value {
+pub(crate) fn comments_data(bodies: &[&str]) -> Value {
     json!({"data": {"repository": {"pullRequest": {"comments": comments_conn(bodies)}}}})
 }
 
 /// Mounts the answer to pr-bridge's GraphQL query of kind `kind` (`pr` or `comments`).
-async fn graphql(gh: &MockGitHub, kind: &str, data: Value, times: Option<u64>) {
+pub(crate) async fn graphql(gh: &MockGitHub, kind: &str, data: Value, times: Option<u64>) {
     let m = Mock::given(method("POST"))
         .and(path("/graphql"))
         .and(body_string_contains(if kind == "pr" {
@@ -73,7 +73,7 @@ fn line(s: &Seen) -> String {
     }
 }
 
-fn event_file(dir: &tempfile::TempDir, body: &str, user: &str) -> std::path::PathBuf {
+pub(crate) fn event_file(dir: &tempfile::TempDir, body: &str, user: &str) -> std::path::PathBuf {
     let mut v = fixture_json("issue_comment.created.on-pr.derived.json");
     v["comment"]["body"] = json!(body);
     v["comment"]["user"]["login"] = json!(user);
@@ -82,7 +82,7 @@ fn event_file(dir: &tempfile::TempDir, body: &str, user: &str) -> std::path::Pat
     p
 }
 
-fn config(dir: &tempfile::TempDir) -> std::path::PathBuf {
+pub(crate) fn config(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let p = dir.path().join("ghops.toml");
     std::fs::write(
         &p,

@@ -171,22 +171,20 @@ pub enum ProgressMode {
     /// A terminal: one line, rewritten in place at every poll.
     Terminal,
     /// Not a terminal (Actions logs, files): one line per state change, and one at least
-    /// every [`PROGRESS_EVERY`] while nothing changes.
+    /// every [`gh_core::output::PROGRESS_EVERY`] while nothing changes.
     Lines,
     /// `GHOPS_LOG_FORMAT=json`: the [`ProgressMode::Lines`] cadence, as JSON events on
     /// [`PROGRESS`].
     Json,
 }
 
-/// How often a non-terminal progress line repeats while nothing changes.
-pub const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Progress of one long wait (`pr-bridge report`'s poll): the libraries report each poll
-/// through a callback; this decides what to print and when.
+/// Progress of one long wait (`pr-bridge report`'s poll, `agent create --wait`): the
+/// libraries report each poll through a callback with a state and a line; this shows them in
+/// the invocation's [`ProgressMode`], at gh-core's [`gh_core::output::Cadence`].
 pub struct Progress {
     mode: ProgressMode,
-    /// The last state printed and when (for the non-terminal cadence).
-    last: std::sync::Mutex<Option<(String, std::time::Instant)>>,
+    /// The lines shown so far (the non-terminal cadence).
+    cadence: gh_core::output::Cadence,
 }
 
 impl Progress {
@@ -210,26 +208,21 @@ impl Progress {
     pub fn with_mode(mode: ProgressMode) -> Self {
         Self {
             mode,
-            last: std::sync::Mutex::new(None),
+            cadence: gh_core::output::Cadence::new(),
         }
     }
 
-    /// Whether a line is due at `now` for `state` (and records it): always on a terminal;
-    /// otherwise when the state changed or [`PROGRESS_EVERY`] passed since the last line.
+    /// Whether a line is due at `now` for `state` (and records it): never with `-q`, always on
+    /// a terminal, else by the [`gh_core::output::Cadence`].
     pub fn due(&self, state: &str, now: std::time::Instant) -> bool {
-        if self.mode == ProgressMode::Off {
-            return false;
+        match self.mode {
+            ProgressMode::Off => false,
+            ProgressMode::Terminal => {
+                self.cadence.record(state, now);
+                true
+            }
+            ProgressMode::Lines | ProgressMode::Json => self.cadence.due(state, now),
         }
-        let mut last = self.last.lock().expect("progress lock");
-        let due = self.mode == ProgressMode::Terminal
-            || match &*last {
-                None => true,
-                Some((s, at)) => s != state || now.duration_since(*at) >= PROGRESS_EVERY,
-            };
-        if due {
-            *last = Some((state.to_owned(), now));
-        }
-        due
     }
 
     /// Shows `line` if due (see [`Progress::due`]); `state` is the part of it that matters
@@ -254,8 +247,7 @@ impl Progress {
 
     /// Ends the updating line on a terminal (the next output starts on a line of its own).
     pub fn finish(&self) {
-        if self.mode == ProgressMode::Terminal && self.last.lock().expect("progress lock").is_some()
-        {
+        if self.mode == ProgressMode::Terminal && self.cadence.shown() {
             let _ = writeln!(std::io::stderr());
         }
     }

@@ -169,6 +169,21 @@ fn build(field: &str, globs: &[String]) -> Result<GlobSet, PlanError> {
 }
 
 impl PlanConfig {
+    /// The `[plan]` table of a config file (the defaults when it has none). Errors name the
+    /// file, line and field (gh-core's section loader).
+    pub fn from_config(file: &gh_core::config::ConfigFile) -> Result<Self, PlanError> {
+        Ok(file.section("plan")?.unwrap_or_default())
+    }
+
+    /// Applies the command line's unknown-key choice on top of the file's: `allow` accepts
+    /// unknown keys in cluster files silently, `strict` refuses them; either flag only turns
+    /// its setting on (a file's `strict = true` stays strict without `--strict`).
+    pub fn with_unknown_fields(mut self, allow: bool, strict: bool) -> Self {
+        self.allow_unknown_fields |= allow;
+        self.strict |= strict;
+        self
+    }
+
     /// Compiles the globs (errors name the field and index).
     pub fn compile(&self) -> Result<CompiledGlobs, PlanError> {
         Ok(CompiledGlobs {
@@ -202,6 +217,33 @@ mod tests {
         assert!(!r.is_staging_name("stagingish"));
         assert!(!r.is_staging_name("prod-staging-copy"));
         assert!(!r.is_staging_name("-staging"));
+    }
+
+    #[test]
+    fn config_file_then_flags() {
+        let file = gh_core::config::ConfigFile::parse(
+            "[plan]\nstrict = true\nmax_matrix_jobs = 3\n",
+            None,
+        )
+        .unwrap();
+        let c = PlanConfig::from_config(&file).unwrap();
+        assert!(c.strict && !c.allow_unknown_fields);
+        assert_eq!(c.max_matrix_jobs, 3);
+        // A flag turns its setting on; it never turns the file's off.
+        let c = c.with_unknown_fields(true, false);
+        assert!(c.strict && c.allow_unknown_fields);
+        let empty = gh_core::config::ConfigFile::parse("", None).unwrap();
+        assert_eq!(
+            PlanConfig::from_config(&empty).unwrap(),
+            PlanConfig::default()
+        );
+        let bad = gh_core::config::ConfigFile::parse("[plan]\nstrictt = true\n", None).unwrap();
+        let e = PlanConfig::from_config(&bad).unwrap_err();
+        assert!(e.to_string().contains("strictt"), "{e}");
+        assert_eq!(
+            gh_core::ExitStatus::location(&e).map(|(f, _)| f),
+            Some("ghops.toml".to_owned())
+        );
     }
 
     #[test]

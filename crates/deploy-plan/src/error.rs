@@ -43,6 +43,10 @@ pub enum PlanError {
         /// The OS error.
         message: String,
     },
+    /// An argument is missing, unreadable or malformed, or the arguments given cannot be
+    /// acted on together; the message names the flag (`--labels: not a JSON array …`).
+    #[error("{0}")]
+    Args(String),
     /// A git operation failed (`--base/--head`).
     #[error("git: {0}")]
     Git(String),
@@ -70,6 +74,19 @@ impl ExitStatus for PlanError {
             PlanError::GitHub(e) => e.exit_code(),
             PlanError::Refused(_) => ExitCode::Refused,
             _ => ExitCode::Usage,
+        }
+    }
+
+    /// The file (and line, when known) the error is about: a cluster or chart file that does
+    /// not parse or is invalid, or the `ghops.toml` / I/O error gh-core names.
+    fn location(&self) -> Option<(String, Option<u64>)> {
+        match self {
+            PlanError::Yaml { file, line, .. } => {
+                Some((file.clone(), (*line > 0).then_some(*line)))
+            }
+            PlanError::Invalid { file, .. } => Some((file.clone(), None)),
+            PlanError::GitHub(e) => e.location(),
+            _ => None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! job failed, matching cluster names exactly (a failed `2i2c-uk` never blocks `2i2c`).
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 #[cfg(feature = "github")]
 use gh_core::{GitHub, RepoRef};
@@ -28,6 +29,31 @@ pub fn parse_failed(text: &str, origin: &str) -> Result<BTreeSet<String>, PlanEr
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect())
+}
+
+/// Cluster names from the `--failed` file at `path` ([`parse_failed`]).
+pub fn read_failed(path: &Path) -> Result<BTreeSet<String>, PlanError> {
+    let text = crate::input::read_arg(&path.to_string_lossy(), "--failed")?;
+    parse_failed(&text, &path.display().to_string())
+}
+
+/// The jobs to filter: JSON text from `--jobs` (`origin`, the file or `-`, names it in
+/// errors); [`filter_jobs`] checks the shape.
+pub fn parse_jobs(text: &str, origin: &str) -> Result<Value, PlanError> {
+    serde_json::from_str(text.trim())
+        .map_err(|e| PlanError::Args(format!("--jobs {origin}: not JSON: {e}")))
+}
+
+/// The line telling why a dropped job is skipped: its cluster and hub, escaped for a log
+/// line (both come from the PR).
+pub fn skip_note(job: &Value) -> String {
+    let field =
+        |k: &str| crate::render::log_escape(job.get(k).and_then(Value::as_str).unwrap_or_default());
+    format!(
+        "skipping {} {}: a support or staging job of this cluster failed",
+        field("cluster_name"),
+        field("hub_name")
+    )
 }
 
 /// The jobs kept and dropped. `jobs` is a JSON array of objects with `cluster_name` (ghops's
@@ -121,7 +147,16 @@ mod tests {
         let (keep, drop) = filter_jobs(&jobs, &failed, "x").unwrap();
         assert_eq!(keep, vec![json!({"cluster_name": "2i2c", "hub_name": "a"})]);
         assert_eq!(drop.len(), 1);
+        assert_eq!(
+            skip_note(&drop[0]),
+            "skipping 2i2c-uk b: a support or staging job of this cluster failed"
+        );
         assert!(filter_jobs(&json!([{"x": 1}]), &failed, "--jobs").is_err());
+        let e = parse_jobs("{", "jobs.json").unwrap_err();
+        assert!(
+            e.to_string().starts_with("--jobs jobs.json: not JSON: "),
+            "{e}"
+        );
     }
 
     #[test]

@@ -26,7 +26,8 @@
 //!
 //! Modules: [`inventory`] (untrusted YAML, bounded; 2i2c's schema, unknown keys as warnings),
 //! [`charts`] (chart dependencies from each `Chart.yaml`'s `file://` dependencies),
-//! [`paths`] (normalisation, list formats, git diff), [`plan`] (the rules), [`render`] (and
+//! [`paths`] (normalisation, list formats, git diff), [`input`] (where a command's changed
+//! paths, labels and event fields come from), [`plan`] (the rules), [`render`] (and
 //! the escaping of PR text for Markdown and log lines), [`filter`] (staging-failure filter),
 //! [`comment`] (upsert and the untrusted-artifact path).
 //!
@@ -58,6 +59,7 @@ pub mod comment;
 pub mod config;
 pub mod error;
 pub mod filter;
+pub mod input;
 pub mod inventory;
 pub mod paths;
 pub mod plan;

@@ -37,4 +37,12 @@ impl ExitStatus for BridgeError {
             BridgeError::GitHub(e) => e.exit_code(),
         }
     }
+
+    /// The file and line of a gh-core error that names one (`ghops.toml`, an event file).
+    fn location(&self) -> Option<(String, Option<u64>)> {
+        match self {
+            BridgeError::GitHub(e) => e.location(),
+            _ => None,
+        }
+    }
 }

@@ -119,6 +119,49 @@ pub enum RunOutcome {
     Reported(ReportOutcome),
 }
 
+/// What an event decides on its own, before any API call (so no client is built and no
+/// token minted for an event that is not for ghops).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Offline {
+    /// Nothing to do: why, one line.
+    Ignored(String),
+    /// To act on, in this repository.
+    Act(RepoRef),
+}
+
+/// The API-free part of `trigger` on an `issue_comment` event: ignored comments (not a new
+/// trigger comment on a PR, or ghops's own), else the event's repository, which must be the
+/// one `repo_flag` (`--repo`) names when given (an [`BridgeError::Input`] otherwise).
+pub fn comment_offline(
+    event: &IssueCommentEvent,
+    opts: &Options,
+    repo_flag: Option<&str>,
+) -> Result<Offline, BridgeError> {
+    if let Gate::Ignored(reason) = gate(event, &opts.trigger, crate::render::OWN_COMMENT) {
+        return Ok(Offline::Ignored(reason));
+    }
+    let full_name = &event.repository.full_name;
+    let repo: RepoRef = full_name.parse()?;
+    if let Some(r) = repo_flag
+        && !r.eq_ignore_ascii_case(full_name)
+    {
+        return Err(BridgeError::Input(format!(
+            "--repo {r} differs from the event's repository {full_name}"
+        )));
+    }
+    Ok(Offline::Act(repo))
+}
+
+/// The API-free part of `report` on a `workflow_run` event ([`workflow_run_gate`]): a run
+/// that is not a completed run of this repository's own test branch is ignored.
+pub fn run_offline(event: &WorkflowRunEvent, opts: &Options) -> Result<Offline, BridgeError> {
+    let repo: RepoRef = event.repository.full_name.parse()?;
+    Ok(match workflow_run_gate(event, opts) {
+        Ok(_) => Offline::Act(repo),
+        Err(reason) => Offline::Ignored(reason),
+    })
+}
+
 /// The `workflow_run` event gate, no API call: `Ok(pr)` for a completed run of this
 /// repository's own `<prefix>/<pr>` branch, else `Err(reason)` (one line).
 pub fn workflow_run_gate(event: &WorkflowRunEvent, opts: &Options) -> Result<u64, String> {
@@ -244,5 +287,33 @@ mod tests {
         // Not the gate's shape: left to the full parse, which rejects it with a 400.
         assert!(wants_issue_comment(b"{\"action\":\"created\"}", &o));
         assert!(wants_issue_comment(b"not json", &o));
+    }
+
+    #[test]
+    fn a_comment_decides_offline_whether_to_act_and_where() {
+        let o = Options::default();
+        let ev = |body: &str| -> IssueCommentEvent {
+            serde_json::from_slice(&on_pr_with_body(body)).unwrap()
+        };
+        let trigger = ev("/test-this-pr");
+        let name = trigger.repository.full_name.clone();
+        assert_eq!(
+            comment_offline(&trigger, &o, None).unwrap(),
+            Offline::Act(name.parse().unwrap())
+        );
+        assert_eq!(
+            comment_offline(&trigger, &o, Some(&name.to_uppercase())).unwrap(),
+            Offline::Act(name.parse().unwrap())
+        );
+        let e = comment_offline(&trigger, &o, Some("other/repo")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("--repo other/repo differs from the event's repository {name}")
+        );
+        // An ignored comment needs no repository check at all.
+        assert!(matches!(
+            comment_offline(&ev("LGTM"), &o, Some("other/repo")).unwrap(),
+            Offline::Ignored(_)
+        ));
     }
 }

@@ -63,12 +63,15 @@ pub mod trigger;
 pub mod webhook;
 
 pub use error::BridgeError;
-pub use hooks::{RunOutcome, lock_pr, on_issue_comment, on_workflow_run};
+pub use hooks::{
+    Offline, RunOutcome, comment_offline, lock_pr, on_issue_comment, on_workflow_run, run_offline,
+};
 pub use merge_ref::{
     MergeProblem, PinnedMerge, VerifiedMerge, push_test_branch, verify_pinned_merge,
 };
-pub use options::Options;
+pub use options::{Options, Overrides};
 pub use report::{
     CleanupItem, Progress, ReportOutcome, ThisRun, Wait, cleanup, report, report_in_run,
+    this_run_from_env,
 };
 pub use trigger::{BranchAction, TriggerOutcome, trigger};

@@ -43,12 +43,73 @@ pub struct Options {
     pub run_poll_ms: u64,
 }
 
+/// Command-line choices on top of the `[pr_bridge]` table ([`Options::from_config_with`]):
+/// each `Some` (or non-empty list, or `true`) replaces or turns on the file's setting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// [`Options::trigger`].
+    pub trigger: Option<String>,
+    /// [`Options::min_permission`].
+    pub min_permission: Option<Permission>,
+    /// [`Options::teams`] (replaces the file's list when not empty).
+    pub teams: Vec<Team>,
+    /// [`Options::branch_prefix`].
+    pub branch_prefix: Option<String>,
+    /// [`Options::require_sha`].
+    pub require_sha: Option<bool>,
+    /// Turns [`Options::allow_same_repo`] on.
+    pub allow_same_repo: bool,
+    /// Turns [`Options::refuse_workflow_changes`] on.
+    pub refuse_workflow_changes: bool,
+    /// Turns [`Options::commit_status`] on.
+    pub commit_status: bool,
+    /// Turns [`Options::reply_on_refusal`] off.
+    pub no_reply: bool,
+}
+
 impl Options {
-    /// The `[pr_bridge]` table of a config file (defaults when absent), validated.
+    /// The `[pr_bridge]` table of a config file (defaults when absent), validated: what
+    /// `ghops serve` acts on.
     pub fn from_config(file: &gh_core::config::ConfigFile) -> Result<Self, crate::BridgeError> {
-        let o: Self = file.section("pr_bridge")?.unwrap_or_default();
+        Self::from_config_with(file, &Overrides::default())
+    }
+
+    /// The `[pr_bridge]` table with the command line's `overrides` applied, then validated
+    /// ([`Options::validate`], the same check [`Options::from_config`] makes for a server):
+    /// what `ghops pr-bridge` acts on.
+    pub fn from_config_with(
+        file: &gh_core::config::ConfigFile,
+        overrides: &Overrides,
+    ) -> Result<Self, crate::BridgeError> {
+        let mut o: Self = file.section("pr_bridge")?.unwrap_or_default();
+        o.apply(overrides);
         o.validate()?;
         Ok(o)
+    }
+
+    /// Applies `f` (see [`Overrides`]); does not validate.
+    pub fn apply(&mut self, f: &Overrides) {
+        if let Some(t) = &f.trigger {
+            self.trigger = t.clone();
+        }
+        if let Some(p) = f.min_permission {
+            self.min_permission = p;
+        }
+        if !f.teams.is_empty() {
+            self.teams = f.teams.clone();
+        }
+        if let Some(p) = &f.branch_prefix {
+            self.branch_prefix = p.clone();
+        }
+        if let Some(r) = f.require_sha {
+            self.require_sha = r;
+        }
+        self.allow_same_repo |= f.allow_same_repo;
+        self.refuse_workflow_changes |= f.refuse_workflow_changes;
+        self.commit_status |= f.commit_status;
+        if f.no_reply {
+            self.reply_on_refusal = false;
+        }
     }
 
     /// Refuses options no command can act on: an empty trigger or branch prefix (every
@@ -90,6 +151,17 @@ impl Options {
     /// The branch for PR `n`.
     pub fn branch(&self, n: u64) -> String {
         format!("{}/{n}", self.branch_prefix.trim_end_matches('/'))
+    }
+
+    /// The PR number of a test branch named on the command line (`--branch`): an
+    /// [`crate::BridgeError::Input`] naming the expected shape when it is not one of ours.
+    pub fn pr_of_branch_arg(&self, branch: &str) -> Result<u64, crate::BridgeError> {
+        self.pr_of_branch(branch).ok_or_else(|| {
+            crate::BridgeError::Input(format!(
+                "--branch {branch}: not a {}/<pr> branch",
+                self.branch_prefix
+            ))
+        })
     }
 
     /// The PR number of a branch of ours (`<prefix>/<digits>` exactly).
@@ -135,5 +207,61 @@ mod tests {
         assert_eq!(o.pr_of_branch("test-this-pr/1/x"), None);
         assert_eq!(o.pr_of_branch("test-this-pr-2/1"), None);
         assert_eq!(o.pr_of_branch("main"), None);
+        assert_eq!(o.pr_of_branch_arg("test-this-pr/3").unwrap(), 3);
+        assert_eq!(
+            o.pr_of_branch_arg("main").unwrap_err().to_string(),
+            "--branch main: not a test-this-pr/<pr> branch"
+        );
+    }
+
+    fn file(toml: &str) -> gh_core::config::ConfigFile {
+        gh_core::config::ConfigFile::parse(toml, None).unwrap()
+    }
+
+    #[test]
+    fn flags_override_the_file_then_one_validation() {
+        let f = file(
+            "[pr_bridge]\ntrigger = \"/ci\"\nallow_same_repo = false\nreply_on_refusal = true\n",
+        );
+        let o = Options::from_config_with(
+            &f,
+            &Overrides {
+                branch_prefix: Some("ci".into()),
+                allow_same_repo: true,
+                no_reply: true,
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(o.trigger, "/ci");
+        assert_eq!(o.branch(7), "ci/7");
+        assert!(o.allow_same_repo && !o.reply_on_refusal);
+        // A flag can repair the file, and the CLI and a server refuse the same options.
+        let empty = file("[pr_bridge]\ntrigger = \" \"\n");
+        assert!(Options::from_config(&empty).is_err());
+        let e = Options::from_config_with(&empty, &Overrides::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "[pr_bridge].trigger and branch_prefix must not be empty"
+        );
+        let repaired = Overrides {
+            trigger: Some("/go".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            Options::from_config_with(&empty, &repaired)
+                .unwrap()
+                .trigger,
+            "/go"
+        );
+        let no_prefix = Overrides {
+            branch_prefix: Some("/".into()),
+            ..Overrides::default()
+        };
+        assert!(Options::from_config_with(&file(""), &no_prefix).is_err());
+        // A bad key keeps the file and line gh-core names (the `::error` annotation's).
+        let e = Options::from_config(&file("[pr_bridge]\ntrigerr = \"/x\"\n")).unwrap_err();
+        let (f, line) = gh_core::ExitStatus::location(&e).expect("a location");
+        assert_eq!((f.as_str(), line), ("ghops.toml", Some(2)));
     }
 }

@@ -151,6 +151,62 @@ pub struct Progress<'a> {
     pub next_poll: Duration,
 }
 
+impl Progress<'_> {
+    /// What the runs look like, the part of a progress line that decides whether it is news:
+    /// counts and statuses, never times (`no run yet`, `1/2 runs completed (ci completed,
+    /// lint in_progress)`).
+    pub fn state(&self) -> String {
+        if self.runs.is_empty() {
+            return "no run yet".to_owned();
+        }
+        let done = self
+            .runs
+            .iter()
+            .filter(|r| r.status.as_deref() == Some("completed"))
+            .count();
+        let runs: Vec<String> = self
+            .runs
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r.name.as_deref().unwrap_or("run"),
+                    r.status.as_deref().unwrap_or("queued")
+                )
+            })
+            .collect();
+        format!(
+            "{done}/{} runs completed ({})",
+            self.runs.len(),
+            runs.join(", ")
+        )
+    }
+
+    /// The progress line of the wait for PR `pr`'s runs: its [`Progress::state`], the time
+    /// waited and the next check, in whole seconds (at least 1: a wait the deadline shortened
+    /// is not `995ms`).
+    pub fn line(&self, pr: u64) -> String {
+        use gh_core::config::format_duration;
+        format!(
+            "PR #{pr}: {}; waited {}, next check in {}",
+            self.state(),
+            format_duration(Duration::from_secs(self.waited.as_secs())),
+            format_duration(Duration::from_secs(
+                self.next_poll.as_secs_f64().round().max(1.0) as u64
+            ))
+        )
+    }
+}
+
+/// The run of the reporting job, from `GITHUB_RUN_ID` (set in Actions), with the result of
+/// the jobs it reports (`--this-run-result`); `None` outside a workflow run.
+pub fn this_run_from_env(result: Option<String>) -> Option<ThisRun> {
+    std::env::var("GITHUB_RUN_ID")
+        .ok()
+        .and_then(|id| id.parse().ok())
+        .map(|id| ThisRun { id, result })
+}
+
 /// The workflow run the reporting job belongs to (`GITHUB_RUN_ID`), when `report` runs in a
 /// workflow run: as mybinder does, a last job of the very run the test branch's push started.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -459,4 +515,48 @@ pub async fn cleanup(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(name: &str, status: Option<&str>) -> RunLink {
+        RunLink {
+            id: 1,
+            name: Some(name.into()),
+            html_url: None,
+            status: status.map(str::to_owned),
+            conclusion: None,
+        }
+    }
+
+    #[test]
+    fn progress_state_is_counts_and_statuses_and_the_line_adds_times() {
+        let none = Progress {
+            runs: &[],
+            waited: Duration::from_millis(1500),
+            next_poll: Duration::from_millis(400),
+        };
+        assert_eq!(none.state(), "no run yet");
+        assert_eq!(
+            none.line(42),
+            "PR #42: no run yet; waited 1s, next check in 1s"
+        );
+        let runs = [run("ci", Some("completed")), run("lint", None)];
+        let p = Progress {
+            runs: &runs,
+            waited: Duration::from_secs(75),
+            next_poll: Duration::from_millis(9_600),
+        };
+        assert_eq!(p.state(), "1/2 runs completed (ci completed, lint queued)");
+        let later = Progress {
+            waited: Duration::from_secs(135),
+            ..p
+        };
+        // The time waited changes the line, never the state (the cadence keys on it).
+        assert_eq!(later.state(), p.state());
+        assert_ne!(later.line(42), p.line(42));
+        assert!(p.line(42).ends_with("next check in 10s"), "{}", p.line(42));
+    }
 }
