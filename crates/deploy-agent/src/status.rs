@@ -9,6 +9,7 @@ use crate::error::AgentError;
 
 /// One deployment and its latest status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Recent {
     /// Deployment id.
     pub id: u64,

@@ -102,7 +102,7 @@ impl GateRequest {
 }
 
 /// An approved gate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct GateOutcome {
     /// Environment.
     pub environment: String,
@@ -539,7 +539,7 @@ struct Pending {
 }
 
 /// What `gate approve` did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ApproveOutcome {
     /// Run id.
     pub run_id: u64,

@@ -248,14 +248,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             }
             actions.append_summary(&plan.summary(outcome))?;
             if ctx.global.json {
-                ctx.print_json(&serde_json::json!({
-                    "version": plan.version, "tag": plan.tag, "name": plan.name,
-                    "previous_tag": plan.previous_tag, "increment": plan.increment,
-                    "prerelease": plan.prerelease, "make_latest": plan.make_latest,
-                    "prs": plan.prs.iter().map(|p| p.number).collect::<Vec<_>>(),
-                    "body": plan.body, "result": outcome, "html_url": plan.html_url,
-                    "warnings": plan.warnings,
-                }))?;
+                ctx.print_json(&plan.report(outcome))?;
             } else {
                 let or_none = |s: &str| {
                     if s.is_empty() {
