@@ -53,6 +53,8 @@ async fn status_with_a_user_token() {
     assert_eq!(v["identity"]["token_kind"], "classic_pat");
     assert_eq!(v["identity"]["scopes"], json!(["repo", "workflow"]));
     assert_eq!(v["identity"]["rate_limit"]["remaining"], 4999);
+    // RFC 3339, not Unix seconds (issue 18).
+    assert_eq!(v["identity"]["rate_limit"]["reset"], "2030-03-17T17:46:40Z");
     gh.assert_lines(&["GET /user", "GET /rate_limit"]).await;
 }
 
@@ -80,7 +82,7 @@ async fn status_human_output() {
     Logged in as: octocat (user)
     Token kind:   classic personal access token (ghp_)
     Scopes:       repo, workflow
-    Rate limit:   4999/5000 remaining, resets at 1900000000 (unix)
+    Rate limit:   4999/5000 remaining, resets at 2030-03-17T17:46:40Z
     ");
 }
 
