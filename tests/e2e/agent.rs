@@ -232,7 +232,7 @@ async fn status_lists_deployments_with_their_latest_status_and_agent() {
     };
     let out = run(status(true)).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(&crate::util::stdout(&out)).unwrap();
+    let v = crate::util::valid_json("agent-status", &out);
     assert_eq!(
         v,
         json!([
@@ -606,7 +606,7 @@ async fn the_documented_first_run_works() {
         err.contains("octo-org/app staging: idle: nothing to deploy (polled 1x in 0s)"),
         "{err}"
     );
-    let summary: serde_json::Value = serde_json::from_str(&crate::util::stdout(&out)).unwrap();
+    let summary = crate::util::valid_json("agent-run", &out);
     assert_eq!(
         summary,
         json!([
