@@ -101,11 +101,39 @@ pub fn valid_json(schema: &str, o: &Output) -> serde_json::Value {
         .expect("run ghops schema");
     assert!(s.status.success(), "ghops schema {schema}: {}", stderr(&s));
     let schema_v: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
-    let errors = ghops_test_support::schema::validate(&schema_v, &v);
+    let mut errors = ghops_test_support::schema::validate(&schema_v, &v);
+    full_shas(&v, "", &mut errors);
     assert!(
         errors.is_empty(),
         "the output does not match `ghops schema {schema}`:\n  {}\noutput: {text}",
         errors.join("\n  ")
     );
     v
+}
+
+/// Issue 18: every SHA in JSON output is a full one. Any string under a key named `sha` or
+/// ending in `_sha` must be 40 (or, SHA-256, 64) lowercase hex digits.
+fn full_shas(v: &serde_json::Value, at: &str, errors: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                let here = format!("{at}/{k}");
+                if (k == "sha" || k.ends_with("_sha"))
+                    && let Some(s) = x.as_str()
+                    && !((s.len() == 40 || s.len() == 64)
+                        && s.bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+                {
+                    errors.push(format!("{here}: {s:?} is not a full SHA"));
+                }
+                full_shas(x, &here, errors);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                full_shas(x, &format!("{at}/{i}"), errors);
+            }
+        }
+        _ => {}
+    }
 }

@@ -13,10 +13,10 @@ use crate::output::outln;
     after_help = "Examples:\n  ghops schema --list\n  ghops schema plan\n  ghops schema auth-status > auth-status.schema.json"
 )]
 pub struct SchemaArgs {
-    /// The command whose `--json` output to describe (`--list` names them all).
-    #[arg(value_enum, required_unless_present = "list")]
+    /// The command whose `--json` output to describe (none, or `--list`: list them all).
+    #[arg(value_enum)]
     command: Option<SchemaOf>,
-    /// List the commands that have a schema, with the command line each one describes.
+    /// List the schema names, with the command line each one describes (the default).
     #[arg(long, conflicts_with = "command")]
     list: bool,
 }
