@@ -109,6 +109,7 @@ pub struct GateOutcome {
     /// Who approved: the actor of this run (never read back from a payload).
     pub approved_by: String,
     /// When (RFC 3339): of the approval status, recorded once per approver.
+    #[schemars(extend("format" = "date-time"))]
     pub approved_at: String,
     /// Why the actor is authorised.
     pub reason: String,

@@ -251,6 +251,39 @@ mod tests {
         );
     }
 
+    /// Issue 18: every time is RFC 3339. Each property named `*_at` (or the rate limit's
+    /// `reset`) in every schema is a `date-time`, so the e2e check of real outputs checks it.
+    #[test]
+    fn every_time_is_a_date_time() {
+        fn walk(v: &serde_json::Value, at: &str, times: &mut usize, bad: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(o) => {
+                    if let Some(props) = o.get("properties").and_then(|p| p.as_object()) {
+                        for (k, p) in props {
+                            if k.ends_with("_at") || k == "reset" {
+                                *times += 1;
+                                if p["format"] != "date-time" {
+                                    bad.push(format!("{at}: {k}"));
+                                }
+                            }
+                        }
+                    }
+                    for x in o.values() {
+                        walk(x, at, times, bad);
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, at, times, bad)),
+                _ => {}
+            }
+        }
+        let (mut times, mut bad) = (0, Vec::new());
+        for of in SchemaOf::value_variants() {
+            walk(&schema(*of), &of.name(), &mut times, &mut bad);
+        }
+        assert!(bad.is_empty(), "times that are not date-time: {bad:?}");
+        assert!(times >= 4, "{times}");
+    }
+
     /// `env status --json` is an array of rows whose keys are exactly the row's fields, with
     /// full SHAs and RFC 3339 times as strings.
     #[test]
