@@ -191,9 +191,9 @@ async fn status_lists_deployments_with_their_latest_status_and_agent() {
     Mock::given(method("GET"))
         .and(path("/repos/octo/app/deployments"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-            {"id": 12, "sha": "bbbbbbb0123456789", "ref": "v1.3.0", "task": "deploy", "environment": "production",
+            {"id": 12, "sha": "bbbbbbb0123456789bbbbbbbbbbbbbbbbbbbbbbb", "ref": "v1.3.0", "task": "deploy", "environment": "production",
              "creator": {"login": "octocat", "id": 1}, "created_at": "2026-11-24T10:00:00Z"},
-            {"id": 11, "sha": "aaaaaaa0123456789", "ref": "v1.2.0", "task": "deploy", "environment": "production",
+            {"id": 11, "sha": "aaaaaaa0123456789aaaaaaaaaaaaaaaaaaaaaaa", "ref": "v1.2.0", "task": "deploy", "environment": "production",
              "creator": {"login": "hubot", "id": 2}, "created_at": "2026-11-23T10:00:00Z"}
         ])))
         .mount(&gh.server)
@@ -232,14 +232,14 @@ async fn status_lists_deployments_with_their_latest_status_and_agent() {
     };
     let out = run(status(true)).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(&crate::util::stdout(&out)).unwrap();
+    let v = crate::util::valid_json("agent-status", &out);
     assert_eq!(
         v,
         json!([
-            {"id": 12, "ref": "v1.3.0", "sha": "bbbbbbb0123456789", "task": "deploy", "creator": "octocat",
+            {"id": 12, "ref": "v1.3.0", "sha": "bbbbbbb0123456789bbbbbbbbbbbbbbbbbbbbbbb", "task": "deploy", "creator": "octocat",
              "created_at": "2026-11-24T10:00:00Z", "state": "in_progress",
              "description": "ghops-agent deploy-eu-1: deploying bbbbbbb"},
-            {"id": 11, "ref": "v1.2.0", "sha": "aaaaaaa0123456789", "task": "deploy", "creator": "hubot",
+            {"id": 11, "ref": "v1.2.0", "sha": "aaaaaaa0123456789aaaaaaaaaaaaaaaaaaaaaaa", "task": "deploy", "creator": "hubot",
              "created_at": "2026-11-23T10:00:00Z", "state": "error", "description": "superseded by #12"}
         ])
     );
@@ -606,7 +606,7 @@ async fn the_documented_first_run_works() {
         err.contains("octo-org/app staging: idle: nothing to deploy (polled 1x in 0s)"),
         "{err}"
     );
-    let summary: serde_json::Value = serde_json::from_str(&crate::util::stdout(&out)).unwrap();
+    let summary = crate::util::valid_json("agent-run", &out);
     assert_eq!(
         summary,
         json!([

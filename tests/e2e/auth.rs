@@ -5,7 +5,7 @@ use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::util::{ghops, run, stderr, stdout};
+use crate::util::{ghops, run, stderr, stdout, valid_json};
 
 const TOKEN: &str = "ghp_0123456789abcdefSECRETTOKENVALUE42";
 
@@ -47,12 +47,14 @@ async fn status_with_a_user_token() {
     .env("GH_TOKEN", TOKEN);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = valid_json("auth-status", &out);
     assert_eq!(v["identity"]["login"], "octocat");
     assert_eq!(v["identity"]["kind"], "user");
     assert_eq!(v["identity"]["token_kind"], "classic_pat");
     assert_eq!(v["identity"]["scopes"], json!(["repo", "workflow"]));
     assert_eq!(v["identity"]["rate_limit"]["remaining"], 4999);
+    // RFC 3339, not Unix seconds (issue 18).
+    assert_eq!(v["identity"]["rate_limit"]["reset"], "2030-03-17T17:46:40Z");
     gh.assert_lines(&["GET /user", "GET /rate_limit"]).await;
 }
 
@@ -80,7 +82,7 @@ async fn status_human_output() {
     Logged in as: octocat (user)
     Token kind:   classic personal access token (ghp_)
     Scopes:       repo, workflow
-    Rate limit:   4999/5000 remaining, resets at 1900000000 (unix)
+    Rate limit:   4999/5000 remaining, resets at 2030-03-17T17:46:40Z
     ");
 }
 
@@ -123,7 +125,7 @@ async fn status_as_a_github_app_installation() {
     .arg(&key);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = valid_json("auth-status", &out);
     assert_eq!(v["identity"]["login"], "ghops-test[bot]");
     assert_eq!(v["identity"]["kind"], "app_installation");
     assert_eq!(v["identity"]["installation_id"], 77);

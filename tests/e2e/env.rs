@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::util::{ghops, run, stderr, stdout};
+use crate::util::{ghops, run, stderr, stdout, valid_json};
 
 const TOKEN: &str = "ghp_envE2Etoken0123456789SECRET";
 
@@ -54,7 +54,7 @@ async fn sync_writes_matrices_to_github_output() {
         .env("GITHUB_OUTPUT", &output);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let plan = valid_json("env-sync", &out);
     assert_eq!(plan["deploy"][0]["environment"], "preview-feature-id");
     assert_eq!(plan["deploy"][0]["ref"], "feature/$(id)");
     let o = std::fs::read_to_string(&output).unwrap();
@@ -108,7 +108,7 @@ async fn record_creates_one_deployment_and_status() {
     ]);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = valid_json("env-record", &out);
     assert_eq!(v["deployment_id"], 42);
     gh.assert_writes(&[
         "POST /repos/octo/app/deployments",
@@ -337,7 +337,7 @@ async fn sync_hand_over_dry_run_sends_no_write() {
         )),
         "{err}"
     );
-    let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let plan = valid_json("env-sync", &out);
     assert_eq!(plan["handovers"][0]["from_pr"], 10);
     assert_eq!(plan["deploy"][0]["environment"], "qa1");
 }

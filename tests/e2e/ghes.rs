@@ -8,7 +8,7 @@ use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::util::{ghops, run, stderr, stdout};
+use crate::util::{ghops, run, stderr, stdout, valid_json};
 
 const TOKEN: &str = "ghp_0123456789abcdefGHESTOKENVALUE0042";
 
@@ -113,7 +113,7 @@ async fn an_explicit_api_url_wins_over_the_remote() {
         .env("GH_TOKEN", TOKEN);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = valid_json("auth-status", &out);
     assert_eq!(v["api_url"], gh.uri());
     gh.assert_only_ghes_paths().await;
 }

@@ -15,6 +15,7 @@ mod env;
 mod ghes;
 mod hardening;
 mod human_output;
+mod json_schema;
 mod parity;
 mod plan;
 mod pr_bridge;

@@ -14,7 +14,7 @@ use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::serve::Serve;
-use crate::util::{ghops, run, stderr, stdout};
+use crate::util::{ghops, run, stderr, valid_json};
 
 const TOKEN: &str = "ghp_parityE2Etoken0123456789";
 const R: &str = "/repos/Codertocat/Hello-World";
@@ -99,15 +99,16 @@ where
     let out = run(c).await;
     let decision = match out.status.code() {
         Some(0) => {
-            let text = stdout(&out);
-            // With --json every path prints JSON, an ignored event included.
-            Decision::of(serde_json::from_str(&text).unwrap_or_else(|e| {
-                panic!(
-                    "CLI {:?}: not JSON ({e}): {text}\n{}",
-                    case.cli,
-                    stderr(&out)
-                )
-            }))
+            // With --json every path prints JSON, an ignored event included, and it matches
+            // the command's `ghops schema` (`pr-bridge trigger` → `pr-bridge-trigger`).
+            let schema = case
+                .cli
+                .iter()
+                .take_while(|a| !a.starts_with('-'))
+                .copied()
+                .collect::<Vec<_>>()
+                .join("-");
+            Decision::of(valid_json(&schema, &out))
         }
         Some(3) => Decision::Refused,
         other => panic!("CLI {:?} exited {other:?}: {}", case.cli, stderr(&out)),

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_json, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::util::{ghops, run, stderr, stdout};
+use crate::util::{ghops, run, stderr, stdout, valid_json};
 
 fn example_args() -> Vec<String> {
     let root = repo_root().join("examples/infrastructure");
@@ -43,7 +43,7 @@ async fn json_and_matrix_outputs() {
     c.args(example_args()).arg("--json");
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = valid_json("plan", &out);
     assert_eq!(v["support"][0]["cluster_name"], "hhmi");
     assert_eq!(v["prod"].as_array().unwrap().len(), 10);
     // The tables' "no staging hub gates prod" note is in the JSON too (it was dropped).
@@ -507,7 +507,7 @@ async fn a_basehub_change_redeploys_daskhub_hubs_through_the_charts_chart_yaml()
         .arg("--json");
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = valid_json("plan", &out);
     let charts: std::collections::BTreeSet<&str> = v["staging"]
         .as_array()
         .unwrap()

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::util::{ghops, run, stderr, stdout};
+use crate::util::{ghops, run, stderr, stdout, valid_json};
 
 pub(crate) const R: &str = "/repos/Codertocat/Hello-World";
 pub(crate) const HEAD: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
@@ -191,7 +191,7 @@ async fn dry_run_trigger_as(
 async fn dry_run_prints_the_writes_and_sends_none() {
     let (gh, out) = dry_run_trigger(&[("GH_TOKEN", "ghp_e2e_bridge_token")]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = valid_json("pr-bridge-trigger", &out);
     assert_eq!(v["outcome"], "started");
     assert_eq!(v["branch_action"], "dry_run");
     let e = stderr(&out);
@@ -303,7 +303,17 @@ async fn report_on_a_workflow_run_event_reports_failure_as_exit_1_and_ignores_ot
         &format!("DELETE {R}/git/refs/heads/test-this-pr/1"),
         &format!("PATCH {R}/issues/comments/5000"),
     ])
-    .await;
+    .await; // The same report with --json: the outcome, as `ghops schema pr-bridge-report` says.
+    let mut c = ghops();
+    c.args(["pr-bridge", "report", "--json", "--event"])
+        .arg(run_event_file(&d, "test-this-pr/1", "failure"))
+        .args(["--api-url", &gh.uri()])
+        .env("GH_TOKEN", "ghp_e2e_bridge_token");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = valid_json("pr-bridge-report", &out);
+    assert_eq!(v["verdict"], "failed", "{v}");
+    assert_eq!(v["branch_deleted"], true, "{v}");
 }
 
 /// mybinder's habit: the report is the last job of the tested run itself.

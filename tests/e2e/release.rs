@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::util::{ghops, run, stderr, stdout};
+use crate::util::{ghops, run, stderr, stdout, valid_json};
 
 #[tokio::test]
 async fn draft_dry_run_prints_version_and_body_and_sends_nothing() {
@@ -68,7 +68,7 @@ async fn draft_dry_run_prints_version_and_body_and_sends_nothing() {
     .env("GITHUB_STEP_SUMMARY", d.path().join("summary"));
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = valid_json("release-draft", &out);
     assert_eq!(v["version"], "1.5.0");
     // release-drafter's outputs (no id or URLs: nothing was written).
     let outputs = std::fs::read_to_string(d.path().join("output")).unwrap();
@@ -219,7 +219,7 @@ async fn hotfix_from_a_push_event_publishes_reintegrates_refreshes_main_and_warn
     let out = run(c).await;
     let (o, e) = (stdout(&out), stderr(&out));
     assert!(out.status.success(), "{e}");
-    let v: Value = serde_json::from_str(&o).unwrap();
+    let v = valid_json("release-hotfix", &out);
     assert_eq!(v["kind"], "hotfix");
     assert_eq!(v["hotfix"]["tag"], "v1.4.1");
     assert_eq!(v["hotfix"]["reintegration_pr"], 78);
@@ -288,7 +288,7 @@ async fn draft_under_actions_targets_the_branch_of_github_ref() {
     .env("GITHUB_REF", "refs/heads/develop");
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let v = valid_json("release-draft", &out);
     assert_eq!(v["body"], "* No changes");
     // release-drafter's inputs override the file: a prerelease, not marked latest.
     assert_eq!(v["version"], "0.0.1-rc.0");

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::util::{ghops, run, stderr, stdout};
+use crate::util::{ghops, run, stderr, stdout, valid_json};
 
 const REPO: &str = "lineville/elastic-machines-testing";
 const JOB: u64 = 12877621891;
@@ -93,7 +93,7 @@ async fn handle_launches_one_runner_and_never_leaks_the_token() {
     let o = run(c).await;
     let (out, err) = (stdout(&o), stderr(&o));
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
-    let v: Value = serde_json::from_str(&out).unwrap();
+    let v = valid_json("runners-handle", &o);
     assert_eq!(v["decision"], "launched", "{out}");
     gh.assert_writes(&[&format!(
         "POST /repos/{REPO}/actions/runners/generate-jitconfig"
@@ -196,7 +196,7 @@ namespace = "runners"
     let o = run(c).await;
     let (out, err) = (stdout(&o), stderr(&o));
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
-    let v: Value = serde_json::from_str(&out).unwrap();
+    let v = valid_json("runners-handle", &o);
     assert_eq!(v["decision"], "launched", "{out}");
     gh.assert_lines(&[
         &format!("GET /repos/{REPO}/installation"),
@@ -216,7 +216,7 @@ async fn manifests_and_bad_config() {
         .arg(&cfg);
     let o = run(c).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let docs: Vec<Value> = serde_json::from_str(&stdout(&o)).unwrap();
+    let docs: Vec<Value> = serde_json::from_value(valid_json("runners-manifests", &o)).unwrap();
     let cron = docs.iter().find(|d| d["kind"] == "CronJob").unwrap();
     assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
     let role = docs
@@ -295,7 +295,7 @@ async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
     let o = run(c).await;
     let (out, err) = (stdout(&o), stderr(&o));
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
-    let v: Value = serde_json::from_str(&out).unwrap();
+    let v = valid_json("runners-reconcile", &o);
     assert_eq!(v["decisions"][0]["decision"], "dry_run", "{out}");
     assert_eq!(
         v["decisions"][0]["runner"],
@@ -312,6 +312,18 @@ async fn reconcile_dry_run_prints_calls_and_manifests_and_sends_nothing() {
         reqs.iter().all(|r| r.method.as_str() == "GET"),
         "no Kubernetes writes"
     );
+    // The same GitHub and cluster, read by `runners status --json`: one pool, one queued job.
+    let mut c = ghops();
+    c.args(["runners", "status", "--json", "--config"])
+        .arg(&cfg)
+        .args(["--api-url", &gh.uri(), "--kube-url", &k.uri()])
+        .env("GH_TOKEN", TOKEN);
+    let o = run(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = valid_json("runners-status", &o);
+    assert_eq!(v[0]["pool"], "k8s", "{v}");
+    assert_eq!(v[0]["queued"], 1, "{v}");
+    gh.assert_no_writes().await;
 }
 
 /// GitHub with nothing queued and no runners registered.

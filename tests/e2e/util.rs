@@ -82,3 +82,58 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
     (status, body.unwrap_or_default())
 }
+
+/// The JSON a `--json` command printed, checked against what `ghops schema <schema>` prints
+/// for it (issue 18: every `--json` output has a published schema that it matches). Panics
+/// when stdout is not JSON or does not match. `json_schema::every_schema_is_checked` requires
+/// a call with each schema name, as a literal.
+pub fn valid_json(schema: &str, o: &Output) -> serde_json::Value {
+    let text = stdout(o);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "ghops … --json ({schema}) printed no JSON ({e}):\n{text}\n{}",
+            stderr(o)
+        )
+    });
+    let s = Command::new(ghops_bin())
+        .args(["schema", schema])
+        .output()
+        .expect("run ghops schema");
+    assert!(s.status.success(), "ghops schema {schema}: {}", stderr(&s));
+    let schema_v: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+    let mut errors = ghops_test_support::schema::validate(&schema_v, &v);
+    full_shas(&v, "", &mut errors);
+    assert!(
+        errors.is_empty(),
+        "the output does not match `ghops schema {schema}`:\n  {}\noutput: {text}",
+        errors.join("\n  ")
+    );
+    v
+}
+
+/// Issue 18: every SHA in JSON output is a full one. Any string under a key named `sha` or
+/// ending in `_sha` must be 40 (or, SHA-256, 64) lowercase hex digits.
+fn full_shas(v: &serde_json::Value, at: &str, errors: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                let here = format!("{at}/{k}");
+                if (k == "sha" || k.ends_with("_sha"))
+                    && let Some(s) = x.as_str()
+                    && !((s.len() == 40 || s.len() == 64)
+                        && s.bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+                {
+                    errors.push(format!("{here}: {s:?} is not a full SHA"));
+                }
+                full_shas(x, &here, errors);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                full_shas(x, &format!("{at}/{i}"), errors);
+            }
+        }
+        _ => {}
+    }
+}

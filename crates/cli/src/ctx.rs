@@ -339,7 +339,9 @@ impl Ctx {
     /// `{"outcome": "ignored", "reason": "<why>"}` (the shape `ghops serve` logs).
     pub fn print_ignored(&self, why: &str) -> Result<(), Failure> {
         if self.global.json {
-            self.print_json(&serde_json::json!({"outcome": "ignored", "reason": why}))
+            self.print_json(&Ignored::Ignored {
+                reason: why.to_owned(),
+            })
         } else {
             outln!("ignored: {why}");
             Ok(())
@@ -353,6 +355,19 @@ impl Ctx {
         outln!("{s}");
         Ok(())
     }
+}
+
+/// What a command prints with `--json` for an event it has nothing to do for:
+/// `{"outcome": "ignored", "reason": "<why>"}` (the shape of the libraries' own `ignored`
+/// outcomes, and of what `ghops serve` logs).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Ignored {
+    /// Nothing to do.
+    Ignored {
+        /// Why (one line).
+        reason: String,
+    },
 }
 
 /// `GHOPS_RETRY_MAX_ATTEMPTS`, `GHOPS_RETRY_BASE_MS`, `GHOPS_RETRY_MAX_DELAY_MS`,

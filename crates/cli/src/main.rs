@@ -344,3 +344,66 @@ mod help_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod schema_tests {
+    use std::collections::BTreeSet;
+
+    use clap::ValueEnum;
+
+    use super::*;
+    use crate::cmd::schema::SchemaOf;
+
+    /// The commands whose output is not a ghops JSON value, with why: every other command
+    /// must have a `ghops schema` (so a new command cannot forget one).
+    const NO_JSON: &[(&str, &str)] = &[
+        ("agent manifests", "prints Kubernetes YAML"),
+        ("serve", "a server: logs, prints no result"),
+        ("serve manifests", "prints Kubernetes YAML"),
+        ("schema", "prints a JSON Schema"),
+        ("completions", "prints a shell script"),
+        (
+            "plan filter",
+            "prints the --jobs entries it keeps (`--format json`): the input's own objects",
+        ),
+    ];
+
+    /// Every command that can run (a leaf, or a group whose subcommand is optional).
+    fn runnable(c: &clap::Command, path: &str, out: &mut Vec<String>) {
+        let leaf = c.get_subcommands().next().is_none();
+        if !path.is_empty() && (leaf || !c.is_subcommand_required_set()) {
+            out.push(path.to_owned());
+        }
+        for s in c.get_subcommands().filter(|s| s.get_name() != "help") {
+            let p = format!("{path} {}", s.get_name());
+            runnable(s, p.trim_start(), out);
+        }
+    }
+
+    /// Every command has a schema of its `--json` output or is listed in [`NO_JSON`]; every
+    /// schema and every exception names a real command (issue 18).
+    #[test]
+    fn every_json_command_has_a_schema() {
+        let mut commands = Vec::new();
+        runnable(&Cli::command(), "", &mut commands);
+        let commands: BTreeSet<String> = commands.into_iter().collect();
+        assert!(commands.contains("pr-bridge trigger") && commands.contains("plan"));
+        let with_schema: BTreeSet<&str> = SchemaOf::value_variants()
+            .iter()
+            .map(|s| s.subcommand())
+            .collect();
+        let exempt: BTreeSet<&str> = NO_JSON.iter().map(|(c, _)| *c).collect();
+        let missing: Vec<&String> = commands
+            .iter()
+            .filter(|c| !with_schema.contains(c.as_str()) && !exempt.contains(c.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "commands with neither a `ghops schema` nor a NO_JSON reason: {missing:?}"
+        );
+        for c in with_schema.iter().chain(&exempt) {
+            assert!(commands.contains(*c), "{c} is not a ghops command");
+        }
+        assert!(with_schema.is_disjoint(&exempt));
+    }
+}

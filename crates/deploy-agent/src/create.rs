@@ -55,6 +55,17 @@ pub fn contexts_arg(arg: &str) -> Vec<String> {
         .collect()
 }
 
+/// `ghops agent create --json`: the deployment, and with `--wait` its final state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Created {
+    /// Deployment id.
+    pub id: u64,
+    /// With `--wait`: the final state (`success`, `failure`, `error`, `inactive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
 /// Creates a deployment; returns its id. A task the agent would refuse (a lifecycle hook
 /// name, an invalid name) is refused here, before any request.
 pub async fn create(

@@ -105,6 +105,7 @@ pub type TargetEnd = Result<Option<PassReport>, AgentError>;
 
 /// How one target's task ended: its last pass, or its error (`ghops agent run --once --json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TargetSummary {
     /// `owner/name`.
     pub repo: String,
@@ -126,6 +127,7 @@ pub struct TargetSummary {
 
 /// A deployment that ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Ran {
     /// Deployment id.
     pub deployment: u64,
@@ -135,6 +137,7 @@ pub struct Ran {
 
 /// A deployment left for another time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Skipped {
     /// Deployment id.
     pub deployment: u64,

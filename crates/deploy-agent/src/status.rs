@@ -9,6 +9,7 @@ use crate::error::AgentError;
 
 /// One deployment and its latest status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Recent {
     /// Deployment id.
     pub id: u64,
@@ -22,6 +23,7 @@ pub struct Recent {
     /// Creator's login.
     pub creator: Option<String>,
     /// Created at (RFC 3339, as GitHub gives it).
+    #[cfg_attr(feature = "schema", schemars(extend("format" = "date-time")))]
     pub created_at: Option<String>,
     /// Latest status's state (`pending` when there is none).
     pub state: String,

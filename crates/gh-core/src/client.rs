@@ -100,8 +100,31 @@ pub struct RateLimit {
     pub limit: u64,
     /// Requests left in the window.
     pub remaining: u64,
-    /// Window reset, Unix seconds.
+    /// Window reset, Unix seconds (an RFC 3339 UTC time in JSON).
+    #[serde(serialize_with = "unix_as_rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub reset: u64,
+}
+
+impl RateLimit {
+    /// When the window resets, as an RFC 3339 UTC time (`2030-03-17T17:46:40Z`).
+    pub fn reset_rfc3339(&self) -> String {
+        rfc3339(self.reset)
+    }
+}
+
+/// Unix seconds as an RFC 3339 UTC time, to the second (`1970-01-01T00:00:00Z`); times past
+/// what chrono represents print as its maximum.
+pub fn rfc3339(unix_seconds: u64) -> String {
+    let t = i64::try_from(unix_seconds)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn unix_as_rfc3339<S: serde::Serializer>(unix_seconds: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*unix_seconds))
 }
 
 /// A raw API answer.
@@ -1226,6 +1249,22 @@ fn link_origin(link: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rate limit's reset prints as an RFC 3339 UTC time in JSON (it was Unix seconds).
+    #[test]
+    fn rate_limit_reset_is_rfc3339_in_json() {
+        let r = RateLimit {
+            limit: 5000,
+            remaining: 4999,
+            reset: 1_900_000_000,
+        };
+        assert_eq!(
+            serde_json::to_value(r).unwrap(),
+            serde_json::json!({"limit": 5000, "remaining": 4999, "reset": "2030-03-17T17:46:40Z"})
+        );
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert!(rfc3339(u64::MAX).starts_with("+262142-12-31T23:59:59"));
+    }
 
     #[test]
     fn link_parsing() {

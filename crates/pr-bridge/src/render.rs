@@ -20,6 +20,7 @@ pub struct State {
 
 /// A workflow run linked from the comment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RunLink {
     /// Run id.
     pub id: u64,
@@ -131,6 +132,7 @@ pub fn started(state: &State, requested_by: &str, runs: &[RunLink], warnings: &[
 
 /// How a reported test ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Every run succeeded.

@@ -39,6 +39,7 @@ impl Default for Wait {
 
 /// The result of `report`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReportOutcome {
     /// The PR.
     pub pr: u64,
@@ -431,6 +432,7 @@ struct PullMin {
 
 /// What cleanup did with one branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CleanupItem {
     /// The branch.
     pub branch: String,

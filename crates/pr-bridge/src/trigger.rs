@@ -22,6 +22,7 @@ use crate::render::{self, RunLink, State};
 
 /// What happened to the branch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BranchAction {
     /// Created at the merge commit.
@@ -48,6 +49,7 @@ impl std::fmt::Display for BranchAction {
 
 /// The result of a trigger.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum TriggerOutcome {
     /// Not a trigger (the reason, one line); no API call was made.

@@ -77,7 +77,55 @@ pub struct DraftPlan {
     pub warnings: Vec<String>,
 }
 
+/// `ghops release draft --json`: the plan and what was done with the draft. Fields in
+/// alphabetical order (the order they print in).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct DraftReport {
+    /// The release notes.
+    pub body: String,
+    /// The draft's page (after a write, or of the unchanged draft).
+    pub html_url: Option<String>,
+    /// The increment applied.
+    pub increment: Increment,
+    /// `make_latest` sent (`true`, `false`, `legacy`).
+    pub make_latest: String,
+    /// The release name.
+    pub name: String,
+    /// The last release's tag.
+    pub previous_tag: Option<String>,
+    /// Prerelease.
+    pub prerelease: bool,
+    /// The numbers of the PRs that count, in changelog order.
+    pub prs: Vec<u64>,
+    /// What was done with the draft.
+    pub result: DraftOutcome,
+    /// The tag.
+    pub tag: String,
+    /// The resolved version.
+    pub version: String,
+    /// Warnings (also logged).
+    pub warnings: Vec<String>,
+}
+
 impl DraftPlan {
+    /// What `ghops release draft --json` prints for this plan and `outcome`.
+    pub fn report(&self, outcome: DraftOutcome) -> DraftReport {
+        DraftReport {
+            body: self.body.clone(),
+            html_url: self.html_url.clone(),
+            increment: self.increment,
+            make_latest: self.make_latest.clone(),
+            name: self.name.clone(),
+            previous_tag: self.previous_tag.clone(),
+            prerelease: self.prerelease,
+            prs: self.prs.iter().map(|p| p.number).collect(),
+            result: outcome,
+            tag: self.tag.clone(),
+            version: self.version.clone(),
+            warnings: self.warnings.clone(),
+        }
+    }
+
     /// release-drafter's Actions outputs: `id`, `name`, `tag_name`, `body`, `html_url`,
     /// `upload_url`, `resolved_version`, `major_version`, `minor_version`, `patch_version`.
     /// Like release-drafter, the release's own outputs (`id`, URLs, `name`, `tag_name`) are
@@ -141,7 +189,7 @@ impl DraftPlan {
 }
 
 /// What happened to the draft.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "outcome", content = "release_id", rename_all = "snake_case")]
 pub enum DraftOutcome {
     /// Created.

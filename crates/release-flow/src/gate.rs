@@ -102,13 +102,14 @@ impl GateRequest {
 }
 
 /// An approved gate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct GateOutcome {
     /// Environment.
     pub environment: String,
     /// Who approved: the actor of this run (never read back from a payload).
     pub approved_by: String,
     /// When (RFC 3339): of the approval status, recorded once per approver.
+    #[schemars(extend("format" = "date-time"))]
     pub approved_at: String,
     /// Why the actor is authorised.
     pub reason: String,
@@ -539,7 +540,7 @@ struct Pending {
 }
 
 /// What `gate approve` did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ApproveOutcome {
     /// Run id.
     pub run_id: u64,

@@ -22,7 +22,7 @@ pub async fn tag_commit(gh: &GitHub, repo: &RepoRef, tag: &str) -> Result<String
 }
 
 /// What publish-hook did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct BranchResult {
     /// The branch.
     pub branch: String,
@@ -154,7 +154,7 @@ fn release_line_version(branch: &str) -> Option<semver::Version> {
 }
 
 /// What a hotfix run did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct HotfixResult {
     /// The release branch.
     pub branch: String,

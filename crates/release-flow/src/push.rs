@@ -14,7 +14,7 @@ use crate::error::ReleaseError;
 use crate::hotfix::{BranchResult, HotfixResult, hotfix, publish_hook};
 
 /// A refreshed draft, summarised.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DraftSummary {
     /// The branch the draft targets.
     pub target: String,
@@ -27,7 +27,7 @@ pub struct DraftSummary {
 }
 
 /// What a `push` event led to.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PushOutcome {
     /// Not a release-flow push (tag, deleted branch, other branch).

@@ -166,7 +166,7 @@ pub fn release_version(tag: &str, name: Option<&str>, prefix: &str) -> Option<Ve
 }
 
 /// A semver increment (node-semver's release types).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Increment {
     /// X.0.0

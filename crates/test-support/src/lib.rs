@@ -20,6 +20,7 @@
 
 pub mod deployments;
 pub mod fake;
+pub mod schema;
 
 use std::path::PathBuf;
 

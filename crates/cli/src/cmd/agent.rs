@@ -111,7 +111,7 @@ async fn create(a: CreateArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     };
     if !a.wait {
         if ctx.global.json {
-            ctx.print_json(&serde_json::json!({"id": id}))?;
+            ctx.print_json(&deploy_agent::create::Created { id, state: None })?;
         } else {
             outln!("deployment {id} created");
         }
@@ -148,7 +148,10 @@ async fn create(a: CreateArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     progress.finish();
     let state = state?;
     if ctx.global.json {
-        ctx.print_json(&serde_json::json!({"id": id, "state": state}))?;
+        ctx.print_json(&deploy_agent::create::Created {
+            id,
+            state: Some(state.clone()),
+        })?;
     } else {
         outln!("deployment {id}: {state}");
     }

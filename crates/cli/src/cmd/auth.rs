@@ -79,10 +79,10 @@ pub async fn run(cmd: AuthCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 }
                 if let Some(r) = id.rate_limit {
                     outln!(
-                        "Rate limit:   {}/{} remaining, resets at {} (unix)",
+                        "Rate limit:   {}/{} remaining, resets at {}",
                         r.remaining,
                         r.limit,
-                        r.reset
+                        r.reset_rfc3339()
                     );
                 } else if id.rate_limiting_disabled {
                     outln!("Rate limit:   off (the server does not limit requests)");

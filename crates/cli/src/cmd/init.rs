@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use gh_core::ExitCode;
-use release_flow::init::{CONFIG_PATH, InitOptions, WORKFLOWS, WriteResult};
+use release_flow::init::{CONFIG_PATH, InitOptions, WORKFLOWS, WriteResult, Written};
 
 use crate::ctx::{Ctx, Failure};
 use crate::output::outln;
@@ -110,12 +110,14 @@ pub async fn run(args: InitArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         .filter(|(p, r)| *r == WriteResult::Kept && p != CONFIG_PATH)
         .count();
     if ctx.global.json {
-        ctx.print_json(&serde_json::json!(
-            results
-                .iter()
-                .map(|(p, r)| serde_json::json!({"path": p, "result": r}))
-                .collect::<Vec<_>>()
-        ))?;
+        let written: Vec<Written> = results
+            .iter()
+            .map(|(path, result)| Written {
+                path: path.clone(),
+                result: result.clone(),
+            })
+            .collect();
+        ctx.print_json(&written)?;
     } else {
         for (p, r) in &results {
             let what = match r {

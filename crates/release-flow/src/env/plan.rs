@@ -50,7 +50,7 @@ pub fn preview_namespace(branch: &str) -> String {
 }
 
 /// One environment a PR deploys to or undeploys from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EnvTarget {
     /// GitHub environment name.
     pub environment: String,
@@ -73,7 +73,7 @@ pub struct EnvTarget {
 }
 
 /// A QA slot taken from another PR.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Handover {
     /// The environment.
     pub environment: String,
@@ -88,7 +88,7 @@ pub struct Handover {
 }
 
 /// What `ghops env sync` decided.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SyncPlan {
     /// `owner/name`.
     pub repo: String,

@@ -76,7 +76,7 @@ pub struct RecordRequest {
 }
 
 /// What `env record` did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RecordOutcome {
     /// The deployment (`None` in `--dry-run` when it would be created, or nothing to do).
     pub deployment_id: Option<u64>,

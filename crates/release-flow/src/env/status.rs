@@ -24,6 +24,7 @@ pub struct EnvRow {
     /// The latest deployment's id.
     pub deployment_id: Option<u64>,
     /// When the latest status (or, without one, the deployment) was created, RFC 3339 UTC.
+    #[schemars(extend("format" = "date-time"))]
     pub updated_at: Option<String>,
 }
 

@@ -76,7 +76,7 @@ pub fn install_step(opts: &InitOptions) -> String {
 }
 
 /// One generated file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct GeneratedFile {
     /// Path relative to the repository root (`.github/workflows/feature.yml`).
     pub path: String,
@@ -133,7 +133,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 
 /// One workflow `ghops init` can write: a name to select it by and its files (a thin caller
 /// and the reusable workflow it calls, or stand-alone workflows).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Workflow {
     /// The name given to `ghops init` (`feature`).
     pub name: &'static str,
@@ -403,7 +403,7 @@ fn check(opts: &InitOptions) -> Result<(), ReleaseError> {
 }
 
 /// What happened to one file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WriteResult {
     /// Written (new).
@@ -414,6 +414,15 @@ pub enum WriteResult {
     Unchanged,
     /// Exists with other contents; not overwritten without `--force`.
     Kept,
+}
+
+/// One file `ghops init --json` wrote (or kept): its path and what happened to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Written {
+    /// Path relative to the repository root.
+    pub path: String,
+    /// What happened to it.
+    pub result: WriteResult,
 }
 
 /// Writes `files` under `root`; existing different files are kept unless `force`.

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// What was decided for one job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
     /// A runner was launched.
@@ -57,12 +58,15 @@ pub enum Decision {
 /// `{"decisions": [{"runner": "ghops-…", "decision": "launched", "name": "ghops-…", "pool":
 /// "linux"}], "reaped": [{"runner": "ghops-…", "reason": "…"}], "waiting": {"linux": 3}}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReconcileReport {
     /// Decisions for queued jobs and warm runners, as (runner name, decision).
     #[serde(serialize_with = "ser_decisions")]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<DecisionItem<'static>>"))]
     pub decisions: Vec<(String, Decision)>,
     /// Runners removed, with the reason.
     #[serde(serialize_with = "ser_reaped")]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<ReapedItem<'static>>"))]
     pub reaped: Vec<(String, String)>,
     /// Queued jobs beyond capacity, by pool.
     pub waiting: BTreeMap<String, u64>,
@@ -83,29 +87,44 @@ impl ReconcileReport {
     }
 }
 
+/// One decision of a reconcile pass as JSON: the runner, then the decision's own fields.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct DecisionItem<'a> {
+    /// Runner name.
+    runner: &'a str,
+    #[serde(flatten)]
+    decision: &'a Decision,
+}
+
+/// One runner a reconcile pass removed, as JSON.
+#[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct ReapedItem<'a> {
+    /// Runner name.
+    runner: &'a str,
+    /// Why it was removed.
+    reason: &'a str,
+}
+
 fn ser_decisions<S: serde::Serializer>(
     v: &[(String, Decision)],
     s: S,
 ) -> std::result::Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    struct Item<'a> {
-        runner: &'a str,
-        #[serde(flatten)]
-        decision: &'a Decision,
-    }
-    s.collect_seq(v.iter().map(|(runner, decision)| Item { runner, decision }))
+    s.collect_seq(
+        v.iter()
+            .map(|(runner, decision)| DecisionItem { runner, decision }),
+    )
 }
 
 fn ser_reaped<S: serde::Serializer>(
     v: &[(String, String)],
     s: S,
 ) -> std::result::Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    struct Item<'a> {
-        runner: &'a str,
-        reason: &'a str,
-    }
-    s.collect_seq(v.iter().map(|(runner, reason)| Item { runner, reason }))
+    s.collect_seq(
+        v.iter()
+            .map(|(runner, reason)| ReapedItem { runner, reason }),
+    )
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::naming;
 
 /// One pool in `ghops runners status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PoolStatus {
     /// Pool name.
     pub pool: String,

@@ -148,14 +148,7 @@ fn print_draft_json(
     plan: &DraftPlan,
     outcome: DraftOutcome,
 ) -> Result<ExitCode, Failure> {
-    ctx.print_json(&serde_json::json!({
-        "version": plan.version, "tag": plan.tag, "name": plan.name,
-        "previous_tag": plan.previous_tag, "increment": plan.increment,
-        "prerelease": plan.prerelease, "make_latest": plan.make_latest,
-        "prs": plan.prs.iter().map(|p| p.number).collect::<Vec<_>>(),
-        "body": plan.body, "result": outcome, "html_url": plan.html_url,
-        "warnings": plan.warnings,
-    }))?;
+    ctx.print_json(&plan.report(outcome))?;
     Ok(ExitCode::Success)
 }
 
