@@ -304,7 +304,13 @@ async fn release_hotfix() -> Vec<Seen> {
             "/releases",
             json!({"id": 900, "tag_name": "v0", "draft": true}),
         ),
-        ("POST", "/pulls", json!({"number": 78})),
+        (
+            "POST",
+            "/pulls",
+            json!({"number": 78, "state": "open",
+                   "head": {"ref": "release/1.4.0", "sha": "abc123"},
+                   "base": {"ref": "main", "sha": "def456"}}),
+        ),
         ("POST", "/issues/78/labels", json!([])),
     ] {
         write(&gh, m, &format!("/repos/octo/app{p}"), 201, v).await;
