@@ -236,7 +236,7 @@ async fn post_status_once(
             return Err(err);
         }
         tracing::warn!(id, state = st.state, attempt, error = %err, "status not posted; retrying");
-        tokio::time::sleep(Duration::from_millis(200) * attempt).await;
+        tokio::time::sleep(gh.retry_policy().backoff(attempt)).await;
     }
 }
 

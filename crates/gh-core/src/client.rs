@@ -583,6 +583,14 @@ impl GitHub {
         &self.inner.api_url
     }
 
+    /// The retry policy of this client's requests. A caller that retries a step of its own
+    /// (re-reading after an ambiguous write, then writing again) waits
+    /// [`RetryPolicy::backoff`] of it between attempts: one backoff strategy for the
+    /// workspace, and tests that pass [`RetryPolicy::fast`] wait milliseconds.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
     /// True in `--dry-run` mode.
     pub fn is_dry_run(&self) -> bool {
         self.inner.dry_run

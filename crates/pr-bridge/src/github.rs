@@ -321,7 +321,7 @@ pub(crate) async fn upsert(
 ) -> Result<Upserted, BridgeError> {
     debug_assert!(body.starts_with(marker));
     let comment_path = |id: u64| format!("{}/issues/comments/{id}", repo.api_path());
-    let mut attempts = 0u64;
+    let mut attempts = 0u32;
     loop {
         attempts += 1;
         older_until(gh, repo, pr, &mut own, marker).await?;
@@ -355,7 +355,7 @@ pub(crate) async fn upsert(
             Ok(Some(c)) => return converge(gh, repo, pr, marker, body, c.id).await,
             Err(e) if attempts < 3 && is_ambiguous(&e) => {
                 tracing::warn!(error = %e, "comment create failed ambiguously; re-reading comments before retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(200 * attempts)).await;
+                tokio::time::sleep(gh.retry_policy().backoff(attempts)).await;
                 own = own_comments(gh, repo, pr, marker).await?;
             }
             Err(e) => return Err(e.into()),
