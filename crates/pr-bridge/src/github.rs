@@ -64,6 +64,10 @@ pub(crate) struct Oid {
     pub oid: String,
 }
 
+/// The pull request as the trigger's one GraphQL query reads it, not
+/// [`gh_core::pulls::PullRequest`] (the REST and webhook object): GraphQL names and shapes
+/// differ (`headRefOid`, `MERGEABLE`/`CONFLICTING`, the potential merge commit with its
+/// workflow files, the comments page) and the query reads all of it in one call.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Pr {
