@@ -3,7 +3,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use ghops_test_support::MockGitHub;
-use ghops_test_support::deployments::{Deployments, Fault};
+use ghops_test_support::fake::{FakeGitHub, Fault};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -14,8 +14,8 @@ const TOKEN: &str = "ghp_agentE2EtokenNEVERinHOOKS";
 
 #[tokio::test]
 async fn run_once_deploys_and_the_hook_cannot_see_the_token() {
-    let gh = MockGitHub::start().await;
-    Deployments::mount(&gh, "octo/app").await.add(json!({
+    let gh = FakeGitHub::start("octo/app").await;
+    gh.add_raw_deployment(json!({
         "id": 11, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main", "task": "deploy",
         "environment": "staging", "payload": {"x": 1}
     }));
@@ -78,10 +78,9 @@ async fn run_once_deploys_and_the_hook_cannot_see_the_token() {
 
 #[tokio::test]
 async fn config_targets_run_in_one_pass_and_bad_config_is_a_usage_error() {
-    let gh = MockGitHub::start().await;
-    let fake = Deployments::mount(&gh, "octo/app").await;
+    let gh = FakeGitHub::start("octo/app").await;
     for (env, id) in [("staging", 21u64), ("production", 22)] {
-        fake.add(json!({
+        gh.add_raw_deployment(json!({
             "id": id, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
             "task": "deploy", "environment": env, "payload": {}
         }));
@@ -260,8 +259,8 @@ Id  Ref     State        Creator  Created               Agent / description
 
 #[tokio::test]
 async fn sigterm_mid_hook_stops_it_reports_and_exits_zero() {
-    let gh = MockGitHub::start().await;
-    Deployments::mount(&gh, "octo/app").await.add(json!({
+    let gh = FakeGitHub::start("octo/app").await;
+    gh.add_raw_deployment(json!({
         "id": 13, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main", "task": "deploy",
         "environment": "staging", "payload": {}
     }));
@@ -397,19 +396,18 @@ fn agent_run(
 
 #[tokio::test]
 async fn two_real_agents_on_one_target_never_both_run_a_hook() {
-    let gh = MockGitHub::start().await;
-    let fake = Deployments::mount(&gh, "octo/app").await;
+    let gh = FakeGitHub::start("octo/app").await;
     // Each agent's look at the latest status predates the other's claim, and claims are
     // answered late: both claim, the race the lock must settle.
     let d = tempfile::tempdir().unwrap();
     let (hooks, runs) = counting_hooks(d.path());
     // Round one also has an older deployment: only the agent holding the newest one's lock
     // marks it superseded.
-    fake.add(deployment(100));
+    gh.add_raw_deployment(deployment(100));
     for id in [101u64, 102, 103] {
-        fake.add(deployment(id));
-        fake.stale_latest_reads(id, 2);
-        fake.delay_posts("in_progress", std::time::Duration::from_millis(300));
+        gh.add_raw_deployment(deployment(id));
+        gh.stale_latest_reads(id, 2);
+        gh.delay_status_posts("in_progress", std::time::Duration::from_millis(300));
         let (a, b) = tokio::join!(
             run(agent_once(&gh, d.path(), &hooks, "agent-a")),
             run(agent_once(&gh, d.path(), &hooks, "agent-b")),
@@ -424,19 +422,19 @@ async fn two_real_agents_on_one_target_never_both_run_a_hook() {
             stderr(&a),
             stderr(&b)
         );
-        assert_eq!(fake.terminal_count(id), 1, "{:?}", fake.statuses(id));
-        assert_eq!(fake.states(id).last().map(String::as_str), Some("success"));
+        assert_eq!(gh.terminal_count(id), 1, "{:?}", gh.statuses(id));
+        assert_eq!(gh.states(id).last().map(String::as_str), Some("success"));
         // Both claimed; the loser says why it ran nothing.
-        assert_eq!(fake.in_progress_count(id), 2, "{:?}", fake.statuses(id));
+        assert_eq!(gh.in_progress_count(id), 2, "{:?}", gh.statuses(id));
         let both = stderr(&a) + &stderr(&b);
         assert!(both.contains("claimed first by another agent"), "{both}");
     }
     // No later round touched an earlier deployment.
     for id in [101u64, 102, 103] {
-        assert_eq!(fake.terminal_count(id), 1, "{:?}", fake.statuses(id));
+        assert_eq!(gh.terminal_count(id), 1, "{:?}", gh.statuses(id));
     }
-    assert_eq!(fake.states(100), ["error"], "{:?}", fake.statuses(100));
-    assert_eq!(fake.statuses(100)[0]["description"], "superseded by #101");
+    assert_eq!(gh.states(100), ["error"], "{:?}", gh.statuses(100));
+    assert_eq!(gh.statuses(100)[0]["description"], "superseded by #101");
 }
 
 #[tokio::test]
@@ -453,9 +451,8 @@ async fn a_crash_at_any_phase_runs_the_hook_once_and_reports_once() {
     for crashes in PHASES {
         for recovery_post_fails in [false, true] {
             let case = format!("{crashes:?} recovery post fails: {recovery_post_fails}");
-            let gh = MockGitHub::start().await;
-            let fake = Deployments::mount(&gh, "octo/app").await;
-            fake.add(deployment(7));
+            let gh = FakeGitHub::start("octo/app").await;
+            gh.add_raw_deployment(deployment(7));
             let d = tempfile::tempdir().unwrap();
             let (hooks, runs) = counting_hooks(d.path());
             for phase in *crashes {
@@ -471,10 +468,7 @@ async fn a_crash_at_any_phase_runs_the_hook_once_and_reports_once() {
             if recovery_post_fails {
                 // The next run's first status posts all fail (never applied).
                 for _ in 0..4 {
-                    fake.fault(Fault {
-                        state: None,
-                        applied: false,
-                    });
+                    gh.fail_status_post(None, Fault::Before);
                 }
             }
             for _ in 0..2 {
@@ -488,13 +482,8 @@ async fn a_crash_at_any_phase_runs_the_hook_once_and_reports_once() {
             }
             let lines = std::fs::read_to_string(&runs).unwrap_or_default();
             assert_eq!(lines, "7\n", "{case}: hook runs");
-            assert_eq!(fake.terminal_count(7), 1, "{case}: {:?}", fake.statuses(7));
-            assert_eq!(
-                fake.in_progress_count(7),
-                1,
-                "{case}: {:?}",
-                fake.statuses(7)
-            );
+            assert_eq!(gh.terminal_count(7), 1, "{case}: {:?}", gh.statuses(7));
+            assert_eq!(gh.in_progress_count(7), 1, "{case}: {:?}", gh.statuses(7));
             let journal =
                 std::fs::read_to_string(d.path().join("agent-a/state/journal.json")).unwrap();
             assert_eq!(journal.trim(), "{}", "{case}");
@@ -552,8 +541,7 @@ async fn the_documented_first_run_works() {
     let (dir, commands) = first_run_block();
     assert_eq!(dir, "examples/deploy-agent");
     assert_eq!(commands.len(), 3, "{commands:?}");
-    let gh = MockGitHub::start().await;
-    let fake = Deployments::mount(&gh, "octo-org/app").await;
+    let gh = FakeGitHub::start("octo-org/app").await;
     // A copy of the example: the run writes .ghops-agent/ into its working directory.
     let d = tempfile::tempdir().unwrap();
     let work = d.path().join("deploy-agent");
@@ -569,14 +557,16 @@ async fn the_documented_first_run_works() {
     // 1. create: one staging deployment.
     let out = run(ghops_in(&commands[0])).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let staging = 1;
-    assert_eq!(fake.states(staging), Vec::<String>::new());
+    let staging = gh.deployments()[0]["id"].as_u64().unwrap();
+    assert_eq!(gh.states(staging), Vec::<String>::new());
     // 2. one pass over staging with `--hooks-dir hooks` and the default state and log dirs.
     let out = run(ghops_in(&commands[1])).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("octo-org/app staging: deployment 1 -> success"),
+        err.contains(&format!(
+            "octo-org/app staging: deployment {staging} -> success"
+        )),
         "{err}"
     );
     assert!(
@@ -584,17 +574,21 @@ async fn the_documented_first_run_works() {
         "{err}"
     );
     assert!(err.contains("--set replicas=2"), "{err}");
-    assert_eq!(fake.states(staging), ["in_progress", "success"]);
+    assert_eq!(gh.states(staging), ["in_progress", "success"]);
     assert_eq!(
-        fake.statuses(staging)[1]["environment_url"],
+        gh.statuses(staging)[1]["environment_url"],
         "https://staging.app.example.org"
     );
     assert!(work.join(".ghops-agent/state/journal.json").is_file());
     assert!(work.join(".ghops-agent/state/heartbeat").is_file());
-    assert!(work.join(".ghops-agent/logs/app-1/payload.json").is_file());
+    assert!(
+        work.join(format!(".ghops-agent/logs/app-{staging}/payload.json"))
+            .is_file()
+    );
     // 3. every target of the example's ghops.toml, with a JSON summary on stdout.
-    fake.add(
-        json!({"id": 2, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "v1.0.0",
+    let production = staging + 100;
+    gh.add_raw_deployment(
+        json!({"id": production, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "v1.0.0",
                     "task": "deploy", "environment": "production", "payload": {"replicas": 5}}),
     );
     let out = run(ghops_in(&commands[2])).await;
@@ -613,17 +607,17 @@ async fn the_documented_first_run_works() {
             {"repo": "octo-org/app", "environment": "staging", "ran": [], "superseded": [],
              "skipped": [], "recovered": [], "retry": false, "error": null},
             {"repo": "octo-org/app", "environment": "production",
-             "ran": [{"deployment": 2, "state": "success"}], "superseded": [],
+             "ran": [{"deployment": production, "state": "success"}], "superseded": [],
              "skipped": [], "recovered": [], "retry": false, "error": null}
         ])
     );
     assert_eq!(
-        fake.statuses(2)[0]["description"],
+        gh.statuses(production)[0]["description"],
         "ghops-agent deploy-eu-1: deploying abcdef0"
     );
     assert_eq!(
-        fake.statuses(2)[1]["log_url"],
-        "https://ci.example/deploys/octo-org/app/2"
+        gh.statuses(production)[1]["log_url"],
+        format!("https://ci.example/deploys/octo-org/app/{production}")
     );
 }
 
@@ -657,9 +651,8 @@ async fn a_missing_hooks_dir_is_refused_at_start() {
 #[tokio::test]
 async fn github_deploy_agents_flag_names_are_accepted() {
     // `github-deploy-agent --repository o/r --env e --sleep 60s --once`, hooks in ./hooks.
-    let gh = MockGitHub::start().await;
-    let fake = Deployments::mount(&gh, "octo/app").await;
-    fake.add(deployment(5));
+    let gh = FakeGitHub::start("octo/app").await;
+    gh.add_raw_deployment(deployment(5));
     let d = tempfile::tempdir().unwrap();
     let (_hooks, runs) = counting_hooks(d.path());
     let mut c = ghops();
@@ -678,7 +671,7 @@ async fn github_deploy_agents_flag_names_are_accepted() {
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&runs).unwrap(), "5\n");
-    assert_eq!(fake.states(5), ["in_progress", "success"]);
+    assert_eq!(gh.states(5), ["in_progress", "success"]);
 }
 
 /// `[agent]` is resolved by one constructor for `agent run` and `ghops serve`: a target listed
@@ -720,7 +713,7 @@ async fn serve_refuses_a_duplicate_agent_target_as_agent_run_does() {
 /// sees github-deploy-agent's names.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_honours_legacy_env_from_the_config() {
-    let gh = MockGitHub::start().await;
+    let gh = FakeGitHub::start("octo/app").await;
     crate::serve::mount_app(&gh).await;
     let ok = |v: serde_json::Value| ResponseTemplate::new(200).set_body_json(v);
     Mock::given(method("GET"))
@@ -746,8 +739,7 @@ async fn serve_honours_legacy_env_from_the_config() {
         })))
         .mount(&gh.server)
         .await;
-    let fake = Deployments::mount(&gh, "octo/app").await;
-    fake.add(deployment(9));
+    gh.add_raw_deployment(deployment(9));
     let d = tempfile::tempdir().unwrap();
     let hooks = d.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
@@ -789,10 +781,8 @@ async fn serve_honours_legacy_env_from_the_config() {
 
 #[tokio::test]
 async fn metrics_bind_serves_health_readiness_and_agent_metrics() {
-    let gh = MockGitHub::start().await;
-    Deployments::mount(&gh, "octo/app")
-        .await
-        .add(deployment(21));
+    let gh = FakeGitHub::start("octo/app").await;
+    gh.add_raw_deployment(deployment(21));
     let d = tempfile::tempdir().unwrap();
     let hooks = d.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();
@@ -862,10 +852,8 @@ async fn metrics_bind_serves_health_readiness_and_agent_metrics() {
 
 #[tokio::test]
 async fn a_taken_metrics_address_is_refused_before_any_deploy() {
-    let gh = MockGitHub::start().await;
-    Deployments::mount(&gh, "octo/app")
-        .await
-        .add(deployment(22));
+    let gh = FakeGitHub::start("octo/app").await;
+    gh.add_raw_deployment(deployment(22));
     let d = tempfile::tempdir().unwrap();
     let (hooks, runs) = counting_hooks(d.path());
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -304,7 +304,13 @@ async fn release_hotfix() -> Vec<Seen> {
             "/releases",
             json!({"id": 900, "tag_name": "v0", "draft": true}),
         ),
-        ("POST", "/pulls", json!({"number": 78})),
+        (
+            "POST",
+            "/pulls",
+            json!({"number": 78, "state": "open",
+                   "head": {"ref": "release/1.4.0", "sha": "abc123"},
+                   "base": {"ref": "main", "sha": "def456"}}),
+        ),
         ("POST", "/issues/78/labels", json!([])),
     ] {
         write(&gh, m, &format!("/repos/octo/app{p}"), 201, v).await;
@@ -578,14 +584,12 @@ async fn gate() -> Vec<Seen> {
 /// `agent create` and `agent status`.
 async fn agent() -> Vec<Seen> {
     use std::os::unix::fs::PermissionsExt;
-    let gh = MockGitHub::start().await;
     // Stateful: the agent reads its claim back before it runs the hook (the claim lock).
-    ghops_test_support::deployments::Deployments::mount(&gh, "octo/app")
-        .await
-        .add(json!({
-            "id": 11, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
-            "task": "deploy", "environment": "staging", "payload": {"x": 1}
-        }));
+    let gh = ghops_test_support::fake::FakeGitHub::start("octo/app").await;
+    gh.add_raw_deployment(json!({
+        "id": 11, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
+        "task": "deploy", "environment": "staging", "payload": {"x": 1}
+    }));
     let d = tempfile::tempdir().unwrap();
     let hooks = d.path().join("hooks");
     std::fs::create_dir_all(&hooks).unwrap();

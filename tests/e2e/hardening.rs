@@ -9,6 +9,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use ghops_test_support::fake::FakeGitHub;
 use ghops_test_support::{MockGitHub, TEST_APP_KEY, sign};
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -116,21 +117,21 @@ async fn serve_keeps_no_credential_in_its_environment_and_is_not_dumpable() {
     .unwrap();
 }
 
-async fn one_deployment(gh: &MockGitHub, id: u64) {
-    // Statuses are stored: the agent reads its claim back before running anything.
-    ghops_test_support::deployments::Deployments::mount(gh, "octo/app")
-        .await
-        .add(json!({
-            "id": id, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
-            "task": "deploy", "environment": "staging", "payload": {}
-        }));
+/// A fake GitHub with one deployment. Statuses are stored: the agent reads its claim back
+/// before running anything.
+async fn one_deployment(id: u64) -> FakeGitHub {
+    let gh = FakeGitHub::start("octo/app").await;
+    gh.add_raw_deployment(json!({
+        "id": id, "sha": "abcdef0123456789abcdef0123456789abcdef01", "ref": "main",
+        "task": "deploy", "environment": "staging", "payload": {}
+    }));
+    gh
 }
 
 /// Runs one agent pass whose `deploy` hook tries to read ghops's environment through
 /// `/proc/$PPID/environ` and the App key file; returns what the hook saw.
 async fn hook_reads_parent(user: Option<&str>) -> (String, String, String) {
-    let gh = MockGitHub::start().await;
-    one_deployment(&gh, 11).await;
+    let gh = one_deployment(11).await;
     let d = tempfile::tempdir().unwrap();
     std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let hooks = d.path().join("hooks");

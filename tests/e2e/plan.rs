@@ -531,7 +531,10 @@ async fn comment_from_artifact_reads_the_head_sha_from_the_event() {
     let gh = MockGitHub::start().await;
     Mock::given(method("GET"))
         .and(path("/repos/org/infra/pulls/7"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"head": {"sha": "def456"}})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "number": 7, "state": "open",
+            "head": {"ref": "topic", "sha": "def456"}, "base": {"ref": "main", "sha": "b1"}
+        })))
         .mount(&gh.server)
         .await;
     let d = tempfile::tempdir().unwrap();

@@ -190,7 +190,13 @@ async fn hotfix_from_a_push_event_publishes_reintegrates_refreshes_main_and_warn
             "/releases",
             json!({"id": 900, "tag_name": "v0", "draft": true}),
         ),
-        ("POST", "/pulls", json!({"number": 78})),
+        (
+            "POST",
+            "/pulls",
+            json!({"number": 78, "state": "open",
+                   "head": {"ref": "release/1.4.0", "sha": "abc123"},
+                   "base": {"ref": "main", "sha": "def456"}}),
+        ),
         ("POST", "/issues/78/labels", json!([])),
     ] {
         Mock::given(method(m))

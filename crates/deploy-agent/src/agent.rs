@@ -236,7 +236,7 @@ async fn post_status_once(
             return Err(err);
         }
         tracing::warn!(id, state = st.state, attempt, error = %err, "status not posted; retrying");
-        tokio::time::sleep(Duration::from_millis(200) * attempt).await;
+        tokio::time::sleep(gh.retry_policy().backoff(attempt)).await;
     }
 }
 
@@ -359,16 +359,19 @@ pub async fn run_once(
     // 2. Discovery: newest first, until the first finished deployment. The list's ETag is
     //    kept only once the whole pass succeeded: a pass that failed half-way must not be
     //    short-cut by a 304 next time.
+    //    One walk of gh-core's pager: the first page conditional, later pages by `Link`.
     let base = crate::config::deployments_path(repo, env, 100);
     let mut new_etag = state.etag.clone();
-    let first: Vec<Deployment> = match gh
-        .get_conditional::<Vec<Deployment>>(&base, state.etag.as_deref())
+    let mut pager = gh.pages(&base, None);
+    let first: Vec<Deployment> = match pager
+        .first_page_if_none_match::<Deployment>(state.etag.as_deref())
         .await?
     {
         Conditional::NotModified if !state.retry && !report.retry && opts.redeploy.is_none() => {
             return Ok(report);
         }
-        Conditional::NotModified => gh.get(&base).await?,
+        // Unchanged, but a retry or a redeploy needs the list: read it unconditionally.
+        Conditional::NotModified => pager.next_page().await?.unwrap_or_default(),
         Conditional::Modified { value, etag } => {
             new_etag = etag;
             value
@@ -378,7 +381,6 @@ pub async fn run_once(
     let mut page = first;
     let mut page_no = 1;
     'pages: loop {
-        let full = page.len() >= 100;
         for d in std::mem::take(&mut page) {
             if journalled.contains(&d.id) {
                 if !report.recovered.contains(&d.id) {
@@ -420,13 +422,13 @@ pub async fn run_once(
                 _ => unhandled.push(Pending { d, claimed: false }),
             }
         }
-        if !full || page_no >= 100 {
+        if page_no >= 100 {
             break;
         }
         page_no += 1;
-        page = gh.get(&format!("{base}&page={page_no}")).await?;
-        if page.is_empty() {
-            break;
+        match pager.next_page().await? {
+            Some(p) if !p.is_empty() => page = p,
+            _ => break,
         }
     }
 

@@ -11,8 +11,8 @@ use gh_core::auth::{Credentials, SecretString, TokenSource};
 use gh_core::client::ClientConfig;
 use gh_core::retry::RetryPolicy;
 use gh_core::{GitHub, RepoRef};
-use ghops_test_support::deployments::{Deployments, Fault};
-use ghops_test_support::{MockGitHub, Seen, wait_until};
+use ghops_test_support::fake::{FakeGitHub, Fault};
+use ghops_test_support::{Seen, wait_until};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
@@ -20,20 +20,20 @@ use wiremock::{Mock, ResponseTemplate};
 const R: &str = "/repos/octo/app";
 
 struct Env {
-    gh: MockGitHub,
-    /// Stored statuses (a claim is read back by the lock check): the fallback behind the
-    /// tests' own mocks.
-    fake: Deployments,
+    /// Deployments and their statuses really stored (a claim is read back by the lock
+    /// check): the fallback behind the tests' own mocks.
+    gh: FakeGitHub,
     dir: tempfile::TempDir,
 }
 
 impl Env {
     async fn new() -> Self {
-        let gh = MockGitHub::start().await;
-        let fake = Deployments::mount(&gh, "octo/app").await;
+        Self::for_repo("octo/app").await
+    }
+
+    async fn for_repo(full: &str) -> Self {
         let e = Self {
-            gh,
-            fake,
+            gh: FakeGitHub::start(full).await,
             dir: tempfile::tempdir().unwrap(),
         };
         std::fs::create_dir_all(e.hooks()).unwrap();
@@ -94,14 +94,19 @@ impl Env {
     /// The deployments list (newest first), served by the fake.
     async fn deployments(&self, list: Vec<Value>) {
         for d in list.into_iter().rev() {
-            self.fake.add(d);
+            self.gh.add_raw_deployment(d);
         }
     }
 
-    /// A status the deployment already has (`None`: none).
+    /// A status the deployment already has (`None`: none). A deployment the test's own
+    /// mocks list (the fake does not know it yet) is added to the fake, whose status routes
+    /// answer 404 for an unknown deployment as GitHub does.
     async fn latest_status(&self, id: u64, status: Option<Value>) {
+        if !self.gh.deployments().iter().any(|d| d["id"] == json!(id)) {
+            self.gh.add_raw_deployment(dep(id, "deploy", false));
+        }
         if let Some(s) = status {
-            self.fake.preload(id, s);
+            self.gh.add_raw_status(id, s);
         }
     }
 
@@ -531,24 +536,21 @@ async fn a_lost_final_status_is_posted_after_restart_without_rerunning_the_hook(
     e.deployments(vec![dep(4, "deploy", false)]).await;
     // The claim lands; the final status fails through every attempt (never applied).
     for _ in 0..4 {
-        e.fake.fault(Fault {
-            state: Some("success".into()),
-            applied: false,
-        });
+        e.gh.fail_status_post(Some("success"), Fault::Before);
     }
     {
         let j = e.journal();
         let r = e.pass(Policy::Latest, &j).await;
         assert_eq!(r.ran, [(4, "success".to_owned())]);
     }
-    assert_eq!(e.fake.states(4), ["in_progress"]);
+    assert_eq!(e.gh.states(4), ["in_progress"]);
     // "Restart": a new journal read from disk; the recovery reads the latest status (still
     // the claim) and posts the journalled one, without re-running the hook.
     let j = e.journal();
     let r = e.pass(Policy::Latest, &j).await;
     assert_eq!(r.recovered, [4]);
-    assert_eq!(e.fake.states(4), ["in_progress", "success"]);
-    assert_eq!(e.fake.statuses(4)[1]["description"], "deployed 0000004");
+    assert_eq!(e.gh.states(4), ["in_progress", "success"]);
+    assert_eq!(e.gh.statuses(4)[1]["description"], "deployed 0000004");
     assert_eq!(read(&ran), "x\n", "the hook ran once");
     assert!(j.pending("").is_empty());
 }
@@ -719,12 +721,11 @@ async fn targets_run_in_parallel_one_deploy_each() {
 
 #[tokio::test]
 async fn a_deployment_webhook_wakes_only_its_target_early() {
-    let e = Env::new().await;
+    let e = Env::for_repo("Codertocat/Hello-World").await;
     e.hook("deploy", "true");
     let hw = "/repos/Codertocat/Hello-World";
     // No deployment until the test adds it (just before the event that names it): a pass
     // before that lists nothing and deploys nothing, so it shows in the list count.
-    let deployments = Deployments::mount(&e.gh, "Codertocat/Hello-World").await;
     let (stop, cancel) = tokio::sync::watch::channel(false);
     let agent = deploy_agent::Agent::spawn(
         vec![(
@@ -763,7 +764,7 @@ async fn a_deployment_webhook_wakes_only_its_target_early() {
     let before = lists().await;
 
     // The real payload of a `deployment` event for this target wakes it (names case-folded).
-    deployments.add(dep_in(31, "production"));
+    e.gh.add_raw_deployment(dep_in(31, "production"));
     let mut ours = body;
     ours["repository"]["full_name"] = json!("codertocat/hello-world");
     assert!(handle.on_event(&parse(&ours)));
@@ -1090,6 +1091,7 @@ async fn a_failed_pass_keeps_no_etag_so_the_next_pass_still_deploys() {
         .with_priority(1)
         .mount(&e.gh.server)
         .await;
+    e.latest_status(61, None).await;
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let gh = e.client().await;
     let (t, o, j) = (e.target(Policy::Latest), e.opts(rx), e.journal());
@@ -1122,20 +1124,17 @@ async fn a_journalled_deployment_is_never_started_again_when_recovery_cannot_pos
     )
     .await;
     for _ in 0..4 {
-        e.fake.fault(Fault {
-            state: Some("error".into()),
-            applied: false,
-        });
+        e.gh.fail_status_post(Some("error"), Fault::Before);
     }
     let r = e.pass(Policy::Latest, &j).await;
     assert!(r.retry, "{r:?}");
     assert!(r.ran.is_empty(), "{r:?}");
     assert!(!ran.exists(), "the hook was started again");
-    assert_eq!(e.fake.states(4), ["in_progress"]);
+    assert_eq!(e.gh.states(4), ["in_progress"]);
     // The next pass settles it.
     let r = e.pass(Policy::Latest, &j).await;
     assert_eq!(r.recovered, [4]);
-    assert_eq!(e.fake.states(4), ["in_progress", "error"]);
+    assert_eq!(e.gh.states(4), ["in_progress", "error"]);
     assert!(!ran.exists());
 }
 
@@ -1220,7 +1219,7 @@ async fn a_post_hook_that_cannot_start_leaves_the_outcome_standing() {
     e.deployments(vec![dep(4, "deploy", false)]).await;
     let r = e.pass(Policy::Latest, &e.journal()).await;
     assert_eq!(r.ran, [(4, "success".to_owned())]);
-    assert_eq!(e.fake.states(4), ["in_progress", "success"]);
+    assert_eq!(e.gh.states(4), ["in_progress", "success"]);
 }
 
 #[tokio::test]
@@ -1267,15 +1266,12 @@ async fn a_status_whose_answer_was_lost_is_not_posted_twice() {
     e.hook("deploy", "true");
     e.deployments(vec![dep(4, "deploy", false)]).await;
     for st in ["in_progress", "success"] {
-        e.fake.fault(Fault {
-            state: Some(st.into()),
-            applied: true,
-        });
+        e.gh.fail_status_post(Some(st), Fault::After);
     }
     let j = e.journal();
     let r = e.pass(Policy::Latest, &j).await;
     assert_eq!(r.ran, [(4, "success".to_owned())]);
-    assert_eq!(e.fake.states(4), ["in_progress", "success"]);
+    assert_eq!(e.gh.states(4), ["in_progress", "success"]);
     assert!(j.pending("").is_empty());
 }
 
@@ -1375,8 +1371,5 @@ async fn without_legacy_mode_a_failed_pre_task_fails_the_deploy() {
     let r = e.pass(Policy::Latest, &e.journal()).await;
     assert_eq!(r.ran, [(7, "failure".to_owned())]);
     assert!(!ran.exists());
-    assert_eq!(
-        e.fake.statuses(7)[1]["description"],
-        "hook pre_task exited 3"
-    );
+    assert_eq!(e.gh.statuses(7)[1]["description"], "hook pre_task exited 3");
 }

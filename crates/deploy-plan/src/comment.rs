@@ -149,16 +149,6 @@ fn pr_number(name: &str, text: &str) -> Result<u64, PlanError> {
     }
 }
 
-#[derive(Deserialize)]
-struct PullHead {
-    head: Sha,
-}
-
-#[derive(Deserialize)]
-struct Sha {
-    sha: String,
-}
-
 /// Checks the artifact's PR against the triggering run: the PR's head SHA must equal
 /// `run_head_sha` (so a fork cannot aim the comment at another PR), then upserts.
 pub async fn comment_from_artifact(
@@ -167,7 +157,7 @@ pub async fn comment_from_artifact(
     artifact: &Artifact,
     run_head_sha: &str,
 ) -> Result<Upserted, PlanError> {
-    let pull: PullHead = gh
+    let pull: gh_core::pulls::PullRequest = gh
         .get(&format!("{}/pulls/{}", repo.api_path(), artifact.pr))
         .await?;
     if !pull.head.sha.eq_ignore_ascii_case(run_head_sha.trim()) {

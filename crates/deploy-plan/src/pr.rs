@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use gh_core::pulls::PullRequest;
 use gh_core::{GitHub, RepoRef};
 use serde::Deserialize;
 
@@ -11,21 +12,6 @@ use crate::paths::normalize;
 
 /// GitHub lists at most this many files of a PR (files API and compare API alike).
 pub const FILES_CAP: u64 = 3000;
-
-#[derive(Deserialize)]
-struct Pull {
-    #[serde(default)]
-    changed_files: Option<u64>,
-    #[serde(default)]
-    labels: Vec<gh_core::events::Label>,
-    base: Sha,
-    head: Sha,
-}
-
-#[derive(Deserialize)]
-struct Sha {
-    sha: String,
-}
 
 #[derive(Deserialize)]
 struct File {
@@ -56,7 +42,7 @@ fn push(out: &mut Vec<String>, seen: &mut HashSet<String>, files: Vec<File>) {
 
 /// Reads PR `number`'s changed files and labels.
 pub async fn pr_changes(gh: &GitHub, repo: &RepoRef, number: u64) -> Result<PrChanges, PlanError> {
-    let pull: Pull = gh
+    let pull: PullRequest = gh
         .get(&format!("{}/pulls/{number}", repo.api_path()))
         .await?;
     let expected = pull.changed_files.unwrap_or(0);

@@ -1308,8 +1308,8 @@ async fn pr_files_are_paginated_with_renames_and_labels() {
     Mock::given(method("GET"))
         .and(path("/repos/org/infra/pulls/7"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "number": 7, "changed_files": 3, "labels": [{"name": "deployer:deploy-support"}],
-            "base": {"sha": "b1"}, "head": {"sha": "h1"}
+            "number": 7, "state": "open", "changed_files": 3, "labels": [{"name": "deployer:deploy-support"}],
+            "base": {"ref": "main", "sha": "b1"}, "head": {"ref": "topic", "sha": "h1"}
         })))
         .mount(&gh.server)
         .await;
@@ -1360,7 +1360,8 @@ async fn lagging_files_index_falls_back_to_compare_and_huge_prs_are_a_clear_erro
     Mock::given(method("GET"))
         .and(path("/repos/org/infra/pulls/8"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "changed_files": 2, "labels": [], "base": {"sha": "b1"}, "head": {"sha": "h1"}
+            "number": 8, "state": "open", "changed_files": 2, "labels": [],
+            "base": {"ref": "main", "sha": "b1"}, "head": {"ref": "topic", "sha": "h1"}
         })))
         .mount(&gh.server)
         .await;
@@ -1379,7 +1380,8 @@ async fn lagging_files_index_falls_back_to_compare_and_huge_prs_are_a_clear_erro
     Mock::given(method("GET"))
         .and(path("/repos/org/infra/pulls/9"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "changed_files": 3001, "labels": [], "base": {"sha": "b1"}, "head": {"sha": "h1"}
+            "number": 9, "state": "open", "changed_files": 3001, "labels": [],
+            "base": {"ref": "main", "sha": "b1"}, "head": {"ref": "topic", "sha": "h1"}
         })))
         .mount(&gh.server)
         .await;
@@ -1444,7 +1446,10 @@ async fn untrusted_artifacts_are_checked_before_any_write() {
     let gh = MockGitHub::start().await;
     Mock::given(method("GET"))
         .and(path("/repos/org/infra/pulls/7"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"head": {"sha": "abc123"}})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "number": 7, "state": "open",
+            "head": {"ref": "topic", "sha": "abc123"}, "base": {"ref": "main", "sha": "b1"}
+        })))
         .mount(&gh.server)
         .await;
     mount_comment_endpoints(&gh, json!([])).await;

@@ -606,6 +606,14 @@ impl GitHub {
         &self.inner.api_url
     }
 
+    /// The retry policy of this client's requests. A caller that retries a step of its own
+    /// (re-reading after an ambiguous write, then writing again) waits
+    /// [`RetryPolicy::backoff`] of it between attempts: one backoff strategy for the
+    /// workspace, and tests that pass [`RetryPolicy::fast`] wait milliseconds.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
     /// True in `--dry-run` mode.
     pub fn is_dry_run(&self) -> bool {
         self.inner.dry_run
@@ -1124,20 +1132,61 @@ pub struct Pager<'a> {
 impl Pager<'_> {
     /// The next page, or `None` past the last.
     pub async fn next_page<T: DeserializeOwned>(&mut self) -> Result<Option<Vec<T>>> {
+        match self.fetch(None).await? {
+            None => Ok(None),
+            Some(Conditional::Modified { value, .. }) => Ok(Some(value)),
+            // No ETag sent, so never a 304.
+            Some(Conditional::NotModified) => Ok(Some(Vec::new())),
+        }
+    }
+
+    /// The first page as a conditional request: sent with `If-None-Match: etag` when `etag`
+    /// is given, and answered [`Conditional::NotModified`] on a `304` (the list is unchanged
+    /// since that ETag; a 304 costs no rate-limit unit), else the page with its new ETag.
+    /// Later pages come from [`Pager::next_page`] as usual. After a 304 the walk still stands
+    /// before the first page: [`Pager::next_page`] then reads it unconditionally.
+    ///
+    /// Call it first (before any [`Pager::next_page`]); a walk past its end answers an empty
+    /// page.
+    pub async fn first_page_if_none_match<T: DeserializeOwned>(
+        &mut self,
+        etag: Option<&str>,
+    ) -> Result<Conditional<Vec<T>>> {
+        Ok(self.fetch(etag).await?.unwrap_or(Conditional::Modified {
+            value: Vec::new(),
+            etag: None,
+        }))
+    }
+
+    /// Whether a page remains to be read (the last answer's `Link` named a next page).
+    pub fn has_next(&self) -> bool {
+        self.next.is_some()
+    }
+
+    /// One page: `None` past the last; a 304 when `etag` was sent and matched.
+    async fn fetch<T: DeserializeOwned>(
+        &mut self,
+        etag: Option<&str>,
+    ) -> Result<Option<Conditional<Vec<T>>>> {
         let Some(path) = self.next.take() else {
             return Ok(None);
         };
+        let mut headers = HeaderMap::new();
+        if let Some(tag) = etag
+            && let Ok(v) = HeaderValue::from_str(tag)
+        {
+            headers.insert(http::header::IF_NONE_MATCH, v);
+        }
         let resp = self
             .client
-            .request(
-                Method::GET,
-                &path,
-                None,
-                &HeaderMap::new(),
-                Idempotency::Idempotent,
-            )
+            .request(Method::GET, &path, None, &headers, Idempotency::Idempotent)
             .await?;
+        if etag.is_some() && resp.status == 304 {
+            self.next = Some(path);
+            return Ok(Some(Conditional::NotModified));
+        }
         let resp = self.client.checked(&Method::GET, &path, resp)?;
+        let new_etag = resp.header("etag").map(str::to_owned);
         self.next = match resp.header("link").and_then(next_link) {
             None => None,
             Some(url) => {
@@ -1176,7 +1225,7 @@ impl Pager<'_> {
                 });
             }
         };
-        items
+        let value = items
             .into_iter()
             .map(|i| {
                 serde_json::from_value(i).map_err(|e| Error::Decode {
@@ -1185,8 +1234,11 @@ impl Pager<'_> {
                     message: e.to_string(),
                 })
             })
-            .collect::<Result<Vec<T>>>()
-            .map(Some)
+            .collect::<Result<Vec<T>>>()?;
+        Ok(Some(Conditional::Modified {
+            value,
+            etag: new_etag,
+        }))
     }
 }
 

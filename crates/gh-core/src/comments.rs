@@ -151,7 +151,7 @@ pub async fn upsert_comment(
             // Ambiguous: GitHub may have created it. Look again before posting again.
             Err(e) if attempts < 3 && is_ambiguous(&e) => {
                 tracing::warn!(error = %e, "comment create failed ambiguously; re-reading comments before retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(200 * attempts)).await;
+                tokio::time::sleep(gh.retry_policy().backoff(attempts)).await;
             }
             Err(e) => return Err(e),
         }

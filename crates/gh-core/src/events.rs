@@ -23,6 +23,9 @@ pub struct User {
     /// Avatar URL.
     #[serde(default)]
     pub avatar_url: Option<String>,
+    /// Profile page (REST answers; absent in some webhook objects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html_url: Option<String>,
 }
 
 /// A repository as webhooks carry it.
@@ -129,60 +132,7 @@ pub struct IssueCommentEvent {
     pub installation: Option<Installation>,
 }
 
-/// A branch tip of a PR.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GitRef {
-    /// Branch name.
-    #[serde(rename = "ref")]
-    pub ref_name: String,
-    /// Commit SHA.
-    pub sha: String,
-    /// Repository (null when a fork was deleted).
-    #[serde(default)]
-    pub repo: Option<Repository>,
-    /// `owner:branch`.
-    #[serde(default)]
-    pub label: Option<String>,
-}
-
-/// A pull request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PullRequest {
-    /// Number.
-    pub number: u64,
-    /// `open` / `closed`.
-    pub state: String,
-    /// Title.
-    #[serde(default)]
-    pub title: String,
-    /// Author.
-    pub user: User,
-    /// Head.
-    pub head: GitRef,
-    /// Base.
-    pub base: GitRef,
-    /// Merged?
-    #[serde(default)]
-    pub merged: Option<bool>,
-    /// `null` while GitHub computes it.
-    #[serde(default)]
-    pub mergeable: Option<bool>,
-    /// Test-merge commit SHA.
-    #[serde(default)]
-    pub merge_commit_sha: Option<String>,
-    /// Labels.
-    #[serde(default)]
-    pub labels: Vec<Label>,
-    /// Draft?
-    #[serde(default)]
-    pub draft: Option<bool>,
-    /// Web URL.
-    #[serde(default)]
-    pub html_url: Option<String>,
-    /// Last update.
-    #[serde(default)]
-    pub updated_at: Option<String>,
-}
+pub use crate::pulls::{GitRef, PullRequest};
 
 /// `pull_request`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -612,5 +562,19 @@ mod tests {
         let s = e.to_string();
         assert!(s.contains("comment") && s.contains("user"), "{s}");
         assert!(s.contains("e.json"), "{s}");
+    }
+
+    #[test]
+    fn a_labeled_pull_request_of_a_deleted_author_decodes() {
+        // GitHub's `pull_request.labeled` payload has a nullable `pull_request.user`.
+        let e = decode::<PullRequestEvent>(
+            "e.json",
+            br#"{"action":"labeled","number":1,"label":{"name":"deploy/qa"},
+                "pull_request":{"number":1,"state":"open","user":null,
+                  "head":{"ref":"f","sha":"h","repo":null},"base":{"ref":"main","sha":"b"}},
+                "repository":{"name":"r","full_name":"o/r","owner":{"login":"o"}},"sender":{"login":"a"}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.pull_request.user, None);
     }
 }

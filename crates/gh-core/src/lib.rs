@@ -11,6 +11,7 @@
 //!   failing closed.
 //! - [`webhook`]: constant-time `X-Hub-Signature-256` verification.
 //! - [`events`]: tolerant typed webhook payloads with errors naming the missing field.
+//! - [`pulls`]: the one pull-request type (REST answers and webhooks alike).
 //! - [`comments`]: one comment per purpose, upserted by a hidden marker.
 //! - [`actions`]: `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`, annotations, `::add-mask::`, and the
 //!   run's `GITHUB_*` defaults ([`actions::RunEnv`]).
@@ -65,6 +66,7 @@ pub mod output;
 #[cfg(feature = "client")]
 pub mod permission;
 pub mod prometheus;
+pub mod pulls;
 pub mod repo;
 pub mod retry;
 #[cfg(feature = "client")]

@@ -527,6 +527,90 @@ async fn conditional_get_sends_etag_and_handles_304() {
     assert_eq!(reqs[1].headers.get("if-none-match").unwrap(), "\"abc\"");
 }
 
+/// One pagination loop for conditional lists: the first page sent with `If-None-Match`, a 304
+/// ends the walk (or leaves it before the first page, read unconditionally on demand), a 200
+/// carries the new ETag and its `Link` leads to the next pages.
+#[tokio::test]
+async fn a_conditional_walk_sends_the_etag_on_the_first_page_only() {
+    let gh = MockGitHub::start().await;
+    let base = gh.uri();
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/deployments"))
+        .and(header("if-none-match", "\"v1\""))
+        .respond_with(ResponseTemplate::new(304))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/deployments"))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": 1}])))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r/deployments"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"v2\"")
+                .insert_header(
+                    "link",
+                    format!("<{base}/repos/o/r/deployments?per_page=100&page=2>; rel=\"next\"")
+                        .as_str(),
+                )
+                .set_body_json(json!([{"id": 3}, {"id": 2}])),
+        )
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let ids = |v: &[Value]| {
+        v.iter()
+            .map(|d| d["id"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    // Unchanged: one request, nothing more to read unless asked; asked, the first page again
+    // (unconditionally), then the next by its link.
+    let mut p = c.pages("/repos/o/r/deployments", None);
+    let a = p
+        .first_page_if_none_match::<Value>(Some("\"v1\""))
+        .await
+        .unwrap();
+    assert_eq!(a, Conditional::NotModified);
+    assert!(p.has_next());
+    assert_eq!(ids(&p.next_page::<Value>().await.unwrap().unwrap()), [3, 2]);
+    assert_eq!(ids(&p.next_page::<Value>().await.unwrap().unwrap()), [1]);
+    assert_eq!(p.next_page::<Value>().await.unwrap(), None);
+
+    // Changed: the page and its new ETag; the link leads on, without the ETag.
+    let mut p = c.pages("/repos/o/r/deployments", None);
+    match p
+        .first_page_if_none_match::<Value>(Some("\"v0\""))
+        .await
+        .unwrap()
+    {
+        Conditional::Modified { value, etag } => {
+            assert_eq!((ids(&value), etag.as_deref()), (vec![3, 2], Some("\"v2\"")));
+        }
+        Conditional::NotModified => panic!("the ETag changed"),
+    }
+    assert_eq!(ids(&p.next_page::<Value>().await.unwrap().unwrap()), [1]);
+    assert!(!p.has_next());
+
+    gh.assert_lines(&[
+        "GET /repos/o/r/deployments?per_page=100",
+        "GET /repos/o/r/deployments?per_page=100",
+        "GET /repos/o/r/deployments?per_page=100&page=2",
+        "GET /repos/o/r/deployments?per_page=100",
+        "GET /repos/o/r/deployments?per_page=100&page=2",
+    ])
+    .await;
+    let reqs = gh.server.received_requests().await.unwrap();
+    let sent: Vec<Option<&str>> = reqs
+        .iter()
+        .map(|r| r.headers.get("if-none-match").map(|v| v.to_str().unwrap()))
+        .collect();
+    assert_eq!(sent, [Some("\"v1\""), None, None, Some("\"v0\""), None]);
+}
+
 // ---------------------------------------------------------------- GitHub App
 
 async fn mount_installation(gh: &MockGitHub, expires_at: &str, expect_mints: u64) {

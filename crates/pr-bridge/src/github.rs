@@ -64,6 +64,10 @@ pub(crate) struct Oid {
     pub oid: String,
 }
 
+/// The pull request as the trigger's one GraphQL query reads it, not
+/// [`gh_core::pulls::PullRequest`] (the REST and webhook object): GraphQL names and shapes
+/// differ (`headRefOid`, `MERGEABLE`/`CONFLICTING`, the potential merge commit with its
+/// workflow files, the comments page) and the query reads all of it in one call.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Pr {
@@ -321,7 +325,7 @@ pub(crate) async fn upsert(
 ) -> Result<Upserted, BridgeError> {
     debug_assert!(body.starts_with(marker));
     let comment_path = |id: u64| format!("{}/issues/comments/{id}", repo.api_path());
-    let mut attempts = 0u64;
+    let mut attempts = 0u32;
     loop {
         attempts += 1;
         older_until(gh, repo, pr, &mut own, marker).await?;
@@ -355,7 +359,7 @@ pub(crate) async fn upsert(
             Ok(Some(c)) => return converge(gh, repo, pr, marker, body, c.id).await,
             Err(e) if attempts < 3 && is_ambiguous(&e) => {
                 tracing::warn!(error = %e, "comment create failed ambiguously; re-reading comments before retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(200 * attempts)).await;
+                tokio::time::sleep(gh.retry_policy().backoff(attempts)).await;
                 own = own_comments(gh, repo, pr, marker).await?;
             }
             Err(e) => return Err(e.into()),

@@ -423,13 +423,6 @@ struct MatchingRef {
     object: gh_core::git::RefObject,
 }
 
-#[derive(Deserialize)]
-struct PullMin {
-    state: String,
-    #[serde(default)]
-    updated_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 /// What cleanup did with one branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -475,13 +468,15 @@ pub async fn cleanup(
             out.push(item("skipped", "not a pr-bridge branch name".into()));
             continue;
         };
-        let pull: Option<PullMin> = gh
+        let pull: Option<gh_core::pulls::PullRequest> = gh
             .get_opt(&format!("{}/pulls/{pr}", repo.api_path()))
             .await?;
         let stale = match &pull {
             None => Some("the PR does not exist".to_owned()),
             Some(p) if p.state != "open" => Some(format!("PR #{pr} is {}", p.state)),
-            Some(p) => p.updated_at.and_then(|t| {
+            Some(p) => p.updated_at.as_deref().and_then(|t| {
+                // An unreadable timestamp never makes a PR stale (its branch is kept).
+                let t = t.parse::<chrono::DateTime<chrono::Utc>>().ok()?;
                 let idle = (now - t).to_std().ok()?;
                 (idle > older_than).then(|| format!("PR #{pr} idle for {}h", idle.as_secs() / 3600))
             }),

@@ -94,6 +94,14 @@ fn pull(mergeable: &str, state: &str, head: &str) -> Value {
     })
 }
 
+/// A pull request as `GET pulls/{n}` answers it (the fields GitHub always sends).
+fn rest_pull(n: u64, state: &str, updated_at: &str) -> Value {
+    json!({
+        "number": n, "state": state, "updated_at": updated_at,
+        "head": {"ref": "topic", "sha": HEAD}, "base": {"ref": "main", "sha": "b".repeat(40)}
+    })
+}
+
 fn pr_data(p: Value, branch_at: Option<&str>) -> Value {
     json!({"data": {"repository": {
         "ref": branch_at.map(|s| json!({"target": {"oid": s}})),
@@ -1327,11 +1335,8 @@ async fn cleanup_deletes_only_vouched_for_branches_of_closed_prs() {
         ])))
         .mount(&w.gh.server)
         .await;
-    w.get(
-        "/pulls/1",
-        json!({"state": "closed", "updated_at": "2026-01-01T00:00:00Z"}),
-    )
-    .await;
+    w.get("/pulls/1", rest_pull(1, "closed", "2026-01-01T00:00:00Z"))
+        .await;
     w.writes_ok().await;
     w.branch_at("test-this-pr/1", Some(MERGE)).await;
     // The comment vouches for another SHA (a newer trigger re-pointed the branch): refused.
@@ -1352,11 +1357,8 @@ async fn cleanup_deletes_only_vouched_for_branches_of_closed_prs() {
         ))
         .mount(&w.gh.server)
         .await;
-    w.get(
-        "/pulls/1",
-        json!({"state": "closed", "updated_at": "2026-01-01T00:00:00Z"}),
-    )
-    .await;
+    w.get("/pulls/1", rest_pull(1, "closed", "2026-01-01T00:00:00Z"))
+        .await;
     w.writes_ok().await;
     w.branch_at("test-this-pr/1", Some(MERGE)).await;
     with_state_comment(&w, MERGE).await;
@@ -1567,13 +1569,9 @@ async fn cleanup_deletes_idle_prs_branches_keeps_active_ones_and_dry_run_sends_n
             ])))
             .mount(&w.gh.server)
             .await;
-        w.get(
-            "/pulls/2",
-            json!({"state": "open", "updated_at": "2026-01-01T00:00:00Z"}),
-        )
-        .await;
-        w.get("/pulls/3", json!({"state": "open", "updated_at": now}))
+        w.get("/pulls/2", rest_pull(2, "open", "2026-01-01T00:00:00Z"))
             .await;
+        w.get("/pulls/3", rest_pull(3, "open", &now)).await;
         let st = pr_bridge::render::State {
             branch: "test-this-pr/2".into(),
             head_sha: HEAD.into(),

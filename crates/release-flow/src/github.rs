@@ -3,6 +3,8 @@
 
 use std::collections::HashSet;
 
+use gh_core::events::User;
+use gh_core::pulls::PullRequest;
 use gh_core::repo::encode_ref;
 use gh_core::{GitHub, RepoRef};
 use serde::Deserialize;
@@ -311,63 +313,35 @@ pub struct Merged {
     pub commits: Vec<RangeCommit>,
 }
 
-#[derive(Deserialize)]
-struct RestPull {
-    number: u64,
-    title: String,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    html_url: Option<String>,
-    #[serde(default)]
-    merged_at: Option<String>,
-    #[serde(default)]
-    merge_commit_sha: Option<String>,
-    #[serde(default)]
-    labels: Vec<gh_core::events::Label>,
-    user: RestUser,
-    #[serde(default)]
-    base: RestRef,
-    #[serde(default)]
-    head: RestRef,
-}
-
-/// A PR author as the REST API gives it (`type` tells bots apart).
-#[derive(Deserialize)]
-struct RestUser {
-    login: String,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    html_url: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct RestRef {
-    #[serde(default, rename = "ref")]
-    name: String,
-}
-
-impl From<RestPull> for MergedPr {
-    fn from(p: RestPull) -> Self {
-        let bot = p.user.kind.as_deref() == Some("Bot");
+/// A PR from `GET pulls`. A deleted author (`user: null`) is GitHub's `ghost`, as the GraphQL
+/// path renders it.
+impl From<PullRequest> for MergedPr {
+    fn from(p: PullRequest) -> Self {
+        let user = p.user.unwrap_or_else(|| User {
+            login: "ghost".into(),
+            id: 0,
+            user_type: None,
+            avatar_url: None,
+            html_url: None,
+        });
+        let bot = user.user_type.as_deref() == Some("Bot");
         MergedPr {
             number: p.number,
             title: p.title,
             author: if bot {
-                p.user.login.trim_end_matches("[bot]").to_owned()
+                user.login.trim_end_matches("[bot]").to_owned()
             } else {
-                p.user.login
+                user.login
             },
             author_is_bot: bot,
-            author_url: p.user.html_url.unwrap_or_default(),
+            author_url: user.html_url.unwrap_or_default(),
             body: p.body.unwrap_or_default(),
             url: p.html_url.unwrap_or_default(),
             labels: p.labels.into_iter().map(|l| l.name).collect(),
             merge_commit_sha: p.merge_commit_sha,
             merged_at: p.merged_at,
-            base_ref: p.base.name,
-            head_ref: p.head.name,
+            base_ref: p.base.ref_name,
+            head_ref: p.head.ref_name,
             files: Vec::new(),
         }
     }
@@ -419,7 +393,7 @@ pub async fn merged_prs_with(
     );
     let mut late: Vec<MergedPr> = Vec::new();
     for _ in 0..pages {
-        let Some(recent) = pager.next_page::<RestPull>().await? else {
+        let Some(recent) = pager.next_page::<PullRequest>().await? else {
             break;
         };
         for p in recent {
@@ -570,5 +544,22 @@ mod tests {
         assert!(!s("behind").contains_base() && !s("diverged").contains_base());
         assert_eq!(s("sideways"), CompareStatus::Unknown);
         assert!(!CompareStatus::Unknown.contains_base());
+    }
+
+    #[test]
+    fn a_listed_pr_of_a_deleted_author_is_ghosts() {
+        // `GET pulls` answers `pull-request-simple`, whose `user` is nullable.
+        let p: PullRequest = serde_json::from_value(json!({
+            "number": 5, "state": "closed", "title": "t", "user": null,
+            "head": {"ref": "topic", "sha": "h"}, "base": {"ref": "main", "sha": "b"},
+            "merged_at": "2026-11-01T10:00:00Z", "merge_commit_sha": "m"
+        }))
+        .unwrap();
+        let m = MergedPr::from(p);
+        assert_eq!((m.author.as_str(), m.author_is_bot), ("ghost", false));
+        assert_eq!(
+            (m.base_ref.as_str(), m.head_ref.as_str()),
+            ("main", "topic")
+        );
     }
 }

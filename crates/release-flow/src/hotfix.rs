@@ -2,6 +2,7 @@
 //! and `ghops release hotfix` (each push to `release/X.Y.Z` publishes the next patch and keeps
 //! ONE reintegration PR back to main open).
 
+use gh_core::pulls::PullRequest;
 use gh_core::repo::{encode_query, encode_ref};
 use gh_core::retry::Idempotency;
 use gh_core::{GitHub, RepoRef, git};
@@ -178,11 +179,6 @@ pub struct HotfixResult {
     pub note: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Pull {
-    number: u64,
-}
-
 /// Publishes the next patch of `branch` (`release/X.Y.Z`) and opens or updates its one
 /// reintegration PR into `main_branch`, labelled `reintegration_label` so main's changelog
 /// leaves it out.
@@ -341,32 +337,6 @@ pub fn reintegration_text(
     )
 }
 
-/// An open PR as `GET pulls` lists it.
-#[derive(Deserialize)]
-struct OpenPull {
-    number: u64,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    labels: Vec<gh_core::events::Label>,
-    head: OpenPullHead,
-}
-
-#[derive(Deserialize)]
-struct OpenPullHead {
-    #[serde(rename = "ref")]
-    name: String,
-    #[serde(default)]
-    repo: Option<OpenPullRepo>,
-}
-
-#[derive(Deserialize)]
-struct OpenPullRepo {
-    full_name: String,
-}
-
 /// The open reintegration PRs of `line` into `main_branch`: PRs whose head is a
 /// `release/X.Y.*` branch of the line **in this repository** (a fork's branch of the same
 /// name never is), the one of `branch` first, then the oldest.
@@ -376,8 +346,8 @@ async fn open_reintegrations(
     line: (u64, u64),
     branch: &str,
     main_branch: &str,
-) -> Result<Vec<OpenPull>, ReleaseError> {
-    let all: Vec<OpenPull> = gh
+) -> Result<Vec<PullRequest>, ReleaseError> {
+    let all: Vec<PullRequest> = gh
         .get_all(
             &format!(
                 "{}/pulls?state=open&base={}&sort=created&direction=asc&per_page=100",
@@ -388,17 +358,18 @@ async fn open_reintegrations(
         )
         .await?;
     let full = format!("{}/{}", repo.owner, repo.name);
-    let mut mine: Vec<OpenPull> = all
+    let mut mine: Vec<PullRequest> = all
         .into_iter()
         .filter(|p| {
             p.head
                 .repo
                 .as_ref()
                 .is_some_and(|r| r.full_name.eq_ignore_ascii_case(&full))
-                && release_line_version(&p.head.name).is_some_and(|v| (v.major, v.minor) == line)
+                && release_line_version(&p.head.ref_name)
+                    .is_some_and(|v| (v.major, v.minor) == line)
         })
         .collect();
-    mine.sort_by_key(|p| (p.head.name != branch, p.number));
+    mine.sort_by_key(|p| (p.head.ref_name != branch, p.number));
     Ok(mine)
 }
 
@@ -431,10 +402,10 @@ async fn ensure_reintegration(
             );
         }
         result.reintegration_pr = Some(p.number);
-        let action = if p.head.name != branch {
+        let action = if p.head.ref_name != branch {
             result.note = Some(format!(
                 "#{} ({}) is the open reintegration PR of the {}.{} line: no second one for {branch}",
-                p.number, p.head.name, line.0, line.1
+                p.number, p.head.ref_name, line.0, line.1
             ));
             "unchanged"
         } else if p.title == title && p.body.as_deref().unwrap_or("") == pr_body {
@@ -454,7 +425,7 @@ async fn ensure_reintegration(
         }
         return Ok(());
     }
-    let created: Result<Option<Pull>, gh_core::Error> = gh
+    let created: Result<Option<PullRequest>, gh_core::Error> = gh
         .post(
             &format!("{}/pulls", repo.api_path()),
             &json!({"title": title, "head": branch, "base": main_branch, "body": pr_body}),

@@ -93,11 +93,12 @@ pub async fn get_job(gh: &GitHub, repo: &RepoRef, id: u64) -> Result<Option<Job>
 }
 
 /// The last answer of each list endpoint a reconcile pass reads, with its ETag: the next read
-/// of the same list is a conditional request (`If-None-Match`, gh-core's
-/// [`GitHub::get_conditional`]), and a `304 Not Modified`, which costs no rate-limit unit,
-/// reuses the stored answer. An idle pool's pass is then all 304s. Lists longer than one page
-/// (100 items) are read in full, unconditionally. Entries not read during a pass are dropped
-/// at its end ([`ListCache::end_pass`]), so the cache holds one pass's lists at most.
+/// of the same list starts with a conditional request (`If-None-Match`, gh-core's
+/// [`gh_core::client::Pager::first_page_if_none_match`]), and a `304 Not Modified`, which
+/// costs no rate-limit unit, reuses the stored answer. An idle pool's pass is then all 304s.
+/// A list longer than one page (100 items) is read to its end through the same walk and not
+/// stored. Entries not read during a pass are dropped at its end ([`ListCache::end_pass`]),
+/// so the cache holds one pass's lists at most.
 #[derive(Debug, Default)]
 pub struct ListCache {
     entries: Mutex<HashMap<String, Entry>>,
@@ -108,7 +109,7 @@ pub struct ListCache {
 #[derive(Debug)]
 struct Entry {
     etag: String,
-    value: Value,
+    items: Vec<Value>,
     used: bool,
 }
 
@@ -130,17 +131,34 @@ impl ListCache {
             .expect("lock")
             .get(&first)
             .map(|e| e.etag.clone());
-        let answer = gh.get_conditional::<Value>(&first, etag.as_deref()).await?;
-        // `None`: read the whole list unconditionally (more than one page may follow).
-        let value = self.store(&first, field, answer);
-        let Some(value) = value else {
-            return Ok(gh.get_all(path, Some(field)).await?);
+        let mut pager = gh.pages(&first, Some(field));
+        let answer = pager
+            .first_page_if_none_match::<Value>(etag.as_deref())
+            .await?;
+        let items = match answer {
+            // More than one page: the rest of the walk, nothing stored.
+            Conditional::Modified { value, .. } if pager.has_next() => {
+                self.entries.lock().expect("lock").remove(&first);
+                let mut all = value;
+                while let Some(page) = pager.next_page::<Value>().await? {
+                    all.extend(page);
+                }
+                all
+            }
+            answer => match self.store(&first, answer) {
+                Some(items) => items,
+                // A 304 for an entry dropped meanwhile: the walk still stands before the
+                // first page, read it (and any next) unconditionally.
+                None => {
+                    let mut all = Vec::new();
+                    while let Some(page) = pager.next_page::<Value>().await? {
+                        all.extend(page);
+                    }
+                    all
+                }
+            },
         };
-        let items = value
-            .get(field)
-            .cloned()
-            .unwrap_or(Value::Array(Vec::new()));
-        serde_json::from_value(items).map_err(|e| {
+        serde_json::from_value(Value::Array(items)).map_err(|e| {
             gh_core::Error::Decode {
                 method: "GET".into(),
                 path: first,
@@ -150,9 +168,9 @@ impl ListCache {
         })
     }
 
-    /// Records a conditional answer; the list's first page, or `None` when it must be read
-    /// in full.
-    fn store(&self, first: &str, field: &str, answer: Conditional<Value>) -> Option<Value> {
+    /// Records a conditional answer of a one-page list; its items (`None` for a 304 whose
+    /// entry is gone).
+    fn store(&self, first: &str, answer: Conditional<Vec<Value>>) -> Option<Vec<Value>> {
         let mut entries = self.entries.lock().expect("lock");
         match answer {
             Conditional::NotModified => {
@@ -160,36 +178,26 @@ impl ListCache {
                 // No ETag is sent without an entry, so there is one.
                 entries.get_mut(first).map(|e| {
                     e.used = true;
-                    e.value.clone()
+                    e.items.clone()
                 })
             }
-            Conditional::Modified { value, etag } => {
-                let full = value
-                    .get(field)
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| a.len() >= PAGE);
-                match etag {
-                    _ if full => {
-                        entries.remove(first);
-                        None
-                    }
-                    Some(etag) => {
-                        entries.insert(
-                            first.to_owned(),
-                            Entry {
-                                etag,
-                                value: value.clone(),
-                                used: true,
-                            },
-                        );
-                        Some(value)
-                    }
-                    None => {
-                        entries.remove(first);
-                        Some(value)
-                    }
+            Conditional::Modified { value, etag } => match etag {
+                Some(etag) => {
+                    entries.insert(
+                        first.to_owned(),
+                        Entry {
+                            etag,
+                            items: value.clone(),
+                            used: true,
+                        },
+                    );
+                    Some(value)
                 }
-            }
+                None => {
+                    entries.remove(first);
+                    Some(value)
+                }
+            },
         }
     }
 

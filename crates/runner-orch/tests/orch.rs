@@ -1802,3 +1802,51 @@ async fn a_follower_runs_no_reconcile_pass() {
     assert_eq!(env.gh.lines().await, Vec::<String>::new());
     assert_eq!(env.kube_lines().await, Vec::<String>::new());
 }
+
+/// A list longer than a page is read through one walk (the first page conditional, then its
+/// `Link`), its first page never twice, and is not stored: the next read walks it again.
+#[tokio::test]
+async fn a_list_longer_than_a_page_is_walked_once_by_its_links_and_not_stored() {
+    let gh = MockGitHub::start().await;
+    let base = gh.uri();
+    let runners = |ids: std::ops::Range<u64>| json!({"total_count": 150, "runners": ids.map(|id| json!({"id": id, "name": format!("r{id}"), "status": "online", "busy": false, "labels": []})).collect::<Vec<_>>()});
+    let p = format!("/repos/{REPO}/actions/runners");
+    Mock::given(method("GET"))
+        .and(path(p.as_str()))
+        .and(wiremock::matchers::query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(runners(100..150)))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"v1\"")
+                .insert_header(
+                    "link",
+                    format!("<{base}{p}?per_page=100&page=2>; rel=\"next\"").as_str(),
+                )
+                .set_body_json(runners(0..100)),
+        )
+        .mount(&gh.server)
+        .await;
+    let c = client(&gh).await;
+    let cache = runner_orch::github::ListCache::default();
+    for _ in 0..2 {
+        let all: Vec<Value> = cache.list(&c, &p, "runners").await.unwrap();
+        assert_eq!(all.len(), 150);
+        assert_eq!(
+            (all[0]["id"].clone(), all[149]["id"].clone()),
+            (json!(0), json!(149))
+        );
+        assert!(cache.is_empty());
+    }
+    let first = format!("GET {p}?per_page=100");
+    let second = format!("GET {p}?per_page=100&page=2");
+    gh.assert_lines(&[&first, &second, &first, &second]).await;
+    let reqs = gh.server.received_requests().await.unwrap();
+    assert!(
+        reqs.iter()
+            .all(|r| !r.headers.contains_key("if-none-match"))
+    );
+}

@@ -35,15 +35,24 @@
 //! | workflow runs | `GET actions/runs/{id}` |
 //! | pending deployments | `GET`/`POST actions/runs/{id}/pending_deployments` |
 //!
+//! Faults: [`FakeGitHub::fail_write`] fails the nth write from now;
+//! [`FakeGitHub::fail_status_post`] the next deployment status POST of a given state (both
+//! [`Fault::Before`], never applied, or [`Fault::After`], applied and the answer lost).
+//! [`FakeGitHub::delay_status_posts`] answers status POSTs late and
+//! [`FakeGitHub::stale_latest_reads`] answers a latest-status read from before a claim landed:
+//! what the deploy agent's lock tests race on. [`FakeGitHub::add_raw_deployment`] and
+//! [`FakeGitHub::add_raw_status`] seed objects exactly as given.
+//!
 //! Anything else is answered 404 and listed by [`FakeGitHub::unrouted`]. A test may still
 //! mount its own mocks on [`MockGitHub::server`]: they take precedence over the fake.
 //!
 //! Time is a logical clock: it starts at 2026-01-01T00:00:00Z and every write advances it by
 //! one second ([`FakeGitHub::advance`] moves it further), so "newest" is always well defined.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use wiremock::{Mock, Request, Respond, ResponseTemplate};
@@ -104,6 +113,12 @@ pub struct State {
     pub decisions: Vec<(u64, Value)>,
     /// Requests no route served.
     pub unrouted: Vec<Seen>,
+    /// Faults for deployment status POSTs, by state (`None`: any), consumed in order.
+    pub status_faults: VecDeque<(Option<String>, Fault)>,
+    /// Delays of the answers to deployment status POSTs, by state (the write applies at once).
+    pub status_delays: BTreeMap<String, Duration>,
+    /// Deployment id → how many more `per_page=1` status reads answer no status at all.
+    pub stale_latest: BTreeMap<u64, usize>,
 }
 
 /// An issue or pull request.
@@ -607,6 +622,83 @@ impl FakeGitHub {
         create_status(&mut s, id, &json!({"state": state}), "someone");
     }
 
+    /// Adds a deployment object as given (its `id`, `sha` and `ref` included, no ref
+    /// resolved), the newest; the flags GitHub always answers are filled in when absent, with
+    /// GitHub's defaults (`transient_environment: false`, `production_environment` for the
+    /// environment `production`). Later ids the fake hands out are above it.
+    pub fn add_raw_deployment(&self, deployment: Value) {
+        let mut deployment = deployment;
+        let production = deployment["environment"] == "production";
+        if let Some(o) = deployment.as_object_mut() {
+            o.entry("transient_environment").or_insert(json!(false));
+            o.entry("production_environment")
+                .or_insert(json!(production));
+        }
+        let mut s = self.state();
+        let id = deployment["id"].as_u64().expect("a deployment with an id");
+        s.next_id = s.next_id.max(id);
+        if let Some(env) = deployment["environment"].as_str() {
+            s.environments.insert(env.to_owned());
+        }
+        s.deployments.push(deployment);
+    }
+
+    /// Stores `status` on deployment `id` as given (as if posted earlier; no rule applied),
+    /// with a fresh id.
+    pub fn add_raw_status(&self, id: u64, status: Value) {
+        let mut s = self.state();
+        let sid = s.id();
+        let mut status = status;
+        status["id"] = json!(sid);
+        s.statuses.entry(id).or_default().push(status);
+    }
+
+    /// Injects `fault` into the next status POST of `state` (`None`: of any state); faults
+    /// queue up and are consumed in order.
+    pub fn fail_status_post(&self, state: Option<&str>, fault: Fault) {
+        self.state()
+            .status_faults
+            .push_back((state.map(str::to_owned), fault));
+    }
+
+    /// Answers status POSTs of `state` only after `delay` (applied at once): makes two
+    /// agents' claims land before either sees its answer.
+    pub fn delay_status_posts(&self, state: &str, delay: Duration) {
+        self.state().status_delays.insert(state.to_owned(), delay);
+    }
+
+    /// Answers the next `n` reads of deployment `id`'s latest status (`per_page=1`) with no
+    /// status at all, as a read made just before another agent's claim landed would be: two
+    /// agents that both get it both claim, deterministically.
+    pub fn stale_latest_reads(&self, id: u64, n: usize) {
+        self.state().stale_latest.insert(id, n);
+    }
+
+    /// The states of deployment `id`'s statuses, oldest first.
+    pub fn states(&self, id: u64) -> Vec<String> {
+        self.statuses(id)
+            .iter()
+            .map(|s| s["state"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// How many of deployment `id`'s statuses are terminal (success, failure, error,
+    /// inactive).
+    pub fn terminal_count(&self, id: u64) -> usize {
+        self.states(id)
+            .iter()
+            .filter(|s| matches!(s.as_str(), "success" | "failure" | "error" | "inactive"))
+            .count()
+    }
+
+    /// How many of deployment `id`'s statuses are `in_progress`.
+    pub fn in_progress_count(&self, id: u64) -> usize {
+        self.states(id)
+            .iter()
+            .filter(|s| *s == "in_progress")
+            .count()
+    }
+
     /// Seeds a run's deployment waiting on `environment`.
     pub fn add_pending(&self, run_id: u64, environment: &str, can_approve: bool) {
         let mut s = self.state();
@@ -837,13 +929,31 @@ impl Respond for Responder {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let seen = Seen::of(req);
         let mut s = self.state.lock().expect("fake state");
+        // A deployment status POST: its state, for the faults and delays armed by state.
+        let status_post = (req.method.as_str() == "POST"
+            && req.url.path().ends_with("/statuses")
+            && req.url.path().contains("/deployments/"))
+        .then(|| {
+            body_of(req)["state"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        });
         let fault = if seen.is_write() {
             s.write_count += 1;
             let n = s.write_count;
-            s.faults.remove(&n)
+            let by_state = status_post.as_ref().and_then(|state| {
+                let i = s
+                    .status_faults
+                    .iter()
+                    .position(|(st, _)| st.as_deref().is_none_or(|st| st == state))?;
+                s.status_faults.remove(i).map(|(_, f)| f)
+            });
+            s.faults.remove(&n).or(by_state)
         } else {
             None
         };
+        let delay = status_post.and_then(|state| s.status_delays.get(&state).copied());
         if fault == Some(Fault::Before) {
             return ResponseTemplate::new(502).set_body_string("fake: injected 502 (not applied)");
         }
@@ -859,7 +969,11 @@ impl Respond for Responder {
             return ResponseTemplate::new(502).set_body_string("fake: injected 502 (applied)");
         }
         drop(s);
-        self.paginate(req, &query, answer)
+        let t = self.paginate(req, &query, answer);
+        match delay {
+            Some(d) => t.set_delay(d),
+            None => t,
+        }
     }
 }
 
@@ -1408,6 +1522,13 @@ fn route(s: &mut State, req: &Request, q: &BTreeMap<String, String>, seen: &Seen
             let id = id.parse::<u64>().unwrap_or(0);
             if !s.deployments.iter().any(|d| d["id"] == json!(id)) {
                 return err(404, "Not Found");
+            }
+            if q.get("per_page").is_some_and(|p| p == "1")
+                && let Some(n) = s.stale_latest.get_mut(&id)
+                && *n > 0
+            {
+                *n -= 1;
+                return ok(json!([]));
             }
             ok(Value::Array(
                 s.statuses

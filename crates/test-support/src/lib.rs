@@ -18,7 +18,6 @@
 //! mounts exactly the endpoints the code under test may call), and no part of the ghops
 //! binary.
 
-pub mod deployments;
 pub mod fake;
 pub mod schema;
 

@@ -150,6 +150,7 @@ impl Lookups {
                         id: 0,
                         user_type: None,
                         avatar_url: None,
+                        html_url: None,
                     }),
                     e.created_at,
                 )

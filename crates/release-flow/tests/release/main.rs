@@ -146,7 +146,18 @@ impl W {
             .await;
     }
 
-    async fn recent(&self, base: &str, pulls: Value) {
+    /// `GET pulls?state=closed&base=…` answers `pulls`, each completed with the fields GitHub
+    /// always sends that the test leaves out (`state`, `head`, `base`).
+    async fn recent(&self, base: &str, mut pulls: Value) {
+        for p in pulls.as_array_mut().unwrap() {
+            let n = p["number"].as_u64().unwrap();
+            let o = p.as_object_mut().unwrap();
+            o.entry("state").or_insert(json!("closed"));
+            o.entry("head")
+                .or_insert(json!({"ref": format!("topic-{n}"), "sha": format!("{n:039x}f")}));
+            o.entry("base")
+                .or_insert(json!({"ref": base, "sha": "b".repeat(40)}));
+        }
         Mock::given(method("GET"))
             .and(path(format!("{R}/pulls")))
             .and(query_param("base", base))
@@ -649,7 +660,7 @@ async fn hotfix_publishes_1_4_1_then_1_4_2_and_keeps_one_reintegration_pr() {
         ] {
             Mock::given(method(m))
                 .and(path(p))
-                .respond_with(ResponseTemplate::new(201).set_body_json(json!({"number": 78})))
+                .respond_with(ResponseTemplate::new(201).set_body_json(created_pull(78)))
                 .mount(&w.gh.server)
                 .await;
         }
@@ -942,7 +953,7 @@ async fn push_to_a_release_branch_publishes_the_hotfix_and_keeps_mains_draft_at_
     for p in [format!("{R}/pulls"), format!("{R}/issues/78/labels")] {
         Mock::given(method("POST"))
             .and(path(p))
-            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"number": 78})))
+            .respond_with(ResponseTemplate::new(201).set_body_json(created_pull(78)))
             .mount(&w.gh.server)
             .await;
     }
@@ -1254,7 +1265,7 @@ async fn a_replay_after_a_failed_pr_opens_the_missing_reintegration_pr_and_publi
     for p in [format!("{R}/pulls"), format!("{R}/issues/78/labels")] {
         Mock::given(method("POST"))
             .and(path(p))
-            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"number": 78})))
+            .respond_with(ResponseTemplate::new(201).set_body_json(created_pull(78)))
             .mount(&w.gh.server)
             .await;
     }
@@ -1393,7 +1404,7 @@ async fn a_patch_of_the_line_published_elsewhere_is_not_the_branchs_baseline_but
         .await;
     Mock::given(method("PATCH"))
         .and(path(format!("{R}/pulls/77")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"number": 77})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(created_pull(77)))
         .mount(&w.gh.server)
         .await;
     let c = client(&w.gh, false).await;
@@ -1478,11 +1489,16 @@ async fn graphql_endpoint_missing_falls_back_to_rest_at_once() {
 /// An open PR as `GET pulls` lists it.
 fn open_pull(n: u64, head: &str, labels: &[&str], title: &str, body: &str) -> Value {
     json!({
-        "number": n, "title": title, "body": body,
-        "head": {"ref": head, "repo": {"full_name": "octo/app"}},
-        "base": {"ref": "main"},
+        "number": n, "state": "open", "title": title, "body": body,
+        "head": {"ref": head, "sha": format!("{n:040x}"), "repo": {"name": "app", "full_name": "octo/app", "owner": {"login": "octo"}}},
+        "base": {"ref": "main", "sha": "b".repeat(40)},
         "labels": labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()
     })
+}
+
+/// The answer to `POST pulls` (and, where a test shares it, to other writes): the PR created.
+fn created_pull(n: u64) -> Value {
+    open_pull(n, "release/1.4.0", &[], "", "")
 }
 
 /// The open PRs into main, answered as GitHub does: filtered by `head` when it is given.
@@ -1643,7 +1659,7 @@ async fn a_second_branch_of_a_line_opens_no_second_reintegration_pr() {
     .await;
     Mock::given(method("POST"))
         .and(path(format!("{R}/pulls")))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"number": 78})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(created_pull(78)))
         .mount(&w.gh.server)
         .await;
     let c = client(&w.gh, false).await;
@@ -1867,7 +1883,7 @@ async fn a_forks_pr_named_like_the_release_branch_is_not_the_reintegration_pr() 
     for p in [format!("{R}/pulls"), format!("{R}/issues/91/labels")] {
         Mock::given(method("POST"))
             .and(path(p))
-            .respond_with(ResponseTemplate::new(201).set_body_json(json!({"number": 91})))
+            .respond_with(ResponseTemplate::new(201).set_body_json(created_pull(91)))
             .mount(&w.gh.server)
             .await;
     }
