@@ -12,7 +12,7 @@ const JOB: u64 = 12877621891;
 const TOKEN: &str = "ghp_e2e_token_never_in_a_pod";
 const JIT: &str = "E2E-JIT-CONFIG";
 
-fn write_config(dir: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn write_config(dir: &std::path::Path) -> std::path::PathBuf {
     let p = dir.join("ghops.toml");
     std::fs::write(
         &p,
@@ -32,7 +32,7 @@ namespace = "runners"
     p
 }
 
-async fn kube() -> MockServer {
+pub(crate) async fn kube() -> MockServer {
     let k = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/apis/batch/v1/namespaces/runners/jobs"))
@@ -244,7 +244,7 @@ async fn manifests_and_bad_config() {
 }
 
 /// GitHub with one queued job (attempt 2) and no runners.
-async fn one_queued_job() -> MockGitHub {
+pub(crate) async fn one_queued_job() -> MockGitHub {
     let gh = MockGitHub::start().await;
     let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
     Mock::given(method("GET"))
