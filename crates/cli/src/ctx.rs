@@ -225,6 +225,16 @@ pub fn warn(message: &str, file: Option<&str>, line: Option<u64>) {
     }
 }
 
+/// With `--dry-run`, says once on stderr what it means (reads made, writes printed).
+pub fn note_dry_run(dry_run: bool) {
+    if dry_run {
+        crate::output::say(
+            crate::output::Kind::Info,
+            "dry-run: reads are performed, writes are printed and not sent",
+        );
+    }
+}
+
 /// The per-invocation context.
 pub struct Ctx {
     /// Global flags.
@@ -294,12 +304,7 @@ impl Ctx {
     pub async fn client(&self, repo: &RepoRef) -> Result<GitHub, Failure> {
         let cfg = self.client_config(Some(InstallationTarget::Repo(repo.clone())))?;
         let gh = GitHub::connect(cfg).await?;
-        if gh.is_dry_run() {
-            crate::output::say(
-                crate::output::Kind::Info,
-                "dry-run: reads are performed, writes are printed and not sent",
-            );
-        }
+        note_dry_run(gh.is_dry_run());
         Ok(gh)
     }
 

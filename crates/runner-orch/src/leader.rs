@@ -131,6 +131,20 @@ pub async fn elect(namespace: &str, kube_url: Option<&str>) -> Result<Leadership
     Ok(Leadership::elect(elector))
 }
 
+/// [`elect`] when `enabled` (`--leader-election`), else [`Leadership::always`] (one replica).
+#[cfg(feature = "kubernetes")]
+pub async fn elect_if(
+    enabled: bool,
+    namespace: &str,
+    kube_url: Option<&str>,
+) -> Result<Leadership> {
+    if enabled {
+        elect(namespace, kube_url).await
+    } else {
+        Ok(Leadership::always())
+    }
+}
+
 /// This replica's identity: `$POD_NAME`, else the host name.
 #[cfg(feature = "kubernetes")]
 pub fn default_identity() -> String {

@@ -466,6 +466,28 @@ async fn unsafe_or_broken_pod_templates_are_config_errors() {
     }
 }
 
+/// No `[[runners.pools]]`: a usage error naming the table, for every role.
+#[tokio::test]
+async fn a_configuration_without_pools_is_refused() {
+    use gh_core::ExitStatus;
+    let file = ConfigFile::parse("[runners]\ninterval = \"30s\"\n", None).unwrap();
+    for role in [
+        runner_orch::Role::Daemon,
+        runner_orch::Role::OneShot,
+        runner_orch::Role::ReadOnly,
+    ] {
+        let e = runner_orch::from_config_as(&file, false, None, role)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, runner_orch::OrchError::NoPools), "{e}");
+        assert_eq!(e.exit_code(), gh_core::ExitCode::Usage);
+        assert_eq!(
+            e.to_string(),
+            "no [[runners.pools]] in the configuration (see docs/runner-orch.md)"
+        );
+    }
+}
+
 #[tokio::test]
 async fn duplicate_delivery_and_a_second_replica_launch_nothing_more() {
     let env = Env::new().await;

@@ -19,8 +19,8 @@ use gh_core::webhook::{Handled, RouteSpec};
 use serde::Deserialize;
 
 use crate::{
-    Delivery, Handler, HandlerFuture, Installations, Metrics, Permissions, ServeConfig, Server,
-    perms,
+    AppError, Delivery, Handler, HandlerFuture, Installations, Metrics, Permissions, ServeConfig,
+    Server, perms,
 };
 
 /// Pages of `/app/hook/deliveries` (100 each) one redelivery pass reads: the last few hundred
@@ -29,17 +29,6 @@ pub const REDELIVERY_PAGES: usize = 3;
 
 /// How often a follower replica checks whether it became the leader.
 const FOLLOWER_CHECK: Duration = Duration::from_secs(5);
-
-/// Why the application could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// A configuration table is invalid.
-    #[error("{0}")]
-    Config(String),
-    /// A GitHub or Kubernetes client could not be built.
-    #[error("{0}")]
-    Client(String),
-}
 
 /// `[serve]` in ghops.toml: which workflows the server routes to (all by default).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -179,15 +168,17 @@ impl App {
         })
     }
 
-    /// Routes every workflow the `[serve]` table enables to its crate's webhook handlers
-    /// (the `deployment` route, which needs a running agent, is added by the caller).
-    /// `dry_run` and `kube_url` reach runner-orch's backend.
+    /// Routes every workflow the `[serve]` table enables to its crate's webhook handlers.
+    /// `dry_run` and `kube_url` reach runner-orch's backend. The `deployment` route starts the
+    /// deploy agent of `[agent]` (relative paths against `cwd`) when it has targets
+    /// ([`deploy_agent::webhook::start_for_webhooks`]) and wakes it per delivery.
     pub async fn workflows(
         &mut self,
         routes: &Routes,
         file: &ConfigFile,
         dry_run: bool,
         kube_url: Option<&str>,
+        cwd: &std::path::Path,
     ) -> Result<(), AppError> {
         if routes.pr_bridge || routes.pr_bridge_report {
             let opts = Arc::new(
@@ -281,6 +272,19 @@ impl App {
                 });
             }
         }
+        if routes.deployments {
+            let section: deploy_agent::AgentSection = file.section("agent")?.unwrap_or_default();
+            let base = self.installations.base_config();
+            if let Some(agent) =
+                deploy_agent::webhook::start_for_webhooks(&section, cwd, &base).await?
+            {
+                // Polling stays the truth; the webhook only wakes the target it names.
+                self.route(&deploy_agent::webhook::DEPLOYMENT, move |_gh, event| {
+                    let handled = deploy_agent::webhook::deployment(&agent, &event);
+                    async move { Ok(handled) }
+                });
+            }
+        }
         Ok(())
     }
 
@@ -292,6 +296,11 @@ impl App {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let bind = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        tracing::info!(routes = ?self.events(), bind = %bind, "starting webhook server");
         let ready = Arc::new(AtomicBool::new(false));
         self.config.ready = ready.clone();
         let inst = self.installations.clone();

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use gh_core::ExitCode;
-use gh_core::webhook::{Handled, RouteSpec};
-use ghops_serve::{App, AppError, Redelivery, Routes, shutdown_signal};
+use ghops_serve::{App, Redelivery, Setup, shutdown_signal};
 
 use crate::ctx::{Ctx, Failure};
 use crate::output::{Kind, out, say};
@@ -91,34 +90,21 @@ impl ServeArgs {
     }
 }
 
-fn secret(args: &ServeArgs) -> Result<Vec<u8>, Failure> {
-    let s = match &args.webhook_secret_file {
-        Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| Failure::usage(format!("--webhook-secret-file {}: {e}", p.display())))?,
-        // Moved out of the process environment at start (gh_core::hardening).
-        None => gh_core::hardening::secret_var("GHOPS_WEBHOOK_SECRET")
-            .map(|s| gh_core::auth::ExposeSecret::expose_secret(&s).to_owned())
-            .unwrap_or_default(),
-    };
-    let s = s.trim_end_matches(['\n', '\r']);
-    if s.is_empty() {
-        return Err(Failure::usage(
-            "no webhook secret: set GHOPS_WEBHOOK_SECRET or pass --webhook-secret-file",
-        ));
-    }
-    Ok(s.as_bytes().to_vec())
-}
-
 /// Runs `ghops serve`.
 pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     if let Some(ServeCmd::Manifests { namespace, image }) = &args.cmd {
-        out!("{}", manifests(namespace, image));
+        out!("{}", ghops_serve::manifests::kubernetes(namespace, image));
         return Ok(ExitCode::Success);
     }
-    let secret = secret(&args)?;
+    let secret = ghops_serve::webhook_secret(args.webhook_secret_file.as_deref())?;
+    let setup = Setup {
+        dry_run: ctx.global.dry_run,
+        kube_url: std::env::var("GHOPS_KUBE_URL").ok(),
+        lease_namespace: args.leader_election.then(|| args.lease_namespace.clone()),
+        cwd: None,
+    };
     let file = ctx.config()?;
-    let routes: Routes = file.section("serve")?.unwrap_or_default();
-    let mut app = App::new(secret, ctx.client_config(None)?);
+    let mut app = App::from_config(secret, ctx.client_config(None)?, &file, &setup).await?;
     let c = app.config_mut();
     c.queue_capacity = args.queue_capacity;
     c.workers = args.workers;
@@ -132,36 +118,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         every: Duration::from_secs(args.redeliver_interval),
         max: args.redeliver_max,
     });
-    let kube_url = std::env::var("GHOPS_KUBE_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
-    if args.leader_election {
-        let l = runner_orch::leader::elect(&args.lease_namespace, kube_url.as_deref()).await?;
-        app.leadership(l);
-    }
-    app.workflows(&routes, &file, ctx.global.dry_run, kube_url.as_deref())
-        .await
-        .map_err(|e| match e {
-            AppError::Config(m) => Failure::usage(m),
-            AppError::Client(m) => Failure::new(ExitCode::Api, m),
-        })?;
-    if routes.deployments
-        && let Some(agent) =
-            super::agent::spawn_agent_for_serve(ctx, &app.installations().base_config()).await?
-    {
-        // Polling stays the truth; the webhook only wakes the target it names.
-        app.route(&DEPLOYMENT, move |_gh, event| {
-            let agent = agent.clone();
-            async move {
-                agent.on_event(&event);
-                Ok(Handled::Done("woke the agent".into()))
-            }
-        });
-    }
-    tracing::info!(routes = ?app.events(), bind = %args.bind, "starting webhook server");
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
-        .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.bind)))?;
+    let listener = ghops_serve::bind(args.bind).await?;
     say(
         Kind::Info,
         &format!("ghops serve: listening on http://{}", args.bind),
@@ -174,78 +131,4 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         .await
         .map_err(|e| Failure::new(ExitCode::Failed, format!("server error: {e}")))?;
     Ok(ExitCode::Success)
-}
-
-/// `deployment` → wake the deploy-agent target it names.
-const DEPLOYMENT: RouteSpec = RouteSpec {
-    event: "deployment",
-    permissions: &[("metadata", "read")],
-};
-
-fn manifests(namespace: &str, image: &str) -> String {
-    format!(
-        r#"# ghops serve: GitHub App webhook server. TLS terminates at your ingress.
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: ghops-serve
-  namespace: {namespace}
----
-# Fill and apply separately (or use your secret manager): never commit real values.
-apiVersion: v1
-kind: Secret
-metadata:
-  name: ghops-serve
-  namespace: {namespace}
-type: Opaque
-stringData:
-  GHOPS_APP_ID: "REPLACE_ME"
-  GHOPS_APP_PRIVATE_KEY: "REPLACE_ME (PEM)"
-  GHOPS_WEBHOOK_SECRET: "REPLACE_ME"
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ghops-serve
-  namespace: {namespace}
-  labels: {{app.kubernetes.io/name: ghops-serve}}
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {{app.kubernetes.io/name: ghops-serve}}
-  template:
-    metadata:
-      labels: {{app.kubernetes.io/name: ghops-serve}}
-    spec:
-      serviceAccountName: ghops-serve
-      automountServiceAccountToken: false
-      securityContext: {{runAsNonRoot: true, runAsUser: 65532, seccompProfile: {{type: RuntimeDefault}}}}
-      containers:
-        - name: ghops
-          image: {image}
-          args: ["serve", "--bind", "0.0.0.0:8080"]
-          envFrom:
-            - secretRef: {{name: ghops-serve}}
-          ports:
-            - {{name: http, containerPort: 8080}}
-          readinessProbe:
-            httpGet: {{path: /readyz, port: http}}
-          livenessProbe:
-            httpGet: {{path: /healthz, port: http}}
-          resources:
-            requests: {{cpu: 50m, memory: 64Mi}}
-            limits: {{memory: 256Mi}}
-          securityContext: {{allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {{drop: [ALL]}}}}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: ghops-serve
-  namespace: {namespace}
-spec:
-  selector: {{app.kubernetes.io/name: ghops-serve}}
-  ports:
-    - {{name: http, port: 80, targetPort: http}}
-"#
-    )
 }
