@@ -50,6 +50,7 @@
 pub mod app;
 pub mod health;
 mod installations;
+mod listener;
 pub mod manifests;
 mod metrics;
 pub mod redeliver;
@@ -59,6 +60,7 @@ mod setup;
 pub use app::{App, Redelivery, Routes, shutdown_signal};
 pub use gh_core::dedupe::Dedupe;
 pub use installations::{Installations, Permissions, narrow, perms};
+pub use listener::Limits;
 pub use metrics::Metrics;
 pub use server::{
     DEFAULT_BODY_LIMIT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_INFLIGHT_BODY_BYTES, DEFAULT_TIMEOUT,

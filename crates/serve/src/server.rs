@@ -17,11 +17,9 @@ use bytes::BytesMut;
 use gh_core::events::Event;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::Service as _;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tracing::Instrument;
 
 use crate::metrics::Metrics;
@@ -175,19 +173,7 @@ pub struct Server {
     state: Arc<AppState>,
     rx: Mutex<Option<mpsc::Receiver<Delivery>>>,
     workers: usize,
-    max_connections: usize,
-    header_timeout: Duration,
-    drain_timeout: Duration,
-}
-
-/// What open connections are told to do.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Stop {
-    Running,
-    /// Finish the request in progress, then close.
-    Graceful,
-    /// Close now (the drain deadline has passed).
-    Now,
+    limits: crate::listener::Limits,
 }
 
 impl Server {
@@ -214,9 +200,11 @@ impl Server {
             }),
             rx: Mutex::new(Some(rx)),
             workers: config.workers.max(1),
-            max_connections: config.max_connections.clamp(1, u32::MAX as usize),
-            header_timeout: config.header_timeout,
-            drain_timeout: config.drain_timeout,
+            limits: crate::listener::Limits {
+                max_connections: config.max_connections,
+                header_timeout: config.header_timeout,
+                drain_timeout: config.drain_timeout,
+            },
         }
     }
 
@@ -285,33 +273,11 @@ impl Server {
     ) -> std::io::Result<()> {
         let workers = self.start_workers();
         let router = self.router();
-        let conns = Arc::new(Semaphore::new(self.max_connections));
-        let (stop_tx, _) = watch::channel(Stop::Running);
-        let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(self.header_timeout)
-            .keep_alive(true);
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            let permit = tokio::select! {
-                p = conns.clone().acquire_owned() => p.expect("never closed"),
-                () = &mut shutdown => break,
-            };
-            let stream = tokio::select! {
-                r = listener.accept() => match r {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let (router, state) = (router.clone(), self.state.clone());
-            // The webhook, the hot path, is called directly; the router serves the rest.
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let state = self.state.clone();
+        // The webhook, the hot path, is called directly; the router serves the rest.
+        let make = move || {
+            let (router, state) = (router.clone(), state.clone());
+            hyper::service::service_fn(move |req: Request<Incoming>| {
                 let (router, state) = (router.clone(), state.clone());
                 async move {
                     if req.method() == Method::POST && req.uri().path() == "/webhook" {
@@ -320,45 +286,14 @@ impl Server {
                         TowerToHyperService::new(router).call(req).await
                     }
                 }
-            });
-            let conn = http.serve_connection(TokioIo::new(stream), service);
-            let mut stop = stop_tx.subscribe();
-            tokio::spawn(async move {
-                let _permit = permit;
-                let mut conn = std::pin::pin!(conn);
-                tokio::select! {
-                    _ = conn.as_mut() => return,
-                    _ = stop.wait_for(|s| *s != Stop::Running) => {}
-                }
-                conn.as_mut().graceful_shutdown();
-                tokio::select! {
-                    _ = conn.as_mut() => {}
-                    _ = stop.wait_for(|s| *s == Stop::Now) => {
-                        tracing::debug!("drain deadline: closing a connection");
-                    }
-                }
-            });
-        }
-        drop(listener);
-        let deadline = tokio::time::Instant::now() + self.drain_timeout;
-        stop_tx.send_replace(Stop::Graceful);
-        // Every permit back: every connection closed.
-        let all = self.max_connections as u32;
-        if tokio::time::timeout_at(deadline, conns.acquire_many(all))
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                open = self.max_connections - conns.available_permits(),
-                "shutdown deadline reached with connections open; closing them"
-            );
-            stop_tx.send_replace(Stop::Now);
-        }
+            })
+        };
+        let deadline = crate::listener::serve(listener, self.limits, make, shutdown).await;
         self.close_queue();
         match tokio::time::timeout_at(deadline, workers).await {
             Ok(_) => tracing::info!("queue drained"),
             Err(_) => tracing::warn!(
-                timeout_s = self.drain_timeout.as_secs(),
+                timeout_s = self.limits.drain_timeout.as_secs(),
                 "shutdown deadline reached with work still queued or running"
             ),
         }
