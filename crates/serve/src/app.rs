@@ -78,6 +78,7 @@ pub struct App {
     leadership: runner_orch::leader::Leadership,
     orchestrators: Vec<Arc<runner_orch::Orchestrator>>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    health: Option<tokio::net::TcpListener>,
 }
 
 impl App {
@@ -91,6 +92,7 @@ impl App {
             leadership: runner_orch::leader::Leadership::always(),
             orchestrators: Vec::new(),
             background: Vec::new(),
+            health: None,
         }
     }
 
@@ -117,6 +119,15 @@ impl App {
         let mut e: Vec<String> = self.config.handlers.keys().cloned().collect();
         e.sort();
         e
+    }
+
+    /// Serves `/metrics`, `/healthz` and `/readyz` on `listener` (bound beforehand, e.g.
+    /// `--metrics-bind`) with the webhook listener's limits, instead of on the webhook port,
+    /// which then answers `/webhook` only. It stops once the server has drained.
+    pub fn health_listener(&mut self, listener: tokio::net::TcpListener) -> &mut Self {
+        self.config.health_routes = false;
+        self.health = Some(listener);
+        self
     }
 
     /// Asks GitHub to redeliver failed deliveries (App credentials only; a no-op otherwise).
@@ -343,7 +354,14 @@ impl App {
             }
             _ => None,
         };
-        let result = Server::new(self.config).run(listener, shutdown).await;
+        let server = Server::new(self.config);
+        let (stop_health, health_stopped) = tokio::sync::watch::channel(false);
+        if let Some(l) = self.health.take() {
+            let stop = crate::health::on_stop(health_stopped);
+            crate::health::serve_with(l, server.probe(), server.limits(), stop)?;
+        }
+        let result = server.run(listener, shutdown).await;
+        let _ = stop_health.send(true);
         readiness.abort();
         if let Some(r) = redelivery {
             r.abort();

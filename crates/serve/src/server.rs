@@ -92,6 +92,9 @@ pub struct ServeConfig {
     pub ready: Arc<AtomicBool>,
     /// The metrics (shared with handlers that record API usage).
     pub metrics: Arc<Metrics>,
+    /// Whether the webhook port also answers `/metrics`, `/healthz` and `/readyz` (default);
+    /// off when they are served on a port of their own ([`Server::probe`], `--metrics-bind`).
+    pub health_routes: bool,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -107,6 +110,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("header_timeout", &self.header_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("drain_timeout", &self.drain_timeout)
+            .field("health_routes", &self.health_routes)
             .finish_non_exhaustive()
     }
 }
@@ -141,6 +145,7 @@ impl ServeConfig {
             drain_timeout: Duration::from_secs(30),
             ready: Arc::new(AtomicBool::new(true)),
             metrics: Arc::new(Metrics::default()),
+            health_routes: true,
         }
     }
 }
@@ -174,6 +179,7 @@ pub struct Server {
     rx: Mutex<Option<mpsc::Receiver<Delivery>>>,
     workers: usize,
     limits: crate::listener::Limits,
+    health_routes: bool,
 }
 
 impl Server {
@@ -205,7 +211,14 @@ impl Server {
                 header_timeout: config.header_timeout,
                 drain_timeout: config.drain_timeout,
             },
+            health_routes: config.health_routes,
         }
+    }
+
+    /// The connection limits of the webhook listener (what a health listener beside it
+    /// reuses).
+    pub fn limits(&self) -> crate::listener::Limits {
+        self.limits
     }
 
     /// The metrics.
@@ -221,10 +234,14 @@ impl Server {
 
     /// The HTTP routes (without the connection limits and timeouts of [`Server::run`]).
     pub fn router(&self) -> Router {
-        Router::new()
+        let r = Router::new()
             .route("/webhook", post(webhook))
-            .with_state(self.state.clone())
-            .merge(crate::health::router(self.state.clone()))
+            .with_state(self.state.clone());
+        if self.health_routes {
+            r.merge(crate::health::router(self.state.clone()))
+        } else {
+            r
+        }
     }
 
     /// Starts the workers; the returned task ends when the queue is closed and drained.

@@ -16,7 +16,7 @@ use crate::output::{Kind, out, say};
 #[derive(Args, Debug)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "The webhook secret comes from $GHOPS_WEBHOOK_SECRET or --webhook-secret-file.\n\nExamples:\n  GHOPS_APP_ID=123 GHOPS_APP_PRIVATE_KEY=\"$(cat app.pem)\" GHOPS_WEBHOOK_SECRET=... \\\n      ghops serve --bind 0.0.0.0:8080\n  ghops serve manifests --namespace ghops > serve.yaml"
+    after_help = "The webhook secret comes from $GHOPS_WEBHOOK_SECRET or --webhook-secret-file.\n\nExamples:\n  GHOPS_APP_ID=123 GHOPS_APP_PRIVATE_KEY=\"$(cat app.pem)\" GHOPS_WEBHOOK_SECRET=... \\\n      ghops serve --bind 0.0.0.0:8080\n  ghops serve --bind 0.0.0.0:8080 --metrics-bind 0.0.0.0:9090\n  ghops serve manifests --namespace ghops > serve.yaml"
 )]
 pub struct ServeArgs {
     #[command(subcommand)]
@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// Address to listen on (TLS is the ingress's job).
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
+    /// Serve /metrics, /healthz and /readyz on this address instead of on --bind (keeps them
+    /// off the public webhook port).
+    #[arg(long, value_name = "ADDR")]
+    metrics_bind: Option<SocketAddr>,
     /// File holding the webhook secret.
     ///
     /// [env: GHOPS_WEBHOOK_SECRET (the secret itself)]
@@ -97,6 +101,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::Success);
     }
     let secret = ghops_serve::webhook_secret(args.webhook_secret_file.as_deref())?;
+    let health = super::daemon::bind_metrics(args.metrics_bind).await?;
     let setup = Setup {
         dry_run: ctx.global.dry_run,
         kube_url: std::env::var("GHOPS_KUBE_URL").ok(),
@@ -123,6 +128,14 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         Kind::Info,
         &format!("ghops serve: listening on http://{}", args.bind),
     );
+    if let Some(l) = health {
+        let addr = l
+            .local_addr()
+            .map_err(|e| Failure::usage(format!("--metrics-bind: {e}")))?;
+        app.health_listener(l);
+        let line = format!("ghops serve: metrics and health on http://{addr} (not on --bind)");
+        say(Kind::Info, &line);
+    }
     let shutdown = async {
         shutdown_signal().await;
         say(Kind::Info, "ghops serve: shutting down, draining the queue");
