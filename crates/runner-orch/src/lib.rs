@@ -157,8 +157,9 @@ pub async fn from_config_as(
 
 /// The reconcile loop as `ghops runners reconcile --watch` runs it: passes every `interval`
 /// (default `[runners].interval`) while `leadership` says this replica leads, until
-/// `shutdown` resolves (give it [`gh_core::shutdown::signal`]: SIGTERM and SIGINT alike); then the local runners this
-/// process started are ended ([`Orchestrator::shutdown`]). Logs a start and a stop line, and
+/// `shutdown` resolves (give it [`gh_core::shutdown::signal`]: SIGTERM and SIGINT alike); then
+/// the Lease is given up ([`leader::Leadership::release`]) and the local runners this process
+/// started are ended ([`Orchestrator::shutdown`]). Logs a start and a stop line, and
 /// what [`Orchestrator::run_loop`] logs.
 pub async fn watch(
     orch: &Orchestrator,
@@ -184,6 +185,8 @@ pub async fn watch(
     )
     .await;
     tracing::info!("reconcile loop stopping");
+    // A follower takes over at once instead of after the lease duration.
+    leadership.release().await;
     orch.shutdown().await;
 }
 

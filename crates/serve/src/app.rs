@@ -369,6 +369,8 @@ impl App {
         for b in &self.background {
             b.abort();
         }
+        // The singleton work has stopped: a follower may take over at once.
+        self.leadership.release().await;
         // Local (process) runners end with the server, their whole process groups.
         for o in &self.orchestrators {
             o.shutdown().await;
