@@ -6,7 +6,8 @@
 //! Elsewhere: `init --list` (env.rs), `agent manifests` (hardening.rs), the plan's tables alone
 //! (cli.rs; here as the README's main job prints them), JSON, Markdown and matrices
 //! (deploy-plan), the `env status` table and JSON, the `init` files, release bodies
-//! (release-flow), pr-bridge comments (pr-bridge), runner manifests and status (runner-orch).
+//! (release-flow), pr-bridge comments (pr-bridge), runner manifests and status (runner-orch;
+//! here as the CLI prints them too).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -48,12 +49,16 @@ fn cmd(gh: Option<&MockGitHub>, dir: &Path, args: &[&str]) -> Command {
 
 /// Runs `ghops ARGS` and snapshots its exit code, stdout and stderr as `name`.
 async fn snap(name: &str, gh: Option<&MockGitHub>, dir: &Path, args: &[&str], exit: i32) {
-    snap_cmd(name, gh, dir, cmd(gh, dir, args), args, exit).await;
+    let mock = gh.map(|g| (g.uri(), g.base_path()));
+    snap_cmd(name, mock, &[], dir, cmd(gh, dir, args), args, exit).await;
 }
 
+/// Like [`snap`], for a command built by the caller: `mock` is the GitHub mock's (URI, API
+/// base path), `filters` other (regex, replacement) redactions.
 async fn snap_cmd(
     name: &str,
-    gh: Option<&MockGitHub>,
+    mock: Option<(String, &'static str)>,
+    filters: &[(String, &str)],
     dir: &Path,
     c: Command,
     args: &[&str],
@@ -74,14 +79,17 @@ async fn snap_cmd(
         "$ ghops {}\nexit: {exit}\n--- stdout\n{o}--- stderr\n{e}",
         args.join(" ")
     );
-    let mut s = insta_settings(gh.map(|g| g.uri()).as_deref());
+    let mut s = insta_settings(mock.as_ref().map(|m| m.0.as_str()));
+    for (re, by) in filters {
+        s.add_filter(re, *by);
+    }
     s.set_snapshot_path("snapshots/human_output");
     s.add_filter(&regex_escape(&dir.display().to_string()), "[DIR]");
     if let Ok(canon) = dir.canonicalize() {
         s.add_filter(&regex_escape(&canon.display().to_string()), "[DIR]");
     }
     // Behind the GHES front (GHOPS_TEST_GHES=1) dry-run lines show the API base path first.
-    if let Some(base) = gh.map(|g| g.base_path()).filter(|b| !b.is_empty()) {
+    if let Some(base) = mock.map(|m| m.1).filter(|b| !b.is_empty()) {
         s.add_filter(&format!(" {}/", regex_escape(base)), " /");
     }
     s.add_filter(
@@ -696,4 +704,75 @@ async fn pr_bridge_report_passed() {
 #[tokio::test]
 async fn pr_bridge_report_failed() {
     report("pr_bridge_report_failed", "failure", 1).await;
+}
+
+/// `runners manifests` (offline), `runners handle --dry-run` with a queued `workflow_job`
+/// event, `runners reconcile --dry-run` and `runners status` against wiremock GitHub (one
+/// queued job) and Kubernetes (no Jobs).
+#[tokio::test]
+async fn runners_manifests_handle_reconcile_status() {
+    let d = tempfile::tempdir().unwrap();
+    crate::runners::write_config(d.path());
+    snap(
+        "runners_manifests",
+        None,
+        d.path(),
+        &["runners", "manifests", "--config", "ghops.toml"],
+        0,
+    )
+    .await;
+    // `handle`: the event's job (attempt 1) is still queued.
+    let one = ghops_test_support::MockGitHub::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/repos/lineville/elastic-machines-testing/actions/jobs/12877621891",
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "id": 12877621891u64, "run_id": 1, "run_attempt": 1, "status": "queued",
+                "labels": ["self-hosted", "k8s"],
+            })),
+        )
+        .mount(&one.server)
+        .await;
+    // `reconcile` and `status`: one queued job (attempt 2), no runners.
+    let gh = crate::runners::one_queued_job().await;
+    let k = crate::runners::kube().await;
+    let event = ghops_test_support::fixture_path("workflow_job.queued.self-hosted.json");
+    let event = event.to_str().unwrap();
+    let filters = [
+        (regex_escape(&k.uri()), "http://mock-kube"),
+        (
+            regex_escape(event),
+            "[FIXTURES]/workflow_job.queued.self-hosted.json",
+        ),
+    ];
+    let k_uri = k.uri();
+    let runs: [(&str, &ghops_test_support::MockGitHub, Vec<&str>); 3] = [
+        (
+            "runners_handle_dry_run",
+            &one,
+            vec!["runners", "handle", "--dry-run", "--event", event],
+        ),
+        (
+            "runners_reconcile_dry_run",
+            &gh,
+            vec!["runners", "reconcile", "--dry-run"],
+        ),
+        ("runners_status", &gh, vec!["runners", "status"]),
+    ];
+    for (name, gh, mut args) in runs {
+        args.extend(["--config", "ghops.toml", "--kube-url", &k_uri]);
+        let mut c = cmd(None, d.path(), &args);
+        c.env("GH_TOKEN", TOKEN).env("GITHUB_API_URL", gh.uri());
+        let mock = Some((gh.uri(), gh.base_path()));
+        snap_cmd(name, mock, &filters, d.path(), c, &args, 0).await;
+    }
+    one.assert_no_writes().await;
+    gh.assert_no_writes().await;
+    let kube = k.received_requests().await.unwrap();
+    assert!(
+        kube.iter().all(|r| r.method.as_str() == "GET"),
+        "no Kubernetes writes"
+    );
 }

@@ -12,7 +12,7 @@ const JOB: u64 = 12877621891;
 const TOKEN: &str = "ghp_e2e_token_never_in_a_pod";
 const JIT: &str = "E2E-JIT-CONFIG";
 
-fn write_config(dir: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn write_config(dir: &std::path::Path) -> std::path::PathBuf {
     let p = dir.join("ghops.toml");
     std::fs::write(
         &p,
@@ -32,7 +32,7 @@ namespace = "runners"
     p
 }
 
-async fn kube() -> MockServer {
+pub(crate) async fn kube() -> MockServer {
     let k = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/apis/batch/v1/namespaces/runners/jobs"))
@@ -244,7 +244,7 @@ async fn manifests_and_bad_config() {
 }
 
 /// GitHub with one queued job (attempt 2) and no runners.
-async fn one_queued_job() -> MockGitHub {
+pub(crate) async fn one_queued_job() -> MockGitHub {
     let gh = MockGitHub::start().await;
     let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
     Mock::given(method("GET"))
@@ -553,5 +553,124 @@ async fn reconcile_watch_logs_each_pass_with_its_outcome_and_stops_on_sigterm() 
         lines.iter().any(|l| l.contains("reconcile loop stopping")),
         "{err}"
     );
+    gh.assert_no_writes().await;
+}
+
+/// `reconcile --watch --leader-election`: the replica takes the Lease, and on SIGTERM gives it
+/// up (empty holder, 1 s duration) so that a follower takes over at once.
+#[tokio::test]
+async fn reconcile_watch_releases_the_lease_on_sigterm() {
+    let gh = idle_github().await;
+    let k = kube().await;
+    let leases = "/apis/coordination.k8s.io/v1/namespaces/ghops/leases";
+    let lease = format!("{leases}/ghops-runners");
+    Mock::given(method("GET"))
+        .and(path(&lease))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "reason": "NotFound", "code": 404, "message": "not found",
+        })))
+        .up_to_n_times(1)
+        .mount(&k)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(leases))
+        .respond_with(|r: &wiremock::Request| {
+            ResponseTemplate::new(201).set_body_bytes(r.body.clone())
+        })
+        .mount(&k)
+        .await;
+    let now = "2026-01-01T00:00:00.000000Z";
+    Mock::given(method("GET"))
+        .and(path(&lease))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "ghops-runners", "namespace": "ghops", "resourceVersion": "9"},
+            "spec": {"holderIdentity": "replica-e2e", "leaseDurationSeconds": 30,
+                     "acquireTime": now, "renewTime": now, "leaseTransitions": 0},
+        })))
+        .mount(&k)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(&lease))
+        .respond_with(|r: &wiremock::Request| {
+            ResponseTemplate::new(200).set_body_bytes(r.body.clone())
+        })
+        .mount(&k)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let mut c = ghops();
+    c.args(["runners", "reconcile", "--watch", "--interval", "1h"])
+        .args(["--leader-election", "--config"])
+        .arg(&cfg)
+        .args(["--api-url", &gh.uri(), "--kube-url", &k.uri()])
+        .env("GH_TOKEN", TOKEN)
+        .env("POD_NAME", "replica-e2e")
+        .env("POD_NAMESPACE", "ghops")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    // A pass (it lists the pool's Jobs) runs only once this replica knows it leads.
+    let passed = || async {
+        k.received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.url.path() == "/apis/batch/v1/namespaces/runners/jobs")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !passed().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pass as the leader"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        use std::io::Read;
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        (status, err)
+    })
+    .await
+    .unwrap();
+    let (status, err) = out;
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("released the Lease"), "{err}");
+    let reqs = k.received_requests().await.unwrap();
+    let on_lease: Vec<&wiremock::Request> = reqs
+        .iter()
+        .filter(|r| r.url.path().starts_with(leases))
+        .collect();
+    let lines: Vec<String> = on_lease
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            format!("GET {lease}"),
+            format!("POST {leases}"),
+            format!("GET {lease}"),
+            format!("PUT {lease}"),
+        ]
+    );
+    let put: Value = serde_json::from_slice(&on_lease[3].body).unwrap();
+    assert_eq!(put["spec"]["holderIdentity"], "", "{put}");
+    assert_eq!(put["spec"]["leaseDurationSeconds"], 1, "{put}");
+    assert_eq!(put["metadata"]["resourceVersion"], "9", "{put}");
     gh.assert_no_writes().await;
 }

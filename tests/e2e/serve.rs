@@ -91,33 +91,7 @@ impl Serve {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> (u16, String) {
-        let mut s = TcpStream::connect(self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.addr,
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        s.write_all(req.as_bytes()).unwrap();
-        s.write_all(body).unwrap();
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).unwrap();
-        let text = String::from_utf8_lossy(&out).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|x| x.1)
-            .unwrap_or("")
-            .to_owned();
-        (status, body)
+        http_to(self.addr, method, path, headers, body)
     }
 
     /// POSTs a webhook delivery, signed with [`SECRET`] unless `signature` is given.
@@ -181,6 +155,43 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One HTTP/1.1 request to `addr`; returns (status, body).
+pub fn http_to(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        addr,
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1)
+        .unwrap_or("")
+        .to_owned();
+    (status, body)
 }
 
 /// The App's own endpoints: `/app` (readiness) and installation 77's token.
@@ -253,6 +264,65 @@ async fn serve_verifies_reports_health_and_drains_on_sigterm() {
     assert!(err.contains("draining"), "{err}");
     // The only calls: the readiness check (no installation token for the skipped comment).
     gh.assert_no_writes().await;
+}
+
+/// `--metrics-bind`: the probes and metrics answer on their own port (the webhook port then
+/// answers `/webhook` only), and deliveries on the webhook port still work and are counted.
+#[tokio::test]
+async fn metrics_bind_serves_the_probes_on_their_own_port() {
+    let gh = MockGitHub::start().await;
+    mount_app(&gh).await;
+    let uri = gh.uri();
+    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let (code, err) = tokio::task::spawn_blocking(move || {
+        let m = metrics.to_string();
+        let s = Serve::start(&uri, "", &["--metrics-bind", &m]);
+        let probe = |p: &str| http_to(metrics, "GET", p, &[], b"");
+        s.wait_for("the metrics port", || TcpStream::connect(metrics).is_ok());
+        assert_eq!(probe("/healthz").0, 200);
+        s.wait_for("readyz 200 on the metrics port", || {
+            probe("/readyz").0 == 200
+        });
+        for p in ["/healthz", "/readyz", "/metrics"] {
+            assert_eq!(s.http("GET", p, &[], b"").0, 404, "{p} on the webhook port");
+        }
+        let (st, body) = s.deliver("star", "m-1", b"{\"action\":\"created\"}", None);
+        assert_eq!((st, body.trim()), (202, "no handler for this event"));
+        assert_eq!(http_to(metrics, "POST", "/webhook", &[], b"{}").0, 404);
+        let (st, text) = probe("/metrics");
+        assert_eq!(st, 200);
+        assert!(
+            text.contains("ghops_webhook_deliveries_total{event=\"star\",outcome=\"ignored\"} 1"),
+            "{text}"
+        );
+        s.stop()
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains(&format!("metrics and health on http://{metrics}")),
+        "{err}"
+    );
+    gh.assert_no_writes().await;
+}
+
+/// A taken `--metrics-bind` port stops the start with exit 2, before anything runs.
+#[tokio::test]
+async fn a_taken_metrics_port_is_a_usage_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let mut c = ghops();
+    c.args(["serve", "--bind", "127.0.0.1:0", "--metrics-bind", &addr])
+        .env("GH_TOKEN", "ghp_x")
+        .env("GHOPS_WEBHOOK_SECRET", SECRET);
+    let o = crate::util::run(c).await;
+    assert_eq!(o.status.code(), Some(2));
+    let err = crate::util::stderr(&o);
+    assert!(
+        err.contains(&format!("--metrics-bind: cannot listen on {addr}")),
+        "{err}"
+    );
 }
 
 /// The pr-bridge happy path through the App: a signed `issue_comment` delivery in, a branch

@@ -225,6 +225,16 @@ pub fn warn(message: &str, file: Option<&str>, line: Option<u64>) {
     }
 }
 
+/// With `--dry-run`, says once on stderr what it means (reads made, writes printed).
+pub fn note_dry_run(dry_run: bool) {
+    if dry_run {
+        crate::output::say(
+            crate::output::Kind::Info,
+            "dry-run: reads are performed, writes are printed and not sent",
+        );
+    }
+}
+
 /// The per-invocation context.
 pub struct Ctx {
     /// Global flags.
@@ -283,7 +293,7 @@ impl Ctx {
         }
         cfg.installation = target;
         cfg.dry_run = self.global.dry_run;
-        if let Some(r) = retry_from_env()? {
+        if let Some(r) = gh_core::retry::RetryPolicy::from_env()? {
             cfg.retry = r;
         }
         Ok(cfg)
@@ -294,12 +304,7 @@ impl Ctx {
     pub async fn client(&self, repo: &RepoRef) -> Result<GitHub, Failure> {
         let cfg = self.client_config(Some(InstallationTarget::Repo(repo.clone())))?;
         let gh = GitHub::connect(cfg).await?;
-        if gh.is_dry_run() {
-            crate::output::say(
-                crate::output::Kind::Info,
-                "dry-run: reads are performed, writes are printed and not sent",
-            );
-        }
+        note_dry_run(gh.is_dry_run());
         Ok(gh)
     }
 
@@ -368,35 +373,4 @@ pub enum Ignored {
         /// Why (one line).
         reason: String,
     },
-}
-
-/// `GHOPS_RETRY_MAX_ATTEMPTS`, `GHOPS_RETRY_BASE_MS`, `GHOPS_RETRY_MAX_DELAY_MS`,
-/// `GHOPS_RETRY_MAX_TOTAL_MS`: retry bounds (tests use small ones).
-fn retry_from_env() -> Result<Option<gh_core::retry::RetryPolicy>, Failure> {
-    let get = |k: &str| -> Result<Option<u64>, Failure> {
-        match std::env::var(k) {
-            Ok(v) if !v.is_empty() => v
-                .parse()
-                .map(Some)
-                .map_err(|_| Failure::usage(format!("{k}: {v:?} is not a whole number"))),
-            _ => Ok(None),
-        }
-    };
-    let (a, b, m, t) = (
-        get("GHOPS_RETRY_MAX_ATTEMPTS")?,
-        get("GHOPS_RETRY_BASE_MS")?,
-        get("GHOPS_RETRY_MAX_DELAY_MS")?,
-        get("GHOPS_RETRY_MAX_TOTAL_MS")?,
-    );
-    if a.is_none() && b.is_none() && m.is_none() && t.is_none() {
-        return Ok(None);
-    }
-    let d = gh_core::retry::RetryPolicy::default();
-    let ms = std::time::Duration::from_millis;
-    Ok(Some(gh_core::retry::RetryPolicy {
-        max_attempts: a.map(|v| v.max(1) as u32).unwrap_or(d.max_attempts),
-        base_delay: b.map(ms).unwrap_or(d.base_delay),
-        max_delay: m.map(ms).unwrap_or(d.max_delay),
-        max_total: t.map(ms).unwrap_or(d.max_total),
-    }))
 }

@@ -278,6 +278,18 @@ impl AgentConfig {
         })
     }
 
+    /// Refuses a configuration with no target (`ghops agent run` has nothing to do then;
+    /// `ghops serve` simply runs no agent).
+    pub fn require_targets(self) -> Result<Self, AgentError> {
+        if self.targets.is_empty() {
+            return Err(AgentError::Config(
+                "no target: pass --repo and --environment, or [[agent.targets]] in ghops.toml"
+                    .into(),
+            ));
+        }
+        Ok(self)
+    }
+
     /// Opens the journal, connects one client per target from `base` (a GitHub App acts as
     /// its installation on the target's repository) and starts the agent: what `ghops agent
     /// run` and `ghops serve` both do once the configuration is resolved.
@@ -337,6 +349,19 @@ mod tests {
     fn resolve(s: &AgentSection, f: &Flags, cwd: &Path) -> Result<AgentConfig, AgentError> {
         let (_tx, rx) = watch::channel(false);
         AgentConfig::resolve(s, f, cwd, rx)
+    }
+
+    #[test]
+    fn no_target_is_refused_by_require_targets_only() {
+        let d = tempfile::tempdir().unwrap();
+        let c = resolve(&AgentSection::default(), &Flags::default(), d.path()).unwrap();
+        assert!(c.targets.is_empty());
+        let e = c.require_targets().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no target: pass --repo and --environment, or [[agent.targets]] in ghops.toml"
+        );
+        assert!(matches!(e, AgentError::Config(_)));
     }
 
     #[test]

@@ -76,6 +76,7 @@ pub mod manifests;
 pub mod metrics;
 pub mod service;
 pub mod status;
+pub mod webhook;
 
 pub use agent::{AgentOptions, Deployment, PassReport, Policy, Target, TargetState, run_once};
 pub use config::{AgentConfig, AgentSection, Flags};

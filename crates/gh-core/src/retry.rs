@@ -50,6 +50,45 @@ impl RetryPolicy {
         }
     }
 
+    /// The bounds the environment sets, over the defaults: `GHOPS_RETRY_MAX_ATTEMPTS`,
+    /// `GHOPS_RETRY_BASE_MS`, `GHOPS_RETRY_MAX_DELAY_MS`, `GHOPS_RETRY_MAX_TOTAL_MS` (whole
+    /// numbers; empty counts as unset; 0 attempts counts as 1). `None` when none is set.
+    pub fn from_env() -> Result<Option<Self>, crate::Error> {
+        Self::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// [`RetryPolicy::from_env`] over any source of variables (tests).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, crate::Error> {
+        let get = |k: &str| -> Result<Option<u64>, crate::Error> {
+            match var(k).filter(|v| !v.is_empty()) {
+                Some(v) => v.parse().map(Some).map_err(|_| crate::Error::InvalidInput {
+                    source_name: k.to_owned(),
+                    message: format!("{v:?} is not a whole number"),
+                }),
+                None => Ok(None),
+            }
+        };
+        let (a, b, m, t) = (
+            get("GHOPS_RETRY_MAX_ATTEMPTS")?,
+            get("GHOPS_RETRY_BASE_MS")?,
+            get("GHOPS_RETRY_MAX_DELAY_MS")?,
+            get("GHOPS_RETRY_MAX_TOTAL_MS")?,
+        );
+        if a.is_none() && b.is_none() && m.is_none() && t.is_none() {
+            return Ok(None);
+        }
+        let d = Self::default();
+        let ms = Duration::from_millis;
+        Ok(Some(Self {
+            max_attempts: a
+                .map(|v| v.clamp(1, u64::from(u32::MAX)) as u32)
+                .unwrap_or(d.max_attempts),
+            base_delay: b.map(ms).unwrap_or(d.base_delay),
+            max_delay: m.map(ms).unwrap_or(d.max_delay),
+            max_total: t.map(ms).unwrap_or(d.max_total),
+        }))
+    }
+
     /// A fast policy for tests: same logic, millisecond delays.
     pub fn fast() -> Self {
         Self {
@@ -127,6 +166,38 @@ pub fn classify(status: u16, headers: &HeaderMap, body: &[u8], idem: Idempotency
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_environment_sets_retry_bounds_over_the_defaults() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(RetryPolicy::from_vars(vars(&[])).unwrap(), None);
+        assert_eq!(
+            RetryPolicy::from_vars(vars(&[("GHOPS_RETRY_BASE_MS", "")])).unwrap(),
+            None
+        );
+        let p = RetryPolicy::from_vars(vars(&[
+            ("GHOPS_RETRY_MAX_ATTEMPTS", "0"),
+            ("GHOPS_RETRY_MAX_TOTAL_MS", "250"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.max_attempts, 1);
+        assert_eq!(p.max_total, Duration::from_millis(250));
+        assert_eq!(p.base_delay, RetryPolicy::default().base_delay);
+        let e = RetryPolicy::from_vars(vars(&[("GHOPS_RETRY_BASE_MS", "5ms")])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid GHOPS_RETRY_BASE_MS: \"5ms\" is not a whole number"
+        );
+        assert_eq!(e.exit_code(), crate::ExitCode::Usage);
+    }
 
     fn hm(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -57,6 +57,9 @@ pub enum OrchError {
         /// The holder's pid, when it could write it.
         holder: Option<u32>,
     },
+    /// The configuration has no `[[runners.pools]]`: nothing to orchestrate.
+    #[error("no [[runners.pools]] in the configuration (see docs/runner-orch.md)")]
+    NoPools,
     /// A one-shot command was asked to launch process runners.
     #[error(
         "pool {pool} uses the process backend, which only a long-lived `ghops serve` or `ghops runners reconcile --watch` runs: a one-shot command would leave runners no ghops process reaps, and beside a running one could launch a job twice (use --dry-run to preview)"
@@ -105,7 +108,9 @@ impl ExitStatus for OrchError {
     fn exit_code(&self) -> ExitCode {
         match self {
             OrchError::GitHub(e) => e.exit_code(),
-            OrchError::Config { .. } | OrchError::KubeInvalid { .. } => ExitCode::Usage,
+            OrchError::Config { .. } | OrchError::KubeInvalid { .. } | OrchError::NoPools => {
+                ExitCode::Usage
+            }
             OrchError::KubeForbidden { .. } | OrchError::Kube { .. } => ExitCode::Api,
             OrchError::Process(_) => ExitCode::Failed,
             OrchError::ProcessPoolsOwned { .. } | OrchError::ProcessPoolOneShot { .. } => {

@@ -90,7 +90,8 @@ impl LeaderElector {
             let d = i64::from(spec.lease_duration_seconds.unwrap_or(dur));
             now > renewed + chrono::Duration::seconds(d)
         });
-        if holder != self.identity && !expired {
+        // An empty holder is a released Lease ([`LeaderElector::release`]): free at once.
+        if !holder.is_empty() && holder != self.identity && !expired {
             return Ok(false);
         }
         let mut v = serde_json::to_value(&lease).unwrap_or_default();
@@ -118,6 +119,55 @@ impl LeaderElector {
     }
 }
 
+#[cfg(feature = "kubernetes")]
+impl LeaderElector {
+    /// Gives the Lease up if this replica holds it, as client-go's `ReleaseOnCancel` does: an
+    /// empty `holderIdentity`, `leaseDurationSeconds: 1`, `acquireTime` and `renewTime` now,
+    /// `leaseTransitions` kept, so that a follower takes it at its next try instead of after
+    /// the lease duration. True when released; false when another replica holds it (or wrote
+    /// first: the `resourceVersion` read is sent back, so a concurrent writer wins).
+    pub async fn release(&self) -> Result<bool> {
+        let Some(lease) = self
+            .api
+            .get_opt(&self.name)
+            .await
+            .map_err(|e| OrchError::from_kube(format!("get Lease {}", self.name), e))?
+        else {
+            return Ok(false);
+        };
+        let holder = lease
+            .spec
+            .as_ref()
+            .and_then(|s| s.holder_identity.clone())
+            .unwrap_or_default();
+        if holder != self.identity {
+            return Ok(false);
+        }
+        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let mut v = serde_json::to_value(&lease).unwrap_or_default();
+        v["spec"]["holderIdentity"] = json!("");
+        v["spec"]["leaseDurationSeconds"] = json!(1);
+        v["spec"]["acquireTime"] = json!(now);
+        v["spec"]["renewTime"] = json!(now);
+        let lease: Lease = serde_json::from_value(v).map_err(|e| OrchError::Kube {
+            action: "build Lease".into(),
+            message: e.to_string(),
+        })?;
+        match self
+            .api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.is_conflict() => Ok(false),
+            Err(e) => Err(OrchError::from_kube(
+                format!("release Lease {}", self.name),
+                e,
+            )),
+        }
+    }
+}
+
 /// [`Leadership::elect`] over the Lease [`LEASE_NAME`] in `namespace`, as
 /// [`default_identity`], with the Kubernetes client from `kube_url` (no authentication) or
 /// else the environment (in-cluster service account, then `$KUBECONFIG`).
@@ -129,6 +179,20 @@ pub async fn elect(namespace: &str, kube_url: Option<&str>) -> Result<Leadership
     };
     let elector = LeaderElector::new(kube.client(), namespace, LEASE_NAME, &default_identity());
     Ok(Leadership::elect(elector))
+}
+
+/// [`elect`] when `enabled` (`--leader-election`), else [`Leadership::always`] (one replica).
+#[cfg(feature = "kubernetes")]
+pub async fn elect_if(
+    enabled: bool,
+    namespace: &str,
+    kube_url: Option<&str>,
+) -> Result<Leadership> {
+    if enabled {
+        elect(namespace, kube_url).await
+    } else {
+        Ok(Leadership::always())
+    }
 }
 
 /// This replica's identity: `$POD_NAME`, else the host name.
@@ -151,15 +215,24 @@ pub fn default_identity() -> String {
 #[derive(Clone, Debug)]
 pub struct Leadership {
     held: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    _renewal: Option<std::sync::Arc<Renewal>>,
+    renewal: Option<std::sync::Arc<Renewal>>,
 }
 
-#[derive(Debug)]
-struct Renewal(tokio::task::JoinHandle<()>);
+struct Renewal {
+    task: tokio::task::JoinHandle<()>,
+    #[cfg(feature = "kubernetes")]
+    elector: std::sync::Arc<LeaderElector>,
+}
+
+impl std::fmt::Debug for Renewal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renewal").finish_non_exhaustive()
+    }
+}
 
 impl Drop for Renewal {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 
@@ -173,7 +246,7 @@ impl Leadership {
     pub fn fixed(leader: bool) -> Self {
         Self {
             held: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(leader)),
-            _renewal: None,
+            renewal: None,
         }
     }
 
@@ -186,6 +259,8 @@ impl Leadership {
         let held = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = held.clone();
         let every = (elector.lease_duration / 3).max(Duration::from_secs(1));
+        let elector = std::sync::Arc::new(elector);
+        let shared = elector.clone();
         let task = tokio::spawn(async move {
             loop {
                 let now = match elector.try_acquire().await {
@@ -210,8 +285,38 @@ impl Leadership {
         });
         Self {
             held,
-            _renewal: Some(std::sync::Arc::new(Renewal(task))),
+            renewal: Some(std::sync::Arc::new(Renewal {
+                task,
+                elector: shared,
+            })),
         }
+    }
+
+    /// On graceful shutdown: stops renewing and, when this replica holds the Lease, gives it
+    /// up ([`LeaderElector::release`]) so that a follower takes over at its next try (within
+    /// seconds) instead of after the lease duration. After it, [`Leadership::is_leader`] is
+    /// false. A failed release is logged (the Lease then simply expires). Nothing to do for
+    /// [`Leadership::always`] / [`Leadership::fixed`].
+    pub async fn release(&self) {
+        let Some(r) = &self.renewal else {
+            return;
+        };
+        r.task.abort();
+        let was = self.held.swap(false, std::sync::atomic::Ordering::SeqCst);
+        #[cfg(feature = "kubernetes")]
+        if was {
+            match r.elector.release().await {
+                Ok(true) => tracing::info!(
+                    lease = %r.elector.name,
+                    identity = %r.elector.identity,
+                    "released the Lease"
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "releasing the Lease failed; it expires"),
+            }
+        }
+        #[cfg(not(feature = "kubernetes"))]
+        let _ = was;
     }
 
     /// True while this replica may run the singleton work.

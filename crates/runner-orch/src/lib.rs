@@ -94,7 +94,8 @@ pub async fn from_config(
     from_config_as(file, dry_run, kube_url, Role::Daemon).await
 }
 
-/// Builds the orchestrator from `[runners]` of a `ghops.toml`. When a pool uses Kubernetes, the
+/// Builds the orchestrator from `[runners]` of a `ghops.toml` ([`OrchError::NoPools`] when it
+/// has no pool). When a pool uses Kubernetes, the
 /// client comes from `kube_url` (no authentication: `kubectl proxy`, tests) or else from the
 /// environment (in-cluster service account, then `$KUBECONFIG` / `~/.kube/config`). In
 /// `dry_run`, Kubernetes reads are made and creates/deletes reported as [`gh_core::output::DRY_RUN`] events instead.
@@ -106,6 +107,9 @@ pub async fn from_config_as(
     role: Role,
 ) -> Result<Orchestrator> {
     let mut cfg = RunnersConfig::from_file(file)?;
+    if cfg.pools.is_empty() {
+        return Err(OrchError::NoPools);
+    }
     cfg.load_pod_templates()?;
     let mut process = ProcessBackend::new(dry_run);
     if let Some(p) = cfg.pools.iter().find(|p| p.backend == BackendKind::Process)
@@ -153,8 +157,9 @@ pub async fn from_config_as(
 
 /// The reconcile loop as `ghops runners reconcile --watch` runs it: passes every `interval`
 /// (default `[runners].interval`) while `leadership` says this replica leads, until
-/// `shutdown` resolves (give it [`gh_core::shutdown::signal`]: SIGTERM and SIGINT alike); then the local runners this
-/// process started are ended ([`Orchestrator::shutdown`]). Logs a start and a stop line, and
+/// `shutdown` resolves (give it [`gh_core::shutdown::signal`]: SIGTERM and SIGINT alike); then
+/// the Lease is given up ([`leader::Leadership::release`]) and the local runners this process
+/// started are ended ([`Orchestrator::shutdown`]). Logs a start and a stop line, and
 /// what [`Orchestrator::run_loop`] logs.
 pub async fn watch(
     orch: &Orchestrator,
@@ -180,6 +185,8 @@ pub async fn watch(
     )
     .await;
     tracing::info!("reconcile loop stopping");
+    // A follower takes over at once instead of after the lease duration.
+    leadership.release().await;
     orch.shutdown().await;
 }
 

@@ -23,6 +23,16 @@ pub fn runner_name(full_name: &str, job_id: u64, attempt: u64) -> String {
     format!("{PREFIX}{}-{job_id}-{attempt}", repo_hash(full_name))
 }
 
+/// The runner name of a `workflow_job` event's job ([`runner_name`] of its repository, job id
+/// and run attempt, attempt 0 counting as 1).
+pub fn event_runner_name(ev: &gh_core::events::WorkflowJobEvent) -> String {
+    runner_name(
+        &ev.repository.full_name,
+        ev.workflow_job.id,
+        ev.workflow_job.run_attempt.max(1),
+    )
+}
+
 /// `ghops-<pool-hash>-idle-<slot>`: the name of warm runner `slot` of a pool.
 pub fn idle_name(pool: &str, slot: u32) -> String {
     format!("{PREFIX}{}-idle-{slot}", repo_hash(&format!("pool:{pool}")))

@@ -466,6 +466,28 @@ async fn unsafe_or_broken_pod_templates_are_config_errors() {
     }
 }
 
+/// No `[[runners.pools]]`: a usage error naming the table, for every role.
+#[tokio::test]
+async fn a_configuration_without_pools_is_refused() {
+    use gh_core::ExitStatus;
+    let file = ConfigFile::parse("[runners]\ninterval = \"30s\"\n", None).unwrap();
+    for role in [
+        runner_orch::Role::Daemon,
+        runner_orch::Role::OneShot,
+        runner_orch::Role::ReadOnly,
+    ] {
+        let e = runner_orch::from_config_as(&file, false, None, role)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, runner_orch::OrchError::NoPools), "{e}");
+        assert_eq!(e.exit_code(), gh_core::ExitCode::Usage);
+        assert_eq!(
+            e.to_string(),
+            "no [[runners.pools]] in the configuration (see docs/runner-orch.md)"
+        );
+    }
+}
+
 #[tokio::test]
 async fn duplicate_delivery_and_a_second_replica_launch_nothing_more() {
     let env = Env::new().await;
@@ -1075,6 +1097,149 @@ async fn leader_election_takes_a_free_lease_and_respects_a_held_one() {
             format!("GET {lease}/ghops-runners"),
         ]
     );
+}
+
+/// The Lease as the API server returns it: held by `holder`, renewed just now.
+fn held_lease(holder: &str, transitions: i32) -> Value {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    json!({
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": "ghops-runners", "namespace": "ghops", "resourceVersion": "7"},
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": 30, "acquireTime": now,
+                 "renewTime": now, "leaseTransitions": transitions},
+    })
+}
+
+/// Graceful shutdown gives the Lease up as client-go's ReleaseOnCancel does (empty holder,
+/// 1 s duration, times now, transitions kept, the read resourceVersion sent back); a Lease
+/// another replica holds is left alone; a released Lease is free at once for a follower.
+#[tokio::test]
+async fn leader_election_releases_the_lease_and_a_follower_takes_it_at_once() {
+    use runner_orch::leader::LeaderElector;
+    let lease = "/apis/coordination.k8s.io/v1/namespaces/ghops/leases/ghops-runners";
+    let kube = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(lease))
+        .respond_with(ResponseTemplate::new(200).set_body_json(held_lease("replica-a", 3)))
+        .mount(&kube)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(lease))
+        .respond_with(|r: &Request| ResponseTemplate::new(200).set_body_bytes(r.body.clone()))
+        .mount(&kube)
+        .await;
+    let client = KubeBackend::for_url(&kube.uri(), false).unwrap().client();
+    let a = LeaderElector::new(client.clone(), "ghops", "ghops-runners", "replica-a");
+    let b = LeaderElector::new(client, "ghops", "ghops-runners", "replica-b");
+    assert!(!b.release().await.unwrap(), "not b's to release");
+    assert!(a.release().await.unwrap(), "released");
+    let reqs = kube.received_requests().await.unwrap();
+    let lines: Vec<String> = reqs
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            format!("GET {lease}"),
+            format!("GET {lease}"),
+            format!("PUT {lease}")
+        ]
+    );
+    let put: Value = serde_json::from_slice(&reqs[2].body).unwrap();
+    let spec = &put["spec"];
+    assert_eq!(spec["holderIdentity"], "", "{put}");
+    assert_eq!(spec["leaseDurationSeconds"], 1, "{put}");
+    assert_eq!(spec["leaseTransitions"], 3, "{put}");
+    assert_eq!(spec["acquireTime"], spec["renewTime"], "{put}");
+    assert_ne!(
+        spec["renewTime"],
+        held_lease("replica-a", 3)["spec"]["renewTime"]
+    );
+    assert_eq!(put["metadata"]["resourceVersion"], "7", "{put}");
+
+    // The released Lease (empty holder, still within its second) is free for a follower.
+    let kube = MockServer::start().await;
+    let mut released = held_lease("", 3);
+    released["spec"]["leaseDurationSeconds"] = json!(1);
+    Mock::given(method("GET"))
+        .and(path(lease))
+        .respond_with(ResponseTemplate::new(200).set_body_json(released))
+        .mount(&kube)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(lease))
+        .respond_with(|r: &Request| ResponseTemplate::new(200).set_body_bytes(r.body.clone()))
+        .mount(&kube)
+        .await;
+    let client = KubeBackend::for_url(&kube.uri(), false).unwrap().client();
+    let b = LeaderElector::new(client, "ghops", "ghops-runners", "replica-b");
+    assert!(
+        b.try_acquire().await.unwrap(),
+        "a released Lease is free at once"
+    );
+    let reqs = kube.received_requests().await.unwrap();
+    let put: Value = serde_json::from_slice(&reqs.last().unwrap().body).unwrap();
+    assert_eq!(put["spec"]["holderIdentity"], "replica-b");
+    assert_eq!(put["spec"]["leaseTransitions"], 4);
+}
+
+/// `Leadership::release` (what `runners reconcile --watch` and `ghops serve` call on SIGTERM
+/// or SIGINT): the holder stops renewing and gives the Lease up; it is no longer the leader.
+#[tokio::test]
+async fn leadership_release_gives_up_a_held_lease() {
+    use runner_orch::leader::{LeaderElector, Leadership};
+    let leases = "/apis/coordination.k8s.io/v1/namespaces/ghops/leases";
+    let lease = format!("{leases}/ghops-runners");
+    let kube = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(&lease))
+        .respond_with(status(404, "NotFound", "not found"))
+        .up_to_n_times(1)
+        .mount(&kube)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(leases))
+        .respond_with(|r: &Request| ResponseTemplate::new(201).set_body_bytes(r.body.clone()))
+        .mount(&kube)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(&lease))
+        .respond_with(ResponseTemplate::new(200).set_body_json(held_lease("replica-a", 0)))
+        .mount(&kube)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(&lease))
+        .respond_with(|r: &Request| ResponseTemplate::new(200).set_body_bytes(r.body.clone()))
+        .mount(&kube)
+        .await;
+    let client = KubeBackend::for_url(&kube.uri(), false).unwrap().client();
+    let l = Leadership::elect(LeaderElector::new(
+        client,
+        "ghops",
+        "ghops-runners",
+        "replica-a",
+    ));
+    ghops_test_support::wait_until("leadership", || l.is_leader()).await;
+    l.release().await;
+    assert!(!l.is_leader());
+    let reqs = kube.received_requests().await.unwrap();
+    let lines: Vec<String> = reqs
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            format!("GET {lease}"),
+            format!("POST {leases}"),
+            format!("GET {lease}"),
+            format!("PUT {lease}"),
+        ]
+    );
+    let put: Value = serde_json::from_slice(&reqs[3].body).unwrap();
+    assert_eq!(put["spec"]["holderIdentity"], "", "{put}");
+    assert_eq!(put["spec"]["leaseDurationSeconds"], 1, "{put}");
 }
 
 #[test]

@@ -19,8 +19,8 @@ use gh_core::webhook::{Handled, RouteSpec};
 use serde::Deserialize;
 
 use crate::{
-    Delivery, Handler, HandlerFuture, Installations, Metrics, Permissions, ServeConfig, Server,
-    perms,
+    AppError, Delivery, Handler, HandlerFuture, Installations, Metrics, Permissions, ServeConfig,
+    Server, perms,
 };
 
 /// Pages of `/app/hook/deliveries` (100 each) one redelivery pass reads: the last few hundred
@@ -29,17 +29,6 @@ pub const REDELIVERY_PAGES: usize = 3;
 
 /// How often a follower replica checks whether it became the leader.
 const FOLLOWER_CHECK: Duration = Duration::from_secs(5);
-
-/// Why the application could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// A configuration table is invalid.
-    #[error("{0}")]
-    Config(String),
-    /// A GitHub or Kubernetes client could not be built.
-    #[error("{0}")]
-    Client(String),
-}
 
 /// `[serve]` in ghops.toml: which workflows the server routes to (all by default).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -89,6 +78,7 @@ pub struct App {
     leadership: runner_orch::leader::Leadership,
     orchestrators: Vec<Arc<runner_orch::Orchestrator>>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    health: Option<tokio::net::TcpListener>,
 }
 
 impl App {
@@ -102,6 +92,7 @@ impl App {
             leadership: runner_orch::leader::Leadership::always(),
             orchestrators: Vec::new(),
             background: Vec::new(),
+            health: None,
         }
     }
 
@@ -128,6 +119,15 @@ impl App {
         let mut e: Vec<String> = self.config.handlers.keys().cloned().collect();
         e.sort();
         e
+    }
+
+    /// Serves `/metrics`, `/healthz` and `/readyz` on `listener` (bound beforehand, e.g.
+    /// `--metrics-bind`) with the webhook listener's limits, instead of on the webhook port,
+    /// which then answers `/webhook` only. It stops once the server has drained.
+    pub fn health_listener(&mut self, listener: tokio::net::TcpListener) -> &mut Self {
+        self.config.health_routes = false;
+        self.health = Some(listener);
+        self
     }
 
     /// Asks GitHub to redeliver failed deliveries (App credentials only; a no-op otherwise).
@@ -179,15 +179,17 @@ impl App {
         })
     }
 
-    /// Routes every workflow the `[serve]` table enables to its crate's webhook handlers
-    /// (the `deployment` route, which needs a running agent, is added by the caller).
-    /// `dry_run` and `kube_url` reach runner-orch's backend.
+    /// Routes every workflow the `[serve]` table enables to its crate's webhook handlers.
+    /// `dry_run` and `kube_url` reach runner-orch's backend. The `deployment` route starts the
+    /// deploy agent of `[agent]` (relative paths against `cwd`) when it has targets
+    /// ([`deploy_agent::webhook::start_for_webhooks`]) and wakes it per delivery.
     pub async fn workflows(
         &mut self,
         routes: &Routes,
         file: &ConfigFile,
         dry_run: bool,
         kube_url: Option<&str>,
+        cwd: &std::path::Path,
     ) -> Result<(), AppError> {
         if routes.pr_bridge || routes.pr_bridge_report {
             let opts = Arc::new(
@@ -281,6 +283,19 @@ impl App {
                 });
             }
         }
+        if routes.deployments {
+            let section: deploy_agent::AgentSection = file.section("agent")?.unwrap_or_default();
+            let base = self.installations.base_config();
+            if let Some(agent) =
+                deploy_agent::webhook::start_for_webhooks(&section, cwd, &base).await?
+            {
+                // Polling stays the truth; the webhook only wakes the target it names.
+                self.route(&deploy_agent::webhook::DEPLOYMENT, move |_gh, event| {
+                    let handled = deploy_agent::webhook::deployment(&agent, &event);
+                    async move { Ok(handled) }
+                });
+            }
+        }
         Ok(())
     }
 
@@ -292,6 +307,11 @@ impl App {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let bind = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        tracing::info!(routes = ?self.events(), bind = %bind, "starting webhook server");
         let ready = Arc::new(AtomicBool::new(false));
         self.config.ready = ready.clone();
         let inst = self.installations.clone();
@@ -334,7 +354,14 @@ impl App {
             }
             _ => None,
         };
-        let result = Server::new(self.config).run(listener, shutdown).await;
+        let server = Server::new(self.config);
+        let (stop_health, health_stopped) = tokio::sync::watch::channel(false);
+        if let Some(l) = self.health.take() {
+            let stop = crate::health::on_stop(health_stopped);
+            crate::health::serve_with(l, server.probe(), server.limits(), stop)?;
+        }
+        let result = server.run(listener, shutdown).await;
+        let _ = stop_health.send(true);
         readiness.abort();
         if let Some(r) = redelivery {
             r.abort();
@@ -342,6 +369,8 @@ impl App {
         for b in &self.background {
             b.abort();
         }
+        // The singleton work has stopped: a follower may take over at once.
+        self.leadership.release().await;
         // Local (process) runners end with the server, their whole process groups.
         for o in &self.orchestrators {
             o.shutdown().await;

@@ -40,6 +40,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gh_core::metrics::{CONTENT_TYPE, Probe};
+use hyper_util::service::TowerToHyperService;
+
+pub use crate::listener::Limits;
 
 /// The three routes, answered from `probe` (merge them into another router, or [`listen`]).
 pub fn router(probe: Arc<dyn Probe>) -> Router {
@@ -71,18 +74,33 @@ pub async fn listen(
 }
 
 /// Serves [`router`] on a listener bound beforehand (bind first, so that a taken port fails
-/// before the daemon starts working; then build the probe) until `shutdown` resolves.
+/// before the daemon starts working; then build the probe) until `shutdown` resolves, with
+/// the webhook server's default [`Limits`].
 pub fn serve(
     listener: tokio::net::TcpListener,
     probe: Arc<dyn Probe>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<Listening> {
+    serve_with(listener, probe, Limits::default(), shutdown)
+}
+
+/// [`serve`] with these limits. The listener is the webhook server's (the same accept loop):
+/// at most `max_connections` open, `header_timeout` for a request's headers and between
+/// keep-alive requests (a client that trickles its headers is dropped), and on shutdown a
+/// drain that closes what is still open at `drain_timeout`.
+pub fn serve_with(
+    listener: tokio::net::TcpListener,
+    probe: Arc<dyn Probe>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<Listening> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "health and metrics listening (/metrics, /healthz, /readyz)");
+    let router = router(probe);
     let task = tokio::spawn(async move {
-        axum::serve(listener, router(probe))
-            .with_graceful_shutdown(shutdown)
-            .await
+        let make = move || TowerToHyperService::new(router.clone());
+        crate::listener::serve(listener, limits, make, shutdown).await;
+        Ok(())
     });
     Ok(Listening { addr, task })
 }
@@ -117,6 +135,7 @@ async fn metrics(State(p): State<Arc<dyn Probe>>) -> Response {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
 
     #[derive(Default)]
     struct Flags {
@@ -171,6 +190,76 @@ mod tests {
         );
         assert_eq!(body, "x 1\n");
         assert_eq!(get(l.addr, "/nope").await.0, 404);
+        stop.send(true).unwrap();
+        l.task.await.unwrap().unwrap();
+    }
+
+    fn limits(max_connections: usize, header_timeout: Duration) -> Limits {
+        Limits {
+            max_connections,
+            header_timeout,
+            drain_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// A client that trickles its headers is dropped at the header timeout (plain
+    /// `axum::serve` kept it open for ever).
+    #[tokio::test]
+    async fn a_slow_loris_client_is_dropped() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let p = Arc::new(Flags::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let l = serve_with(
+            listener,
+            p,
+            limits(8, Duration::from_millis(300)),
+            std::future::pending(),
+        )
+        .unwrap();
+        let mut s = tokio::net::TcpStream::connect(l.addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+        assert!(read.is_ok(), "the connection is still open");
+        assert!(
+            !String::from_utf8_lossy(&out).contains("200 OK"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+
+    /// At most `max_connections` open: the next one waits in the backlog until one closes.
+    #[tokio::test]
+    async fn the_connection_cap_holds() {
+        let p = Arc::new(Flags::default());
+        p.alive.store(true, Ordering::Relaxed);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let l = serve_with(
+            listener,
+            p,
+            limits(1, Duration::from_secs(30)),
+            on_stop(stopped),
+        )
+        .unwrap();
+        // The only slot: an idle connection (accepted, no request yet).
+        let idle = tokio::net::TcpStream::connect(l.addr).await.unwrap();
+        let addr = l.addr;
+        let mut second = tokio::spawn(async move { get(addr, "/healthz").await.0 });
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), &mut second)
+                .await
+                .is_err(),
+            "a second connection was served while the only slot was taken"
+        );
+        drop(idle);
+        let status = tokio::time::timeout(Duration::from_secs(10), second)
+            .await
+            .expect("served once the slot is free")
+            .unwrap();
+        assert_eq!(status, 200);
         stop.send(true).unwrap();
         l.task.await.unwrap().unwrap();
     }

@@ -50,15 +50,20 @@
 pub mod app;
 pub mod health;
 mod installations;
+mod listener;
+pub mod manifests;
 mod metrics;
 pub mod redeliver;
 mod server;
+mod setup;
 
-pub use app::{App, AppError, Redelivery, Routes, shutdown_signal};
+pub use app::{App, Redelivery, Routes, shutdown_signal};
 pub use gh_core::dedupe::Dedupe;
 pub use installations::{Installations, Permissions, narrow, perms};
+pub use listener::Limits;
 pub use metrics::Metrics;
 pub use server::{
     DEFAULT_BODY_LIMIT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_INFLIGHT_BODY_BYTES, DEFAULT_TIMEOUT,
     Delivery, Handler, HandlerFuture, ServeConfig, Server,
 };
+pub use setup::{AppError, Setup, bind, webhook_secret};

@@ -17,11 +17,9 @@ use bytes::BytesMut;
 use gh_core::events::Event;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::Service as _;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tracing::Instrument;
 
 use crate::metrics::Metrics;
@@ -94,6 +92,9 @@ pub struct ServeConfig {
     pub ready: Arc<AtomicBool>,
     /// The metrics (shared with handlers that record API usage).
     pub metrics: Arc<Metrics>,
+    /// Whether the webhook port also answers `/metrics`, `/healthz` and `/readyz` (default);
+    /// off when they are served on a port of their own ([`Server::probe`], `--metrics-bind`).
+    pub health_routes: bool,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -109,6 +110,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("header_timeout", &self.header_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("drain_timeout", &self.drain_timeout)
+            .field("health_routes", &self.health_routes)
             .finish_non_exhaustive()
     }
 }
@@ -143,6 +145,7 @@ impl ServeConfig {
             drain_timeout: Duration::from_secs(30),
             ready: Arc::new(AtomicBool::new(true)),
             metrics: Arc::new(Metrics::default()),
+            health_routes: true,
         }
     }
 }
@@ -175,19 +178,8 @@ pub struct Server {
     state: Arc<AppState>,
     rx: Mutex<Option<mpsc::Receiver<Delivery>>>,
     workers: usize,
-    max_connections: usize,
-    header_timeout: Duration,
-    drain_timeout: Duration,
-}
-
-/// What open connections are told to do.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Stop {
-    Running,
-    /// Finish the request in progress, then close.
-    Graceful,
-    /// Close now (the drain deadline has passed).
-    Now,
+    limits: crate::listener::Limits,
+    health_routes: bool,
 }
 
 impl Server {
@@ -214,10 +206,19 @@ impl Server {
             }),
             rx: Mutex::new(Some(rx)),
             workers: config.workers.max(1),
-            max_connections: config.max_connections.clamp(1, u32::MAX as usize),
-            header_timeout: config.header_timeout,
-            drain_timeout: config.drain_timeout,
+            limits: crate::listener::Limits {
+                max_connections: config.max_connections,
+                header_timeout: config.header_timeout,
+                drain_timeout: config.drain_timeout,
+            },
+            health_routes: config.health_routes,
         }
+    }
+
+    /// The connection limits of the webhook listener (what a health listener beside it
+    /// reuses).
+    pub fn limits(&self) -> crate::listener::Limits {
+        self.limits
     }
 
     /// The metrics.
@@ -233,10 +234,14 @@ impl Server {
 
     /// The HTTP routes (without the connection limits and timeouts of [`Server::run`]).
     pub fn router(&self) -> Router {
-        Router::new()
+        let r = Router::new()
             .route("/webhook", post(webhook))
-            .with_state(self.state.clone())
-            .merge(crate::health::router(self.state.clone()))
+            .with_state(self.state.clone());
+        if self.health_routes {
+            r.merge(crate::health::router(self.state.clone()))
+        } else {
+            r
+        }
     }
 
     /// Starts the workers; the returned task ends when the queue is closed and drained.
@@ -285,33 +290,11 @@ impl Server {
     ) -> std::io::Result<()> {
         let workers = self.start_workers();
         let router = self.router();
-        let conns = Arc::new(Semaphore::new(self.max_connections));
-        let (stop_tx, _) = watch::channel(Stop::Running);
-        let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(self.header_timeout)
-            .keep_alive(true);
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            let permit = tokio::select! {
-                p = conns.clone().acquire_owned() => p.expect("never closed"),
-                () = &mut shutdown => break,
-            };
-            let stream = tokio::select! {
-                r = listener.accept() => match r {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let (router, state) = (router.clone(), self.state.clone());
-            // The webhook, the hot path, is called directly; the router serves the rest.
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let state = self.state.clone();
+        // The webhook, the hot path, is called directly; the router serves the rest.
+        let make = move || {
+            let (router, state) = (router.clone(), state.clone());
+            hyper::service::service_fn(move |req: Request<Incoming>| {
                 let (router, state) = (router.clone(), state.clone());
                 async move {
                     if req.method() == Method::POST && req.uri().path() == "/webhook" {
@@ -320,45 +303,14 @@ impl Server {
                         TowerToHyperService::new(router).call(req).await
                     }
                 }
-            });
-            let conn = http.serve_connection(TokioIo::new(stream), service);
-            let mut stop = stop_tx.subscribe();
-            tokio::spawn(async move {
-                let _permit = permit;
-                let mut conn = std::pin::pin!(conn);
-                tokio::select! {
-                    _ = conn.as_mut() => return,
-                    _ = stop.wait_for(|s| *s != Stop::Running) => {}
-                }
-                conn.as_mut().graceful_shutdown();
-                tokio::select! {
-                    _ = conn.as_mut() => {}
-                    _ = stop.wait_for(|s| *s == Stop::Now) => {
-                        tracing::debug!("drain deadline: closing a connection");
-                    }
-                }
-            });
-        }
-        drop(listener);
-        let deadline = tokio::time::Instant::now() + self.drain_timeout;
-        stop_tx.send_replace(Stop::Graceful);
-        // Every permit back: every connection closed.
-        let all = self.max_connections as u32;
-        if tokio::time::timeout_at(deadline, conns.acquire_many(all))
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                open = self.max_connections - conns.available_permits(),
-                "shutdown deadline reached with connections open; closing them"
-            );
-            stop_tx.send_replace(Stop::Now);
-        }
+            })
+        };
+        let deadline = crate::listener::serve(listener, self.limits, make, shutdown).await;
         self.close_queue();
         match tokio::time::timeout_at(deadline, workers).await {
             Ok(_) => tracing::info!("queue drained"),
             Err(_) => tracing::warn!(
-                timeout_s = self.drain_timeout.as_secs(),
+                timeout_s = self.limits.drain_timeout.as_secs(),
                 "shutdown deadline reached with work still queued or running"
             ),
         }

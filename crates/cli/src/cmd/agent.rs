@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use deploy_agent::config::Flags;
-use deploy_agent::{AgentConfig, AgentHandle, AgentSection};
+use deploy_agent::{AgentConfig, AgentSection};
 use gh_core::{ExitCode, RepoRef};
 
-use crate::ctx::{Ctx, Failure};
+use super::daemon;
+use crate::ctx::{Ctx, Failure, note_dry_run};
 use crate::output::{Kind, out, outln, say};
 
 mod args;
@@ -38,19 +38,8 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let metrics_bind = a.metrics_bind;
     let flags = a.flags(repo);
     let (stop, cancel) = tokio::sync::watch::channel(false);
-    let cfg = AgentConfig::resolve(&section, &flags, &cwd()?, cancel)?;
-    if cfg.targets.is_empty() {
-        return Err(Failure::usage(
-            "no target: pass --repo and --environment, or [[agent.targets]] in ghops.toml",
-        ));
-    }
-    // Bound before anything runs: a taken port fails the start, not a deploy.
-    let health = match metrics_bind {
-        Some(bind) => Some(tokio::net::TcpListener::bind(bind).await.map_err(|e| {
-            Failure::usage(format!("--metrics-bind: cannot listen on {bind}: {e}"))
-        })?),
-        None => None,
-    };
+    let cfg = AgentConfig::resolve(&section, &flags, &cwd()?, cancel)?.require_targets()?;
+    let health = daemon::bind_metrics(metrics_bind).await?;
     let stopped = cfg.options.cancel.clone();
     deploy_agent::service::stop_on_signal(stop, || {
         say(
@@ -59,22 +48,9 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         )
     });
     let base = ctx.client_config(None)?;
-    if base.dry_run {
-        say(
-            Kind::Info,
-            "dry-run: reads are performed, writes are printed and not sent",
-        );
-    }
+    note_dry_run(base.dry_run);
     let agent = cfg.start(&base).await?;
-    if let Some(listener) = health {
-        let stop = ghops_serve::health::on_stop(stopped);
-        let l = ghops_serve::health::serve(listener, agent.metrics(), stop)
-            .map_err(|e| Failure::usage(format!("--metrics-bind: {e}")))?;
-        say(
-            Kind::Info,
-            &format!("ghops agent: metrics and health on http://{}", l.addr),
-        );
-    }
+    daemon::serve_metrics(health, agent.metrics(), stopped, "agent")?;
     let summaries = agent.summaries().await;
     let mut code = ExitCode::Success;
     for s in &summaries {
@@ -89,7 +65,8 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     Ok(code)
 }
 
-fn cwd() -> Result<PathBuf, Failure> {
+/// The working directory, against which relative paths resolve.
+pub fn cwd() -> Result<PathBuf, Failure> {
     std::env::current_dir()
         .map_err(|e| Failure::usage(format!("the working directory is unreadable: {e}")))
 }
@@ -195,22 +172,4 @@ async fn status(ctx: &Ctx, environment: &str, limit: usize) -> Result<ExitCode, 
         );
     }
     Ok(ExitCode::Success)
-}
-
-/// For `ghops serve`: the agent of `[agent]` (same constructor, defaults and invariants as
-/// `agent run`), returning its handle; route a `deployment` event with
-/// `handle.on_event(&event)`. `None` when no target is configured.
-pub async fn spawn_agent_for_serve(
-    ctx: &Ctx,
-    base: &gh_core::client::ClientConfig,
-) -> Result<Option<AgentHandle>, Failure> {
-    let section: AgentSection = ctx.config()?.section("agent")?.unwrap_or_default();
-    // On SIGTERM (serve drains its queue meanwhile) running hooks get TERM, then KILL.
-    let (stop, cancel) = tokio::sync::watch::channel(false);
-    let cfg = AgentConfig::resolve(&section, &Flags::default(), &cwd()?, cancel)?;
-    if cfg.targets.is_empty() {
-        return Ok(None);
-    }
-    deploy_agent::service::stop_on_signal(stop, || {});
-    Ok(Some(cfg.start(base).await?.detach()))
 }

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod auth;
+pub mod daemon;
 pub mod env;
 pub mod init;
 pub mod plan;

@@ -107,6 +107,58 @@ struct ReapedItem<'a> {
     reason: &'a str,
 }
 
+impl Decision {
+    /// The one-line summary `ghops runners` prints for runner `name`:
+    /// `launched   ghops-… (pool linux)`, `would launch ghops-…`, `waiting    ghops-…: pool
+    /// linux at max`, …
+    pub fn line<'a>(&'a self, name: &'a str) -> DecisionLine<'a> {
+        DecisionLine {
+            name,
+            decision: self,
+        }
+    }
+}
+
+/// A [`Decision`] about one runner, displayed as one line (see [`Decision::line`]).
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionLine<'a> {
+    name: &'a str,
+    decision: &'a Decision,
+}
+
+impl std::fmt::Display for DecisionLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.name;
+        match self.decision {
+            Decision::Launched { pool, .. } => write!(f, "launched   {name} (pool {pool})"),
+            Decision::DryRun { .. } => write!(f, "would launch {name}"),
+            Decision::AlreadyLaunched { .. } => write!(f, "exists     {name}"),
+            Decision::AtCapacity { pool } => write!(f, "waiting    {name}: pool {pool} at max"),
+            Decision::NotQueued { status } => write!(f, "skipped    {name}: job is {status}"),
+            Decision::NoPool { reason } => write!(f, "not ours   {reason}"),
+            Decision::Cleaned { .. } => write!(f, "removed    {name}"),
+            Decision::Ignored { reason } => write!(f, "ignored    {name}: {reason}"),
+        }
+    }
+}
+
+/// One line per decision, reaped runner and pool with jobs waiting, each ending in a newline
+/// (nothing at all for an empty report): what `ghops runners reconcile` prints.
+impl std::fmt::Display for ReconcileReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (name, d) in &self.decisions {
+            writeln!(f, "{}", d.line(name))?;
+        }
+        for (name, why) in &self.reaped {
+            writeln!(f, "reaped     {name}: {why}")?;
+        }
+        for (pool, n) in &self.waiting {
+            writeln!(f, "waiting    {n} queued job(s) in pool {pool} (at max)")?;
+        }
+        Ok(())
+    }
+}
+
 fn ser_decisions<S: serde::Serializer>(
     v: &[(String, Decision)],
     s: S,
@@ -184,6 +236,13 @@ mod tests {
         "#);
         assert_eq!(r.launched(), 1);
         assert!(!r.is_idle());
+        insta::assert_snapshot!(r.to_string(), @r"
+        launched   ghops-0123abcd-7-1 (pool linux)
+        skipped    ghops-0123abcd-8-1: job is completed
+        reaped     ghops-0123abcd-5-1: not registered within 600s
+        waiting    3 queued job(s) in pool linux (at max)
+        ");
+        assert_eq!(ReconcileReport::default().to_string(), "");
         assert!(ReconcileReport::default().is_idle());
     }
 }

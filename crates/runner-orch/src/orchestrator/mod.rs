@@ -23,7 +23,7 @@ pub mod reconcile;
 pub mod run_loop;
 pub mod status;
 
-pub use decision::{Decision, ReconcileReport};
+pub use decision::{Decision, DecisionLine, ReconcileReport};
 pub use launch::FRESH;
 pub use metrics::Metrics;
 pub use run_loop::HEARTBEAT;
