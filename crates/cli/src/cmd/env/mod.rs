@@ -47,11 +47,11 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 }
                 for h in &plan.handovers {
                     outln!(
-                        "{}: taken from #{} by #{} ({} deployment(s) made inactive)",
+                        "{}: taken from #{} by #{} ({} made inactive)",
                         h.environment,
                         h.from_pr,
                         h.to_pr,
-                        h.deactivated.len()
+                        gh_core::output::count(h.deactivated.len(), "deployment", "deployments")
                     );
                 }
                 for s in &plan.skipped {
@@ -72,9 +72,9 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 ctx.print_json(&out)?;
             } else if req.state == DeployState::Inactive {
                 outln!(
-                    "{}: {} deployment(s) made inactive",
+                    "{}: {} made inactive",
                     req.environment,
-                    out.deactivated.len()
+                    gh_core::output::count(out.deactivated.len(), "deployment", "deployments")
                 );
             } else {
                 outln!(
