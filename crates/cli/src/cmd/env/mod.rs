@@ -76,12 +76,18 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                     req.environment,
                     gh_core::output::count(out.deactivated.len(), "deployment", "deployments")
                 );
+            } else if out.deployment_id.is_none() {
+                // --dry-run, a deployment to create: its status would follow it.
+                outln!(
+                    "{}: would create a deployment with status {} (dry-run, not sent)",
+                    req.environment,
+                    req.state.as_str()
+                );
             } else {
                 outln!(
                     "{}: deployment {} {}{}",
                     req.environment,
-                    out.deployment_id
-                        .map_or("(dry-run)".to_owned(), |i| i.to_string()),
+                    out.deployment_id.map_or(String::new(), |i| i.to_string()),
                     if out.created { "created" } else { "exists" },
                     if out.status_added {
                         format!(", status {}", req.state.as_str())
@@ -141,7 +147,7 @@ pub async fn run_gate(cmd: GateCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 ctx.print_json(&o)?;
             } else {
                 outln!(
-                    "{environment}: approved by {} at {} ({})",
+                    "{environment}: approved by {} at {}: {}",
                     o.approved_by,
                     o.approved_at,
                     o.reason
