@@ -216,6 +216,33 @@ async fn env_sync_record_and_gates() {
         0,
     )
     .await;
+    // A dry run of the first record: the deployment it would create, with its status (it
+    // said "deployment (dry-run) created, status unchanged").
+    snap(
+        "env_record_dry_run",
+        Some(&gh),
+        d.path(),
+        &[
+            "env",
+            "record",
+            "--repo",
+            "octo/hello",
+            "--environment",
+            "preview-feature-x",
+            "--state",
+            "in_progress",
+            "--pr",
+            "7",
+            "--sha",
+            &sha,
+            "--actor",
+            "maintainer",
+            "--transient",
+            "--dry-run",
+        ],
+        0,
+    )
+    .await;
     for (name, state) in [
         ("env_record_in_progress", "in_progress"),
         ("env_record_success", "success"),

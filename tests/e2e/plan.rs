@@ -591,3 +591,30 @@ async fn comment_from_artifact_reads_the_head_sha_from_the_event() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     gh.assert_no_writes().await;
 }
+
+/// `plan filter` needs the failures from `--failed` or `--run-id`: without either, the usage
+/// error names both (it named `--failed` alone, as if `--run-id` did not exist); both at once
+/// are refused.
+#[tokio::test]
+async fn filter_without_failures_names_both_sources() {
+    let d = tempfile::tempdir().unwrap();
+    let jobs = d.path().join("prod.json");
+    std::fs::write(&jobs, "[]").unwrap();
+    let mut c = ghops();
+    c.args(["plan", "filter", "--jobs"]).arg(&jobs);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("--failed <FILE>|--run-id <ID>"), "{err}");
+    let mut c = ghops();
+    c.args(["plan", "filter", "--jobs"])
+        .arg(&jobs)
+        .args(["--failed", "f.txt", "--run-id", "1"]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot be used with"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -134,6 +134,29 @@ async fn invalid_drafter_config_is_exit_2_naming_the_file() {
     );
 }
 
+/// A `[release]` warning of `ghops.toml` is a warning like a release-drafter file's: under
+/// Actions also a `::warning` annotation (it was a plain stderr line only), with a
+/// did-you-mean for the usual `tag_prefix`-for-`tag-prefix` slip. The warnings come before
+/// any API call (here the command then stops for want of credentials).
+#[tokio::test]
+async fn ghops_toml_release_warnings_are_annotations_under_actions() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("ghops.toml");
+    std::fs::write(&cfg, "[release]\ntag_prefix = \"v\"\n").unwrap();
+    let mut c = ghops();
+    c.args(["release", "draft", "--repo", "octo/app", "--config"])
+        .arg(&cfg)
+        .current_dir(d.path())
+        .env("GITHUB_ACTIONS", "true");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let warning =
+        "ghops.toml [release]: unknown key `tag_prefix` ignored (did you mean `tag-prefix`?)";
+    let err = stderr(&out);
+    assert!(err.contains(&format!("warning: {warning}\n")), "{err}");
+    assert!(err.contains(&format!("::warning::{warning}\n")), "{err}");
+}
+
 #[tokio::test]
 async fn hotfix_from_a_push_event_publishes_reintegrates_refreshes_main_and_warns_about_github_token()
  {

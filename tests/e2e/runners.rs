@@ -674,3 +674,29 @@ async fn reconcile_watch_releases_the_lease_on_sigterm() {
     assert_eq!(put["metadata"]["resourceVersion"], "9", "{put}");
     gh.assert_no_writes().await;
 }
+
+/// No cluster, no kubeconfig, no `--kube-url`: a set-up problem (exit 2) whose message says
+/// what to pass, not an API failure after retries (it was exit 4, "Kubernetes load in-cluster
+/// config or kubeconfig failed: …").
+#[tokio::test]
+async fn no_kubernetes_configuration_is_a_usage_error_naming_kube_url() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = write_config(d.path());
+    let mut c = ghops();
+    c.args(["runners", "status", "--config"])
+        .arg(&cfg)
+        .env("HOME", d.path())
+        .env("KUBECONFIG", d.path().join("no-such-kubeconfig"))
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .env_remove("GHOPS_KUBE_URL");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "error: no Kubernetes configuration: not running in a cluster and no kubeconfig"
+        ) && err.contains("--kube-url URL (GHOPS_KUBE_URL"),
+        "{err}"
+    );
+}

@@ -703,6 +703,17 @@ impl Inventory {
         scope: &Scope,
     ) -> Result<Self, PlanError> {
         let clusters_dir = root.join(&config.clusters_dir);
+        // One clear error, whichever the scope, for the common mistake: running from the
+        // wrong directory (or a layout other than 2i2c's without `clusters_dir`).
+        if !clusters_dir.is_dir() {
+            return Err(PlanError::Io {
+                message: "no such directory: run from the config repository's root or pass \
+                          --config-root DIR (`clusters_dir` under [plan] names another layout's \
+                          folder of cluster files)"
+                    .into(),
+                path: clusters_dir,
+            });
+        }
         let dirs: Vec<String> = match scope {
             Scope::All => {
                 let entries = std::fs::read_dir(&clusters_dir).map_err(|e| PlanError::Io {
@@ -734,12 +745,6 @@ impl Inventory {
                 dirs
             }
             Scope::Dirs(wanted) => {
-                if !clusters_dir.is_dir() {
-                    return Err(PlanError::Io {
-                        path: clusters_dir,
-                        message: "not a directory".into(),
-                    });
-                }
                 // Sorted (a BTreeSet); same filter as the full listing.
                 wanted
                     .iter()

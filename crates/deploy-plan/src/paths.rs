@@ -132,8 +132,9 @@ pub fn is_null_rev(rev: &str) -> bool {
 }
 
 /// Paths changed between the merge base of `base` and `head`, and `head`, in the git
-/// repository at `repo_dir`: added, modified, deleted, and both sides of renames. No API call,
-/// no cap on the number of files; runs the `git` CLI (which must be on `PATH`). A `base` of
+/// repository at `repo_dir`: added, modified, deleted, and both sides of renames. When
+/// `repo_dir` is a subdirectory of the clone (a config root inside a larger repository), only
+/// the paths under it, relative to it. No API call, no cap on the number of files; runs the `git` CLI (which must be on `PATH`). A `base` of
 /// all zeros (a push that created the branch) is the default branch as `origin/HEAD` names
 /// it: see [`git_changed_or_default`].
 pub fn git_changed(repo_dir: &Path, base: &str, head: &str) -> Result<Vec<String>, PlanError> {
@@ -165,13 +166,16 @@ pub fn git_changed_or_default(
     let mb = git_cli(repo_dir, &["merge-base", &base_id, &head_id]).map_err(g)?;
     let mb = String::from_utf8_lossy(&mb).trim().to_owned();
     // Both sides of a rename are listed, so rename detection changes nothing: off, and the
-    // paths NUL-separated, verbatim (no quoting of unusual names).
+    // paths NUL-separated, verbatim (no quoting of unusual names). `--relative`: when
+    // `repo_dir` (the config root) is a subdirectory of the clone, only the changes under it,
+    // relative to it, as the rules and `--changed-files` lists see them.
     let diff = git_cli(
         repo_dir,
         &[
             "diff",
             "--name-only",
             "--no-renames",
+            "--relative",
             "-z",
             &mb,
             &head_id,

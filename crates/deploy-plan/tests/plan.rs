@@ -1667,6 +1667,92 @@ fn git_diff_lists_added_modified_deleted_and_both_sides_of_renames() {
     assert!(e.to_string().contains("--base"), "{e}");
 }
 
+/// Run from the wrong directory (no `config/clusters` under the config root): one error that
+/// says what to pass, whether the change reaches some clusters or all of them. Before, the
+/// first said `not a directory` and the second `No such file or directory (os error 2)`.
+#[test]
+fn a_missing_clusters_dir_says_to_pass_config_root() {
+    use gh_core::ExitStatus as _;
+    let d = tempfile::tempdir().unwrap();
+    for changed in ["config/clusters/c/a.values.yaml", "deployer/x.py"] {
+        let e =
+            deploy_plan::plan_tree(d.path(), &PlanConfig::default(), &[changed.to_owned()], &[])
+                .unwrap_err();
+        assert_eq!(e.exit_code(), gh_core::ExitCode::Usage, "{changed}");
+        let e = e.to_string();
+        assert!(
+            e.ends_with(
+                "config/clusters: no such directory: run from the config repository's root or \
+                 pass --config-root DIR (`clusters_dir` under [plan] names another layout's \
+                 folder of cluster files)"
+            ),
+            "{changed}: {e}"
+        );
+    }
+}
+
+/// `--config-root infra --base … --head …` in a clone whose config repository is the `infra/`
+/// folder: the diff lists the paths under it relative to it (as the rules match them), and
+/// nothing outside it. Before, the paths were relative to the clone's top level, so no rule
+/// matched and the plan was silently empty.
+#[test]
+fn git_diff_of_a_config_root_inside_the_clone_is_relative_to_it() {
+    use git2::{Repository, Signature};
+    let d = tempfile::tempdir().unwrap();
+    let repo = Repository::init(d.path()).unwrap();
+    let sig = Signature::now("t", "t@example.org").unwrap();
+    let commit = |files: &[(&str, &str)], parents: &[&git2::Commit], msg: &str| {
+        for (p, content) in files {
+            let full = d.path().join(p);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(&full, content).unwrap();
+        }
+        let mut idx = repo.index().unwrap();
+        idx.add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        idx.write().unwrap();
+        let tree = repo.find_tree(idx.write_tree().unwrap()).unwrap();
+        repo.commit(None, &sig, &sig, msg, &tree, parents).unwrap()
+    };
+    let base = commit(
+        &[
+            ("infra/config/clusters/c/a.values.yaml", "a\n"),
+            ("README.md", "r\n"),
+        ],
+        &[],
+        "base",
+    );
+    let base_c = repo.find_commit(base).unwrap();
+    let head = commit(
+        &[
+            ("infra/config/clusters/c/a.values.yaml", "b\n"),
+            ("README.md", "s\n"),
+            ("other/x.yaml", "x\n"),
+        ],
+        &[&base_c],
+        "head",
+    );
+    let (base, head) = (base.to_string(), head.to_string());
+    let changed = |dir: &std::path::Path| {
+        let mut v = deploy_plan::paths::git_changed(dir, &base, &head).unwrap();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        changed(&d.path().join("infra")),
+        ["config/clusters/c/a.values.yaml"]
+    );
+    // At the top level: every path, as before.
+    assert_eq!(
+        changed(d.path()),
+        [
+            "README.md",
+            "infra/config/clusters/c/a.values.yaml",
+            "other/x.yaml"
+        ]
+    );
+}
+
 #[test]
 fn a_branch_creation_push_diffs_against_the_default_branchs_merge_base() {
     use gh_core::ExitStatus as _;

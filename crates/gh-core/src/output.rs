@@ -85,10 +85,23 @@ impl Cadence {
     }
 }
 
+/// `n` and the noun in the right number, for human lines: `count(1, "PR", "PRs")` is
+/// `1 PR`, `count(3, "PR", "PRs")` is `3 PRs` (and `0 PRs`).
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(count(0, "PR", "PRs"), "0 PRs");
+        assert_eq!(count(1, "PR", "PRs"), "1 PR");
+        assert_eq!(count(2, "change", "changes"), "2 changes");
+    }
 
     #[test]
     fn a_line_per_state_change_and_one_a_minute() {

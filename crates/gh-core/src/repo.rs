@@ -70,7 +70,13 @@ impl RepoRef {
     /// `git@HOST:o/r.git`). `OWNER/NAME` and `GITHUB_REPOSITORY` name no host.
     pub fn locate(explicit: Option<&str>, env_value: Option<&str>, cwd: &Path) -> Result<Located> {
         if let Some(s) = explicit {
-            if let Ok(repo) = s.parse() {
+            // `o/r.git` is `o/r`, as gh reads it (GitHub allows no repository name ending in
+            // `.git`; a bare `.git` name is left to the check below).
+            let bare = s
+                .strip_suffix(".git")
+                .filter(|b| !b.ends_with('/') && !s.contains("://") && !s.contains('@'))
+                .unwrap_or(s);
+            if let Ok(repo) = bare.parse() {
                 return Ok(Located { repo, host: None });
             }
             return match Self::from_remote_url(s) {
@@ -299,6 +305,7 @@ mod tests {
         let cwd = Path::new("/nonexistent");
         for (s, host) in [
             ("o/r", None),
+            ("o/r.git", None),
             ("https://github.com/o/r", Some("github.com")),
             ("https://github.com/o/r.git", Some("github.com")),
             ("git@ghe.example.com:o/r.git", Some("ghe.example.com")),

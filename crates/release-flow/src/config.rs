@@ -618,7 +618,11 @@ fn build(
                     "{file}: `{k}` is not honoured: a release-drafter key newer than the v7 behaviour ghops follows"
                 )
             } else {
-                format!("{file}: unknown key `{k}` ignored")
+                // `tag_prefix` for `tag-prefix` (TOML habits) is the usual slip.
+                let hint = gh_core::config::did_you_mean(k, KNOWN.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                format!("{file}: unknown key `{k}` ignored{hint}")
             }
         })
         .collect();
@@ -983,7 +987,7 @@ mod tests {
     #[test]
     fn ghops_toml_release_table() {
         let f = gh_core::config::ConfigFile::parse(
-            "[release]\ntag-prefix = 'app-v'\ntag-template = 'app-v$RESOLVED_VERSION'\nexclude-labels = ['skip']\nsort-by = 'title'\nnope = 1\n[release.version-resolver]\ndefault = 'minor'\n",
+            "[release]\ntag-prefix = 'app-v'\ntag-template = 'app-v$RESOLVED_VERSION'\nexclude-labels = ['skip']\nsort-by = 'title'\nnope = 1\nsort_direction = 'ascending'\n[release.version-resolver]\ndefault = 'minor'\n",
             None,
         )
         .unwrap();
@@ -993,7 +997,14 @@ mod tests {
         assert_eq!(c.categories[0].kind, CategoryKind::PreExclude);
         assert_eq!(c.categories[0].all_labels(), ["skip"]);
         assert!(c.escape_mentions && c.fill_empty_name && c.draft_marker);
-        assert_eq!(w, ["ghops.toml [release]: unknown key `nope` ignored"]);
+        assert_eq!(
+            w,
+            [
+                "ghops.toml [release]: unknown key `nope` ignored",
+                "ghops.toml [release]: unknown key `sort_direction` ignored (did you mean \
+                 `sort-direction`?)"
+            ]
+        );
         let empty = gh_core::config::ConfigFile::parse("", None).unwrap();
         assert_eq!(
             DrafterConfig::from_ghops_toml(&empty).unwrap(),

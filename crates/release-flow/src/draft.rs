@@ -173,14 +173,14 @@ impl DraftPlan {
             None => String::new(),
         };
         format!(
-            "## Release draft {what}: {title}{link}\n\nTag `{}` · version {} · {} PRs since {} · target `{}`\n\n{}\n",
+            "## Release draft {what}: {title}{link}\n\nTag `{}` · version {} · {} since {} · target `{}`\n\n{}\n",
             if self.tag.is_empty() {
                 "(none)"
             } else {
                 &self.tag
             },
             self.version,
-            self.prs.len(),
+            gh_core::output::count(self.prs.len(), "PR", "PRs"),
             self.previous_tag.as_deref().unwrap_or("the beginning"),
             self.target,
             self.body
@@ -610,6 +610,28 @@ mod tests {
             upload_url: Some("https://uploads.github.com/repos/o/r/releases/7/assets".into()),
             warnings: Vec::new(),
         }
+    }
+
+    /// The step summary counts PRs in the right number (it said "1 PRs").
+    #[test]
+    fn the_summary_counts_prs_in_the_right_number() {
+        let mut p = plan();
+        let line = |p: &DraftPlan| {
+            p.summary(DraftOutcome::Updated(7))
+                .lines()
+                .nth(2)
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            line(&p),
+            "Tag `v1.2.0` · version 1.2.0 · 0 PRs since v1.1.0 · target `main`"
+        );
+        p.prs.push(crate::changelog::MergedPr::default());
+        assert_eq!(
+            line(&p),
+            "Tag `v1.2.0` · version 1.2.0 · 1 PR since v1.1.0 · target `main`"
+        );
     }
 
     #[test]

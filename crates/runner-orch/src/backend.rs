@@ -405,10 +405,9 @@ impl KubeBackend {
     /// A client from the environment: in-cluster service account, else `$KUBECONFIG` /
     /// `~/.kube/config`.
     pub async fn infer(dry_run: bool) -> Result<Self> {
-        let cfg = kube::Config::infer().await.map_err(|e| OrchError::Kube {
-            action: "load in-cluster config or kubeconfig".into(),
-            message: e.to_string(),
-        })?;
+        let cfg = kube::Config::infer()
+            .await
+            .map_err(|e| OrchError::KubeConfig(e.to_string()))?;
         let client = kube::Client::try_from(cfg).map_err(|e| OrchError::from_kube("connect", e))?;
         Ok(Self::new(client, dry_run))
     }

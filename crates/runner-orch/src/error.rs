@@ -42,6 +42,14 @@ pub enum OrchError {
         /// What went wrong.
         message: String,
     },
+    /// No Kubernetes API server to talk to: not in a cluster, no kubeconfig, no `--kube-url`
+    /// (a set-up problem, exit 2, not an API failure).
+    #[error(
+        "no Kubernetes configuration: not running in a cluster and no kubeconfig ($KUBECONFIG, \
+         ~/.kube/config); run in the cluster, set up a kubeconfig, or pass --kube-url URL \
+         (GHOPS_KUBE_URL; e.g. `kubectl proxy`'s http://127.0.0.1:8001) ({0})"
+    )]
+    KubeConfig(String),
     /// The process backend could not start or stop a runner command.
     #[error("process backend: {0}")]
     Process(String),
@@ -108,9 +116,10 @@ impl ExitStatus for OrchError {
     fn exit_code(&self) -> ExitCode {
         match self {
             OrchError::GitHub(e) => e.exit_code(),
-            OrchError::Config { .. } | OrchError::KubeInvalid { .. } | OrchError::NoPools => {
-                ExitCode::Usage
-            }
+            OrchError::Config { .. }
+            | OrchError::KubeInvalid { .. }
+            | OrchError::NoPools
+            | OrchError::KubeConfig(_) => ExitCode::Usage,
             OrchError::KubeForbidden { .. } | OrchError::Kube { .. } => ExitCode::Api,
             OrchError::Process(_) => ExitCode::Failed,
             OrchError::ProcessPoolsOwned { .. } | OrchError::ProcessPoolOneShot { .. } => {

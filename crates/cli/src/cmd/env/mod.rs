@@ -47,11 +47,11 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 }
                 for h in &plan.handovers {
                     outln!(
-                        "{}: taken from #{} by #{} ({} deployment(s) made inactive)",
+                        "{}: taken from #{} by #{} ({} made inactive)",
                         h.environment,
                         h.from_pr,
                         h.to_pr,
-                        h.deactivated.len()
+                        gh_core::output::count(h.deactivated.len(), "deployment", "deployments")
                     );
                 }
                 for s in &plan.skipped {
@@ -72,16 +72,22 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 ctx.print_json(&out)?;
             } else if req.state == DeployState::Inactive {
                 outln!(
-                    "{}: {} deployment(s) made inactive",
+                    "{}: {} made inactive",
                     req.environment,
-                    out.deactivated.len()
+                    gh_core::output::count(out.deactivated.len(), "deployment", "deployments")
+                );
+            } else if out.deployment_id.is_none() {
+                // --dry-run, a deployment to create: its status would follow it.
+                outln!(
+                    "{}: would create a deployment with status {} (dry-run, not sent)",
+                    req.environment,
+                    req.state.as_str()
                 );
             } else {
                 outln!(
                     "{}: deployment {} {}{}",
                     req.environment,
-                    out.deployment_id
-                        .map_or("(dry-run)".to_owned(), |i| i.to_string()),
+                    out.deployment_id.map_or(String::new(), |i| i.to_string()),
                     if out.created { "created" } else { "exists" },
                     if out.status_added {
                         format!(", status {}", req.state.as_str())
@@ -141,7 +147,7 @@ pub async fn run_gate(cmd: GateCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 ctx.print_json(&o)?;
             } else {
                 outln!(
-                    "{environment}: approved by {} at {} ({})",
+                    "{environment}: approved by {} at {}: {}",
                     o.approved_by,
                     o.approved_at,
                     o.reason

@@ -145,19 +145,15 @@ pub(super) enum PlanCmd {
     /// Drop the staging/prod jobs of clusters whose support or staging job failed (exact
     /// cluster names).
     #[command(
-        after_help = "Examples:\n  ghops plan filter --jobs prod.json --failed failed.txt\n  ghops plan filter --jobs prod.json --run-id \"$GITHUB_RUN_ID\" --format matrix"
+        after_help = "Examples:\n  ghops plan filter --jobs prod.json --failed failed.txt\n  ghops plan filter --jobs prod.json --run-id \"$GITHUB_RUN_ID\" --format matrix",
+        group = clap::ArgGroup::new("failures").required(true).args(["failed", "run_id"])
     )]
     Filter {
         /// The jobs: a JSON array (file, or - for stdin) of rows with cluster_name.
         #[arg(long, value_name = "FILE|-")]
         jobs: String,
         /// Failed clusters: a JSON array or one name per line.
-        #[arg(
-            long,
-            value_name = "FILE",
-            required_unless_present = "run_id",
-            conflicts_with = "run_id"
-        )]
+        #[arg(long, value_name = "FILE")]
         failed: Option<PathBuf>,
         /// Read failed support/staging jobs of this workflow run from the API (job names
         /// `support: <cluster>` and `staging: <cluster>/<hub>`).

@@ -7,7 +7,6 @@ pub use args::ReleaseCmd;
 use gh_core::ExitCode;
 use gh_core::actions::{ActionsFiles, RunEnv};
 use gh_core::events::{PushEvent, ReleaseEvent, load_event};
-use release_flow::config::Source;
 use release_flow::draft::{DraftInput, DraftOutcome, DraftPlan, draft_with};
 use release_flow::push::PushOutcome;
 use release_flow::resolve::{self, HotfixTarget, LocalConfig};
@@ -15,20 +14,18 @@ use release_flow::resolve::{self, HotfixTarget, LocalConfig};
 use crate::ctx::{Ctx, Failure};
 use crate::output::outln;
 
-/// Warnings about a release-drafter file are annotations under Actions; those about
-/// `ghops.toml` are plain stderr lines.
-fn warn_all(warnings: &[String], source: Source) {
+/// Configuration warnings, from a release-drafter file or from `[release]` of `ghops.toml`
+/// alike: `warning: …` on stderr and, under Actions, a `::warning` annotation (each names
+/// its file).
+fn warn_all(warnings: &[String]) {
     for w in warnings {
-        match source {
-            Source::ReleaseDrafter => crate::ctx::warn(w, None, None),
-            Source::Ghops => crate::output::say(crate::output::Kind::Warning, w),
-        }
+        crate::ctx::warn(w, None, None);
     }
 }
 
 fn local_config(ctx: &Ctx, a: &ConfigArgs) -> Result<LocalConfig, Failure> {
     let local = LocalConfig::read(a.drafter_config.as_deref(), || ctx.config())?;
-    warn_all(&local.warnings, local.source);
+    warn_all(&local.warnings);
     Ok(local)
 }
 
@@ -47,10 +44,10 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             let repo = ctx.repo()?;
             ctx.warn_actions_token("releases, tags and branches");
             let gh = ctx.client(&repo).await?;
-            warn_all(&local.resolve_extends(&gh, &repo).await?, local.source);
+            warn_all(&local.resolve_extends(&gh, &repo).await?);
             let mut cfg = local.config;
             cfg.apply_overrides(inputs.into());
-            warn_all(&cfg.draft_warnings("config"), Source::ReleaseDrafter);
+            warn_all(&cfg.draft_warnings("config"));
             let run = RunEnv::from_env();
             let target = resolve::draft_target(&gh, &repo, &cfg, target, &run).await?;
             let input = DraftInput {
@@ -59,7 +56,7 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 name,
             };
             let (plan, outcome) = draft_with(&gh, &repo, &cfg, &target, &input).await?;
-            warn_all(&plan.warnings, Source::ReleaseDrafter);
+            warn_all(&plan.warnings);
             let actions = ActionsFiles::from_env();
             for (k, v) in plan.outputs(outcome) {
                 actions.set_output(k, &v)?;
@@ -70,11 +67,11 @@ pub async fn run(cmd: ReleaseCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             }
             let or_empty = |s: &str| if s.is_empty() { "(empty)" } else { s }.to_owned();
             outln!(
-                "{}: tag {}, name {} ({} PRs since {}): {outcome}",
+                "{}: tag {}, name {} ({} since {}): {outcome}",
                 plan.version,
                 or_empty(&plan.tag),
                 or_empty(&plan.name),
-                plan.prs.len(),
+                gh_core::output::count(plan.prs.len(), "PR", "PRs"),
                 plan.previous_tag.as_deref().unwrap_or("the beginning"),
             );
             if ctx.global.dry_run {
@@ -173,9 +170,9 @@ fn print_hotfix(out: PushOutcome, branch: &str, main: &str) {
     }
     if let Some(d) = main_draft {
         outln!(
-            "{main}: draft {} ({} PRs): {}",
+            "{main}: draft {} ({}): {}",
             d.tag,
-            d.prs.len(),
+            gh_core::output::count(d.prs.len(), "PR", "PRs"),
             d.result
         );
     } else if let Some(n) = note.filter(|_| r.tag.is_some()) {
