@@ -258,20 +258,46 @@ impl Pacer {
 pub async fn poll_until<T, E, F, Fut>(
     deadline: Option<Duration>,
     backoff: Backoff,
-    mut check: F,
+    check: F,
 ) -> Result<Option<T>, E>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>, E>>,
 {
     let start = tokio::time::Instant::now();
+    poll_on_clock(
+        deadline,
+        backoff,
+        check,
+        || start.elapsed(),
+        tokio::time::sleep,
+    )
+    .await
+}
+
+/// [`poll_until`] on any clock: `elapsed` says how long it has been polling, `sleep` waits
+/// (tests drive it with a fake clock).
+#[cfg(feature = "client")]
+async fn poll_on_clock<T, E, F, Fut, S, SFut>(
+    deadline: Option<Duration>,
+    backoff: Backoff,
+    mut check: F,
+    elapsed: impl Fn() -> Duration,
+    mut sleep: S,
+) -> Result<Option<T>, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, E>>,
+    S: FnMut(Duration) -> SFut,
+    SFut: std::future::Future<Output = ()>,
+{
     let mut pacer = Pacer::new(backoff, deadline);
     loop {
         if let Some(v) = check().await? {
             return Ok(Some(v));
         }
-        match pacer.next_wait(start.elapsed()) {
-            Some(d) => tokio::time::sleep(d).await,
+        match pacer.next_wait(elapsed()) {
+            Some(d) => sleep(d).await,
             None => return Ok(None),
         }
     }
@@ -497,6 +523,59 @@ mod tests {
         assert_eq!(r, Err("boom"));
     }
 
+    /// A fake clock: checks cost `check` each, sleeps advance it; returns the times each
+    /// check started and the sleeps.
+    #[cfg(feature = "client")]
+    fn on_fake_clock(
+        deadline: Duration,
+        backoff: Backoff,
+        check: Duration,
+        ready_at: Option<Duration>,
+    ) -> (Option<Duration>, Vec<Duration>, Vec<Duration>) {
+        use std::cell::{Cell, RefCell};
+        let now = Cell::new(Duration::ZERO);
+        let checks = RefCell::new(Vec::new());
+        let sleeps = RefCell::new(Vec::new());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let r: Result<Option<Duration>, ()> = rt.block_on(poll_on_clock(
+            Some(deadline),
+            backoff,
+            || {
+                let t = now.get();
+                checks.borrow_mut().push(t);
+                now.set(t + check);
+                std::future::ready(Ok(ready_at.filter(|r| t >= *r).map(|_| t)))
+            },
+            || now.get(),
+            |d| {
+                sleeps.borrow_mut().push(d);
+                now.set(now.get() + d);
+                std::future::ready(())
+            },
+        ));
+        (r.unwrap(), checks.into_inner(), sleeps.into_inner())
+    }
+
+    #[cfg(feature = "client")]
+    #[test]
+    fn poll_until_never_sleeps_past_the_deadline() {
+        let s = Duration::from_secs;
+        // `--timeout 5s`, 10 s poll: one check, a 5 s wait, the last check at 5 s.
+        let (r, checks, sleeps) = on_fake_clock(s(5), Backoff::fixed(s(10)), Duration::ZERO, None);
+        assert_eq!((r, checks, sleeps), (None, vec![s(0), s(5)], vec![s(5)]));
+        // Doubling to 60 s in a 2-minute wait: checks at 0, 10, 30, 70, 120 s.
+        let b = Backoff::exponential(s(10), 2).capped(s(60));
+        let (r, checks, sleeps) = on_fake_clock(s(120), b, Duration::ZERO, None);
+        assert_eq!(r, None);
+        assert_eq!(checks, [s(0), s(10), s(30), s(70), s(120)]);
+        assert_eq!(sleeps, [s(10), s(20), s(40), s(50)]);
+        // The answer ends the polling at once.
+        let (r, checks, _) = on_fake_clock(s(120), b, Duration::ZERO, Some(s(25)));
+        assert_eq!((r, checks.len()), (Some(s(30)), 3));
+    }
+
     proptest::proptest! {
         #[test]
         fn paced_waits_respect_the_cap_the_count_and_the_deadline(
@@ -535,6 +614,20 @@ mod tests {
             }
             if let Some(m) = max_waits {
                 proptest::prop_assert!(waits <= m);
+            }
+            #[cfg(feature = "client")]
+            // (Bounded in steps: a zero delay with a zero-cost check would never reach it.)
+            if let Some(d) = deadline_ms.filter(|d| b.nominal(1) + ms(check_ms) >= ms(d / 1_000 + 1)) {
+                // The async loop on a fake clock: no check starts after the deadline, and
+                // without a count bound polling ends only once it is reached.
+                let (_, checks, _) = on_fake_clock(ms(d), b, ms(check_ms), None);
+                let last = *checks.last().unwrap();
+                if checks.len() > 1 {
+                    proptest::prop_assert!(last <= ms(d), "{checks:?}");
+                }
+                if max_waits.is_none() && !b.nominal(1).is_zero() {
+                    proptest::prop_assert!(last + ms(check_ms) >= ms(d), "{checks:?}");
+                }
             }
             if let (Some(d), None) = (deadline_ms, max_waits) {
                 // Without a count bound the loop ends only at the deadline.
