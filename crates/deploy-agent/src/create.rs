@@ -1,9 +1,9 @@
 //! `ghops agent create`: a deployment, with GitHub's 202 (required contexts still pending)
 //! retried a bounded number of times, 409 explained, and `--wait` following it to the end.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use gh_core::retry::Idempotency;
+use gh_core::retry::{Backoff, Idempotency, Pacer};
 use gh_core::{GitHub, RepoRef};
 use serde::Serialize;
 use serde_json::Value;
@@ -80,6 +80,8 @@ pub async fn create(
     }
     let path = format!("{}/deployments", repo.api_path());
     let body = serde_json::to_value(d)?;
+    // On a 202 (required contexts pending) GitHub is asked again after `delay`, `2 × delay`…
+    let pacing = Backoff::linear(delay);
     for attempt in 1..=attempts.max(1) {
         let r = gh
             .request(
@@ -100,7 +102,7 @@ pub async fn create(
             }
             202 if attempt < attempts => {
                 tracing::info!(attempt, "deployment pending required contexts; retrying");
-                tokio::time::sleep(delay * attempt).await;
+                tokio::time::sleep(pacing.delay(attempt)).await;
             }
             202 => {
                 let v: Value = r.json(&http::Method::POST, &path).unwrap_or_default();
@@ -159,7 +161,8 @@ pub async fn wait_with_progress(
     poll: Duration,
     progress: &(dyn Fn(&WaitProgress<'_>) + Sync),
 ) -> Result<String, AgentError> {
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
+    let mut pacer = Pacer::new(Backoff::fixed(poll), Some(timeout));
     loop {
         let s: Vec<Value> = gh
             .get(&format!(
@@ -175,14 +178,13 @@ pub async fn wait_with_progress(
             return Ok(state.to_owned());
         }
         let waited = start.elapsed();
-        if waited >= timeout {
+        // Never sleep past the deadline; `None` once it is reached.
+        let Some(next_poll) = pacer.next_wait(waited) else {
             return Err(AgentError::Timeout(format!(
                 "deployment {id} did not finish within {}",
                 gh_core::config::format_duration(timeout)
             )));
-        }
-        // Never sleep past the deadline.
-        let next_poll = poll.min(timeout - waited);
+        };
         progress(&WaitProgress {
             id,
             state,

@@ -944,6 +944,41 @@ async fn create_retries_202_then_waits_for_the_terminal_status() {
     assert_eq!(state, "success");
 }
 
+/// The status wait polls at a fixed interval and never sleeps past its timeout: every wait
+/// is the interval but the last, cut at the deadline; then a timeout (exit 3).
+#[tokio::test]
+async fn wait_polls_at_the_interval_and_stops_at_the_timeout() {
+    use gh_core::ExitStatus;
+    let e = Env::new().await;
+    e.latest_status(62, Some(json!({"state": "in_progress"})))
+        .await;
+    let gh = e.client().await;
+    let repo: RepoRef = "octo/app".parse().unwrap();
+    let polls = std::sync::Mutex::new(Vec::new());
+    let err = deploy_agent::create::wait_with_progress(
+        &gh,
+        &repo,
+        62,
+        Duration::from_millis(100),
+        Duration::from_millis(30),
+        &|p| polls.lock().unwrap().push(p.next_poll),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.exit_code(), gh_core::ExitCode::Timeout);
+    assert!(
+        err.to_string().contains("did not finish within 100ms"),
+        "{err}"
+    );
+    let polls = polls.into_inner().unwrap();
+    let (last, rest) = polls.split_last().unwrap();
+    assert!(
+        rest.iter().all(|d| *d == Duration::from_millis(30)) && *last <= Duration::from_millis(30),
+        "{polls:?}"
+    );
+    assert!(e.gh.writes().await.is_empty());
+}
+
 #[tokio::test]
 async fn create_refuses_lifecycle_hook_names_before_any_request() {
     let e = Env::new().await;

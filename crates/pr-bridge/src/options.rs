@@ -189,14 +189,35 @@ impl Options {
         }
     }
 
-    pub(crate) fn mergeable_delay(&self) -> Duration {
-        Duration::from_millis(self.mergeable_delay_ms)
+    /// The waits between reads of a PR whose mergeability GitHub has not computed yet:
+    /// doubling from `mergeable_delay_ms`, `mergeable_attempts - 1` of them.
+    pub(crate) fn mergeable_schedule(&self) -> gh_core::retry::Backoff {
+        gh_core::retry::Backoff::exponential(Duration::from_millis(self.mergeable_delay_ms), 2)
+            .at_most(self.mergeable_attempts.saturating_sub(1))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mergeability_rereads_double_and_are_bounded() {
+        let s = Duration::from_secs;
+        let waits = |o: Options| o.mergeable_schedule().delays().collect::<Vec<_>>();
+        // 5 reads, 4 waits.
+        assert_eq!(waits(Options::default()), [s(2), s(4), s(8), s(16)]);
+        let once = Options {
+            mergeable_attempts: 1,
+            ..Options::default()
+        };
+        assert!(waits(once).is_empty());
+        let never = Options {
+            mergeable_attempts: 0,
+            ..Options::default()
+        };
+        assert!(waits(never).is_empty());
+    }
 
     #[test]
     fn branches() {

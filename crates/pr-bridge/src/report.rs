@@ -1,11 +1,11 @@
 //! `ghops pr-bridge report` and `ghops pr-bridge cleanup`: results back on the PR, branches
 //! deleted only while they still point at what ghops recorded.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gh_core::client::Conditional;
 use gh_core::repo::{encode_query, encode_ref, encode_segment};
-use gh_core::retry::Idempotency;
+use gh_core::retry::{Backoff, Idempotency, Pacer};
 use gh_core::{GitHub, RepoRef, git};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -23,8 +23,15 @@ pub struct Wait {
     pub timeout: Duration,
     /// Bound for a run to appear at all ("no workflow ran").
     pub no_run_timeout: Duration,
-    /// First poll interval (doubles up to 60 s).
+    /// First poll interval (doubles up to 60 s; an interval above 60 s stays as it is).
     pub poll: Duration,
+}
+
+impl Wait {
+    /// The pacing of the checks: [`Wait::poll`], doubling up to 60 s (or `poll` when above).
+    pub fn schedule(&self) -> Backoff {
+        Backoff::exponential(self.poll, 2).capped(self.poll.max(Duration::from_secs(60)))
+    }
 }
 
 impl Default for Wait {
@@ -283,10 +290,10 @@ pub async fn report_in_run(
         encode_query(&state.branch),
         encode_query(&state.merge_sha)
     );
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let mut etag: Option<String> = None;
     let mut runs: Vec<RunLink> = Vec::new();
-    let mut poll = wait.poll;
+    let mut pacer = Pacer::new(wait.schedule(), None);
     let verdict = loop {
         match gh.get_conditional::<Runs>(&path, etag.as_deref()).await? {
             Conditional::NotModified => {}
@@ -320,7 +327,9 @@ pub async fn report_in_run(
         } else {
             wait.timeout
         };
-        let next = poll.min(deadline.saturating_sub(waited));
+        pacer.set_deadline(Some(deadline));
+        // `None` only at the deadline, which the checks above have just ruled out.
+        let next = pacer.next_wait(waited).unwrap_or_default();
         tracing::debug!(runs = runs.len(), "waiting for runs to complete");
         progress(&Progress {
             runs: &runs,
@@ -328,7 +337,6 @@ pub async fn report_in_run(
             next_poll: next,
         });
         tokio::time::sleep(next).await;
-        poll = (poll * 2).min(Duration::from_secs(60));
     };
     finish(gh, repo, pr, opts, state, verdict, runs).await
 }
@@ -526,6 +534,18 @@ mod tests {
             status: status.map(str::to_owned),
             conclusion: None,
         }
+    }
+
+    #[test]
+    fn the_wait_doubles_to_a_minute() {
+        let s = Duration::from_secs;
+        let delays = |w: Wait| w.schedule().delays().take(5).collect::<Vec<_>>();
+        assert_eq!(delays(Wait::default()), [s(10), s(20), s(40), s(60), s(60)]);
+        let slow = Wait {
+            poll: s(90),
+            ..Wait::default()
+        };
+        assert_eq!(delays(slow), [s(90); 5]);
     }
 
     #[test]

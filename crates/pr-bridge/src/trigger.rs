@@ -1,12 +1,12 @@
 //! `ghops pr-bridge trigger`: from an authorised trigger comment to a branch at the PR's
 //! verified merge commit, with one status comment.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gh_core::comments::Upserted;
 use gh_core::events::IssueCommentEvent;
 use gh_core::repo::{encode_query, encode_segment};
-use gh_core::retry::Idempotency;
+use gh_core::retry::{Backoff, Idempotency, Pacer, poll_until};
 use gh_core::{GitHub, RepoRef};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -302,15 +302,12 @@ pub async fn trigger(
     // The PR, with mergeability computed (bounded backoff), in one read.
     let branch = opts.branch(pr);
     let (mut pull, mut current) = github::read_pr(gh, repo, pr, &branch).await?;
-    let mut delay = opts.mergeable_delay();
-    let mut attempt = 1;
+    let mut pacer = Pacer::new(opts.mergeable_schedule(), None);
     while pull.state == "OPEN"
         && pull.mergeable.as_deref().is_none_or(|m| m == "UNKNOWN")
-        && attempt < opts.mergeable_attempts
+        && let Some(delay) = pacer.next_wait(Duration::ZERO)
     {
         tokio::time::sleep(delay).await;
-        delay *= 2;
-        attempt += 1;
         (pull, current) = github::read_pr(gh, repo, pr, &branch).await?;
     }
     let Pr {
@@ -438,14 +435,16 @@ pub async fn trigger(
     // Link the run(s) the push started, when asked to wait for them (bounded).
     let mut runs = Vec::new();
     if branch_action != BranchAction::DryRun && opts.run_wait_secs > 0 {
-        let deadline = Instant::now() + Duration::from_secs(opts.run_wait_secs);
-        loop {
-            runs = runs_for(gh, repo, &branch, &merge_sha).await?;
-            if !runs.is_empty() || Instant::now() >= deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(opts.run_poll_ms)).await;
-        }
+        runs = poll_until(
+            Some(Duration::from_secs(opts.run_wait_secs)),
+            Backoff::fixed(Duration::from_millis(opts.run_poll_ms)),
+            || async {
+                let runs = runs_for(gh, repo, &branch, &merge_sha).await?;
+                Ok::<_, BridgeError>((!runs.is_empty()).then_some(runs))
+            },
+        )
+        .await?
+        .unwrap_or_default();
     }
     let state = State {
         branch: branch.clone(),

@@ -1689,6 +1689,39 @@ async fn a_planted_state_line_never_names_another_branch_or_a_short_sha() {
     }
 }
 
+/// The report's checks are paced by `Wait::schedule`: the poll interval, doubling each
+/// time; only the last wait, cut at the deadline, is shorter.
+#[tokio::test]
+async fn report_poll_interval_doubles_until_the_deadline() {
+    let w = World::new().await;
+    with_state_comment(&w, MERGE).await;
+    w.runs(json!([run77("in_progress", None)])).await;
+    let c = client(&w.gh, false).await;
+    let wait = Wait {
+        timeout: Duration::from_millis(200),
+        no_run_timeout: Duration::from_secs(600),
+        poll: Duration::from_millis(2),
+    };
+    let next_polls = std::sync::Mutex::new(Vec::new());
+    let e = pr_bridge::report_in_run(&c, &repo(), 1, &opts(), wait, None, &|p| {
+        next_polls.lock().unwrap().push(p.next_poll);
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(e, BridgeError::Timeout(_)), "{e}");
+    let next_polls = next_polls.into_inner().unwrap();
+    let (last, doubling) = next_polls.split_last().unwrap();
+    let expected: Vec<Duration> = (0..doubling.len())
+        .map(|i| Duration::from_millis(2 << i))
+        .collect();
+    assert_eq!(doubling, expected.as_slice(), "{next_polls:?}");
+    assert!(
+        *last <= Duration::from_millis(2 << doubling.len()),
+        "{next_polls:?}"
+    );
+    w.gh.assert_no_writes().await;
+}
+
 /// A wait never sleeps past its deadline: with a 30 s poll interval, `timeout` 300 ms
 /// returns a timeout after about 300 ms (it returned at the first poll after it: 30 s), and
 /// the progress callback is told the shortened wait. A bound, not a performance figure.

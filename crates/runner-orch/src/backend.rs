@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 #[cfg(feature = "kubernetes")]
+use gh_core::retry::{Backoff, Pacer};
+#[cfg(feature = "kubernetes")]
 use k8s_openapi::api::batch::v1::Job;
 #[cfg(feature = "kubernetes")]
 use k8s_openapi::api::core::v1::Secret;
@@ -381,8 +383,9 @@ pub fn secret_manifest(pool: &PoolConfig, name: &str, job_uid: &str, jit: &str) 
 pub struct KubeBackend {
     client: kube::Client,
     dry_run: bool,
-    /// Waits between attempts when Kubernetes refuses a Job with 403 (a quota may free up).
-    pub forbidden_backoff: Vec<Duration>,
+    /// Waits between attempts when Kubernetes refuses a Job with 403 (a quota may free up):
+    /// 2 s, 8 s, 30 s, then the refusal is the answer.
+    pub forbidden_backoff: Backoff,
     planned: Mutex<Vec<Value>>,
 }
 
@@ -393,11 +396,9 @@ impl KubeBackend {
         Self {
             client,
             dry_run,
-            forbidden_backoff: vec![
-                Duration::from_secs(2),
-                Duration::from_secs(8),
-                Duration::from_secs(30),
-            ],
+            forbidden_backoff: Backoff::exponential(Duration::from_secs(2), 4)
+                .capped(Duration::from_secs(30))
+                .at_most(3),
             planned: Mutex::new(Vec::new()),
         }
     }
@@ -501,20 +502,22 @@ impl KubeBackend {
             action: action.clone(),
             message: e.to_string(),
         })?;
-        let mut waits = self.forbidden_backoff.iter();
+        let mut waits = Pacer::new(self.forbidden_backoff, None);
         let created = loop {
             match self.jobs(pool).create(&PostParams::default(), &job).await {
                 Ok(j) => break j,
                 Err(kube::Error::Api(s)) if s.is_already_exists() => {
                     return Ok(Launched::AlreadyExists);
                 }
-                Err(kube::Error::Api(s)) if s.code == 403 => match waits.next() {
-                    Some(w) => {
-                        tracing::warn!(job = spec.name, wait_ms = w.as_millis() as u64, message = %s.message, "Kubernetes refused the Job; retrying");
-                        tokio::time::sleep(*w).await;
+                Err(kube::Error::Api(s)) if s.code == 403 => {
+                    match waits.next_wait(Duration::ZERO) {
+                        Some(w) => {
+                            tracing::warn!(job = spec.name, wait_ms = w.as_millis() as u64, message = %s.message, "Kubernetes refused the Job; retrying");
+                            tokio::time::sleep(w).await;
+                        }
+                        None => return Err(OrchError::from_kube(action, kube::Error::Api(s))),
                     }
-                    None => return Err(OrchError::from_kube(action, kube::Error::Api(s))),
-                },
+                }
                 Err(e) => return Err(OrchError::from_kube(action, e)),
             }
         };
@@ -759,21 +762,23 @@ impl ProcessBackend {
         for g in &groups {
             signal_runner_group(*g, nix::sys::signal::Signal::SIGTERM);
         }
-        let deadline = tokio::time::Instant::now() + self.shutdown_grace;
-        loop {
-            let alive = {
+        // Every 50 ms until none is alive, never past the grace period.
+        let checks = gh_core::retry::poll_until(
+            Some(self.shutdown_grace),
+            gh_core::retry::Backoff::fixed(Duration::from_millis(50)),
+            || {
                 let mut procs = self.procs.lock().expect("lock");
-                procs
+                let alive = procs
                     .values_mut()
                     .map(|p| !p.poll_finished())
                     .filter(|alive| *alive)
-                    .count()
-            };
-            if alive == 0 || tokio::time::Instant::now() >= deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+                    .count();
+                std::future::ready(Ok::<_, std::convert::Infallible>(
+                    (alive == 0).then_some(()),
+                ))
+            },
+        );
+        let _ = checks.await;
         let mut procs = self.procs.lock().expect("lock");
         for p in procs.values_mut() {
             p.kill();

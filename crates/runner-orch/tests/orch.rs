@@ -201,7 +201,7 @@ impl Env {
 
     fn orch(&self, cfg: RunnersConfig) -> Orchestrator {
         let mut k = KubeBackend::for_url(&self.kube.uri(), false).unwrap();
-        k.forbidden_backoff = vec![Duration::from_millis(5); 3];
+        k.forbidden_backoff = gh_core::retry::Backoff::fixed(Duration::from_millis(5)).at_most(3);
         Orchestrator::new(cfg, Backend::kubernetes(k))
     }
 
@@ -633,6 +633,13 @@ async fn rate_limited_jit_waits_for_reset() {
 #[tokio::test]
 async fn kubernetes_quota_refusal_retries_then_deregisters() {
     let env = Env::new().await;
+    // The shipped pacing of the retries: 2 s, 8 s, 30 s (the tests use 5 ms waits).
+    let s = Duration::from_secs;
+    let k = KubeBackend::for_url(&env.kube.uri(), false).unwrap();
+    assert_eq!(
+        k.forbidden_backoff.delays().collect::<Vec<_>>(),
+        [s(2), s(8), s(30)]
+    );
     env.mock_job(JOB, "queued").await;
     env.mock_jit().await;
     // Refused twice, then admitted.
