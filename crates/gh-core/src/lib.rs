@@ -41,6 +41,7 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+#[cfg(feature = "actions")]
 pub mod actions;
 #[cfg(feature = "client")]
 pub mod auth;
@@ -65,11 +66,13 @@ pub mod output;
 pub mod permission;
 pub mod prometheus;
 pub mod repo;
+#[cfg(feature = "retry")]
 pub mod retry;
 #[cfg(feature = "client")]
 pub mod shutdown;
 #[cfg(feature = "client")]
 pub mod signal;
+#[cfg(feature = "webhook")]
 pub mod webhook;
 
 #[cfg(feature = "client")]
