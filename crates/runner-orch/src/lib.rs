@@ -105,7 +105,9 @@ pub async fn from_config_as(
     kube_url: Option<&str>,
     role: Role,
 ) -> Result<Orchestrator> {
+    #[cfg_attr(not(feature = "kubernetes"), allow(unused_mut))]
     let mut cfg = RunnersConfig::from_file(file)?;
+    #[cfg(feature = "kubernetes")]
     cfg.load_pod_templates()?;
     let mut process = ProcessBackend::new(dry_run);
     if let Some(p) = cfg.pools.iter().find(|p| p.backend == BackendKind::Process)
