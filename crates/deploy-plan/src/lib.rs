@@ -36,6 +36,18 @@
 //! plan's matrices list. Its API calls are all in [`comment`] (the PR comment upsert and the
 //! untrusted-artifact path).
 //!
+//! ## Features
+//!
+//! | feature | what | default |
+//! |---|---|---|
+//! | `github` | [`comment`], [`pr`], `filter::failed_from_run`: the API side, through gh-core's client (octocrab, tokio, rustls) | yes |
+//! | `schemars` | `schemars::JsonSchema` for [`Plan`] and [`Job`] (what `ghops schema plan` prints) | yes |
+//!
+//! With `default-features = false` the crate is pure planning (inventory, rules, renderings,
+//! the local git diff through the `git` CLI): 39 crates, proc-macros included (77 before the
+//! features were split), with no octocrab, tokio, hyper or libgit2; `scripts/check-deps` keeps it
+//! so.
+//!
 //! Planning is pure and needs no client, as this (compiled and run) example shows:
 //!
 //! ```

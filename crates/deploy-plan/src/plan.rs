@@ -10,9 +10,8 @@ use crate::error::PlanError;
 use crate::inventory::{Inventory, Scope};
 
 /// One Helm upgrade: a cluster's support chart (no hub) or one hub.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Job {
     /// Cluster name.
     pub cluster_name: String,
@@ -29,7 +28,8 @@ pub struct Job {
 }
 
 /// The plan: support first, then staging, then prod (gated per cluster on its staging jobs).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Plan {
     /// Support chart upgrades.
     pub support: Vec<Job>,

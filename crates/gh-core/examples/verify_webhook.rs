@@ -1,5 +1,5 @@
 //! A webhook receiver's first two steps with gh-core, no HTTP client needed (builds with
-//! `--no-default-features`): check `X-Hub-Signature-256` over the exact body, then decode the
+//! `--no-default-features --features webhook`): check `X-Hub-Signature-256` over the exact body, then decode the
 //! payload by its event name (errors name the missing field).
 //!
 //! ```text

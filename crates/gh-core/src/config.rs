@@ -2,16 +2,25 @@
 //! `[release]`, `[env]`, `[agent]`, `[runners]`, `[serve]`). Each workflow crate defines its
 //! own section type; this module finds the file and decodes a section with errors that name
 //! the file and the field.
+//!
+//! The loader ([`ConfigFile`], [`SECTIONS`]) needs the `toml` feature, the bounded YAML
+//! reader ([`parse_yaml`]) the `yaml` feature; the did-you-mean and duration helpers are
+//! always there.
 
+#[cfg(feature = "toml")]
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "toml")]
 use serde::de::DeserializeOwned;
 
+#[cfg(feature = "toml")]
 use crate::error::{Error, Result};
 
+#[cfg(feature = "toml")]
 /// The default config file name, looked up in the current directory.
 pub const DEFAULT_CONFIG: &str = "ghops.toml";
 
+#[cfg(feature = "toml")]
 /// A loaded `ghops.toml` (or an empty one when none exists).
 #[derive(Debug, Clone, Default)]
 pub struct ConfigFile {
@@ -22,6 +31,7 @@ pub struct ConfigFile {
     text: String,
 }
 
+#[cfg(feature = "toml")]
 impl ConfigFile {
     /// Loads `explicit` (must exist), else `$GHOPS_CONFIG`, else `./ghops.toml` if present,
     /// else an empty config.
@@ -152,6 +162,7 @@ impl ConfigFile {
     }
 }
 
+#[cfg(feature = "toml")]
 /// The top-level tables of `ghops.toml`, one per workflow.
 pub const SECTIONS: &[&str] = &[
     "pr_bridge",
@@ -163,6 +174,7 @@ pub const SECTIONS: &[&str] = &[
     "serve",
 ];
 
+#[cfg(feature = "toml")]
 /// The names between backticks in `s` (serde's "expected one of `a`, `b`").
 fn backticked(s: &str) -> Vec<String> {
     s.split('`')
@@ -172,6 +184,7 @@ fn backticked(s: &str) -> Vec<String> {
         .collect()
 }
 
+#[cfg(feature = "toml")]
 /// The 1-based line of byte `offset` in `text`.
 fn line_at(text: &str, offset: usize) -> u64 {
     let end = offset.min(text.len());
@@ -182,6 +195,7 @@ fn line_at(text: &str, offset: usize) -> u64 {
         + 1
 }
 
+#[cfg(feature = "toml")]
 /// A line's key (before `=`) or table header name (`[a.b]`, `[[a.b]]`), split at dots,
 /// quotes removed; empty for other lines.
 fn line_key(line: &str) -> (bool, Vec<String>) {
@@ -201,6 +215,7 @@ fn line_key(line: &str) -> (bool, Vec<String>) {
     (header, parts)
 }
 
+#[cfg(feature = "toml")]
 /// The line of the top-level table or key `name` (`[name]`, `[name.x]`, `name = …`).
 fn header_line(text: &str, name: &str) -> Option<u64> {
     let mut in_table = false;
@@ -214,6 +229,7 @@ fn header_line(text: &str, name: &str) -> Option<u64> {
     None
 }
 
+#[cfg(feature = "toml")]
 /// The line of `key` directly in table `[section]` (a best effort: the first `key = …` under
 /// a `[section]` header, or `section.key = …` at the top level).
 fn key_line(text: &str, section: &str, key: &str) -> Option<u64> {
@@ -265,7 +281,7 @@ pub fn did_you_mean<'a>(key: &str, known: impl IntoIterator<Item = &'a str>) -> 
         .map(|(_, k)| k)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "toml"))]
 mod tests {
     use super::*;
 
@@ -507,6 +523,7 @@ mod duration_tests {
     }
 }
 
+#[cfg(feature = "yaml")]
 /// A YAML file that could not be parsed, with the place.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{line}:{column}: {message}")]
@@ -521,9 +538,11 @@ pub struct YamlError {
     pub message: String,
 }
 
+#[cfg(feature = "yaml")]
 /// The largest YAML file [`parse_yaml`] reads.
 pub const MAX_YAML_BYTES: usize = 1024 * 1024;
 
+#[cfg(feature = "yaml")]
 /// Parses YAML that may come from untrusted input (a PR's files) with tight limits: 1 MiB,
 /// one document, depth 32, 100 aliases and anchors, 100,000 nodes (no alias bombs). Errors
 /// name `file:line:column`.

@@ -35,6 +35,25 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Features
+//!
+//! All on by default; with `default-features = false` each part comes with its feature, and the
+//! rest is always there: [`error`], [`events`], [`repo`], [`dedupe`], [`dist`], [`metrics`],
+//! [`prometheus`], [`output`] and `config`'s did-you-mean and duration helpers (serde,
+//! serde_json, thiserror, tracing: 19 crates, proc-macros included).
+//!
+//! | feature | what | pulls | crates alone |
+//! |---|---|---|---|
+//! | `client` | [`client`], `auth`, `comments`, `git`, `identity`, `permission`, `hardening`, `shutdown`, `signal`; implies `retry` and `actions` | octocrab, tokio, rustls, nix, schemars | 182 |
+//! | `retry` | [`retry`]: backoff with jitter, rate-limit waits | http, rand | 29 |
+//! | `actions` | [`actions`]: `$GITHUB_OUTPUT`, summaries, annotations, masks | rand | 27 |
+//! | `webhook` | [`webhook`]: `X-Hub-Signature-256` verification | hmac, sha2, hex | 30 |
+//! | `toml` | [`config::ConfigFile`]: the `ghops.toml` loader | toml | 28 |
+//! | `yaml` | [`config::parse_yaml`]: bounded YAML for untrusted files | serde-saphyr | 30 |
+//!
+//! (`cargo tree -p ghops-core --no-default-features --features F -e normal --prefix none |
+//! sed 's/ (.*//' | sort -u | wc -l`; `scripts/check-deps` keeps the pure figure.)
+//!
 //! What it does **not** do: hold any workflow's policy (which PR to test, what to deploy,
 //! which version comes next: those live in the workflow crates), write to a local clone (refs,
 //! comments and statuses go through the REST and GraphQL APIs; [`repo`] only reads the
@@ -43,6 +62,7 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+#[cfg(feature = "actions")]
 pub mod actions;
 #[cfg(feature = "client")]
 pub mod auth;
@@ -68,11 +88,13 @@ pub mod permission;
 pub mod prometheus;
 pub mod pulls;
 pub mod repo;
+#[cfg(feature = "retry")]
 pub mod retry;
 #[cfg(feature = "client")]
 pub mod shutdown;
 #[cfg(feature = "client")]
 pub mod signal;
+#[cfg(feature = "webhook")]
 pub mod webhook;
 
 #[cfg(feature = "client")]

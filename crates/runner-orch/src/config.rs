@@ -272,7 +272,8 @@ impl PoolConfig {
     /// Kubernetes strategic merge: `containers: [{name: runner, volumeMounts: [...]}]` adds to
     /// the runner container, another name adds a sidecar. It may not give the pod a service
     /// account token, change `restartPolicy`, or set the JIT config variable: errors name
-    /// the file (and line for syntax).
+    /// the file (and line for syntax). Only with the `kubernetes` feature.
+    #[cfg(feature = "kubernetes")]
     pub fn read_pod_template(&self) -> Result<Option<serde_json::Value>> {
         let Some(path) = &self.kubernetes.pod_template else {
             return Ok(None);
@@ -365,7 +366,9 @@ impl PoolConfig {
 
 impl RunnersConfig {
     /// Reads every pool's `kubernetes.pod_template` into `kubernetes.pod_overlay`: a bad
-    /// template fails here, at start, rather than at the first launch.
+    /// template fails here, at start, rather than at the first launch. Only with the
+    /// `kubernetes` feature (without it a `kubernetes` pool is refused).
+    #[cfg(feature = "kubernetes")]
     pub fn load_pod_templates(&mut self) -> Result<()> {
         for p in &mut self.pools {
             p.kubernetes.pod_overlay = p.read_pod_template()?;

@@ -39,6 +39,16 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Features
+//!
+//! | feature | what | default |
+//! |---|---|---|
+//! | `kubernetes` | the Kubernetes backend (a Job and its Secret per runner), leader election over a Lease, pod templates (kube, k8s-openapi, gh-core's `yaml`), **without** a Kubernetes API version: the program picks one (`k8s-openapi = { features = ["v1_33"] }`) | via `kubernetes-latest` |
+//! | `kubernetes-latest` | `kubernetes` with k8s-openapi's `latest` API version (what ghops ships) | yes |
+//!
+//! Without them only the process backend exists and a `kubernetes` pool is a configuration
+//! error: 192 crates (231 with Kubernetes), nearly all of them gh-core's client (octocrab).
+//!
 //! What it does **not** do: build runner images, run jobs itself, provision or scale the
 //! cluster's nodes, or serve HTTP (`ghops serve` routes `workflow_job` deliveries to
 //! [`webhook::workflow_job`]). It only ever creates runners for allowlisted repositories and
@@ -106,10 +116,12 @@ pub async fn from_config_as(
     kube_url: Option<&str>,
     role: Role,
 ) -> Result<Orchestrator> {
+    #[cfg_attr(not(feature = "kubernetes"), allow(unused_mut))]
     let mut cfg = RunnersConfig::from_file(file)?;
     if cfg.pools.is_empty() {
         return Err(OrchError::NoPools);
     }
+    #[cfg(feature = "kubernetes")]
     cfg.load_pod_templates()?;
     let mut process = ProcessBackend::new(dry_run);
     if let Some(p) = cfg.pools.iter().find(|p| p.backend == BackendKind::Process)

@@ -86,7 +86,9 @@ pub struct GeneratedFile {
 
 /// The templates: (file name, text with `@GHOPS_ACTION@` / `@GHOPS_VERSION@` / `@MAIN@`
 /// placeholders). The pr-bridge and deploy-plan workflows are their examples verbatim, with
-/// the install step of the default options (replaced by [`generate`]).
+/// the install step of the default options (replaced by [`generate`]): `templates/` links to
+/// them in the repository's `examples/` (symbolic links, which `cargo package` stores as the
+/// files, so the published crate builds on its own).
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("feature.yml", include_str!("templates/feature.yml")),
     (
@@ -111,23 +113,20 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     (
         "test-this-pr.yml",
-        include_str!("../../../../examples/pr-bridge/test-this-pr.yml"),
+        include_str!("templates/test-this-pr.yml"),
     ),
     (
         "ci-with-secrets.yml",
-        include_str!("../../../../examples/pr-bridge/ci-with-secrets.yml"),
+        include_str!("templates/ci-with-secrets.yml"),
     ),
     (
         "pr-bridge-report.yml",
-        include_str!("../../../../examples/pr-bridge/report.yml"),
+        include_str!("templates/pr-bridge-report.yml"),
     ),
-    (
-        "deploy-hubs.yml",
-        include_str!("../../../../examples/deploy-plan/deploy-hubs.yml"),
-    ),
+    ("deploy-hubs.yml", include_str!("templates/deploy-hubs.yml")),
     (
         "deploy-plan-comment.yml",
-        include_str!("../../../../examples/deploy-plan/plan-comment.yml"),
+        include_str!("templates/deploy-plan-comment.yml"),
     ),
 ];
 
