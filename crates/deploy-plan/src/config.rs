@@ -170,7 +170,8 @@ fn build(field: &str, globs: &[String]) -> Result<GlobSet, PlanError> {
 
 impl PlanConfig {
     /// The `[plan]` table of a config file (the defaults when it has none). Errors name the
-    /// file, line and field (gh-core's section loader).
+    /// file, line and field (gh-core's section loader). Needs the `config` feature.
+    #[cfg(feature = "config")]
     pub fn from_config(file: &gh_core::config::ConfigFile) -> Result<Self, PlanError> {
         Ok(file.section("plan")?.unwrap_or_default())
     }
@@ -220,6 +221,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "config")]
     fn config_file_then_flags() {
         let file = gh_core::config::ConfigFile::parse(
             "[plan]\nstrict = true\nmax_matrix_jobs = 3\n",
