@@ -86,9 +86,9 @@ pub struct AgentOptions {
 }
 
 /// A deployment, as the API (and the `deployment` webhook) carries it.
-pub use gh_core::events::Deployment;
+pub use gh_core::deployments::Deployment;
 
-use gh_core::events::DeploymentStatus;
+use gh_core::deployments::{DeploymentStatus, is_terminal};
 
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -105,12 +105,6 @@ pub struct PassReport {
     pub retry: bool,
     /// The agent is shutting down.
     pub shutdown: bool,
-}
-
-const TERMINAL: &[&str] = &["success", "failure", "error", "inactive"];
-
-fn is_terminal(state: &str) -> bool {
-    TERMINAL.contains(&state)
 }
 
 fn claim_prefix(agent: &str) -> String {
@@ -850,8 +844,7 @@ mod tests {
                 id: *id,
                 state: (*state).into(),
                 description: Some((*d).into()),
-                environment_url: None,
-                log_url: None,
+                ..DeploymentStatus::default()
             })
             .collect()
     }

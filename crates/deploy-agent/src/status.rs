@@ -1,6 +1,6 @@
 //! `ghops agent status`: a target's recent deployments with their latest status.
 
-use gh_core::events::{Deployment, DeploymentStatus};
+use gh_core::deployments::{Deployment, DeploymentStatus};
 use gh_core::{GitHub, RepoRef};
 use serde::Serialize;
 

@@ -3,71 +3,15 @@
 use gh_core::repo::encode_segment;
 use gh_core::retry::Idempotency;
 use gh_core::{GitHub, RepoRef};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::ReleaseError;
 
-/// A deployment as the API returns it.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct Deployment {
-    /// Id.
-    pub id: u64,
-    /// SHA deployed.
-    #[serde(default)]
-    pub sha: String,
-    /// Ref given at creation.
-    #[serde(rename = "ref", default)]
-    pub git_ref: String,
-    /// Environment.
-    #[serde(default)]
-    pub environment: String,
-    /// Payload (an object, or a JSON string for deployments made by other tools).
-    #[serde(default)]
-    pub payload: Value,
-    /// Creation time.
-    #[serde(default)]
-    pub created_at: Option<String>,
-    /// Creator.
-    #[serde(default)]
-    pub creator: Option<gh_core::events::User>,
-}
+pub use gh_core::deployments::{Deployment, DeploymentStatus};
 
-impl Deployment {
-    /// The payload as an object (string payloads are parsed).
-    pub fn payload_obj(&self) -> Value {
-        match &self.payload {
-            Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
-            v => v.clone(),
-        }
-    }
-
-    /// The PR number recorded in the payload.
-    pub fn pr(&self) -> Option<u64> {
-        self.payload_obj()["pr"].as_u64()
-    }
-}
-
-/// A deployment status.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct DeploymentStatus {
-    /// Id.
-    #[serde(default)]
-    pub id: u64,
-    /// `in_progress`, `success`, `failure`, `inactive`, ...
-    pub state: String,
-    /// Environment URL.
-    #[serde(default)]
-    pub environment_url: Option<String>,
-    /// Log URL.
-    #[serde(default)]
-    pub log_url: Option<String>,
-    /// Description.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Creation time.
-    #[serde(default)]
-    pub created_at: Option<String>,
+/// The PR whose deploy `d` records (`payload.pr`, set by `env record`), if any.
+pub fn recorded_pr(d: &Deployment) -> Option<u64> {
+    d.payload_object()["pr"].as_u64()
 }
 
 fn deployments_path(repo: &RepoRef, environment: &str) -> String {
@@ -116,7 +60,7 @@ pub async fn slot_holder(
 ) -> Result<Option<u64>, ReleaseError> {
     for d in list_deployments(gh, repo, environment).await? {
         match latest_status(gh, repo, d.id).await? {
-            Some(s) if ACTIVE_STATES.contains(&s.state.as_str()) => return Ok(d.pr()),
+            Some(s) if ACTIVE_STATES.contains(&s.state.as_str()) => return Ok(recorded_pr(&d)),
             _ => continue,
         }
     }
@@ -132,7 +76,7 @@ pub async fn pr_deployed(
     pr: u64,
 ) -> Result<bool, ReleaseError> {
     for d in list_deployments(gh, repo, environment).await? {
-        if d.pr() != Some(pr) {
+        if recorded_pr(&d) != Some(pr) {
             continue;
         }
         let statuses: Vec<DeploymentStatus> = gh
@@ -165,7 +109,7 @@ pub async fn deactivate(
 ) -> Result<Vec<u64>, ReleaseError> {
     let mut done = Vec::new();
     for d in list_deployments(gh, repo, environment).await? {
-        if pr.is_some() && d.pr() != pr {
+        if pr.is_some() && recorded_pr(&d) != pr {
             continue;
         }
         match latest_status(gh, repo, d.id).await? {
@@ -248,7 +192,7 @@ pub async fn current_deployment(
         .await?;
     Ok(v.into_iter()
         .next()
-        .filter(|d| d.sha.eq_ignore_ascii_case(sha) && d.pr() == pr))
+        .filter(|d| d.sha.eq_ignore_ascii_case(sha) && recorded_pr(d) == pr))
 }
 
 /// Finds a deployment of (environment, SHA), the newest, if any.

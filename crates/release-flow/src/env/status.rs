@@ -5,7 +5,7 @@ use gh_core::repo::encode_segment;
 use gh_core::{GitHub, RepoRef};
 use serde::{Deserialize, Serialize};
 
-use super::deployments::{Deployment, latest_status};
+use super::deployments::{Deployment, latest_status, recorded_pr};
 use crate::error::ReleaseError;
 
 /// One row of `ghops env status` (its `--json` shape: full SHAs, RFC 3339 times).
@@ -95,7 +95,7 @@ pub async fn status(gh: &GitHub, repo: &RepoRef) -> Result<Vec<EnvRow>, ReleaseE
             .or(d.created_at.clone());
         rows.push(EnvRow {
             environment: e.name,
-            pr: d.pr(),
+            pr: recorded_pr(&d),
             sha: Some(d.sha.clone()),
             state: s.as_ref().map_or("none".into(), |s| s.state.clone()),
             url: s.and_then(|s| s.environment_url).filter(|u| !u.is_empty()),

@@ -1,0 +1,180 @@
+//! Deployments and their statuses: one type each for every place ghops reads one, whether
+//! from the REST API (`GET`/`POST deployments` answer GitHub's `deployment` schema,
+//! `GET`/`POST deployments/{id}/statuses` its `deployment-status`) or from a `deployment` /
+//! `deployment_status` webhook (the same objects).
+//!
+//! What both the REST schemas and the webhook payloads always carry is required (a
+//! deployment's `id`, `sha`, `ref` and `environment`; a status's `id` and `state`), so a
+//! truncated answer is an error naming the missing field. The rest is optional:
+//!
+//! - `task`, `description`, `created_at`, `creator` are required by the schemas but
+//!   `description` and `creator` are nullable (`null` for a deleted account), and ghops
+//!   never needs the others to act, so a payload trimmed by a proxy or a GHES version still
+//!   decodes;
+//! - `payload` is any JSON: an object for deployments made by ghops, a JSON *string* for
+//!   some other tools, `null` in `deployment_status` webhooks ([`Deployment::payload_object`]
+//!   reads all three);
+//! - `transient_environment` / `production_environment` are absent from older GHES answers;
+//! - a status's `environment_url` and `log_url` are absent or `""` when never given, and its
+//!   `environment` is absent from older answers.
+//!
+//! Pure serde: usable without gh-core's `client` feature.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::events::User;
+
+/// A deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// Id.
+    pub id: u64,
+    /// Commit deployed (the ref resolved at creation).
+    pub sha: String,
+    /// Ref given at creation (branch, tag or SHA).
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    /// Task (`deploy` unless the creator chose another).
+    #[serde(default)]
+    pub task: Option<String>,
+    /// Environment.
+    pub environment: String,
+    /// Payload (any JSON; other tools may have stored a JSON string, webhooks may send `null`).
+    #[serde(default)]
+    pub payload: Value,
+    /// Creator (`null` for a deleted account).
+    #[serde(default)]
+    pub creator: Option<User>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Transient environment?
+    #[serde(default)]
+    pub transient_environment: Option<bool>,
+    /// Production environment?
+    #[serde(default)]
+    pub production_environment: Option<bool>,
+    /// Creation time (RFC 3339).
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Last update (RFC 3339).
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    /// API URL.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+impl Deployment {
+    /// The payload as an object: a string payload is parsed (`Null` when it is not JSON).
+    pub fn payload_object(&self) -> Value {
+        match &self.payload {
+            Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+            v => v.clone(),
+        }
+    }
+}
+
+/// A deployment status.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentStatus {
+    /// Id.
+    pub id: u64,
+    /// `queued`, `pending`, `in_progress`, `success`, `failure`, `error`, `inactive`.
+    pub state: String,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Environment (absent from older answers).
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Environment URL (`""` or absent when never given).
+    #[serde(default)]
+    pub environment_url: Option<String>,
+    /// Log URL (`""` or absent when never given).
+    #[serde(default)]
+    pub log_url: Option<String>,
+    /// Creator (`null` for a deleted account).
+    #[serde(default)]
+    pub creator: Option<User>,
+    /// Creation time (RFC 3339).
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+/// States after which a deployment is finished (no status will follow but `inactive`).
+pub const TERMINAL_STATES: &[&str] = &["success", "failure", "error", "inactive"];
+
+/// Is `state` one of [`TERMINAL_STATES`]?
+pub fn is_terminal(state: &str) -> bool {
+    TERMINAL_STATES.contains(&state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::decode;
+
+    #[test]
+    fn a_rest_answer_and_a_webhook_object_decode_alike() {
+        // REST `deployment` (payload an object) and a `deployment_status` webhook's
+        // `deployment` (payload null, no flags).
+        let rest: Deployment = decode(
+            "deployments",
+            br#"{"id":1,"node_id":"n","sha":"abc","ref":"main","task":"deploy",
+                "environment":"production","payload":{"pr":4},"description":null,
+                "creator":{"login":"octocat","id":1,"type":"User"},
+                "transient_environment":false,"production_environment":true,
+                "created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z",
+                "statuses_url":"s","repository_url":"r","url":"u"}"#,
+        )
+        .unwrap();
+        assert_eq!(rest.payload_object()["pr"], 4);
+        assert_eq!(rest.production_environment, Some(true));
+        let hook: Deployment = decode(
+            "deployment_status",
+            br#"{"id":2,"sha":"abc","ref":"v1","task":"deploy","environment":"qa",
+                "payload":null,"creator":null}"#,
+        )
+        .unwrap();
+        assert_eq!(hook.payload_object(), Value::Null);
+        assert_eq!(hook.creator, None);
+    }
+
+    #[test]
+    fn a_string_payload_is_read_as_an_object() {
+        let d: Deployment = decode(
+            "deployments",
+            br#"{"id":3,"sha":"a","ref":"a","environment":"e","payload":"{\"pr\":9}"}"#,
+        )
+        .unwrap();
+        assert_eq!(d.payload_object()["pr"], 9);
+        let bad = Deployment {
+            payload: Value::String("not json".into()),
+            ..d
+        };
+        assert_eq!(bad.payload_object(), Value::Null);
+    }
+
+    #[test]
+    fn a_truncated_answer_names_the_missing_field() {
+        let e = decode::<Deployment>("deployments", br#"{"id":7,"ref":"main","environment":"e"}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("sha"), "{e}");
+        let e = decode::<DeploymentStatus>("statuses", br#"{"id":7}"#).unwrap_err();
+        assert!(e.to_string().contains("state"), "{e}");
+    }
+
+    #[test]
+    fn a_status_with_empty_urls_decodes() {
+        let s: DeploymentStatus = decode(
+            "statuses",
+            br#"{"id":5,"state":"success","description":"","environment":"qa",
+                "environment_url":"","log_url":"","target_url":"","creator":null}"#,
+        )
+        .unwrap();
+        assert!(is_terminal(&s.state));
+        assert_eq!(s.environment_url.as_deref(), Some(""));
+    }
+}
