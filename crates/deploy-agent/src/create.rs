@@ -10,7 +10,10 @@ use serde_json::Value;
 
 use crate::error::AgentError;
 
-/// What to create.
+/// What to create: `ghops agent create`'s request. Not `gh_core::deployments::NewDeployment`
+/// (the `POST deployments` body the workflows send through `gh_core::deployments::create`)
+/// because `agent create` always names a task, sends no description, and posts through the
+/// raw request to tell GitHub's 202 (contexts pending, retried) and 409 apart.
 #[derive(Debug, Clone, Serialize)]
 pub struct NewDeployment {
     /// Ref (branch, tag or SHA).

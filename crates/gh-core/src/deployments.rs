@@ -18,12 +18,17 @@
 //! - a status's `environment_url` and `log_url` are absent or `""` when never given, and its
 //!   `environment` is absent from older answers.
 //!
-//! Pure serde: usable without gh-core's `client` feature.
+//! The types, [`NewDeployment`] and the request paths are pure serde: usable without
+//! gh-core's `client` feature. The API calls on them ([`list`], [`newest`], [`create`],
+//! [`statuses`], [`latest_status`], [`all_statuses`], [`create_status`]) need it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::events::User;
+use crate::repo::{RepoRef, encode_query};
+#[cfg(feature = "client")]
+use crate::{GitHub, Result, retry::Idempotency};
 
 /// A deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +116,136 @@ pub fn is_terminal(state: &str) -> bool {
     TERMINAL_STATES.contains(&state)
 }
 
+/// The body of `POST deployments` (GitHub's defaults apply to what is `None`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewDeployment {
+    /// Ref to deploy (branch, tag or SHA).
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    /// Environment.
+    pub environment: String,
+    /// Task (`None`: GitHub's `deploy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Merge the default branch into the ref first? (GitHub's default: yes.)
+    pub auto_merge: bool,
+    /// Status contexts that must have passed (`None`: GitHub's default, all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_contexts: Option<Vec<String>>,
+    /// Transient environment.
+    pub transient_environment: bool,
+    /// Production environment.
+    pub production_environment: bool,
+    /// Payload.
+    pub payload: Value,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `deployments?environment={environment}&per_page={per_page}` (1 to 100): the
+/// environment's deployments, newest first.
+pub fn list_path(repo: &RepoRef, environment: &str, per_page: usize) -> String {
+    format!(
+        "{}/deployments?environment={}&per_page={}",
+        repo.api_path(),
+        encode_query(environment),
+        per_page.clamp(1, 100)
+    )
+}
+
+/// `deployments/{id}/statuses?per_page={per_page}` (1 to 100): deployment `id`'s statuses,
+/// newest first.
+pub fn statuses_path(repo: &RepoRef, id: u64, per_page: usize) -> String {
+    format!(
+        "{}/deployments/{id}/statuses?per_page={}",
+        repo.api_path(),
+        per_page.clamp(1, 100)
+    )
+}
+
+/// Every deployment of `environment`, newest first (all pages of 100).
+#[cfg(feature = "client")]
+pub async fn list(gh: &GitHub, repo: &RepoRef, environment: &str) -> Result<Vec<Deployment>> {
+    gh.get_all(&list_path(repo, environment, 100), None).await
+}
+
+/// The `n` (1 to 100) newest deployments of `environment` (one request).
+#[cfg(feature = "client")]
+pub async fn newest(
+    gh: &GitHub,
+    repo: &RepoRef,
+    environment: &str,
+    n: usize,
+) -> Result<Vec<Deployment>> {
+    gh.get(&list_path(repo, environment, n)).await
+}
+
+/// Creates a deployment (not idempotent: never retried blindly). `None` under `--dry-run`.
+#[cfg(feature = "client")]
+pub async fn create(
+    gh: &GitHub,
+    repo: &RepoRef,
+    new: &NewDeployment,
+) -> Result<Option<Deployment>> {
+    let body = serde_json::to_value(new).map_err(|e| crate::Error::InvalidInput {
+        source_name: "deployment".into(),
+        message: e.to_string(),
+    })?;
+    gh.post(
+        &format!("{}/deployments", repo.api_path()),
+        &body,
+        Idempotency::NonIdempotent,
+    )
+    .await
+}
+
+/// The `n` (1 to 100) newest statuses of deployment `id` (one request).
+#[cfg(feature = "client")]
+pub async fn statuses(
+    gh: &GitHub,
+    repo: &RepoRef,
+    id: u64,
+    n: usize,
+) -> Result<Vec<DeploymentStatus>> {
+    gh.get(&statuses_path(repo, id, n)).await
+}
+
+/// The latest status of deployment `id` (`None`: no status yet).
+#[cfg(feature = "client")]
+pub async fn latest_status(
+    gh: &GitHub,
+    repo: &RepoRef,
+    id: u64,
+) -> Result<Option<DeploymentStatus>> {
+    Ok(statuses(gh, repo, id, 1).await?.into_iter().next())
+}
+
+/// Every status of deployment `id`, newest first (all pages of 100).
+#[cfg(feature = "client")]
+pub async fn all_statuses(gh: &GitHub, repo: &RepoRef, id: u64) -> Result<Vec<DeploymentStatus>> {
+    gh.get_all(&statuses_path(repo, id, 100), None).await
+}
+
+/// Posts `body` (`state`, `description`, `environment_url`, `log_url`, `auto_inactive`, ...)
+/// as a status of deployment `id`, once: a status is not idempotent (a repeat is a second
+/// status), so this never retries; callers that must survive a lost answer read the
+/// statuses back ([`statuses`]) before posting again. `None` under `--dry-run`.
+#[cfg(feature = "client")]
+pub async fn create_status(
+    gh: &GitHub,
+    repo: &RepoRef,
+    id: u64,
+    body: &Value,
+) -> Result<Option<DeploymentStatus>> {
+    gh.post(
+        &format!("{}/deployments/{id}/statuses", repo.api_path()),
+        body,
+        Idempotency::NonIdempotent,
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +311,45 @@ mod tests {
         .unwrap();
         assert!(is_terminal(&s.state));
         assert_eq!(s.environment_url.as_deref(), Some(""));
+    }
+    #[test]
+    fn a_new_deployment_sends_only_what_is_chosen() {
+        let mut new = NewDeployment {
+            ref_name: "abc".into(),
+            environment: "qa".into(),
+            task: None,
+            auto_merge: false,
+            required_contexts: None,
+            transient_environment: true,
+            production_environment: false,
+            payload: serde_json::json!({"pr": 1}),
+            description: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&new).unwrap(),
+            serde_json::json!({"ref": "abc", "environment": "qa", "auto_merge": false,
+                "transient_environment": true, "production_environment": false,
+                "payload": {"pr": 1}})
+        );
+        new.required_contexts = Some(Vec::new());
+        new.task = Some("migrate".into());
+        let v = serde_json::to_value(&new).unwrap();
+        assert_eq!(
+            (v["required_contexts"].clone(), v["task"].clone()),
+            (serde_json::json!([]), serde_json::json!("migrate"))
+        );
+    }
+
+    #[test]
+    fn paths_encode_the_environment_and_bound_the_page() {
+        let repo: RepoRef = "o/r".parse().unwrap();
+        assert_eq!(
+            list_path(&repo, "preview/a b", 0),
+            "/repos/o/r/deployments?environment=preview%2Fa%20b&per_page=1"
+        );
+        assert_eq!(
+            statuses_path(&repo, 7, 500),
+            "/repos/o/r/deployments/7/statuses?per_page=100"
+        );
     }
 }

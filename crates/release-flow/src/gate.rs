@@ -284,12 +284,7 @@ async fn all_statuses(
     repo: &RepoRef,
     id: u64,
 ) -> Result<Vec<DeploymentStatus>, ReleaseError> {
-    Ok(gh
-        .get_all(
-            &format!("{}/deployments/{id}/statuses?per_page=100", repo.api_path()),
-            None,
-        )
-        .await?)
+    Ok(gh_core::deployments::all_statuses(gh, repo, id).await?)
 }
 
 #[derive(Deserialize)]

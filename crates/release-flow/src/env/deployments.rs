@@ -1,7 +1,7 @@
 //! The Deployments API: list, find, create, statuses, deactivation.
 
+use gh_core::deployments::{self, NewDeployment};
 use gh_core::repo::encode_segment;
-use gh_core::retry::Idempotency;
 use gh_core::{GitHub, RepoRef};
 use serde_json::{Value, json};
 
@@ -14,23 +14,13 @@ pub fn recorded_pr(d: &Deployment) -> Option<u64> {
     d.payload_object()["pr"].as_u64()
 }
 
-fn deployments_path(repo: &RepoRef, environment: &str) -> String {
-    format!(
-        "{}/deployments?environment={}&per_page=100",
-        repo.api_path(),
-        encode_segment(environment)
-    )
-}
-
 /// Every deployment of `environment`, newest first (all pages).
 pub async fn list_deployments(
     gh: &GitHub,
     repo: &RepoRef,
     environment: &str,
 ) -> Result<Vec<Deployment>, ReleaseError> {
-    Ok(gh
-        .get_all(&deployments_path(repo, environment), None)
-        .await?)
+    Ok(deployments::list(gh, repo, environment).await?)
 }
 
 /// The latest status of a deployment (`None`: no status yet).
@@ -39,13 +29,7 @@ pub async fn latest_status(
     repo: &RepoRef,
     id: u64,
 ) -> Result<Option<DeploymentStatus>, ReleaseError> {
-    let v: Vec<DeploymentStatus> = gh
-        .get(&format!(
-            "{}/deployments/{id}/statuses?per_page=1",
-            repo.api_path()
-        ))
-        .await?;
-    Ok(v.into_iter().next())
+    Ok(deployments::latest_status(gh, repo, id).await?)
 }
 
 /// States of a deployment that holds its environment (deployed or being deployed).
@@ -79,16 +63,7 @@ pub async fn pr_deployed(
         if recorded_pr(&d) != Some(pr) {
             continue;
         }
-        let statuses: Vec<DeploymentStatus> = gh
-            .get_all(
-                &format!(
-                    "{}/deployments/{}/statuses?per_page=100",
-                    repo.api_path(),
-                    d.id
-                ),
-                None,
-            )
-            .await?;
+        let statuses = deployments::all_statuses(gh, repo, d.id).await?;
         // Newest first: an `inactive` latest status means undeployed or replaced.
         if statuses.first().is_some_and(|s| s.state != "inactive")
             && statuses.iter().any(|s| s.state == "success")
@@ -137,10 +112,7 @@ pub async fn add_status(
     id: u64,
     body: &Value,
 ) -> Result<(), ReleaseError> {
-    let path = format!("{}/deployments/{id}/statuses", repo.api_path());
-    let first = gh
-        .post::<Value>(&path, body, Idempotency::NonIdempotent)
-        .await;
+    let first = deployments::create_status(gh, repo, id, body).await;
     let e = match first {
         Ok(_) => return Ok(()),
         Err(e) if is_ambiguous(&e) => e,
@@ -156,8 +128,7 @@ pub async fn add_status(
         return Ok(());
     }
     tracing::debug!(error = %e, "deployment status not recorded; sending it again");
-    gh.post::<Value>(&path, body, Idempotency::NonIdempotent)
-        .await?;
+    deployments::create_status(gh, repo, id, body).await?;
     Ok(())
 }
 
@@ -183,14 +154,9 @@ pub async fn current_deployment(
     sha: &str,
     pr: Option<u64>,
 ) -> Result<Option<Deployment>, ReleaseError> {
-    let v: Vec<Deployment> = gh
-        .get(&format!(
-            "{}/deployments?environment={}&per_page=1",
-            repo.api_path(),
-            encode_segment(environment)
-        ))
-        .await?;
-    Ok(v.into_iter()
+    Ok(deployments::newest(gh, repo, environment, 1)
+        .await?
+        .into_iter()
         .next()
         .filter(|d| d.sha.eq_ignore_ascii_case(sha) && recorded_pr(d) == pr))
 }
@@ -231,20 +197,16 @@ pub async fn create_deployment(
     transient: bool,
     payload: Value,
 ) -> Result<Option<Deployment>, ReleaseError> {
-    Ok(gh
-        .post::<Deployment>(
-            &format!("{}/deployments", repo.api_path()),
-            &json!({
-                "ref": sha,
-                "environment": environment,
-                "auto_merge": false,
-                "required_contexts": [],
-                "transient_environment": transient,
-                "production_environment": is_production(environment),
-                "payload": payload,
-                "description": "ghops",
-            }),
-            Idempotency::NonIdempotent,
-        )
-        .await?)
+    let new = NewDeployment {
+        ref_name: sha.to_owned(),
+        environment: environment.to_owned(),
+        task: None,
+        auto_merge: false,
+        required_contexts: Some(Vec::new()),
+        transient_environment: transient,
+        production_environment: is_production(environment),
+        payload,
+        description: Some("ghops".to_owned()),
+    };
+    Ok(deployments::create(gh, repo, &new).await?)
 }

@@ -88,7 +88,7 @@ async fn record_is_idempotent_per_environment_and_sha() {
         "POST",
         "/repos/octo/app/deployments/42/statuses",
         201,
-        json!({"id": 3}),
+        json!({"id": 3, "state": "failure"}),
     )
     .await;
     // Same state again: nothing written.
@@ -187,7 +187,9 @@ async fn deactivation_pages_through_150_deployments() {
             .await;
     }
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"id": 1, "state": "inactive"})),
+        )
         .mount(&gh.server)
         .await;
     let done = deactivate(&c, &repo("octo/app"), "qa1", None)
@@ -235,7 +237,7 @@ async fn record_inactive_deactivates_only_this_prs_deployments() {
         "POST",
         "/repos/octo/app/deployments/2/statuses",
         201,
-        json!({"id": 9}),
+        json!({"id": 9, "state": "inactive"}),
     )
     .await;
     let out = record(&c, &repo("octo/app"), &req(DeployState::Inactive))
