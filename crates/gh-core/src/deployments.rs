@@ -19,7 +19,7 @@
 //!   `environment` is absent from older answers.
 //!
 //! The types, [`NewDeployment`] and the request paths are pure serde: usable without
-//! gh-core's `client` feature. The API calls on them ([`list`], [`newest`], [`create`],
+//! gh-core's `client` feature. The API calls on them ([`list`], [`list_of_sha`], [`newest`], [`create`],
 //! [`statuses`], [`latest_status`], [`all_statuses`], [`create_status`]) need it.
 
 use serde::{Deserialize, Serialize};
@@ -168,6 +168,24 @@ pub fn statuses_path(repo: &RepoRef, id: u64, per_page: usize) -> String {
 #[cfg(feature = "client")]
 pub async fn list(gh: &GitHub, repo: &RepoRef, environment: &str) -> Result<Vec<Deployment>> {
     gh.get_all(&list_path(repo, environment, 100), None).await
+}
+
+/// Every deployment of `sha` in `environment`, newest first (all pages of 100):
+/// `deployments?environment={environment}&sha={sha}&per_page=100`.
+#[cfg(feature = "client")]
+pub async fn list_of_sha(
+    gh: &GitHub,
+    repo: &RepoRef,
+    environment: &str,
+    sha: &str,
+) -> Result<Vec<Deployment>> {
+    let path = format!(
+        "{}/deployments?environment={}&sha={}&per_page=100",
+        repo.api_path(),
+        encode_query(environment),
+        encode_query(sha)
+    );
+    gh.get_all(&path, None).await
 }
 
 /// The `n` (1 to 100) newest deployments of `environment` (one request).

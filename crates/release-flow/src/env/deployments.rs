@@ -1,7 +1,6 @@
 //! The Deployments API: list, find, create, statuses, deactivation.
 
 use gh_core::deployments::{self, NewDeployment};
-use gh_core::repo::encode_segment;
 use gh_core::{GitHub, RepoRef};
 use serde_json::{Value, json};
 
@@ -168,17 +167,10 @@ pub async fn find_deployment(
     environment: &str,
     sha: &str,
 ) -> Result<Option<Deployment>, ReleaseError> {
-    let v: Vec<Deployment> = gh
-        .get_all(
-            &format!(
-                "{}/deployments?environment={}&sha={sha}&per_page=100",
-                repo.api_path(),
-                encode_segment(environment)
-            ),
-            None,
-        )
-        .await?;
-    Ok(v.into_iter().find(|d| d.sha.eq_ignore_ascii_case(sha)))
+    Ok(deployments::list_of_sha(gh, repo, environment, sha)
+        .await?
+        .into_iter()
+        .find(|d| d.sha.eq_ignore_ascii_case(sha)))
 }
 
 /// Is this a production environment (`production`, `prod`, `production-eu`, ...)?
