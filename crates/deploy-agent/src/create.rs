@@ -164,14 +164,8 @@ pub async fn wait_with_progress(
 ) -> Result<String, AgentError> {
     let start = Instant::now();
     loop {
-        let s: Vec<Value> = gh
-            .get(&format!(
-                "{}/deployments/{id}/statuses?per_page=1",
-                repo.api_path()
-            ))
-            .await?;
-        let latest = s.first();
-        let state = latest.and_then(|s| s["state"].as_str());
+        let latest = gh_core::deployments::latest_status(gh, repo, id).await?;
+        let state = latest.as_ref().map(|s| s.state.as_str());
         if let Some(state) = state
             && matches!(state, "success" | "failure" | "error" | "inactive")
         {
@@ -190,7 +184,8 @@ pub async fn wait_with_progress(
             id,
             state,
             description: latest
-                .and_then(|s| s["description"].as_str())
+                .as_ref()
+                .and_then(|s| s.description.as_deref())
                 .filter(|d| !d.is_empty()),
             waited,
             next_poll,
