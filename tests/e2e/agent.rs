@@ -200,14 +200,14 @@ async fn status_lists_deployments_with_their_latest_status_and_agent() {
     Mock::given(method("GET"))
         .and(path("/repos/octo/app/deployments/12/statuses"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-            {"state": "in_progress", "description": "ghops-agent deploy-eu-1: deploying bbbbbbb"}
+            {"id": 120, "state": "in_progress", "description": "ghops-agent deploy-eu-1: deploying bbbbbbb"}
         ])))
         .mount(&gh.server)
         .await;
     Mock::given(method("GET"))
         .and(path("/repos/octo/app/deployments/11/statuses"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-            {"state": "error", "description": "superseded by #12"}
+            {"id": 110, "state": "error", "description": "superseded by #12"}
         ])))
         .mount(&gh.server)
         .await;

@@ -350,7 +350,7 @@ async fn env() -> Vec<Seen> {
         "POST",
         "/repos/octo/app/deployments",
         201,
-        json!({"id": 42, "sha": sha}),
+        json!({"id": 42, "sha": sha, "ref": sha, "environment": "qa1"}),
     )
     .await;
     write(
@@ -396,13 +396,13 @@ async fn env() -> Vec<Seen> {
     get(
         &gh,
         &format!("{r}/deployments"),
-        json!([{"id": 100, "sha": "c".repeat(40), "environment": "qa1", "payload": {"pr": 10}}]),
+        json!([{"id": 100, "sha": "c".repeat(40), "ref": "c".repeat(40), "environment": "qa1", "payload": {"pr": 10}}]),
     )
     .await;
     get(
         &gh,
         &format!("{r}/deployments/100/statuses"),
-        json!([{"state": "success"}]),
+        json!([{"id": 101, "state": "success"}]),
     )
     .await;
     for (n, at) in [(10, "2026-12-01T09:00:00Z"), (2, "2026-12-04T09:00:00Z")] {
@@ -470,13 +470,13 @@ async fn env() -> Vec<Seen> {
     get(
         &gh,
         "/repos/octo/app/deployments",
-        json!([{"id": 5, "sha": "e".repeat(40), "payload": {"pr": 11}}]),
+        json!([{"id": 5, "sha": "e".repeat(40), "ref": "e".repeat(40), "environment": "qa1", "payload": {"pr": 11}}]),
     )
     .await;
     get(
         &gh,
         "/repos/octo/app/deployments/5/statuses",
-        json!([{"state": "success", "environment_url": "https://qa1.example.com"}]),
+        json!([{"id": 6, "state": "success", "environment_url": "https://qa1.example.com"}]),
     )
     .await;
     let mut c = cmd(&gh);
@@ -514,7 +514,7 @@ async fn gate() -> Vec<Seen> {
             "POST",
             "/repos/octo/app/deployments",
             201,
-            json!({"id": 31, "sha": sha}),
+            json!({"id": 31, "sha": sha, "ref": sha, "environment": "staging"}),
         )
         .await;
         write(

@@ -74,7 +74,10 @@ async fn record_creates_one_deployment_and_status() {
     get(&gh, "/repos/octo/app/deployments", json!([])).await;
     Mock::given(method("POST"))
         .and(path("/repos/octo/app/deployments"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 42, "sha": sha})))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"id": 42, "sha": sha, "ref": sha, "environment": "qa1"})),
+        )
         .mount(&gh.server)
         .await;
     Mock::given(method("POST"))
@@ -278,13 +281,13 @@ async fn sync_hand_over_dry_run_sends_no_write() {
     get(
         &gh,
         "/repos/Codertocat/Hello-World/deployments",
-        json!([{"id": 100, "sha": "c".repeat(40), "environment": "qa1", "payload": {"pr": 10}}]),
+        json!([{"id": 100, "sha": "c".repeat(40), "ref": "c".repeat(40), "environment": "qa1", "payload": {"pr": 10}}]),
     )
     .await;
     get(
         &gh,
         "/repos/Codertocat/Hello-World/deployments/100/statuses",
-        json!([{"state": "success"}]),
+        json!([{"id": 101, "state": "success"}]),
     )
     .await;
     // #10 got the label before this PR did: this PR takes the slot.
@@ -354,13 +357,13 @@ async fn status_prints_a_table() {
     get(
         &gh,
         "/repos/octo/app/deployments",
-        json!([{"id": 5, "sha": "e".repeat(40), "payload": {"pr": 11}}]),
+        json!([{"id": 5, "sha": "e".repeat(40), "ref": "e".repeat(40), "environment": "qa1", "payload": {"pr": 11}}]),
     )
     .await;
     get(
         &gh,
         "/repos/octo/app/deployments/5/statuses",
-        json!([{"state": "success", "environment_url": "https://qa1.example.com"}]),
+        json!([{"id": 6, "state": "success", "environment_url": "https://qa1.example.com"}]),
     )
     .await;
     let mut c = cmd(&gh);

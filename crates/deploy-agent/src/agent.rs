@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use gh_core::client::Conditional;
-use gh_core::retry::Idempotency;
 use gh_core::{GitHub, RepoRef};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::watch;
 
 use crate::error::AgentError;
@@ -86,9 +85,9 @@ pub struct AgentOptions {
 }
 
 /// A deployment, as the API (and the `deployment` webhook) carries it.
-pub use gh_core::events::Deployment;
+pub use gh_core::deployments::Deployment;
 
-use gh_core::events::DeploymentStatus;
+use gh_core::deployments::{DeploymentStatus, is_terminal};
 
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -105,12 +104,6 @@ pub struct PassReport {
     pub retry: bool,
     /// The agent is shutting down.
     pub shutdown: bool,
-}
-
-const TERMINAL: &[&str] = &["success", "failure", "error", "inactive"];
-
-fn is_terminal(state: &str) -> bool {
-    TERMINAL.contains(&state)
 }
 
 fn claim_prefix(agent: &str) -> String {
@@ -139,7 +132,7 @@ async fn statuses(
     id: u64,
     n: u32,
 ) -> Result<Vec<DeploymentStatus>, gh_core::Error> {
-    gh.get(&crate::config::statuses_path(repo, id, n)).await
+    gh_core::deployments::statuses(gh, repo, id, n as usize).await
 }
 
 /// The claim that holds a deployment: the earliest `in_progress` status since its latest
@@ -192,15 +185,11 @@ async fn post_status_once(
     if let Some(u) = st.log_url {
         body["log_url"] = json!(u);
     }
-    let path = format!("{}/deployments/{id}/statuses", repo.api_path());
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let err = match gh
-            .post::<Value>(&path, &body, Idempotency::NonIdempotent)
-            .await
-        {
-            Ok(s) => return Ok(s.and_then(|s| s["id"].as_u64())),
+        let err = match gh_core::deployments::create_status(gh, repo, id, &body).await {
+            Ok(s) => return Ok(s.map(|s| s.id)),
             Err(e) => e,
         };
         if matches!(&err, gh_core::Error::Api { status, .. } if (400..500).contains(status)) {
@@ -360,7 +349,7 @@ pub async fn run_once(
     //    kept only once the whole pass succeeded: a pass that failed half-way must not be
     //    short-cut by a 304 next time.
     //    One walk of gh-core's pager: the first page conditional, later pages by `Link`.
-    let base = crate::config::deployments_path(repo, env, 100);
+    let base = gh_core::deployments::list_path(repo, env, 100);
     let mut new_etag = state.etag.clone();
     let mut pager = gh.pages(&base, None);
     let first: Vec<Deployment> = match pager
@@ -850,8 +839,7 @@ mod tests {
                 id: *id,
                 state: (*state).into(),
                 description: Some((*d).into()),
-                environment_url: None,
-                log_url: None,
+                ..DeploymentStatus::default()
             })
             .collect()
     }

@@ -316,24 +316,6 @@ impl AgentConfig {
     }
 }
 
-/// The Deployments API path of `repo` listing `environment`'s deployments, newest first.
-pub fn deployments_path(repo: &RepoRef, environment: &str, per_page: usize) -> String {
-    format!(
-        "{}/deployments?environment={}&per_page={}",
-        repo.api_path(),
-        gh_core::repo::encode_query(environment),
-        per_page.clamp(1, 100)
-    )
-}
-
-/// The path of deployment `id`'s statuses, newest first.
-pub fn statuses_path(repo: &RepoRef, id: u64, per_page: u32) -> String {
-    format!(
-        "{}/deployments/{id}/statuses?per_page={per_page}",
-        repo.api_path()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,10 @@ use serde_json::Value;
 
 use crate::error::AgentError;
 
-/// What to create.
+/// What to create: `ghops agent create`'s request. Not `gh_core::deployments::NewDeployment`
+/// (the `POST deployments` body the workflows send through `gh_core::deployments::create`)
+/// because `agent create` always names a task, sends no description, and posts through the
+/// raw request to tell GitHub's 202 (contexts pending, retried) and 409 apart.
 #[derive(Debug, Clone, Serialize)]
 pub struct NewDeployment {
     /// Ref (branch, tag or SHA).
@@ -164,14 +167,8 @@ pub async fn wait_with_progress(
     let start = tokio::time::Instant::now();
     let mut pacer = Pacer::new(Backoff::fixed(poll), Some(timeout));
     loop {
-        let s: Vec<Value> = gh
-            .get(&format!(
-                "{}/deployments/{id}/statuses?per_page=1",
-                repo.api_path()
-            ))
-            .await?;
-        let latest = s.first();
-        let state = latest.and_then(|s| s["state"].as_str());
+        let latest = gh_core::deployments::latest_status(gh, repo, id).await?;
+        let state = latest.as_ref().map(|s| s.state.as_str());
         if let Some(state) = state
             && matches!(state, "success" | "failure" | "error" | "inactive")
         {
@@ -189,7 +186,8 @@ pub async fn wait_with_progress(
             id,
             state,
             description: latest
-                .and_then(|s| s["description"].as_str())
+                .as_ref()
+                .and_then(|s| s.description.as_deref())
                 .filter(|d| !d.is_empty()),
             waited,
             next_poll,

@@ -1,10 +1,9 @@
 //! `ghops agent status`: a target's recent deployments with their latest status.
 
-use gh_core::events::{Deployment, DeploymentStatus};
+use gh_core::deployments::{latest_status, newest};
 use gh_core::{GitHub, RepoRef};
 use serde::Serialize;
 
-use crate::config::{deployments_path, statuses_path};
 use crate::error::AgentError;
 
 /// One deployment and its latest status.
@@ -38,11 +37,10 @@ pub async fn recent(
     environment: &str,
     limit: usize,
 ) -> Result<Vec<Recent>, AgentError> {
-    let list: Vec<Deployment> = gh.get(&deployments_path(repo, environment, limit)).await?;
+    let list = newest(gh, repo, environment, limit).await?;
     let mut rows = Vec::new();
     for d in list {
-        let s: Vec<DeploymentStatus> = gh.get(&statuses_path(repo, d.id, 1)).await?;
-        let latest = s.into_iter().next();
+        let latest = latest_status(gh, repo, d.id).await?;
         rows.push(Recent {
             id: d.id,
             ref_name: d.ref_name,

@@ -908,7 +908,9 @@ async fn create_retries_202_then_waits_for_the_terminal_status() {
         .await;
     Mock::given(method("GET"))
         .and(path(format!("{R}/deployments/61/statuses")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"state": "in_progress"}])))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!([{"id": 610, "state": "in_progress"}])),
+        )
         .up_to_n_times(1)
         .mount(&e.gh.server)
         .await;

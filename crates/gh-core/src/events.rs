@@ -288,43 +288,7 @@ pub struct CheckRunEvent {
     pub installation: Option<Installation>,
 }
 
-/// A deployment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Deployment {
-    /// Id.
-    pub id: u64,
-    /// Commit.
-    pub sha: String,
-    /// Ref.
-    #[serde(rename = "ref")]
-    pub ref_name: String,
-    /// Task (`deploy`).
-    #[serde(default)]
-    pub task: Option<String>,
-    /// Environment.
-    pub environment: String,
-    /// Payload (any JSON; GitHub may send a string).
-    #[serde(default)]
-    pub payload: Value,
-    /// Creator.
-    #[serde(default)]
-    pub creator: Option<User>,
-    /// Description.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Transient?
-    #[serde(default)]
-    pub transient_environment: Option<bool>,
-    /// Production?
-    #[serde(default)]
-    pub production_environment: Option<bool>,
-    /// Created.
-    #[serde(default)]
-    pub created_at: Option<String>,
-    /// API URL.
-    #[serde(default)]
-    pub url: Option<String>,
-}
+pub use crate::deployments::{Deployment, DeploymentStatus};
 
 /// `deployment`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -338,25 +302,6 @@ pub struct DeploymentEvent {
     /// App installation.
     #[serde(default)]
     pub installation: Option<Installation>,
-}
-
-/// A deployment status.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeploymentStatus {
-    /// Id.
-    #[serde(default)]
-    pub id: u64,
-    /// State.
-    pub state: String,
-    /// Description.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Environment URL.
-    #[serde(default)]
-    pub environment_url: Option<String>,
-    /// Log URL.
-    #[serde(default)]
-    pub log_url: Option<String>,
 }
 
 /// `deployment_status`.

@@ -12,6 +12,8 @@
 //! - [`webhook`]: constant-time `X-Hub-Signature-256` verification.
 //! - [`events`]: tolerant typed webhook payloads with errors naming the missing field.
 //! - [`pulls`]: the one pull-request type (REST answers and webhooks alike).
+//! - [`deployments`]: the one deployment and deployment-status types (REST answers and
+//!   webhooks alike).
 //! - [`comments`]: one comment per purpose, upserted by a hidden marker.
 //! - [`actions`]: `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`, annotations, `::add-mask::`, and the
 //!   run's `GITHUB_*` defaults ([`actions::RunEnv`]).
@@ -72,6 +74,7 @@ pub mod client;
 pub mod comments;
 pub mod config;
 pub mod dedupe;
+pub mod deployments;
 pub mod dist;
 pub mod error;
 pub mod events;

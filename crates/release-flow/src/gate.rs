@@ -284,12 +284,7 @@ async fn all_statuses(
     repo: &RepoRef,
     id: u64,
 ) -> Result<Vec<DeploymentStatus>, ReleaseError> {
-    Ok(gh
-        .get_all(
-            &format!("{}/deployments/{id}/statuses?per_page=100", repo.api_path()),
-            None,
-        )
-        .await?)
+    Ok(gh_core::deployments::all_statuses(gh, repo, id).await?)
 }
 
 #[derive(Deserialize)]
@@ -367,16 +362,7 @@ async fn succeeded_in(
     environment: &str,
     sha: &str,
 ) -> Result<bool, ReleaseError> {
-    let deps: Vec<Deployment> = gh
-        .get_all(
-            &format!(
-                "{}/deployments?environment={}&sha={sha}&per_page=100",
-                repo.api_path(),
-                encode_segment(environment)
-            ),
-            None,
-        )
-        .await?;
+    let deps = gh_core::deployments::list_of_sha(gh, repo, environment, sha).await?;
     for d in deps.iter().filter(|d| d.sha.eq_ignore_ascii_case(sha)) {
         if all_statuses(gh, repo, d.id)
             .await?

@@ -1,81 +1,16 @@
 //! The Deployments API: list, find, create, statuses, deactivation.
 
-use gh_core::repo::encode_segment;
-use gh_core::retry::Idempotency;
+use gh_core::deployments::{self, NewDeployment};
 use gh_core::{GitHub, RepoRef};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::ReleaseError;
 
-/// A deployment as the API returns it.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct Deployment {
-    /// Id.
-    pub id: u64,
-    /// SHA deployed.
-    #[serde(default)]
-    pub sha: String,
-    /// Ref given at creation.
-    #[serde(rename = "ref", default)]
-    pub git_ref: String,
-    /// Environment.
-    #[serde(default)]
-    pub environment: String,
-    /// Payload (an object, or a JSON string for deployments made by other tools).
-    #[serde(default)]
-    pub payload: Value,
-    /// Creation time.
-    #[serde(default)]
-    pub created_at: Option<String>,
-    /// Creator.
-    #[serde(default)]
-    pub creator: Option<gh_core::events::User>,
-}
+pub use gh_core::deployments::{Deployment, DeploymentStatus};
 
-impl Deployment {
-    /// The payload as an object (string payloads are parsed).
-    pub fn payload_obj(&self) -> Value {
-        match &self.payload {
-            Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
-            v => v.clone(),
-        }
-    }
-
-    /// The PR number recorded in the payload.
-    pub fn pr(&self) -> Option<u64> {
-        self.payload_obj()["pr"].as_u64()
-    }
-}
-
-/// A deployment status.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct DeploymentStatus {
-    /// Id.
-    #[serde(default)]
-    pub id: u64,
-    /// `in_progress`, `success`, `failure`, `inactive`, ...
-    pub state: String,
-    /// Environment URL.
-    #[serde(default)]
-    pub environment_url: Option<String>,
-    /// Log URL.
-    #[serde(default)]
-    pub log_url: Option<String>,
-    /// Description.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Creation time.
-    #[serde(default)]
-    pub created_at: Option<String>,
-}
-
-fn deployments_path(repo: &RepoRef, environment: &str) -> String {
-    format!(
-        "{}/deployments?environment={}&per_page=100",
-        repo.api_path(),
-        encode_segment(environment)
-    )
+/// The PR whose deploy `d` records (`payload.pr`, set by `env record`), if any.
+pub fn recorded_pr(d: &Deployment) -> Option<u64> {
+    d.payload_object()["pr"].as_u64()
 }
 
 /// Every deployment of `environment`, newest first (all pages).
@@ -84,9 +19,7 @@ pub async fn list_deployments(
     repo: &RepoRef,
     environment: &str,
 ) -> Result<Vec<Deployment>, ReleaseError> {
-    Ok(gh
-        .get_all(&deployments_path(repo, environment), None)
-        .await?)
+    Ok(deployments::list(gh, repo, environment).await?)
 }
 
 /// The latest status of a deployment (`None`: no status yet).
@@ -95,13 +28,7 @@ pub async fn latest_status(
     repo: &RepoRef,
     id: u64,
 ) -> Result<Option<DeploymentStatus>, ReleaseError> {
-    let v: Vec<DeploymentStatus> = gh
-        .get(&format!(
-            "{}/deployments/{id}/statuses?per_page=1",
-            repo.api_path()
-        ))
-        .await?;
-    Ok(v.into_iter().next())
+    Ok(deployments::latest_status(gh, repo, id).await?)
 }
 
 /// States of a deployment that holds its environment (deployed or being deployed).
@@ -116,7 +43,7 @@ pub async fn slot_holder(
 ) -> Result<Option<u64>, ReleaseError> {
     for d in list_deployments(gh, repo, environment).await? {
         match latest_status(gh, repo, d.id).await? {
-            Some(s) if ACTIVE_STATES.contains(&s.state.as_str()) => return Ok(d.pr()),
+            Some(s) if ACTIVE_STATES.contains(&s.state.as_str()) => return Ok(recorded_pr(&d)),
             _ => continue,
         }
     }
@@ -132,19 +59,10 @@ pub async fn pr_deployed(
     pr: u64,
 ) -> Result<bool, ReleaseError> {
     for d in list_deployments(gh, repo, environment).await? {
-        if d.pr() != Some(pr) {
+        if recorded_pr(&d) != Some(pr) {
             continue;
         }
-        let statuses: Vec<DeploymentStatus> = gh
-            .get_all(
-                &format!(
-                    "{}/deployments/{}/statuses?per_page=100",
-                    repo.api_path(),
-                    d.id
-                ),
-                None,
-            )
-            .await?;
+        let statuses = deployments::all_statuses(gh, repo, d.id).await?;
         // Newest first: an `inactive` latest status means undeployed or replaced.
         if statuses.first().is_some_and(|s| s.state != "inactive")
             && statuses.iter().any(|s| s.state == "success")
@@ -165,7 +83,7 @@ pub async fn deactivate(
 ) -> Result<Vec<u64>, ReleaseError> {
     let mut done = Vec::new();
     for d in list_deployments(gh, repo, environment).await? {
-        if pr.is_some() && d.pr() != pr {
+        if pr.is_some() && recorded_pr(&d) != pr {
             continue;
         }
         match latest_status(gh, repo, d.id).await? {
@@ -193,10 +111,7 @@ pub async fn add_status(
     id: u64,
     body: &Value,
 ) -> Result<(), ReleaseError> {
-    let path = format!("{}/deployments/{id}/statuses", repo.api_path());
-    let first = gh
-        .post::<Value>(&path, body, Idempotency::NonIdempotent)
-        .await;
+    let first = deployments::create_status(gh, repo, id, body).await;
     let e = match first {
         Ok(_) => return Ok(()),
         Err(e) if is_ambiguous(&e) => e,
@@ -212,8 +127,7 @@ pub async fn add_status(
         return Ok(());
     }
     tracing::debug!(error = %e, "deployment status not recorded; sending it again");
-    gh.post::<Value>(&path, body, Idempotency::NonIdempotent)
-        .await?;
+    deployments::create_status(gh, repo, id, body).await?;
     Ok(())
 }
 
@@ -239,16 +153,11 @@ pub async fn current_deployment(
     sha: &str,
     pr: Option<u64>,
 ) -> Result<Option<Deployment>, ReleaseError> {
-    let v: Vec<Deployment> = gh
-        .get(&format!(
-            "{}/deployments?environment={}&per_page=1",
-            repo.api_path(),
-            encode_segment(environment)
-        ))
-        .await?;
-    Ok(v.into_iter()
+    Ok(deployments::newest(gh, repo, environment, 1)
+        .await?
+        .into_iter()
         .next()
-        .filter(|d| d.sha.eq_ignore_ascii_case(sha) && d.pr() == pr))
+        .filter(|d| d.sha.eq_ignore_ascii_case(sha) && recorded_pr(d) == pr))
 }
 
 /// Finds a deployment of (environment, SHA), the newest, if any.
@@ -258,17 +167,10 @@ pub async fn find_deployment(
     environment: &str,
     sha: &str,
 ) -> Result<Option<Deployment>, ReleaseError> {
-    let v: Vec<Deployment> = gh
-        .get_all(
-            &format!(
-                "{}/deployments?environment={}&sha={sha}&per_page=100",
-                repo.api_path(),
-                encode_segment(environment)
-            ),
-            None,
-        )
-        .await?;
-    Ok(v.into_iter().find(|d| d.sha.eq_ignore_ascii_case(sha)))
+    Ok(deployments::list_of_sha(gh, repo, environment, sha)
+        .await?
+        .into_iter()
+        .find(|d| d.sha.eq_ignore_ascii_case(sha)))
 }
 
 /// Is this a production environment (`production`, `prod`, `production-eu`, ...)?
@@ -287,20 +189,16 @@ pub async fn create_deployment(
     transient: bool,
     payload: Value,
 ) -> Result<Option<Deployment>, ReleaseError> {
-    Ok(gh
-        .post::<Deployment>(
-            &format!("{}/deployments", repo.api_path()),
-            &json!({
-                "ref": sha,
-                "environment": environment,
-                "auto_merge": false,
-                "required_contexts": [],
-                "transient_environment": transient,
-                "production_environment": is_production(environment),
-                "payload": payload,
-                "description": "ghops",
-            }),
-            Idempotency::NonIdempotent,
-        )
-        .await?)
+    let new = NewDeployment {
+        ref_name: sha.to_owned(),
+        environment: environment.to_owned(),
+        task: None,
+        auto_merge: false,
+        required_contexts: Some(Vec::new()),
+        transient_environment: transient,
+        production_environment: is_production(environment),
+        payload,
+        description: Some("ghops".to_owned()),
+    };
+    Ok(deployments::create(gh, repo, &new).await?)
 }

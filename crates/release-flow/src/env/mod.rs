@@ -40,7 +40,7 @@ pub use config::{EnvConfig, LabelRule};
 pub use deployments::{
     ACTIVE_STATES, Deployment, DeploymentStatus, add_status, create_deployment, current_deployment,
     deactivate, find_deployment, is_production, latest_status, list_deployments, pr_deployed,
-    slot_holder,
+    recorded_pr, slot_holder,
 };
 pub use inputs::{GateInputs, RecordInputs, actor, sha};
 pub use plan::{

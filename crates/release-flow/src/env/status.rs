@@ -1,11 +1,10 @@
 //! `env status`: what runs where.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use gh_core::repo::encode_segment;
 use gh_core::{GitHub, RepoRef};
 use serde::{Deserialize, Serialize};
 
-use super::deployments::{Deployment, latest_status};
+use super::deployments::{latest_status, recorded_pr};
 use crate::error::ReleaseError;
 
 /// One row of `ghops env status` (its `--json` shape: full SHAs, RFC 3339 times).
@@ -69,13 +68,7 @@ pub async fn status(gh: &GitHub, repo: &RepoRef) -> Result<Vec<EnvRow>, ReleaseE
         .await?;
     let mut rows = Vec::new();
     for e in envs {
-        let latest: Vec<Deployment> = gh
-            .get(&format!(
-                "{}/deployments?environment={}&per_page=1",
-                repo.api_path(),
-                encode_segment(&e.name)
-            ))
-            .await?;
+        let latest = gh_core::deployments::newest(gh, repo, &e.name, 1).await?;
         let Some(d) = latest.into_iter().next() else {
             rows.push(EnvRow {
                 environment: e.name,
@@ -95,7 +88,7 @@ pub async fn status(gh: &GitHub, repo: &RepoRef) -> Result<Vec<EnvRow>, ReleaseE
             .or(d.created_at.clone());
         rows.push(EnvRow {
             environment: e.name,
-            pr: d.pr(),
+            pr: recorded_pr(&d),
             sha: Some(d.sha.clone()),
             state: s.as_ref().map_or("none".into(), |s| s.state.clone()),
             url: s.and_then(|s| s.environment_url).filter(|u| !u.is_empty()),

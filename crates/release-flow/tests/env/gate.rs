@@ -84,7 +84,8 @@ async fn maintainer_is_approved_and_recorded() {
         "POST",
         "/repos/octo/app/deployments",
         201,
-        json!({"id": 77, "sha": sha('f')}),
+        // GitHub answers the whole deployment (`ref` is the SHA ghops creates it with).
+        json!({"id": 77, "sha": sha('f'), "ref": sha('f'), "environment": "production"}),
     )
     .await;
     write(
@@ -134,7 +135,7 @@ async fn payload_approval_is_not_trusted() {
     let gh = MockGitHub::start().await;
     let c = client(&gh, false).await;
     permission(&gh, "octo/app", "dev", "write").await;
-    get(&gh, "/repos/octo/app/deployments", json!([{"id": 77, "sha": sha('f'), "payload": {"approved_by": "lead", "approved_at": "2026-01-01T00:00:00Z"}}])).await;
+    get(&gh, "/repos/octo/app/deployments", json!([{"id": 77, "sha": sha('f'), "ref": sha('f'), "environment": "production", "payload": {"approved_by": "lead", "approved_at": "2026-01-01T00:00:00Z"}}])).await;
     let e = check(
         &c,
         &repo("octo/app"),
@@ -161,7 +162,7 @@ async fn rerun_on_an_approved_deployment_writes_nothing() {
     get(
         &gh,
         "/repos/octo/app/deployments",
-        json!([{"id": 77, "sha": sha('f'), "payload": {}}]),
+        json!([{"id": 77, "sha": sha('f'), "ref": sha('f'), "environment": "production", "payload": {}}]),
     )
     .await;
     get(&gh, "/repos/octo/app/deployments/77/statuses", json!([

@@ -88,7 +88,7 @@ async fn record_is_idempotent_per_environment_and_sha() {
         "POST",
         "/repos/octo/app/deployments/42/statuses",
         201,
-        json!({"id": 3}),
+        json!({"id": 3, "state": "failure"}),
     )
     .await;
     // Same state again: nothing written.
@@ -180,12 +180,16 @@ async fn deactivation_pages_through_150_deployments() {
         Mock::given(method("GET"))
             .and(path(format!("/repos/octo/app/deployments/{i}/statuses")))
             .and(query_param("per_page", "1"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"state": state}])))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!([{"id": 1831, "state": state}])),
+            )
             .mount(&gh.server)
             .await;
     }
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"id": 1, "state": "inactive"})),
+        )
         .mount(&gh.server)
         .await;
     let done = deactivate(&c, &repo("octo/app"), "qa1", None)
@@ -225,7 +229,7 @@ async fn record_inactive_deactivates_only_this_prs_deployments() {
     get(
         &gh,
         "/repos/octo/app/deployments/2/statuses",
-        json!([{"state": "success"}]),
+        json!([{"id": 2281, "state": "success"}]),
     )
     .await;
     write(
@@ -233,7 +237,7 @@ async fn record_inactive_deactivates_only_this_prs_deployments() {
         "POST",
         "/repos/octo/app/deployments/2/statuses",
         201,
-        json!({"id": 9}),
+        json!({"id": 9, "state": "inactive"}),
     )
     .await;
     let out = record(&c, &repo("octo/app"), &req(DeployState::Inactive))
@@ -281,7 +285,7 @@ async fn status_table_and_json() {
     )
     .await;
     get(&gh, "/repos/octo/app/deployments/2/statuses", json!([
-        {"state": "success", "environment_url": "https://feature-x.preview.example.com", "created_at": "2026-01-01T21:00:00Z"}
+        {"id": 2841, "state": "success", "environment_url": "https://feature-x.preview.example.com", "created_at": "2026-01-01T21:00:00Z"}
     ])).await;
     get(&gh, "/repos/octo/app/deployments/5/statuses", json!([])).await;
     let now = chrono::DateTime::parse_from_rfc3339("2026-01-02T00:00:00Z")

@@ -61,7 +61,7 @@ async fn preview_undeploy_when_label_removed() {
     get(
         &gh,
         "/repos/octo/app/deployments/11/statuses",
-        json!([{"state": "success"}, {"state": "in_progress"}]),
+        json!([{"id": 641, "state": "success"}, {"id": 642, "state": "in_progress"}]),
     )
     .await;
     let plan = sync(&c, &repo("octo/app"), &EnvConfig::default(), &ev)
@@ -94,7 +94,7 @@ async fn qa_label_removed_undeploys_that_slot() {
     get(
         &gh,
         "/repos/octo/app/deployments/12/statuses",
-        json!([{"state": "success"}]),
+        json!([{"id": 971, "state": "success"}]),
     )
     .await;
     let plan = sync(&c, &repo("octo/app"), &EnvConfig::default(), &ev)
@@ -147,7 +147,7 @@ async fn unlabel_of_a_slot_never_held_undeploys_nothing() {
     get(
         &gh,
         "/repos/octo/app/deployments/12/statuses",
-        json!([{"state": "inactive"}, {"state": "success"}]),
+        json!([{"id": 1501, "state": "inactive"}, {"id": 1502, "state": "success"}]),
     )
     .await;
     let plan = sync(&c, &repo("octo/app"), &EnvConfig::default(), &ev)
@@ -266,7 +266,7 @@ async fn same_branch_two_repos_share_namespace_close_undeploys_own() {
     get(
         &gh,
         "/repos/octo/a/deployments/11/statuses",
-        json!([{"state": "success"}, {"state": "in_progress"}]),
+        json!([{"id": 2691, "state": "success"}, {"id": 2692, "state": "in_progress"}]),
     )
     .await;
     let closed_a = pr_event(
@@ -313,7 +313,7 @@ async fn close_without_successful_deploy_undeploys_nothing() {
     get(
         &gh,
         "/repos/octo/a/deployments/11/statuses",
-        json!([{"state": "failure"}, {"state": "in_progress"}]),
+        json!([{"id": 3161, "state": "failure"}, {"id": 3162, "state": "in_progress"}]),
     )
     .await;
     let closed = pr_event(
@@ -404,13 +404,13 @@ async fn qa_slot_hand_over() {
     get(
         &gh,
         "/repos/octo/app/deployments/101/statuses",
-        json!([{"state": "success"}]),
+        json!([{"id": 4071, "state": "success"}]),
     )
     .await;
     get(
         &gh,
         "/repos/octo/app/deployments/100/statuses",
-        json!([{"state": "inactive"}]),
+        json!([{"id": 4131, "state": "inactive"}]),
     )
     .await;
     write(
