@@ -1,9 +1,16 @@
 //! Stamps the commit into the binary: `ghops --version` prints `ghops 0.1.0 (commit abc123def456)`.
 //!
-//! Source of the commit, first found wins: `GHOPS_COMMIT` (set by builds from a source
-//! archive or a container context without `.git`), then `git rev-parse HEAD` in the source
-//! tree, else `unknown`. Never fails the build. (No `-dirty` mark: it would need a rebuild on
-//! every index change; release builds are made from a clean tag.)
+//! Source of the commit, first found wins: `GHOPS_COMMIT` (set by the release workflow to the
+//! full commit id, and by builds from a source archive or a container context without `.git`),
+//! then `git rev-parse HEAD` in the source tree, else `unknown`. Never fails the build. (No
+//! `-dirty` mark: it would need a rebuild on every index change; release builds are made from a
+//! clean tag.)
+//!
+//! Two variables: `GHOPS_COMMIT`, at most 12 characters of it, for the version line; and
+//! `GHOPS_RELEASE_COMMIT`, the full commit id when `GHOPS_COMMIT` is one (40 hex digits), else
+//! empty: the setup action commit `ghops init` pins (`gh_core::dist::setup_action_sha`). Only
+//! the explicit variable counts: a local checkout's HEAD may never have been pushed, and a
+//! workflow pinned to it would not resolve.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -33,7 +40,18 @@ fn main() {
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
         .take(64)
         .collect();
-    println!("cargo:rustc-env=GHOPS_COMMIT={commit}");
+    let release = if commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        commit.to_ascii_lowercase()
+    } else {
+        String::new()
+    };
+    let short: String = if release.is_empty() {
+        commit
+    } else {
+        release[..12].to_owned()
+    };
+    println!("cargo:rustc-env=GHOPS_COMMIT={short}");
+    println!("cargo:rustc-env=GHOPS_RELEASE_COMMIT={release}");
 }
 
 fn from_git() -> Option<String> {

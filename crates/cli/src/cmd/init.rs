@@ -31,8 +31,8 @@ pub struct InitArgs {
     /// ghops release tag the workflows install (default: this binary's version).
     #[arg(long, default_value = concat!("v", env!("CARGO_PKG_VERSION")))]
     ghops_version: String,
-    /// Commit of the setup action (OWNER/ghops) the workflows pin [default: the one this
-    /// binary was released with].
+    /// Commit of the setup action (OWNER/ghops) the workflows pin [default: the commit this
+    /// binary was released from].
     #[arg(long, value_name = "SHA")]
     setup_action_sha: Option<String>,
     /// The main branch.
@@ -64,9 +64,11 @@ pub async fn run(args: InitArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let opts = InitOptions {
         ghops_version: args.ghops_version,
         main_branch: args.main_branch,
-        setup_action_sha: args
-            .setup_action_sha
-            .unwrap_or_else(|| InitOptions::default().setup_action_sha),
+        // Default: the commit this binary was released from (its action.yml exists), else
+        // the constant (a placeholder before the first release).
+        setup_action_sha: args.setup_action_sha.unwrap_or_else(|| {
+            gh_core::dist::setup_action_sha(env!("GHOPS_RELEASE_COMMIT")).to_owned()
+        }),
     };
     let files = release_flow::init::generate_selected(&opts, &args.workflows)?;
     if opts.setup_action_is_placeholder() {
