@@ -453,22 +453,12 @@ mod tests {
 
     #[test]
     fn progress_lines_follow_state_changes_and_a_minute_cadence() {
+        // The cadence itself is gh-core's `Cadence` (tested there); here: each mode uses it.
         use std::time::{Duration, Instant};
         let p = Progress::with_mode(ProgressMode::Lines);
         let t0 = Instant::now();
         let s = Duration::from_secs;
-        let shown: Vec<bool> = [
-            ("0/2", t0),          // first: shown
-            ("0/2", t0 + s(10)),  // same state, 10 s later: quiet
-            ("0/2", t0 + s(59)),  // still under a minute: quiet
-            ("1/2", t0 + s(70)),  // changed: shown
-            ("1/2", t0 + s(129)), // 59 s since the last line: quiet
-            ("1/2", t0 + s(130)), // a minute: shown again
-        ]
-        .iter()
-        .map(|(state, at)| p.due(state, *at))
-        .collect();
-        assert_eq!(shown, [true, false, false, true, false, true]);
+        assert!(p.due("0/2", t0) && !p.due("0/2", t0 + s(10)) && p.due("1/2", t0 + s(11)));
         let term = Progress::with_mode(ProgressMode::Terminal);
         assert!(term.due("0/2", t0) && term.due("0/2", t0 + s(1)));
         let off = Progress::with_mode(ProgressMode::Off);
