@@ -175,6 +175,50 @@ async fn json_logs_make_every_stderr_line_json() {
     }
 }
 
+/// A command line clap refuses is an error like any other: a JSON line with
+/// `GHOPS_LOG_FORMAT=json`, an `::error` annotation under Actions; exit 2 either way, and
+/// clap's own text otherwise.
+#[tokio::test]
+async fn usage_errors_follow_the_log_format_and_annotate() {
+    let refused = |env: &[(&'static str, &'static str)]| {
+        let mut c = ghops();
+        c.args(["plan", "filter", "--jobs", "prod.json", "--failed"])
+            .envs(env.iter().copied());
+        c
+    };
+    let want = "a value is required for '--failed <FILE>' but none was supplied";
+    let out = run(refused(&[])).await;
+    assert_eq!(out.status.code(), Some(2));
+    let plain = stderr(&out);
+    assert!(plain.starts_with(&format!("error: {want}")), "{plain}");
+    assert!(!plain.contains("::error"), "{plain}");
+
+    let out = run(refused(&[("GHOPS_LOG_FORMAT", "json")])).await;
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<serde_json::Value> = stderr(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", stderr(&out));
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert_eq!(lines[0]["fields"]["kind"], "error");
+    let m = lines[0]["fields"]["message"].as_str().unwrap();
+    assert!(m.starts_with(want), "{m}");
+
+    let out = run(refused(&[("GITHUB_ACTIONS", "true")])).await;
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.starts_with(&format!("error: {want}")), "{e}");
+    assert!(e.contains(&format!("\n::error::{want}")), "{e}");
+
+    // Help and version are no errors: stdout, exit 0, whatever the format.
+    let mut c = ghops();
+    c.args(["plan", "--help"]).env("GHOPS_LOG_FORMAT", "json");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(crate::util::stdout(&out).contains("Usage:"));
+}
+
 /// A closed stderr never turns a failure into a panic (exit 101): the error's exit code
 /// stands, under Actions (annotation) and with JSON logs too.
 #[tokio::test]

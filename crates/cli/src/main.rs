@@ -121,7 +121,10 @@ fn main() -> ProcessExit {
             return ProcessExit::from(ExitCode::Usage.code());
         }
     };
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     // Daemons log what they do (start-up, one line per delivery, pass, launch or deploy) at
     // INFO by default; one-shot commands only warnings.
     let daemon = match &cli.command {
@@ -151,6 +154,41 @@ fn main() -> ProcessExit {
             ProcessExit::from(f.code.code())
         }
     }
+}
+
+/// A command line clap refuses (exit 2). Help and version go to stdout as clap prints them;
+/// an error is clap's own text, unless `GHOPS_LOG_FORMAT=json` (then a JSON log line, as
+/// every other error) or under GitHub Actions (then also an `::error` annotation).
+fn usage_error(e: clap::Error) -> ProcessExit {
+    use clap::error::ErrorKind;
+    let plain = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if plain || !(ctx::json_logs() || gh_core::actions::in_actions()) {
+        let _ = e.print();
+        return ProcessExit::from(u8::try_from(e.exit_code()).unwrap_or(ExitCode::Usage.code()));
+    }
+    let defaults = GlobalArgs {
+        repo: None,
+        api_url: None,
+        token: None,
+        app_id: None,
+        app_key: None,
+        config: None,
+        json: false,
+        dry_run: false,
+        verbose: 0,
+        quiet: false,
+        color: ctx::ColorChoice::Never,
+    };
+    ctx::init_tracing(&defaults, false);
+    let text = e.render().to_string();
+    let message = text.trim().strip_prefix("error: ").unwrap_or(text.trim());
+    Failure::usage(message).report();
+    ProcessExit::from(ExitCode::Usage.code())
 }
 
 async fn run(command: Command, ctx: &Ctx) -> Result<ExitCode, Failure> {
