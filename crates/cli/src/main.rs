@@ -362,6 +362,9 @@ mod help_tests {
             "[env: GHOPS_APP_ID=]",
             "[env: GITHUB_API_URL=]",
             "[env: GHOPS_CONFIG=]",
+            "[env: GITHUB_REPOSITORY]",
+            "https://HOST/OWNER/NAME",
+            "OWNER/NAME.git",
             "GHOPS_LOG_FORMAT=json",
             "GHOPS_APP_SLUG",
         ] {
