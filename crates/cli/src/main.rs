@@ -382,6 +382,11 @@ mod help_tests {
             cur.render_long_help().to_string()
         };
         assert!(sub(&["serve"]).contains("[env: GHOPS_WEBHOOK_SECRET"));
+        let report = sub(&["pr-bridge", "report"]);
+        assert!(
+            report.contains("doubles at each poll up to 60 s"),
+            "{report}"
+        );
         let plan = sub(&["plan"]);
         for v in ["- csv:", "- lines:", "- 2i2c-v2024:"] {
             assert!(plan.contains(v), "plan --help lacks {v}:\n{plan}");
