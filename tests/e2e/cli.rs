@@ -238,3 +238,71 @@ async fn a_closed_stderr_keeps_the_exit_code() {
         assert_eq!(out.status.code(), Some(2), "{env:?}");
     }
 }
+
+/// `ghops init` with no workflow says how to see them (`--list`), exit 2, nothing written.
+#[tokio::test]
+async fn init_without_workflows_points_at_list() {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = ghops();
+    c.args(["init", "--dir"]).arg(d.path());
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: name the workflows to write, e.g. `ghops init feature main` (`ghops init --list` \
+         shows them and the files each writes; `all` writes every one)\n"
+    );
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+}
+
+/// Every command that loads ghops.toml refuses an unknown key in any ghops table, with the
+/// file, line and field, before any request: not only the commands that act on that table.
+#[tokio::test]
+async fn unknown_keys_in_any_table_are_refused_by_every_command_that_loads_the_file() {
+    let gh = ghops_test_support::MockGitHub::start().await;
+    let d = tempfile::tempdir().unwrap();
+    let root = repo_root().join("examples/infrastructure");
+    for (table, key) in [
+        ("env", "foo"),
+        ("agent", "pollinterval"),
+        ("serve", "pr_bridg"),
+    ] {
+        let cfg = d.path().join(format!("{table}.toml"));
+        std::fs::write(&cfg, format!("[{table}]\n{key} = 1\n")).unwrap();
+        let commands: [Vec<String>; 3] = [
+            vec!["env".into(), "status".into()],
+            vec![
+                "agent".into(),
+                "status".into(),
+                "--environment".into(),
+                "production".into(),
+            ],
+            vec![
+                "plan".into(),
+                "--config-root".into(),
+                root.display().to_string(),
+                "--changed-files".into(),
+                root.join("changed-files.txt").display().to_string(),
+            ],
+        ];
+        for args in commands {
+            let mut c = ghops();
+            c.args(&args)
+                .args(["--repo", "octo/app", "--api-url", &gh.uri(), "--config"])
+                .arg(&cfg)
+                .env("GH_TOKEN", "ghp_e2e_token");
+            let out = run(c).await;
+            let e = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?} [{table}]: {e}");
+            let want = format!(
+                "{}:2: [{table}].{key}: unknown field `{key}`",
+                cfg.display()
+            );
+            assert!(e.starts_with(&format!("error: {want}")), "{args:?}: {e}");
+        }
+    }
+    assert!(
+        gh.lines().await.is_empty(),
+        "no request before the config is read"
+    );
+}

@@ -269,7 +269,9 @@ impl Ctx {
     /// The configuration file.
     #[allow(dead_code)] // for the workflow commands
     pub fn config(&self) -> Result<ConfigFile, Failure> {
-        Ok(ConfigFile::load(self.global.config.as_deref())?)
+        let file = ConfigFile::load(self.global.config.as_deref())?;
+        crate::config_check::check_tables(&file)?;
+        Ok(file)
     }
 
     /// The client config from flags and environment, for a GitHub App acting on `target`.

@@ -2,6 +2,7 @@
 //! and renders its result. No business logic lives here.
 
 mod cmd;
+mod config_check;
 mod ctx;
 mod output;
 
