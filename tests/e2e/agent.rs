@@ -912,3 +912,47 @@ async fn create_wait_prints_progress_when_stderr_is_not_a_terminal() {
     );
     assert!(e.contains("did not finish within 1s"), "{e}");
 }
+
+/// `agent create --ref` naming a ref the repository does not have: GitHub answers 422 "No
+/// ref found for: …"; that is invalid input (exit 2) naming the ref, not an API failure
+/// (exit 4). One request, nothing retried. Other 422s stay API errors.
+#[tokio::test]
+async fn create_with_a_missing_ref_is_invalid_input() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/octo/app/deployments"))
+        .and(wiremock::matchers::body_partial_json(json!({"ref": "v1.2.0"})))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "No ref found for: v1.2.0",
+            "documentation_url": "https://docs.github.com/rest/deployments/deployments#create-a-deployment"
+        })))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/octo/app/deployments"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "message": "Validation Failed",
+            "errors": [{"resource": "Deployment", "code": "invalid", "field": "environment"}]
+        })))
+        .mount(&gh.server)
+        .await;
+    let create = |r: &str| {
+        let mut c = ghops();
+        c.args(["agent", "create", "--repo", "octo/app", "--ref", r])
+            .args(["--environment", "production"])
+            .args(["--api-url", &gh.uri()])
+            .env("GH_TOKEN", "ghp_e2e_agent_token");
+        c
+    };
+    let out = run(create("v1.2.0")).await;
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert_eq!(
+        e,
+        "error: --ref v1.2.0: no such branch, tag or commit in octo/app (GitHub: No ref found \
+         for: v1.2.0)\n"
+    );
+    assert_eq!(gh.writes().await.len(), 1, "a missing ref is not retried");
+    let out = run(create("main")).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+}

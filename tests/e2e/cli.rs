@@ -175,6 +175,50 @@ async fn json_logs_make_every_stderr_line_json() {
     }
 }
 
+/// A command line clap refuses is an error like any other: a JSON line with
+/// `GHOPS_LOG_FORMAT=json`, an `::error` annotation under Actions; exit 2 either way, and
+/// clap's own text otherwise.
+#[tokio::test]
+async fn usage_errors_follow_the_log_format_and_annotate() {
+    let refused = |env: &[(&'static str, &'static str)]| {
+        let mut c = ghops();
+        c.args(["plan", "filter", "--jobs", "prod.json", "--failed"])
+            .envs(env.iter().copied());
+        c
+    };
+    let want = "a value is required for '--failed <FILE>' but none was supplied";
+    let out = run(refused(&[])).await;
+    assert_eq!(out.status.code(), Some(2));
+    let plain = stderr(&out);
+    assert!(plain.starts_with(&format!("error: {want}")), "{plain}");
+    assert!(!plain.contains("::error"), "{plain}");
+
+    let out = run(refused(&[("GHOPS_LOG_FORMAT", "json")])).await;
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<serde_json::Value> = stderr(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", stderr(&out));
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert_eq!(lines[0]["fields"]["kind"], "error");
+    let m = lines[0]["fields"]["message"].as_str().unwrap();
+    assert!(m.starts_with(want), "{m}");
+
+    let out = run(refused(&[("GITHUB_ACTIONS", "true")])).await;
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.starts_with(&format!("error: {want}")), "{e}");
+    assert!(e.contains(&format!("\n::error::{want}")), "{e}");
+
+    // Help and version are no errors: stdout, exit 0, whatever the format.
+    let mut c = ghops();
+    c.args(["plan", "--help"]).env("GHOPS_LOG_FORMAT", "json");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(crate::util::stdout(&out).contains("Usage:"));
+}
+
 /// A closed stderr never turns a failure into a panic (exit 101): the error's exit code
 /// stands, under Actions (annotation) and with JSON logs too.
 #[tokio::test]
@@ -193,4 +237,72 @@ async fn a_closed_stderr_keeps_the_exit_code() {
         let out = run(c).await;
         assert_eq!(out.status.code(), Some(2), "{env:?}");
     }
+}
+
+/// `ghops init` with no workflow says how to see them (`--list`), exit 2, nothing written.
+#[tokio::test]
+async fn init_without_workflows_points_at_list() {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = ghops();
+    c.args(["init", "--dir"]).arg(d.path());
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: name the workflows to write, e.g. `ghops init feature main` (`ghops init --list` \
+         shows them and the files each writes; `all` writes every one)\n"
+    );
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+}
+
+/// Every command that loads ghops.toml refuses an unknown key in any ghops table, with the
+/// file, line and field, before any request: not only the commands that act on that table.
+#[tokio::test]
+async fn unknown_keys_in_any_table_are_refused_by_every_command_that_loads_the_file() {
+    let gh = ghops_test_support::MockGitHub::start().await;
+    let d = tempfile::tempdir().unwrap();
+    let root = repo_root().join("examples/infrastructure");
+    for (table, key) in [
+        ("env", "foo"),
+        ("agent", "pollinterval"),
+        ("serve", "pr_bridg"),
+    ] {
+        let cfg = d.path().join(format!("{table}.toml"));
+        std::fs::write(&cfg, format!("[{table}]\n{key} = 1\n")).unwrap();
+        let commands: [Vec<String>; 3] = [
+            vec!["env".into(), "status".into()],
+            vec![
+                "agent".into(),
+                "status".into(),
+                "--environment".into(),
+                "production".into(),
+            ],
+            vec![
+                "plan".into(),
+                "--config-root".into(),
+                root.display().to_string(),
+                "--changed-files".into(),
+                root.join("changed-files.txt").display().to_string(),
+            ],
+        ];
+        for args in commands {
+            let mut c = ghops();
+            c.args(&args)
+                .args(["--repo", "octo/app", "--api-url", &gh.uri(), "--config"])
+                .arg(&cfg)
+                .env("GH_TOKEN", "ghp_e2e_token");
+            let out = run(c).await;
+            let e = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?} [{table}]: {e}");
+            let want = format!(
+                "{}:2: [{table}].{key}: unknown field `{key}`",
+                cfg.display()
+            );
+            assert!(e.starts_with(&format!("error: {want}")), "{args:?}: {e}");
+        }
+    }
+    assert!(
+        gh.lines().await.is_empty(),
+        "no request before the config is read"
+    );
 }

@@ -617,3 +617,71 @@ async fn serve_refuses_pr_bridge_options_the_cli_refuses() {
         );
     }
 }
+
+/// Start and stop are logged once each (not a plain line beside a log line), and with
+/// `GHOPS_LOG_FORMAT=json` every stderr line is JSON with the routes as a plain
+/// comma-separated string (no Rust `Debug` list).
+#[tokio::test]
+async fn start_and_stop_are_one_line_each_with_stable_fields() {
+    let gh = MockGitHub::start().await;
+    mount_app(&gh).await;
+    let uri = gh.uri();
+    let (text, json) = tokio::task::spawn_blocking(move || {
+        let creds = [
+            ("GHOPS_APP_ID", "12"),
+            ("GHOPS_APP_PRIVATE_KEY", TEST_APP_KEY),
+        ];
+        let text = Serve::start_with(&uri, "", &[], &creds).stop();
+        let mut env = creds.to_vec();
+        env.push(("GHOPS_LOG_FORMAT", "json"));
+        let json = Serve::start_with(&uri, "", &[], &env).stop();
+        (text, json)
+    })
+    .await
+    .unwrap();
+    let (code, err) = text;
+    assert_eq!(code, Some(0), "{err}");
+    let count = |s: &str| err.lines().filter(|l| l.contains(s)).count();
+    assert_eq!(count("listening on http://"), 1, "{err}");
+    assert_eq!(count("draining"), 1, "{err}");
+    assert!(
+        err.contains("routes=issue_comment,pull_request,push,release,workflow_run"),
+        "{err}"
+    );
+    let (code, err) = json;
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let start: Vec<_> = lines
+        .iter()
+        .filter(|l| {
+            l["fields"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("listening on")
+        })
+        .collect();
+    assert_eq!(start.len(), 1, "{err}");
+    assert_eq!(
+        start[0]["fields"]["routes"],
+        "issue_comment,pull_request,push,release,workflow_run"
+    );
+    assert!(
+        start[0]["fields"]["bind"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
+    let stop = lines
+        .iter()
+        .filter(|l| {
+            l["fields"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("draining")
+        })
+        .count();
+    assert_eq!(stop, 1, "{err}");
+}

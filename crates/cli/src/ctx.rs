@@ -25,8 +25,12 @@ pub enum ColorChoice {
 /// Flags every subcommand accepts.
 #[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {
-    /// Repository OWNER/NAME [default: $GITHUB_REPOSITORY, else the `origin` remote of the
-    /// git repository in the current directory].
+    /// Repository: OWNER/NAME, OWNER/NAME.git or a URL (https://HOST/OWNER/NAME,
+    /// git@HOST:OWNER/NAME.git; the host picks the API of GitHub Enterprise Server)
+    /// [default: $GITHUB_REPOSITORY, else the `origin` remote of the git repository in the
+    /// current directory].
+    ///
+    /// [env: GITHUB_REPOSITORY]
     #[arg(long, global = true, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
     /// GitHub API base URL (GitHub Enterprise Server: https://HOST/api/v3).
@@ -265,7 +269,9 @@ impl Ctx {
     /// The configuration file.
     #[allow(dead_code)] // for the workflow commands
     pub fn config(&self) -> Result<ConfigFile, Failure> {
-        Ok(ConfigFile::load(self.global.config.as_deref())?)
+        let file = ConfigFile::load(self.global.config.as_deref())?;
+        crate::config_check::check_tables(&file)?;
+        Ok(file)
     }
 
     /// The client config from flags and environment, for a GitHub App acting on `target`.

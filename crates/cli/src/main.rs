@@ -2,6 +2,7 @@
 //! and renders its result. No business logic lives here.
 
 mod cmd;
+mod config_check;
 mod ctx;
 mod output;
 
@@ -121,7 +122,10 @@ fn main() -> ProcessExit {
             return ProcessExit::from(ExitCode::Usage.code());
         }
     };
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     // Daemons log what they do (start-up, one line per delivery, pass, launch or deploy) at
     // INFO by default; one-shot commands only warnings.
     let daemon = match &cli.command {
@@ -151,6 +155,41 @@ fn main() -> ProcessExit {
             ProcessExit::from(f.code.code())
         }
     }
+}
+
+/// A command line clap refuses (exit 2). Help and version go to stdout as clap prints them;
+/// an error is clap's own text, unless `GHOPS_LOG_FORMAT=json` (then a JSON log line, as
+/// every other error) or under GitHub Actions (then also an `::error` annotation).
+fn usage_error(e: clap::Error) -> ProcessExit {
+    use clap::error::ErrorKind;
+    let plain = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if plain || !(ctx::json_logs() || gh_core::actions::in_actions()) {
+        let _ = e.print();
+        return ProcessExit::from(u8::try_from(e.exit_code()).unwrap_or(ExitCode::Usage.code()));
+    }
+    let defaults = GlobalArgs {
+        repo: None,
+        api_url: None,
+        token: None,
+        app_id: None,
+        app_key: None,
+        config: None,
+        json: false,
+        dry_run: false,
+        verbose: 0,
+        quiet: false,
+        color: ctx::ColorChoice::Never,
+    };
+    ctx::init_tracing(&defaults, false);
+    let text = e.render().to_string();
+    let message = text.trim().strip_prefix("error: ").unwrap_or(text.trim());
+    Failure::usage(message).report();
+    ProcessExit::from(ExitCode::Usage.code())
 }
 
 async fn run(command: Command, ctx: &Ctx) -> Result<ExitCode, Failure> {
@@ -268,17 +307,22 @@ mod tests {
 mod help_tests {
     use super::*;
 
-    /// Every command group's `--help` has examples, and every line of every command's help
-    /// fits 100 columns (example lines wrapped mid-command).
+    /// Every command's `--help` (groups and subcommands alike) has examples, and every line
+    /// of every command's help fits 100 columns (example lines wrapped mid-command).
     #[test]
-    fn every_group_has_examples_that_fit_100_columns() {
+    fn every_command_has_examples_that_fit_100_columns() {
         let mut cmd = Cli::command();
         cmd.build();
         let mut missing = Vec::new();
         let mut wide = Vec::new();
         // clap wraps help at 100 columns (max_term_width): an example line longer than that
         // would be broken mid-command, so the unwrapped text is what is checked.
-        fn walk(c: &mut clap::Command, path: String, wide: &mut Vec<String>) {
+        fn walk(
+            c: &mut clap::Command,
+            path: String,
+            missing: &mut Vec<String>,
+            wide: &mut Vec<String>,
+        ) {
             let texts = [c.get_after_help(), c.get_after_long_help()];
             for t in texts.into_iter().flatten() {
                 for l in t.to_string().lines() {
@@ -287,22 +331,20 @@ mod help_tests {
                     }
                 }
             }
+            let help = c.render_long_help().to_string();
+            if path != "ghops" && !(help.contains("Examples:") || help.contains("Example:")) {
+                missing.push(path.clone());
+            }
             for s in c.get_subcommands_mut() {
+                if s.get_name() == "help" {
+                    continue;
+                }
                 let p = format!("{path} {}", s.get_name());
-                walk(s, p, wide);
+                walk(s, p, missing, wide);
             }
         }
-        for g in cmd.get_subcommands_mut() {
-            if g.get_name() == "help" {
-                continue;
-            }
-            let help = g.render_long_help().to_string();
-            if !help.contains("Examples:") {
-                missing.push(g.get_name().to_owned());
-            }
-        }
-        walk(&mut cmd, "ghops".into(), &mut wide);
-        assert!(missing.is_empty(), "groups without examples: {missing:?}");
+        walk(&mut cmd, "ghops".into(), &mut missing, &mut wide);
+        assert!(missing.is_empty(), "commands without examples: {missing:?}");
         assert!(
             wide.is_empty(),
             "help lines over 100 columns:\n{}",
@@ -324,6 +366,9 @@ mod help_tests {
             "[env: GHOPS_APP_ID=]",
             "[env: GITHUB_API_URL=]",
             "[env: GHOPS_CONFIG=]",
+            "[env: GITHUB_REPOSITORY]",
+            "https://HOST/OWNER/NAME",
+            "OWNER/NAME.git",
             "GHOPS_LOG_FORMAT=json",
             "GHOPS_APP_SLUG",
         ] {
@@ -338,6 +383,11 @@ mod help_tests {
             cur.render_long_help().to_string()
         };
         assert!(sub(&["serve"]).contains("[env: GHOPS_WEBHOOK_SECRET"));
+        let report = sub(&["pr-bridge", "report"]);
+        assert!(
+            report.contains("doubles at each poll up to 60 s"),
+            "{report}"
+        );
         let plan = sub(&["plan"]);
         for v in ["- csv:", "- lines:", "- 2i2c-v2024:"] {
             assert!(plan.contains(v), "plan --help lacks {v}:\n{plan}");

@@ -1,5 +1,6 @@
 //! `ghops agent create`: a deployment, with GitHub's 202 (required contexts still pending)
-//! retried a bounded number of times, 409 explained, and `--wait` following it to the end.
+//! retried a bounded number of times, 409 and a missing ref explained, and `--wait` following
+//! it to the end.
 
 use std::time::Duration;
 
@@ -121,12 +122,32 @@ pub async fn create(
                     v["message"].as_str().unwrap_or("409")
                 )));
             }
+            // GitHub's answer to a ref the repository does not have: the input is wrong,
+            // not the API (other 422s, e.g. an invalid environment name, stay API errors).
+            422 if r
+                .json::<Value>(&http::Method::POST, &path)
+                .is_ok_and(|v| is_missing_ref(&v)) =>
+            {
+                let v: Value = r.json(&http::Method::POST, &path).unwrap_or_default();
+                return Err(AgentError::Config(format!(
+                    "--ref {}: no such branch, tag or commit in {repo} (GitHub: {})",
+                    d.ref_name,
+                    v["message"].as_str().unwrap_or_default()
+                )));
+            }
             _ => {
                 GitHub::check(&http::Method::POST, &path, r)?;
             }
         }
     }
     Ok(None)
+}
+
+/// A create-deployment 422 whose message says the ref does not exist ("No ref found for: X").
+fn is_missing_ref(body: &Value) -> bool {
+    body["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("No ref found"))
 }
 
 /// Follows deployment `id` to a terminal status (bounded); `Ok(state)`.

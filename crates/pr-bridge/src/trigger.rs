@@ -229,7 +229,8 @@ fn refusal_of(
         MergeProblem::Unjoined { merge, parents } => (
             "The PR or its base changed while the test was being prepared (the merge commit does not join the reviewed head and the base's tip); nothing was tested. Trigger again.".into(),
             BridgeError::Refused(format!(
-                "merge commit {merge} parents {parents:?} != [base {base_ref_oid}, head {}]",
+                "merge commit {merge} has parents {}; expected base {base_ref_oid} and head {}",
+                parents.join(", "),
                 head_ref_oid.to_ascii_lowercase()
             )),
         ),

@@ -550,7 +550,9 @@ async fn head_moved_between_pr_read_and_merge_commit_is_refused() {
     let mut p = pull("MERGEABLE", "OPEN", HEAD);
     p["potentialMergeCommit"]["parents"]["nodes"][1]["oid"] = json!(OTHER);
     w.pr_prio(p, None, 1).await;
-    let c = refused_after_authorisation(&w, &trigger_body(), "parents").await;
+    // The parents rendered plainly (no Rust `Debug` list).
+    let want = format!("has parents {BASE}, {OTHER}; expected base {BASE} and head {HEAD}");
+    let c = refused_after_authorisation(&w, &trigger_body(), &want).await;
     let _g = insta_settings(None).bind_to_scope();
     insta::assert_snapshot!("refusal_parents", c);
 }

@@ -311,7 +311,8 @@ impl App {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        tracing::info!(routes = ?self.events(), bind = %bind, "starting webhook server");
+        let routes = self.events().join(",");
+        tracing::info!(bind = %bind, routes = %routes, "listening on http://{bind}");
         let ready = Arc::new(AtomicBool::new(false));
         self.config.ready = ready.clone();
         let inst = self.installations.clone();

@@ -140,6 +140,7 @@ async fn create(a: CreateArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
 }
 
 async fn status(ctx: &Ctx, environment: &str, limit: usize) -> Result<ExitCode, Failure> {
+    ctx.config()?; // a typo in ghops.toml is an error here too
     let repo = ctx.repo()?;
     let gh = ctx.client(&repo).await?;
     let rows = deploy_agent::status::recent(&gh, &repo, environment, limit).await?;

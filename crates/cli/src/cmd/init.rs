@@ -17,7 +17,7 @@ use crate::output::outln;
 pub struct InitArgs {
     /// The workflows to write (`--list` shows them): feature, main, release, hotfix-pr,
     /// hotfix-release, pr-bridge, deploy-plan; `pipeline` for the first five, `all`.
-    #[arg(value_name = "WORKFLOW", required_unless_present = "list")]
+    #[arg(value_name = "WORKFLOW")]
     workflows: Vec<String>,
     /// List the workflows and the files each one writes.
     #[arg(long)]
@@ -60,6 +60,12 @@ fn list(ctx: &Ctx) -> Result<ExitCode, Failure> {
 pub async fn run(args: InitArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     if args.list {
         return list(ctx);
+    }
+    if args.workflows.is_empty() {
+        return Err(Failure::usage(
+            "name the workflows to write, e.g. `ghops init feature main` (`ghops init --list` \
+             shows them and the files each writes; `all` writes every one)",
+        ));
     }
     let opts = InitOptions {
         ghops_version: args.ghops_version,

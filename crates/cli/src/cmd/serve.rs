@@ -29,11 +29,8 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
     let mut app = App::from_config(secret, ctx.client_config(None)?, &file, &setup).await?;
     args.apply(app.config_mut());
     app.redelivery(args.redelivery());
+    // The server logs its start (address and routes) and its stop once each.
     let listener = ghops_serve::bind(args.bind).await?;
-    say(
-        Kind::Info,
-        &format!("ghops serve: listening on http://{}", args.bind),
-    );
     if let Some(l) = health {
         let addr = l
             .local_addr()
@@ -42,11 +39,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         let line = format!("ghops serve: metrics and health on http://{addr} (not on --bind)");
         say(Kind::Info, &line);
     }
-    let shutdown = async {
-        shutdown_signal().await;
-        say(Kind::Info, "ghops serve: shutting down, draining the queue");
-    };
-    app.run(listener, shutdown)
+    app.run(listener, shutdown_signal())
         .await
         .map_err(|e| Failure::new(ExitCode::Failed, format!("server error: {e}")))?;
     Ok(ExitCode::Success)

@@ -26,6 +26,9 @@ pub enum AgentCmd {
     )]
     Create(CreateArgs),
     /// Recent deployments of a target with their latest status.
+    #[command(
+        after_help = "Examples:\n  ghops agent status --repo org/app --environment production\n  ghops agent status --repo org/app --environment staging --limit 5 --json"
+    )]
     Status {
         /// Environment.
         #[arg(long)]
@@ -35,6 +38,9 @@ pub enum AgentCmd {
         limit: usize,
     },
     /// Print Kubernetes manifests for running the agent.
+    #[command(
+        after_help = "Examples:\n  ghops agent manifests --namespace ghops > agent.yaml\n  ghops agent manifests --namespace deploy | kubectl apply -f -"
+    )]
     Manifests {
         /// Namespace.
         #[arg(long, default_value = "ghops")]

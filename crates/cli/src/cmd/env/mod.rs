@@ -99,6 +99,7 @@ pub async fn run_env(cmd: EnvCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             Ok(ExitCode::Success)
         }
         EnvCmd::Status => {
+            ctx.config()?; // a typo in ghops.toml is an error here too
             let repo = ctx.repo()?;
             let gh = ctx.client(&repo).await?;
             let rows = release_flow::env::status(&gh, &repo).await?;

@@ -95,7 +95,8 @@ pub struct ReportArgs {
     /// Report "no workflow ran" when no run appears within this long.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub(super) no_run_timeout: Duration,
-    /// First poll interval.
+    /// First poll interval; it doubles at each poll up to 60 s (an interval above 60 s stays
+    /// as it is).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub(super) poll: Duration,
     /// When reporting from a job of the tested run itself ($GITHUB_RUN_ID is one of the test

@@ -46,6 +46,9 @@ pub enum RunnersCmd {
         kube: KubeArgs,
     },
     /// Pools, queued jobs and runners by state, as a table or --json.
+    #[command(
+        after_help = "Examples:\n  ghops runners status\n  ghops runners status --kube-url http://127.0.0.1:8001 --json"
+    )]
     Status {
         #[command(flatten)]
         kube: KubeArgs,

@@ -71,6 +71,9 @@ pub struct ServeArgs {
 #[derive(Subcommand, Debug)]
 pub(super) enum ServeCmd {
     /// Print Kubernetes manifests (Deployment, Service, ServiceAccount, Secret template).
+    #[command(
+        after_help = "Examples:\n  ghops serve manifests --namespace ghops > serve.yaml\n  ghops serve manifests --namespace ghops | kubectl apply -f -"
+    )]
     Manifests {
         /// Namespace.
         #[arg(long, default_value = "ghops")]
