@@ -1,17 +1,22 @@
-//! One client per (App installation, permission set): each handler acts with an installation
-//! token narrowed to the permissions it needs, minted on first use and kept until shortly
-//! before it expires.
+//! The one factory of installation clients: given a [`ClientConfig`] with GitHub App
+//! credentials, a connected [`GitHub`] acting as an installation — found by id, repository or
+//! organisation — optionally with a token narrowed to a permission set. Clients are cached
+//! until shortly before their token expires; concurrent callers for one installation share
+//! one mint, and callers for other installations never wait for it.
+//!
+//! With a plain token every installation shares that token's one client.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gh_core::GitHub;
-use gh_core::auth::{Credentials, SecretString, TokenSource};
-use gh_core::client::{ClientConfig, InstallationTarget};
-use gh_core::retry::Idempotency;
 use serde::Deserialize;
 use serde_json::json;
+
+use super::{ClientConfig, GitHub, InstallationTarget};
+use crate::auth::{Credentials, SecretString, TokenSource};
+use crate::error::Result;
+use crate::retry::Idempotency;
 
 /// Installation permissions by name (`contents`, `pull_requests`, ...) → `read` / `write` /
 /// `admin`, as GitHub's `POST /app/installations/{id}/access_tokens` takes them.
@@ -26,18 +31,37 @@ struct Cached {
     refresh_at: Option<Instant>,
 }
 
-/// One cache entry: its own lock, held while its token is minted, so that concurrent
-/// deliveries for the same (installation, permission set) wait for one mint instead of
-/// minting each, and deliveries for other entries do not wait at all.
+/// One cache entry: its own lock, held while its client is connected (its token minted), so
+/// that concurrent callers for the same entry wait for one mint instead of minting each, and
+/// callers for other entries do not wait at all.
 type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 
-/// Installation clients for a GitHub App.
+/// Which installation a cache entry acts as.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    /// Not an App (a plain token): one client for every installation.
+    Plain,
+    /// An installation found by a repository or an organisation (or a known id).
+    Target(InstallationTarget),
+}
+
+/// Installation clients of a GitHub App (see the module docs).
 pub struct Installations {
     base: ClientConfig,
-    /// Permission set → installation id → slot (looked up by reference: a delivery allocates
-    /// nothing when its slot exists). This lock is only held to find or add a slot, never
-    /// across an await.
-    slots: std::sync::Mutex<HashMap<Permissions, HashMap<u64, Slot>>>,
+    /// Permission set → installation → slot (looked up by reference: a caller allocates
+    /// nothing when its slot exists, for an id). This lock is only held to find or add a
+    /// slot, never across an await.
+    slots: std::sync::Mutex<HashMap<Permissions, HashMap<Key, Slot>>>,
+}
+
+impl std::fmt::Debug for Installations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Neither the credentials nor a minted token: only where the clients go.
+        f.debug_struct("Installations")
+            .field("api_url", &self.base.api_url)
+            .field("is_app", &self.is_app())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Deserialize)]
@@ -81,9 +105,17 @@ pub fn narrow(wanted: &Permissions, granted: &Permissions) -> Permissions {
         .collect()
 }
 
+/// Shorthand for building a [`Permissions`] set: `perms(&[("contents", "write")])`.
+pub fn perms(list: &[(&str, &str)]) -> Permissions {
+    list.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 impl Installations {
     /// From the App's client config (credentials must be a GitHub App to mint installation
-    /// tokens; with a plain token, every installation shares that token).
+    /// tokens; with a plain token, every installation shares that token). The config's own
+    /// `installation` is ignored: each call names its installation.
     pub fn new(base: ClientConfig) -> Self {
         Self {
             base,
@@ -91,10 +123,29 @@ impl Installations {
         }
     }
 
+    /// True when the credentials are a GitHub App's (otherwise every installation shares the
+    /// token's one client).
+    pub fn is_app(&self) -> bool {
+        matches!(self.base.credentials, Credentials::App { .. })
+    }
+
     /// The client acting as installation `id` with the installation's full permissions (for a
-    /// token config, the token's client).
-    pub async fn client(&self, id: Option<u64>) -> gh_core::Result<GitHub> {
+    /// token config, or no id, the token's / App's own client).
+    pub async fn client(&self, id: Option<u64>) -> Result<GitHub> {
         self.client_with(id, &Permissions::new()).await
+    }
+
+    /// The client acting as the installation on a repository or organisation (resolved with
+    /// one JWT-authenticated GET, `/repos/{o}/{r}/installation` or `/orgs/{org}/installation`),
+    /// with the installation's full permissions; octocrab refreshes its token. With a plain
+    /// token, the token's client.
+    pub async fn for_target(&self, target: InstallationTarget) -> Result<GitHub> {
+        let key = if self.is_app() {
+            Key::Target(target)
+        } else {
+            Key::Plain
+        };
+        self.cached(key, &Permissions::new()).await
     }
 
     /// The client acting as installation `id` with a token narrowed to `wanted` (intersected
@@ -102,42 +153,36 @@ impl Installations {
     /// permissions. Tokens are cached per (installation, permission set) and re-minted five
     /// minutes before they expire. Concurrent calls for one (installation, permission set)
     /// share one mint; calls for others never wait for it.
-    pub async fn client_with(
-        &self,
-        id: Option<u64>,
-        wanted: &Permissions,
-    ) -> gh_core::Result<GitHub> {
-        let is_app = matches!(self.base.credentials, Credentials::App { .. });
-        let none = Permissions::new();
-        let (key, wanted) = match (is_app, id) {
-            (true, Some(id)) => (id, wanted),
-            _ => (0, &none),
-        };
-        let slot = self.slot(key, wanted);
+    pub async fn client_with(&self, id: Option<u64>, wanted: &Permissions) -> Result<GitHub> {
+        match (self.is_app(), id) {
+            (true, Some(id)) => {
+                self.cached(Key::Target(InstallationTarget::Id(id)), wanted)
+                    .await
+            }
+            _ => self.cached(Key::Plain, &Permissions::new()).await,
+        }
+    }
+
+    async fn cached(&self, key: Key, wanted: &Permissions) -> Result<GitHub> {
+        let slot = self.slot(&key, wanted);
         let mut entry = slot.lock().await;
         if let Some(c) = entry.as_ref()
             && c.refresh_at.is_none_or(|t| Instant::now() < t)
         {
             return Ok(c.client.clone());
         }
-        let cached = match (is_app, id) {
-            (true, Some(id)) if !wanted.is_empty() => self.mint(id, wanted).await?,
-            (true, Some(id)) => {
-                let mut cfg = self.base.clone();
-                cfg.installation = Some(InstallationTarget::Id(id));
-                Cached {
-                    client: GitHub::connect(cfg).await?,
-                    refresh_at: None,
-                }
+        let cached = match key {
+            Key::Target(InstallationTarget::Id(id)) if !wanted.is_empty() => {
+                self.mint(id, wanted).await?
             }
-            _ => {
-                let mut cfg = self.base.clone();
-                cfg.installation = None;
-                Cached {
-                    client: GitHub::connect(cfg).await?,
-                    refresh_at: None,
-                }
-            }
+            Key::Target(target) => Cached {
+                client: self.connect(Some(target)).await?,
+                refresh_at: None,
+            },
+            Key::Plain => Cached {
+                client: self.connect(None).await?,
+                refresh_at: None,
+            },
         };
         let client = cached.client.clone();
         *entry = Some(cached);
@@ -145,19 +190,25 @@ impl Installations {
     }
 
     /// The cache slot of (installation, permission set), created empty on first use.
-    fn slot(&self, key: u64, wanted: &Permissions) -> Slot {
-        let mut map = self.slots.lock().expect("lock");
-        if let Some(s) = map.get(wanted).and_then(|m| m.get(&key)) {
+    fn slot(&self, key: &Key, wanted: &Permissions) -> Slot {
+        let mut map = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = map.get(wanted).and_then(|m| m.get(key)) {
             return s.clone();
         }
         map.entry(wanted.clone())
             .or_default()
-            .entry(key)
+            .entry(key.clone())
             .or_default()
             .clone()
     }
 
-    async fn mint(&self, id: u64, wanted: &Permissions) -> gh_core::Result<Cached> {
+    async fn connect(&self, target: Option<InstallationTarget>) -> Result<GitHub> {
+        let mut cfg = self.base.clone();
+        cfg.installation = target;
+        GitHub::connect(cfg).await
+    }
+
+    async fn mint(&self, id: u64, wanted: &Permissions) -> Result<Cached> {
         let app = self.app_client().await?;
         let inst: Installation = app.get(&format!("/app/installations/{id}")).await?;
         let narrowed = narrow(wanted, &inst.permissions);
@@ -172,10 +223,8 @@ impl Installations {
             .await?;
         let Some(minted) = minted else {
             // --dry-run: no token was minted; act with the installation's own client.
-            let mut cfg = self.base.clone();
-            cfg.installation = Some(InstallationTarget::Id(id));
             return Ok(Cached {
-                client: GitHub::connect(cfg).await?,
+                client: self.connect(Some(InstallationTarget::Id(id))).await?,
                 refresh_at: None,
             });
         };
@@ -203,18 +252,9 @@ impl Installations {
     }
 
     /// A client authenticated as the App itself (JWT), for `/app/...` endpoints.
-    pub async fn app_client(&self) -> gh_core::Result<GitHub> {
-        let mut cfg = self.base.clone();
-        cfg.installation = None;
-        GitHub::connect(cfg).await
+    pub async fn app_client(&self) -> Result<GitHub> {
+        self.connect(None).await
     }
-}
-
-/// Shorthand for building a [`Permissions`] set: `perms(&[("contents", "write")])`.
-pub fn perms(list: &[(&str, &str)]) -> Permissions {
-    list.iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
 }
 
 #[cfg(test)]
