@@ -58,6 +58,12 @@ pub struct TargetConfig {
     pub hook_timeout: Option<String>,
 }
 
+/// Decoded alone: its checks need the command line's flags ([`AgentConfig::resolve`]).
+impl gh_core::config::Section for AgentSection {
+    const NAME: &'static str = "agent";
+    type Error = AgentError;
+}
+
 /// `[agent]` in `ghops.toml` (flags win over it; `ghops serve` uses it alone).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]

@@ -19,7 +19,9 @@
 //! - [`comments`]: one comment per purpose, upserted by a hidden marker.
 //! - [`actions`]: `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`, annotations, `::add-mask::`, and the
 //!   run's `GITHUB_*` defaults ([`actions::RunEnv`]).
-//! - [`config`]: `ghops.toml` sections.
+//! - [`config`]: `ghops.toml` sections: each workflow's table implements `config::Section`
+//!   (name, checks) and loads with `ConfigFile::load_section`, so unknown keys, did-you-mean,
+//!   file/line in errors and absent-table defaults behave the same in every workflow.
 //! - [`hardening`]: the binary's start-up hardening (non-dumpable, credentials out of its
 //!   environment) and [`hardening::RunAs`] for children run as another user.
 //! - [`dist`]: where ghops is published (repository, image, setup action), from Cargo.

@@ -30,6 +30,11 @@ pub const REDELIVERY_PAGES: usize = 3;
 /// How often a follower replica checks whether it became the leader.
 const FOLLOWER_CHECK: Duration = Duration::from_secs(5);
 
+impl gh_core::config::Section for Routes {
+    const NAME: &'static str = "serve";
+    type Error = AppError;
+}
+
 /// `[serve]` in ghops.toml: which workflows the server routes to (all by default).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -283,7 +288,7 @@ impl App {
             }
         }
         if routes.deployments {
-            let section: deploy_agent::AgentSection = file.section("agent")?.unwrap_or_default();
+            let section: deploy_agent::AgentSection = file.load_section()?;
             if let Some(agent) =
                 deploy_agent::webhook::start_for_webhooks(&section, cwd, &self.installations)
                     .await?

@@ -29,7 +29,7 @@ pub async fn run(cmd: AgentCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
 }
 
 async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
-    let section: AgentSection = ctx.config()?.section("agent")?.unwrap_or_default();
+    let section: AgentSection = ctx.config()?.load_section()?;
     let repo = match (&a.repository, a.environment.is_empty()) {
         (Some(r), _) => Some(r.parse::<RepoRef>()?),
         (None, false) => Some(ctx.repo()?),
