@@ -7,9 +7,10 @@
 //!   backoff and jitter that honour rate limits ([`retry`]), pagination, conditional GETs
 //!   and `--dry-run` (GETs performed, writes reported and recorded, none sent).
 //!   [`client::Installations`] is the one factory of App installation clients (by id,
-//!   repository or organisation, optionally with a token narrowed to a permission set;
-//!   cached, one mint per installation for concurrent callers): `ghops serve`, the runner
-//!   reconcile loop, the deploy agent and the CLI all take their clients from it.
+//!   repository or organisation, optionally with a token narrowed to a permission set and
+//!   to some repositories; cached, one mint per installation for concurrent callers):
+//!   `ghops serve`, the runner reconcile loop, the deploy agent and the CLI all take their
+//!   clients from it.
 //! - [`auth`]: credential resolution in the gh CLI's order; secrets never printed.
 //! - [`permission`]: authorisation policies (minimum permission, teams, allow/deny, bots),
 //!   failing closed.

@@ -1482,3 +1482,51 @@ async fn installations_with_a_token_share_its_one_client_and_send_nothing() {
     inst.client(None).await.unwrap();
     gh.assert_lines(&[]).await;
 }
+
+#[tokio::test]
+async fn installations_limit_minted_tokens_to_repositories() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/app/installations/42"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": 42, "permissions": {"contents": "write"}
+        })))
+        .expect(2)
+        .mount(&gh.server)
+        .await;
+    for (body, token) in [
+        (
+            json!({"permissions": {"contents": "read"}, "repositories": ["r"]}),
+            "ghs_r",
+        ),
+        // No permission set: the installation's own, only the repositories limited.
+        (json!({"repositories": ["r", "s"]}), "ghs_rs"),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/app/installations/42/access_tokens"))
+            .and(body_json(body))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+                "token": token, "expires_at": "2999-01-01T00:00:00Z"
+            })))
+            .expect(1)
+            .mount(&gh.server)
+            .await;
+    }
+    let inst = Installations::new(app_config(&gh));
+    let read = perms(&[("contents", "read")]);
+    let r = ["r".to_owned()];
+    let rs = ["r".to_owned(), "s".to_owned()];
+    for _ in 0..2 {
+        inst.client_for_repos(Some(42), &read, &r).await.unwrap();
+    }
+    inst.client_for_repos(Some(42), &perms(&[]), &rs)
+        .await
+        .unwrap();
+    gh.assert_lines(&[
+        "GET /app/installations/42",
+        "POST /app/installations/42/access_tokens",
+        "GET /app/installations/42",
+        "POST /app/installations/42/access_tokens",
+    ])
+    .await;
+}

@@ -1,6 +1,7 @@
 //! The one factory of installation clients: given a [`ClientConfig`] with GitHub App
 //! credentials, a connected [`GitHub`] acting as an installation — found by id, repository or
-//! organisation — optionally with a token narrowed to a permission set. Clients are cached
+//! organisation — optionally with a token narrowed to a permission set and to some
+//! repositories. Clients are cached
 //! until shortly before their token expires; concurrent callers for one installation share
 //! one mint, and callers for other installations never wait for it.
 //!
@@ -36,6 +37,8 @@ struct Cached {
 /// callers for other entries do not wait at all.
 type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 
+type Slots = HashMap<Vec<String>, HashMap<Permissions, HashMap<Key, Slot>>>;
+
 /// Which installation a cache entry acts as.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
@@ -48,10 +51,10 @@ enum Key {
 /// Installation clients of a GitHub App (see the module docs).
 pub struct Installations {
     base: ClientConfig,
-    /// Permission set → installation → slot (looked up by reference: a caller allocates
-    /// nothing when its slot exists, for an id). This lock is only held to find or add a
-    /// slot, never across an await.
-    slots: std::sync::Mutex<HashMap<Permissions, HashMap<Key, Slot>>>,
+    /// Repositories → permission set → installation → slot (looked up by reference: a caller
+    /// allocates nothing when its slot exists, for an id). This lock is only held to find or
+    /// add a slot, never across an await.
+    slots: std::sync::Mutex<Slots>,
 }
 
 impl std::fmt::Debug for Installations {
@@ -145,7 +148,7 @@ impl Installations {
         } else {
             Key::Plain
         };
-        self.cached(key, &Permissions::new()).await
+        self.cached(key, &Permissions::new(), &[]).await
     }
 
     /// The client acting as installation `id` with a token narrowed to `wanted` (intersected
@@ -154,17 +157,30 @@ impl Installations {
     /// minutes before they expire. Concurrent calls for one (installation, permission set)
     /// share one mint; calls for others never wait for it.
     pub async fn client_with(&self, id: Option<u64>, wanted: &Permissions) -> Result<GitHub> {
+        self.client_for_repos(id, wanted, &[]).await
+    }
+
+    /// [`client_with`](Self::client_with), the token further limited to `repositories` (names
+    /// without the owner, as `POST /app/installations/{id}/access_tokens` takes them; empty:
+    /// every repository the installation can reach). Cached per (installation, permission
+    /// set, repositories).
+    pub async fn client_for_repos(
+        &self,
+        id: Option<u64>,
+        wanted: &Permissions,
+        repositories: &[String],
+    ) -> Result<GitHub> {
         match (self.is_app(), id) {
             (true, Some(id)) => {
-                self.cached(Key::Target(InstallationTarget::Id(id)), wanted)
-                    .await
+                let key = Key::Target(InstallationTarget::Id(id));
+                self.cached(key, wanted, repositories).await
             }
-            _ => self.cached(Key::Plain, &Permissions::new()).await,
+            _ => self.cached(Key::Plain, &Permissions::new(), &[]).await,
         }
     }
 
-    async fn cached(&self, key: Key, wanted: &Permissions) -> Result<GitHub> {
-        let slot = self.slot(&key, wanted);
+    async fn cached(&self, key: Key, wanted: &Permissions, repos: &[String]) -> Result<GitHub> {
+        let slot = self.slot(&key, wanted, repos);
         let mut entry = slot.lock().await;
         if let Some(c) = entry.as_ref()
             && c.refresh_at.is_none_or(|t| Instant::now() < t)
@@ -172,8 +188,8 @@ impl Installations {
             return Ok(c.client.clone());
         }
         let cached = match key {
-            Key::Target(InstallationTarget::Id(id)) if !wanted.is_empty() => {
-                self.mint(id, wanted).await?
+            Key::Target(InstallationTarget::Id(id)) if !wanted.is_empty() || !repos.is_empty() => {
+                self.mint(id, wanted, repos).await?
             }
             Key::Target(target) => Cached {
                 client: self.connect(Some(target)).await?,
@@ -190,12 +206,18 @@ impl Installations {
     }
 
     /// The cache slot of (installation, permission set), created empty on first use.
-    fn slot(&self, key: &Key, wanted: &Permissions) -> Slot {
+    fn slot(&self, key: &Key, wanted: &Permissions, repos: &[String]) -> Slot {
         let mut map = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = map.get(wanted).and_then(|m| m.get(key)) {
+        if let Some(s) = map
+            .get(repos)
+            .and_then(|m| m.get(wanted))
+            .and_then(|m| m.get(key))
+        {
             return s.clone();
         }
-        map.entry(wanted.clone())
+        map.entry(repos.to_vec())
+            .or_default()
+            .entry(wanted.clone())
             .or_default()
             .entry(key.clone())
             .or_default()
@@ -208,11 +230,21 @@ impl Installations {
         GitHub::connect(cfg).await
     }
 
-    async fn mint(&self, id: u64, wanted: &Permissions) -> Result<Cached> {
+    async fn mint(&self, id: u64, wanted: &Permissions, repos: &[String]) -> Result<Cached> {
         let app = self.app_client().await?;
         let inst: Installation = app.get(&format!("/app/installations/{id}")).await?;
-        let narrowed = narrow(wanted, &inst.permissions);
-        let body = json!({ "permissions": narrowed });
+        // No `permissions`: the installation's own; no `repositories`: all it can reach.
+        let mut body = serde_json::Map::new();
+        if !wanted.is_empty() {
+            body.insert(
+                "permissions".into(),
+                json!(narrow(wanted, &inst.permissions)),
+            );
+        }
+        if !repos.is_empty() {
+            body.insert("repositories".into(), json!(repos));
+        }
+        let body = serde_json::Value::Object(body);
         let minted: Option<MintedToken> = app
             .post(
                 &format!("/app/installations/{id}/access_tokens"),
