@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use gh_core::auth::CredentialInputs;
 use gh_core::auth::SecretString;
-use gh_core::client::{ClientConfig, GitHub, InstallationTarget};
+use gh_core::client::{ClientConfig, GitHub, InstallationTarget, Installations};
 use gh_core::config::ConfigFile;
 use gh_core::{ExitCode, ExitStatus, RepoRef};
 
@@ -305,11 +305,28 @@ impl Ctx {
         Ok(cfg)
     }
 
+    /// The installation clients of the flags' and environment's credentials (gh-core's one
+    /// factory: a GitHub App acts as the installation each caller names).
+    pub fn installations(&self) -> Result<Installations, Failure> {
+        Ok(Installations::new(self.client_config(None)?))
+    }
+
+    /// Connects a client acting on `target`'s installation (a GitHub App), or with no target
+    /// the token's client (the App's own, JWT-authenticated, for App credentials).
+    pub async fn connect(&self, target: Option<InstallationTarget>) -> Result<GitHub, Failure> {
+        let inst = self.installations()?;
+        Ok(match target {
+            Some(t) => inst.for_target(t).await?,
+            None => inst.client(None).await?,
+        })
+    }
+
     /// Connects a client acting on `repo` (App installations are resolved for that repo).
     #[allow(dead_code)] // for the workflow commands
     pub async fn client(&self, repo: &RepoRef) -> Result<GitHub, Failure> {
-        let cfg = self.client_config(Some(InstallationTarget::Repo(repo.clone())))?;
-        let gh = GitHub::connect(cfg).await?;
+        let gh = self
+            .connect(Some(InstallationTarget::Repo(repo.clone())))
+            .await?;
         note_dry_run(gh.is_dry_run());
         Ok(gh)
     }

@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gh_core::client::{ClientConfig, InstallationTarget};
+use gh_core::RepoRef;
+use gh_core::client::{InstallationTarget, Installations};
 use gh_core::config::parse_duration;
-use gh_core::{GitHub, RepoRef};
 use serde::Deserialize;
 use tokio::sync::watch;
 
@@ -56,6 +56,12 @@ pub struct TargetConfig {
     /// Per-hook timeout of this target (`30m`).
     #[serde(default)]
     pub hook_timeout: Option<String>,
+}
+
+/// Decoded alone: its checks need the command line's flags ([`AgentConfig::resolve`]).
+impl gh_core::config::Section for AgentSection {
+    const NAME: &'static str = "agent";
+    type Error = AgentError;
 }
 
 /// `[agent]` in `ghops.toml` (flags win over it; `ghops serve` uses it alone).
@@ -290,16 +296,18 @@ impl AgentConfig {
         Ok(self)
     }
 
-    /// Opens the journal, connects one client per target from `base` (a GitHub App acts as
-    /// its installation on the target's repository) and starts the agent: what `ghops agent
-    /// run` and `ghops serve` both do once the configuration is resolved.
-    pub async fn start(self, base: &ClientConfig) -> Result<crate::Agent, AgentError> {
+    /// Opens the journal, takes one client per target from `installations` (a GitHub App
+    /// acts as its installation on the target's repository; a token's one client serves every
+    /// target) and starts the agent: what `ghops agent run` and `ghops serve` both do once the
+    /// configuration is resolved.
+    pub async fn start(self, installations: &Installations) -> Result<crate::Agent, AgentError> {
         let journal = self.journal()?;
         let mut with_clients = Vec::new();
         for target in self.targets {
-            let mut c = base.clone();
-            c.installation = Some(InstallationTarget::Repo(target.repo.clone()));
-            with_clients.push((GitHub::connect(c).await?, target));
+            let gh = installations
+                .for_target(InstallationTarget::Repo(target.repo.clone()))
+                .await?;
+            with_clients.push((gh, target));
         }
         Ok(crate::Agent::spawn(
             with_clients,

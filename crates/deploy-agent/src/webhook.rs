@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use gh_core::client::ClientConfig;
+use gh_core::client::Installations;
 use gh_core::events::Event;
 use gh_core::webhook::{Handled, RouteSpec};
 
@@ -19,13 +19,13 @@ pub const DEPLOYMENT: RouteSpec = RouteSpec {
 
 /// Starts the agent a webhook server runs beside its routes: `section` resolved as `ghops
 /// agent run` resolves it with no flags (the same [`AgentConfig::resolve`]: defaults, absolute
-/// paths against `cwd`, no target twice), each target acting with a client built from `base`.
+/// paths against `cwd`, no target twice), each target acting with a client from `installations`.
 /// On SIGTERM or SIGINT running hooks get TERM, then KILL after the grace period (the server
 /// drains its queue meanwhile). `None` when no target is configured.
 pub async fn start_for_webhooks(
     section: &AgentSection,
     cwd: &Path,
-    base: &ClientConfig,
+    installations: &Installations,
 ) -> Result<Option<AgentHandle>, AgentError> {
     let (stop, cancel) = tokio::sync::watch::channel(false);
     let cfg = AgentConfig::resolve(section, &Flags::default(), cwd, cancel)?;
@@ -33,7 +33,7 @@ pub async fn start_for_webhooks(
         return Ok(None);
     }
     crate::service::stop_on_signal(stop, || {});
-    Ok(Some(cfg.start(base).await?.detach()))
+    Ok(Some(cfg.start(installations).await?.detach()))
 }
 
 /// Handles a `deployment` delivery: wakes the target of its repository and environment.
@@ -46,6 +46,7 @@ pub fn deployment(agent: &AgentHandle, event: &Event) -> Handled {
 mod tests {
     use super::*;
     use gh_core::auth::{Credentials, SecretString, TokenSource};
+    use gh_core::client::ClientConfig;
 
     /// No `[agent]` targets: no agent (and no signal handler, no client) for the server.
     #[tokio::test]
@@ -55,9 +56,13 @@ mod tests {
             token: SecretString::from("t".to_owned()),
             source: TokenSource::Flag,
         });
-        let agent = start_for_webhooks(&AgentSection::default(), d.path(), &base)
-            .await
-            .unwrap();
+        let agent = start_for_webhooks(
+            &AgentSection::default(),
+            d.path(),
+            &Installations::new(base),
+        )
+        .await
+        .unwrap();
         assert!(agent.is_none());
     }
 }

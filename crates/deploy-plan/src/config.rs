@@ -63,6 +63,12 @@ impl Default for Labels {
     }
 }
 
+#[cfg(feature = "config")]
+impl gh_core::config::Section for PlanConfig {
+    const NAME: &'static str = "plan";
+    type Error = PlanError;
+}
+
 /// `[plan]` in `ghops.toml`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -173,7 +179,7 @@ impl PlanConfig {
     /// file, line and field (gh-core's section loader). Needs the `config` feature.
     #[cfg(feature = "config")]
     pub fn from_config(file: &gh_core::config::ConfigFile) -> Result<Self, PlanError> {
-        Ok(file.section("plan")?.unwrap_or_default())
+        file.load_section()
     }
 
     /// Applies the command line's unknown-key choice on top of the file's: `allow` accepts

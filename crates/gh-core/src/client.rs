@@ -19,15 +19,18 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::auth::{Credentials, TokenKind};
+
+pub mod installations;
 use crate::error::{Error, Result};
 use crate::repo::RepoRef;
 use crate::retry::{Idempotency, RetryPolicy, Verdict, classify};
+pub use installations::Installations;
 
 /// The public GitHub API base URL.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 
 /// What an installation token is minted for (GitHub Apps only).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum InstallationTarget {
     /// The installation on this repository (`GET /repos/{o}/{r}/installation`).
     Repo(RepoRef),

@@ -110,6 +110,26 @@ impl ConfigFile {
         })
     }
 
+    /// The table `[T::NAME]` decoded (its defaults when absent), not yet validated: for a
+    /// caller that applies command-line overrides before [`Section::validate`].
+    pub fn decode<T: Section>(&self) -> Result<T> {
+        Ok(self.section(T::NAME)?.unwrap_or_default())
+    }
+
+    /// The table `[T::NAME]` decoded (its defaults when absent) and validated: how every
+    /// workflow loads its section, so unknown keys (with their did-you-mean), the file, line
+    /// and field in errors, and the defaults of an absent table are the same everywhere.
+    pub fn load_section<T: Section>(&self) -> std::result::Result<T, T::Error> {
+        let mut t: T = self.decode()?;
+        t.validate(&self.name())?;
+        Ok(t)
+    }
+
+    /// The file's name in messages (`ghops.toml` when none was read).
+    pub fn origin(&self) -> String {
+        self.name()
+    }
+
     fn name(&self) -> String {
         self.path
             .as_ref()
@@ -159,6 +179,22 @@ impl ConfigFile {
                     message: format!("{field}: {message}"),
                 }
             })
+    }
+}
+
+#[cfg(feature = "toml")]
+/// One workflow's table of `ghops.toml` ([`SECTIONS`]): its name and the checks serde cannot
+/// make. Loaded with [`ConfigFile::load_section`].
+pub trait Section: DeserializeOwned + Default {
+    /// The table's name (`pr_bridge`, `runners`, ...).
+    const NAME: &'static str;
+    /// The workflow's error (a decode error converts into it).
+    type Error: From<Error>;
+    /// Checks (and resolves, e.g. account names) what decoding cannot; `origin` is the file's
+    /// name for messages. Nothing by default.
+    fn validate(&mut self, origin: &str) -> std::result::Result<(), Self::Error> {
+        let _ = origin;
+        Ok(())
     }
 }
 
@@ -291,6 +327,53 @@ mod tests {
         trigger: String,
         #[serde(default)]
         n: u32,
+    }
+
+    #[derive(serde::Deserialize, Debug, Default, PartialEq)]
+    #[serde(deny_unknown_fields, default)]
+    struct Pool {
+        name: String,
+        size: u32,
+    }
+
+    impl Section for Pool {
+        const NAME: &'static str = "runners";
+        type Error = Error;
+        fn validate(&mut self, origin: &str) -> Result<()> {
+            if self.size == 0 {
+                return Err(Error::invalid(
+                    "[runners].size",
+                    format!("{origin}: must be > 0"),
+                ));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn load_section_decodes_defaults_and_validates() {
+        let c = ConfigFile::parse("[plan]\n", None).unwrap();
+        // Absent: the defaults, validated too (and here refused).
+        assert_eq!(c.decode::<Pool>().unwrap(), Pool::default());
+        let e = c.load_section::<Pool>().unwrap_err().to_string();
+        assert!(e.contains("ghops.toml: must be > 0"), "{e}");
+        let c = ConfigFile::parse("[runners]\nname = \"a\"\nsize = 2\n", None).unwrap();
+        assert_eq!(
+            c.load_section::<Pool>().unwrap(),
+            Pool {
+                name: "a".into(),
+                size: 2
+            }
+        );
+        // Unknown keys: the same file/line/did-you-mean as `section`.
+        let c =
+            ConfigFile::parse("[runners]\nnmae = \"a\"\n", Some("x/ghops.toml".into())).unwrap();
+        let e = c.load_section::<Pool>().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "x/ghops.toml:2: [runners].nmae: unknown field `nmae`, expected `name` or `size` \
+             (did you mean `name`?)"
+        );
     }
 
     #[test]

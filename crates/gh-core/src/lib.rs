@@ -6,6 +6,11 @@
 //!   (installation tokens minted and refreshed), GHES base URLs, bounded retries with
 //!   backoff and jitter that honour rate limits ([`retry`]), pagination, conditional GETs
 //!   and `--dry-run` (GETs performed, writes reported and recorded, none sent).
+//!   [`client::Installations`] is the one factory of App installation clients (by id,
+//!   repository or organisation, optionally with a token narrowed to a permission set and
+//!   to some repositories; cached, one mint per installation for concurrent callers):
+//!   `ghops serve`, the runner reconcile loop, the deploy agent and the CLI all take their
+//!   clients from it.
 //! - [`auth`]: credential resolution in the gh CLI's order; secrets never printed.
 //! - [`permission`]: authorisation policies (minimum permission, teams, allow/deny, bots),
 //!   failing closed.
@@ -17,7 +22,9 @@
 //! - [`comments`]: one comment per purpose, upserted by a hidden marker.
 //! - [`actions`]: `$GITHUB_OUTPUT`, `$GITHUB_STEP_SUMMARY`, annotations, `::add-mask::`, and the
 //!   run's `GITHUB_*` defaults ([`actions::RunEnv`]).
-//! - [`config`]: `ghops.toml` sections.
+//! - [`config`]: `ghops.toml` sections: each workflow's table implements `config::Section`
+//!   (name, checks) and loads with `ConfigFile::load_section`, so unknown keys, did-you-mean,
+//!   file/line in errors and absent-table defaults behave the same in every workflow.
 //! - [`hardening`]: the binary's start-up hardening (non-dumpable, credentials out of its
 //!   environment) and [`hardening::RunAs`] for children run as another user.
 //! - [`dist`]: where ghops is published (repository, image, setup action), from Cargo.

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use gh_core::auth::{Credentials, SecretString, TokenSource};
-use gh_core::client::{ClientConfig, Conditional, GitHub, InstallationTarget};
+use gh_core::client::installations::perms;
+use gh_core::client::{ClientConfig, Conditional, GitHub, InstallationTarget, Installations};
 use gh_core::comments::{Upserted, marker, upsert_comment};
 use gh_core::permission::{Permission, Policy, Team};
 use gh_core::retry::{Idempotency, RetryPolicy};
@@ -1369,4 +1370,163 @@ async fn connection_errors_name_host_and_cause() {
         "{shown}"
     );
     assert!(!shown.contains("Service Error"), "{shown}");
+}
+
+// ------------------------------------------------------- Installations (the one factory)
+
+fn app_config(gh: &MockGitHub) -> ClientConfig {
+    ClientConfig {
+        api_url: gh.uri(),
+        retry: RetryPolicy::fast(),
+        ..ClientConfig::new(Credentials::App {
+            app_id: 7,
+            private_key: SecretString::from(TEST_APP_KEY.to_owned()),
+        })
+    }
+}
+
+#[tokio::test]
+async fn installations_resolve_a_target_once_for_concurrent_callers() {
+    let gh = MockGitHub::start().await;
+    // `expect(1)` on the installation GET and on the mint.
+    mount_installation(&gh, "2999-01-01T00:00:00Z", 1).await;
+    let inst = Installations::new(app_config(&gh));
+    let target = || InstallationTarget::Repo(repo());
+    let (a, b) = tokio::join!(inst.for_target(target()), inst.for_target(target()));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.installation_id(), Some(42));
+    a.get::<Value>("/repos/o/r").await.unwrap();
+    b.get::<Value>("/repos/o/r").await.unwrap();
+    let c = inst.for_target(target()).await.unwrap();
+    c.get::<Value>("/repos/o/r").await.unwrap();
+    gh.assert_lines(&[
+        "GET /repos/o/r/installation",
+        "POST /app/installations/42/access_tokens",
+        "GET /repos/o/r",
+        "GET /repos/o/r",
+        "GET /repos/o/r",
+    ])
+    .await;
+    let shown = format!("{inst:?}");
+    assert!(
+        !shown.contains("PRIVATE KEY") && !shown.contains("ghs_"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn installations_mint_narrowed_tokens_once_per_permission_set() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/app/installations/42"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": 42, "app_slug": "ghops-ci",
+            "permissions": {"contents": "read", "issues": "write", "metadata": "read"}
+        })))
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/app/installations/42/access_tokens"))
+        .and(body_json(
+            json!({"permissions": {"contents": "read", "issues": "write"}}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "token": "ghs_narrow", "expires_at": "2999-01-01T00:00:00Z"
+        })))
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/o/r"))
+        .and(header("authorization", "Bearer ghs_narrow"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+        .expect(2)
+        .mount(&gh.server)
+        .await;
+    let inst = Installations::new(app_config(&gh));
+    // More than granted (contents), and not granted at all (members): asked at most as granted.
+    let wanted = perms(&[
+        ("contents", "write"),
+        ("issues", "write"),
+        ("members", "read"),
+    ]);
+    for _ in 0..2 {
+        let c = inst.client_with(Some(42), &wanted).await.unwrap();
+        assert_eq!(c.known_login(), Some("ghops-ci[bot]"));
+        c.get::<Value>("/repos/o/r").await.unwrap();
+    }
+    gh.assert_lines(&[
+        "GET /app/installations/42",
+        "POST /app/installations/42/access_tokens",
+        "GET /repos/o/r",
+        "GET /repos/o/r",
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn installations_with_a_token_share_its_one_client_and_send_nothing() {
+    let gh = MockGitHub::start().await;
+    let inst = Installations::new(ClientConfig {
+        api_url: gh.uri(),
+        ..ClientConfig::new(token_creds())
+    });
+    assert!(!inst.is_app());
+    inst.for_target(InstallationTarget::Org("o".into()))
+        .await
+        .unwrap();
+    inst.client_with(Some(42), &perms(&[("contents", "read")]))
+        .await
+        .unwrap();
+    inst.client(None).await.unwrap();
+    gh.assert_lines(&[]).await;
+}
+
+#[tokio::test]
+async fn installations_limit_minted_tokens_to_repositories() {
+    let gh = MockGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/app/installations/42"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": 42, "permissions": {"contents": "write"}
+        })))
+        .expect(2)
+        .mount(&gh.server)
+        .await;
+    for (body, token) in [
+        (
+            json!({"permissions": {"contents": "read"}, "repositories": ["r"]}),
+            "ghs_r",
+        ),
+        // No permission set: the installation's own, only the repositories limited.
+        (json!({"repositories": ["r", "s"]}), "ghs_rs"),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/app/installations/42/access_tokens"))
+            .and(body_json(body))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+                "token": token, "expires_at": "2999-01-01T00:00:00Z"
+            })))
+            .expect(1)
+            .mount(&gh.server)
+            .await;
+    }
+    let inst = Installations::new(app_config(&gh));
+    let read = perms(&[("contents", "read")]);
+    let r = ["r".to_owned()];
+    let rs = ["r".to_owned(), "s".to_owned()];
+    for _ in 0..2 {
+        inst.client_for_repos(Some(42), &read, &r).await.unwrap();
+    }
+    inst.client_for_repos(Some(42), &perms(&[]), &rs)
+        .await
+        .unwrap();
+    gh.assert_lines(&[
+        "GET /app/installations/42",
+        "POST /app/installations/42/access_tokens",
+        "GET /app/installations/42",
+        "POST /app/installations/42/access_tokens",
+    ])
+    .await;
 }

@@ -5,6 +5,14 @@ use std::time::Duration;
 use gh_core::permission::{Permission, Policy, Team};
 use serde::Deserialize;
 
+impl gh_core::config::Section for Options {
+    const NAME: &'static str = "pr_bridge";
+    type Error = crate::BridgeError;
+    fn validate(&mut self, _origin: &str) -> Result<(), Self::Error> {
+        Options::validate(self)
+    }
+}
+
 /// Every option, with the documented defaults.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -81,7 +89,7 @@ impl Options {
         file: &gh_core::config::ConfigFile,
         overrides: &Overrides,
     ) -> Result<Self, crate::BridgeError> {
-        let mut o: Self = file.section("pr_bridge")?.unwrap_or_default();
+        let mut o: Self = file.decode()?;
         o.apply(overrides);
         o.validate()?;
         Ok(o)

@@ -7,8 +7,7 @@
 use std::collections::HashMap;
 
 use gh_core::RepoRef;
-use gh_core::auth::Credentials;
-use gh_core::client::{ClientConfig, GitHub, InstallationTarget};
+use gh_core::client::{GitHub, InstallationTarget, Installations};
 
 use crate::config::{RunnersConfig, Scope};
 
@@ -40,18 +39,20 @@ impl Clients {
     /// The clients the pools of `cfg` need. With GitHub App credentials, one installation per
     /// account the pools serve (`GET /orgs/{org}/installation` for an organisation scope, else
     /// `GET /repos/{owner}/{repo}/installation` for the account's first listed repository), in
-    /// pool order, the first being the default; otherwise one client from `base` as it is.
-    pub async fn connect(base: ClientConfig, cfg: &RunnersConfig) -> gh_core::Result<Self> {
+    /// pool order, the first being the default; otherwise the one client of a token (or of
+    /// the App itself). The clients come from `installations` (and stay in its cache).
+    pub async fn connect(
+        installations: &Installations,
+        cfg: &RunnersConfig,
+    ) -> gh_core::Result<Self> {
         let targets = installation_targets(cfg);
-        if !matches!(base.credentials, Credentials::App { .. }) || targets.is_empty() {
-            return Ok(Self::single(&GitHub::connect(base).await?));
+        if !installations.is_app() || targets.is_empty() {
+            return Ok(Self::single(&installations.client(None).await?));
         }
         let mut by_owner = HashMap::new();
         let mut default = None;
         for (owner, target) in targets {
-            let mut c = base.clone();
-            c.installation = Some(target);
-            let gh = GitHub::connect(c).await?;
+            let gh = installations.for_target(target).await?;
             default.get_or_insert_with(|| gh.clone());
             by_owner.insert(owner, gh);
         }

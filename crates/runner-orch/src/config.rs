@@ -39,6 +39,16 @@ fn default_runner_group() -> u64 {
     1
 }
 
+impl gh_core::config::Section for RunnersConfig {
+    const NAME: &'static str = "runners";
+    type Error = OrchError;
+    /// Checks every pool, then resolves each process pool's `process.user`.
+    fn validate(&mut self, _origin: &str) -> Result<()> {
+        RunnersConfig::validate(self)?;
+        self.resolve_users()
+    }
+}
+
 /// `[runners]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -378,10 +388,7 @@ impl RunnersConfig {
 
     /// Loads `[runners]` from a `ghops.toml` and validates it.
     pub fn from_file(file: &gh_core::config::ConfigFile) -> Result<Self> {
-        let mut c: RunnersConfig = file.section("runners")?.unwrap_or_default();
-        c.validate()?;
-        c.resolve_users()?;
-        Ok(c)
+        file.load_section()
     }
 
     /// Resolves every process pool's `process.user` (the account must exist and ghops must

@@ -1448,7 +1448,9 @@ namespace = "{NS}"
     });
     base.api_url = env.gh.uri();
     base.retry = RetryPolicy::fast();
-    let clients = Clients::connect(base, &cfg).await.unwrap();
+    let clients = Clients::connect(&gh_core::client::Installations::new(base), &cfg)
+        .await
+        .unwrap();
     let o = env.orch(cfg);
     let r = o.reconcile(&clients).await.unwrap();
     assert!(r.decisions.is_empty() && r.reaped.is_empty(), "{r:?}");

@@ -30,6 +30,11 @@ pub const REDELIVERY_PAGES: usize = 3;
 /// How often a follower replica checks whether it became the leader.
 const FOLLOWER_CHECK: Duration = Duration::from_secs(5);
 
+impl gh_core::config::Section for Routes {
+    const NAME: &'static str = "serve";
+    type Error = AppError;
+}
+
 /// `[serve]` in ghops.toml: which workflows the server routes to (all by default).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -253,10 +258,9 @@ impl App {
                 );
                 // The reconcile loop (the truth) runs in this process too; webhooks are hints.
                 // It acts with one installation per account the pools serve.
-                let reconcile =
-                    runner_orch::Clients::connect(self.installations.base_config(), &cfg)
-                        .await
-                        .map_err(|e| AppError::Client(e.to_string()))?;
+                let reconcile = runner_orch::Clients::connect(&self.installations, &cfg)
+                    .await
+                    .map_err(|e| AppError::Client(e.to_string()))?;
                 let (o, every) = (orch.clone(), orch.config().interval);
                 let leader = self.leadership.clone();
                 self.background.push(tokio::spawn(async move {
@@ -284,10 +288,10 @@ impl App {
             }
         }
         if routes.deployments {
-            let section: deploy_agent::AgentSection = file.section("agent")?.unwrap_or_default();
-            let base = self.installations.base_config();
+            let section: deploy_agent::AgentSection = file.load_section()?;
             if let Some(agent) =
-                deploy_agent::webhook::start_for_webhooks(&section, cwd, &base).await?
+                deploy_agent::webhook::start_for_webhooks(&section, cwd, &self.installations)
+                    .await?
             {
                 // Polling stays the truth; the webhook only wakes the target it names.
                 self.route(&deploy_agent::webhook::DEPLOYMENT, move |_gh, event| {

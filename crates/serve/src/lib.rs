@@ -49,7 +49,6 @@
 
 pub mod app;
 pub mod health;
-mod installations;
 mod listener;
 pub mod manifests;
 mod metrics;
@@ -58,8 +57,8 @@ mod server;
 mod setup;
 
 pub use app::{App, Redelivery, Routes, shutdown_signal};
+pub use gh_core::client::installations::{Installations, Permissions, narrow, perms};
 pub use gh_core::dedupe::Dedupe;
-pub use installations::{Installations, Permissions, narrow, perms};
 pub use listener::Limits;
 pub use metrics::Metrics;
 pub use server::{

@@ -117,7 +117,7 @@ impl App {
         file: &ConfigFile,
         setup: &Setup,
     ) -> Result<App, AppError> {
-        let routes: Routes = file.section("serve")?.unwrap_or_default();
+        let routes: Routes = file.load_section()?;
         let mut app = App::new(secret, base);
         let kube_url = setup.kube_url.as_deref().filter(|u| !u.is_empty());
         if let Some(ns) = &setup.lease_namespace {

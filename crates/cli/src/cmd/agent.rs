@@ -29,7 +29,7 @@ pub async fn run(cmd: AgentCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
 }
 
 async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
-    let section: AgentSection = ctx.config()?.section("agent")?.unwrap_or_default();
+    let section: AgentSection = ctx.config()?.load_section()?;
     let repo = match (&a.repository, a.environment.is_empty()) {
         (Some(r), _) => Some(r.parse::<RepoRef>()?),
         (None, false) => Some(ctx.repo()?),
@@ -47,9 +47,9 @@ async fn run_agent(a: RunArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
             "ghops agent: shutting down (running hooks get TERM, then KILL after the grace period)",
         )
     });
-    let base = ctx.client_config(None)?;
-    note_dry_run(base.dry_run);
-    let agent = cfg.start(&base).await?;
+    let installations = ctx.installations()?;
+    note_dry_run(installations.base_config().dry_run);
+    let agent = cfg.start(&installations).await?;
     daemon::serve_metrics(health, agent.metrics(), stopped, "agent")?;
     let summaries = agent.summaries().await;
     let mut code = ExitCode::Success;

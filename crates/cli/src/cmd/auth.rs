@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use gh_core::ExitCode;
-use gh_core::client::{GitHub, InstallationTarget};
+use gh_core::client::InstallationTarget;
 
 use crate::ctx::{Ctx, Failure};
 use crate::output::outln;
@@ -43,7 +43,7 @@ pub async fn run(cmd: AuthCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
                 (None, Ok(r)) => Some(InstallationTarget::Repo(r)),
                 (None, Err(_)) => None,
             };
-            let gh = GitHub::connect(ctx.client_config(target)?).await?;
+            let gh = ctx.connect(target).await?;
             let id = gh.identity().await?;
             if ctx.global.json {
                 ctx.print_json(&AuthStatus {

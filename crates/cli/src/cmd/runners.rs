@@ -1,7 +1,7 @@
 //! `ghops runners`: ephemeral self-hosted Actions runners, one per queued job (runner-orch).
 
 use gh_core::ExitCode;
-use gh_core::client::{GitHub, InstallationTarget};
+use gh_core::client::InstallationTarget;
 use gh_core::events::WorkflowJobEvent;
 use runner_orch::leader::elect_if;
 use runner_orch::manifests::{ManifestOptions, manifests, render};
@@ -22,7 +22,7 @@ async fn setup(ctx: &Ctx, kube: &KubeArgs, role: Role) -> Result<Orchestrator, F
 
 /// Clients for every account the pools serve (a GitHub App: one installation each).
 async fn all_clients(ctx: &Ctx, orch: &Orchestrator) -> Result<Clients, Failure> {
-    let clients = Clients::connect(ctx.client_config(None)?, orch.config()).await?;
+    let clients = Clients::connect(&ctx.installations()?, orch.config()).await?;
     note_dry_run(clients.default_client().is_dry_run());
     Ok(clients)
 }
@@ -62,8 +62,7 @@ pub async fn run(cmd: RunnersCmd, ctx: &Ctx) -> Result<ExitCode, Failure> {
             let orch = setup(ctx, &kube, Role::OneShot).await?;
             // Only the event's account is needed: a GitHub App acts as its installation.
             let target = ev.repository.full_name.parse().ok();
-            let gh =
-                GitHub::connect(ctx.client_config(target.map(InstallationTarget::Repo))?).await?;
+            let gh = ctx.connect(target.map(InstallationTarget::Repo)).await?;
             note_dry_run(gh.is_dry_run());
             let d = orch.handle_event(&gh, &ev).await?;
             if ctx.global.json {

@@ -21,6 +21,14 @@ pub struct LabelRule {
     pub exclusive: bool,
 }
 
+impl gh_core::config::Section for EnvConfig {
+    const NAME: &'static str = "env";
+    type Error = ReleaseError;
+    fn validate(&mut self, origin: &str) -> Result<(), ReleaseError> {
+        EnvConfig::validate(self, origin)
+    }
+}
+
 /// The `[env]` section of `ghops.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -68,14 +76,7 @@ impl Default for EnvConfig {
 impl EnvConfig {
     /// Loads `[env]` from a config file (defaults when absent) and validates it.
     pub fn load(file: &gh_core::config::ConfigFile) -> Result<Self, ReleaseError> {
-        let cfg: Self = file.section("env")?.unwrap_or_default();
-        let name = file
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| gh_core::config::DEFAULT_CONFIG.to_owned());
-        cfg.validate(&name)?;
-        Ok(cfg)
+        file.load_section()
     }
 
     /// Checks every rule (at most one `{N}`, `{N}` in the environment only when in the label).
