@@ -7,15 +7,15 @@ use gh_core::config::ConfigFile;
 
 use crate::ctx::Failure;
 
-/// Deserializes each ghops table present in `file` with the type its workflow reads it
-/// into (keys and types only: the workflow's own checks run where the table is used).
+/// Decodes each ghops table present in `file` with the type its workflow reads it into
+/// (`gh_core::config::Section`, the one section-loading pattern) (keys and types only: the workflow's own checks run where the table is used).
 pub fn check_tables(file: &ConfigFile) -> Result<(), Failure> {
-    file.section::<deploy_plan::PlanConfig>("plan")?;
-    file.section::<pr_bridge::Options>("pr_bridge")?;
+    file.decode::<deploy_plan::PlanConfig>()?;
+    file.decode::<pr_bridge::Options>()?;
     release_flow::config::DrafterConfig::from_ghops_toml(file)?;
-    file.section::<release_flow::env::EnvConfig>("env")?;
-    file.section::<deploy_agent::AgentSection>("agent")?;
-    file.section::<runner_orch::RunnersConfig>("runners")?;
-    file.section::<ghops_serve::Routes>("serve")?;
+    file.decode::<release_flow::env::EnvConfig>()?;
+    file.decode::<deploy_agent::AgentSection>()?;
+    file.decode::<runner_orch::RunnersConfig>()?;
+    file.decode::<ghops_serve::Routes>()?;
     Ok(())
 }
