@@ -798,15 +798,14 @@ async fn metrics_bind_serves_health_readiness_and_agent_metrics() {
     )
     .unwrap();
     std::fs::set_permissions(hooks.join("deploy"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
     let mut c = agent_run(&gh, d.path(), &hooks, "e2e");
-    c.args(["--interval", "1h", "--metrics-bind", &addr.to_string()])
+    c.args(["--interval", "1h", "--metrics-bind", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let child = c.spawn().unwrap();
+    let mut child = c.spawn().unwrap();
+    // Port 0: the agent binds it and says where (no port picked beforehand to race for).
+    let log = crate::util::Log::follow(&mut child);
+    let addr = log.metrics_addr(&mut child).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let wait = |what: &str| {
         assert!(std::time::Instant::now() < deadline, "timed out: {what}");
@@ -840,11 +839,11 @@ async fn metrics_bind_serves_health_readiness_and_agent_metrics() {
         "{text}"
     );
     let out = terminate(child).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = log.finish();
+    assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
-        stderr(&out).contains(&format!("metrics and health on http://{addr}")),
-        "{}",
-        stderr(&out)
+        err.contains(&format!("metrics and health on http://{addr}")),
+        "{err}"
     );
     // The listener stopped with the agent.
     assert_eq!(http_get(addr, "/healthz").await.0, 0);

@@ -465,10 +465,6 @@ async fn reconcile_watch_logs_each_pass_with_its_outcome_and_stops_on_sigterm() 
     let k = kube().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path());
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
     let mut c = ghops();
     c.args([
         "runners",
@@ -481,39 +477,16 @@ async fn reconcile_watch_logs_each_pass_with_its_outcome_and_stops_on_sigterm() 
     ])
     .arg(&cfg)
     .args(["--api-url", &gh.uri(), "--kube-url", &k.uri()])
-    .args(["--metrics-bind", &addr.to_string()])
+    .args(["--metrics-bind", "127.0.0.1:0"])
     .env("GH_TOKEN", TOKEN)
     .env_remove("RUST_LOG")
     .stdout(std::process::Stdio::null())
     .stderr(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
     // stderr, read as it comes.
-    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let reader = {
-        let log = log.clone();
-        let mut pipe = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                log.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        })
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !log.lock().unwrap().contains("reconcile pass") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no pass line: {}",
-            log.lock().unwrap()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let log = crate::util::Log::follow(&mut child);
+    log.wait_for(&mut child, "reconcile pass").await;
+    let addr = log.metrics_addr(&mut child).await;
     assert_eq!(
         crate::util::http_get(addr, "/healthz").await,
         (200, "ok\n".into())
@@ -532,8 +505,7 @@ async fn reconcile_watch_logs_each_pass_with_its_outcome_and_stops_on_sigterm() 
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
-    reader.join().unwrap();
-    let err = log.lock().unwrap().clone();
+    let err = log.finish();
     assert_eq!(status.code(), Some(0), "{err}");
     let lines: Vec<&str> = err.lines().filter(|l| l.contains("INFO")).collect();
     assert!(

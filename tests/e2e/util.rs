@@ -137,3 +137,82 @@ fn full_shas(v: &serde_json::Value, at: &str, errors: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// A running daemon's stderr, collected as it comes (a thread reads the pipe to its end), so a
+/// test can wait for a line while the process runs.
+pub struct Log {
+    text: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Log {
+    /// Follows `child`'s stderr (started with `Stdio::piped()`; the pipe is taken).
+    pub fn follow(child: &mut std::process::Child) -> Self {
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().expect("stderr piped");
+        let t = text.clone();
+        let reader = std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                t.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Log { text, reader }
+    }
+
+    /// What was read so far.
+    pub fn text(&self) -> String {
+        self.text.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 20 s) until the log contains `needle`; panics with the log if the process
+    /// exits first or the time runs out.
+    pub async fn wait_for(&self, child: &mut std::process::Child, needle: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !self.text().contains(needle) {
+            if let Ok(Some(status)) = child.try_wait() {
+                // The rest of the pipe, then one last look.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                assert!(
+                    self.text().contains(needle),
+                    "exited ({status}) before {needle:?}:\n{}",
+                    self.text()
+                );
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {needle:?} within 20 s:\n{}",
+                self.text()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The address of the `--metrics-bind 127.0.0.1:0` listener, as the daemon reports it
+    /// (`metrics and health on http://ADDR`): binding port 0 in the daemon itself leaves no
+    /// window in which another test could take a port picked beforehand.
+    pub async fn metrics_addr(&self, child: &mut std::process::Child) -> std::net::SocketAddr {
+        const SAID: &str = "metrics and health on http://";
+        self.wait_for(child, SAID).await;
+        let text = self.text();
+        let rest = &text[text.find(SAID).unwrap() + SAID.len()..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == ':'))
+            .unwrap_or(rest.len());
+        rest[..end].parse().expect("a socket address")
+    }
+
+    /// Everything the process wrote to stderr (waits for the pipe to close).
+    pub fn finish(self) -> String {
+        self.reader.join().unwrap();
+        let t = self.text.lock().unwrap().clone();
+        t
+    }
+}
