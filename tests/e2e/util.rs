@@ -212,7 +212,6 @@ impl Log {
     /// Everything the process wrote to stderr (waits for the pipe to close).
     pub fn finish(self) -> String {
         self.reader.join().unwrap();
-        let t = self.text.lock().unwrap().clone();
-        t
+        self.text.lock().unwrap().clone()
     }
 }
