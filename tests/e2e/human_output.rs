@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 
 use ghops_test_support::fake::FakeGitHub;
 use ghops_test_support::{MockGitHub, insta_settings, repo_root};
-use serde_json::{Value, json};
+use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -667,45 +667,11 @@ async fn pr_bridge_trigger_authorised_and_refused() {
 
 /// `pr-bridge report --pr 1` once the test branch's run completed with `conclusion`.
 async fn report(name: &str, conclusion: &str, exit: i32) {
-    use crate::pr_bridge::{HEAD, MERGE, R, comments_data, graphql};
-    let gh = MockGitHub::start().await;
-    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
-    let st = pr_bridge::render::State {
-        branch: "test-this-pr/1".into(),
-        head_sha: HEAD.into(),
-        merge_sha: MERGE.into(),
-        base: "main".into(),
-    };
-    let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
-    graphql(&gh, "comments", comments_data(&[&body]), None).await;
-    for (p, v) in [
-        (
-            format!("{R}/actions/runs"),
-            json!({"total_count": 1, "workflow_runs": [{"id": 77, "name": "CI",
-                "html_url": "https://github.com/Codertocat/Hello-World/actions/runs/77",
-                "status": "completed", "conclusion": conclusion}]}),
-        ),
-        (
-            format!("{R}/git/ref/heads/test-this-pr/1"),
-            json!({"ref": "refs/heads/test-this-pr/1", "object": {"sha": MERGE}}),
-        ),
-    ] {
-        Mock::given(method("GET"))
-            .and(path(p))
-            .respond_with(ok(v))
-            .mount(&gh.server)
-            .await;
-    }
-    Mock::given(method("DELETE"))
-        .and(path(format!("{R}/git/refs/heads/test-this-pr/1")))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path(format!("{R}/issues/comments/5000")))
-        .respond_with(ok(json!({"id": 5000})))
-        .mount(&gh.server)
-        .await;
+    use crate::pr_bridge::{R, report_mock};
+    let gh = report_mock(json!([{"id": 77, "name": "CI",
+        "html_url": "https://github.com/Codertocat/Hello-World/actions/runs/77",
+        "status": "completed", "conclusion": conclusion}]))
+    .await;
     let d = tempfile::tempdir().unwrap();
     let args = [
         "pr-bridge",

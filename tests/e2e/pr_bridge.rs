@@ -255,42 +255,9 @@ async fn report_on_a_workflow_run_event_reports_failure_as_exit_1_and_ignores_ot
         "ignored: run 289782451 on \"master\", not a test-this-pr/<pr> branch"
     );
 
-    let gh = MockGitHub::start().await;
-    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
-    let st = pr_bridge::render::State {
-        branch: "test-this-pr/1".into(),
-        head_sha: HEAD.into(),
-        merge_sha: MERGE.into(),
-        base: "main".into(),
-    };
-    let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
-    graphql(&gh, "comments", comments_data(&[&body]), None).await;
-    for (p, v) in [
-        (
-            format!("{R}/actions/runs"),
-            json!({"total_count": 1, "workflow_runs": [{"id": 289782451, "status": "completed", "conclusion": "failure"}]}),
-        ),
-        (
-            format!("{R}/git/ref/heads/test-this-pr/1"),
-            json!({"ref": "refs/heads/test-this-pr/1", "object": {"sha": MERGE}}),
-        ),
-    ] {
-        Mock::given(method("GET"))
-            .and(path(p))
-            .respond_with(ok(v))
-            .mount(&gh.server)
+    let gh =
+        report_mock(json!([{"id": 289782451, "status": "completed", "conclusion": "failure"}]))
             .await;
-    }
-    Mock::given(method("DELETE"))
-        .and(path(format!("{R}/git/refs/heads/test-this-pr/1")))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path(format!("{R}/issues/comments/5000")))
-        .respond_with(ok(json!({"id": 5000})))
-        .mount(&gh.server)
-        .await;
     let mut c = ghops();
     c.args(["pr-bridge", "report", "--event"])
         .arg(run_event_file(&d, "test-this-pr/1", "failure"))
@@ -319,42 +286,7 @@ async fn report_on_a_workflow_run_event_reports_failure_as_exit_1_and_ignores_ot
 /// mybinder's habit: the report is the last job of the tested run itself.
 #[tokio::test]
 async fn report_from_the_last_job_of_the_tested_run_takes_that_jobs_result() {
-    let gh = MockGitHub::start().await;
-    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
-    let st = pr_bridge::render::State {
-        branch: "test-this-pr/1".into(),
-        head_sha: HEAD.into(),
-        merge_sha: MERGE.into(),
-        base: "main".into(),
-    };
-    let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
-    graphql(&gh, "comments", comments_data(&[&body]), None).await;
-    for (p, v) in [
-        (
-            format!("{R}/actions/runs"),
-            json!({"total_count": 1, "workflow_runs": [{"id": 4242, "status": "in_progress"}]}),
-        ),
-        (
-            format!("{R}/git/ref/heads/test-this-pr/1"),
-            json!({"ref": "refs/heads/test-this-pr/1", "object": {"sha": MERGE}}),
-        ),
-    ] {
-        Mock::given(method("GET"))
-            .and(path(p))
-            .respond_with(ok(v))
-            .mount(&gh.server)
-            .await;
-    }
-    Mock::given(method("DELETE"))
-        .and(path(format!("{R}/git/refs/heads/test-this-pr/1")))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path(format!("{R}/issues/comments/5000")))
-        .respond_with(ok(json!({"id": 5000})))
-        .mount(&gh.server)
-        .await;
+    let gh = report_mock(json!([{"id": 4242, "status": "in_progress"}])).await;
     let report = |extra: &[&str]| {
         let mut c = ghops();
         c.args(["pr-bridge", "report", "--branch", "test-this-pr/1"])
@@ -418,13 +350,7 @@ pub(crate) async fn happy_path_requests() -> Vec<Seen> {
             .mount(&gh.server)
             .await;
     }
-    let st = pr_bridge::render::State {
-        branch: "test-this-pr/1".into(),
-        head_sha: HEAD.into(),
-        merge_sha: MERGE.into(),
-        base: "main".into(),
-    };
-    let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
+    let body = started_comment();
     // No comment yet when the trigger reads; from then on, the status comment it wrote.
     graphql(&gh, "pr", pr_data(&[]), None).await;
     graphql(&gh, "comments", comments_data(&[&body]), None).await;
@@ -525,13 +451,7 @@ async fn the_library_happy_path_and_its_report_make_exactly_these_requests() {
 #[tokio::test]
 async fn report_prints_progress_when_stderr_is_not_a_terminal() {
     let gh = MockGitHub::start().await;
-    let st = pr_bridge::render::State {
-        branch: "test-this-pr/1".into(),
-        head_sha: HEAD.into(),
-        merge_sha: MERGE.into(),
-        base: "main".into(),
-    };
-    let body = pr_bridge::render::started(&st, "maintainer", &[], &[]);
+    let body = started_comment();
     graphql(&gh, "comments", comments_data(&[&body]), None).await;
     Mock::given(method("GET"))
         .and(path(format!("{R}/actions/runs")))
@@ -588,4 +508,53 @@ async fn report_prints_progress_when_stderr_is_not_a_terminal() {
         "0/1 runs completed (CI in_progress)"
     );
     gh.assert_no_writes().await;
+}
+
+/// The status comment pr-bridge wrote when it started testing PR #1 (the merge of `HEAD`
+/// into main on `test-this-pr/1`, triggered by `maintainer`).
+pub(crate) fn started_comment() -> String {
+    let st = pr_bridge::render::State {
+        branch: "test-this-pr/1".into(),
+        head_sha: HEAD.into(),
+        merge_sha: MERGE.into(),
+        base: "main".into(),
+    };
+    pr_bridge::render::started(&st, "maintainer", &[], &[])
+}
+
+/// GitHub as a report on PR #1 finds it: the status comment, the test branch at `MERGE`
+/// with its workflow runs `runs`, and the report's writes answered (delete the branch, edit
+/// the comment).
+pub(crate) async fn report_mock(runs: Value) -> MockGitHub {
+    let gh = MockGitHub::start().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    graphql(&gh, "comments", comments_data(&[&started_comment()]), None).await;
+    let n = runs.as_array().map_or(0, Vec::len);
+    for (p, v) in [
+        (
+            format!("{R}/actions/runs"),
+            json!({"total_count": n, "workflow_runs": runs}),
+        ),
+        (
+            format!("{R}/git/ref/heads/test-this-pr/1"),
+            json!({"ref": "refs/heads/test-this-pr/1", "object": {"sha": MERGE}}),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(ok(v))
+            .mount(&gh.server)
+            .await;
+    }
+    Mock::given(method("DELETE"))
+        .and(path(format!("{R}/git/refs/heads/test-this-pr/1")))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&gh.server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("{R}/issues/comments/5000")))
+        .respond_with(ok(json!({"id": 5000})))
+        .mount(&gh.server)
+        .await;
+    gh
 }
