@@ -267,18 +267,15 @@ impl Ctx {
     }
 
     /// The configuration file.
-    #[allow(dead_code)] // for the workflow commands
     pub fn config(&self) -> Result<ConfigFile, Failure> {
         let file = ConfigFile::load(self.global.config.as_deref())?;
         crate::config_check::check_tables(&file)?;
         Ok(file)
     }
 
-    /// The client config from flags and environment, for a GitHub App acting on `target`.
-    pub fn client_config(
-        &self,
-        target: Option<InstallationTarget>,
-    ) -> Result<ClientConfig, Failure> {
+    /// The client config from flags and environment (credentials, API base, retries, dry
+    /// run); which installation a GitHub App acts on is chosen per call by [`Installations`].
+    pub fn client_config(&self) -> Result<ClientConfig, Failure> {
         let mut inputs = CredentialInputs::from_env();
         inputs.token_flag = self.global.token.clone();
         if let Some(id) = &self.global.app_id {
@@ -297,7 +294,6 @@ impl Ctx {
                 cfg.api_url = u;
             }
         }
-        cfg.installation = target;
         cfg.dry_run = self.global.dry_run;
         if let Some(r) = gh_core::retry::RetryPolicy::from_env()? {
             cfg.retry = r;
@@ -308,7 +304,7 @@ impl Ctx {
     /// The installation clients of the flags' and environment's credentials (gh-core's one
     /// factory: a GitHub App acts as the installation each caller names).
     pub fn installations(&self) -> Result<Installations, Failure> {
-        Ok(Installations::new(self.client_config(None)?))
+        Ok(Installations::new(self.client_config()?))
     }
 
     /// Connects a client acting on `target`'s installation (a GitHub App), or with no target
@@ -348,7 +344,7 @@ impl Ctx {
     /// Warns (see [`warn`]) when the credentials are the Actions `GITHUB_TOKEN`: `what` it
     /// creates (branches, releases, tags) trigger no further workflow runs.
     pub fn warn_actions_token(&self, what: &str) {
-        if let Ok(cfg) = self.client_config(None)
+        if let Ok(cfg) = self.client_config()
             && cfg.credentials.is_actions_github_token()
         {
             warn(

@@ -26,7 +26,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> Result<ExitCode, Failure> {
         cwd: None,
     };
     let file = ctx.config()?;
-    let mut app = App::from_config(secret, ctx.client_config(None)?, &file, &setup).await?;
+    let mut app = App::from_config(secret, ctx.client_config()?, &file, &setup).await?;
     args.apply(app.config_mut());
     app.redelivery(args.redelivery());
     // The server logs its start (address and routes) and its stop once each.
