@@ -149,7 +149,7 @@ pub async fn upsert_comment(
             }
             Ok(None) => return Ok(Upserted::DryRun),
             // Ambiguous: GitHub may have created it. Look again before posting again.
-            Err(e) if attempts < 3 && is_ambiguous(&e) => {
+            Err(e) if attempts < 3 && e.is_ambiguous() => {
                 tracing::warn!(error = %e, "comment create failed ambiguously; re-reading comments before retrying");
                 tokio::time::sleep(gh.retry_policy().backoff(attempts)).await;
             }
@@ -196,13 +196,6 @@ async fn converge(
     Ok(Upserted::Updated(oldest.id))
 }
 
-fn is_ambiguous(e: &crate::Error) -> bool {
-    match e {
-        crate::Error::Api { status, .. } => *status >= 500,
-        crate::Error::Transport { .. } => true,
-        _ => false,
-    }
-}
 
 #[cfg(test)]
 mod tests {

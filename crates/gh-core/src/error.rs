@@ -153,6 +153,16 @@ impl Error {
         self.status() == Some(code)
     }
 
+    /// True when a write that failed this way may still have been applied by GitHub (a 5xx
+    /// answer or a lost connection): read back before sending it again, never assume either.
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            Error::Api { status, .. } => *status >= 500,
+            Error::Transport { .. } => true,
+            _ => false,
+        }
+    }
+
     /// The file and line this error is about, when it names one (config errors): the CLI
     /// puts them on the `::error` annotation under Actions.
     pub fn location(&self) -> Option<(String, Option<u64>)> {

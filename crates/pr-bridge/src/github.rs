@@ -294,13 +294,6 @@ pub(crate) async fn older_until(
     Ok(())
 }
 
-fn is_ambiguous(e: &gh_core::Error) -> bool {
-    match e {
-        gh_core::Error::Api { status, .. } => *status >= 500,
-        gh_core::Error::Transport { .. } => true,
-        _ => false,
-    }
-}
 
 #[derive(Deserialize)]
 struct Created {
@@ -357,7 +350,7 @@ pub(crate) async fn upsert(
         match created {
             Ok(None) => return Ok(Upserted::DryRun),
             Ok(Some(c)) => return converge(gh, repo, pr, marker, body, c.id).await,
-            Err(e) if attempts < 3 && is_ambiguous(&e) => {
+            Err(e) if attempts < 3 && e.is_ambiguous() => {
                 tracing::warn!(error = %e, "comment create failed ambiguously; re-reading comments before retrying");
                 tokio::time::sleep(gh.retry_policy().backoff(attempts)).await;
                 own = own_comments(gh, repo, pr, marker).await?;

@@ -114,7 +114,7 @@ pub async fn add_status(
     let first = deployments::create_status(gh, repo, id, body).await;
     let e = match first {
         Ok(_) => return Ok(()),
-        Err(e) if is_ambiguous(&e) => e,
+        Err(e) if e.is_ambiguous() => e,
         Err(e) => return Err(e.into()),
     };
     let landed = latest_status(gh, repo, id).await?.is_some_and(|s| {
@@ -131,14 +131,6 @@ pub async fn add_status(
     Ok(())
 }
 
-/// A failure after which GitHub may or may not have applied the write.
-fn is_ambiguous(e: &gh_core::Error) -> bool {
-    match e {
-        gh_core::Error::Api { status, .. } => *status >= 500,
-        gh_core::Error::Transport { .. } => true,
-        _ => false,
-    }
-}
 
 /// The deployment a new record of `sha` (by PR `pr`) in `environment` continues: the
 /// environment's newest deployment when it is of `sha` and of the same PR (the same deploy,
