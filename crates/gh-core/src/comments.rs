@@ -196,7 +196,6 @@ async fn converge(
     Ok(Upserted::Updated(oldest.id))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -294,7 +294,6 @@ pub(crate) async fn older_until(
     Ok(())
 }
 
-
 #[derive(Deserialize)]
 struct Created {
     id: u64,

@@ -131,7 +131,6 @@ pub async fn add_status(
     Ok(())
 }
 
-
 /// The deployment a new record of `sha` (by PR `pr`) in `environment` continues: the
 /// environment's newest deployment when it is of `sha` and of the same PR (the same deploy,
 /// re-run or moving on to its next state), else `None`: a deploy of a SHA that ran there
