@@ -14,7 +14,7 @@ use k8s_openapi::api::batch::v1::Job;
 #[cfg(feature = "kubernetes")]
 use k8s_openapi::api::core::v1::Secret;
 #[cfg(feature = "kubernetes")]
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostParams};
 use serde_json::{Value, json};
 
 use crate::config::{BackendKind, DockerMode, PoolConfig};
@@ -434,19 +434,32 @@ impl KubeBackend {
         self.planned.lock().expect("lock").clone()
     }
 
-    fn jobs(&self, pool: &PoolConfig) -> Api<Job> {
-        Api::namespaced(self.client.clone(), &pool.kubernetes.namespace)
+    // Jobs and Secrets go through kube's untyped `DynamicObject` (typed metadata, the rest
+    // JSON): ghops builds them as JSON (`job_manifest`, `secret_manifest`) and reads three
+    // status fields back, so decoding k8s-openapi's whole `Job` tree (`PodSpec`, `Volume`, ...:
+    // the binary's largest deserialisers, issue 17) bought nothing. The API server validates
+    // what it is sent (a malformed pod template is its 422, `OrchError::KubeInvalid`).
+    fn jobs(&self, pool: &PoolConfig) -> Api<DynamicObject> {
+        Api::namespaced_with(
+            self.client.clone(),
+            &pool.kubernetes.namespace,
+            &ApiResource::erase::<Job>(&()),
+        )
     }
 
-    fn secrets(&self, pool: &PoolConfig) -> Api<Secret> {
-        Api::namespaced(self.client.clone(), &pool.kubernetes.namespace)
+    fn secrets(&self, pool: &PoolConfig) -> Api<DynamicObject> {
+        Api::namespaced_with(
+            self.client.clone(),
+            &pool.kubernetes.namespace,
+            &ApiResource::erase::<Secret>(&()),
+        )
     }
 
-    fn live(job: &Job) -> Live {
-        let st = job.status.as_ref();
-        let finished = st.is_some_and(|s| {
-            s.succeeded.unwrap_or(0) > 0 || s.failed.unwrap_or(0) > 0 || s.completion_time.is_some()
-        });
+    fn live(job: &DynamicObject) -> Live {
+        let st = &job.data["status"];
+        let count = |k: &str| st[k].as_i64().unwrap_or(0);
+        let finished =
+            count("succeeded") > 0 || count("failed") > 0 || !st["completionTime"].is_null();
         Live {
             name: job.metadata.name.clone().unwrap_or_default(),
             created: job
@@ -498,10 +511,11 @@ impl KubeBackend {
             p.push(secret);
             return Ok(Launched::DryRun);
         }
-        let job: Job = serde_json::from_value(manifest).map_err(|e| OrchError::KubeInvalid {
-            action: action.clone(),
-            message: e.to_string(),
-        })?;
+        let job: DynamicObject =
+            serde_json::from_value(manifest).map_err(|e| OrchError::KubeInvalid {
+                action: action.clone(),
+                message: e.to_string(),
+            })?;
         let mut waits = Pacer::new(self.forbidden_backoff, None);
         let created = loop {
             match self.jobs(pool).create(&PostParams::default(), &job).await {
@@ -522,11 +536,13 @@ impl KubeBackend {
             }
         };
         let uid = created.metadata.uid.clone().unwrap_or_default();
-        let secret: Secret = serde_json::from_value(secret_manifest(pool, &spec.name, &uid, jit))
-            .map_err(|e| OrchError::Kube {
-            action: "build Secret".into(),
-            message: e.to_string(),
-        })?;
+        let secret: DynamicObject =
+            serde_json::from_value(secret_manifest(pool, &spec.name, &uid, jit)).map_err(|e| {
+                OrchError::Kube {
+                    action: "build Secret".into(),
+                    message: e.to_string(),
+                }
+            })?;
         let saction = format!("create Secret {}/{}", pool.kubernetes.namespace, spec.name);
         for attempt in 0..2 {
             match self
@@ -885,5 +901,44 @@ impl ProcessBackend {
             p.kill();
         }
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "kubernetes"))]
+mod tests {
+    use super::*;
+
+    fn job(status: Value) -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "r-1", "creationTimestamp": "2026-12-05T10:00:00Z"},
+            "spec": {"template": {"spec": {"containers": [{"name": "runner", "image": "x"}]}}},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_job_is_finished_once_it_succeeded_failed_or_completed() {
+        let created = DateTime::parse_from_rfc3339("2026-12-05T10:00:00Z").unwrap().to_utc();
+        for (status, finished) in [
+            (json!({}), false),
+            (json!({"active": 1}), false),
+            (json!({"active": 1, "succeeded": 0, "failed": 0}), false),
+            (json!({"succeeded": 1}), true),
+            (json!({"failed": 1}), true),
+            (json!({"completionTime": "2026-12-05T10:05:00Z"}), true),
+        ] {
+            let live = KubeBackend::live(&job(status.clone()));
+            assert_eq!(
+                live,
+                Live { name: "r-1".into(), created: Some(created), finished },
+                "{status}"
+            );
+        }
+        // No status at all (just created).
+        let mut j = job(json!({}));
+        j.data.as_object_mut().unwrap().remove("status");
+        assert!(!KubeBackend::live(&j).finished);
     }
 }
