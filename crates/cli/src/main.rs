@@ -3,6 +3,7 @@
 
 mod cmd;
 mod config_check;
+mod crash;
 mod ctx;
 mod output;
 
@@ -135,6 +136,7 @@ fn main() -> ProcessExit {
         _ => false,
     };
     ctx::init_tracing(&cli.global, daemon);
+    crash::install();
     tracing::debug!(?startup, "process hardening");
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
