@@ -920,7 +920,9 @@ mod tests {
 
     #[test]
     fn a_job_is_finished_once_it_succeeded_failed_or_completed() {
-        let created = DateTime::parse_from_rfc3339("2026-12-05T10:00:00Z").unwrap().to_utc();
+        let created = DateTime::parse_from_rfc3339("2026-12-05T10:00:00Z")
+            .unwrap()
+            .to_utc();
         for (status, finished) in [
             (json!({}), false),
             (json!({"active": 1}), false),
@@ -932,7 +934,11 @@ mod tests {
             let live = KubeBackend::live(&job(status.clone()));
             assert_eq!(
                 live,
-                Live { name: "r-1".into(), created: Some(created), finished },
+                Live {
+                    name: "r-1".into(),
+                    created: Some(created),
+                    finished
+                },
                 "{status}"
             );
         }
