@@ -215,9 +215,7 @@ fn seed(gh: &FakeGitHub) -> String {
     gh.add_pending(123_456, "production", true);
     // main's head is a published release that succeeded in staging: what production's
     // promotion rules ask (`[env.promote]` defaults) before `gate check` approves it.
-    gh.add_release("v1.0.0", &main, false);
-    let staged = gh.add_deployment("staging", &main, serde_json::json!({}));
-    gh.add_status(staged, "success");
+    gh.add_release_staged("v1.0.0", &main);
     main
 }
 

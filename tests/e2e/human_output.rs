@@ -299,9 +299,7 @@ async fn env_sync_record_and_gates() {
     .await;
     let main = gh.state().refs["heads/main"].clone();
     // Production takes a published release that succeeded in staging (`[env.promote]`).
-    gh.add_release("v1.0.0", &main, false);
-    let staged = gh.add_deployment("staging", &main, serde_json::json!({}));
-    gh.add_status(staged, "success");
+    gh.add_release_staged("v1.0.0", &main);
     snap(
         "gate_check_approved",
         Some(&gh),

@@ -227,9 +227,7 @@ async fn env_and_gate_commands() {
     assert_eq!(v[0]["sha"], sha.as_str(), "{v}");
     assert!(v[0]["updated_at"].is_string(), "{v}");
     let main = gh.state().refs["heads/main"].clone();
-    gh.add_release("v1.0.0", &main, false);
-    let staged = gh.add_deployment("staging", &main, serde_json::json!({}));
-    gh.add_status(staged, "success");
+    gh.add_release_staged("v1.0.0", &main);
     let v = json_of(
         "gate-check",
         Some(&gh),

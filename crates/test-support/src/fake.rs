@@ -722,6 +722,15 @@ impl FakeGitHub {
         );
     }
 
+    /// Publishes release `tag` at `sha` and records a successful deployment of it to
+    /// `staging`: what production's promotion rules (`[env.promote]` defaults) ask before
+    /// `gate check` approves `sha`.
+    pub fn add_release_staged(&self, tag: &str, sha: &str) {
+        self.add_release(tag, sha, false);
+        let staged = self.add_deployment("staging", sha, json!({}));
+        self.add_status(staged, "success");
+    }
+
     /// Publishes release `tag` at `sha` with an annotated tag (as `git tag -a` and a push, then
     /// a release from the tag).
     pub fn add_release(&self, tag: &str, sha: &str, prerelease: bool) {
