@@ -102,7 +102,7 @@ async fn handle_launches_one_runner_and_never_leaks_the_token() {
     let reqs = k.received_requests().await.unwrap();
     let lines: Vec<String> = reqs
         .iter()
-        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .map(ghops_test_support::method_path)
         .collect();
     assert_eq!(
         lines,
@@ -629,7 +629,7 @@ async fn reconcile_watch_releases_the_lease_on_sigterm() {
         .collect();
     let lines: Vec<String> = on_lease
         .iter()
-        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .map(|r| ghops_test_support::method_path(r))
         .collect();
     assert_eq!(
         lines,

@@ -440,18 +440,22 @@ impl KubeBackend {
     // the binary's largest deserialisers, issue 17) bought nothing. The API server validates
     // what it is sent (a malformed pod template is its 422, `OrchError::KubeInvalid`).
     fn jobs(&self, pool: &PoolConfig) -> Api<DynamicObject> {
-        Api::namespaced_with(
-            self.client.clone(),
-            &pool.kubernetes.namespace,
-            &ApiResource::erase::<Job>(&()),
-        )
+        self.objects::<Job>(pool)
     }
 
     fn secrets(&self, pool: &PoolConfig) -> Api<DynamicObject> {
+        self.objects::<Secret>(pool)
+    }
+
+    /// Objects of kind `K` (its API group, version and plural only) in the pool's namespace.
+    fn objects<K: kube::Resource<DynamicType = ()>>(
+        &self,
+        pool: &PoolConfig,
+    ) -> Api<DynamicObject> {
         Api::namespaced_with(
             self.client.clone(),
             &pool.kubernetes.namespace,
-            &ApiResource::erase::<Secret>(&()),
+            &ApiResource::erase::<K>(&()),
         )
     }
 

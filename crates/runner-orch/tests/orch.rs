@@ -211,7 +211,7 @@ impl Env {
             .await
             .unwrap()
             .iter()
-            .map(|r| format!("{} {}", r.method, r.url.path()))
+            .map(ghops_test_support::method_path)
             .collect()
     }
 
@@ -1094,7 +1094,7 @@ async fn leader_election_takes_a_free_lease_and_respects_a_held_one() {
         .await
         .unwrap()
         .iter()
-        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .map(ghops_test_support::method_path)
         .collect();
     assert_eq!(
         lines,
@@ -1143,7 +1143,7 @@ async fn leader_election_releases_the_lease_and_a_follower_takes_it_at_once() {
     let reqs = kube.received_requests().await.unwrap();
     let lines: Vec<String> = reqs
         .iter()
-        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .map(ghops_test_support::method_path)
         .collect();
     assert_eq!(
         lines,
@@ -1233,7 +1233,7 @@ async fn leadership_release_gives_up_a_held_lease() {
     let reqs = kube.received_requests().await.unwrap();
     let lines: Vec<String> = reqs
         .iter()
-        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .map(ghops_test_support::method_path)
         .collect();
     assert_eq!(
         lines,

@@ -280,6 +280,12 @@ pub const WAIT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20
 
 const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
 
+/// `"METHOD /path"` of a request (no query): how the Kubernetes API tests list what a plain
+/// wiremock server received ([`MockGitHub::lines`] does the same for GitHub, query included).
+pub fn method_path(r: &wiremock::Request) -> String {
+    format!("{} {}", r.method, r.url.path())
+}
+
 /// Polls `done` until it holds; panics with `what` when [`WAIT_DEADLINE`] passes first. For
 /// counts a test records itself (handler calls, metrics); see
 /// [`MockGitHub::wait_for_requests`] for requests to a mock.
