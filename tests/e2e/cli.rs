@@ -4,7 +4,7 @@ use std::process::Stdio;
 
 use ghops_test_support::repo_root;
 
-use crate::util::{ghops, run, stderr};
+use crate::util::{ghops, json_lines, run, stderr};
 
 /// Runs `ghops args…` with stdout a pipe whose reading end is already closed (`| head -c 0`
 /// after the reader went away): every write fails with EPIPE, deterministically.
@@ -139,10 +139,7 @@ async fn json_logs_make_every_stderr_line_json() {
         .env("GHOPS_LOG_FORMAT", "json");
     let out = run(c).await;
     assert_eq!(out.status.code(), Some(2));
-    let lines: Vec<serde_json::Value> = stderr(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let lines = json_lines(&stderr(&out));
     assert_eq!(lines.len(), 1, "{}", stderr(&out));
     assert_eq!(lines[0]["level"], "ERROR");
     assert_eq!(lines[0]["target"], "ghops::message");
@@ -170,9 +167,7 @@ async fn json_logs_make_every_stderr_line_json() {
     let (raw, json): (Vec<&str>, Vec<&str>) = e.lines().partition(|l| l.starts_with("::"));
     assert_eq!(raw.len(), 1, "{e}");
     assert!(raw[0].starts_with("::error file="), "{e}");
-    for l in json {
-        serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|_| panic!("not JSON: {l}"));
-    }
+    json_lines(&json.join("\n"));
 }
 
 /// A command line clap refuses is an error like any other: a JSON line with
@@ -195,10 +190,7 @@ async fn usage_errors_follow_the_log_format_and_annotate() {
 
     let out = run(refused(&[("GHOPS_LOG_FORMAT", "json")])).await;
     assert_eq!(out.status.code(), Some(2));
-    let lines: Vec<serde_json::Value> = stderr(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let lines = json_lines(&stderr(&out));
     assert_eq!(lines.len(), 1, "{}", stderr(&out));
     assert_eq!(lines[0]["level"], "ERROR");
     assert_eq!(lines[0]["fields"]["kind"], "error");

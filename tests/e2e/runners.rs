@@ -100,10 +100,7 @@ async fn handle_launches_one_runner_and_never_leaks_the_token() {
     )])
     .await;
     let reqs = k.received_requests().await.unwrap();
-    let lines: Vec<String> = reqs
-        .iter()
-        .map(ghops_test_support::method_path)
-        .collect();
+    let lines: Vec<String> = reqs.iter().map(ghops_test_support::method_path).collect();
     assert_eq!(
         lines,
         [

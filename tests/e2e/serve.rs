@@ -650,10 +650,7 @@ async fn start_and_stop_are_one_line_each_with_stable_fields() {
     );
     let (code, err) = json;
     assert_eq!(code, Some(0), "{err}");
-    let lines: Vec<serde_json::Value> = err
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
+    let lines = crate::util::json_lines(&err);
     let start: Vec<_> = lines
         .iter()
         .filter(|l| {

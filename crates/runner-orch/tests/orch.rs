@@ -1141,10 +1141,7 @@ async fn leader_election_releases_the_lease_and_a_follower_takes_it_at_once() {
     assert!(!b.release().await.unwrap(), "not b's to release");
     assert!(a.release().await.unwrap(), "released");
     let reqs = kube.received_requests().await.unwrap();
-    let lines: Vec<String> = reqs
-        .iter()
-        .map(ghops_test_support::method_path)
-        .collect();
+    let lines: Vec<String> = reqs.iter().map(ghops_test_support::method_path).collect();
     assert_eq!(
         lines,
         [
@@ -1231,10 +1228,7 @@ async fn leadership_release_gives_up_a_held_lease() {
     l.release().await;
     assert!(!l.is_leader());
     let reqs = kube.received_requests().await.unwrap();
-    let lines: Vec<String> = reqs
-        .iter()
-        .map(ghops_test_support::method_path)
-        .collect();
+    let lines: Vec<String> = reqs.iter().map(ghops_test_support::method_path).collect();
     assert_eq!(
         lines,
         [
